@@ -1,0 +1,37 @@
+# Entry points: `make demo` (set-up, build, run the main job on real input) and `make check`
+# (set-up, build, the whole test suite through ctest).
+BUILD ?= build
+TYPE ?= Release
+CMAKE_FLAGS ?=
+JOBS ?= $(shell nproc)
+
+.PHONY: all setup configure build demo check asan bench clean
+all: build
+
+setup:
+	@scripts/setup
+
+$(BUILD)/build.ninja:
+	@scripts/setup
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(TYPE) $(CMAKE_FLAGS)
+
+configure: $(BUILD)/build.ninja
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@scripts/demo $(BUILD)
+
+check: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+asan:
+	$(MAKE) BUILD=build-asan TYPE=Debug CMAKE_FLAGS="-DTIERJIT_SANITIZE=ON -DTIERJIT_EXAMPLES=OFF" build
+	ctest --test-dir build-asan --output-on-failure -j $(JOBS) -L fast
+
+bench: build
+	@bench/run $(BUILD)
+
+clean:
+	rm -rf $(BUILD) build-asan

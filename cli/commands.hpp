@@ -1,0 +1,22 @@
+// Subcommand registration for the `tierjit` command.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "support/error.hpp"
+
+namespace tierjit::cli {
+
+void register_run(CLI::App& app);
+void register_compile(CLI::App& app);
+void register_llbc(CLI::App& app);
+void register_cache(CLI::App& app);
+
+/// The exit status chosen by the subcommand that ran.
+int exit_code();
+void set_exit_code(int code);
+
+/// Prints "tierjit: LOC: message" to stderr and returns the error's exit status.
+int report(const Error& e);
+
+}  // namespace tierjit::cli

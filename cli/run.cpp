@@ -1,0 +1,60 @@
+// `tierjit run FILE [options] [-- ARGS...]`: run a program's entry point through the JIT.
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "runtime/object_cache.hpp"
+#include "tierjit/engine.hpp"
+
+namespace tierjit::cli {
+namespace {
+
+struct RunArgs {
+  RunConfig cfg;
+  bool no_cache = false;
+  bool eager = false;
+  bool stats = false;
+  std::vector<std::string> args;
+};
+
+int run(RunArgs& a) {
+  a.cfg.cache = !a.no_cache;
+  a.cfg.lazy = !a.eager;
+  Error err;
+  std::unique_ptr<Engine> engine = Engine::load(a.cfg, &err);
+  if (!engine) return report(err);
+  // The engine lives until the process ends: the program's exit handlers, destructors and the
+  // stats table run in exit_process, also when the program calls exit() itself.
+  Engine* e = engine.release();
+  if (a.stats) e->set_exit_hook([e] { std::fputs(e->stats_text().c_str(), stderr); });
+  std::vector<std::string> argv = {a.cfg.path};
+  argv.insert(argv.end(), a.args.begin(), a.args.end());
+  int status = e->run(argv, &err);
+  if (status == -1 && !err.message.empty()) return report(err);
+  e->exit_process(status);
+}
+
+}  // namespace
+
+void register_run(CLI::App& app) {
+  auto a = std::make_shared<RunArgs>();
+  CLI::App* sub = app.add_subcommand("run", "run a program (.ll, .bc, .llbc) in the JIT");
+  sub->add_option("file", a->cfg.path, "LLVM IR text, bitcode or LLBC container")->required();
+  sub->add_option("--opt,-O", a->cfg.opt_level,
+                  "compile every function at this level (0-3) instead of tiering up")
+      ->check(CLI::Range(0, 3));
+  sub->add_option("--tier-thresholds", a->cfg.tier_thresholds,
+                  "tiered mode: calls before tier-up, e.g. 100 (O2) or 100,1000,10000 (O1,O2,O3)");
+  sub->add_option("--entry", a->cfg.entry, "entry function (default: LLBC entry, else main)");
+  sub->add_flag("--stats", a->stats, "print per-function calls, tier and compile time at exit");
+  sub->add_flag("--no-cache", a->no_cache, "bypass the persistent object cache");
+  sub->add_option("--cache-dir", a->cfg.cache_dir, "object cache directory");
+  sub->add_flag("--eager", a->eager, "compile every function before running (no laziness)");
+  sub->add_flag("--perf-map", a->cfg.perf_map, "write /tmp/perf-PID.map for perf");
+  sub->add_flag("--debug-info", a->cfg.debug_info, "register JIT code with GDB");
+  sub->add_option("args", a->args, "arguments passed to the program (after --)");
+  sub->callback([a] { set_exit_code(run(*a)); });
+}
+
+}  // namespace tierjit::cli

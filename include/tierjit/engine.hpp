@@ -1,0 +1,80 @@
+// tierjit's engine for whole programs: load LLVM IR (.ll, .bc, LLBC), compile it lazily in
+// process with tier-up, and run its entry point.
+//
+//   auto e = tierjit::Engine::load(cfg);          // parse + prepare + build the JIT
+//   if (!e.ok()) { report(e.error()); }
+//   int status = e.value()->run({"prog", "arg"}).value();
+//
+// Thread-safety: one Engine may be used from one thread at a time; the program it runs may
+// start threads of its own (compilation is serialized internally).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tierjit/error_code.hpp"
+
+namespace tierjit {
+
+struct Error;
+
+/// What to run and how. Defaults are those of `tierjit run FILE`.
+struct RunConfig {
+  std::string path;                    ///< .ll, .bc or .llbc (format detected from content)
+  int opt_level = -1;                  ///< 0..3: fixed level, no tier-up; -1: tiered (or LLBC's)
+  std::string tier_thresholds = "100"; ///< tiered mode: "100" (→O2) or "100,1000,10000" (O1/O2/O3)
+  std::string entry;                   ///< "" = LLBC entry name, else "main"
+  bool cache = true;                   ///< persistent object cache
+  std::string cache_dir;               ///< "" = ObjectCache::default_dir()
+  uint64_t cache_max_bytes = 1ull << 30;
+  bool lazy = true;                    ///< compile functions on first call
+  bool perf_map = false;               ///< write /tmp/perf-PID.map
+  bool debug_info = false;             ///< register JIT code with GDB
+  bool count_calls = true;             ///< per-function call counts for stats
+};
+
+struct FunctionReport {
+  std::string name;
+  uint64_t calls = 0;
+  int opt_level = -1;     ///< -1: never compiled
+  double compile_ms = 0;
+  uint32_t tier_ups = 0;
+  bool from_cache = false;
+};
+
+class Engine {
+ public:
+  /// Loads and prepares cfg.path. Errors carry a code (see error_code.hpp) and location.
+  static std::unique_ptr<Engine> load(const RunConfig& cfg, Error* error);
+  ~Engine();
+
+  /// Runs constructors, then the entry with `args` (args[0] is the program name).
+  /// Returns the entry's int result. Destructors run in finish() (or at exit()).
+  int run(const std::vector<std::string>& args, Error* error);
+  /// Runs destructors once, stops background compilation, trims the cache.
+  void finish();
+  /// Called once when the process ends through exit_process() or the program's own exit().
+  void set_exit_hook(std::function<void()> hook);
+  /// Ends the process as the program's own exit(status) would natively: its atexit
+  /// handlers (LIFO), destructors, the exit hook, then std::exit(status).
+  [[noreturn]] void exit_process(int status);
+  /// Waits for queued tier-ups to be installed.
+  void drain_tier_ups();
+
+  std::vector<FunctionReport> function_reports() const;
+  /// Human-readable statistics (the `--stats` table), top `max_rows` functions by calls.
+  std::string stats_text(size_t max_rows = 25) const;
+  /// The entry name that run() will call.
+  const std::string& entry() const;
+
+  struct Impl;
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tierjit

@@ -1,0 +1,76 @@
+// AOT compilation to .o and .so.
+#include "aot/aot.hpp"
+
+#include <unistd.h>
+
+#include <lld/Common/Driver.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/TargetParser/Host.h>
+
+#include <mutex>
+
+#include "llvm/codegen.hpp"
+#include "llvm/ir_loader.hpp"
+#include "support/file.hpp"
+
+LLD_HAS_DRIVER(elf)
+
+namespace tierjit::aot {
+
+OutputKind kind_for_output(const std::string& path) {
+  return path.size() > 3 && path.compare(path.size() - 3, 3, ".so") == 0
+             ? OutputKind::kSharedLibrary
+             : OutputKind::kObject;
+}
+
+namespace {
+
+Status link_shared(const std::string& object, const std::string& output) {
+  // lld keeps global state; one link at a time per process.
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  std::string tmp = output + ".tmp." + std::to_string(::getpid()) + ".o";
+  TJ_TRY(write_file_atomic(tmp, object));
+  std::string out_tmp = output + ".tmp." + std::to_string(::getpid());
+  const char* args[] = {"ld.lld", "-shared", "--eh-frame-hdr", "-o", out_tmp.c_str(), tmp.c_str()};
+  std::string diag;
+  llvm::raw_string_ostream err(diag), out(diag);
+  lld::Result r = lld::lldMain(args, out, err, {{lld::Gnu, &lld::elf::link}});
+  ::unlink(tmp.c_str());
+  if (r.retCode != 0) {
+    ::unlink(out_tmp.c_str());
+    return make_error(ErrorCode::kCompileFailed, "lld: " + diag, {output});
+  }
+  if (::rename(out_tmp.c_str(), output.c_str()) != 0)
+    return make_error(ErrorCode::kIo, "cannot move the linked library into place", {output});
+  return {};
+}
+
+}  // namespace
+
+Status compile_file(const std::string& input, const CompileOptions& opts) {
+  llvm::LLVMContext ctx;
+  TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr ir, llvmtier::load_ir_file(input, ctx, false));
+  llvm::Module& m = *ir.module;
+  std::string msg;
+  llvm::raw_string_ostream os(msg);
+  if (llvm::verifyModule(m, &os))
+    return make_error(ErrorCode::kInvalidInput, "invalid IR: " + msg.substr(0, msg.find('\n')),
+                      {input});
+  std::string triple = m.getTargetTriple().empty() ? llvm::sys::getProcessTriple()
+                                                   : m.getTargetTriple().str();
+  llvmtier::TargetConfig tc = opts.native_cpu ? llvmtier::TargetConfig::host()
+                                              : llvmtier::TargetConfig::generic(triple);
+  TJ_ASSIGN_OR_RETURN(auto tm, llvmtier::make_target_machine(tc, opts.opt_level));
+  m.setDataLayout(tm->createDataLayout());
+  llvmtier::optimize_module(m, *tm, opts.opt_level);
+  TJ_ASSIGN_OR_RETURN(std::string obj, llvmtier::emit_object(m, *tm));
+  if (opts.kind == OutputKind::kObject) return write_file_atomic(opts.output, obj);
+  return link_shared(obj, opts.output);
+}
+
+}  // namespace tierjit::aot

@@ -1,0 +1,28 @@
+// Ahead-of-time outputs: relocatable objects and shared libraries, in process (TargetMachine
+// for code generation, lld as a library for linking). No llc/ld subprocesses.
+// Requires: LLVM IR for the host architecture. Produces: an ELF file at `output`.
+#pragma once
+
+#include <string>
+
+#include "support/error.hpp"
+
+namespace tierjit::aot {
+
+enum class OutputKind { kObject, kSharedLibrary };
+
+struct CompileOptions {
+  int opt_level = 2;          ///< 0..3, the same pipelines as clang -O{N}
+  OutputKind kind = OutputKind::kObject;
+  std::string output;
+  bool native_cpu = false;    ///< tune for this machine's CPU (default: portable x86-64)
+};
+
+/// Picks the output kind from the file name: ".so" → shared library, else object.
+OutputKind kind_for_output(const std::string& path);
+
+/// Compiles `input` (.ll/.bc/.llbc) to `opts.output`. Errors: those of loading, kInvalidInput
+/// (verifier), kCompileFailed (codegen or link, with lld's message), kIo.
+Status compile_file(const std::string& input, const CompileOptions& opts);
+
+}  // namespace tierjit::aot

@@ -1,0 +1,169 @@
+// Engine: the whole-program driver over the LLVM tier (load → prepare → ORC → run).
+#include "tierjit/engine.hpp"
+
+#include <fmt/format.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "llvm/ir_loader.hpp"
+#include "llvm/orc_tier.hpp"
+#include "llvm/program.hpp"
+#include "runtime/object_cache.hpp"
+#include "support/error.hpp"
+
+namespace tierjit {
+
+struct Engine::Impl {
+  RunConfig cfg;
+  std::string entry;
+  std::unique_ptr<ObjectCache> cache;
+  std::unique_ptr<llvmtier::OrcEngine> orc;
+  double load_ms = 0, setup_ms = 0;
+  std::string format;
+  bool finished = false;
+  std::function<void()> exit_hook;
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() {
+  if (impl_ && impl_->orc) impl_->orc->stop_background();
+}
+
+namespace {
+Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg) {
+  using Clock = std::chrono::steady_clock;
+  auto t0 = Clock::now();
+  auto impl = std::make_unique<Engine::Impl>();
+  impl->cfg = cfg;
+  auto ctx = std::make_unique<llvm::LLVMContext>();
+  TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr ir, llvmtier::load_ir_file(cfg.path, *ctx, true));
+  impl->format = llvmtier::format_name(ir.format);
+  int opt = cfg.opt_level;
+  std::string entry = cfg.entry;
+  int llbc_target = -1;  // LLBC's opt level: the level tier-up aims for
+  if (ir.llbc) {
+    if (entry.empty()) entry = ir.llbc->entry_name;
+    if (opt < 0) llbc_target = int(ir.llbc->opt_level);
+    if (llbc_target == 0) opt = 0;
+  }
+  if (entry.empty()) entry = "main";
+  impl->entry = entry;
+  TJ_ASSIGN_OR_RETURN(auto program, llvmtier::Program::prepare(std::move(ir), std::move(ctx),
+                                                               cfg.path));
+  if (!program->find_function(entry))
+    return make_error(ErrorCode::kMissingEntry, "entry function '" + entry + "' is not defined",
+                      {cfg.path});
+  auto t1 = Clock::now();
+  impl->load_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+
+  llvmtier::OrcOptions o;
+  if (opt >= 0) {
+    o.policy.fixed_opt = opt;
+  } else {
+    TJ_ASSIGN_OR_RETURN(o.policy, llvmtier::TierPolicy::parse_thresholds(
+                                      cfg.tier_thresholds.empty() ? "100" : cfg.tier_thresholds));
+    if (llbc_target > 0) o.policy.levels.back() = llbc_target;
+  }
+  if (cfg.cache) {
+    impl->cache = std::make_unique<ObjectCache>(
+        cfg.cache_dir.empty() ? ObjectCache::default_dir() : cfg.cache_dir, cfg.cache_max_bytes);
+    o.cache = impl->cache.get();
+  }
+  o.lazy = cfg.lazy;
+  o.perf_map = cfg.perf_map;
+  o.debug_info = cfg.debug_info;
+  o.count_calls = cfg.count_calls;
+  TJ_ASSIGN_OR_RETURN(impl->orc, llvmtier::OrcEngine::create(std::move(program), std::move(o)));
+  impl->setup_ms = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
+  return impl;
+}
+}  // namespace
+
+std::unique_ptr<Engine> Engine::load(const RunConfig& cfg, Error* error) {
+  auto impl = load_impl(cfg);
+  if (!impl.ok()) {
+    if (error) *error = impl.take_error();
+    return nullptr;
+  }
+  return std::unique_ptr<Engine>(new Engine(std::move(impl).value()));
+}
+
+const std::string& Engine::entry() const { return impl_->entry; }
+
+int Engine::run(const std::vector<std::string>& args, Error* error) {
+  if (Status s = impl_->orc->run_constructors(); !s.ok()) {
+    if (error) *error = s.take_error();
+    return -1;
+  }
+  // The program's exit() (or ours, after main returns) comes back through exit_process.
+  impl_->orc->set_exit_hook([impl = impl_.get()](int) {
+    impl->finished = true;
+    if (impl->cache) impl->cache->trim();
+    if (impl->exit_hook) impl->exit_hook();
+  });
+  auto r = impl_->orc->run_main(impl_->entry, args);
+  if (!r.ok()) {
+    if (error) *error = r.take_error();
+    return -1;
+  }
+  return r.value();
+}
+
+void Engine::finish() {
+  if (impl_->finished) return;
+  impl_->finished = true;
+  impl_->orc->run_destructors();
+  impl_->orc->stop_background();
+  if (impl_->cache) impl_->cache->trim();
+}
+
+void Engine::set_exit_hook(std::function<void()> hook) { impl_->exit_hook = std::move(hook); }
+
+void Engine::exit_process(int status) {
+  impl_->finished = true;
+  impl_->orc->exit_process(status);
+}
+
+void Engine::drain_tier_ups() { impl_->orc->drain_tier_ups(); }
+
+std::vector<FunctionReport> Engine::function_reports() const {
+  std::vector<FunctionReport> out;
+  for (const auto& s : impl_->orc->function_stats())
+    out.push_back({s.name, s.calls, s.opt_level, s.compile_ms, s.tier_ups, s.from_cache});
+  return out;
+}
+
+std::string Engine::stats_text(size_t max_rows) const {
+  auto reports = function_reports();
+  llvmtier::EngineStats es = impl_->orc->stats();
+  std::string out = fmt::format(
+      "tierjit stats: {} ({}), load {:.1f} ms, JIT setup {:.1f} ms (data {:.1f} ms)\n",
+      impl_->cfg.path, impl_->format, impl_->load_ms, impl_->setup_ms, es.data_ms);
+  size_t ran = std::count_if(reports.begin(), reports.end(),
+                             [](const FunctionReport& r) { return r.opt_level >= 0; });
+  out += fmt::format(
+      "  functions {}, compiled {} ({} compiles, {:.1f} ms total), cache hits {}, tier-ups {}\n",
+      es.functions, ran, es.compiled, es.compile_ms, es.cache_hits, es.tier_ups);
+  if (impl_->cache) {
+    ObjectCacheStats cs = impl_->cache->stats();
+    out += fmt::format("  object cache {}: hits {}, misses {}, stores {}, corrupt {}\n",
+                       impl_->cache->dir(), cs.hits, cs.misses, cs.stores, cs.corrupt);
+  }
+  std::sort(reports.begin(), reports.end(),
+            [](const FunctionReport& a, const FunctionReport& b) { return a.calls > b.calls; });
+  out += fmt::format("  {:<40} {:>14} {:>6} {:>12} {:>8}\n", "function", "calls", "tier",
+                     "compile ms", "source");
+  for (size_t i = 0; i < reports.size() && i < max_rows; ++i) {
+    const FunctionReport& r = reports[i];
+    if (r.opt_level < 0) break;
+    out += fmt::format("  {:<40} {:>14} {:>6} {:>12.3f} {:>8}\n", r.name.substr(0, 40), r.calls,
+                       "O" + std::to_string(r.opt_level), r.compile_ms,
+                       r.from_cache ? "cache" : "jit");
+  }
+  return out;
+}
+
+}  // namespace tierjit

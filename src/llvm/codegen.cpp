@@ -1,0 +1,112 @@
+// In-process optimization and code generation.
+#include "llvm/codegen.hpp"
+
+#include <llvm/Analysis/CGSCCPassManager.h>
+#include <llvm/Analysis/LoopAnalysisManager.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/PassManager.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Target/TargetOptions.h>
+#include <llvm/TargetParser/Host.h>
+#include <llvm/TargetParser/SubtargetFeature.h>
+
+#include <mutex>
+
+namespace tierjit::llvmtier {
+
+void initialize_llvm_targets() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    llvm::InitializeNativeTargetAsmParser();
+  });
+}
+
+TargetConfig TargetConfig::host() {
+  TargetConfig c;
+  c.triple = llvm::sys::getProcessTriple();
+  c.cpu = llvm::sys::getHostCPUName().str();
+  llvm::SubtargetFeatures f;
+  for (auto& [name, on] : llvm::sys::getHostCPUFeatures()) f.AddFeature(name, on);
+  c.features = f.getString();
+  return c;
+}
+
+TargetConfig TargetConfig::generic(const std::string& triple) {
+  TargetConfig c;
+  c.triple = triple;
+  c.cpu = llvm::StringRef(triple).starts_with("x86_64") ? "x86-64" : "generic";
+  return c;
+}
+
+std::string TargetConfig::key() const {
+  return triple + "|" + cpu + "|" + features + "|" + (pic ? "pic" : "static") + "|small";
+}
+
+std::string pipeline_name(int opt_level) {
+  return opt_level == 0 ? "none" : "default<O" + std::to_string(opt_level) + ">";
+}
+
+Expected<std::unique_ptr<llvm::TargetMachine>> make_target_machine(const TargetConfig& cfg,
+                                                                   int opt_level) {
+  initialize_llvm_targets();
+  std::string err;
+  llvm::Triple triple(cfg.triple);
+  const llvm::Target* target = llvm::TargetRegistry::lookupTarget(triple, err);
+  if (!target)
+    return make_error(ErrorCode::kUnsupported, "no LLVM target for " + cfg.triple + ": " + err);
+  llvm::TargetOptions opts;
+  llvm::CodeGenOptLevel cg = opt_level == 0   ? llvm::CodeGenOptLevel::None
+                             : opt_level == 1 ? llvm::CodeGenOptLevel::Less
+                             : opt_level == 2 ? llvm::CodeGenOptLevel::Default
+                                              : llvm::CodeGenOptLevel::Aggressive;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, cfg.cpu, cfg.features, opts,
+      cfg.pic ? llvm::Reloc::PIC_ : llvm::Reloc::Static, llvm::CodeModel::Small, cg));
+  if (!tm) return make_error(ErrorCode::kUnsupported, "cannot create a target machine for " + cfg.triple);
+  if (opt_level == 0) tm->setFastISel(true);
+  return tm;
+}
+
+void optimize_module(llvm::Module& m, llvm::TargetMachine& tm, int opt_level) {
+  if (opt_level <= 0) return;
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions pto;
+  pto.LoopUnrolling = opt_level >= 2;
+  pto.LoopVectorization = opt_level >= 2;
+  pto.SLPVectorization = opt_level >= 2;
+  llvm::PassBuilder pb(&tm, pto);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::OptimizationLevel level = opt_level == 1   ? llvm::OptimizationLevel::O1
+                                  : opt_level == 2 ? llvm::OptimizationLevel::O2
+                                                   : llvm::OptimizationLevel::O3;
+  llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(level);
+  mpm.run(m, mam);
+}
+
+Expected<std::string> emit_object(llvm::Module& m, llvm::TargetMachine& tm) {
+  m.setDataLayout(tm.createDataLayout());
+  m.setTargetTriple(tm.getTargetTriple());
+  llvm::SmallVector<char, 0> buf;
+  llvm::raw_svector_ostream os(buf);
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+    return make_error(ErrorCode::kCompileFailed, "target cannot emit an object file");
+  pm.run(m);
+  return std::string(buf.data(), buf.size());
+}
+
+}  // namespace tierjit::llvmtier

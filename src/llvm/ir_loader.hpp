@@ -1,0 +1,39 @@
+// Loads LLVM IR from .ll text, .bc bitcode or an LLBC container, detected from the content.
+// Requires: a readable file. Produces: an llvm::Module (bitcode bodies loaded lazily on request).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "llvm/llbc.hpp"
+#include "support/error.hpp"
+#include "support/hash.hpp"
+
+namespace llvm {
+class LLVMContext;
+class Module;
+}  // namespace llvm
+
+namespace tierjit::llvmtier {
+
+enum class IrFormat { kText, kBitcode, kLlbc };
+const char* format_name(IrFormat f);
+
+struct LoadedIr {
+  std::unique_ptr<llvm::Module> module;
+  IrFormat format = IrFormat::kText;
+  Hash128 content_hash;             ///< XXH3-128 of the whole input file
+  std::optional<LlbcHeader> llbc;   ///< set for LLBC inputs
+};
+
+/// Reads `path` and parses it. With `lazy`, function bodies of bitcode inputs are read only
+/// when first materialized (text IR is always parsed whole). Errors: kFileNotFound,
+/// kInvalidInput with file:line:col for text IR (from LLVM's parser) or the LLBC byte offset.
+Expected<LoadedIr> load_ir_file(const std::string& path, llvm::LLVMContext& ctx, bool lazy);
+
+/// As load_ir_file, from bytes already in memory; `name` is used in errors.
+Expected<LoadedIr> load_ir_bytes(std::string bytes, const std::string& name,
+                                 llvm::LLVMContext& ctx, bool lazy);
+
+}  // namespace tierjit::llvmtier

@@ -1,0 +1,698 @@
+// The ORC tier: lazy per-function compilation through stubs and entry cells, tier-up on a
+// background thread, disk object cache, perf map and GDB registration.
+#include "llvm/orc_tier.hpp"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <llvm/Bitcode/BitcodeReader.h>
+#include <llvm/ExecutionEngine/JITLink/JITLink.h>
+#include <llvm/ExecutionEngine/Orc/AbsoluteSymbols.h>
+#include <llvm/ExecutionEngine/Orc/Debugging/DebuggerSupport.h>
+#include <llvm/ExecutionEngine/Orc/IndirectionUtils.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/LazyReexports.h>
+#include <llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/TargetParser/Host.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <functional>
+#include <map>
+#include <thread>
+#include <utility>
+
+#include "llvm/codegen.hpp"
+#include "runtime/object_cache.hpp"
+#include "support/log.hpp"
+#include "tierjit/version.hpp"
+
+extern "C" void* __dso_handle;  // NOLINT: the C runtime's per-DSO handle
+
+namespace tierjit::llvmtier {
+namespace orc = llvm::orc;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+Error from_llvm(llvm::Error e, ErrorCode code, const std::string& what) {
+  return make_error(code, what + llvm::toString(std::move(e)));
+}
+
+// Engines reachable from the __tj_hot hook (one distinct hook function per slot, so cached
+// code never embeds an engine pointer).
+constexpr size_t kMaxEngines = 64;
+std::array<std::atomic<OrcEngine::Impl*>, kMaxEngines> g_engines{};
+void on_hot(size_t slot, uint32_t id, uint32_t level);
+template <size_t K>
+void hot_hook(uint32_t id, uint32_t level) {
+  on_hot(K, id, level);
+}
+template <size_t... K>
+constexpr std::array<void (*)(uint32_t, uint32_t), kMaxEngines> make_hooks(
+    std::index_sequence<K...>) {
+  return {&hot_hook<K>...};
+}
+constexpr auto kHotHooks = make_hooks(std::make_index_sequence<kMaxEngines>());
+
+[[noreturn]] void lazy_compile_failed() {
+  std::fflush(stdout);
+  std::fprintf(stderr, "tierjit: lazy compilation failed (see the error above)\n");
+  std::_Exit(70);
+}
+
+// Appends "ADDR SIZE NAME" lines for every JIT-compiled function to /tmp/perf-PID.map.
+class PerfMapPlugin final : public orc::ObjectLinkingLayer::Plugin {
+ public:
+  PerfMapPlugin() {
+    std::string path = "/tmp/perf-" + std::to_string(::getpid()) + ".map";
+    file_ = std::fopen(path.c_str(), "a");
+  }
+  ~PerfMapPlugin() override {
+    if (file_) std::fclose(file_);
+  }
+  void modifyPassConfig(orc::MaterializationResponsibility&, llvm::jitlink::LinkGraph&,
+                        llvm::jitlink::PassConfiguration& config) override {
+    config.PostFixupPasses.push_back([this](llvm::jitlink::LinkGraph& g) -> llvm::Error {
+      if (!file_) return llvm::Error::success();
+      std::lock_guard<std::mutex> lock(mu_);
+      for (llvm::jitlink::Symbol* sym : g.defined_symbols())
+        if (sym->hasName() && sym->isCallable())
+          std::fprintf(file_, "%llx %llx %s\n",
+                       static_cast<unsigned long long>(sym->getAddress().getValue()),
+                       static_cast<unsigned long long>(sym->getSize()),
+                       (*sym->getName()).str().c_str());
+      std::fflush(file_);
+      return llvm::Error::success();
+    });
+  }
+  llvm::Error notifyFailed(orc::MaterializationResponsibility&) override {
+    return llvm::Error::success();
+  }
+  llvm::Error notifyRemovingResources(orc::JITDylib&, orc::ResourceKey) override {
+    return llvm::Error::success();
+  }
+  void notifyTransferringResources(orc::JITDylib&, orc::ResourceKey, orc::ResourceKey) override {}
+
+ private:
+  std::FILE* file_ = nullptr;
+  std::mutex mu_;
+};
+
+struct FnState {
+  uint64_t* cell = nullptr;        // the stub's pointer (entry cell)
+  uint64_t trampoline = 0;         // initial cell value: lazy call-through
+  std::atomic<int> requested{0};   // highest tier index requested
+  std::atomic<int> opt_level{-1};  // level of installed code
+  std::atomic<uint64_t> compile_us{0};
+  std::atomic<uint32_t> tier_ups{0};
+  std::atomic<bool> from_cache{false};
+};
+
+}  // namespace
+
+class OrcEngine::Impl {
+ public:
+  std::unique_ptr<Program> program;
+  OrcOptions options;
+  TargetConfig target;
+  std::unique_ptr<orc::LLJIT> jit;
+  std::unique_ptr<orc::LazyCallThroughManager> lctm;
+  std::unique_ptr<orc::IndirectStubsManager> ism;
+  std::unique_ptr<FnState[]> fns;
+  std::unique_ptr<uint64_t[]> counters;
+  size_t slot = kMaxEngines;
+  EngineStats stats;
+  std::mutex stats_mu;
+  std::map<int, std::unique_ptr<llvm::TargetMachine>> main_tms;  // guarded by program mutex
+  bool dtors_done = false;
+  std::function<void(int)> exit_hook;
+  std::vector<orc::ResourceTrackerSP> retired;
+
+  // Background tier-up.
+  std::thread worker;
+  std::mutex q_mu;
+  std::condition_variable q_cv, idle_cv;
+  std::deque<std::pair<uint32_t, uint32_t>> queue;
+  bool stopping = false;
+  int in_flight = 0;
+
+  ~Impl() {
+    stop_background();
+    if (slot < kMaxEngines) g_engines[slot].store(nullptr);
+    if (jit) {
+      if (llvm::Error e = jit->getExecutionSession().endSession()) llvm::consumeError(std::move(e));
+    }
+  }
+
+  int tier_level(int tier) const {
+    if (options.policy.fixed_opt >= 0) return options.policy.fixed_opt;
+    return tier == 0 ? options.policy.base_opt : options.policy.levels[tier - 1];
+  }
+  bool tiered() const { return options.policy.fixed_opt < 0; }
+
+  ExtractOptions extract_options(const FunctionInfo& f, int tier) const {
+    ExtractOptions o;
+    o.symbol = tier == 0 ? f.name + "$impl" : f.name + "$t" + std::to_string(tier);
+    o.count_calls = options.count_calls;
+    if (tiered() && size_t(tier) < options.policy.thresholds.size()) {
+      o.heat_threshold = uint64_t(options.policy.thresholds[tier]) * kCallHeat;
+      o.next_level = uint32_t(tier + 1);
+    }
+    return o;
+  }
+
+  Hash128 cache_key(const std::string& kind, const std::string& name, const ExtractOptions& o,
+                    int level) const {
+    Hasher h;
+    h.add("tierjit-object").add(kVersion).add(kLlvmVersion).add(kind);
+    h.add_u64(program->input().content_hash.lo).add_u64(program->input().content_hash.hi);
+    h.add(name).add(o.symbol).add(pipeline_name(level)).add_u64(uint64_t(level));
+    h.add_u64(o.count_calls).add_u64(o.heat_threshold).add_u64(o.next_level);
+    h.add(target.key());
+    return h.finish();
+  }
+
+  Expected<llvm::TargetMachine*> main_tm(int level) {  // caller holds the program mutex
+    auto& tm = main_tms[level];
+    if (!tm) {
+      TJ_ASSIGN_OR_RETURN(tm, make_target_machine(target, level));
+    }
+    return tm.get();
+  }
+
+  // Compiles function `id` at `tier`; returns object bytes. Background compiles extract under
+  // the program lock, then optimize and emit in a private context without it.
+  Expected<std::string> compile_function(uint32_t id, int tier, bool background) {
+    const FunctionInfo& f = program->functions()[id];
+    ExtractOptions o = extract_options(f, tier);
+    int level = tier_level(tier);
+    Hash128 key = cache_key("fn", f.name, o, level);
+    if (options.cache) {
+      if (auto obj = options.cache->load(key)) {
+        fns[id].from_cache = true;
+        std::lock_guard<std::mutex> lock(stats_mu);
+        stats.cache_hits++;
+        return std::move(*obj);
+      }
+    }
+    auto t0 = Clock::now();
+    std::string obj;
+    if (!background) {
+      std::lock_guard<std::mutex> lock(program->mutex());
+      TJ_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> m, program->extract_function(id, o));
+      TJ_ASSIGN_OR_RETURN(llvm::TargetMachine * tm, main_tm(level));
+      optimize_module(*m, *tm, level);
+      TJ_ASSIGN_OR_RETURN(obj, emit_object(*m, *tm));
+    } else {
+      std::string bc;
+      {
+        std::lock_guard<std::mutex> lock(program->mutex());
+        TJ_ASSIGN_OR_RETURN(bc, program->extract_function_bitcode(id, o));
+      }
+      llvm::LLVMContext ctx;
+      auto m = llvm::parseBitcodeFile(llvm::MemoryBufferRef(bc, f.name), ctx);
+      if (!m) return from_llvm(m.takeError(), ErrorCode::kInternal, "re-reading extracted IR: ");
+      TJ_ASSIGN_OR_RETURN(std::unique_ptr<llvm::TargetMachine> tm,
+                          make_target_machine(target, level));
+      optimize_module(**m, *tm, level);
+      TJ_ASSIGN_OR_RETURN(obj, emit_object(**m, *tm));
+    }
+    double ms = ms_since(t0);
+    fns[id].compile_us += uint64_t(ms * 1000);
+    fns[id].from_cache = false;
+    {
+      std::lock_guard<std::mutex> lock(stats_mu);
+      stats.compiled++;
+      stats.compile_ms += ms;
+    }
+    TJ_LOG(Channel::kLazy, "compiled {} at O{} in {:.3f} ms ({} bytes)", o.symbol, level, ms,
+           obj.size());
+    if (options.cache) options.cache->store(key, obj);
+    return obj;
+  }
+
+  // The first-tier body of one function, materialized on its first call.
+  class FunctionMU final : public orc::MaterializationUnit {
+   public:
+    FunctionMU(Impl& impl, uint32_t id, orc::SymbolFlagsMap syms)
+        : MaterializationUnit(Interface(std::move(syms), nullptr)), impl_(impl), id_(id) {}
+    llvm::StringRef getName() const override { return "tierjit.function"; }
+    void materialize(std::unique_ptr<orc::MaterializationResponsibility> r) override {
+      auto obj = impl_.compile_function(id_, 0, false);
+      auto& es = impl_.jit->getExecutionSession();
+      if (!obj.ok()) {
+        es.reportError(llvm::make_error<llvm::StringError>(obj.error().to_string(),
+                                                           llvm::inconvertibleErrorCode()));
+        r->failMaterialization();
+        return;
+      }
+      impl_.fns[id_].opt_level = impl_.tier_level(0);
+      auto& layer = static_cast<orc::ObjectLinkingLayer&>(impl_.jit->getObjLinkingLayer());
+      layer.emit(std::move(r), llvm::MemoryBuffer::getMemBufferCopy(
+                                   obj.value(), impl_.program->functions()[id_].name));
+    }
+
+   private:
+    void discard(const orc::JITDylib&, const orc::SymbolStringPtr&) override {}
+    Impl& impl_;
+    uint32_t id_;
+  };
+
+  void set_cell(uint32_t id, uint64_t addr) {
+    std::atomic_ref<uint64_t>(*fns[id].cell).store(addr, std::memory_order_release);
+  }
+
+  // --- tier-up ---
+  void request(uint32_t id, uint32_t tier) {
+    if (!tiered() || tier == 0 || tier > options.policy.levels.size()) return;
+    int prev = fns[id].requested.load();
+    while (prev < int(tier))
+      if (fns[id].requested.compare_exchange_weak(prev, int(tier))) {
+        std::lock_guard<std::mutex> lock(q_mu);
+        if (stopping) return;
+        queue.emplace_back(id, tier);
+        in_flight++;
+        q_cv.notify_one();
+        return;
+      }
+  }
+
+  void worker_loop() {
+    for (;;) {
+      std::pair<uint32_t, uint32_t> job;
+      {
+        std::unique_lock<std::mutex> lock(q_mu);
+        q_cv.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (stopping) return;
+        job = queue.front();
+        queue.pop_front();
+      }
+      install_tier(job.first, int(job.second));
+      std::lock_guard<std::mutex> lock(q_mu);
+      in_flight--;
+      idle_cv.notify_all();
+    }
+  }
+
+  void install_tier(uint32_t id, int tier) {
+    const FunctionInfo& f = program->functions()[id];
+    auto obj = compile_function(id, tier, true);
+    auto& es = jit->getExecutionSession();
+    if (!obj.ok()) {  // tier-up failure is not fatal: the function keeps running its old code
+      std::fprintf(stderr, "tierjit: warning: tier-up of '%s' failed: %s\n", f.name.c_str(),
+                   obj.error().to_string().c_str());
+      return;
+    }
+    orc::JITDylib& jd = jit->getMainJITDylib();
+    orc::ResourceTrackerSP rt = jd.createResourceTracker();
+    auto& layer = static_cast<orc::ObjectLinkingLayer&>(jit->getObjLinkingLayer());
+    std::string sym = extract_options(f, tier).symbol;
+    if (llvm::Error e = layer.add(rt, llvm::MemoryBuffer::getMemBufferCopy(obj.value(), sym))) {
+      es.reportError(std::move(e));
+      return;
+    }
+    auto addr = es.lookup({&jd}, es.intern(sym));
+    if (!addr) {
+      es.reportError(addr.takeError());
+      return;
+    }
+    set_cell(id, addr->getAddress().getValue());
+    fns[id].opt_level = tier_level(tier);
+    fns[id].tier_ups++;
+    {
+      std::lock_guard<std::mutex> lock(stats_mu);
+      stats.tier_ups++;
+    }
+    TJ_LOG(Channel::kTier, "{} -> O{} (calls so far {})", f.name, tier_level(tier),
+           counters[2 * id]);
+    // The previous version stays mapped: a frame may still be executing it (see DESIGN.md).
+  }
+
+  void stop_background() {
+    {
+      std::lock_guard<std::mutex> lock(q_mu);
+      stopping = true;
+      in_flight -= int(queue.size());
+      queue.clear();
+    }
+    q_cv.notify_all();
+    idle_cv.notify_all();
+    if (worker.joinable()) worker.join();
+  }
+
+  Status setup();
+  Status define_host_symbols(orc::JITDylib& jd);
+  Status check_externals(orc::JITDylib& jd);
+  Status add_data_object(orc::JITDylib& jd);
+  Status define_functions(orc::JITDylib& jd);
+};
+
+namespace {
+void on_hot(size_t slot, uint32_t id, uint32_t level) {
+  if (OrcEngine::Impl* impl = g_engines[slot].load(std::memory_order_acquire))
+    impl->request(id, level);
+}
+
+// Process exit for JIT programs. The program's exit() and atexit()/__cxa_atexit() are
+// redirected here so that its handlers and llvm.global_dtors run, in the native order, while
+// LLVM is still intact: function-local statics inside LLVM that were first used after an
+// atexit() registration of ours would already be destroyed by the time libc ran it.
+struct ExitRecord {
+  void (*fn)(void*);
+  void* arg;
+};
+std::mutex g_exit_mu;
+std::vector<ExitRecord> g_exit_handlers;
+std::atomic<OrcEngine*> g_exit_owner{nullptr};
+
+void call_plain(void* fn) { reinterpret_cast<void (*)()>(fn)(); }
+int tj_atexit(void (*fn)()) {
+  std::lock_guard<std::mutex> lock(g_exit_mu);
+  g_exit_handlers.push_back({&call_plain, reinterpret_cast<void*>(fn)});
+  return 0;
+}
+int tj_cxa_atexit(void (*fn)(void*), void* arg, void*) {
+  std::lock_guard<std::mutex> lock(g_exit_mu);
+  g_exit_handlers.push_back({fn, arg});
+  return 0;
+}
+[[noreturn]] void tj_exit(int status) {
+  if (OrcEngine* owner = g_exit_owner.load()) owner->exit_process(status);
+  std::exit(status);
+}
+
+// Host functions the JIT program sees instead of libc's (and those glibc keeps in
+// libc_nonshared.a, which dlsym cannot find).
+const std::map<std::string, void*>& host_shims() {
+  static const std::map<std::string, void*> shims = {
+      {"exit", reinterpret_cast<void*>(&tj_exit)},
+      {"atexit", reinterpret_cast<void*>(&tj_atexit)},
+      {"__cxa_atexit", reinterpret_cast<void*>(&tj_cxa_atexit)},
+      {"at_quick_exit", reinterpret_cast<void*>(&::at_quick_exit)},
+      {"__dso_handle", reinterpret_cast<void*>(&__dso_handle)},
+  };
+  return shims;
+}
+}  // namespace
+
+Expected<TierPolicy> TierPolicy::parse_thresholds(const std::string& list) {
+  TierPolicy p;
+  p.thresholds.clear();
+  p.levels.clear();
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t comma = list.find(',', pos);
+    std::string item = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    char* end = nullptr;
+    unsigned long v = std::strtoul(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || v == 0 || v > 1000000000ul ||
+        (!p.thresholds.empty() && v <= p.thresholds.back()))
+      return make_error(ErrorCode::kUsage,
+                        "--tier-thresholds wants increasing positive counts like 100 or "
+                        "100,1000,10000; got '" + list + "'");
+    p.thresholds.push_back(uint32_t(v));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  if (p.thresholds.size() > 3)
+    return make_error(ErrorCode::kUsage, "--tier-thresholds takes at most 3 levels");
+  if (p.thresholds.size() == 1) p.levels = {2};
+  if (p.thresholds.size() == 2) p.levels = {1, 2};
+  if (p.thresholds.size() == 3) p.levels = {1, 2, 3};
+  return p;
+}
+
+Status OrcEngine::Impl::define_host_symbols(orc::JITDylib& jd) {
+  auto& es = jit->getExecutionSession();
+  orc::SymbolMap syms;
+  auto flags = llvm::JITSymbolFlags::Exported;
+  syms[es.intern("__tj_counters")] = {orc::ExecutorAddr::fromPtr(counters.get()), flags};
+  syms[es.intern("__tj_hot")] = {orc::ExecutorAddr::fromPtr(kHotHooks[slot]),
+                                 flags | llvm::JITSymbolFlags::Callable};
+  for (auto& [name, addr] : host_shims())
+    syms[es.intern(name)] = {orc::ExecutorAddr::fromPtr(addr), flags};
+  if (llvm::Error e = jd.define(orc::absoluteSymbols(std::move(syms))))
+    return from_llvm(std::move(e), ErrorCode::kInternal, "defining host symbols: ");
+  return {};
+}
+
+Status OrcEngine::Impl::check_externals(orc::JITDylib&) {
+  std::vector<std::string> missing;
+  for (const std::string& name : program->external_symbols()) {
+    if (host_shims().count(name)) continue;
+    if (!::dlsym(RTLD_DEFAULT, name.c_str())) missing.push_back(name);
+  }
+  if (missing.empty()) return {};
+  std::string list;
+  for (size_t i = 0; i < missing.size() && i < 5; ++i) list += (i ? ", '" : "'") + missing[i] + "'";
+  if (missing.size() > 5) list += " and " + std::to_string(missing.size() - 5) + " more";
+  return make_error(ErrorCode::kUnresolvedSymbol, "unresolved external symbol " + list,
+                    {program->path()});
+}
+
+Status OrcEngine::Impl::add_data_object(orc::JITDylib& jd) {
+  auto t0 = Clock::now();
+  ExtractOptions o;
+  o.symbol = "<data>";
+  Hash128 key = cache_key("data", "", o, 0);
+  std::string obj;
+  std::optional<std::string> cached;
+  if (options.cache) cached = options.cache->load(key);
+  if (cached) {
+    obj = std::move(*cached);
+  } else {
+    std::lock_guard<std::mutex> lock(program->mutex());
+    TJ_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> m, program->build_data_module());
+    TJ_ASSIGN_OR_RETURN(llvm::TargetMachine * tm, main_tm(0));
+    TJ_ASSIGN_OR_RETURN(obj, emit_object(*m, *tm));
+    if (options.cache) options.cache->store(key, obj);
+  }
+  if (llvm::Error e = jit->getObjLinkingLayer().add(
+          jd, llvm::MemoryBuffer::getMemBufferCopy(obj, program->path() + ".data")))
+    return from_llvm(std::move(e), ErrorCode::kCompileFailed, "adding the data object: ");
+  stats.data_ms = ms_since(t0);
+  return {};
+}
+
+Status OrcEngine::Impl::define_functions(orc::JITDylib& jd) {
+  auto& es = jit->getExecutionSession();
+  const auto& functions = program->functions();
+  size_t n = functions.size();
+  fns = std::make_unique<FnState[]>(n);
+  orc::IndirectStubsManager::StubInitsMap inits;
+  auto callable = llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable;
+  for (const FunctionInfo& f : functions) {
+    uint32_t id = f.id;
+    auto tramp = lctm->getCallThroughTrampoline(
+        jd, es.intern(f.name + "$impl"), [this, id](orc::ExecutorAddr addr) -> llvm::Error {
+          uint64_t expected = fns[id].trampoline;  // never overwrite a newer tier
+          std::atomic_ref<uint64_t>(*fns[id].cell)
+              .compare_exchange_strong(expected, addr.getValue(), std::memory_order_release);
+          return llvm::Error::success();
+        });
+    if (!tramp) return from_llvm(tramp.takeError(), ErrorCode::kInternal, "trampoline: ");
+    fns[id].trampoline = tramp->getValue();
+    inits[f.name] = {*tramp, callable};
+  }
+  if (llvm::Error e = ism->createStubs(inits))
+    return from_llvm(std::move(e), ErrorCode::kInternal, "creating stubs: ");
+  orc::SymbolMap stubs;
+  for (const FunctionInfo& f : functions) {
+    orc::ExecutorSymbolDef stub = ism->findStub(f.name, false);
+    fns[f.id].cell = ism->findPointer(f.name).getAddress().toPtr<uint64_t*>();
+    stubs[es.intern(f.name)] = {stub.getAddress(), callable};
+  }
+  for (auto& [alias, id] : program->function_aliases())
+    stubs[es.intern(alias)] = stubs[es.intern(functions[id].name)];
+  if (llvm::Error e = jd.define(orc::absoluteSymbols(std::move(stubs))))
+    return from_llvm(std::move(e), ErrorCode::kInvalidInput, "defining stubs: ");
+  for (const FunctionInfo& f : functions) {
+    orc::SymbolFlagsMap syms;
+    syms[es.intern(f.name + "$impl")] = callable;
+    if (llvm::Error e = jd.define(std::make_unique<FunctionMU>(*this, f.id, std::move(syms))))
+      return from_llvm(std::move(e), ErrorCode::kInvalidInput, "defining function: ");
+  }
+  stats.functions = n;
+  return {};
+}
+
+Status OrcEngine::Impl::setup() {
+  target = TargetConfig::host();
+  initialize_llvm_targets();
+  auto jtmb = orc::JITTargetMachineBuilder::detectHost();
+  if (!jtmb) return from_llvm(jtmb.takeError(), ErrorCode::kUnsupported, "host detection: ");
+  auto jit_or = orc::LLJITBuilder()
+                    .setJITTargetMachineBuilder(std::move(*jtmb))
+                    .setPlatformSetUp(orc::setUpInactivePlatform)
+                    .create();
+  if (!jit_or) return from_llvm(jit_or.takeError(), ErrorCode::kInternal, "creating LLJIT: ");
+  jit = std::move(*jit_or);
+  auto& es = jit->getExecutionSession();
+  es.setErrorReporter([](llvm::Error e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "tierjit: error: %s\n", llvm::toString(std::move(e)).c_str());
+  });
+  auto& layer = static_cast<orc::ObjectLinkingLayer&>(jit->getObjLinkingLayer());
+  if (options.perf_map) layer.addPlugin(std::make_unique<PerfMapPlugin>());
+  if (options.debug_info) {
+    if (llvm::Error e = orc::enableDebuggerSupport(*jit))
+      return from_llvm(std::move(e), ErrorCode::kUnsupported, "GDB JIT registration: ");
+  }
+  llvm::Triple triple(target.triple);
+  auto lctm_or = orc::createLocalLazyCallThroughManager(
+      triple, es, orc::ExecutorAddr::fromPtr(&lazy_compile_failed));
+  if (!lctm_or) return from_llvm(lctm_or.takeError(), ErrorCode::kUnsupported, "lazy calls: ");
+  lctm = std::move(*lctm_or);
+  ism = orc::createLocalIndirectStubsManagerBuilder(triple)();
+
+  for (size_t i = 0; i < kMaxEngines; ++i) {
+    Impl* none = nullptr;
+    if (g_engines[i].compare_exchange_strong(none, this)) {
+      slot = i;
+      break;
+    }
+  }
+  if (slot == kMaxEngines)
+    return make_error(ErrorCode::kInternal, "too many live engines (max 64)");
+  counters = std::make_unique<uint64_t[]>(2 * program->functions().size() + 2);
+
+  orc::JITDylib& jd = jit->getMainJITDylib();
+  TJ_TRY(check_externals(jd));
+  TJ_TRY(define_host_symbols(jd));
+  TJ_TRY(add_data_object(jd));
+  TJ_TRY(define_functions(jd));
+  if (tiered()) worker = std::thread([this] { worker_loop(); });
+  if (!options.lazy) {
+    for (const FunctionInfo& f : program->functions()) {
+      auto addr = es.lookup({&jd}, es.intern(f.name + "$impl"));
+      if (!addr) return from_llvm(addr.takeError(), ErrorCode::kCompileFailed, "");
+      set_cell(f.id, addr->getAddress().getValue());
+    }
+  }
+  return {};
+}
+
+OrcEngine::OrcEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+OrcEngine::~OrcEngine() = default;
+
+Expected<std::unique_ptr<OrcEngine>> OrcEngine::create(std::unique_ptr<Program> program,
+                                                       OrcOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->program = std::move(program);
+  impl->options = std::move(options);
+  TJ_TRY(impl->setup());
+  return std::unique_ptr<OrcEngine>(new OrcEngine(std::move(impl)));
+}
+
+Program& OrcEngine::program() { return *impl_->program; }
+
+Expected<void*> OrcEngine::lookup(const std::string& name) {
+  auto addr = impl_->jit->lookup(name);
+  if (!addr)
+    return from_llvm(addr.takeError(), ErrorCode::kMissingEntry, "symbol '" + name + "': ");
+  return addr->toPtr<void*>();
+}
+
+Status OrcEngine::run_constructors() {
+  for (const InitEntry& c : impl_->program->ctors()) {
+    TJ_ASSIGN_OR_RETURN(void* fn, lookup(c.function));
+    reinterpret_cast<void (*)()>(fn)();
+  }
+  return {};
+}
+
+void OrcEngine::run_destructors() {
+  if (impl_->dtors_done) return;
+  impl_->dtors_done = true;
+  const auto& dtors = impl_->program->dtors();
+  for (auto it = dtors.rbegin(); it != dtors.rend(); ++it) {
+    auto fn = lookup(it->function);
+    if (fn.ok()) reinterpret_cast<void (*)()>(fn.value())();
+  }
+}
+
+Expected<int> OrcEngine::run_main(const std::string& entry, const std::vector<std::string>& args) {
+  const FunctionInfo* f = impl_->program->find_function(entry);
+  if (!f)
+    return make_error(ErrorCode::kMissingEntry, "entry function '" + entry + "' is not defined",
+                      {impl_->program->path()});
+  TJ_ASSIGN_OR_RETURN(void* fn, lookup(entry));
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  bool returns_int = impl_->program->entry_returns_int(*f);
+  if (impl_->program->entry_takes_args(*f)) {
+    int r = reinterpret_cast<int (*)(int, char**, char**)>(fn)(int(args.size()), argv.data(),
+                                                                environ);
+    return returns_int ? r : 0;
+  }
+  int r = reinterpret_cast<int (*)()>(fn)();
+  return returns_int ? r : 0;
+}
+
+void OrcEngine::set_exit_hook(std::function<void(int)> hook) {
+  impl_->exit_hook = std::move(hook);
+  g_exit_owner.store(this);
+}
+
+void OrcEngine::exit_process(int status) {
+  std::fflush(stdout);
+  for (;;) {  // LIFO; handlers may register more handlers
+    ExitRecord r;
+    {
+      std::lock_guard<std::mutex> lock(g_exit_mu);
+      if (g_exit_handlers.empty()) break;
+      r = g_exit_handlers.back();
+      g_exit_handlers.pop_back();
+    }
+    r.fn(r.arg);
+  }
+  run_destructors();
+  stop_background();
+  if (impl_->exit_hook) impl_->exit_hook(status);
+  g_exit_owner.store(nullptr);
+  std::exit(status);
+}
+
+void OrcEngine::drain_tier_ups() {
+  std::unique_lock<std::mutex> lock(impl_->q_mu);
+  impl_->idle_cv.wait(lock, [&] { return impl_->in_flight == 0 || impl_->stopping; });
+}
+
+void OrcEngine::stop_background() { impl_->stop_background(); }
+
+std::vector<FunctionStats> OrcEngine::function_stats() const {
+  std::vector<FunctionStats> out;
+  for (const FunctionInfo& f : impl_->program->functions()) {
+    FnState& s = impl_->fns[f.id];
+    FunctionStats fs;
+    fs.name = f.name;
+    fs.calls = std::atomic_ref<uint64_t>(impl_->counters[2 * f.id]).load(std::memory_order_relaxed);
+    fs.opt_level = s.opt_level.load();
+    fs.compile_ms = double(s.compile_us.load()) / 1000.0;
+    fs.tier_ups = s.tier_ups.load();
+    fs.from_cache = s.from_cache.load();
+    out.push_back(std::move(fs));
+  }
+  return out;
+}
+
+EngineStats OrcEngine::stats() const {
+  std::lock_guard<std::mutex> lock(impl_->stats_mu);
+  return impl_->stats;
+}
+
+}  // namespace tierjit::llvmtier

@@ -1,0 +1,107 @@
+// Tier 2: the in-process LLVM ORC tier with lazy per-function compilation and tier-up.
+//
+//   load ─► Program::prepare ─► data object (globals) + one stub, entry cell and lazy
+//   trampoline per function ─► first call: extract F, compile at the base level, swap the
+//   cell ─► F's heat counter crosses a threshold: background thread recompiles F at the next
+//   level (O2 by default) and swaps the cell atomically. Callers always go through the stub.
+//
+// Requires: a prepared Program. Produces: callable native code; never maps memory W+X
+// (JITLink writes RW then protects RX; stubs and trampolines likewise).
+// Thread-safety: lookup/run/stats may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "llvm/program.hpp"
+#include "support/error.hpp"
+
+namespace tierjit {
+class ObjectCache;
+}
+
+namespace tierjit::llvmtier {
+
+struct TierPolicy {
+  /// >= 0: compile every function once at this level (no counters, no tier-up).
+  int fixed_opt = -1;
+  /// Base level for tiered mode (0: FastISel, no optimizer).
+  int base_opt = 0;
+  /// Cumulative heat thresholds, in calls (a back-edge counts 1/kCallHeat of a call). The
+  /// i-th crossing recompiles at levels[i].
+  std::vector<uint32_t> thresholds = {100};
+  std::vector<int> levels = {2};
+
+  /// "100" → O2 at 100; "100,1000,10000" → O1, O2, O3. Errors: kUsage.
+  static Expected<TierPolicy> parse_thresholds(const std::string& list);
+};
+
+struct OrcOptions {
+  TierPolicy policy;
+  ObjectCache* cache = nullptr;  ///< not owned; nullptr disables the disk cache
+  bool lazy = true;              ///< false: compile every function before running
+  bool perf_map = false;         ///< append JIT symbols to /tmp/perf-PID.map
+  bool debug_info = false;       ///< register JIT objects with GDB (ORC debugger support)
+  bool count_calls = true;       ///< keep per-function call counts (for --stats)
+};
+
+struct FunctionStats {
+  std::string name;
+  uint64_t calls = 0;
+  int opt_level = -1;          ///< level of the code the entry cell points at; -1 = never run
+  double compile_ms = 0;       ///< total compile time across tiers (0 for cache hits)
+  uint32_t tier_ups = 0;
+  bool from_cache = false;     ///< the current code came from the disk cache
+};
+
+struct EngineStats {
+  double load_ms = 0;           ///< parse + prepare
+  double data_ms = 0;           ///< globals object (compile or cache)
+  uint64_t functions = 0, compiled = 0, cache_hits = 0, tier_ups = 0;
+  double compile_ms = 0;        ///< sum over all compiles, all threads
+};
+
+class OrcEngine {
+ public:
+  /// Builds the JIT for `program`. Errors: kUnresolvedSymbol (names the first missing
+  /// symbols), kCompileFailed, kInvalidInput.
+  static Expected<std::unique_ptr<OrcEngine>> create(std::unique_ptr<Program> program,
+                                                     OrcOptions options);
+  ~OrcEngine();
+
+  /// Address of a symbol in the program (functions resolve to their stubs).
+  Expected<void*> lookup(const std::string& name);
+  /// Runs llvm.global_ctors in priority order. Errors from lazy compilation propagate.
+  Status run_constructors();
+  /// Runs llvm.global_dtors (reverse priority order). Idempotent.
+  void run_destructors();
+  /// Calls `entry` as main(argc, argv, envp) or entry(). Errors: kMissingEntry.
+  Expected<int> run_main(const std::string& entry, const std::vector<std::string>& args);
+
+  /// Makes this engine own process exit: the program's exit(), atexit() and __cxa_atexit()
+  /// are served by the engine, and exit_process() runs them, then destructors, then `hook`.
+  void set_exit_hook(std::function<void(int)> hook);
+  /// Ends the process like the program's exit(status) would natively: the program's exit
+  /// handlers (LIFO), llvm.global_dtors, the exit hook, then std::exit(status).
+  [[noreturn]] void exit_process(int status);
+
+  /// Blocks until queued tier-ups are compiled and installed (tests, benchmarks).
+  void drain_tier_ups();
+  /// Stops the background compiler (pending requests are dropped). Idempotent.
+  void stop_background();
+
+  std::vector<FunctionStats> function_stats() const;
+  EngineStats stats() const;
+  Program& program();
+
+  class Impl;
+
+ private:
+  explicit OrcEngine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tierjit::llvmtier

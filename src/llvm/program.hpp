@@ -1,0 +1,106 @@
+// A source module prepared for per-function compilation: locals promoted, functions numbered,
+// constructors/destructors recorded, and extraction of one function (or all data) into a
+// module of its own that refers to everything else by name.
+//
+// Symbol scheme (docs/DESIGN.md, "Entry cells"):
+//   F           stable stub for function F: `jmp *F.cell`; every reference to F (calls,
+//               function pointers, initializers) resolves here.
+//   F$impl      the first-tier body of F, compiled lazily when the stub is first called.
+//   F$t<N>      the body recompiled at tier N by tier-up.
+//   __tj_counters, __tj_hot   profile counters and the tier-up hook, provided by the host.
+//
+// Thread-safety: a Program is not thread-safe; callers hold mutex() around every call.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "llvm/ir_loader.hpp"
+#include "support/error.hpp"
+
+namespace llvm {
+class Function;
+class LLVMContext;
+class Module;
+}  // namespace llvm
+
+namespace tierjit::llvmtier {
+
+struct FunctionInfo {
+  uint32_t id = 0;
+  std::string name;           ///< the stub symbol (the source name after promotion)
+  llvm::Function* fn = nullptr;
+  bool is_vararg = false;
+};
+
+struct InitEntry {
+  uint32_t priority = 65535;
+  std::string function;       ///< name of a function in functions()
+};
+
+/// How to extract one function.
+struct ExtractOptions {
+  std::string symbol;              ///< name of the emitted body (e.g. "F$impl")
+  bool count_calls = true;         ///< bump counters[2*id] on entry
+  uint64_t heat_threshold = 0;     ///< >0: add heat, call __tj_hot(id, next_level) on crossing
+  uint32_t next_level = 0;         ///< passed to __tj_hot
+  bool inline_candidates = false;  ///< add small callees as available_externally bodies
+};
+
+/// Heat added per call; a loop back-edge adds 1. Function entries weigh more than single loop
+/// iterations, in the spirit of JavaScriptCore's execution counters.
+inline constexpr uint64_t kCallHeat = 16;
+
+class Program {
+ public:
+  /// Prepares `ir` (whose module lives in `ctx`). Errors: kInvalidInput (verifier failure for
+  /// text IR, IR for another architecture), kUnsupported (ifuncs, thread-locals).
+  static Expected<std::unique_ptr<Program>> prepare(LoadedIr ir,
+                                                    std::unique_ptr<llvm::LLVMContext> ctx,
+                                                    std::string path);
+  ~Program();
+
+  std::mutex& mutex() { return mu_; }
+  const std::string& path() const { return path_; }
+  const LoadedIr& input() const { return ir_; }
+  const std::vector<FunctionInfo>& functions() const { return functions_; }
+  const FunctionInfo* find_function(const std::string& name) const;
+  const std::vector<InitEntry>& ctors() const { return ctors_; }
+  const std::vector<InitEntry>& dtors() const { return dtors_; }
+  /// Aliases of functions: (alias name, function id). They share the function's stub.
+  const std::vector<std::pair<std::string, uint32_t>>& function_aliases() const {
+    return function_aliases_;
+  }
+  /// Names the program expects the host to define (non-weak declarations).
+  std::vector<std::string> external_symbols() const;
+  /// The function type of `name` is `int main(...)`-like: (argc, argv[, envp]) or ().
+  bool entry_takes_args(const FunctionInfo& f) const;
+  bool entry_returns_int(const FunctionInfo& f) const;
+
+  /// All global variable definitions (and aliases of them) in one module; function
+  /// references become declarations of their stubs. Lives in the program's context.
+  Expected<std::unique_ptr<llvm::Module>> build_data_module();
+
+  /// One function in a module of its own, in the program's context. Verified.
+  Expected<std::unique_ptr<llvm::Module>> extract_function(uint32_t id, const ExtractOptions& o);
+
+  /// As extract_function, serialized to bitcode (for compiling in another context/thread).
+  Expected<std::string> extract_function_bitcode(uint32_t id, const ExtractOptions& o);
+
+ private:
+  Program() = default;
+  Status promote_and_scan();
+
+  std::mutex mu_;
+  std::string path_;
+  std::unique_ptr<llvm::LLVMContext> ctx_;
+  LoadedIr ir_;
+  std::vector<FunctionInfo> functions_;
+  std::vector<InitEntry> ctors_, dtors_;
+  std::vector<std::pair<std::string, uint32_t>> function_aliases_;
+};
+
+}  // namespace tierjit::llvmtier
