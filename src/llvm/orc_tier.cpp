@@ -139,7 +139,7 @@ class OrcEngine::Impl {
   std::map<int, std::unique_ptr<llvm::TargetMachine>> main_tms;  // guarded by program mutex
   bool dtors_done = false;
   std::function<void(int)> exit_hook;
-  std::vector<orc::ResourceTrackerSP> retired;
+  std::vector<orc::JITDylib*> tier_jds;  // tier k's bodies live in tier_jds[k-1]
 
   // Background tier-up.
   std::thread worker;
@@ -165,7 +165,7 @@ class OrcEngine::Impl {
 
   ExtractOptions extract_options(const FunctionInfo& f, int tier) const {
     ExtractOptions o;
-    o.symbol = tier == 0 ? f.name + "$impl" : f.name + "$t" + std::to_string(tier);
+    o.symbol = f.name + "$impl";  // every tier's body has this name, in its tier's JITDylib
     o.count_calls = options.count_calls;
     if (tiered() && size_t(tier) < options.policy.thresholds.size()) {
       o.heat_threshold = uint64_t(options.policy.thresholds[tier]) * kCallHeat;
@@ -213,9 +213,14 @@ class OrcEngine::Impl {
     if (!background) {
       std::lock_guard<std::mutex> lock(program->mutex());
       TJ_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> m, program->extract_function(id, o));
+      auto te = Clock::now();
       TJ_ASSIGN_OR_RETURN(llvm::TargetMachine * tm, main_tm(level));
       optimize_module(*m, *tm, level);
+      auto topt = Clock::now();
       TJ_ASSIGN_OR_RETURN(obj, emit_object(*m, *tm));
+      TJ_LOG(Channel::kLazy, "  extract {:.3f} ms, optimize {:.3f} ms, emit {:.3f} ms",
+             std::chrono::duration<double, std::milli>(te - t0).count(),
+             std::chrono::duration<double, std::milli>(topt - te).count(), ms_since(topt));
     } else {
       std::string bc;
       {
@@ -251,7 +256,10 @@ class OrcEngine::Impl {
         : MaterializationUnit(Interface(std::move(syms), nullptr)), impl_(impl), id_(id) {}
     llvm::StringRef getName() const override { return "tierjit.function"; }
     void materialize(std::unique_ptr<orc::MaterializationResponsibility> r) override {
-      auto obj = impl_.compile_function(id_, 0, false);
+      // A body tiered up in an earlier run is in the cache: start with it.
+      int tier = 0;
+      Expected<std::string> obj = impl_.cached_top_tier(id_, &tier);
+      if (obj.ok() && obj.value().empty()) obj = impl_.compile_function(id_, 0, false);
       auto& es = impl_.jit->getExecutionSession();
       if (!obj.ok()) {
         es.reportError(llvm::make_error<llvm::StringError>(obj.error().to_string(),
@@ -259,7 +267,8 @@ class OrcEngine::Impl {
         r->failMaterialization();
         return;
       }
-      impl_.fns[id_].opt_level = impl_.tier_level(0);
+      impl_.fns[id_].opt_level = impl_.tier_level(tier);
+      impl_.fns[id_].requested = tier;
       auto& layer = static_cast<orc::ObjectLinkingLayer&>(impl_.jit->getObjLinkingLayer());
       layer.emit(std::move(r), llvm::MemoryBuffer::getMemBufferCopy(
                                    obj.value(), impl_.program->functions()[id_].name));
@@ -270,6 +279,24 @@ class OrcEngine::Impl {
     Impl& impl_;
     uint32_t id_;
   };
+
+  // The highest-tier object of `id` already in the disk cache, or "" (tier 0 = none found).
+  Expected<std::string> cached_top_tier(uint32_t id, int* tier) {
+    *tier = 0;
+    if (!options.cache || !tiered()) return std::string();
+    const FunctionInfo& f = program->functions()[id];
+    for (int t = int(options.policy.levels.size()); t >= 1; --t) {
+      ExtractOptions o = extract_options(f, t);
+      if (auto obj = options.cache->load(cache_key("fn", f.name, o, tier_level(t)))) {
+        *tier = t;
+        fns[id].from_cache = true;
+        std::lock_guard<std::mutex> lock(stats_mu);
+        stats.cache_hits++;
+        return std::move(*obj);
+      }
+    }
+    return std::string();
+  }
 
   void set_cell(uint32_t id, uint64_t addr) {
     std::atomic_ref<uint64_t>(*fns[id].cell).store(addr, std::memory_order_release);
@@ -316,7 +343,7 @@ class OrcEngine::Impl {
                    obj.error().to_string().c_str());
       return;
     }
-    orc::JITDylib& jd = jit->getMainJITDylib();
+    orc::JITDylib& jd = *tier_jds[size_t(tier) - 1];
     orc::ResourceTrackerSP rt = jd.createResourceTracker();
     auto& layer = static_cast<orc::ObjectLinkingLayer&>(jit->getObjLinkingLayer());
     std::string sym = extract_options(f, tier).symbol;
@@ -574,7 +601,19 @@ Status OrcEngine::Impl::setup() {
   TJ_TRY(define_host_symbols(jd));
   TJ_TRY(add_data_object(jd));
   TJ_TRY(define_functions(jd));
-  if (tiered()) worker = std::thread([this] { worker_loop(); });
+  if (tiered()) {
+    for (size_t k = 1; k <= options.policy.levels.size(); ++k) {
+      auto tjd = es.createJITDylib("tier" + std::to_string(k));
+      if (!tjd) return from_llvm(tjd.takeError(), ErrorCode::kInternal, "tier JITDylib: ");
+      orc::JITDylibSearchOrder order = {{&*tjd, orc::JITDylibLookupFlags::MatchAllSymbols},
+                                        {&jd, orc::JITDylibLookupFlags::MatchAllSymbols}};
+      if (auto proc = jit->getProcessSymbolsJITDylib())
+        order.push_back({proc.get(), orc::JITDylibLookupFlags::MatchAllSymbols});
+      tjd->setLinkOrder(std::move(order), false);
+      tier_jds.push_back(&*tjd);
+    }
+    worker = std::thread([this] { worker_loop(); });
+  }
   if (!options.lazy) {
     for (const FunctionInfo& f : program->functions()) {
       auto addr = es.lookup({&jd}, es.intern(f.name + "$impl"));
