@@ -142,6 +142,7 @@ std::string Engine::stats_text(size_t max_rows) const {
   std::string out = fmt::format(
       "tierjit stats: {} ({}), load {:.1f} ms, JIT setup {:.1f} ms (data {:.1f} ms)\n",
       impl_->cfg.path, impl_->format, impl_->load_ms, impl_->setup_ms, es.data_ms);
+  out += "  mode: " + impl_->orc->describe_policy() + "\n";
   size_t ran = std::count_if(reports.begin(), reports.end(),
                              [](const FunctionReport& r) { return r.opt_level >= 0; });
   out += fmt::format(

@@ -365,19 +365,36 @@ class OrcEngine::Impl {
     }
     TJ_LOG(Channel::kTier, "{} -> O{} (calls so far {})", f.name, tier_level(tier),
            counters[2 * id]);
+    // Heat may have passed the next threshold while this tier compiled: the new code only
+    // checks for the crossing, so ask for the next tier now.
+    if (size_t(tier) < options.policy.thresholds.size()) {
+      uint64_t heat = std::atomic_ref<uint64_t>(counters[2 * id + 1]).load(std::memory_order_relaxed);
+      if (heat >= uint64_t(options.policy.thresholds[size_t(tier)]) * kCallHeat)
+        request(id, uint32_t(tier + 1));
+    }
     // The previous version stays mapped: a frame may still be executing it (see DESIGN.md).
   }
 
-  void stop_background() {
+  // Drops queued requests; waits for a compile in progress unless `wait` is false, in which
+  // case it returns true when one is still running (the caller must then leave with _exit).
+  bool stop_background(bool wait = true) {
+    bool busy;
     {
       std::lock_guard<std::mutex> lock(q_mu);
       stopping = true;
       in_flight -= int(queue.size());
       queue.clear();
+      busy = in_flight > 0;
     }
     q_cv.notify_all();
     idle_cv.notify_all();
-    if (worker.joinable()) worker.join();
+    if (!worker.joinable()) return false;
+    if (busy && !wait) {
+      worker.detach();
+      return true;
+    }
+    worker.join();
+    return false;
   }
 
   Status setup();
@@ -638,6 +655,16 @@ Expected<std::unique_ptr<OrcEngine>> OrcEngine::create(std::unique_ptr<Program> 
 
 Program& OrcEngine::program() { return *impl_->program; }
 
+std::string OrcEngine::describe_policy() const {
+  const TierPolicy& p = impl_->options.policy;
+  if (p.fixed_opt >= 0) return "fixed O" + std::to_string(p.fixed_opt);
+  std::string s = "tiered O" + std::to_string(p.base_opt);
+  for (size_t i = 0; i < p.levels.size(); ++i)
+    s += " -> O" + std::to_string(p.levels[i]) + " at " + std::to_string(p.thresholds[i]) +
+         " calls";
+  return s;
+}
+
 Expected<void*> OrcEngine::lookup(const std::string& name) {
   auto addr = impl_->jit->lookup(name);
   if (!addr)
@@ -700,9 +727,15 @@ void OrcEngine::exit_process(int status) {
     r.fn(r.arg);
   }
   run_destructors();
-  stop_background();
+  // A tier-up compile still running must not race LLVM's static destructors, and waiting for
+  // it would delay exit by up to one large compile: leave without them in that case.
+  bool busy = impl_->stop_background(false);
   if (impl_->exit_hook) impl_->exit_hook(status);
   g_exit_owner.store(nullptr);
+  if (busy) {
+    std::fflush(nullptr);
+    std::_Exit(status);
+  }
   std::exit(status);
 }
 
@@ -712,6 +745,12 @@ void OrcEngine::drain_tier_ups() {
 }
 
 void OrcEngine::stop_background() { impl_->stop_background(); }
+
+uint64_t OrcEngine::entry_target(const std::string& function) const {
+  const FunctionInfo* f = impl_->program->find_function(function);
+  if (!f) return 0;
+  return std::atomic_ref<uint64_t>(*impl_->fns[f->id].cell).load(std::memory_order_acquire);
+}
 
 std::vector<FunctionStats> OrcEngine::function_stats() const {
   std::vector<FunctionStats> out;

@@ -93,9 +93,14 @@ class OrcEngine {
   /// Stops the background compiler (pending requests are dropped). Idempotent.
   void stop_background();
 
+  /// Where `function`'s entry cell points now (its current code), or 0 if unknown.
+  uint64_t entry_target(const std::string& function) const;
+
   std::vector<FunctionStats> function_stats() const;
   EngineStats stats() const;
   Program& program();
+  /// "fixed O2" or "tiered O0 -> O2 at 100 calls".
+  std::string describe_policy() const;
 
   class Impl;
 

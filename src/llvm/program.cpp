@@ -97,15 +97,17 @@ void copy_module_flags(const llvm::Module& src, llvm::Module& dst) {
     dst.addModuleFlag(llvm::Module::Warning, "Debug Info Version", llvm::DEBUG_METADATA_VERSION);
 }
 
+// Counters use plain loads and stores: FastISel cannot select atomic ones (it would fall back
+// to SelectionDAG for every instrumented block), and a lost update between threads only
+// makes a heuristic count slightly low.
 // Adds `heat += amount`, calling __tj_hot(id, level) when it crosses `threshold`, before `at`.
 void insert_heat_check(llvm::Instruction* at, llvm::Value* heat_ptr, uint64_t amount,
                        uint64_t threshold, uint32_t id, uint32_t level, llvm::FunctionCallee hot) {
   llvm::IRBuilder<> b(at);
   auto* i64 = b.getInt64Ty();
-  llvm::LoadInst* h = b.CreateAlignedLoad(i64, heat_ptr, llvm::Align(8));
-  h->setAtomic(llvm::AtomicOrdering::Unordered);
+  llvm::Value* h = b.CreateAlignedLoad(i64, heat_ptr, llvm::Align(8));
   llvm::Value* h1 = b.CreateAdd(h, b.getInt64(amount));
-  b.CreateAlignedStore(h1, heat_ptr, llvm::Align(8))->setAtomic(llvm::AtomicOrdering::Unordered);
+  b.CreateAlignedStore(h1, heat_ptr, llvm::Align(8));
   llvm::Value* crossed = b.CreateAnd(b.CreateICmpULT(h, b.getInt64(threshold)),
                                      b.CreateICmpUGE(h1, b.getInt64(threshold)));
   llvm::Instruction* then = llvm::SplitBlockAndInsertIfThen(crossed, at, false);
@@ -141,10 +143,8 @@ void instrument(llvm::Function& f, const FunctionInfo& info, const ExtractOption
   llvm::Value* calls_ptr = slot(2ull * info.id);
   llvm::Value* heat_ptr = slot(2ull * info.id + 1);
   if (o.count_calls) {
-    llvm::LoadInst* c = b.CreateAlignedLoad(i64, calls_ptr, llvm::Align(8));
-    c->setAtomic(llvm::AtomicOrdering::Unordered);
-    b.CreateAlignedStore(b.CreateAdd(c, b.getInt64(1)), calls_ptr, llvm::Align(8))
-        ->setAtomic(llvm::AtomicOrdering::Unordered);
+    llvm::Value* c = b.CreateAlignedLoad(i64, calls_ptr, llvm::Align(8));
+    b.CreateAlignedStore(b.CreateAdd(c, b.getInt64(1)), calls_ptr, llvm::Align(8));
   }
   if (!o.heat_threshold) return;
   for (auto& [from, to] : backedges) {

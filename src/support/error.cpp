@@ -1,5 +1,5 @@
 // Error formatting and the assertion-failure handler.
-#include "support/error.hpp"
+#include "tierjit/error.hpp"
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,0 +1,276 @@
+// JitCompiler: the seed's snippet API over ORC, with an id-keyed LRU and the object cache.
+#include "tierjit/jit_compiler.hpp"
+
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+
+#include <atomic>
+#include <filesystem>
+#include <list>
+#include <mutex>
+#include <unordered_map>
+
+#include "llvm/codegen.hpp"
+#include "llvm/ir_loader.hpp"
+#include "runtime/object_cache.hpp"
+#include "support/file.hpp"
+#include "tierjit/version.hpp"
+
+namespace tierjit {
+namespace orc = llvm::orc;
+
+namespace {
+// Link errors (e.g. "Symbols not found: [ x ]") reach ORC's reporter on the linking thread.
+thread_local std::string t_last_link_error;
+}  // namespace
+
+struct CodeHandle {
+  std::shared_ptr<orc::LLJIT> jit;
+  orc::JITDylib* jd = nullptr;
+  ~CodeHandle() {
+    if (jd) llvm::consumeError(jit->getExecutionSession().removeJITDylib(*jd));
+  }
+};
+
+void* CompiledFunction::lookup(const std::string& symbol) const {
+  if (!code) return nullptr;
+  auto addr = code->jit->lookup(*code->jd, symbol);
+  if (!addr) {
+    llvm::consumeError(addr.takeError());
+    return nullptr;
+  }
+  return addr->toPtr<void*>();
+}
+
+struct JitCompiler::Impl {
+  JitConfig cfg;
+  std::shared_ptr<orc::LLJIT> jit;
+  Error init_error;
+  bool init_failed = false;
+  std::unique_ptr<ObjectCache> disk;
+  llvmtier::TargetConfig target;
+  mutable std::mutex mu;
+  mutable std::list<std::shared_ptr<const CompiledFunction>> lru;  // front = most recent
+  mutable std::unordered_map<std::string, decltype(lru)::iterator> index;
+  CompilationStats stats;
+  uint64_t disk_hits = 0;
+  std::atomic<uint64_t> jd_counter{0};
+
+  // Object payload for `ir`: entry name, NUL, ELF object. From the disk cache when possible.
+  Expected<std::string> build(std::string_view ir, const std::string& id, bool* from_disk) {
+    Hasher h;
+    h.add("tierjit-snippet").add(kVersion).add(kLlvmVersion).add(ir);
+    h.add(llvmtier::pipeline_name(cfg.optimization_level)).add(target.key());
+    Hash128 key = h.finish();
+    if (disk) {
+      if (auto payload = disk->load(key); payload && payload->find('\0') != std::string::npos) {
+        *from_disk = true;
+        return std::move(*payload);
+      }
+    }
+    llvm::LLVMContext ctx;
+    TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr loaded,
+                        llvmtier::load_ir_bytes(std::string(ir), id, ctx, false));
+    llvm::Module& m = *loaded.module;
+    std::string msg;
+    llvm::raw_string_ostream os(msg);
+    if (llvm::verifyModule(m, &os))
+      return make_error(ErrorCode::kInvalidInput, "invalid IR: " + msg.substr(0, msg.find('\n')),
+                        {id});
+    std::string entry;
+    for (llvm::Function& f : m.functions())
+      if (!f.isDeclaration() && !f.hasLocalLinkage()) {
+        entry = f.getName().str();
+        break;
+      }
+    if (entry.empty())
+      return make_error(ErrorCode::kMissingEntry, "the IR defines no externally visible function",
+                        {id});
+    TJ_ASSIGN_OR_RETURN(auto tm, llvmtier::make_target_machine(target, cfg.optimization_level));
+    m.setDataLayout(tm->createDataLayout());
+    llvmtier::optimize_module(m, *tm, cfg.optimization_level);
+    TJ_ASSIGN_OR_RETURN(std::string obj, llvmtier::emit_object(m, *tm));
+    std::string payload = entry + '\0' + obj;
+    if (disk) disk->store(key, payload);
+    if (cfg.cache_enabled && !cfg.work_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(cfg.work_dir, ec);
+      std::string path = cfg.work_dir + "/" + key.hex() + ".o";
+      if (!ec) (void)write_file_atomic(path, obj);
+    }
+    return payload;
+  }
+
+  Expected<std::shared_ptr<CodeHandle>> load(const std::string& obj, const std::string& id) {
+    auto& es = jit->getExecutionSession();
+    auto jd = es.createJITDylib("snippet." + std::to_string(jd_counter++) + "." + id);
+    if (!jd)
+      return make_error(ErrorCode::kInternal, llvm::toString(jd.takeError()));
+    orc::JITDylibSearchOrder order = {{&*jd, orc::JITDylibLookupFlags::MatchAllSymbols}};
+    if (auto proc = jit->getProcessSymbolsJITDylib())
+      order.push_back({proc.get(), orc::JITDylibLookupFlags::MatchAllSymbols});
+    jd->setLinkOrder(std::move(order), false);
+    auto handle = std::make_shared<CodeHandle>();
+    handle->jit = jit;
+    handle->jd = &*jd;
+    if (llvm::Error e = jit->addObjectFile(*jd, llvm::MemoryBuffer::getMemBufferCopy(obj, id)))
+      return make_error(ErrorCode::kCompileFailed, llvm::toString(std::move(e)), {id});
+    return handle;
+  }
+};
+
+JitCompiler::JitCompiler(JitConfig config) : impl_(std::make_unique<Impl>()) {
+  impl_->cfg = std::move(config);
+  llvmtier::initialize_llvm_targets();
+  impl_->target = llvmtier::TargetConfig::host();
+  auto jit = orc::LLJITBuilder().setPlatformSetUp(orc::setUpInactivePlatform).create();
+  if (jit) {  // link failures come back as values; don't also print them
+    (*jit)->getExecutionSession().setErrorReporter([](llvm::Error e) {
+      t_last_link_error = llvm::toString(std::move(e));
+    });
+  }
+  if (!jit) {
+    impl_->init_failed = true;
+    impl_->init_error = make_error(ErrorCode::kInternal, llvm::toString(jit.takeError()));
+  } else {
+    impl_->jit = std::shared_ptr<orc::LLJIT>(std::move(*jit));
+  }
+  if (impl_->cfg.cache_enabled)
+    impl_->disk = std::make_unique<ObjectCache>(
+        impl_->cfg.cache_dir.empty() ? ObjectCache::default_dir() : impl_->cfg.cache_dir);
+}
+
+JitCompiler::~JitCompiler() {
+  clear_cache();
+}
+
+const JitConfig& JitCompiler::config() const { return impl_->cfg; }
+
+Expected<std::shared_ptr<const CompiledFunction>> JitCompiler::compile_llvm_ir(
+    std::string_view llvm_ir, const std::string& id) {
+  Impl& s = *impl_;
+  if (s.init_failed) return s.init_error;
+  if (s.cfg.optimization_level < 0 || s.cfg.optimization_level > 3)
+    return make_error(ErrorCode::kUsage, "optimization_level must be 0..3");
+  auto t0 = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.stats.total_compilations++;
+    if (s.cfg.cache_enabled) {
+      auto it = s.index.find(id);
+      if (it != s.index.end() && (*it->second)->llvm_ir == llvm_ir) {
+        s.lru.splice(s.lru.begin(), s.lru, it->second);
+        s.stats.cache_hits++;
+        s.stats.successful_compilations++;
+        return *it->second;
+      }
+      s.stats.cache_misses++;
+    }
+  }
+  bool from_disk = false;
+  auto payload = s.build(llvm_ir, id, &from_disk);
+  Expected<std::shared_ptr<CodeHandle>> handle =
+      payload.ok() ? s.load(payload.value().substr(payload.value().find('\0') + 1), id)
+                   : Expected<std::shared_ptr<CodeHandle>>(payload.error());
+  std::shared_ptr<CompiledFunction> f;
+  if (handle.ok()) {
+    f = std::make_shared<CompiledFunction>();
+    f->name = payload.value().substr(0, payload.value().find('\0'));
+    f->code = handle.value();
+    t_last_link_error.clear();
+    auto addr = s.jit->lookup(*f->code->jd, f->name);
+    if (addr) {
+      f->function_pointer = addr->toPtr<void*>();
+    } else {
+      std::string why = llvm::toString(addr.takeError());
+      if (!t_last_link_error.empty()) why = t_last_link_error;
+      bool missing = why.find("Symbols not found") != std::string::npos;
+      handle = make_error(missing ? ErrorCode::kUnresolvedSymbol : ErrorCode::kCompileFailed,
+                          "cannot link '" + f->name + "': " + why, {id});
+    }
+  }
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (!handle.ok()) {
+    s.stats.failed_compilations++;
+    return handle.take_error();
+  }
+  f->id = id;
+  f->llvm_ir = std::string(llvm_ir);
+  f->compiled_at = std::chrono::system_clock::now();
+  f->compilation_time_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  f->from_disk_cache = from_disk;
+  if (s.cfg.cache_enabled && !s.cfg.work_dir.empty()) {
+    Hasher h;  // same key as build(): the object is named after it
+    h.add("tierjit-snippet").add(kVersion).add(kLlvmVersion).add(llvm_ir);
+    h.add(llvmtier::pipeline_name(s.cfg.optimization_level)).add(s.target.key());
+    f->native_code_path = s.cfg.work_dir + "/" + h.finish().hex() + ".o";
+  }
+  s.stats.successful_compilations++;
+  s.stats.total_compilation_time_ms += f->compilation_time_ms;
+  if (from_disk) s.disk_hits++;
+  if (s.cfg.cache_enabled) {
+    if (auto it = s.index.find(id); it != s.index.end()) {
+      s.lru.erase(it->second);
+      s.index.erase(it);
+    }
+    s.lru.push_front(f);
+    s.index[id] = s.lru.begin();
+    while (s.cfg.max_cached_functions && s.lru.size() > s.cfg.max_cached_functions) {
+      s.index.erase(s.lru.back()->id);
+      s.lru.pop_back();
+    }
+  }
+  return std::shared_ptr<const CompiledFunction>(f);
+}
+
+CompilationStats JitCompiler::get_stats() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->stats;
+}
+
+CacheStatistics JitCompiler::get_cache_stats() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const CompilationStats& st = impl_->stats;
+  CacheStatistics c;
+  c.cache_size = impl_->lru.size();
+  c.max_cache_size = impl_->cfg.max_cached_functions;
+  c.total_compilations = st.total_compilations;
+  c.successful_compilations = st.successful_compilations;
+  c.failed_compilations = st.failed_compilations;
+  c.cache_hits = st.cache_hits;
+  c.cache_misses = st.cache_misses;
+  uint64_t asked = st.cache_hits + st.cache_misses;
+  c.hit_rate = asked ? double(st.cache_hits) / double(asked) : 0.0;
+  c.disk_hits = impl_->disk_hits;
+  return c;
+}
+
+std::shared_ptr<const CompiledFunction> JitCompiler::get_cached_function(
+    const std::string& id) const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  auto it = impl_->index.find(id);
+  if (it == impl_->index.end()) return nullptr;
+  impl_->lru.splice(impl_->lru.begin(), impl_->lru, it->second);
+  return *it->second;
+}
+
+std::vector<std::string> JitCompiler::list_cached_functions() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  std::vector<std::string> ids;
+  for (const auto& f : impl_->lru) ids.push_back(f->id);
+  return ids;
+}
+
+void JitCompiler::clear_cache() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->lru.clear();
+  impl_->index.clear();
+}
+
+}  // namespace tierjit
