@@ -24,11 +24,10 @@ std::unique_ptr<OrcEngine> make_engine(const std::string& path, OrcOptions o) {
   return std::move(e).value();
 }
 
-const FunctionStats& stats_of(const std::vector<FunctionStats>& all, const std::string& name) {
+FunctionStats stats_of(const std::vector<FunctionStats>& all, const std::string& name) {
   for (const auto& s : all)
     if (s.name == name) return s;
-  static FunctionStats none;
-  return none;
+  return {};
 }
 
 long ref_spin(long n) {
@@ -61,7 +60,7 @@ TEST(OrcTier, TierUpSwapsTheEntryCellAndKeepsResults) {
   e->drain_tier_ups();
   uint64_t tiered_code = e->entry_target("square");
   EXPECT_NE(base_code, tiered_code) << "the entry cell was not swapped";
-  const FunctionStats& s = stats_of(e->function_stats(), "square");
+  FunctionStats s = stats_of(e->function_stats(), "square");
   EXPECT_EQ(s.opt_level, 2);
   EXPECT_EQ(s.tier_ups, 1u);
   EXPECT_EQ(fn(12), 144);
@@ -75,7 +74,7 @@ TEST(OrcTier, CallInFlightFinishesOnOldCodeWhileLoopHeatTiersUp) {
   // One call: 3M back-edges cross the threshold inside this activation.
   EXPECT_EQ(spin(3000000), ref_spin(3000000));
   e->drain_tier_ups();
-  const FunctionStats& s = stats_of(e->function_stats(), "spin");
+  FunctionStats s = stats_of(e->function_stats(), "spin");
   EXPECT_EQ(s.calls, 1u);
   EXPECT_EQ(s.opt_level, 2) << "back-edge heat did not tier up a function called once";
   EXPECT_EQ(spin(1000), ref_spin(1000));
@@ -92,7 +91,7 @@ TEST(OrcTier, MultiLevelThresholds) {
     for (int i = 0; i < 1200; i++) ASSERT_EQ(fn(10), 285);
     e->drain_tier_ups();
   }
-  const FunctionStats& s = stats_of(e->function_stats(), "sum_squares");
+  FunctionStats s = stats_of(e->function_stats(), "sum_squares");
   EXPECT_EQ(s.opt_level, 3);
   EXPECT_EQ(s.tier_ups, 3u);
 }
