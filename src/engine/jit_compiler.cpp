@@ -12,6 +12,7 @@
 #include <atomic>
 #include <filesystem>
 #include <list>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 
@@ -91,7 +92,13 @@ struct JitCompiler::Impl {
     if (entry.empty())
       return make_error(ErrorCode::kMissingEntry, "the IR defines no externally visible function",
                         {id});
-    TJ_ASSIGN_OR_RETURN(auto tm, llvmtier::make_target_machine(target, cfg.optimization_level));
+    // Target machines are costly to build (register and lowering tables) and not thread-safe:
+    // one per thread and level, reused.
+    thread_local std::map<int, std::unique_ptr<llvm::TargetMachine>> tms;
+    auto& tm = tms[cfg.optimization_level];
+    if (!tm) {
+      TJ_ASSIGN_OR_RETURN(tm, llvmtier::make_target_machine(target, cfg.optimization_level));
+    }
     m.setDataLayout(tm->createDataLayout());
     llvmtier::optimize_module(m, *tm, cfg.optimization_level);
     TJ_ASSIGN_OR_RETURN(std::string obj, llvmtier::emit_object(m, *tm));

@@ -137,6 +137,7 @@ class OrcEngine::Impl {
   EngineStats stats;
   std::mutex stats_mu;
   std::map<int, std::unique_ptr<llvm::TargetMachine>> main_tms;  // guarded by program mutex
+  std::map<int, std::unique_ptr<llvm::TargetMachine>> worker_tms;  // tier-up thread only
   bool dtors_done = false;
   std::function<void(int)> exit_hook;
   std::vector<orc::JITDylib*> tier_jds;  // tier k's bodies live in tier_jds[k-1]
@@ -230,8 +231,10 @@ class OrcEngine::Impl {
       llvm::LLVMContext ctx;
       auto m = llvm::parseBitcodeFile(llvm::MemoryBufferRef(bc, f.name), ctx);
       if (!m) return from_llvm(m.takeError(), ErrorCode::kInternal, "re-reading extracted IR: ");
-      TJ_ASSIGN_OR_RETURN(std::unique_ptr<llvm::TargetMachine> tm,
-                          make_target_machine(target, level));
+      auto& tm = worker_tms[level];  // only the worker thread compiles in background mode
+      if (!tm) {
+        TJ_ASSIGN_OR_RETURN(tm, make_target_machine(target, level));
+      }
       optimize_module(**m, *tm, level);
       TJ_ASSIGN_OR_RETURN(obj, emit_object(**m, *tm));
     }
