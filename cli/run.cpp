@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "engine/interp_fallback.hpp"
 #include "runtime/object_cache.hpp"
 #include "tierjit/engine.hpp"
 
@@ -15,15 +16,32 @@ struct RunArgs {
   bool no_cache = false;
   bool eager = false;
   bool stats = false;
+  bool no_fallback = false;
+  bool interp = false;
   std::vector<std::string> args;
 };
+
+int interpret(const RunArgs& a) {
+  std::vector<std::string> argv = {a.cfg.path};
+  argv.insert(argv.end(), a.args.begin(), a.args.end());
+  auto status = run_interpreted(a.cfg.path, a.cfg.entry.empty() ? "main" : a.cfg.entry, argv);
+  return status.ok() ? status.value() : report(status.error());
+}
 
 int run(RunArgs& a) {
   a.cfg.cache = !a.no_cache;
   a.cfg.lazy = !a.eager;
+  if (a.interp) return interpret(a);
   Error err;
   std::unique_ptr<Engine> engine = Engine::load(a.cfg, &err);
-  if (!engine) return report(err);
+  if (!engine) {
+    bool native_impossible =
+        err.code == ErrorCode::kUnsupported || err.code == ErrorCode::kCompileFailed;
+    if (!native_impossible || a.no_fallback) return report(err);
+    std::fprintf(stderr, "tierjit: note: %s\ntierjit: note: native compilation is not possible; "
+                 "running under LLVM's interpreter (slow)\n", err.to_string().c_str());
+    return interpret(a);
+  }
   // The engine lives until the process ends: the program's exit handlers, destructors and the
   // stats table run in exit_process, also when the program calls exit() itself.
   Engine* e = engine.release();
@@ -50,6 +68,10 @@ void register_run(CLI::App& app) {
   sub->add_flag("--stats", a->stats, "print per-function calls, tier and compile time at exit");
   sub->add_flag("--no-cache", a->no_cache, "bypass the persistent object cache");
   sub->add_option("--cache-dir", a->cfg.cache_dir, "object cache directory");
+  sub->add_flag("--no-fallback", a->no_fallback,
+                 "fail instead of interpreting when native compilation is impossible");
+  sub->add_flag("--interp", a->interp,
+                 "run under LLVM's IR interpreter (in a guarded child process), no JIT");
   sub->add_flag("--eager", a->eager, "compile every function before running (no laziness)");
   sub->add_flag("--perf-map", a->cfg.perf_map, "write /tmp/perf-PID.map for perf");
   sub->add_flag("--debug-info", a->cfg.debug_info, "register JIT code with GDB");

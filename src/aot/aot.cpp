@@ -65,6 +65,7 @@ Status compile_file(const std::string& input, const CompileOptions& opts) {
                                                    : m.getTargetTriple().str();
   llvmtier::TargetConfig tc = opts.native_cpu ? llvmtier::TargetConfig::host()
                                               : llvmtier::TargetConfig::generic(triple);
+  tc.emulated_tls = false;  // a normal linker resolves native TLS
   TJ_ASSIGN_OR_RETURN(auto tm, llvmtier::make_target_machine(tc, opts.opt_level));
   m.setDataLayout(tm->createDataLayout());
   llvmtier::optimize_module(m, *tm, opts.opt_level);

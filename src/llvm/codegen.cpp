@@ -42,11 +42,13 @@ TargetConfig TargetConfig::generic(const std::string& triple) {
   TargetConfig c;
   c.triple = triple;
   c.cpu = llvm::StringRef(triple).starts_with("x86_64") ? "x86-64" : "generic";
+  c.emulated_tls = false;  // AOT objects are linked by a normal linker with native TLS
   return c;
 }
 
 std::string TargetConfig::key() const {
-  return triple + "|" + cpu + "|" + features + "|" + (pic ? "pic" : "static") + "|small";
+  return triple + "|" + cpu + "|" + features + "|" + (pic ? "pic" : "static") + "|small" +
+         (emulated_tls ? "|emutls" : "");
 }
 
 std::string pipeline_name(int opt_level) {
@@ -62,6 +64,10 @@ Expected<std::unique_ptr<llvm::TargetMachine>> make_target_machine(const TargetC
   if (!target)
     return make_error(ErrorCode::kUnsupported, "no LLVM target for " + cfg.triple + ": " + err);
   llvm::TargetOptions opts;
+  // JIT objects are split per function and loaded without a platform runtime, so native ELF
+  // TLS relocations cannot be resolved: thread-locals use emulated TLS (__emutls_get_address,
+  // from the host's libgcc_s), which works across objects.
+  opts.EmulatedTLS = cfg.emulated_tls;
   llvm::CodeGenOptLevel cg = opt_level == 0   ? llvm::CodeGenOptLevel::None
                              : opt_level == 1 ? llvm::CodeGenOptLevel::Less
                              : opt_level == 2 ? llvm::CodeGenOptLevel::Default

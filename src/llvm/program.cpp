@@ -230,11 +230,6 @@ Status Program::promote_and_scan() {
     if (gv.getName().starts_with("llvm.")) continue;
     if (!gv.hasName() || gv.getName().starts_with(".L"))
       gv.setName("__tj_anon." + std::to_string(anon++));
-    if (gv.isThreadLocal())
-      return make_error(ErrorCode::kUnsupported,
-                        "thread-local variable '" + gv.getName().str() +
-                            "' is not supported by the in-process JIT yet",
-                        {path_});
     if (gv.hasLocalLinkage()) {
       gv.setLinkage(llvm::GlobalValue::ExternalLinkage);
       gv.setVisibility(llvm::GlobalValue::DefaultVisibility);

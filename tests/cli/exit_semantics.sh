@@ -17,6 +17,17 @@ for mode in "" "--opt 2"; do
 done
 expect_run "stats after exit()" 9 "deep .* O" -- "$TIERJIT" run --no-cache --stats "$DATA/exit_codes.bc" -- 9
 
+# Thread-locals (emulated TLS in JIT objects) in every mode.
+"$CLANG" -O1 "$SRC/tests/data/tls.c" -o "$WORK/tls-native"
+"$WORK/tls-native" > "$WORK/tls.expected" || true
+for mode in "" "--opt 0" "--opt 2"; do
+  expect_stdout "thread-local $mode" "$WORK/tls.expected" -- "$TIERJIT" run --no-cache $mode "$DATA/tls.bc"
+done
+
+# LLVM's interpreter, forced, runs in a guarded child process.
+expect_stdout "--interp output" "$WORK/hello.expected" -- "$TIERJIT" run --interp "$DATA/hello.bc" -- 5 x
+expect_run "--interp status" 5 "" -- "$TIERJIT" run --interp "$DATA/hello.bc" -- 5 x
+
 # No mapping is ever writable and executable at once.
 cat > "$WORK/maps.c" <<'C'
 #include <stdio.h>
