@@ -3,7 +3,6 @@
 
 #include <unistd.h>
 
-#include <lld/Common/Driver.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
@@ -11,13 +10,11 @@
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/TargetParser/Host.h>
 
-#include <mutex>
 
 #include "llvm/codegen.hpp"
 #include "llvm/ir_loader.hpp"
+#include "llvm/linker.hpp"
 #include "support/file.hpp"
-
-LLD_HAS_DRIVER(elf)
 
 namespace tierjit::aot {
 
@@ -30,20 +27,16 @@ OutputKind kind_for_output(const std::string& path) {
 namespace {
 
 Status link_shared(const std::string& object, const std::string& output) {
-  // lld keeps global state; one link at a time per process.
-  static std::mutex mu;
-  std::lock_guard<std::mutex> lock(mu);
   std::string tmp = output + ".tmp." + std::to_string(::getpid()) + ".o";
   TJ_TRY(write_file_atomic(tmp, object));
   std::string out_tmp = output + ".tmp." + std::to_string(::getpid());
-  const char* args[] = {"ld.lld", "-shared", "--eh-frame-hdr", "-o", out_tmp.c_str(), tmp.c_str()};
-  std::string diag;
-  llvm::raw_string_ostream err(diag), out(diag);
-  lld::Result r = lld::lldMain(args, out, err, {{lld::Gnu, &lld::elf::link}});
+  Status s = llvmtier::run_lld({"-shared", "--eh-frame-hdr", "-o", out_tmp, tmp});
   ::unlink(tmp.c_str());
-  if (r.retCode != 0) {
+  if (!s.ok()) {
     ::unlink(out_tmp.c_str());
-    return make_error(ErrorCode::kCompileFailed, "lld: " + diag, {output});
+    Error e = s.take_error();
+    e.where = {output};
+    return e;
   }
   if (::rename(out_tmp.c_str(), output.c_str()) != 0)
     return make_error(ErrorCode::kIo, "cannot move the linked library into place", {output});

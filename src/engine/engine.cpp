@@ -7,12 +7,17 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "llvm/ir_loader.hpp"
 #include "llvm/orc_tier.hpp"
 #include "llvm/program.hpp"
 #include "runtime/object_cache.hpp"
 #include "support/error.hpp"
+#include "support/file.hpp"
+#include "support/hash.hpp"
+#include "support/log.hpp"
+#include "tierjit/version.hpp"
 
 namespace tierjit {
 
@@ -38,21 +43,53 @@ Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg) {
   auto t0 = Clock::now();
   auto impl = std::make_unique<Engine::Impl>();
   impl->cfg = cfg;
-  auto ctx = std::make_unique<llvm::LLVMContext>();
-  TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr ir, llvmtier::load_ir_file(cfg.path, *ctx, true));
-  impl->format = llvmtier::format_name(ir.format);
+  TJ_ASSIGN_OR_RETURN(std::string bytes, read_file(cfg.path));
+  if (cfg.cache)
+    impl->cache = std::make_unique<ObjectCache>(
+        cfg.cache_dir.empty() ? ObjectCache::default_dir() : cfg.cache_dir, cfg.cache_max_bytes);
+  // A previous run left a manifest of this exact input: start without parsing it at all.
+  Hash128 content = hash_bytes(bytes);
+  Hasher mk;
+  mk.add("tierjit-manifest").add(kVersion).add(kLlvmVersion);
+  mk.add_u64(content.lo).add_u64(content.hi);
+  Hash128 manifest_key = mk.finish();
+  std::unique_ptr<llvmtier::Program> program;
+  std::optional<llvmtier::LlbcHeader> llbc;
+  if (llvmtier::is_llbc(bytes)) {
+    TJ_ASSIGN_OR_RETURN(llbc, llvmtier::parse_llbc(bytes, cfg.path, nullptr));
+  }
+  if (impl->cache) {
+    if (auto manifest = impl->cache->load(manifest_key)) {
+      llvmtier::LoadedIr header;
+      header.format = llbc ? llvmtier::IrFormat::kLlbc
+                           : llvmtier::is_bitcode(bytes) ? llvmtier::IrFormat::kBitcode
+                                                         : llvmtier::IrFormat::kText;
+      header.content_hash = content;
+      header.llbc = llbc;
+      auto p = llvmtier::Program::from_manifest(*manifest, std::move(header), std::move(bytes),
+                                                cfg.path);
+      if (p.ok()) program = std::move(p).value();
+    }
+  }
+  if (!program) {
+    auto ctx = std::make_unique<llvm::LLVMContext>();
+    TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr ir,
+                        llvmtier::load_ir_bytes(std::move(bytes), cfg.path, *ctx, true));
+    TJ_ASSIGN_OR_RETURN(program, llvmtier::Program::prepare(std::move(ir), std::move(ctx),
+                                                            cfg.path));
+    if (impl->cache) impl->cache->store(manifest_key, program->manifest());
+  }
+  impl->format = llvmtier::format_name(program->input().format);
   int opt = cfg.opt_level;
   std::string entry = cfg.entry;
   int llbc_target = -1;  // LLBC's opt level: the level tier-up aims for
-  if (ir.llbc) {
-    if (entry.empty()) entry = ir.llbc->entry_name;
-    if (opt < 0) llbc_target = int(ir.llbc->opt_level);
+  if (llbc) {
+    if (entry.empty()) entry = llbc->entry_name;
+    if (opt < 0) llbc_target = int(llbc->opt_level);
     if (llbc_target == 0) opt = 0;
   }
   if (entry.empty()) entry = "main";
   impl->entry = entry;
-  TJ_ASSIGN_OR_RETURN(auto program, llvmtier::Program::prepare(std::move(ir), std::move(ctx),
-                                                               cfg.path));
   if (!program->find_function(entry))
     return make_error(ErrorCode::kMissingEntry, "entry function '" + entry + "' is not defined",
                       {cfg.path});
@@ -67,11 +104,7 @@ Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg) {
                                       cfg.tier_thresholds.empty() ? "100" : cfg.tier_thresholds));
     if (llbc_target > 0) o.policy.levels.back() = llbc_target;
   }
-  if (cfg.cache) {
-    impl->cache = std::make_unique<ObjectCache>(
-        cfg.cache_dir.empty() ? ObjectCache::default_dir() : cfg.cache_dir, cfg.cache_max_bytes);
-    o.cache = impl->cache.get();
-  }
+  o.cache = impl->cache.get();
   o.lazy = cfg.lazy;
   o.perf_map = cfg.perf_map;
   o.debug_info = cfg.debug_info;
@@ -117,6 +150,7 @@ void Engine::finish() {
   impl_->finished = true;
   impl_->orc->run_destructors();
   impl_->orc->stop_background();
+  impl_->orc->save_bundle();
   if (impl_->cache) impl_->cache->trim();
 }
 
@@ -146,8 +180,9 @@ std::string Engine::stats_text(size_t max_rows) const {
   size_t ran = std::count_if(reports.begin(), reports.end(),
                              [](const FunctionReport& r) { return r.opt_level >= 0; });
   out += fmt::format(
-      "  functions {}, compiled {} ({} compiles, {:.1f} ms total), cache hits {}, tier-ups {}\n",
-      es.functions, ran, es.compiled, es.compile_ms, es.cache_hits, es.tier_ups);
+      "  functions {}, compiled {} ({} compiles, {:.1f} ms total), cache hits {} ({} from the "
+      "bundle), tier-ups {}\n",
+      es.functions, ran, es.compiled, es.compile_ms, es.cache_hits, es.bundled, es.tier_ups);
   if (impl_->cache) {
     ObjectCacheStats cs = impl_->cache->stats();
     out += fmt::format("  object cache {}: hits {}, misses {}, stores {}, corrupt {}\n",

@@ -20,6 +20,8 @@
 #include <llvm/TargetParser/Host.h>
 
 #include <array>
+#include <cstring>
+#include <optional>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -31,6 +33,7 @@
 #include <utility>
 
 #include "llvm/codegen.hpp"
+#include "llvm/linker.hpp"
 #include "runtime/object_cache.hpp"
 #include "support/log.hpp"
 #include "tierjit/version.hpp"
@@ -119,6 +122,8 @@ struct FnState {
   std::atomic<uint64_t> compile_us{0};
   std::atomic<uint32_t> tier_ups{0};
   std::atomic<bool> from_cache{false};
+  int code_tier = -1;       // tier of the installed code (guarded by Impl::code_mu)
+  std::string code;         // its object bytes when compiled or loaded one by one
 };
 
 }  // namespace
@@ -140,7 +145,9 @@ class OrcEngine::Impl {
   std::map<int, std::unique_ptr<llvm::TargetMachine>> worker_tms;  // tier-up thread only
   bool dtors_done = false;
   std::function<void(int)> exit_hook;
-  std::vector<orc::JITDylib*> tier_jds;  // tier k's bodies live in tier_jds[k-1]
+  std::vector<orc::JITDylib*> tier_jds;
+  std::mutex code_mu;
+  bool code_changed = false;   // something was compiled or installed outside the bundle  // tier k's bodies live in tier_jds[k-1]
 
   // Background tier-up.
   std::thread worker;
@@ -272,6 +279,7 @@ class OrcEngine::Impl {
       }
       impl_.fns[id_].opt_level = impl_.tier_level(tier);
       impl_.fns[id_].requested = tier;
+      impl_.remember_code(id_, tier, obj.value());
       auto& layer = static_cast<orc::ObjectLinkingLayer&>(impl_.jit->getObjLinkingLayer());
       layer.emit(std::move(r), llvm::MemoryBuffer::getMemBufferCopy(
                                    obj.value(), impl_.program->functions()[id_].name));
@@ -300,6 +308,27 @@ class OrcEngine::Impl {
     }
     return std::string();
   }
+
+  void remember_code(uint32_t id, int tier, const std::string& obj) {
+    std::lock_guard<std::mutex> lock(code_mu);
+    fns[id].code_tier = tier;
+    fns[id].code = obj;
+    code_changed = true;
+  }
+
+  Hash128 bundle_key() const {
+    Hasher h;
+    h.add("tierjit-bundle").add(kVersion).add(kLlvmVersion);
+    h.add_u64(program->input().content_hash.lo).add_u64(program->input().content_hash.hi);
+    h.add_u64(uint64_t(options.policy.fixed_opt + 1)).add_u64(uint64_t(options.policy.base_opt));
+    for (size_t i = 0; i < options.policy.levels.size(); ++i)
+      h.add_u64(options.policy.thresholds[i]).add_u64(uint64_t(options.policy.levels[i]));
+    h.add_u64(options.count_calls).add(target.key());
+    return h.finish();
+  }
+
+  Status load_bundle(orc::JITDylib& jd, std::vector<int>& bundled_tier);
+  void write_bundle();
 
   void set_cell(uint32_t id, uint64_t addr) {
     std::atomic_ref<uint64_t>(*fns[id].cell).store(addr, std::memory_order_release);
@@ -360,6 +389,7 @@ class OrcEngine::Impl {
       return;
     }
     set_cell(id, addr->getAddress().getValue());
+    remember_code(id, tier, obj.value());
     fns[id].opt_level = tier_level(tier);
     fns[id].tier_ups++;
     {
@@ -534,11 +564,87 @@ Status OrcEngine::Impl::add_data_object(orc::JITDylib& jd) {
   return {};
 }
 
+// The bundle: every function body a previous run ended with, merged by lld into one object
+// so that a warm start links one object instead of hundreds. Payload: "TJB1", u32 count,
+// count x (u32 function id, u32 tier), then the merged ELF object.
+Status OrcEngine::Impl::load_bundle(orc::JITDylib& jd, std::vector<int>& bundled_tier) {
+  if (!options.cache || !options.lazy) return {};
+  std::optional<std::string> payload = options.cache->load(bundle_key());
+  if (!payload) return {};
+  const std::string& b = *payload;
+  uint32_t count = 0;
+  if (b.size() < 8 || b.compare(0, 4, "TJB1") != 0) return {};
+  std::memcpy(&count, b.data() + 4, 4);
+  size_t table_end = 8 + size_t(count) * 8;
+  if (table_end > b.size()) return {};
+  std::vector<std::pair<uint32_t, uint32_t>> table(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    std::memcpy(&table[i].first, b.data() + 8 + i * 8, 4);
+    std::memcpy(&table[i].second, b.data() + 12 + i * 8, 4);
+    if (table[i].first >= program->functions().size() ||
+        table[i].second > options.policy.levels.size())
+      return {};  // not ours (the hash matched, so this would be a tierjit bug): ignore it
+  }
+  if (llvm::Error e = jit->getObjLinkingLayer().add(
+          jd, llvm::MemoryBuffer::getMemBufferCopy(b.substr(table_end), "tierjit.bundle")))
+    return from_llvm(std::move(e), ErrorCode::kCacheCorrupt, "loading the code bundle: ");
+  for (auto& [id, tier] : table) bundled_tier[id] = int(tier);
+  {
+    std::lock_guard<std::mutex> lock(stats_mu);
+    stats.cache_hits += count;
+    stats.bundled = count;
+  }
+  TJ_LOG(Channel::kCache, "bundle with {} functions", count);
+  return {};
+}
+
+void OrcEngine::Impl::write_bundle() {
+  if (!options.cache || !options.lazy) return;
+  std::vector<std::pair<uint32_t, uint32_t>> table;
+  std::vector<std::string> objects;
+  {
+    std::lock_guard<std::mutex> lock(code_mu);
+    if (!code_changed) return;
+    for (const FunctionInfo& f : program->functions()) {
+      FnState& st = fns[f.id];
+      if (st.code_tier < 0) continue;
+      std::string obj = st.code;
+      if (obj.empty()) {  // came from the previous bundle: its own entry is in the cache
+        auto cached = options.cache->load(
+            cache_key("fn", f.name, extract_options(f, st.code_tier), tier_level(st.code_tier)));
+        if (!cached) continue;
+        obj = std::move(*cached);
+      }
+      table.push_back({f.id, uint32_t(st.code_tier)});
+      objects.push_back(std::move(obj));
+    }
+  }
+  if (objects.size() < 2) return;
+  auto t0 = Clock::now();
+  auto merged = merge_objects(objects);
+  if (!merged.ok()) {
+    TJ_LOG(Channel::kCache, "bundle not written: {}", merged.error().to_string());
+    return;
+  }
+  std::string payload = "TJB1";
+  uint32_t count = uint32_t(table.size());
+  payload.append(reinterpret_cast<const char*>(&count), 4);
+  for (auto& [id, tier] : table) {
+    payload.append(reinterpret_cast<const char*>(&id), 4);
+    payload.append(reinterpret_cast<const char*>(&tier), 4);
+  }
+  payload += merged.value();
+  options.cache->store(bundle_key(), payload);
+  TJ_LOG(Channel::kCache, "bundle of {} functions written in {:.1f} ms", count, ms_since(t0));
+}
+
 Status OrcEngine::Impl::define_functions(orc::JITDylib& jd) {
   auto& es = jit->getExecutionSession();
   const auto& functions = program->functions();
   size_t n = functions.size();
   fns = std::make_unique<FnState[]>(n);
+  std::vector<int> bundled(n, -1);
+  TJ_TRY(load_bundle(jd, bundled));
   orc::IndirectStubsManager::StubInitsMap inits;
   auto callable = llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable;
   for (const FunctionInfo& f : functions) {
@@ -567,6 +673,14 @@ Status OrcEngine::Impl::define_functions(orc::JITDylib& jd) {
   if (llvm::Error e = jd.define(orc::absoluteSymbols(std::move(stubs))))
     return from_llvm(std::move(e), ErrorCode::kInvalidInput, "defining stubs: ");
   for (const FunctionInfo& f : functions) {
+    if (bundled[f.id] >= 0) {
+      FnState& st = fns[f.id];
+      st.code_tier = bundled[f.id];
+      st.requested = bundled[f.id];
+      st.opt_level = tier_level(bundled[f.id]);
+      st.from_cache = true;
+      continue;
+    }
     orc::SymbolFlagsMap syms;
     syms[es.intern(f.name + "$impl")] = callable;
     if (llvm::Error e = jd.define(std::make_unique<FunctionMU>(*this, f.id, std::move(syms))))
@@ -733,6 +847,7 @@ void OrcEngine::exit_process(int status) {
   // A tier-up compile still running must not race LLVM's static destructors, and waiting for
   // it would delay exit by up to one large compile: leave without them in that case.
   bool busy = impl_->stop_background(false);
+  impl_->write_bundle();
   if (impl_->exit_hook) impl_->exit_hook(status);
   g_exit_owner.store(nullptr);
   if (busy) {
@@ -748,6 +863,8 @@ void OrcEngine::drain_tier_ups() {
 }
 
 void OrcEngine::stop_background() { impl_->stop_background(); }
+
+void OrcEngine::save_bundle() { impl_->write_bundle(); }
 
 uint64_t OrcEngine::entry_target(const std::string& function) const {
   const FunctionInfo* f = impl_->program->find_function(function);

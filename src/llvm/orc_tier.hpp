@@ -61,6 +61,7 @@ struct EngineStats {
   double load_ms = 0;           ///< parse + prepare
   double data_ms = 0;           ///< globals object (compile or cache)
   uint64_t functions = 0, compiled = 0, cache_hits = 0, tier_ups = 0;
+  uint64_t bundled = 0;         ///< bodies that came in the code bundle
   double compile_ms = 0;        ///< sum over all compiles, all threads
 };
 
@@ -90,6 +91,9 @@ class OrcEngine {
 
   /// Blocks until queued tier-ups are compiled and installed (tests, benchmarks).
   void drain_tier_ups();
+  /// Writes the code bundle (every installed body, merged into one object) to the cache if
+  /// this run compiled or installed anything; exit_process does this itself.
+  void save_bundle();
   /// Stops the background compiler (pending requests are dropped). Idempotent.
   void stop_background();
 

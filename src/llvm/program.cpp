@@ -18,6 +18,7 @@
 #include <llvm/Transforms/Utils/ValueMapper.h>
 
 #include <algorithm>
+#include <cstring>
 #include <unordered_map>
 
 namespace tierjit::llvmtier {
@@ -237,7 +238,21 @@ Status Program::promote_and_scan() {
   }
   for (llvm::Function& f : m.functions()) {
     if (f.isIntrinsic() || !treat_as_definition(f)) continue;
-    functions_.push_back({uint32_t(functions_.size()), f.getName().str(), &f, f.isVarArg()});
+    FunctionInfo info;
+    info.id = uint32_t(functions_.size());
+    info.name = f.getName().str();
+    info.fn = &f;
+    info.is_vararg = f.isVarArg();
+    info.takes_args = f.getFunctionType()->getNumParams() > 0;
+    info.returns_int = f.getReturnType()->isIntegerTy();
+    by_name_[info.name] = info.id;
+    functions_.push_back(std::move(info));
+  }
+  for (llvm::GlobalValue& gv : m.global_values()) {
+    if (treat_as_definition(gv) || gv.hasExternalWeakLinkage()) continue;
+    if (auto* f = llvm::dyn_cast<llvm::Function>(&gv); f && f->isIntrinsic()) continue;
+    if (gv.getName().starts_with("llvm.")) continue;
+    externals_.push_back(gv.getName().str());
   }
   for (llvm::GlobalAlias& ga : m.aliases()) {
     auto* f = llvm::dyn_cast_or_null<llvm::Function>(ga.getAliaseeObject());
@@ -249,32 +264,133 @@ Status Program::promote_and_scan() {
 }
 
 const FunctionInfo* Program::find_function(const std::string& name) const {
-  llvm::Function* f = ir_.module->getFunction(name);
-  if (!f) return nullptr;
-  for (const FunctionInfo& info : functions_)  // small programs: linear; large: by fn pointer
-    if (info.fn == f) return &info;
-  return nullptr;
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : &functions_[it->second];
 }
 
-std::vector<std::string> Program::external_symbols() const {
-  std::vector<std::string> out;
-  for (llvm::GlobalValue& gv : ir_.module->global_values()) {
-    if (treat_as_definition(gv) || gv.hasExternalWeakLinkage()) continue;
-    if (auto* f = llvm::dyn_cast<llvm::Function>(&gv); f && f->isIntrinsic()) continue;
-    if (gv.getName().starts_with("llvm.")) continue;
-    out.push_back(gv.getName().str());
+bool Program::entry_takes_args(const FunctionInfo& f) const { return f.takes_args; }
+bool Program::entry_returns_int(const FunctionInfo& f) const { return f.returns_int; }
+
+// --- manifest: u32-length-prefixed records, see manifest() ---
+namespace {
+void put_u32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
+void put_str(std::string& out, const std::string& s) {
+  put_u32(out, uint32_t(s.size()));
+  out += s;
+}
+struct Reader {
+  std::string_view b;
+  bool ok = true;
+  uint32_t u32() {
+    if (b.size() < 4) { ok = false; return 0; }
+    uint32_t v;
+    std::memcpy(&v, b.data(), 4);
+    b.remove_prefix(4);
+    return v;
   }
+  std::string str() {
+    uint32_t n = u32();
+    if (!ok || b.size() < n) { ok = false; return {}; }
+    std::string s(b.substr(0, n));
+    b.remove_prefix(n);
+    return s;
+  }
+};
+}  // namespace
+
+std::string Program::manifest() const {
+  std::string out = "TJM1";
+  put_u32(out, uint32_t(functions_.size()));
+  for (const FunctionInfo& f : functions_) {
+    put_str(out, f.name);
+    put_u32(out, uint32_t(f.is_vararg) | uint32_t(f.takes_args) << 1 | uint32_t(f.returns_int) << 2);
+  }
+  for (const auto* list : {&ctors_, &dtors_}) {
+    put_u32(out, uint32_t(list->size()));
+    for (const InitEntry& e : *list) {
+      put_u32(out, e.priority);
+      put_str(out, e.function);
+    }
+  }
+  put_u32(out, uint32_t(function_aliases_.size()));
+  for (const auto& [alias, id] : function_aliases_) {
+    put_str(out, alias);
+    put_u32(out, id);
+  }
+  put_u32(out, uint32_t(externals_.size()));
+  for (const std::string& x : externals_) put_str(out, x);
   return out;
 }
 
-bool Program::entry_takes_args(const FunctionInfo& f) const {
-  return f.fn->getFunctionType()->getNumParams() > 0;
+Expected<std::unique_ptr<Program>> Program::from_manifest(std::string_view manifest,
+                                                          LoadedIr header, std::string bytes,
+                                                          std::string path) {
+  std::unique_ptr<Program> p(new Program());
+  p->path_ = std::move(path);
+  p->ir_ = std::move(header);
+  p->bytes_ = std::move(bytes);
+  auto bad = [&] {
+    return make_error(ErrorCode::kCacheCorrupt, "unreadable program manifest in the cache",
+                      {p->path_});
+  };
+  if (manifest.substr(0, 4) != "TJM1") return bad();
+  Reader r{manifest.substr(4)};
+  uint32_t n = r.u32();
+  for (uint32_t i = 0; r.ok && i < n; ++i) {
+    FunctionInfo f;
+    f.id = i;
+    f.name = r.str();
+    uint32_t flags = r.u32();
+    f.is_vararg = flags & 1;
+    f.takes_args = flags & 2;
+    f.returns_int = flags & 4;
+    p->by_name_[f.name] = i;
+    p->functions_.push_back(std::move(f));
+  }
+  for (auto* list : {&p->ctors_, &p->dtors_}) {
+    uint32_t k = r.u32();
+    for (uint32_t i = 0; r.ok && i < k; ++i) {
+      InitEntry e;
+      e.priority = r.u32();
+      e.function = r.str();
+      list->push_back(std::move(e));
+    }
+  }
+  uint32_t aliases = r.u32();
+  for (uint32_t i = 0; r.ok && i < aliases; ++i) {
+    std::string name = r.str();
+    uint32_t id = r.u32();
+    if (id >= n) return bad();
+    p->function_aliases_.push_back({std::move(name), id});
+  }
+  uint32_t externals = r.u32();
+  for (uint32_t i = 0; r.ok && i < externals; ++i) p->externals_.push_back(r.str());
+  if (!r.ok || !r.b.empty()) return bad();
+  return p;
 }
-bool Program::entry_returns_int(const FunctionInfo& f) const {
-  return f.fn->getReturnType()->isIntegerTy();
+
+Status Program::ensure_module() {
+  if (ir_.module) return {};
+  auto ctx = std::make_unique<llvm::LLVMContext>();
+  TJ_ASSIGN_OR_RETURN(LoadedIr ir, load_ir_bytes(std::move(bytes_), path_, *ctx, true));
+  TJ_ASSIGN_OR_RETURN(std::unique_ptr<Program> fresh,
+                      Program::prepare(std::move(ir), std::move(ctx), path_));
+  if (fresh->functions_.size() != functions_.size())
+    return make_error(ErrorCode::kCacheCorrupt, "program manifest does not match the input",
+                      {path_});
+  for (size_t i = 0; i < functions_.size(); ++i) {
+    if (fresh->functions_[i].name != functions_[i].name)
+      return make_error(ErrorCode::kCacheCorrupt, "program manifest does not match the input",
+                        {path_});
+    functions_[i].fn = fresh->functions_[i].fn;
+  }
+  ctx_ = std::move(fresh->ctx_);
+  ir_.module = std::move(fresh->ir_.module);
+  return {};
 }
 
 Expected<std::unique_ptr<llvm::Module>> Program::build_data_module() {
+  TJ_TRY(ensure_module());
   llvm::Module& src = *ir_.module;
   auto dst = std::make_unique<llvm::Module>(src.getModuleIdentifier() + ".data", *ctx_);
   copy_module_flags(src, *dst);
@@ -311,6 +427,7 @@ Expected<std::unique_ptr<llvm::Module>> Program::build_data_module() {
 Expected<std::unique_ptr<llvm::Module>> Program::extract_function(uint32_t id,
                                                                   const ExtractOptions& o) {
   TJ_ASSERT(id < functions_.size(), "function id out of range");
+  TJ_TRY(ensure_module());
   const FunctionInfo& info = functions_[id];
   llvm::Function& sf = *info.fn;
   if (llvm::Error e = sf.materialize())

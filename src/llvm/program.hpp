@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -32,8 +33,10 @@ namespace tierjit::llvmtier {
 struct FunctionInfo {
   uint32_t id = 0;
   std::string name;           ///< the stub symbol (the source name after promotion)
-  llvm::Function* fn = nullptr;
+  llvm::Function* fn = nullptr;  ///< null until the module is parsed (see from_manifest)
   bool is_vararg = false;
+  bool takes_args = false;    ///< has parameters (an entry is called as main(argc, argv, envp))
+  bool returns_int = false;
 };
 
 struct InitEntry {
@@ -61,6 +64,14 @@ class Program {
   static Expected<std::unique_ptr<Program>> prepare(LoadedIr ir,
                                                     std::unique_ptr<llvm::LLVMContext> ctx,
                                                     std::string path);
+  /// A Program known only from its manifest (a previous run's summary in the cache): the
+  /// module is parsed on first need (a function not yet in the cache). `bytes` is the input.
+  /// Errors: kCacheCorrupt for an unreadable manifest.
+  static Expected<std::unique_ptr<Program>> from_manifest(std::string_view manifest,
+                                                          LoadedIr header, std::string bytes,
+                                                          std::string path);
+  /// Serializes everything from_manifest needs.
+  std::string manifest() const;
   ~Program();
 
   std::mutex& mutex() { return mu_; }
@@ -75,7 +86,7 @@ class Program {
     return function_aliases_;
   }
   /// Names the program expects the host to define (non-weak declarations).
-  std::vector<std::string> external_symbols() const;
+  const std::vector<std::string>& external_symbols() const { return externals_; }
   /// The function type of `name` is `int main(...)`-like: (argc, argv[, envp]) or ().
   bool entry_takes_args(const FunctionInfo& f) const;
   bool entry_returns_int(const FunctionInfo& f) const;
@@ -93,6 +104,7 @@ class Program {
  private:
   Program() = default;
   Status promote_and_scan();
+  Status ensure_module();  // parses a manifest-only program; caller holds mutex()
 
   std::mutex mu_;
   std::string path_;
@@ -101,6 +113,9 @@ class Program {
   std::vector<FunctionInfo> functions_;
   std::vector<InitEntry> ctors_, dtors_;
   std::vector<std::pair<std::string, uint32_t>> function_aliases_;
+  std::vector<std::string> externals_;
+  std::unordered_map<std::string, uint32_t> by_name_;
+  std::string bytes_;  // input kept for a deferred parse (manifest mode only)
 };
 
 }  // namespace tierjit::llvmtier
