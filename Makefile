@@ -5,7 +5,7 @@ TYPE ?= Release
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup configure build demo check asan bench clean
+.PHONY: all setup configure build demo check asan fuzz bench clean
 all: build
 
 setup:
@@ -30,8 +30,14 @@ asan:
 	$(MAKE) BUILD=build-asan TYPE=Debug CMAKE_FLAGS="-DTIERJIT_SANITIZE=ON -DTIERJIT_EXAMPLES=OFF" build
 	ctest --test-dir build-asan --output-on-failure -j $(JOBS) -L fast
 
+fuzz:
+	@scripts/setup
+	cmake --preset fuzz
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_llbc fuzz_ir
+	ctest --test-dir build-fuzz --output-on-failure -L fuzz
+
 bench: build
 	@bench/run $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz
