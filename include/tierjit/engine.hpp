@@ -33,12 +33,11 @@ struct RunConfig {
   bool lazy = true;                    ///< compile functions on first call
   bool perf_map = false;               ///< write /tmp/perf-PID.map
   bool debug_info = false;             ///< register JIT code with GDB
-  bool count_calls = true;             ///< per-function call counts for stats
 };
 
 struct FunctionReport {
   std::string name;
-  uint64_t calls = 0;
+  uint64_t calls = 0;     ///< calls seen while running profiled (non-top-tier) code
   int opt_level = -1;     ///< -1: never compiled
   double compile_ms = 0;
   uint32_t tier_ups = 0;

@@ -108,7 +108,6 @@ Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg) {
   o.lazy = cfg.lazy;
   o.perf_map = cfg.perf_map;
   o.debug_info = cfg.debug_info;
-  o.count_calls = cfg.count_calls;
   TJ_ASSIGN_OR_RETURN(impl->orc, llvmtier::OrcEngine::create(std::move(program), std::move(o)));
   impl->setup_ms = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
   return impl;
@@ -188,13 +187,16 @@ std::string Engine::stats_text(size_t max_rows) const {
     out += fmt::format("  object cache {}: hits {}, misses {}, stores {}, corrupt {}\n",
                        impl_->cache->dir(), cs.hits, cs.misses, cs.stores, cs.corrupt);
   }
-  std::sort(reports.begin(), reports.end(),
-            [](const FunctionReport& a, const FunctionReport& b) { return a.calls > b.calls; });
+  std::sort(reports.begin(), reports.end(), [](const FunctionReport& a, const FunctionReport& b) {
+    return a.calls != b.calls ? a.calls > b.calls : a.opt_level > b.opt_level;
+  });
+  out += "  (calls are counted by profiled tiers only; top-tier and fixed-level code runs "
+         "without counters)\n";
   out += fmt::format("  {:<40} {:>14} {:>6} {:>12} {:>8}\n", "function", "calls", "tier",
                      "compile ms", "source");
   for (size_t i = 0; i < reports.size() && i < max_rows; ++i) {
     const FunctionReport& r = reports[i];
-    if (r.opt_level < 0) break;
+    if (r.opt_level < 0) continue;
     out += fmt::format("  {:<40} {:>14} {:>6} {:>12.3f} {:>8}\n", r.name.substr(0, 40), r.calls,
                        "O" + std::to_string(r.opt_level), r.compile_ms,
                        r.from_cache ? "cache" : "jit");

@@ -175,8 +175,11 @@ class OrcEngine::Impl {
   ExtractOptions extract_options(const FunctionInfo& f, int tier) const {
     ExtractOptions o;
     o.symbol = f.name + "$impl";  // every tier's body has this name, in its tier's JITDylib
-    o.count_calls = options.count_calls;
+    // Only profiled tiers count (as in production JITs): the top tier and fixed-level code
+    // run without counters, and cache keys do not depend on whether stats are shown.
+    o.count_calls = false;
     if (tiered() && size_t(tier) < options.policy.thresholds.size()) {
+      o.count_calls = true;
       o.heat_threshold = uint64_t(options.policy.thresholds[tier]) * kCallHeat;
       o.next_level = uint32_t(tier + 1);
     }
@@ -324,7 +327,7 @@ class OrcEngine::Impl {
     h.add_u64(uint64_t(options.policy.fixed_opt + 1)).add_u64(uint64_t(options.policy.base_opt));
     for (size_t i = 0; i < options.policy.levels.size(); ++i)
       h.add_u64(options.policy.thresholds[i]).add_u64(uint64_t(options.policy.levels[i]));
-    h.add_u64(options.count_calls).add(target.key());
+    h.add(target.key());
     return h.finish();
   }
 

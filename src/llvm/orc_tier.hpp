@@ -45,12 +45,11 @@ struct OrcOptions {
   bool lazy = true;              ///< false: compile every function before running
   bool perf_map = false;         ///< append JIT symbols to /tmp/perf-PID.map
   bool debug_info = false;       ///< register JIT objects with GDB (ORC debugger support)
-  bool count_calls = true;       ///< keep per-function call counts (for --stats)
 };
 
 struct FunctionStats {
   std::string name;
-  uint64_t calls = 0;
+  uint64_t calls = 0;          ///< calls seen by profiled (non-top) tiers
   int opt_level = -1;          ///< level of the code the entry cell points at; -1 = never run
   double compile_ms = 0;       ///< total compile time across tiers (0 for cache hits)
   uint32_t tier_ups = 0;

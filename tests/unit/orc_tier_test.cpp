@@ -63,8 +63,10 @@ TEST(OrcTier, TierUpSwapsTheEntryCellAndKeepsResults) {
   FunctionStats s = stats_of(e->function_stats(), "square");
   EXPECT_EQ(s.opt_level, 2);
   EXPECT_EQ(s.tier_ups, 1u);
+  uint64_t profiled = stats_of(e->function_stats(), "square").calls;
+  EXPECT_GE(profiled, 100u) << "the base tier counts calls";
   EXPECT_EQ(fn(12), 144);
-  EXPECT_GE(stats_of(e->function_stats(), "square").calls, 152u) << "calls counted in both tiers";
+  EXPECT_EQ(stats_of(e->function_stats(), "square").calls, profiled) << "the top tier does not";
 }
 
 TEST(OrcTier, CallInFlightFinishesOnOldCodeWhileLoopHeatTiersUp) {
@@ -75,7 +77,7 @@ TEST(OrcTier, CallInFlightFinishesOnOldCodeWhileLoopHeatTiersUp) {
   EXPECT_EQ(spin(3000000), ref_spin(3000000));
   e->drain_tier_ups();
   FunctionStats s = stats_of(e->function_stats(), "spin");
-  EXPECT_EQ(s.calls, 1u);
+  EXPECT_EQ(s.calls, 1u);  // counted by the base tier, which the call ran on
   EXPECT_EQ(s.opt_level, 2) << "back-edge heat did not tier up a function called once";
   EXPECT_EQ(spin(1000), ref_spin(1000));
 }
