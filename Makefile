@@ -27,7 +27,7 @@ check: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 asan:
-	$(MAKE) BUILD=build-asan TYPE=Debug CMAKE_FLAGS="-DTIERJIT_SANITIZE=ON -DTIERJIT_EXAMPLES=OFF" build
+	$(MAKE) BUILD=build-asan TYPE=Debug CMAKE_FLAGS="-DTIERJIT_SANITIZE=ON -DTIERJIT_EXAMPLES=OFF -DTIERJIT_STATIC_LLVM=OFF" build
 	ctest --test-dir build-asan --output-on-failure -j $(JOBS) -L fast
 
 fuzz:
