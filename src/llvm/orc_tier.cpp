@@ -70,6 +70,23 @@ constexpr std::array<void (*)(uint32_t, uint32_t), kMaxEngines> make_hooks(
 }
 constexpr auto kHotHooks = make_hooks(std::make_index_sequence<kMaxEngines>());
 
+// A MemoryBuffer that owns a std::string: object bytes go to JITLink without another copy.
+class StringBuffer final : public llvm::MemoryBuffer {
+ public:
+  StringBuffer(std::string bytes, std::string name) : bytes_(std::move(bytes)), name_(std::move(name)) {
+    init(bytes_.data(), bytes_.data() + bytes_.size(), false);
+  }
+  BufferKind getBufferKind() const override { return MemoryBuffer_Malloc; }
+  llvm::StringRef getBufferIdentifier() const override { return name_; }
+
+ private:
+  std::string bytes_;
+  std::string name_;
+};
+std::unique_ptr<llvm::MemoryBuffer> own_buffer(std::string bytes, std::string name) {
+  return std::make_unique<StringBuffer>(std::move(bytes), std::move(name));
+}
+
 [[noreturn]] void lazy_compile_failed() {
   std::fflush(stdout);
   std::fprintf(stderr, "tierjit: lazy compilation failed (see the error above)\n");
@@ -285,8 +302,7 @@ class OrcEngine::Impl {
       impl_.fns[id_].requested = tier;
       impl_.remember_code(id_, tier, obj.value());
       auto& layer = static_cast<orc::ObjectLinkingLayer&>(impl_.jit->getObjLinkingLayer());
-      layer.emit(std::move(r), llvm::MemoryBuffer::getMemBufferCopy(
-                                   obj.value(), impl_.program->functions()[id_].name));
+      layer.emit(std::move(r), own_buffer(obj.value(), impl_.program->functions()[id_].name));
     }
 
    private:
@@ -575,7 +591,7 @@ Status OrcEngine::Impl::load_bundle(orc::JITDylib& jd, std::vector<int>& bundled
   if (!options.cache || !options.lazy) return {};
   std::optional<std::string> payload = options.cache->load(bundle_key());
   if (!payload) return {};
-  const std::string& b = *payload;
+  std::string& b = *payload;
   uint32_t count = 0;
   if (b.size() < 8 || b.compare(0, 4, "TJB1") != 0) return {};
   std::memcpy(&count, b.data() + 4, 4);
@@ -589,8 +605,8 @@ Status OrcEngine::Impl::load_bundle(orc::JITDylib& jd, std::vector<int>& bundled
         table[i].second > options.policy.levels.size())
       return {};  // not ours (the hash matched, so this would be a tierjit bug): ignore it
   }
-  if (llvm::Error e = jit->getObjLinkingLayer().add(
-          jd, llvm::MemoryBuffer::getMemBufferCopy(b.substr(table_end), "tierjit.bundle")))
+  b.erase(0, table_end);
+  if (llvm::Error e = jit->getObjLinkingLayer().add(jd, own_buffer(std::move(b), "tierjit.bundle")))
     return from_llvm(std::move(e), ErrorCode::kCacheCorrupt, "loading the code bundle: ");
   for (auto& [id, tier] : table) bundled_tier[id] = int(tier);
   bundle_size = count;

@@ -69,12 +69,14 @@ std::optional<std::string> ObjectCache::load(const Hash128& key) {
   std::memcpy(&stored_hash, b.data() + 32, 16);
   if (!(stored_key == key)) return corrupt("key mismatch");
   if (size != b.size() - kHeader) return corrupt("size mismatch");
-  std::string payload = b.substr(kHeader);
-  if (!(hash_bytes(payload) == stored_hash)) return corrupt("payload hash mismatch");
+  if (!(hash_bytes(std::string_view(b).substr(kHeader)) == stored_hash))
+    return corrupt("payload hash mismatch");
+  b.erase(0, kHeader);  // in place: entries are megabytes, a copy costs page faults
+  std::string& payload = b;
   ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0);  // LRU: touch on hit
   hits_++;
   TJ_LOG(Channel::kCache, "hit {} ({} bytes)", key.hex(), payload.size());
-  return payload;
+  return std::move(payload);
 }
 
 void ObjectCache::store(const Hash128& key, std::string_view payload) {
@@ -135,7 +137,9 @@ DiskUsage ObjectCache::usage() const {
 }
 
 void ObjectCache::trim() {
-  if (max_bytes_ == 0) return;
+  // Listing the directory costs ~1k syscalls: only a process that added entries can have
+  // pushed the cache over its bound.
+  if (max_bytes_ == 0 || stores_.load() == 0) return;
   std::vector<Entry> entries = list_entries(dir_);
   uint64_t total = 0;
   for (const Entry& e : entries) total += e.size;

@@ -43,7 +43,8 @@ class ObjectCache {
   /// Stores `payload` under `key`. Failures (read-only dir, full disk) are reported as
   /// warnings and otherwise ignored: the cache is an accelerator, never a requirement.
   void store(const Hash128& key, std::string_view payload);
-  /// Evicts least-recently-used entries until the directory holds at most max_bytes.
+  /// Evicts least-recently-used entries until the directory holds at most max_bytes. Does
+  /// nothing in a process that stored no entry.
   void trim();
   /// Removes every entry. Errors: kIo.
   Status clear();

@@ -2,6 +2,7 @@
 #include "support/file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -15,10 +16,16 @@ Expected<std::string> read_file(const std::string& path) {
   if (fd < 0)
     return make_error(ErrorCode::kFileNotFound, std::string("cannot open: ") + std::strerror(errno),
                       {path});
+  // One allocation of the final size (inputs and cache entries are megabytes: growing a string
+  // by appends copies them and faults in fresh pages each time).
+  struct stat st;
+  size_t expected = (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) ? size_t(st.st_size) : 0;
   std::string out;
-  char buf[1 << 16];
+  out.resize(expected ? expected : 1 << 16);
+  size_t len = 0;
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (len == out.size()) out.resize(out.size() * 2);
+    ssize_t n = ::read(fd, out.data() + len, out.size() - len);
     if (n < 0) {
       if (errno == EINTR) continue;
       int err = errno;
@@ -27,9 +34,10 @@ Expected<std::string> read_file(const std::string& path) {
                         {path});
     }
     if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
+    len += size_t(n);
   }
   ::close(fd);
+  out.resize(len);
   return out;
 }
 
