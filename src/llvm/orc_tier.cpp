@@ -229,7 +229,9 @@ class OrcEngine::Impl {
     ExtractOptions o = extract_options(f, tier);
     int level = tier_level(tier);
     Hash128 key = cache_key("fn", f.name, o, level);
-    if (options.cache) {
+    // Function keys include the input's hash, so an input never seen before (no manifest)
+    // has no entries: skip the lookups (each is a failed open, ~80 us on this VM's disk).
+    if (options.cache && program->seen_before()) {
       if (auto obj = options.cache->load(key)) {
         fns[id].from_cache = true;
         std::lock_guard<std::mutex> lock(stats_mu);
@@ -314,7 +316,7 @@ class OrcEngine::Impl {
   // The highest-tier object of `id` already in the disk cache, or "" (tier 0 = none found).
   Expected<std::string> cached_top_tier(uint32_t id, int* tier) {
     *tier = 0;
-    if (!options.cache || !tiered()) return std::string();
+    if (!options.cache || !tiered() || !program->seen_before()) return std::string();
     const FunctionInfo& f = program->functions()[id];
     for (int t = int(options.policy.levels.size()); t >= 1; --t) {
       ExtractOptions o = extract_options(f, t);
@@ -567,7 +569,7 @@ Status OrcEngine::Impl::add_data_object(orc::JITDylib& jd) {
   Hash128 key = cache_key("data", "", o, 0);
   std::string obj;
   std::optional<std::string> cached;
-  if (options.cache) cached = options.cache->load(key);
+  if (options.cache && program->seen_before()) cached = options.cache->load(key);
   if (cached) {
     obj = std::move(*cached);
   } else {
@@ -620,7 +622,9 @@ Status OrcEngine::Impl::load_bundle(orc::JITDylib& jd, std::vector<int>& bundled
 }
 
 void OrcEngine::Impl::write_bundle() {
-  if (!options.cache || !options.lazy) return;
+  // Like V8's code cache (produced on a script's second run, consumed from the third), a
+  // program's first run does not pay for a bundle: it may never run again.
+  if (!options.cache || !options.lazy || !program->seen_before()) return;
   std::vector<std::pair<uint32_t, uint32_t>> table;
   std::vector<std::string> objects;
   {

@@ -329,6 +329,7 @@ Expected<std::unique_ptr<Program>> Program::from_manifest(std::string_view manif
   p->path_ = std::move(path);
   p->ir_ = std::move(header);
   p->bytes_ = std::move(bytes);
+  p->seen_before_ = true;
   auto bad = [&] {
     return make_error(ErrorCode::kCacheCorrupt, "unreadable program manifest in the cache",
                       {p->path_});

@@ -72,6 +72,8 @@ class Program {
                                                           std::string path);
   /// Serializes everything from_manifest needs.
   std::string manifest() const;
+  /// True when this program was known from a manifest (an earlier run saw the same input).
+  bool seen_before() const { return seen_before_; }
   ~Program();
 
   std::mutex& mutex() { return mu_; }
@@ -116,6 +118,7 @@ class Program {
   std::vector<std::string> externals_;
   std::unordered_map<std::string, uint32_t> by_name_;
   std::string bytes_;  // input kept for a deferred parse (manifest mode only)
+  bool seen_before_ = false;
 };
 
 }  // namespace tierjit::llvmtier
