@@ -587,26 +587,32 @@ Status OrcEngine::Impl::add_data_object(orc::JITDylib& jd) {
 }
 
 // The bundle: every function body a previous run ended with, merged by lld into one object
-// so that a warm start links one object instead of hundreds. Payload: "TJB1", u32 count,
-// count x (u32 function id, u32 tier), then the merged ELF object.
+// so that a warm start links one object instead of hundreds, with each function's heat so
+// that profiles accumulate across runs (a function warm in every run eventually tiers up).
+// Payload: "TJB2", u32 count, count x (u32 function id, u32 tier, u64 heat), then the merged
+// ELF object.
 Status OrcEngine::Impl::load_bundle(orc::JITDylib& jd, std::vector<int>& bundled_tier) {
   if (!options.cache || !options.lazy) return {};
   std::optional<std::string> payload = options.cache->load(bundle_key());
   if (!payload) return {};
   std::string& b = *payload;
   uint32_t count = 0;
-  if (b.size() < 8 || b.compare(0, 4, "TJB1") != 0) return {};
+  if (b.size() < 8 || b.compare(0, 4, "TJB2") != 0) return {};
   std::memcpy(&count, b.data() + 4, 4);
-  size_t table_end = 8 + size_t(count) * 8;
+  constexpr size_t kRow = 16;
+  size_t table_end = 8 + size_t(count) * kRow;
   if (table_end > b.size()) return {};
   std::vector<std::pair<uint32_t, uint32_t>> table(count);
+  std::vector<uint64_t> heat(count);
   for (uint32_t i = 0; i < count; ++i) {
-    std::memcpy(&table[i].first, b.data() + 8 + i * 8, 4);
-    std::memcpy(&table[i].second, b.data() + 12 + i * 8, 4);
+    std::memcpy(&table[i].first, b.data() + 8 + i * kRow, 4);
+    std::memcpy(&table[i].second, b.data() + 12 + i * kRow, 4);
+    std::memcpy(&heat[i], b.data() + 16 + i * kRow, 8);
     if (table[i].first >= program->functions().size() ||
         table[i].second > options.policy.levels.size())
       return {};  // not ours (the hash matched, so this would be a tierjit bug): ignore it
   }
+  for (uint32_t i = 0; i < count; ++i) counters[2 * size_t(table[i].first) + 1] = heat[i];
   b.erase(0, table_end);
   if (llvm::Error e = jit->getObjLinkingLayer().add(jd, own_buffer(std::move(b), "tierjit.bundle")))
     return from_llvm(std::move(e), ErrorCode::kCacheCorrupt, "loading the code bundle: ");
@@ -655,12 +661,14 @@ void OrcEngine::Impl::write_bundle() {
     TJ_LOG(Channel::kCache, "bundle not written: {}", merged.error().to_string());
     return;
   }
-  std::string payload = "TJB1";
+  std::string payload = "TJB2";
   uint32_t count = uint32_t(table.size());
   payload.append(reinterpret_cast<const char*>(&count), 4);
   for (auto& [id, tier] : table) {
+    uint64_t heat = std::atomic_ref<uint64_t>(counters[2 * size_t(id) + 1]).load();
     payload.append(reinterpret_cast<const char*>(&id), 4);
     payload.append(reinterpret_cast<const char*>(&tier), 4);
+    payload.append(reinterpret_cast<const char*>(&heat), 8);
   }
   payload += merged.value();
   options.cache->store(bundle_key(), payload);
@@ -776,6 +784,14 @@ Status OrcEngine::Impl::setup() {
       tier_jds.push_back(&*tjd);
     }
     worker = std::thread([this] { worker_loop(); });
+    // Heat carried over in the bundle may already be past a threshold: the code only checks
+    // for crossings, so ask now (served from the per-function cache when compiled before).
+    for (const FunctionInfo& f : program->functions()) {
+      int tier = fns[f.id].requested.load();
+      if (fns[f.id].code_tier < 0 || size_t(tier) >= options.policy.thresholds.size()) continue;
+      if (counters[2 * f.id + 1] >= uint64_t(options.policy.thresholds[size_t(tier)]) * kCallHeat)
+        request(f.id, uint32_t(tier + 1));
+    }
   }
   if (!options.lazy) {
     for (const FunctionInfo& f : program->functions()) {
