@@ -5,7 +5,6 @@
 
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
-#include <llvm/IR/Verifier.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/TargetParser/Host.h>
@@ -49,11 +48,7 @@ Status compile_file(const std::string& input, const CompileOptions& opts) {
   llvm::LLVMContext ctx;
   TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr ir, llvmtier::load_ir_file(input, ctx, false));
   llvm::Module& m = *ir.module;
-  std::string msg;
-  llvm::raw_string_ostream os(msg);
-  if (llvm::verifyModule(m, &os))
-    return make_error(ErrorCode::kInvalidInput, "invalid IR: " + msg.substr(0, msg.find('\n')),
-                      {input});
+  TJ_TRY(llvmtier::verify_ir(m, input));
   std::string triple = m.getTargetTriple().empty() ? llvm::sys::getProcessTriple()
                                                    : m.getTargetTriple().str();
   llvmtier::TargetConfig tc = opts.native_cpu ? llvmtier::TargetConfig::host()

@@ -4,7 +4,6 @@
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
-#include <llvm/IR/Verifier.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
@@ -78,11 +77,7 @@ struct JitCompiler::Impl {
     TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr loaded,
                         llvmtier::load_ir_bytes(std::string(ir), id, ctx, false));
     llvm::Module& m = *loaded.module;
-    std::string msg;
-    llvm::raw_string_ostream os(msg);
-    if (llvm::verifyModule(m, &os))
-      return make_error(ErrorCode::kInvalidInput, "invalid IR: " + msg.substr(0, msg.find('\n')),
-                        {id});
+    TJ_TRY(llvmtier::verify_ir(m, id));
     std::string entry;
     for (llvm::Function& f : m.functions())
       if (!f.isDeclaration() && !f.hasLocalLinkage()) {

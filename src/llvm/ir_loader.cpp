@@ -5,9 +5,11 @@
 #include <llvm/Bitcode/BitcodeReader.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
 #include <llvm/Support/Error.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/SourceMgr.h>
+#include <llvm/Support/raw_ostream.h>
 
 #include "support/file.hpp"
 
@@ -76,6 +78,15 @@ Expected<LoadedIr> load_ir_bytes(std::string bytes, const std::string& name,
     TJ_ASSIGN_OR_RETURN(out.module, parse_text(bytes, name, ctx));
   }
   return out;
+}
+
+Status verify_ir(const llvm::Module& m, const std::string& name, const std::string& context) {
+  std::string msg;
+  llvm::raw_string_ostream os(msg);
+  if (!llvm::verifyModule(m, &os)) return {};
+  std::string where = context.empty() ? "" : " in " + context;
+  return make_error(ErrorCode::kInvalidInput,
+                    "invalid IR" + where + ": " + msg.substr(0, msg.find('\n')), {name});
 }
 
 Expected<LoadedIr> load_ir_file(const std::string& path, llvm::LLVMContext& ctx, bool lazy) {

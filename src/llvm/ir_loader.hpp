@@ -32,6 +32,10 @@ struct LoadedIr {
 /// kInvalidInput with file:line:col for text IR (from LLVM's parser) or the LLBC byte offset.
 Expected<LoadedIr> load_ir_file(const std::string& path, llvm::LLVMContext& ctx, bool lazy);
 
+/// Runs LLVM's verifier. Error: kInvalidInput "invalid IR[ in <context>]: <first problem>"
+/// located at `name`.
+Status verify_ir(const llvm::Module& m, const std::string& name, const std::string& context = "");
+
 /// As load_ir_file, from bytes already in memory; `name` is used in errors.
 Expected<LoadedIr> load_ir_bytes(std::string bytes, const std::string& name,
                                  llvm::LLVMContext& ctx, bool lazy);

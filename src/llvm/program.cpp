@@ -185,14 +185,7 @@ Expected<std::unique_ptr<Program>> Program::prepare(LoadedIr ir,
                             " (retargeting IR between architectures is not sound)",
                         {p->path_});
   }
-  if (p->ir_.format == IrFormat::kText) {
-    std::string msg;
-    llvm::raw_string_ostream os(msg);
-    if (llvm::verifyModule(m, &os)) {
-      std::string first = msg.substr(0, msg.find('\n'));
-      return make_error(ErrorCode::kInvalidInput, "invalid IR: " + first, {p->path_});
-    }
-  }
+  if (p->ir_.format == IrFormat::kText) TJ_TRY(verify_ir(m, p->path_));
   TJ_TRY(p->promote_and_scan());
   return p;
 }
@@ -460,12 +453,7 @@ Expected<std::unique_ptr<llvm::Module>> Program::extract_function(uint32_t id,
   // Bodies the optimizer may later see must not stay optnone/noinline-only because of -O0.
   if (o.count_calls || o.heat_threshold) instrument(*nf, info, o);
 
-  std::string msg;
-  llvm::raw_string_ostream os(msg);
-  if (llvm::verifyModule(*dst, &os))
-    return make_error(ErrorCode::kInvalidInput,
-                      "invalid IR in function '" + info.name + "': " + msg.substr(0, msg.find('\n')),
-                      {path_});
+  TJ_TRY(verify_ir(*dst, path_, "function '" + info.name + "'"));
   return dst;
 }
 
