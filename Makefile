@@ -5,7 +5,7 @@ TYPE ?= Release
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup configure build demo check asan fuzz bench clean
+.PHONY: all setup configure build demo check asan fuzz format format-check bench clean
 all: build
 
 setup:
@@ -35,6 +35,14 @@ fuzz:
 	cmake --preset fuzz
 	cmake --build build-fuzz -j $(JOBS) --target fuzz_llbc fuzz_ir
 	ctest --test-dir build-fuzz --output-on-failure -L fuzz
+
+SOURCES = $(shell git ls-files '*.cpp' '*.hpp' '*.h' | grep -v '^examples/')
+format:
+	clang-format -i $(SOURCES)
+
+format-check:
+	@scripts/setup
+	clang-format --dry-run --Werror $(SOURCES)
 
 bench: build
 	@bench/run $(BUILD)

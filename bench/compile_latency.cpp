@@ -20,7 +20,9 @@ std::string small_function(int salt) {
          "  br label %loop\n"
          "loop:\n"
          "  %i = phi i64 [ 0, %entry ], [ %i1, %loop ]\n"
-         "  %acc = phi i64 [ " + std::to_string(salt) + ", %entry ], [ %acc1, %loop ]\n"
+         "  %acc = phi i64 [ " +
+         std::to_string(salt) +
+         ", %entry ], [ %acc1, %loop ]\n"
          "  %m = mul i64 %acc, %x\n"
          "  %acc1 = add i64 %m, %i\n"
          "  %i1 = add i64 %i, 1\n"
@@ -110,8 +112,11 @@ class RatioReporter : public benchmark::ConsoleReporter {
  public:
   std::map<std::string, double> ns;
   void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) ns[r.benchmark_name()] = r.GetAdjustedRealTime() *
-        (r.time_unit == benchmark::kMillisecond ? 1e6 : r.time_unit == benchmark::kMicrosecond ? 1e3 : 1);
+    for (const Run& r : runs)
+      ns[r.benchmark_name()] =
+          r.GetAdjustedRealTime() * (r.time_unit == benchmark::kMillisecond   ? 1e6
+                                     : r.time_unit == benchmark::kMicrosecond ? 1e3
+                                                                              : 1);
     ConsoleReporter::ReportRuns(runs);
   }
 };
@@ -126,10 +131,13 @@ int main(int argc, char** argv) {
   double sub = get("BM_SubprocessPipeline/iterations:10");
   std::printf("\nratios (same run):\n");
   if (sub > 0 && get("BM_OrcCompileO0/min_time:0.500") > 0)
-    std::printf("  subprocess pipeline / in-process O0 = %.0fx\n", sub / get("BM_OrcCompileO0/min_time:0.500"));
+    std::printf("  subprocess pipeline / in-process O0 = %.0fx\n",
+                sub / get("BM_OrcCompileO0/min_time:0.500"));
   if (sub > 0 && get("BM_OrcCompileO2/min_time:0.500") > 0)
-    std::printf("  subprocess pipeline / in-process O2 = %.0fx   (target >= 50x)\n", sub / get("BM_OrcCompileO2/min_time:0.500"));
-  std::printf("  in-memory cache hit = %.2f us   (target < 10 us)\n", get("BM_MemoryCacheHit/min_time:0.300") / 1e3);
+    std::printf("  subprocess pipeline / in-process O2 = %.0fx   (target >= 50x)\n",
+                sub / get("BM_OrcCompileO2/min_time:0.500"));
+  std::printf("  in-memory cache hit = %.2f us   (target < 10 us)\n",
+              get("BM_MemoryCacheHit/min_time:0.300") / 1e3);
   std::printf("  disk cache hit + link = %.1f us\n", get("BM_DiskCacheHit/min_time:0.300") / 1e3);
   std::filesystem::remove_all(scratch());
   return 0;

@@ -9,7 +9,8 @@ namespace tierjit::cli {
 void register_cache(CLI::App& app) {
   auto dir = std::make_shared<std::string>();
   CLI::App* sub = app.add_subcommand("cache", "inspect or clear the object cache");
-  sub->add_option("--cache-dir", *dir, "cache directory (default: TIERJIT_CACHE_DIR, XDG, ~/.cache)");
+  sub->add_option("--cache-dir", *dir,
+                  "cache directory (default: TIERJIT_CACHE_DIR, XDG, ~/.cache)");
   sub->require_subcommand(1);
   sub->add_subcommand("stats", "entries and bytes in the cache")->callback([dir] {
     ObjectCache cache(dir->empty() ? ObjectCache::default_dir() : *dir);

@@ -10,7 +10,8 @@ void register_compile(CLI::App& app) {
     aot::CompileOptions opts;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* sub = app.add_subcommand("compile", "compile LLVM IR to an object (.o) or shared library (.so)");
+  CLI::App* sub =
+      app.add_subcommand("compile", "compile LLVM IR to an object (.o) or shared library (.so)");
   sub->add_option("file", a->input, "LLVM IR text, bitcode or LLBC")->required();
   sub->add_option("-o,--output", a->opts.output, "output file; .so links a shared library")
       ->required();

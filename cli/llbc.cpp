@@ -1,8 +1,9 @@
 // `tierjit llbc wrap|inspect`: the LLBC container (128-byte header + bitcode).
+#include "llvm/llbc.hpp"
+
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
-#include "llvm/llbc.hpp"
 #include "support/file.hpp"
 #include "support/hash.hpp"
 
@@ -21,10 +22,10 @@ Status inspect(const std::string& in) {
   TJ_ASSIGN_OR_RETURN(std::string bytes, read_file(in));
   std::string_view payload;
   TJ_ASSIGN_OR_RETURN(llvmtier::LlbcHeader h, llvmtier::parse_llbc(bytes, in, &payload));
-  fmt::print("file          {}\nmodule_name   {}\nentry_name    {}\nbitcode_size  {}\n"
-             "version       {}\nopt_level     {}\npayload_hash  {:016x} (verified)\n",
-             in, h.module_name, h.entry_name, h.bitcode_size, h.version, h.opt_level,
-             h.payload_hash);
+  fmt::print(
+      "file          {}\nmodule_name   {}\nentry_name    {}\nbitcode_size  {}\n"
+      "version       {}\nopt_level     {}\npayload_hash  {:016x} (verified)\n",
+      in, h.module_name, h.entry_name, h.bitcode_size, h.version, h.opt_level, h.payload_hash);
   return {};
 }
 
@@ -43,7 +44,8 @@ void register_llbc(CLI::App& app) {
   ws->add_option("--output", w->out, "LLBC file to write")->required();
   ws->add_option("--name", w->h.module_name, "module name (<= 31 bytes)");
   ws->add_option("--entry", w->h.entry_name, "entry function (<= 63 bytes)")->default_val("main");
-  ws->add_option("--opt", w->h.opt_level, "intended optimization level 0-3")->default_val(2)
+  ws->add_option("--opt", w->h.opt_level, "intended optimization level 0-3")
+      ->default_val(2)
       ->check(CLI::Range(0, 3));
   ws->callback([w] {
     Status s = wrap(w->in, w->out, w->h);

@@ -1,6 +1,5 @@
 // The `tierjit` command: subcommands run, compile, llbc, cache. Maps errors to exit codes.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 

@@ -38,8 +38,10 @@ int run(RunArgs& a) {
     bool native_impossible =
         err.code == ErrorCode::kUnsupported || err.code == ErrorCode::kCompileFailed;
     if (!native_impossible || a.no_fallback) return report(err);
-    std::fprintf(stderr, "tierjit: note: %s\ntierjit: note: native compilation is not possible; "
-                 "running under LLVM's interpreter (slow)\n", err.to_string().c_str());
+    std::fprintf(stderr,
+                 "tierjit: note: %s\ntierjit: note: native compilation is not possible; "
+                 "running under LLVM's interpreter (slow)\n",
+                 err.to_string().c_str());
     return interpret(a);
   }
   // The engine lives until the process ends: the program's exit handlers, destructors and the
@@ -69,9 +71,9 @@ void register_run(CLI::App& app) {
   sub->add_flag("--no-cache", a->no_cache, "bypass the persistent object cache");
   sub->add_option("--cache-dir", a->cfg.cache_dir, "object cache directory");
   sub->add_flag("--no-fallback", a->no_fallback,
-                 "fail instead of interpreting when native compilation is impossible");
+                "fail instead of interpreting when native compilation is impossible");
   sub->add_flag("--interp", a->interp,
-                 "run under LLVM's IR interpreter (in a guarded child process), no JIT");
+                "run under LLVM's IR interpreter (in a guarded child process), no JIT");
   sub->add_flag("--eager", a->eager, "compile every function before running (no laziness)");
   sub->add_flag("--perf-map", a->cfg.perf_map, "write /tmp/perf-PID.map for perf");
   sub->add_flag("--debug-info", a->cfg.debug_info, "register JIT code with GDB");

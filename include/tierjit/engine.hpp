@@ -23,22 +23,22 @@ struct Error;
 
 /// What to run and how. Defaults are those of `tierjit run FILE`.
 struct RunConfig {
-  std::string path;                    ///< .ll, .bc or .llbc (format detected from content)
-  int opt_level = -1;                  ///< 0..3: fixed level, no tier-up; -1: tiered (or LLBC's)
-  std::string tier_thresholds = "100"; ///< tiered mode: "100" (→O2) or "100,1000,10000" (O1/O2/O3)
-  std::string entry;                   ///< "" = LLBC entry name, else "main"
-  bool cache = true;                   ///< persistent object cache
-  std::string cache_dir;               ///< "" = ObjectCache::default_dir()
+  std::string path;                     ///< .ll, .bc or .llbc (format detected from content)
+  int opt_level = -1;                   ///< 0..3: fixed level, no tier-up; -1: tiered (or LLBC's)
+  std::string tier_thresholds = "100";  ///< tiered mode: "100" (→O2) or "100,1000,10000" (O1/O2/O3)
+  std::string entry;                    ///< "" = LLBC entry name, else "main"
+  bool cache = true;                    ///< persistent object cache
+  std::string cache_dir;                ///< "" = ObjectCache::default_dir()
   uint64_t cache_max_bytes = 1ull << 30;
-  bool lazy = true;                    ///< compile functions on first call
-  bool perf_map = false;               ///< write /tmp/perf-PID.map
-  bool debug_info = false;             ///< register JIT code with GDB
+  bool lazy = true;         ///< compile functions on first call
+  bool perf_map = false;    ///< write /tmp/perf-PID.map
+  bool debug_info = false;  ///< register JIT code with GDB
 };
 
 struct FunctionReport {
   std::string name;
-  uint64_t calls = 0;     ///< calls seen while running profiled (non-top-tier) code
-  int opt_level = -1;     ///< -1: never compiled
+  uint64_t calls = 0;  ///< calls seen while running profiled (non-top-tier) code
+  int opt_level = -1;  ///< -1: never compiled
   double compile_ms = 0;
   uint32_t tier_ups = 0;
   bool from_cache = false;

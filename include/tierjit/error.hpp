@@ -38,8 +38,8 @@ Error make_error(ErrorCode code, std::string message, SourceLoc where = {});
 template <class T>
 class [[nodiscard]] Expected {
  public:
-  Expected(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
-  Expected(Error error) : v_(std::move(error)) {}      // NOLINT(google-explicit-constructor)
+  Expected(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Expected(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
   T& value() & { return std::get<0>(v_); }
@@ -72,25 +72,24 @@ class [[nodiscard]] Status {
 }  // namespace tierjit
 
 /// Evaluates an Expected/Status expression; returns its Error from the enclosing function.
-#define TJ_TRY(expr)                                     \
-  do {                                                   \
-    auto tj_try_result_ = (expr);                        \
+#define TJ_TRY(expr)                                              \
+  do {                                                            \
+    auto tj_try_result_ = (expr);                                 \
     if (!tj_try_result_.ok()) return tj_try_result_.take_error(); \
   } while (0)
 
 #define TJ_CONCAT_INNER(a, b) a##b
 #define TJ_CONCAT(a, b) TJ_CONCAT_INNER(a, b)
 /// `TJ_ASSIGN_OR_RETURN(auto x, f());` binds the value or returns the Error.
-#define TJ_ASSIGN_OR_RETURN(decl, expr)                                   \
-  auto TJ_CONCAT(tj_aor_, __LINE__) = (expr);                             \
-  if (!TJ_CONCAT(tj_aor_, __LINE__).ok())                                 \
-    return TJ_CONCAT(tj_aor_, __LINE__).take_error();                     \
+#define TJ_ASSIGN_OR_RETURN(decl, expr)                                                     \
+  auto TJ_CONCAT(tj_aor_, __LINE__) = (expr);                                               \
+  if (!TJ_CONCAT(tj_aor_, __LINE__).ok()) return TJ_CONCAT(tj_aor_, __LINE__).take_error(); \
   decl = std::move(TJ_CONCAT(tj_aor_, __LINE__)).value()
 
 /// Broken internal invariant: print and abort (never used for bad input).
-#define TJ_ASSERT(cond, msg)                                              \
-  do {                                                                    \
-    if (!(cond)) ::tierjit::assert_fail(#cond, msg, __FILE__, __LINE__);  \
+#define TJ_ASSERT(cond, msg)                                             \
+  do {                                                                   \
+    if (!(cond)) ::tierjit::assert_fail(#cond, msg, __FILE__, __LINE__); \
   } while (0)
 
 namespace tierjit {

@@ -43,15 +43,15 @@ struct JitConfig {
 struct CodeHandle;  // keeps one compiled module mapped
 
 struct CompiledFunction {
-  std::string name;                 ///< the entry: first externally visible defined function
-  std::string id;                   ///< the caller's id
-  std::string llvm_ir;              ///< the IR it was compiled from
+  std::string name;     ///< the entry: first externally visible defined function
+  std::string id;       ///< the caller's id
+  std::string llvm_ir;  ///< the IR it was compiled from
   std::chrono::system_clock::time_point compiled_at;
-  double compilation_time_ms = 0;   ///< wall time of this compile (0.0x ms for a cache hit)
-  std::string native_code_path;     ///< ELF object in work_dir ("" when caching is off)
-  void* function_pointer = nullptr; ///< address of `name`
-  bool from_disk_cache = false;     ///< object came from the persistent cache
-  std::shared_ptr<CodeHandle> code; ///< owner of the machine code
+  double compilation_time_ms = 0;    ///< wall time of this compile (0.0x ms for a cache hit)
+  std::string native_code_path;      ///< ELF object in work_dir ("" when caching is off)
+  void* function_pointer = nullptr;  ///< address of `name`
+  bool from_disk_cache = false;      ///< object came from the persistent cache
+  std::shared_ptr<CodeHandle> code;  ///< owner of the machine code
 
   template <class Sig>
   Sig* as() const {
@@ -66,7 +66,7 @@ struct CompilationStats {
   uint64_t successful_compilations = 0;
   uint64_t failed_compilations = 0;
   double total_compilation_time_ms = 0;
-  uint64_t cache_hits = 0;    ///< in-memory hits by id with unchanged IR
+  uint64_t cache_hits = 0;  ///< in-memory hits by id with unchanged IR
   uint64_t cache_misses = 0;
 };
 
@@ -78,8 +78,8 @@ struct CacheStatistics {
   uint64_t failed_compilations = 0;
   uint64_t cache_hits = 0;
   uint64_t cache_misses = 0;
-  double hit_rate = 0;        ///< hits / (hits + misses), 0 when nothing was asked
-  uint64_t disk_hits = 0;     ///< compiles answered by the persistent object cache
+  double hit_rate = 0;     ///< hits / (hits + misses), 0 when nothing was asked
+  uint64_t disk_hits = 0;  ///< compiles answered by the persistent object cache
 };
 
 class JitCompiler {
@@ -93,7 +93,7 @@ class JitCompiler {
   /// identical IR returns the cached function. Errors: kInvalidInput (with line:col),
   /// kMissingEntry (no defined function), kUnresolvedSymbol, kCompileFailed, kUsage (bad level).
   Expected<std::shared_ptr<const CompiledFunction>> compile_llvm_ir(std::string_view llvm_ir,
-                                                                     const std::string& id);
+                                                                    const std::string& id);
   CompilationStats get_stats() const;
   CacheStatistics get_cache_stats() const;
   /// The cached function for `id` (marks it most recently used), or nullptr.

@@ -1,14 +1,12 @@
 // AOT compilation to .o and .so.
 #include "aot/aot.hpp"
 
-#include <unistd.h>
-
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/TargetParser/Host.h>
-
+#include <unistd.h>
 
 #include "llvm/codegen.hpp"
 #include "llvm/ir_loader.hpp"
@@ -49,10 +47,10 @@ Status compile_file(const std::string& input, const CompileOptions& opts) {
   TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr ir, llvmtier::load_ir_file(input, ctx, false));
   llvm::Module& m = *ir.module;
   TJ_TRY(llvmtier::verify_ir(m, input));
-  std::string triple = m.getTargetTriple().empty() ? llvm::sys::getProcessTriple()
-                                                   : m.getTargetTriple().str();
-  llvmtier::TargetConfig tc = opts.native_cpu ? llvmtier::TargetConfig::host()
-                                              : llvmtier::TargetConfig::generic(triple);
+  std::string triple =
+      m.getTargetTriple().empty() ? llvm::sys::getProcessTriple() : m.getTargetTriple().str();
+  llvmtier::TargetConfig tc =
+      opts.native_cpu ? llvmtier::TargetConfig::host() : llvmtier::TargetConfig::generic(triple);
   tc.emulated_tls = false;  // a normal linker resolves native TLS
   TJ_ASSIGN_OR_RETURN(auto tm, llvmtier::make_target_machine(tc, opts.opt_level));
   m.setDataLayout(tm->createDataLayout());

@@ -12,10 +12,10 @@ namespace tierjit::aot {
 enum class OutputKind { kObject, kSharedLibrary };
 
 struct CompileOptions {
-  int opt_level = 2;          ///< 0..3, the same pipelines as clang -O{N}
+  int opt_level = 2;  ///< 0..3, the same pipelines as clang -O{N}
   OutputKind kind = OutputKind::kObject;
   std::string output;
-  bool native_cpu = false;    ///< tune for this machine's CPU (default: portable x86-64)
+  bool native_cpu = false;  ///< tune for this machine's CPU (default: portable x86-64)
 };
 
 /// Picks the output kind from the file name: ".so" → shared library, else object.

@@ -61,9 +61,9 @@ Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg) {
   if (impl->cache) {
     if (auto manifest = impl->cache->load(manifest_key)) {
       llvmtier::LoadedIr header;
-      header.format = llbc ? llvmtier::IrFormat::kLlbc
-                           : llvmtier::is_bitcode(bytes) ? llvmtier::IrFormat::kBitcode
-                                                         : llvmtier::IrFormat::kText;
+      header.format = llbc                          ? llvmtier::IrFormat::kLlbc
+                      : llvmtier::is_bitcode(bytes) ? llvmtier::IrFormat::kBitcode
+                                                    : llvmtier::IrFormat::kText;
       header.content_hash = content;
       header.llbc = llbc;
       auto p = llvmtier::Program::from_manifest(*manifest, std::move(header), std::move(bytes),
@@ -75,8 +75,8 @@ Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg) {
     auto ctx = std::make_unique<llvm::LLVMContext>();
     TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr ir,
                         llvmtier::load_ir_bytes(std::move(bytes), cfg.path, *ctx, true));
-    TJ_ASSIGN_OR_RETURN(program, llvmtier::Program::prepare(std::move(ir), std::move(ctx),
-                                                            cfg.path));
+    TJ_ASSIGN_OR_RETURN(program,
+                        llvmtier::Program::prepare(std::move(ir), std::move(ctx), cfg.path));
     if (impl->cache) impl->cache->store(manifest_key, program->manifest());
   }
   impl->format = llvmtier::format_name(program->input().format);
@@ -172,9 +172,9 @@ std::vector<FunctionReport> Engine::function_reports() const {
 std::string Engine::stats_text(size_t max_rows) const {
   auto reports = function_reports();
   llvmtier::EngineStats es = impl_->orc->stats();
-  std::string out = fmt::format(
-      "tierjit stats: {} ({}), load {:.1f} ms, JIT setup {:.1f} ms (data {:.1f} ms)\n",
-      impl_->cfg.path, impl_->format, impl_->load_ms, impl_->setup_ms, es.data_ms);
+  std::string out =
+      fmt::format("tierjit stats: {} ({}), load {:.1f} ms, JIT setup {:.1f} ms (data {:.1f} ms)\n",
+                  impl_->cfg.path, impl_->format, impl_->load_ms, impl_->setup_ms, es.data_ms);
   out += "  mode: " + impl_->orc->describe_policy() + "\n";
   size_t ran = std::count_if(reports.begin(), reports.end(),
                              [](const FunctionReport& r) { return r.opt_level >= 0; });
@@ -190,16 +190,17 @@ std::string Engine::stats_text(size_t max_rows) const {
   std::sort(reports.begin(), reports.end(), [](const FunctionReport& a, const FunctionReport& b) {
     return a.calls != b.calls ? a.calls > b.calls : a.opt_level > b.opt_level;
   });
-  out += "  (calls are counted by profiled tiers only; top-tier and fixed-level code runs "
-         "without counters)\n";
+  out +=
+      "  (calls are counted by profiled tiers only; top-tier and fixed-level code runs "
+      "without counters)\n";
   out += fmt::format("  {:<40} {:>14} {:>6} {:>12} {:>8}\n", "function", "calls", "tier",
                      "compile ms", "source");
   for (size_t i = 0; i < reports.size() && i < max_rows; ++i) {
     const FunctionReport& r = reports[i];
     if (r.opt_level < 0) continue;
-    out += fmt::format("  {:<40} {:>14} {:>6} {:>12.3f} {:>8}\n", r.name.substr(0, 40), r.calls,
-                       "O" + std::to_string(r.opt_level), r.compile_ms,
-                       r.from_cache ? "cache" : "jit");
+    out +=
+        fmt::format("  {:<40} {:>14} {:>6} {:>12.3f} {:>8}\n", r.name.substr(0, 40), r.calls,
+                    fmt::format("O{}", r.opt_level), r.compile_ms, r.from_cache ? "cache" : "jit");
   }
   return out;
 }

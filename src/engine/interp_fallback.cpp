@@ -1,15 +1,14 @@
 // LLVM interpreter fallback, guarded by fork().
 #include "engine/interp_fallback.hpp"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <llvm/ExecutionEngine/ExecutionEngine.h>
 #include <llvm/ExecutionEngine/GenericValue.h>
 #include <llvm/ExecutionEngine/Interpreter.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Support/raw_ostream.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -22,7 +21,8 @@ Expected<int> run_interpreted(const std::string& path, const std::string& entry,
                               const std::vector<std::string>& args) {
   std::fflush(nullptr);
   pid_t pid = ::fork();
-  if (pid < 0) return make_error(ErrorCode::kInternal, "fork failed: " + std::string(std::strerror(errno)));
+  if (pid < 0)
+    return make_error(ErrorCode::kInternal, "fork failed: " + std::string(std::strerror(errno)));
   if (pid == 0) {
     llvm::LLVMContext ctx;
     auto ir = llvmtier::load_ir_file(path, ctx, false);
@@ -38,11 +38,10 @@ Expected<int> run_interpreted(const std::string& path, const std::string& entry,
       std::_Exit(exit_status(ErrorCode::kMissingEntry));
     }
     std::string err;
-    std::unique_ptr<llvm::ExecutionEngine> ee(
-        llvm::EngineBuilder(std::move(ir.value().module))
-            .setEngineKind(llvm::EngineKind::Interpreter)
-            .setErrorStr(&err)
-            .create());
+    std::unique_ptr<llvm::ExecutionEngine> ee(llvm::EngineBuilder(std::move(ir.value().module))
+                                                  .setEngineKind(llvm::EngineKind::Interpreter)
+                                                  .setErrorStr(&err)
+                                                  .create());
     if (!ee) {
       std::fprintf(stderr, "tierjit: cannot create the interpreter: %s\n", err.c_str());
       std::_Exit(70);

@@ -111,8 +111,7 @@ struct JitCompiler::Impl {
   Expected<std::shared_ptr<CodeHandle>> load(const std::string& obj, const std::string& id) {
     auto& es = jit->getExecutionSession();
     auto jd = es.createJITDylib("snippet." + std::to_string(jd_counter++) + "." + id);
-    if (!jd)
-      return make_error(ErrorCode::kInternal, llvm::toString(jd.takeError()));
+    if (!jd) return make_error(ErrorCode::kInternal, llvm::toString(jd.takeError()));
     orc::JITDylibSearchOrder order = {{&*jd, orc::JITDylibLookupFlags::MatchAllSymbols}};
     if (auto proc = jit->getProcessSymbolsJITDylib())
       order.push_back({proc.get(), orc::JITDylibLookupFlags::MatchAllSymbols});
@@ -132,9 +131,8 @@ JitCompiler::JitCompiler(JitConfig config) : impl_(std::make_unique<Impl>()) {
   impl_->target = llvmtier::TargetConfig::host();
   auto jit = orc::LLJITBuilder().setPlatformSetUp(orc::setUpInactivePlatform).create();
   if (jit) {  // link failures come back as values; don't also print them
-    (*jit)->getExecutionSession().setErrorReporter([](llvm::Error e) {
-      t_last_link_error = llvm::toString(std::move(e));
-    });
+    (*jit)->getExecutionSession().setErrorReporter(
+        [](llvm::Error e) { t_last_link_error = llvm::toString(std::move(e)); });
   }
   if (!jit) {
     impl_->init_failed = true;
@@ -147,9 +145,7 @@ JitCompiler::JitCompiler(JitConfig config) : impl_(std::make_unique<Impl>()) {
         impl_->cfg.cache_dir.empty() ? ObjectCache::default_dir() : impl_->cfg.cache_dir);
 }
 
-JitCompiler::~JitCompiler() {
-  clear_cache();
-}
+JitCompiler::~JitCompiler() { clear_cache(); }
 
 const JitConfig& JitCompiler::config() const { return impl_->cfg; }
 

@@ -73,9 +73,10 @@ Expected<std::unique_ptr<llvm::TargetMachine>> make_target_machine(const TargetC
                              : opt_level == 2 ? llvm::CodeGenOptLevel::Default
                                               : llvm::CodeGenOptLevel::Aggressive;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, cfg.cpu, cfg.features, opts,
-      cfg.pic ? llvm::Reloc::PIC_ : llvm::Reloc::Static, llvm::CodeModel::Small, cg));
-  if (!tm) return make_error(ErrorCode::kUnsupported, "cannot create a target machine for " + cfg.triple);
+      triple, cfg.cpu, cfg.features, opts, cfg.pic ? llvm::Reloc::PIC_ : llvm::Reloc::Static,
+      llvm::CodeModel::Small, cg));
+  if (!tm)
+    return make_error(ErrorCode::kUnsupported, "cannot create a target machine for " + cfg.triple);
   if (opt_level == 0) tm->setFastISel(true);
   return tm;
 }

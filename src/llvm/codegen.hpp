@@ -19,7 +19,7 @@ struct TargetConfig {
   std::string triple;
   std::string cpu;
   std::string features;
-  bool pic = true;  ///< PIC + small code model: JITLink can place objects anywhere
+  bool pic = true;           ///< PIC + small code model: JITLink can place objects anywhere
   bool emulated_tls = true;  ///< thread-locals through __emutls_get_address (JIT objects)
 
   /// The host: triple, CPU name and feature string detected from the running machine.

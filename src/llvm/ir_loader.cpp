@@ -17,9 +17,12 @@ namespace tierjit::llvmtier {
 
 const char* format_name(IrFormat f) {
   switch (f) {
-    case IrFormat::kText: return "LLVM IR text";
-    case IrFormat::kBitcode: return "LLVM bitcode";
-    case IrFormat::kLlbc: return "LLBC container";
+    case IrFormat::kText:
+      return "LLVM IR text";
+    case IrFormat::kBitcode:
+      return "LLVM bitcode";
+    case IrFormat::kLlbc:
+      return "LLBC container";
   }
   return "?";
 }
@@ -34,8 +37,7 @@ Expected<std::unique_ptr<llvm::Module>> parse_bitcode(std::string_view bc, const
       lazy ? llvm::getOwningLazyBitcodeModule(std::move(buf), ctx)
            : llvm::parseBitcodeFile(buf->getMemBufferRef(), ctx);
   if (!m)
-    return make_error(ErrorCode::kInvalidInput,
-                      "invalid bitcode: " + llvm::toString(m.takeError()),
+    return make_error(ErrorCode::kInvalidInput, "invalid bitcode: " + llvm::toString(m.takeError()),
                       SourceLoc{name, 0, 0, base_offset});
   return std::move(*m);
 }
@@ -55,8 +57,8 @@ Expected<std::unique_ptr<llvm::Module>> parse_text(const std::string& bytes,
 
 }  // namespace
 
-Expected<LoadedIr> load_ir_bytes(std::string bytes, const std::string& name,
-                                 llvm::LLVMContext& ctx, bool lazy) {
+Expected<LoadedIr> load_ir_bytes(std::string bytes, const std::string& name, llvm::LLVMContext& ctx,
+                                 bool lazy) {
   LoadedIr out;
   out.content_hash = hash_bytes(bytes);
   if (bytes.empty()) return make_error(ErrorCode::kInvalidInput, "empty input file", {name});

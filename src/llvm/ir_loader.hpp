@@ -23,8 +23,8 @@ const char* format_name(IrFormat f);
 struct LoadedIr {
   std::unique_ptr<llvm::Module> module;
   IrFormat format = IrFormat::kText;
-  Hash128 content_hash;             ///< XXH3-128 of the whole input file
-  std::optional<LlbcHeader> llbc;   ///< set for LLBC inputs
+  Hash128 content_hash;            ///< XXH3-128 of the whole input file
+  std::optional<LlbcHeader> llbc;  ///< set for LLBC inputs
 };
 
 /// Reads `path` and parses it. With `lazy`, function bodies of bitcode inputs are read only
@@ -37,7 +37,7 @@ Expected<LoadedIr> load_ir_file(const std::string& path, llvm::LLVMContext& ctx,
 Status verify_ir(const llvm::Module& m, const std::string& name, const std::string& context = "");
 
 /// As load_ir_file, from bytes already in memory; `name` is used in errors.
-Expected<LoadedIr> load_ir_bytes(std::string bytes, const std::string& name,
-                                 llvm::LLVMContext& ctx, bool lazy);
+Expected<LoadedIr> load_ir_bytes(std::string bytes, const std::string& name, llvm::LLVMContext& ctx,
+                                 bool lazy);
 
 }  // namespace tierjit::llvmtier

@@ -1,11 +1,10 @@
 // In-process lld.
 #include "llvm/linker.hpp"
 
-#include <stdlib.h>
-#include <unistd.h>
-
 #include <lld/Common/Driver.h>
 #include <llvm/Support/raw_ostream.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <mutex>

@@ -42,8 +42,8 @@ Expected<LlbcHeader> parse_llbc(std::string_view b, const std::string& path,
                       SourceLoc{path, 0, 0, off});
   };
   if (b.size() < kLlbcHeaderSize)
-    return err(int64_t(b.size()), "truncated header: " + std::to_string(b.size()) +
-                                      " bytes, expected at least 128");
+    return err(int64_t(b.size()),
+               "truncated header: " + std::to_string(b.size()) + " bytes, expected at least 128");
   if (!is_llbc(b)) return err(0, "bad magic (expected the bytes \"LLBC\")");
   LlbcHeader h;
   h.module_name = rdstr(b, 4, 32);
@@ -53,7 +53,8 @@ Expected<LlbcHeader> parse_llbc(std::string_view b, const std::string& path,
   h.opt_level = rd32(b, 108);
   h.payload_hash = rd64(b, 112);
   if (h.version != kLlbcVersion)
-    return err(104, "unsupported version " + std::to_string(h.version) + " (this reader accepts 1)");
+    return err(104,
+               "unsupported version " + std::to_string(h.version) + " (this reader accepts 1)");
   if (h.opt_level > 3) return err(108, "opt level " + std::to_string(h.opt_level) + " out of 0..3");
   if (rd64(b, 120) != 0) return err(120, "reserved word is not zero");
   uint64_t avail = b.size() - kLlbcHeaderSize;

@@ -38,7 +38,8 @@ constexpr auto kHotHooks = make_hooks(std::make_index_sequence<kMaxEngines>());
 // A MemoryBuffer that owns a std::string: object bytes go to JITLink without another copy.
 class StringBuffer final : public llvm::MemoryBuffer {
  public:
-  StringBuffer(std::string bytes, std::string name) : bytes_(std::move(bytes)), name_(std::move(name)) {
+  StringBuffer(std::string bytes, std::string name)
+      : bytes_(std::move(bytes)), name_(std::move(name)) {
     init(bytes_.data(), bytes_.data() + bytes_.size(), false);
   }
   BufferKind getBufferKind() const override { return MemoryBuffer_Malloc; }
@@ -121,14 +122,16 @@ Expected<TierPolicy> TierPolicy::parse_thresholds(const std::string& list) {
   size_t pos = 0;
   while (pos <= list.size()) {
     size_t comma = list.find(',', pos);
-    std::string item = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    std::string item =
+        list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     char* end = nullptr;
     unsigned long v = std::strtoul(item.c_str(), &end, 10);
     if (item.empty() || *end != '\0' || v == 0 || v > 1000000000ul ||
         (!p.thresholds.empty() && v <= p.thresholds.back()))
       return make_error(ErrorCode::kUsage,
                         "--tier-thresholds wants increasing positive counts like 100 or "
-                        "100,1000,10000; got '" + list + "'");
+                        "100,1000,10000; got '" +
+                            list + "'");
     p.thresholds.push_back(uint32_t(v));
     if (comma == std::string::npos) break;
     pos = comma + 1;
@@ -340,8 +343,8 @@ std::string OrcEngine::describe_policy() const {
   if (p.fixed_opt >= 0) return "fixed O" + std::to_string(p.fixed_opt);
   std::string s = "tiered O" + std::to_string(p.base_opt);
   for (size_t i = 0; i < p.levels.size(); ++i)
-    s += " -> O" + std::to_string(p.levels[i]) + " at " + std::to_string(p.thresholds[i]) +
-         " calls";
+    s +=
+        " -> O" + std::to_string(p.levels[i]) + " at " + std::to_string(p.thresholds[i]) + " calls";
   return s;
 }
 
@@ -381,8 +384,8 @@ Expected<int> OrcEngine::run_main(const std::string& entry, const std::vector<st
   argv.push_back(nullptr);
   bool returns_int = impl_->program->entry_returns_int(*f);
   if (impl_->program->entry_takes_args(*f)) {
-    int r = reinterpret_cast<int (*)(int, char**, char**)>(fn)(int(args.size()), argv.data(),
-                                                                environ);
+    int r =
+        reinterpret_cast<int (*)(int, char**, char**)>(fn)(int(args.size()), argv.data(), environ);
     return returns_int ? r : 0;
   }
   int r = reinterpret_cast<int (*)()>(fn)();

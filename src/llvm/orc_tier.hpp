@@ -49,19 +49,19 @@ struct OrcOptions {
 
 struct FunctionStats {
   std::string name;
-  uint64_t calls = 0;          ///< calls seen by profiled (non-top) tiers
-  int opt_level = -1;          ///< level of the code the entry cell points at; -1 = never run
-  double compile_ms = 0;       ///< total compile time across tiers (0 for cache hits)
+  uint64_t calls = 0;     ///< calls seen by profiled (non-top) tiers
+  int opt_level = -1;     ///< level of the code the entry cell points at; -1 = never run
+  double compile_ms = 0;  ///< total compile time across tiers (0 for cache hits)
   uint32_t tier_ups = 0;
-  bool from_cache = false;     ///< the current code came from the disk cache
+  bool from_cache = false;  ///< the current code came from the disk cache
 };
 
 struct EngineStats {
-  double load_ms = 0;           ///< parse + prepare
-  double data_ms = 0;           ///< globals object (compile or cache)
+  double load_ms = 0;  ///< parse + prepare
+  double data_ms = 0;  ///< globals object (compile or cache)
   uint64_t functions = 0, compiled = 0, cache_hits = 0, tier_ups = 0;
-  uint64_t bundled = 0;         ///< bodies that came in the code bundle
-  double compile_ms = 0;        ///< sum over all compiles, all threads
+  uint64_t bundled = 0;   ///< bodies that came in the code bundle
+  double compile_ms = 0;  ///< sum over all compiles, all threads
 };
 
 class OrcEngine {

@@ -31,7 +31,8 @@ bool treat_as_definition(const llvm::GlobalValue& gv) {
 // Maps references to source globals into declarations in the destination module.
 class DeclMaterializer final : public llvm::ValueMaterializer {
  public:
-  DeclMaterializer(llvm::Module& dst, const std::unordered_map<const llvm::Function*, uint32_t>& ids,
+  DeclMaterializer(llvm::Module& dst,
+                   const std::unordered_map<const llvm::Function*, uint32_t>& ids,
                    const std::vector<FunctionInfo>& fns)
       : dst_(dst), ids_(ids), fns_(fns) {}
 
@@ -68,8 +69,8 @@ class DeclMaterializer final : public llvm::ValueMaterializer {
     if (auto* existing = dst_.getNamedGlobal(name)) return existing;
     auto* g = new llvm::GlobalVariable(
         dst_, ty, is_const,
-        weak ? llvm::GlobalValue::ExternalWeakLinkage : llvm::GlobalValue::ExternalLinkage,
-        nullptr, name, nullptr, tls, as);
+        weak ? llvm::GlobalValue::ExternalWeakLinkage : llvm::GlobalValue::ExternalLinkage, nullptr,
+        name, nullptr, tls, as);
     g->setDSOLocal(false);
     return g;
   }
@@ -123,8 +124,9 @@ void instrument(llvm::Function& f, const FunctionInfo& info, const ExtractOption
   auto* counters = llvm::cast<llvm::GlobalVariable>(
       m.getOrInsertGlobal("__tj_counters", llvm::ArrayType::get(i64, 0)));
   counters->setDSOLocal(false);
-  llvm::FunctionCallee hot = m.getOrInsertFunction(
-      "__tj_hot", llvm::Type::getVoidTy(ctx), llvm::Type::getInt32Ty(ctx), llvm::Type::getInt32Ty(ctx));
+  llvm::FunctionCallee hot =
+      m.getOrInsertFunction("__tj_hot", llvm::Type::getVoidTy(ctx), llvm::Type::getInt32Ty(ctx),
+                            llvm::Type::getInt32Ty(ctx));
   if (auto* hf = llvm::dyn_cast<llvm::Function>(hot.getCallee())) {
     hf->setDSOLocal(false);
     hf->addFnAttr(llvm::Attribute::Cold);
@@ -150,8 +152,8 @@ void instrument(llvm::Function& f, const FunctionInfo& info, const ExtractOption
   if (!o.heat_threshold) return;
   for (auto& [from, to] : backedges) {
     auto* latch = const_cast<llvm::BasicBlock*>(from);
-    insert_heat_check(latch->getTerminator(), heat_ptr, 1, o.heat_threshold, info.id,
-                      o.next_level, hot);
+    insert_heat_check(latch->getTerminator(), heat_ptr, 1, o.heat_threshold, info.id, o.next_level,
+                      hot);
   }
   insert_heat_check(at, heat_ptr, kCallHeat, o.heat_threshold, info.id, o.next_level, hot);
 }
@@ -173,8 +175,8 @@ Expected<std::unique_ptr<Program>> Program::prepare(LoadedIr ir,
   p->ir_ = std::move(ir);
   llvm::Module& m = *p->ir_.module;
   if (llvm::Error e = m.materializeMetadata())
-    return make_error(ErrorCode::kInvalidInput, "invalid bitcode metadata: " +
-                      llvm::toString(std::move(e)), {p->path_});
+    return make_error(ErrorCode::kInvalidInput,
+                      "invalid bitcode metadata: " + llvm::toString(std::move(e)), {p->path_});
 
   llvm::Triple host(llvm::sys::getProcessTriple());
   if (!m.getTargetTriple().empty()) {
@@ -210,8 +212,9 @@ Status Program::promote_and_scan() {
         out.push_back({uint32_t(prio), fn->getName().str()});
       }
     }
-    std::stable_sort(out.begin(), out.end(),
-                     [](const InitEntry& a, const InitEntry& b) { return a.priority < b.priority; });
+    std::stable_sort(out.begin(), out.end(), [](const InitEntry& a, const InitEntry& b) {
+      return a.priority < b.priority;
+    });
     gv->eraseFromParent();
     return {};
   };
@@ -275,7 +278,10 @@ struct Reader {
   std::string_view b;
   bool ok = true;
   uint32_t u32() {
-    if (b.size() < 4) { ok = false; return 0; }
+    if (b.size() < 4) {
+      ok = false;
+      return 0;
+    }
     uint32_t v;
     std::memcpy(&v, b.data(), 4);
     b.remove_prefix(4);
@@ -283,7 +289,10 @@ struct Reader {
   }
   std::string str() {
     uint32_t n = u32();
-    if (!ok || b.size() < n) { ok = false; return {}; }
+    if (!ok || b.size() < n) {
+      ok = false;
+      return {};
+    }
     std::string s(b.substr(0, n));
     b.remove_prefix(n);
     return s;
@@ -296,7 +305,8 @@ std::string Program::manifest() const {
   put_u32(out, uint32_t(functions_.size()));
   for (const FunctionInfo& f : functions_) {
     put_str(out, f.name);
-    put_u32(out, uint32_t(f.is_vararg) | uint32_t(f.takes_args) << 1 | uint32_t(f.returns_int) << 2);
+    put_u32(out,
+            uint32_t(f.is_vararg) | uint32_t(f.takes_args) << 1 | uint32_t(f.returns_int) << 2);
   }
   for (const auto* list : {&ctors_, &dtors_}) {
     put_u32(out, uint32_t(list->size()));
@@ -425,10 +435,10 @@ Expected<std::unique_ptr<llvm::Module>> Program::extract_function(uint32_t id,
   const FunctionInfo& info = functions_[id];
   llvm::Function& sf = *info.fn;
   if (llvm::Error e = sf.materialize())
-    return make_error(ErrorCode::kInvalidInput,
-                      "invalid bitcode in function '" + info.name + "': " +
-                          llvm::toString(std::move(e)),
-                      {path_});
+    return make_error(
+        ErrorCode::kInvalidInput,
+        "invalid bitcode in function '" + info.name + "': " + llvm::toString(std::move(e)),
+        {path_});
   llvm::Module& src = *ir_.module;
   auto dst = std::make_unique<llvm::Module>(info.name, *ctx_);
   copy_module_flags(src, *dst);

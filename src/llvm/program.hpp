@@ -15,8 +15,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "llvm/ir_loader.hpp"
@@ -32,16 +32,16 @@ namespace tierjit::llvmtier {
 
 struct FunctionInfo {
   uint32_t id = 0;
-  std::string name;           ///< the stub symbol (the source name after promotion)
+  std::string name;              ///< the stub symbol (the source name after promotion)
   llvm::Function* fn = nullptr;  ///< null until the module is parsed (see from_manifest)
   bool is_vararg = false;
-  bool takes_args = false;    ///< has parameters (an entry is called as main(argc, argv, envp))
+  bool takes_args = false;  ///< has parameters (an entry is called as main(argc, argv, envp))
   bool returns_int = false;
 };
 
 struct InitEntry {
   uint32_t priority = 65535;
-  std::string function;       ///< name of a function in functions()
+  std::string function;  ///< name of a function in functions()
 };
 
 /// How to extract one function.

@@ -1,10 +1,10 @@
 // Error formatting and the assertion-failure handler.
 #include "tierjit/error.hpp"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 namespace tierjit {
 

@@ -43,8 +43,8 @@ Expected<std::string> read_file(const std::string& path) {
 
 Status write_file_atomic(const std::string& path, std::string_view bytes) {
   static std::atomic<unsigned> counter{0};
-  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                    std::to_string(counter.fetch_add(1));
+  std::string tmp =
+      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0)
     return make_error(ErrorCode::kIo, std::string("cannot create: ") + std::strerror(errno), {tmp});
@@ -63,8 +63,8 @@ Status write_file_atomic(const std::string& path, std::string_view bytes) {
   if (::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
-    return make_error(ErrorCode::kIo, std::string("cannot rename into place: ") + std::strerror(err),
-                      {path});
+    return make_error(ErrorCode::kIo,
+                      std::string("cannot rename into place: ") + std::strerror(err), {path});
   }
   return {};
 }

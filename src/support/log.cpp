@@ -18,10 +18,14 @@ struct EnvInit {
 
 const char* channel_name(Channel ch) {
   switch (ch) {
-    case Channel::kTier: return "tier";
-    case Channel::kCache: return "cache";
-    case Channel::kLazy: return "lazy";
-    case Channel::kLink: return "link";
+    case Channel::kTier:
+      return "tier";
+    case Channel::kCache:
+      return "cache";
+    case Channel::kLazy:
+      return "lazy";
+    case Channel::kLink:
+      return "link";
   }
   return "?";
 }

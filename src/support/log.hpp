@@ -22,10 +22,9 @@ void log_line(Channel ch, const std::string& text);
 #ifdef TIERJIT_NO_LOG
 #define TJ_LOG(ch, ...) ((void)0)
 #else
-#define TJ_LOG(ch, ...)                                                           \
-  do {                                                                            \
-    if (::tierjit::g_log_channels.load(std::memory_order_relaxed) &               \
-        static_cast<unsigned>(ch))                                                \
-      ::tierjit::log_line(ch, fmt::format(__VA_ARGS__));                          \
+#define TJ_LOG(ch, ...)                                                                        \
+  do {                                                                                         \
+    if (::tierjit::g_log_channels.load(std::memory_order_relaxed) & static_cast<unsigned>(ch)) \
+      ::tierjit::log_line(ch, fmt::format(__VA_ARGS__));                                       \
   } while (0)
 #endif

@@ -1,11 +1,11 @@
 // The seed API: compile, call, LRU by id, staleness, statistics, errors, thread safety.
+#include "tierjit/jit_compiler.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <thread>
-
-#include "tierjit/jit_compiler.hpp"
 
 using namespace tierjit;
 
@@ -25,8 +25,8 @@ define i32 @add(i32 %a, i32 %b) {
 
 JitConfig config(const char* name) {
   JitConfig c;
-  c.cache_dir = std::string(::testing::TempDir()) + "/tj-jc-" + name + "-" +
-                std::to_string(::getpid());
+  c.cache_dir =
+      std::string(::testing::TempDir()) + "/tj-jc-" + name + "-" + std::to_string(::getpid());
   c.work_dir = c.cache_dir + "/work";
   std::filesystem::remove_all(c.cache_dir);
   return c;
@@ -75,7 +75,10 @@ TEST(JitCompiler, LruEvictionAtMaxCachedFunctions) {
 
 TEST(JitCompiler, DiskCacheSurvivesANewCompiler) {
   JitConfig cfg = config("disk");
-  { JitCompiler first(cfg); ASSERT_TRUE(first.compile_llvm_ir(kAdd, "x").ok()); }
+  {
+    JitCompiler first(cfg);
+    ASSERT_TRUE(first.compile_llvm_ir(kAdd, "x").ok());
+  }
   JitCompiler second(cfg);
   auto f = second.compile_llvm_ir(kAdd, "x");
   ASSERT_TRUE(f.ok());

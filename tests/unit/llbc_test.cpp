@@ -1,10 +1,10 @@
 // LLBC container: layout, round trip, and every malformed-input class.
+#include "llvm/llbc.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <functional>
-
-#include "llvm/llbc.hpp"
 
 using namespace tierjit;
 using namespace tierjit::llvmtier;
@@ -62,7 +62,8 @@ TEST(Llbc, RejectsEveryMalformedClassWithOffset) {
       {"bad version", [](std::string& f) { f[104] = 9; }, "unsupported version", 104},
       {"bad opt", [](std::string& f) { f[108] = 7; }, "opt level", 108},
       {"reserved", [](std::string& f) { f[120] = 1; }, "reserved", 120},
-      {"truncated payload", [](std::string& f) { f.resize(f.size() - 5); }, "truncated payload", 100},
+      {"truncated payload", [](std::string& f) { f.resize(f.size() - 5); }, "truncated payload",
+       100},
       {"oversized", [](std::string& f) { f += "junk"; }, "trailing bytes", -2},
       {"not bitcode", [](std::string& f) { f[128] = 'Z'; }, "not LLVM bitcode", 128},
       {"hash", [](std::string& f) { f[140] ^= 1; }, "hash mismatch", 112},

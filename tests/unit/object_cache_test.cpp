@@ -1,5 +1,7 @@
 // Object cache: hits and misses, corruption is detected and never returned, LRU trimming,
 // concurrent writers.
+#include "runtime/object_cache.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -7,15 +9,14 @@
 #include <fstream>
 #include <thread>
 
-#include "runtime/object_cache.hpp"
 #include "support/file.hpp"
 
 using namespace tierjit;
 
 namespace {
 std::string temp_dir(const char* name) {
-  std::string d = std::string(::testing::TempDir()) + "/tj-cache-" + name + "-" +
-                  std::to_string(::getpid());
+  std::string d =
+      std::string(::testing::TempDir()) + "/tj-cache-" + name + "-" + std::to_string(::getpid());
   std::filesystem::remove_all(d);
   return d;
 }

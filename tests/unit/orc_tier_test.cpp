@@ -1,10 +1,11 @@
 // The LLVM tier: lazy compilation, tier-up observed through the entry cell, stats.
+#include "llvm/orc_tier.hpp"
+
 #include <gtest/gtest.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 
 #include "llvm/ir_loader.hpp"
-#include "llvm/orc_tier.hpp"
 #include "llvm/program.hpp"
 #include "support/file.hpp"
 

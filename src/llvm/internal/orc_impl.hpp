@@ -2,8 +2,6 @@
 // state and the helpers its files share. Not part of any public interface.
 #pragma once
 
-#include "llvm/orc_tier.hpp"
-
 #include <llvm/Bitcode/BitcodeReader.h>
 #include <llvm/ExecutionEngine/JITLink/JITLink.h>
 #include <llvm/ExecutionEngine/Orc/AbsoluteSymbols.h>
@@ -32,6 +30,7 @@
 
 #include "llvm/codegen.hpp"
 #include "llvm/linker.hpp"
+#include "llvm/orc_tier.hpp"
 #include "runtime/object_cache.hpp"
 #include "support/log.hpp"
 #include "tierjit/version.hpp"
@@ -58,8 +57,8 @@ struct FnState {
   std::atomic<uint64_t> compile_us{0};
   std::atomic<uint32_t> tier_ups{0};
   std::atomic<bool> from_cache{false};
-  int code_tier = -1;       // tier of the installed code (guarded by Impl::code_mu)
-  std::string code;         // its object bytes when compiled or loaded one by one
+  int code_tier = -1;  // tier of the installed code (guarded by Impl::code_mu)
+  std::string code;    // its object bytes when compiled or loaded one by one
 };
 }  // namespace detail
 
@@ -84,14 +83,14 @@ class OrcEngine::Impl {
   size_t slot = kMaxEngines;
   EngineStats stats;
   std::mutex stats_mu;
-  std::map<int, std::unique_ptr<llvm::TargetMachine>> main_tms;  // guarded by program mutex
+  std::map<int, std::unique_ptr<llvm::TargetMachine>> main_tms;    // guarded by program mutex
   std::map<int, std::unique_ptr<llvm::TargetMachine>> worker_tms;  // tier-up thread only
   bool dtors_done = false;
   std::function<void(int)> exit_hook;
   std::vector<orc::JITDylib*> tier_jds;  // tier k's bodies live in tier_jds[k-1]
   std::mutex code_mu;
-  uint32_t code_changes = 0;   // bodies compiled or installed outside the bundle this run
-  uint32_t bundle_size = 0;    // functions in the bundle loaded at start (0 = none)
+  uint32_t code_changes = 0;  // bodies compiled or installed outside the bundle this run
+  uint32_t bundle_size = 0;   // functions in the bundle loaded at start (0 = none)
 
   // Background tier-up.
   std::thread worker;
@@ -343,7 +342,8 @@ class OrcEngine::Impl {
     // Heat may have passed the next threshold while this tier compiled: the new code only
     // checks for the crossing, so ask for the next tier now.
     if (size_t(tier) < options.policy.thresholds.size()) {
-      uint64_t heat = std::atomic_ref<uint64_t>(counters[2 * id + 1]).load(std::memory_order_relaxed);
+      uint64_t heat =
+          std::atomic_ref<uint64_t>(counters[2 * id + 1]).load(std::memory_order_relaxed);
       if (heat >= uint64_t(options.policy.thresholds[size_t(tier)]) * kCallHeat)
         request(id, uint32_t(tier + 1));
     }
