@@ -24,6 +24,15 @@ for mode in "" "--opt 0" "--opt 2"; do
   expect_stdout "thread-local $mode" "$WORK/tls.expected" -- "$TIERJIT" run --no-cache $mode "$DATA/tls.bc"
 done
 
+# Threads entering JIT code concurrently (lazy compiles and tier-ups race).
+"$CLANG" -O1 "$SRC/tests/data/threads.c" -o "$WORK/threads-native" -lpthread
+"$WORK/threads-native" > "$WORK/threads.expected"
+for mode in "--tier-thresholds 10" "--tier-thresholds 10,100,1000" "--opt 2"; do
+  for round in 1 2 3; do
+    expect_stdout "threads $mode #$round" "$WORK/threads.expected" -- "$TIERJIT" run --no-cache $mode "$DATA/threads.bc"
+  done
+done
+
 # LLVM's interpreter, forced, runs in a guarded child process.
 expect_stdout "--interp output" "$WORK/hello.expected" -- "$TIERJIT" run --interp "$DATA/hello.bc" -- 5 x
 expect_run "--interp status" 5 "" -- "$TIERJIT" run --interp "$DATA/hello.bc" -- 5 x
