@@ -143,63 +143,7 @@ class OrcEngine::Impl {
 
   // Compiles function `id` at `tier`; returns object bytes. Background compiles extract under
   // the program lock, then optimize and emit in a private context without it.
-  Expected<std::string> compile_function(uint32_t id, int tier, bool background) {
-    const FunctionInfo& f = program->functions()[id];
-    ExtractOptions o = extract_options(f, tier);
-    int level = tier_level(tier);
-    Hash128 key = cache_key("fn", f.name, o, level);
-    // Function keys include the input's hash, so an input never seen before (no manifest)
-    // has no entries: skip the lookups (each is a failed open, ~80 us on this VM's disk).
-    if (options.cache && program->seen_before()) {
-      if (auto obj = options.cache->load(key)) {
-        fns[id].from_cache = true;
-        std::lock_guard<std::mutex> lock(stats_mu);
-        stats.cache_hits++;
-        return std::move(*obj);
-      }
-    }
-    auto t0 = Clock::now();
-    std::string obj;
-    if (!background) {
-      std::lock_guard<std::mutex> lock(program->mutex());
-      TJ_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> m, program->extract_function(id, o));
-      auto te = Clock::now();
-      TJ_ASSIGN_OR_RETURN(llvm::TargetMachine * tm, main_tm(level));
-      optimize_module(*m, *tm, level);
-      auto topt = Clock::now();
-      TJ_ASSIGN_OR_RETURN(obj, emit_object(*m, *tm));
-      TJ_LOG(Channel::kLazy, "  extract {:.3f} ms, optimize {:.3f} ms, emit {:.3f} ms",
-             std::chrono::duration<double, std::milli>(te - t0).count(),
-             std::chrono::duration<double, std::milli>(topt - te).count(), ms_since(topt));
-    } else {
-      std::string bc;
-      {
-        std::lock_guard<std::mutex> lock(program->mutex());
-        TJ_ASSIGN_OR_RETURN(bc, program->extract_function_bitcode(id, o));
-      }
-      llvm::LLVMContext ctx;
-      auto m = llvm::parseBitcodeFile(llvm::MemoryBufferRef(bc, f.name), ctx);
-      if (!m) return from_llvm(m.takeError(), ErrorCode::kInternal, "re-reading extracted IR: ");
-      auto& tm = worker_tms[level];  // only the worker thread compiles in background mode
-      if (!tm) {
-        TJ_ASSIGN_OR_RETURN(tm, make_target_machine(target, level));
-      }
-      optimize_module(**m, *tm, level);
-      TJ_ASSIGN_OR_RETURN(obj, emit_object(**m, *tm));
-    }
-    double ms = ms_since(t0);
-    fns[id].compile_us += uint64_t(ms * 1000);
-    fns[id].from_cache = false;
-    {
-      std::lock_guard<std::mutex> lock(stats_mu);
-      stats.compiled++;
-      stats.compile_ms += ms;
-    }
-    TJ_LOG(Channel::kLazy, "compiled {} at O{} in {:.3f} ms ({} bytes)", o.symbol, level, ms,
-           obj.size());
-    if (options.cache) options.cache->store(key, obj);
-    return obj;
-  }
+  Expected<std::string> compile_function(uint32_t id, int tier, bool background);
 
   // The first-tier body of one function, materialized on its first call.
   class FunctionMU final : public orc::MaterializationUnit {
@@ -233,22 +177,7 @@ class OrcEngine::Impl {
   };
 
   // The highest-tier object of `id` already in the disk cache, or "" (tier 0 = none found).
-  Expected<std::string> cached_top_tier(uint32_t id, int* tier) {
-    *tier = 0;
-    if (!options.cache || !tiered() || !program->seen_before()) return std::string();
-    const FunctionInfo& f = program->functions()[id];
-    for (int t = int(options.policy.levels.size()); t >= 1; --t) {
-      ExtractOptions o = extract_options(f, t);
-      if (auto obj = options.cache->load(cache_key("fn", f.name, o, tier_level(t)))) {
-        *tier = t;
-        fns[id].from_cache = true;
-        std::lock_guard<std::mutex> lock(stats_mu);
-        stats.cache_hits++;
-        return std::move(*obj);
-      }
-    }
-    return std::string();
-  }
+  Expected<std::string> cached_top_tier(uint32_t id, int* tier);
 
   void remember_code(uint32_t id, int tier, const std::string& obj) {
     std::lock_guard<std::mutex> lock(code_mu);
@@ -276,101 +205,15 @@ class OrcEngine::Impl {
   }
 
   // --- tier-up ---
-  void request(uint32_t id, uint32_t tier) {
-    if (!tiered() || tier == 0 || tier > options.policy.levels.size()) return;
-    int prev = fns[id].requested.load();
-    while (prev < int(tier))
-      if (fns[id].requested.compare_exchange_weak(prev, int(tier))) {
-        std::lock_guard<std::mutex> lock(q_mu);
-        if (stopping) return;
-        queue.emplace_back(id, tier);
-        in_flight++;
-        q_cv.notify_one();
-        return;
-      }
-  }
+  void request(uint32_t id, uint32_t tier);
 
-  void worker_loop() {
-    for (;;) {
-      std::pair<uint32_t, uint32_t> job;
-      {
-        std::unique_lock<std::mutex> lock(q_mu);
-        q_cv.wait(lock, [&] { return stopping || !queue.empty(); });
-        if (stopping) return;
-        job = queue.front();
-        queue.pop_front();
-      }
-      install_tier(job.first, int(job.second));
-      std::lock_guard<std::mutex> lock(q_mu);
-      in_flight--;
-      idle_cv.notify_all();
-    }
-  }
+  void worker_loop();
 
-  void install_tier(uint32_t id, int tier) {
-    const FunctionInfo& f = program->functions()[id];
-    auto obj = compile_function(id, tier, true);
-    auto& es = jit->getExecutionSession();
-    if (!obj.ok()) {  // tier-up failure is not fatal: the function keeps running its old code
-      std::fprintf(stderr, "tierjit: warning: tier-up of '%s' failed: %s\n", f.name.c_str(),
-                   obj.error().to_string().c_str());
-      return;
-    }
-    orc::JITDylib& jd = *tier_jds[size_t(tier) - 1];
-    orc::ResourceTrackerSP rt = jd.createResourceTracker();
-    auto& layer = static_cast<orc::ObjectLinkingLayer&>(jit->getObjLinkingLayer());
-    std::string sym = extract_options(f, tier).symbol;
-    if (llvm::Error e = layer.add(rt, llvm::MemoryBuffer::getMemBufferCopy(obj.value(), sym))) {
-      es.reportError(std::move(e));
-      return;
-    }
-    auto addr = es.lookup({&jd}, es.intern(sym));
-    if (!addr) {
-      es.reportError(addr.takeError());
-      return;
-    }
-    set_cell(id, addr->getAddress().getValue());
-    remember_code(id, tier, obj.value());
-    fns[id].opt_level = tier_level(tier);
-    fns[id].tier_ups++;
-    {
-      std::lock_guard<std::mutex> lock(stats_mu);
-      stats.tier_ups++;
-    }
-    TJ_LOG(Channel::kTier, "{} -> O{} (calls so far {})", f.name, tier_level(tier),
-           counters[2 * id]);
-    // Heat may have passed the next threshold while this tier compiled: the new code only
-    // checks for the crossing, so ask for the next tier now.
-    if (size_t(tier) < options.policy.thresholds.size()) {
-      uint64_t heat =
-          std::atomic_ref<uint64_t>(counters[2 * id + 1]).load(std::memory_order_relaxed);
-      if (heat >= uint64_t(options.policy.thresholds[size_t(tier)]) * kCallHeat)
-        request(id, uint32_t(tier + 1));
-    }
-    // The previous version stays mapped: a frame may still be executing it (see DESIGN.md).
-  }
+  void install_tier(uint32_t id, int tier);
 
   // Drops queued requests; waits for a compile in progress unless `wait` is false, in which
   // case it returns true when one is still running (the caller must then leave with _exit).
-  bool stop_background(bool wait = true) {
-    bool busy;
-    {
-      std::lock_guard<std::mutex> lock(q_mu);
-      stopping = true;
-      in_flight -= int(queue.size());
-      queue.clear();
-      busy = in_flight > 0;
-    }
-    q_cv.notify_all();
-    idle_cv.notify_all();
-    if (!worker.joinable()) return false;
-    if (busy && !wait) {
-      worker.detach();
-      return true;
-    }
-    worker.join();
-    return false;
-  }
+  bool stop_background(bool wait = true);
 
   Status setup();
   Status define_host_symbols(orc::JITDylib& jd);
