@@ -63,6 +63,11 @@ class Engine {
   /// Waits for queued tier-ups to be installed.
   void drain_tier_ups();
 
+  /// Frees function bodies superseded by tier-up. Call only at a quiescent point: no thread
+  /// is running or entering the program's code (e.g. between run() calls of an embedder).
+  /// Returns the number of bodies freed.
+  size_t reclaim_retired_code();
+
   std::vector<FunctionReport> function_reports() const;
   /// Human-readable statistics (the `--stats` table), top `max_rows` functions by calls.
   std::string stats_text(size_t max_rows = 25) const;

@@ -162,6 +162,8 @@ void Engine::exit_process(int status) {
 
 void Engine::drain_tier_ups() { impl_->orc->drain_tier_ups(); }
 
+size_t Engine::reclaim_retired_code() { return impl_->orc->reclaim_retired_code(); }
+
 std::vector<FunctionReport> Engine::function_reports() const {
   std::vector<FunctionReport> out;
   for (const auto& s : impl_->orc->function_stats())

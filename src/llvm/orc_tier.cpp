@@ -245,6 +245,11 @@ void OrcEngine::Impl::install_tier(uint32_t id, int tier) {
   }
   set_cell(id, addr->getAddress().getValue());
   remember_code(id, tier, obj.value());
+  {
+    std::lock_guard<std::mutex> lock(code_mu);
+    if (fns[id].rt) retired.push_back(std::move(fns[id].rt));
+    fns[id].rt = rt;
+  }
   fns[id].opt_level = tier_level(tier);
   fns[id].tier_ups++;
   {
@@ -408,7 +413,12 @@ Status OrcEngine::Impl::define_functions(orc::JITDylib& jd) {
     }
     orc::SymbolFlagsMap syms;
     syms[es.intern(f.name + "$impl")] = callable;
-    if (llvm::Error e = jd.define(std::make_unique<FunctionMU>(*this, f.id, std::move(syms))))
+    // In tiered mode each base body gets its own tracker so that it can be freed once it is
+    // superseded (reclaim_retired_code).
+    orc::ResourceTrackerSP rt = tiered() ? jd.createResourceTracker() : nullptr;
+    fns[f.id].rt = rt;
+    if (llvm::Error e =
+            jd.define(std::make_unique<FunctionMU>(*this, f.id, std::move(syms)), std::move(rt)))
       return from_llvm(std::move(e), ErrorCode::kInvalidInput, "defining function: ");
   }
   stats.functions = n;
@@ -567,6 +577,22 @@ void OrcEngine::drain_tier_ups() {
 void OrcEngine::stop_background() { impl_->stop_background(); }
 
 void OrcEngine::save_bundle() { impl_->write_bundle(); }
+
+size_t OrcEngine::reclaim_retired_code() {
+  std::vector<orc::ResourceTrackerSP> victims;
+  {
+    std::lock_guard<std::mutex> lock(impl_->code_mu);
+    victims.swap(impl_->retired);
+  }
+  size_t freed = 0;
+  for (orc::ResourceTrackerSP& rt : victims) {
+    if (llvm::Error e = rt->remove())
+      impl_->jit->getExecutionSession().reportError(std::move(e));
+    else
+      freed++;
+  }
+  return freed;
+}
 
 uint64_t OrcEngine::entry_target(const std::string& function) const {
   const FunctionInfo* f = impl_->program->find_function(function);

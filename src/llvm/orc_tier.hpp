@@ -96,6 +96,12 @@ class OrcEngine {
   /// Stops the background compiler (pending requests are dropped). Idempotent.
   void stop_background();
 
+  /// Frees the code of every function body superseded by tier-up (it stays mapped until
+  /// then: a frame may still be executing it). Precondition — a quiescent point: no thread is
+  /// running, or about to enter, this engine's JIT code (e.g. between embedder calls).
+  /// Bodies from a code bundle are freed with the bundle only. Returns bodies freed.
+  size_t reclaim_retired_code();
+
   /// Where `function`'s entry cell points now (its current code), or 0 if unknown.
   uint64_t entry_target(const std::string& function) const;
 

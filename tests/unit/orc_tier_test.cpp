@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include "llvm/ir_loader.hpp"
 #include "llvm/program.hpp"
@@ -81,6 +85,24 @@ TEST(OrcTier, CallInFlightFinishesOnOldCodeWhileLoopHeatTiersUp) {
   EXPECT_EQ(s.calls, 1u);  // counted by the base tier, which the call ran on
   EXPECT_EQ(s.opt_level, 2) << "back-edge heat did not tier up a function called once";
   EXPECT_EQ(spin(1000), ref_spin(1000));
+}
+
+TEST(OrcTier, SupersededCodeIsFreedOnlyWhenReclaimed) {
+  auto e = make_engine(TIERJIT_TEST_DATA "/tierup.bc", {});
+  auto fn = reinterpret_cast<long (*)(long)>(e->lookup("square").value());
+  EXPECT_EQ(fn(2), 4);
+  uint64_t base_code = e->entry_target("square");
+  long page = sysconf(_SC_PAGESIZE);
+  void* base_page = reinterpret_cast<void*>(base_code & ~uint64_t(page - 1));
+  for (long i = 0; i < 200; i++) ASSERT_EQ(fn(i), i * i);
+  e->drain_tier_ups();
+  ASSERT_NE(e->entry_target("square"), base_code);
+  EXPECT_EQ(msync(base_page, 1, MS_ASYNC), 0) << "old code unmapped before reclaim";
+  EXPECT_EQ(e->reclaim_retired_code(), 1u);
+  EXPECT_EQ(msync(base_page, 1, MS_ASYNC), -1) << "old code still mapped after reclaim";
+  EXPECT_EQ(errno, ENOMEM);
+  EXPECT_EQ(fn(9), 81) << "the current tier survives reclamation";
+  EXPECT_EQ(e->reclaim_retired_code(), 0u);
 }
 
 TEST(OrcTier, MultiLevelThresholds) {

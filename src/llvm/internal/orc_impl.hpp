@@ -57,8 +57,9 @@ struct FnState {
   std::atomic<uint64_t> compile_us{0};
   std::atomic<uint32_t> tier_ups{0};
   std::atomic<bool> from_cache{false};
-  int code_tier = -1;  // tier of the installed code (guarded by Impl::code_mu)
-  std::string code;    // its object bytes when compiled or loaded one by one
+  orc::ResourceTrackerSP rt;  // owner of the installed code, when it can be freed alone
+  int code_tier = -1;         // tier of the installed code (guarded by Impl::code_mu)
+  std::string code;           // its object bytes when compiled or loaded one by one
 };
 }  // namespace detail
 
@@ -91,6 +92,7 @@ class OrcEngine::Impl {
   std::mutex code_mu;
   uint32_t code_changes = 0;  // bodies compiled or installed outside the bundle this run
   uint32_t bundle_size = 0;   // functions in the bundle loaded at start (0 = none)
+  std::vector<orc::ResourceTrackerSP> retired;  // superseded code, freed by reclaim (code_mu)
 
   // Background tier-up.
   std::thread worker;
