@@ -105,3 +105,26 @@ TEST(ObjectCache, ClearRemovesEverything) {
   ASSERT_TRUE(c.clear().ok());
   EXPECT_EQ(c.usage().entries, 0u);
 }
+
+TEST(ObjectCache, DefaultDirectoryPrecedence) {
+  std::string saved_cache = getenv("TIERJIT_CACHE_DIR") ? getenv("TIERJIT_CACHE_DIR") : "";
+  std::string saved_xdg = getenv("XDG_CACHE_HOME") ? getenv("XDG_CACHE_HOME") : "";
+  std::string saved_home = getenv("HOME") ? getenv("HOME") : "";
+  setenv("TIERJIT_CACHE_DIR", "/a/tj", 1);
+  setenv("XDG_CACHE_HOME", "/b/xdg", 1);
+  setenv("HOME", "/c/home", 1);
+  EXPECT_EQ(ObjectCache::default_dir(), "/a/tj");
+  unsetenv("TIERJIT_CACHE_DIR");
+  EXPECT_EQ(ObjectCache::default_dir(), "/b/xdg/tierjit");
+  unsetenv("XDG_CACHE_HOME");
+  EXPECT_EQ(ObjectCache::default_dir(), "/c/home/.cache/tierjit");
+  auto restore = [](const char* name, const std::string& v) {
+    if (v.empty())
+      unsetenv(name);
+    else
+      setenv(name, v.c_str(), 1);
+  };
+  restore("TIERJIT_CACHE_DIR", saved_cache);
+  restore("XDG_CACHE_HOME", saved_xdg);
+  restore("HOME", saved_home);
+}
