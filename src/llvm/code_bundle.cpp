@@ -1,4 +1,5 @@
 // Warm starts: the code bundle (a run's bodies merged into one object, with heat).
+#include <cstdio>
 #include <cstring>
 
 #include "llvm/internal/orc_impl.hpp"
@@ -31,10 +32,15 @@ Status OrcEngine::Impl::load_bundle(orc::JITDylib& jd, std::vector<int>& bundled
         table[i].second > options.policy.levels.size())
       return {};  // not ours (the hash matched, so this would be a tierjit bug): ignore it
   }
-  for (uint32_t i = 0; i < count; ++i) counters[2 * size_t(table[i].first) + 1] = heat[i];
   b.erase(0, table_end);
-  if (llvm::Error e = jit->getObjLinkingLayer().add(jd, own_buffer(std::move(b), "tierjit.bundle")))
-    return from_llvm(std::move(e), ErrorCode::kCacheCorrupt, "loading the code bundle: ");
+  if (llvm::Error e =
+          jit->getObjLinkingLayer().add(jd, own_buffer(std::move(b), "tierjit.bundle"))) {
+    // Nothing was defined (definition is atomic): run without the bundle.
+    std::fprintf(stderr, "tierjit: warning: code bundle rejected (%s); compiling instead\n",
+                 llvm::toString(std::move(e)).c_str());
+    return {};
+  }
+  for (uint32_t i = 0; i < count; ++i) counters[2 * size_t(table[i].first) + 1] = heat[i];
   for (auto& [id, tier] : table) bundled_tier[id] = int(tier);
   bundle_size = count;
   {
