@@ -74,7 +74,7 @@ Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg) {
   if (!program) {
     auto ctx = std::make_unique<llvm::LLVMContext>();
     TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr ir,
-                        llvmtier::load_ir_bytes(std::move(bytes), cfg.path, *ctx, true));
+                        llvmtier::load_ir_bytes(std::move(bytes), cfg.path, *ctx, true, &content));
     TJ_ASSIGN_OR_RETURN(program,
                         llvmtier::Program::prepare(std::move(ir), std::move(ctx), cfg.path));
     if (impl->cache) impl->cache->store(manifest_key, program->manifest());

@@ -58,9 +58,9 @@ Expected<std::unique_ptr<llvm::Module>> parse_text(const std::string& bytes,
 }  // namespace
 
 Expected<LoadedIr> load_ir_bytes(std::string bytes, const std::string& name, llvm::LLVMContext& ctx,
-                                 bool lazy) {
+                                 bool lazy, const Hash128* known_hash) {
   LoadedIr out;
-  out.content_hash = hash_bytes(bytes);
+  out.content_hash = known_hash ? *known_hash : hash_bytes(bytes);
   if (bytes.empty()) return make_error(ErrorCode::kInvalidInput, "empty input file", {name});
   if (is_llbc(bytes)) {
     std::string_view payload;

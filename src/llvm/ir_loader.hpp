@@ -37,7 +37,9 @@ Expected<LoadedIr> load_ir_file(const std::string& path, llvm::LLVMContext& ctx,
 Status verify_ir(const llvm::Module& m, const std::string& name, const std::string& context = "");
 
 /// As load_ir_file, from bytes already in memory; `name` is used in errors.
+/// `known_hash` (the bytes' XXH3-128, when the caller computed it already) saves hashing the
+/// input twice.
 Expected<LoadedIr> load_ir_bytes(std::string bytes, const std::string& name, llvm::LLVMContext& ctx,
-                                 bool lazy);
+                                 bool lazy, const Hash128* known_hash = nullptr);
 
 }  // namespace tierjit::llvmtier

@@ -376,7 +376,8 @@ Expected<std::unique_ptr<Program>> Program::from_manifest(std::string_view manif
 Status Program::ensure_module() {
   if (ir_.module) return {};
   auto ctx = std::make_unique<llvm::LLVMContext>();
-  TJ_ASSIGN_OR_RETURN(LoadedIr ir, load_ir_bytes(std::move(bytes_), path_, *ctx, true));
+  TJ_ASSIGN_OR_RETURN(LoadedIr ir,
+                      load_ir_bytes(std::move(bytes_), path_, *ctx, true, &ir_.content_hash));
   TJ_ASSIGN_OR_RETURN(std::unique_ptr<Program> fresh,
                       Program::prepare(std::move(ir), std::move(ctx), path_));
   if (fresh->functions_.size() != functions_.size())
