@@ -31,10 +31,7 @@ bool treat_as_definition(const llvm::GlobalValue& gv) {
 // Maps references to source globals into declarations in the destination module.
 class DeclMaterializer final : public llvm::ValueMaterializer {
  public:
-  DeclMaterializer(llvm::Module& dst,
-                   const std::unordered_map<const llvm::Function*, uint32_t>& ids,
-                   const std::vector<FunctionInfo>& fns)
-      : dst_(dst), ids_(ids), fns_(fns) {}
+  explicit DeclMaterializer(llvm::Module& dst) : dst_(dst) {}
 
   llvm::Value* materialize(llvm::Value* v) override {
     auto* gv = llvm::dyn_cast<llvm::GlobalValue>(v);
@@ -82,8 +79,6 @@ class DeclMaterializer final : public llvm::ValueMaterializer {
   }
 
   llvm::Module& dst_;
-  const std::unordered_map<const llvm::Function*, uint32_t>& ids_;
-  const std::vector<FunctionInfo>& fns_;
 };
 
 void copy_module_flags(const llvm::Module& src, llvm::Module& dst) {
@@ -399,8 +394,7 @@ Expected<std::unique_ptr<llvm::Module>> Program::build_data_module() {
   llvm::Module& src = *ir_.module;
   auto dst = std::make_unique<llvm::Module>(src.getModuleIdentifier() + ".data", *ctx_);
   copy_module_flags(src, *dst);
-  std::unordered_map<const llvm::Function*, uint32_t> ids;
-  DeclMaterializer mat(*dst, ids, functions_);
+  DeclMaterializer mat(*dst);
   llvm::ValueToValueMapTy vmap;
   std::vector<std::pair<llvm::GlobalVariable*, llvm::GlobalVariable*>> defs;
   for (llvm::GlobalVariable& g : src.globals()) {
@@ -443,8 +437,7 @@ Expected<std::unique_ptr<llvm::Module>> Program::extract_function(uint32_t id,
   llvm::Module& src = *ir_.module;
   auto dst = std::make_unique<llvm::Module>(info.name, *ctx_);
   copy_module_flags(src, *dst);
-  std::unordered_map<const llvm::Function*, uint32_t> ids;
-  DeclMaterializer mat(*dst, ids, functions_);
+  DeclMaterializer mat(*dst);
 
   auto* nf = llvm::Function::Create(sf.getFunctionType(), llvm::GlobalValue::ExternalLinkage,
                                     o.symbol, dst.get());
