@@ -11,6 +11,7 @@ void register_run(CLI::App& app);
 void register_compile(CLI::App& app);
 void register_llbc(CLI::App& app);
 void register_cache(CLI::App& app);
+void register_bytecode(CLI::App& app);
 
 /// The exit status chosen by the subcommand that ran.
 int exit_code();

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   tierjit::cli::register_compile(app);
   tierjit::cli::register_llbc(app);
   tierjit::cli::register_cache(app);
+  tierjit::cli::register_bytecode(app);
   app.parse_complete_callback([&] {
     if (!debug.empty()) tierjit::enable_log_channels(debug);
   });

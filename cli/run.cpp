@@ -3,9 +3,11 @@
 #include <cstdlib>
 #include <memory>
 
+#include "cli/bytecode.hpp"
 #include "cli/commands.hpp"
 #include "engine/interp_fallback.hpp"
 #include "runtime/object_cache.hpp"
+#include "support/file.hpp"
 #include "tierjit/engine.hpp"
 
 namespace tierjit::cli {
@@ -19,6 +21,7 @@ struct RunArgs {
   bool no_fallback = false;
   bool interp = false;
   std::vector<std::string> args;
+  BytecodeRunArgs bc;
 };
 
 int interpret(const RunArgs& a) {
@@ -29,6 +32,16 @@ int interpret(const RunArgs& a) {
 }
 
 int run(RunArgs& a) {
+  if (auto head = read_file(a.cfg.path); head.ok() && is_bytecode(head.value())) {
+    a.bc.path = a.cfg.path;
+    a.bc.stats = a.stats;
+    a.bc.entry = a.cfg.entry;
+    a.bc.args = a.args;
+    return run_bytecode(a.bc);
+  }
+  if (a.bc.tier != "auto")
+    return report(make_error(ErrorCode::kUsage, "--tier applies to bytecode inputs; for LLVM IR "
+                                                "use --opt, --tier-thresholds or --interp"));
   a.cfg.cache = !a.no_cache;
   a.cfg.lazy = !a.eager;
   if (a.interp) return interpret(a);
@@ -77,6 +90,11 @@ void register_run(CLI::App& app) {
   sub->add_flag("--eager", a->eager, "compile every function before running (no laziness)");
   sub->add_flag("--perf-map", a->cfg.perf_map, "write /tmp/perf-PID.map for perf");
   sub->add_flag("--debug-info", a->cfg.debug_info, "register JIT code with GDB");
+  sub->add_option("--tier", a->bc.tier, "bytecode: interp, cnp, llvm or auto (tier-up)")
+      ->check(CLI::IsMember({"interp", "cnp", "llvm", "auto"}));
+  sub->add_option("--fuel", a->bc.fuel, "bytecode: instruction budget in ticks (calls + loop "
+                                        "back-edges); exhausted = trap");
+  sub->add_option("--memory", a->bc.memory, "bytecode: linear memory size in bytes");
   sub->add_option("args", a->args, "arguments passed to the program (after --)");
   sub->callback([a] { set_exit_code(run(*a)); });
 }

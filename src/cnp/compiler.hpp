@@ -1,0 +1,59 @@
+// Tier 1: the copy-and-patch compiler. One function at a time, two passes over its bytecode:
+// layout (decode, O(1) stencil lookup, sizes and native offsets), then copy and patch into a
+// CodePool block through its RW alias. Stencils come from the generated table.
+// Requires: a verified module. Produces: RX code whose entry is a TjFn; never writes RX pages.
+#pragma once
+#include <bitset>
+#include <cstdint>
+#include <vector>
+
+#include "bytecode/abi.h"
+#include "bytecode/isa.hpp"
+#include "cnp/code_pool.hpp"
+#include "support/error.hpp"
+
+namespace tierjit::cnp {
+
+struct CompiledCode {
+  CodeBlock block;
+  TjFn entry = nullptr;
+  size_t code_bytes = 0;            ///< bytes written (hot + cold)
+  /// Native offset of every instruction start (by word index); UINT32_MAX elsewhere. Used
+  /// for on-stack replacement from the interpreter.
+  std::vector<uint32_t> offsets;
+};
+
+/// Optional timing breakdown of one compile (the seed's table), in nanoseconds.
+struct CompileProfile {
+  uint64_t acquire_ns = 0, layout_ns = 0, copy_patch_ns = 0;
+};
+
+class Compiler {
+ public:
+  explicit Compiler(CodePool& pool);
+
+  /// Compiles function `fn`. Errors (kUnsupported) "MissingStencil: ..." when an opcode has no
+  /// stencil (or is in `disabled`, a testing knob): the caller keeps the function in the
+  /// interpreter. Pool errors pass through (BufferAllocationFailed, ProgramTooLarge).
+  Expected<CompiledCode> compile(const bytecode::Module& m, uint32_t fn,
+                                 CompileProfile* profile = nullptr);
+
+  /// One interpreter thunk per function (entry cells of interpreted functions), in one block.
+  Expected<std::vector<void*>> make_interp_thunks(size_t nfunctions);
+
+  /// The C-ABI shim that calls a TjFn.
+  TjEnterFn enter_shim() const { return enter_; }
+
+  std::bitset<256> disabled;  ///< opcodes treated as having no stencil (tests)
+
+ private:
+  CodePool& pool_;
+  TjEnterFn enter_ = nullptr;
+  std::vector<CodeBlock> owned_;
+};
+
+/// Stencil table statistics, for `tierjit run --stats` and docs.
+size_t stencil_count();
+size_t stencil_bytes();
+
+}  // namespace tierjit::cnp

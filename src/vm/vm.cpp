@@ -1,0 +1,255 @@
+// The tiering VM: entry cells, hot callbacks, OSR, background LLVM compiles.
+#include "vm/vm.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cnp/compiler.hpp"
+#include "interp/interp.hpp"
+#include "llvm/bytecode_jit.hpp"
+
+namespace tierjit::vm {
+
+using bytecode::Outcome;
+
+Expected<Tier> parse_tier(const std::string& s) {
+  if (s == "interp") return Tier::kInterp;
+  if (s == "cnp") return Tier::kCnp;
+  if (s == "llvm") return Tier::kLlvm;
+  if (s == "auto") return Tier::kAuto;
+  return make_error(ErrorCode::kUsage, "unknown tier '" + s + "' (interp, cnp, llvm, auto)");
+}
+
+const char* tier_name(Tier t) {
+  switch (t) {
+    case Tier::kInterp: return "interp";
+    case Tier::kCnp: return "cnp";
+    case Tier::kLlvm: return "llvm";
+    case Tier::kAuto: return "auto";
+  }
+  return "?";
+}
+
+class Vm::Impl {
+ public:
+  Impl(Vm& vm, const VmConfig& cfg) : vm_(vm), cfg_(cfg), pool_(cfg.pool), compiler_(pool_) {
+    compiler_.disabled = cfg.disabled_stencils;
+  }
+  ~Impl() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (worker_.joinable()) worker_.join();
+  }
+
+  Status init() {
+    bytecode::Instance& inst = *vm_.inst_;
+    const auto& m = inst.module();
+    size_t n = m.functions.size();
+    cnp_.resize(n);
+    TjCtx* ctx = inst.ctx();
+    ctx->vm = this;
+    ctx->hot = &Impl::on_hot;
+    ctx->interp_call = &Impl::interp_call;
+    interp::NativeHooks hooks;
+    if (cfg_.tier != Tier::kInterp) {
+      TJ_ASSIGN_OR_RETURN(thunks_, compiler_.make_interp_thunks(n));
+      hooks.enter = compiler_.enter_shim();
+      hooks.interp_thunks = thunks_.data();
+      hooks.osr_entry = &Impl::osr_entry;
+      hooks.vm = this;
+      for (size_t i = 0; i < n; ++i) inst.cells()[i] = thunks_[i];
+    }
+    interp_ = std::make_unique<interp::Interpreter>(inst, hooks);
+    if (cfg_.tier == Tier::kLlvm || (cfg_.tier == Tier::kAuto && cfg_.llvm_threshold)) {
+      TJ_ASSIGN_OR_RETURN(jit_, llvmtier::BytecodeJit::create(cfg_.llvm_opt));
+    }
+    for (uint32_t i = 0; i < n; ++i) {
+      if (cfg_.tier == Tier::kCnp ||
+          (cfg_.tier == Tier::kAuto && m.functions[i].code.size() >= cfg_.eager_cnp_instructions)) {
+        TJ_TRY(compile_cnp(i));
+      } else if (cfg_.tier == Tier::kLlvm) {
+        TJ_TRY(compile_llvm(i));
+      }
+    }
+    if (cfg_.tier == Tier::kAuto) {
+      ctx->interp_threshold = cfg_.cnp_threshold ? cfg_.cnp_threshold : 1;
+      ctx->hot_threshold = cfg_.llvm_threshold ? cfg_.llvm_threshold : UINT64_MAX;
+      if (cfg_.background && jit_) worker_ = std::thread([this] { work(); });
+    }
+    return {};
+  }
+
+  Outcome call(uint32_t fn, const std::vector<uint64_t>& args) {
+    bytecode::Instance& inst = *vm_.inst_;
+    TjCtx* ctx = inst.ctx();
+    ctx->status = TJ_RUNNING;
+    ctx->depth = 0;
+    uint64_t* r = inst.reg_base();
+    uint32_t nargs = inst.module().functions[fn].nargs;
+    for (uint32_t i = 0; i < nargs; ++i) r[i] = i < args.size() ? args[i] : 0;
+    void* cell = __atomic_load_n(&inst.cells()[fn], __ATOMIC_ACQUIRE);
+    uint64_t v = (!cell || cell == thunks_[fn])
+                     ? interp_->run(fn, r)
+                     : compiler_.enter_shim()(ctx, r, inst.memory(), inst.memory_size(), cell);
+    Outcome o;
+    o.status = ctx->status;
+    o.value = ctx->status == TJ_RUNNING ? v : ctx->trap_code;
+    o.trap_fn = ctx->trap_fn;
+    o.trap_pc = ctx->trap_pc;
+    return o;
+  }
+
+  void wait_idle() {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
+  }
+
+ private:
+  friend class Vm;
+
+  Status compile_cnp(uint32_t fn) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto code = compiler_.compile(vm_.inst_->module(), fn);
+    FunctionStats& st = vm_.stats_[fn];
+    if (!code.ok()) {
+      if (code.error().message.rfind("MissingStencil", 0) == 0) {
+        st.missing_stencil = true;  // stays in the interpreter
+        return {};
+      }
+      return code.take_error();
+    }
+    st.cnp_ns = static_cast<uint64_t>((std::chrono::steady_clock::now() - t0).count());
+    st.cnp_bytes = code->code_bytes;
+    st.tier = 1;
+    cnp_[fn] = std::make_unique<cnp::CompiledCode>(std::move(code.value()));
+    __atomic_store_n(&vm_.inst_->cells()[fn], reinterpret_cast<void*>(cnp_[fn]->entry),
+                     __ATOMIC_RELEASE);
+    return {};
+  }
+
+  Status compile_llvm(uint32_t fn) {
+    auto t0 = std::chrono::steady_clock::now();
+    TJ_ASSIGN_OR_RETURN(void* entry, jit_->compile(vm_.inst_->module(), fn));
+    FunctionStats& st = vm_.stats_[fn];
+    st.llvm_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::steady_clock::now() - t0)
+                                           .count());
+    st.tier = 2;
+    __atomic_store_n(&vm_.inst_->cells()[fn], entry, __ATOMIC_RELEASE);
+    return {};
+  }
+
+  // Heat reached a threshold: the interpreter's (-> tier 1) or tier 1's (-> LLVM).
+  static void on_hot(TjCtx* ctx, uint64_t fn) {
+    auto* self = static_cast<Impl*>(ctx->vm);
+    FunctionStats& st = self->vm_.stats_[fn];
+    if (self->cfg_.tier != Tier::kAuto) return;
+    if (st.tier == 0 && !st.missing_stencil) {
+      Status s = self->compile_cnp(static_cast<uint32_t>(fn));
+      (void)s;  // pool exhaustion: the function simply stays interpreted
+      return;
+    }
+    if (st.tier == 1 && self->jit_ && !self->queued_[fn]) {
+      self->queued_[fn] = true;
+      if (!self->cfg_.background) {
+        Status s = self->compile_llvm(static_cast<uint32_t>(fn));
+        (void)s;
+        return;
+      }
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->queue_.push_back(static_cast<uint32_t>(fn));
+      self->cv_.notify_one();
+    }
+  }
+
+  void work() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      uint32_t fn = queue_.front();
+      queue_.pop_front();
+      busy_ = true;
+      lock.unlock();
+      Status s = compile_llvm(fn);
+      if (!s.ok()) llvm_errors_++;
+      lock.lock();
+      busy_ = false;
+      idle_cv_.notify_all();
+    }
+  }
+
+  static uint64_t interp_call(TjCtx* ctx, uint64_t fn, uint64_t* r) {
+    return static_cast<Impl*>(ctx->vm)->interp_->run(static_cast<uint32_t>(fn), r);
+  }
+
+  static void* osr_entry(void* vm, uint32_t fn, uint32_t pc) {
+    auto* self = static_cast<Impl*>(vm);
+    const auto& code = self->cnp_[fn];
+    if (!code || code->offsets[pc / 4] == UINT32_MAX) return nullptr;
+    self->vm_.stats_[fn].osr = true;
+    return code->block.rx + code->offsets[pc / 4];
+  }
+
+  Vm& vm_;
+  VmConfig cfg_;
+  cnp::CodePool pool_;
+  cnp::Compiler compiler_;
+  std::vector<void*> thunks_;
+  std::vector<std::unique_ptr<cnp::CompiledCode>> cnp_;
+  std::unique_ptr<interp::Interpreter> interp_;
+  std::unique_ptr<llvmtier::BytecodeJit> jit_;
+  std::vector<bool> queued_;
+  std::thread worker_;
+  std::mutex mu_;
+  std::condition_variable cv_, idle_cv_;
+  std::deque<uint32_t> queue_;
+  bool stop_ = false, busy_ = false;
+  uint64_t llvm_errors_ = 0;
+};
+
+Expected<std::unique_ptr<Vm>> Vm::create(const bytecode::Module& m,
+                                         const bytecode::HostRegistry& hosts,
+                                         const VmConfig& cfg) {
+  std::unique_ptr<Vm> vm(new Vm);
+  TJ_ASSIGN_OR_RETURN(vm->inst_, bytecode::Instance::create(m, hosts, cfg.instance));
+  vm->stats_.resize(m.functions.size());
+  vm->impl_ = std::make_unique<Impl>(*vm, cfg);
+  vm->impl_->queued_.assign(m.functions.size(), false);
+  if (cfg.tier == Tier::kInterp) vm->impl_->thunks_.assign(m.functions.size(), nullptr);
+  TJ_TRY(vm->impl_->init());
+  return vm;
+}
+
+Vm::~Vm() { impl_.reset(); }
+
+Outcome Vm::call(uint32_t fn, const std::vector<uint64_t>& args) { return impl_->call(fn, args); }
+
+void Vm::wait_idle() { impl_->wait_idle(); }
+
+std::string Vm::stats_text() const {
+  const auto& m = inst_->module();
+  std::string out = fmt::format("{:<24} {:>5} {:>12} {:>10} {:>10} {:>10}  notes\n", "function",
+                                "tier", "heat", "cnp ns", "cnp bytes", "llvm us");
+  for (size_t i = 0; i < m.functions.size(); ++i) {
+    const FunctionStats& s = stats_[i];
+    std::string notes;
+    if (s.missing_stencil) notes += "MissingStencil(interpreted) ";
+    if (s.osr) notes += "osr ";
+    out += fmt::format("{:<24} {:>5} {:>12} {:>10} {:>10} {:>10}  {}\n", m.functions[i].name,
+                       s.tier, inst_->ctx()->heat[i], s.cnp_ns, s.cnp_bytes, s.llvm_us, notes);
+  }
+  out += fmt::format("stencils: {} ({} bytes); code buffers in use: {}\n", cnp::stencil_count(),
+                     cnp::stencil_bytes(), impl_->pool_.buffers_in_use());
+  return out;
+}
+
+}  // namespace tierjit::vm

@@ -1,0 +1,166 @@
+// Build-time tool: reads the stencil object file (clang-22 output of src/cnp/stencils.c) with
+// LLVM's Object library and writes the stencil table (C++ header). Fails on anything it does
+// not understand: unknown relocation types, relocations against non-hole symbols, data
+// sections, absolute relocations on jump holes, or PC-relative ones on value holes.
+//   usage: stencil_extract stencils.o out.inc
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <llvm/BinaryFormat/ELF.h>
+#include <llvm/Object/ELFObjectFile.h>
+#include <llvm/Object/ObjectFile.h>
+#include <llvm/Support/Format.h>
+#include <llvm/Support/Path.h>
+#include <llvm/Support/raw_ostream.h>
+
+using namespace llvm;
+
+namespace {
+
+const std::map<std::string, std::string> kHoles = {
+    {"TJ_HOLE_A", "kA"},         {"TJ_HOLE_B", "kB"},           {"TJ_HOLE_C", "kC"},
+    {"TJ_HOLE_D", "kD"},         {"TJ_HOLE_IMM", "kImm"},       {"TJ_HOLE_FN", "kFn"},
+    {"TJ_HOLE_PC", "kPc"},       {"TJ_HOLE_KIND", "kKind"},     {"TJ_HOLE_FRAME", "kFrame"},
+    {"TJ_HOLE_NARGS", "kNargs"}, {"TJ_HOLE_NREGS", "kNregs"},   {"TJ_HOLE_CALLEE", "kCallee"},
+    {"TJ_HOLE_IMPORT", "kImport"}, {"TJ_HOLE_NEXT", "kNext"},   {"TJ_HOLE_TARGET", "kTarget"},
+    {"TJ_HOLE_TRAP", "kTrap"},   {"TJ_HOLE_TRAP2", "kTrap2"}};
+bool is_jump_hole(const std::string& k) {
+  return k == "kNext" || k == "kTarget" || k == "kTrap" || k == "kTrap2";
+}
+
+[[noreturn]] void die(const std::string& msg) {
+  errs() << "stencil_extract: error: " << msg << "\n";
+  std::exit(1);
+}
+
+struct HoleRec {
+  uint64_t offset;
+  std::string kind, reloc, sym;
+  int64_t addend;
+};
+
+struct StencilRec {
+  std::string name;
+  std::vector<uint8_t> code;
+  std::vector<HoleRec> holes;
+  std::string tail = "kCount";
+  size_t body = 0;
+};
+
+bool allowed_empty_or_meta(StringRef name) {
+  return name.empty() || name == ".text" || name == ".comment" || name == ".note.GNU-stack" ||
+         name == ".llvm_addrsig" || name == ".symtab" || name == ".strtab" ||
+         name == ".shstrtab" || name.starts_with(".rela") || name == ".note.gnu.property";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) die("usage: stencil_extract stencils.o out.inc");
+  auto obj_or = object::ObjectFile::createObjectFile(argv[1]);
+  if (!obj_or) die(toString(obj_or.takeError()));
+  auto* obj = dyn_cast<object::ELF64LEObjectFile>(obj_or->getBinary());
+  if (!obj || obj->getArch() != Triple::x86_64) die("expected an x86-64 ELF object");
+
+  std::map<uint64_t, StencilRec> by_section;  // section index -> stencil
+  for (const object::SectionRef& sec : obj->sections()) {
+    StringRef name = cantFail(sec.getName());
+    if (name.starts_with(".text.tj_st_")) {
+      StencilRec s;
+      s.name = name.drop_front(strlen(".text.tj_st_")).str();
+      StringRef data = cantFail(sec.getContents());
+      s.code.assign(data.bytes_begin(), data.bytes_end());
+      by_section[sec.getIndex()] = std::move(s);
+    } else if (!allowed_empty_or_meta(name) || (name == ".text" && sec.getSize() != 0)) {
+      if (sec.getSize() != 0)
+        die("unexpected section '" + name.str() + "' (" + std::to_string(sec.getSize()) +
+            " bytes): stencils must not use data, constant pools or shared code");
+    }
+  }
+  for (const object::SectionRef& sec : obj->sections()) {
+    Expected<object::section_iterator> target = sec.getRelocatedSection();
+    if (!target) die(toString(target.takeError()));
+    if (*target == obj->section_end()) continue;
+    uint64_t idx = (*target)->getIndex();
+    auto it = by_section.find(idx);
+    if (it == by_section.end()) {
+      if (!sec.relocations().empty())
+        die("relocations for a non-stencil section '" + cantFail((*target)->getName()).str() + "'");
+      continue;
+    }
+    StencilRec& s = it->second;
+    for (const object::RelocationRef& rel : sec.relocations()) {
+      object::symbol_iterator sym = rel.getSymbol();
+      std::string sname = sym == obj->symbol_end() ? "" : cantFail(sym->getName()).str();
+      auto h = kHoles.find(sname);
+      if (h == kHoles.end())
+        die("stencil '" + s.name + "': relocation against '" + sname +
+            "', which is not a TJ_HOLE_* symbol");
+      std::string reloc;
+      switch (rel.getType()) {
+        case ELF::R_X86_64_32: reloc = "kAbs32"; break;
+        case ELF::R_X86_64_32S: reloc = "kAbs32S"; break;
+        case ELF::R_X86_64_64: reloc = "kAbs64"; break;
+        case ELF::R_X86_64_PC32: case ELF::R_X86_64_PLT32: reloc = "kPcRel32"; break;
+        default: {
+          SmallString<32> tn;
+          rel.getTypeName(tn);
+          die("stencil '" + s.name + "': unsupported relocation " + tn.str().str());
+        }
+      }
+      if (is_jump_hole(h->second) != (reloc == "kPcRel32"))
+        die("stencil '" + s.name + "': hole " + sname + " used with relocation " + reloc);
+      int64_t addend = cantFail(object::ELFRelocationRef(rel).getAddend());
+      s.holes.push_back({rel.getOffset(), h->second, reloc, sname, addend});
+    }
+  }
+  // Trailing `jmp rel32` (E9) to a jump hole: the emitter drops it when the target follows.
+  for (auto& [idx, s] : by_section) {
+    std::sort(s.holes.begin(), s.holes.end(),
+              [](const HoleRec& a, const HoleRec& b) { return a.offset < b.offset; });
+    s.body = s.code.size();
+    if (s.code.size() >= 5 && s.code[s.code.size() - 5] == 0xE9 && !s.holes.empty() &&
+        s.holes.back().offset == s.code.size() - 4 && s.holes.back().reloc == "kPcRel32" &&
+        s.holes.back().addend == -4) {
+      s.tail = s.holes.back().kind;
+      s.body = s.code.size() - 5;
+    }
+    if (s.code.size() > 65535) die("stencil '" + s.name + "' is larger than 64 KiB");
+  }
+
+  std::error_code ec;
+  raw_fd_ostream out(argv[2], ec);
+  if (ec) die(std::string("cannot write ") + argv[2] + ": " + ec.message());
+  out << "// Generated by tools/stencil_extract from " << sys::path::filename(argv[1])
+      << " (src/cnp/stencils.c). Do not edit.\n"
+      << "// One entry per stencil: code bytes, holes (offset, kind, relocation, addend), and\n"
+      << "// the trailing jump the emitter may drop.\n"
+      << "namespace tierjit::cnp::generated {\n";
+  size_t total = 0;
+  for (auto& [idx, s] : by_section) {
+    total += s.code.size();
+    out << "\n// tj_st_" << s.name << ": " << s.code.size() << " bytes, " << s.holes.size()
+        << " holes, trailing jump: " << (s.tail == "kCount" ? "none" : s.tail) << "\n";
+    for (const auto& h : s.holes)
+      out << "//   +" << h.offset << " " << h.sym << " " << h.reloc << " " << h.addend << "\n";
+    out << "inline constexpr uint8_t kCode_" << s.name << "[] = {";
+    for (size_t i = 0; i < s.code.size(); ++i)
+      out << (i % 16 ? " " : "\n    ") << format("0x%02x,", s.code[i]);
+    out << "};\n";
+    out << "inline constexpr Hole kHoles_" << s.name << "[] = {";
+    for (const auto& h : s.holes)
+      out << "{" << h.offset << ", HoleKind::" << h.kind << ", RelocKind::" << h.reloc << ", "
+          << h.addend << "}, ";
+    if (s.holes.empty()) out << "{0, HoleKind::kCount, RelocKind::kAbs32, 0}";
+    out << "};\n";
+    out << "inline constexpr Stencil kStencil_" << s.name << " = {kCode_" << s.name << ", "
+        << s.code.size() << ", " << s.body << ", HoleKind::" << s.tail << ", "
+        << s.holes.size() << ", kHoles_" << s.name << "};\n";
+  }
+  out << "\ninline constexpr size_t kStencilCount = " << by_section.size()
+      << ";\ninline constexpr size_t kStencilBytes = " << total << ";\n}  // namespace "
+      << "tierjit::cnp::generated\n";
+  return 0;
+}
