@@ -1,9 +1,10 @@
 // Bytecode subcommands: `tierjit asm`, `tierjit disasm`, and the bytecode half of `tierjit run`.
+#include "cli/bytecode.hpp"
+
 #include <cstdio>
 
 #include "bytecode/module_io.hpp"
 #include "bytecode/text.hpp"
-#include "cli/bytecode.hpp"
 #include "cli/commands.hpp"
 #include "support/file.hpp"
 #include "vm/vm.hpp"
@@ -33,8 +34,8 @@ int run_bytecode(const BytecodeRunArgs& a) {
   if (!a.entry.empty()) {
     int i = m->find_function(a.entry);
     if (i < 0)
-      return report(make_error(ErrorCode::kMissingEntry,
-                               "no function '" + a.entry + "' in " + a.path));
+      return report(
+          make_error(ErrorCode::kMissingEntry, "no function '" + a.entry + "' in " + a.path));
     entry = static_cast<uint32_t>(i);
   }
   std::vector<uint64_t> args;
@@ -42,8 +43,8 @@ int run_bytecode(const BytecodeRunArgs& a) {
     try {
       args.push_back(static_cast<uint64_t>(std::stoll(s, nullptr, 0)));
     } catch (...) {
-      return report(make_error(ErrorCode::kUsage, "program argument '" + s +
-                                                      "' is not an integer"));
+      return report(
+          make_error(ErrorCode::kUsage, "program argument '" + s + "' is not an integer"));
     }
   }
   auto vm = vm::Vm::create(m.value(), bytecode::HostRegistry::standard(), cfg);

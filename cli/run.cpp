@@ -40,8 +40,9 @@ int run(RunArgs& a) {
     return run_bytecode(a.bc);
   }
   if (a.bc.tier != "auto")
-    return report(make_error(ErrorCode::kUsage, "--tier applies to bytecode inputs; for LLVM IR "
-                                                "use --opt, --tier-thresholds or --interp"));
+    return report(make_error(ErrorCode::kUsage,
+                             "--tier applies to bytecode inputs; for LLVM IR "
+                             "use --opt, --tier-thresholds or --interp"));
   a.cfg.cache = !a.no_cache;
   a.cfg.lazy = !a.eager;
   if (a.interp) return interpret(a);
@@ -92,8 +93,9 @@ void register_run(CLI::App& app) {
   sub->add_flag("--debug-info", a->cfg.debug_info, "register JIT code with GDB");
   sub->add_option("--tier", a->bc.tier, "bytecode: interp, cnp, llvm or auto (tier-up)")
       ->check(CLI::IsMember({"interp", "cnp", "llvm", "auto"}));
-  sub->add_option("--fuel", a->bc.fuel, "bytecode: instruction budget in ticks (calls + loop "
-                                        "back-edges); exhausted = trap");
+  sub->add_option("--fuel", a->bc.fuel,
+                  "bytecode: instruction budget in ticks (calls + loop "
+                  "back-edges); exhausted = trap");
   sub->add_option("--memory", a->bc.memory, "bytecode: linear memory size in bytes");
   sub->add_option("args", a->args, "arguments passed to the program (after --)");
   sub->callback([a] { set_exit_code(run(*a)); });

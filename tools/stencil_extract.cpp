@@ -3,11 +3,6 @@
 // not understand: unknown relocation types, relocations against non-hole symbols, data
 // sections, absolute relocations on jump holes, or PC-relative ones on value holes.
 //   usage: stencil_extract stencils.o out.inc
-#include <cstdio>
-#include <map>
-#include <string>
-#include <vector>
-
 #include <llvm/BinaryFormat/ELF.h>
 #include <llvm/Object/ELFObjectFile.h>
 #include <llvm/Object/ObjectFile.h>
@@ -15,17 +10,22 @@
 #include <llvm/Support/Path.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
 using namespace llvm;
 
 namespace {
 
 const std::map<std::string, std::string> kHoles = {
-    {"TJ_HOLE_A", "kA"},         {"TJ_HOLE_B", "kB"},           {"TJ_HOLE_C", "kC"},
-    {"TJ_HOLE_D", "kD"},         {"TJ_HOLE_IMM", "kImm"},       {"TJ_HOLE_FN", "kFn"},
-    {"TJ_HOLE_PC", "kPc"},       {"TJ_HOLE_KIND", "kKind"},     {"TJ_HOLE_FRAME", "kFrame"},
-    {"TJ_HOLE_NARGS", "kNargs"}, {"TJ_HOLE_NREGS", "kNregs"},   {"TJ_HOLE_CALLEE", "kCallee"},
+    {"TJ_HOLE_A", "kA"},           {"TJ_HOLE_B", "kB"},         {"TJ_HOLE_C", "kC"},
+    {"TJ_HOLE_D", "kD"},           {"TJ_HOLE_IMM", "kImm"},     {"TJ_HOLE_FN", "kFn"},
+    {"TJ_HOLE_PC", "kPc"},         {"TJ_HOLE_KIND", "kKind"},   {"TJ_HOLE_FRAME", "kFrame"},
+    {"TJ_HOLE_NARGS", "kNargs"},   {"TJ_HOLE_NREGS", "kNregs"}, {"TJ_HOLE_CALLEE", "kCallee"},
     {"TJ_HOLE_IMPORT", "kImport"}, {"TJ_HOLE_NEXT", "kNext"},   {"TJ_HOLE_TARGET", "kTarget"},
-    {"TJ_HOLE_TRAP", "kTrap"},   {"TJ_HOLE_TRAP2", "kTrap2"}};
+    {"TJ_HOLE_TRAP", "kTrap"},     {"TJ_HOLE_TRAP2", "kTrap2"}};
 bool is_jump_hole(const std::string& k) {
   return k == "kNext" || k == "kTarget" || k == "kTrap" || k == "kTrap2";
 }
@@ -51,8 +51,8 @@ struct StencilRec {
 
 bool allowed_empty_or_meta(StringRef name) {
   return name.empty() || name == ".text" || name == ".comment" || name == ".note.GNU-stack" ||
-         name == ".llvm_addrsig" || name == ".symtab" || name == ".strtab" ||
-         name == ".shstrtab" || name.starts_with(".rela") || name == ".note.gnu.property";
+         name == ".llvm_addrsig" || name == ".symtab" || name == ".strtab" || name == ".shstrtab" ||
+         name.starts_with(".rela") || name == ".note.gnu.property";
 }
 
 }  // namespace
@@ -100,10 +100,19 @@ int main(int argc, char** argv) {
             "', which is not a TJ_HOLE_* symbol");
       std::string reloc;
       switch (rel.getType()) {
-        case ELF::R_X86_64_32: reloc = "kAbs32"; break;
-        case ELF::R_X86_64_32S: reloc = "kAbs32S"; break;
-        case ELF::R_X86_64_64: reloc = "kAbs64"; break;
-        case ELF::R_X86_64_PC32: case ELF::R_X86_64_PLT32: reloc = "kPcRel32"; break;
+        case ELF::R_X86_64_32:
+          reloc = "kAbs32";
+          break;
+        case ELF::R_X86_64_32S:
+          reloc = "kAbs32S";
+          break;
+        case ELF::R_X86_64_64:
+          reloc = "kAbs64";
+          break;
+        case ELF::R_X86_64_PC32:
+        case ELF::R_X86_64_PLT32:
+          reloc = "kPcRel32";
+          break;
         default: {
           SmallString<32> tn;
           rel.getTypeName(tn);
@@ -156,8 +165,8 @@ int main(int argc, char** argv) {
     if (s.holes.empty()) out << "{0, HoleKind::kCount, RelocKind::kAbs32, 0}";
     out << "};\n";
     out << "inline constexpr Stencil kStencil_" << s.name << " = {kCode_" << s.name << ", "
-        << s.code.size() << ", " << s.body << ", HoleKind::" << s.tail << ", "
-        << s.holes.size() << ", kHoles_" << s.name << "};\n";
+        << s.code.size() << ", " << s.body << ", HoleKind::" << s.tail << ", " << s.holes.size()
+        << ", kHoles_" << s.name << "};\n";
   }
   out << "\ninline constexpr size_t kStencilCount = " << by_section.size()
       << ";\ninline constexpr size_t kStencilBytes = " << total << ";\n}  // namespace "

@@ -8,15 +8,15 @@
 /* Why execution stopped. 0 while running; set once, then every frame returns to the host. */
 enum TjStatus {
   TJ_RUNNING = 0,
-  TJ_HALTED = 1,             /* `halt`: trap_code holds the exit status */
-  TJ_TRAP_OUT_OF_BOUNDS = 2, /* a load/store/atomic outside the linear memory */
-  TJ_TRAP_DIV_BY_ZERO = 3,   /* div/divu/rem/remu with a zero divisor */
-  TJ_TRAP_STACK_OVERFLOW = 4,/* call depth or register stack exhausted */
-  TJ_TRAP_BUDGET = 5,        /* instruction budget (ticks) exhausted */
-  TJ_TRAP_BAD_CALL = 6,      /* callr: index out of range or argument count mismatch */
-  TJ_TRAP_MISALIGNED = 7,    /* atomic on an address that is not 8-byte aligned */
-  TJ_TRAP_USER = 8,          /* `trap imm`: trap_code holds imm */
-  TJ_TRAP_HOST = 9,          /* a host function refused its arguments */
+  TJ_HALTED = 1,              /* `halt`: trap_code holds the exit status */
+  TJ_TRAP_OUT_OF_BOUNDS = 2,  /* a load/store/atomic outside the linear memory */
+  TJ_TRAP_DIV_BY_ZERO = 3,    /* div/divu/rem/remu with a zero divisor */
+  TJ_TRAP_STACK_OVERFLOW = 4, /* call depth or register stack exhausted */
+  TJ_TRAP_BUDGET = 5,         /* instruction budget (ticks) exhausted */
+  TJ_TRAP_BAD_CALL = 6,       /* callr: index out of range or argument count mismatch */
+  TJ_TRAP_MISALIGNED = 7,     /* atomic on an address that is not 8-byte aligned */
+  TJ_TRAP_USER = 8,           /* `trap imm`: trap_code holds imm */
+  TJ_TRAP_HOST = 9,           /* a host function refused its arguments */
 };
 
 struct TjCtx;
@@ -31,23 +31,23 @@ struct TjCtx;
 #define TJ_PRESERVE_NONE /* host code never calls it directly: see TjEnterFn */
 #endif
 typedef uint64_t(TJ_PRESERVE_NONE* TjFn)(struct TjCtx* ctx, uint64_t* r, uint8_t* mem,
-                                          uint64_t mem_size);
+                                         uint64_t mem_size);
 /* The C-ABI shim (a stencil) through which host code calls a TjFn. */
 typedef uint64_t (*TjEnterFn)(struct TjCtx* ctx, uint64_t* r, uint8_t* mem, uint64_t mem_size,
                               void* fn);
 
 typedef struct TjCtx {
-  uint64_t status;      /* enum TjStatus */
-  uint64_t trap_code;   /* exit status (halt) or user trap code */
-  uint32_t trap_fn;     /* function index and byte pc of the trapping instruction */
+  uint64_t status;    /* enum TjStatus */
+  uint64_t trap_code; /* exit status (halt) or user trap code */
+  uint32_t trap_fn;   /* function index and byte pc of the trapping instruction */
   uint32_t trap_pc;
-  uint64_t fuel;        /* ticks left (function entries + backward branches); UINT64_MAX = off */
-  uint64_t depth;       /* current call depth */
+  uint64_t fuel;  /* ticks left (function entries + backward branches); UINT64_MAX = off */
+  uint64_t depth; /* current call depth */
   uint64_t max_depth;
-  uint64_t* reg_limit;  /* end of the register stack */
-  void** cells;         /* entry cells: TjFn per function, swapped atomically on tier-up */
-  uint64_t* heat;       /* per-function calls + backward branches */
-  uint64_t hot_threshold; /* compiled code calls `hot` when heat reaches it exactly */
+  uint64_t* reg_limit;       /* end of the register stack */
+  void** cells;              /* entry cells: TjFn per function, swapped atomically on tier-up */
+  uint64_t* heat;            /* per-function calls + backward branches */
+  uint64_t hot_threshold;    /* compiled code calls `hot` when heat reaches it exactly */
   uint64_t interp_threshold; /* the interpreter calls `hot` when heat reaches it exactly */
   uint8_t* mem;
   uint64_t mem_size;
@@ -56,10 +56,10 @@ typedef struct TjCtx {
   uint64_t (*host_call)(struct TjCtx* ctx, uint64_t import, uint64_t* args, uint64_t nargs);
   uint64_t (*interp_call)(struct TjCtx* ctx, uint64_t fn, uint64_t* r);
   uint64_t (*indirect_call)(struct TjCtx* ctx, uint64_t fn_index, uint64_t nargs, uint64_t* r);
-  uint32_t* nargs_of;   /* per-function argument count (callr checks it) */
+  uint32_t* nargs_of; /* per-function argument count (callr checks it) */
   uint64_t num_functions;
-  void* engine;         /* the Instance (opaque to compiled code) */
-  void* vm;             /* the tiering VM, when there is one */
+  void* engine; /* the Instance (opaque to compiled code) */
+  void* vm;     /* the tiering VM, when there is one */
 } TjCtx;
 
 #endif

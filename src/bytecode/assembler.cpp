@@ -1,13 +1,13 @@
 // The .tjasm assembler: one pass that parses and encodes, then fixups for labels, functions
 // and data symbols, then the verifier. Errors carry file:line:col.
+#include <fmt/format.h>
+
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <map>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "bytecode/module_io.hpp"
 #include "bytecode/text.hpp"
@@ -50,12 +50,24 @@ Expected<std::vector<Token>> tokenize(std::string_view line, uint32_t lineno,
         if (i >= line.size()) return err(i, "unterminated escape");
         char e = line[i++];
         switch (e) {
-          case 'n': t.text += '\n'; break;
-          case 't': t.text += '\t'; break;
-          case 'r': t.text += '\r'; break;
-          case '0': t.text += '\0'; break;
-          case '\\': t.text += '\\'; break;
-          case '"': t.text += '"'; break;
+          case 'n':
+            t.text += '\n';
+            break;
+          case 't':
+            t.text += '\t';
+            break;
+          case 'r':
+            t.text += '\r';
+            break;
+          case '0':
+            t.text += '\0';
+            break;
+          case '\\':
+            t.text += '\\';
+            break;
+          case '"':
+            t.text += '"';
+            break;
           case 'x': {
             if (i + 2 > line.size() || !std::isxdigit(static_cast<unsigned char>(line[i])) ||
                 !std::isxdigit(static_cast<unsigned char>(line[i + 1])))
@@ -75,21 +87,20 @@ Expected<std::vector<Token>> tokenize(std::string_view line, uint32_t lineno,
       while (i < line.size() && (std::isalnum(static_cast<unsigned char>(line[i])) ||
                                  line[i] == '_' || line[i] == '.' || line[i] == '$'))
         ++i;
-      out.push_back({Token::kIdent, std::string(line.substr(s, i - s)),
-                     static_cast<uint32_t>(s + 1)});
+      out.push_back(
+          {Token::kIdent, std::string(line.substr(s, i - s)), static_cast<uint32_t>(s + 1)});
     } else if (std::isdigit(static_cast<unsigned char>(ch)) ||
                ((ch == '-' || ch == '+') && i + 1 < line.size() &&
                 std::isdigit(static_cast<unsigned char>(line[i + 1])) &&
                 (out.empty() || out.back().text != "]"))) {
       size_t s = i++;
-      while (i < line.size() && (std::isalnum(static_cast<unsigned char>(line[i])) ||
-                                 line[i] == '.' ||
-                                 ((line[i] == '-' || line[i] == '+') &&
-                                  (line[i - 1] == 'e' || line[i - 1] == 'E') &&
-                                  line.substr(s, 2) != "0x")))
+      while (i < line.size() &&
+             (std::isalnum(static_cast<unsigned char>(line[i])) || line[i] == '.' ||
+              ((line[i] == '-' || line[i] == '+') && (line[i - 1] == 'e' || line[i - 1] == 'E') &&
+               line.substr(s, 2) != "0x")))
         ++i;
-      out.push_back({Token::kNumber, std::string(line.substr(s, i - s)),
-                     static_cast<uint32_t>(s + 1)});
+      out.push_back(
+          {Token::kNumber, std::string(line.substr(s, i - s)), static_cast<uint32_t>(s + 1)});
     } else if (std::strchr(",[]+-:", ch)) {
       out.push_back({Token::kPunct, std::string(1, ch), static_cast<uint32_t>(i + 1)});
       ++i;
@@ -121,8 +132,8 @@ std::optional<int64_t> parse_int(std::string_view s) {
 
 struct Fixup {
   enum Type { kLabel, kFunction, kSymbol } type;
-  size_t func;      // function index
-  size_t word;      // instruction word index
+  size_t func;  // function index
+  size_t word;  // instruction word index
   std::string name;
   uint32_t line, col;
 };
@@ -163,7 +174,8 @@ class Assembler {
                                    t.type == Token::kEnd ? "end of line" : "'" + t.text + "'"));
   }
   Status punct(const char* p) {
-    if (peek().type != Token::kPunct || peek().text != p) return expected(fmt::format("'{}'", p).c_str());
+    if (peek().type != Token::kPunct || peek().text != p)
+      return expected(fmt::format("'{}'", p).c_str());
     ++at_;
     return {};
   }
@@ -201,8 +213,8 @@ class Assembler {
   Expected<uint32_t> imm32(int64_t lo, int64_t hi, const char* what) {
     if (peek().type == Token::kIdent && data_symbol_ok_) {
       Token t = next();
-      fixups_.push_back({Fixup::kSymbol, m_.functions.size() - 1, cur_word() + 1, t.text, line_,
-                         t.col});
+      fixups_.push_back(
+          {Fixup::kSymbol, m_.functions.size() - 1, cur_word() + 1, t.text, line_, t.col});
       return 0u;
     }
     TJ_ASSIGN_OR_RETURN(int64_t v, integer(lo, hi, what));
@@ -210,8 +222,8 @@ class Assembler {
   }
   Expected<double> real() {
     const Token& t = peek();
-    if (t.type != Token::kNumber && !(t.type == Token::kIdent &&
-                                      (t.text == "inf" || t.text == "nan")))
+    if (t.type != Token::kNumber &&
+        !(t.type == Token::kIdent && (t.text == "inf" || t.text == "nan")))
       return expected("a number");
     std::string s = next().text;
     char* end = nullptr;
@@ -228,14 +240,16 @@ class Assembler {
       bool neg = next().text == "-";
       TJ_ASSIGN_OR_RETURN(v, integer(0, neg ? (int64_t{1} << 31) : INT32_MAX, "an offset"));
       if (neg) v = -v;
-    } else if (off && peek().type == Token::kNumber && (peek().text[0] == '-' || peek().text[0] == '+')) {
+    } else if (off && peek().type == Token::kNumber &&
+               (peek().text[0] == '-' || peek().text[0] == '+')) {
       TJ_ASSIGN_OR_RETURN(v, integer(INT32_MIN, INT32_MAX, "an offset"));
     }
     if (off) *off = static_cast<uint32_t>(static_cast<int32_t>(v));
     return punct("]");
   }
   Status label_ref(Fixup::Type type) {
-    if (peek().type != Token::kIdent) return expected(type == Fixup::kLabel ? "a label" : "a function name");
+    if (peek().type != Token::kIdent)
+      return expected(type == Fixup::kLabel ? "a label" : "a function name");
     Token t = next();
     fixups_.push_back({type, m_.functions.size() - 1, cur_word(), t.text, line_, t.col});
     return {};
@@ -260,8 +274,8 @@ class Assembler {
     ++at_;  // ':'
     if (in_func_) {
       if (!labels_.emplace(t.text, cur_word()).second)
-        return error_at(t, fmt::format("label '{}' defined twice in '{}'", t.text,
-                                       m_.functions.back().name));
+        return error_at(
+            t, fmt::format("label '{}' defined twice in '{}'", t.text, m_.functions.back().name));
     } else if (in_data_) {
       if (!symbols_.emplace(t.text, data_addr_).second)
         return error_at(t, fmt::format("symbol '{}' defined twice", t.text));
@@ -284,7 +298,8 @@ class Assembler {
       TJ_ASSIGN_OR_RETURN(int64_t nr, integer(1, kMaxRegs, "a register count"));
       f.nargs = static_cast<uint32_t>(na);
       f.nregs = static_cast<uint32_t>(nr);
-      if (func_index_.count(f.name)) return error_at(d, fmt::format("function '{}' defined twice", f.name));
+      if (func_index_.count(f.name))
+        return error_at(d, fmt::format("function '{}' defined twice", f.name));
       func_index_[f.name] = m_.functions.size();
       m_.functions.push_back(std::move(f));
       in_func_ = true;
@@ -350,7 +365,8 @@ class Assembler {
             uint64_t x;
             auto s = std::string_view(peek().text);
             bool hex = s.size() > 2 && s[1] == 'x';
-            auto [p, ec] = std::from_chars(s.data() + (hex ? 2 : 0), s.data() + s.size(), x, hex ? 16 : 10);
+            auto [p, ec] =
+                std::from_chars(s.data() + (hex ? 2 : 0), s.data() + s.size(), x, hex ? 16 : 10);
             if (ec != std::errc() || p != s.data() + s.size()) return expected("an integer");
             ++at_;
             v = x;
@@ -399,7 +415,8 @@ class Assembler {
         uint64_t x = 0;
         std::string_view s = t.text;
         bool hex = s.size() > 2 && s[1] == 'x';
-        auto [p, ec] = std::from_chars(s.data() + (hex ? 2 : 0), s.data() + s.size(), x, hex ? 16 : 10);
+        auto [p, ec] =
+            std::from_chars(s.data() + (hex ? 2 : 0), s.data() + s.size(), x, hex ? 16 : 10);
         if (t.type != Token::kNumber || ec != std::errc() || p != s.data() + s.size())
           return expected("a 64-bit integer");
         bits = x;
@@ -433,46 +450,58 @@ class Assembler {
     in.op = op;
     data_symbol_ok_ = true;
     switch (in.info().kind) {
-      case Kind::BIN: case Kind::BINZ: {
-        TJ_ASSIGN_OR_RETURN(in.a, reg()); TJ_TRY(comma());
-        TJ_ASSIGN_OR_RETURN(in.b, reg()); TJ_TRY(comma());
+      case Kind::BIN:
+      case Kind::BINZ: {
+        TJ_ASSIGN_OR_RETURN(in.a, reg());
+        TJ_TRY(comma());
+        TJ_ASSIGN_OR_RETURN(in.b, reg());
+        TJ_TRY(comma());
         TJ_ASSIGN_OR_RETURN(in.c, reg());
         break;
       }
       case Kind::BINI: {
-        TJ_ASSIGN_OR_RETURN(in.a, reg()); TJ_TRY(comma());
-        TJ_ASSIGN_OR_RETURN(in.b, reg()); TJ_TRY(comma());
+        TJ_ASSIGN_OR_RETURN(in.a, reg());
+        TJ_TRY(comma());
+        TJ_ASSIGN_OR_RETURN(in.b, reg());
+        TJ_TRY(comma());
         TJ_ASSIGN_OR_RETURN(in.imm, imm32(INT32_MIN, INT32_MAX, "an immediate"));
         break;
       }
       case Kind::UN: {
-        TJ_ASSIGN_OR_RETURN(in.a, reg()); TJ_TRY(comma());
+        TJ_ASSIGN_OR_RETURN(in.a, reg());
+        TJ_TRY(comma());
         TJ_ASSIGN_OR_RETURN(in.b, reg());
         break;
       }
       case Kind::LDI: {
-        TJ_ASSIGN_OR_RETURN(in.a, reg()); TJ_TRY(comma());
+        TJ_ASSIGN_OR_RETURN(in.a, reg());
+        TJ_TRY(comma());
         TJ_ASSIGN_OR_RETURN(in.imm, imm32(INT32_MIN, UINT32_MAX, "an immediate"));
         break;
       }
       case Kind::LD: {
-        TJ_ASSIGN_OR_RETURN(in.a, reg()); TJ_TRY(comma());
+        TJ_ASSIGN_OR_RETURN(in.a, reg());
+        TJ_TRY(comma());
         TJ_TRY(address(in.b, &in.imm));
         break;
       }
       case Kind::ST: {
-        TJ_TRY(address(in.a, &in.imm)); TJ_TRY(comma());
+        TJ_TRY(address(in.a, &in.imm));
+        TJ_TRY(comma());
         TJ_ASSIGN_OR_RETURN(in.b, reg());
         break;
       }
       case Kind::BR2: {
-        TJ_ASSIGN_OR_RETURN(in.a, reg()); TJ_TRY(comma());
-        TJ_ASSIGN_OR_RETURN(in.b, reg()); TJ_TRY(comma());
+        TJ_ASSIGN_OR_RETURN(in.a, reg());
+        TJ_TRY(comma());
+        TJ_ASSIGN_OR_RETURN(in.b, reg());
+        TJ_TRY(comma());
         TJ_TRY(label_ref(Fixup::kLabel));
         break;
       }
       case Kind::BR1: {
-        TJ_ASSIGN_OR_RETURN(in.a, reg()); TJ_TRY(comma());
+        TJ_ASSIGN_OR_RETURN(in.a, reg());
+        TJ_TRY(comma());
         TJ_TRY(label_ref(Fixup::kLabel));
         break;
       }
@@ -481,15 +510,21 @@ class Assembler {
         break;
       }
       case Kind::SEL: {
-        TJ_ASSIGN_OR_RETURN(in.a, reg()); TJ_TRY(comma());
-        TJ_ASSIGN_OR_RETURN(in.b, reg()); TJ_TRY(comma());
-        TJ_ASSIGN_OR_RETURN(in.c, reg()); TJ_TRY(comma());
+        TJ_ASSIGN_OR_RETURN(in.a, reg());
+        TJ_TRY(comma());
+        TJ_ASSIGN_OR_RETURN(in.b, reg());
+        TJ_TRY(comma());
+        TJ_ASSIGN_OR_RETURN(in.c, reg());
+        TJ_TRY(comma());
         TJ_ASSIGN_OR_RETURN(uint8_t rb, reg());
         in.imm = rb;
         break;
       }
-      case Kind::CALL: case Kind::CALLR: case Kind::HCALL: {
-        TJ_ASSIGN_OR_RETURN(in.a, reg()); TJ_TRY(comma());
+      case Kind::CALL:
+      case Kind::CALLR:
+      case Kind::HCALL: {
+        TJ_ASSIGN_OR_RETURN(in.a, reg());
+        TJ_TRY(comma());
         if (in.info().kind == Kind::CALL) {
           TJ_TRY(label_ref(Fixup::kFunction));
         } else if (in.info().kind == Kind::CALLR) {
@@ -500,12 +535,14 @@ class Assembler {
           in.imm = import_index(name);
         }
         TJ_TRY(comma());
-        TJ_ASSIGN_OR_RETURN(in.b, reg()); TJ_TRY(comma());
+        TJ_ASSIGN_OR_RETURN(in.b, reg());
+        TJ_TRY(comma());
         TJ_ASSIGN_OR_RETURN(int64_t n, integer(0, kMaxRegs - 1, "an argument count"));
         in.c = static_cast<uint8_t>(n);
         break;
       }
-      case Kind::RET: case Kind::HALT: {
+      case Kind::RET:
+      case Kind::HALT: {
         TJ_ASSIGN_OR_RETURN(in.a, reg());
         break;
       }
@@ -516,9 +553,13 @@ class Assembler {
       case Kind::FENCE: {
         break;
       }
-      case Kind::CAS: case Kind::XCHG: case Kind::XADD: {
-        TJ_ASSIGN_OR_RETURN(in.a, reg()); TJ_TRY(comma());
-        TJ_TRY(address(in.b, nullptr)); TJ_TRY(comma());
+      case Kind::CAS:
+      case Kind::XCHG:
+      case Kind::XADD: {
+        TJ_ASSIGN_OR_RETURN(in.a, reg());
+        TJ_TRY(comma());
+        TJ_TRY(address(in.b, nullptr));
+        TJ_TRY(comma());
         TJ_ASSIGN_OR_RETURN(in.c, reg());
         if (in.info().kind == Kind::CAS) {
           TJ_TRY(comma());

@@ -1,7 +1,7 @@
 // The disassembler: canonical .tjasm for a verified module (labels L<byte pc>).
-#include <set>
-
 #include <fmt/format.h>
+
+#include <set>
 
 #include "bytecode/text.hpp"
 
@@ -12,13 +12,23 @@ std::string escape(std::string_view bytes) {
   std::string s;
   for (unsigned char c : bytes) {
     switch (c) {
-      case '\n': s += "\\n"; break;
-      case '\t': s += "\\t"; break;
-      case '\\': s += "\\\\"; break;
-      case '"': s += "\\\""; break;
+      case '\n':
+        s += "\\n";
+        break;
+      case '\t':
+        s += "\\t";
+        break;
+      case '\\':
+        s += "\\\\";
+        break;
+      case '"':
+        s += "\\\"";
+        break;
       default:
-        if (c >= 0x20 && c < 0x7f && c != '#' && c != ';') s += static_cast<char>(c);
-        else s += fmt::format("\\x{:02x}", c);
+        if (c >= 0x20 && c < 0x7f && c != '#' && c != ';')
+          s += static_cast<char>(c);
+        else
+          s += fmt::format("\\x{:02x}", c);
     }
   }
   return s;
@@ -28,7 +38,8 @@ std::string operands(const Module& m, const Insn& in, size_t pc) {
   auto r = [](unsigned x) { return fmt::format("r{}", x); };
   auto label = [&] { return fmt::format("L{}", static_cast<int64_t>(pc) + in.simm()); };
   switch (in.info().kind) {
-    case Kind::BIN: case Kind::BINZ:
+    case Kind::BIN:
+    case Kind::BINZ:
       return fmt::format("{}, {}, {}", r(in.a), r(in.b), r(in.c));
     case Kind::BINI:
       return fmt::format("{}, {}, {}", r(in.a), r(in.b), in.simm());
@@ -55,7 +66,8 @@ std::string operands(const Module& m, const Insn& in, size_t pc) {
       return fmt::format("{}, {}, {}, {}", r(in.a), r(in.imm), r(in.b), in.c);
     case Kind::HCALL:
       return fmt::format("{}, {}, {}, {}", r(in.a), m.imports[in.imm], r(in.b), in.c);
-    case Kind::RET: case Kind::HALT:
+    case Kind::RET:
+    case Kind::HALT:
       return r(in.a);
     case Kind::TRAP:
       return fmt::format("{}", in.imm);
@@ -63,7 +75,8 @@ std::string operands(const Module& m, const Insn& in, size_t pc) {
       return "";
     case Kind::CAS:
       return fmt::format("{}, [{}], {}, {}", r(in.a), r(in.b), r(in.c), r(in.imm));
-    case Kind::XCHG: case Kind::XADD:
+    case Kind::XCHG:
+    case Kind::XADD:
       return fmt::format("{}, [{}], {}", r(in.a), r(in.b), r(in.c));
   }
   return "";
@@ -72,8 +85,8 @@ std::string operands(const Module& m, const Insn& in, size_t pc) {
 }  // namespace
 
 std::string disassemble(const Module& m) {
-  std::string out = fmt::format(".memory {}\n.entry {}\n", m.memory_size,
-                                m.functions[m.entry].name);
+  std::string out =
+      fmt::format(".memory {}\n.entry {}\n", m.memory_size, m.functions[m.entry].name);
   for (const auto& name : m.imports) out += fmt::format(".import {}\n", name);
   for (const auto& d : m.data) {
     out += fmt::format("\n.data 0x{:x}\n", d.addr);

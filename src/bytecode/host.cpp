@@ -1,9 +1,9 @@
 // The host function registry and tierjit's standard host functions.
 #include "bytecode/host.hpp"
 
-#include <cstring>
-
 #include <fmt/format.h>
+
+#include <cstring>
 
 #include "bytecode/instance.hpp"
 

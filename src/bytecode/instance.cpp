@@ -1,26 +1,34 @@
 // Instance: memory and register-stack mappings, import binding, reset, outcomes.
 #include "bytecode/instance.hpp"
 
+#include <fmt/format.h>
 #include <sys/mman.h>
 
 #include <cstdio>
 #include <cstring>
 
-#include <fmt/format.h>
-
 namespace tierjit::bytecode {
 
 const char* trap_name(uint64_t status) {
   switch (status) {
-    case TJ_TRAP_OUT_OF_BOUNDS: return "out_of_bounds";
-    case TJ_TRAP_DIV_BY_ZERO: return "div_by_zero";
-    case TJ_TRAP_STACK_OVERFLOW: return "stack_overflow";
-    case TJ_TRAP_BUDGET: return "budget_exhausted";
-    case TJ_TRAP_BAD_CALL: return "bad_call";
-    case TJ_TRAP_MISALIGNED: return "misaligned";
-    case TJ_TRAP_USER: return "user";
-    case TJ_TRAP_HOST: return "host";
-    default: return "unknown";
+    case TJ_TRAP_OUT_OF_BOUNDS:
+      return "out_of_bounds";
+    case TJ_TRAP_DIV_BY_ZERO:
+      return "div_by_zero";
+    case TJ_TRAP_STACK_OVERFLOW:
+      return "stack_overflow";
+    case TJ_TRAP_BUDGET:
+      return "budget_exhausted";
+    case TJ_TRAP_BAD_CALL:
+      return "bad_call";
+    case TJ_TRAP_MISALIGNED:
+      return "misaligned";
+    case TJ_TRAP_USER:
+      return "user";
+    case TJ_TRAP_HOST:
+      return "host";
+    default:
+      return "unknown";
   }
 }
 
@@ -53,11 +61,11 @@ Expected<std::unique_ptr<Instance>> Instance::create(const Module& m, const Host
     for (size_t w = 0; w < f.code.size();) {
       Insn in = decode(f.code.data(), w);
       if (in.op == Op::HCALL && in.c != inst->imports_[in.imm]->nargs)
-        return make_error(ErrorCode::kUnresolvedSymbol,
-                          fmt::format("{}+{}: hcall passes {} arguments, host function '{}' "
-                                      "takes {}",
-                                      f.name, w * 4, in.c, m.imports[in.imm],
-                                      inst->imports_[in.imm]->nargs));
+        return make_error(
+            ErrorCode::kUnresolvedSymbol,
+            fmt::format("{}+{}: hcall passes {} arguments, host function '{}' "
+                        "takes {}",
+                        f.name, w * 4, in.c, m.imports[in.imm], inst->imports_[in.imm]->nargs));
       w += in.size() / 4;
     }
   inst->mem_size_ = cfg.memory_size ? cfg.memory_size : m.memory_size;
@@ -77,8 +85,8 @@ Expected<std::unique_ptr<Instance>> Instance::create(const Module& m, const Host
   if (mem == MAP_FAILED || regs == MAP_FAILED) {
     if (mem != MAP_FAILED) munmap(mem, inst->mem_map_);
     if (regs != MAP_FAILED) munmap(regs, inst->regs_map_);
-    return make_error(ErrorCode::kUsage, "cannot map guest memory: " +
-                                             std::string(std::strerror(errno)));
+    return make_error(ErrorCode::kUsage,
+                      "cannot map guest memory: " + std::string(std::strerror(errno)));
   }
   inst->mem_ = static_cast<uint8_t*>(mem);
   inst->regs_ = static_cast<uint64_t*>(regs);

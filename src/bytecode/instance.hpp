@@ -17,9 +17,9 @@
 namespace tierjit::bytecode {
 
 struct InstanceConfig {
-  uint64_t memory_size = 0;           ///< bytes; 0 = the module's .memory
-  uint64_t max_call_depth = 10000;    ///< deeper calls trap stack_overflow
-  uint64_t fuel = UINT64_MAX;         ///< ticks (entries + backward branches); max = unlimited
+  uint64_t memory_size = 0;         ///< bytes; 0 = the module's .memory
+  uint64_t max_call_depth = 10000;  ///< deeper calls trap stack_overflow
+  uint64_t fuel = UINT64_MAX;       ///< ticks (entries + backward branches); max = unlimited
 };
 
 /// How a run ended.

@@ -12,8 +12,27 @@
 namespace tierjit::bytecode {
 
 enum class Kind : uint8_t {
-  BIN, BINZ, BINI, UN, LD, ST, BR2, BR1, JMP, LDI, SEL, CALL, CALLR, HCALL, RET, HALT, TRAP,
-  FENCE, CAS, XCHG, XADD
+  BIN,
+  BINZ,
+  BINI,
+  UN,
+  LD,
+  ST,
+  BR2,
+  BR1,
+  JMP,
+  LDI,
+  SEL,
+  CALL,
+  CALLR,
+  HCALL,
+  RET,
+  HALT,
+  TRAP,
+  FENCE,
+  CAS,
+  XCHG,
+  XADD
 };
 
 enum class Op : uint8_t {
@@ -37,8 +56,14 @@ extern const std::array<OpInfo, kNumOps> kOpInfo;
 /// Instruction size in bytes (4 or 8) for an operand kind.
 constexpr int size_of(Kind k) {
   switch (k) {
-    case Kind::BIN: case Kind::BINZ: case Kind::UN: case Kind::RET: case Kind::HALT:
-    case Kind::FENCE: case Kind::XCHG: case Kind::XADD:
+    case Kind::BIN:
+    case Kind::BINZ:
+    case Kind::UN:
+    case Kind::RET:
+    case Kind::HALT:
+    case Kind::FENCE:
+    case Kind::XCHG:
+    case Kind::XADD:
       return 4;
     default:
       return 8;
@@ -89,19 +114,19 @@ constexpr uint64_t kMaxMemory = 1ull << 32;
 struct Function {
   std::string name;
   uint32_t nargs = 0;
-  uint32_t nregs = 1;           ///< frame size in registers, 1..256 (args are r0..nargs-1)
-  std::vector<uint32_t> code;   ///< instruction words
+  uint32_t nregs = 1;          ///< frame size in registers, 1..256 (args are r0..nargs-1)
+  std::vector<uint32_t> code;  ///< instruction words
 };
 
 struct DataSegment {
-  uint64_t addr = 0;            ///< byte offset in linear memory
+  uint64_t addr = 0;  ///< byte offset in linear memory
   std::string bytes;
 };
 
 /// A bytecode module: functions, host imports, initial memory contents.
 struct Module {
   uint64_t memory_size = kDefaultMemory;
-  uint32_t entry = 0;           ///< function index run by `tierjit run`
+  uint32_t entry = 0;                ///< function index run by `tierjit run`
   std::vector<std::string> imports;  ///< host function names; hcall's immediate indexes this
   std::vector<Function> functions;
   std::vector<DataSegment> data;

@@ -1,10 +1,10 @@
 // .tjbc reader/writer and the bytecode verifier.
 #include "bytecode/module_io.hpp"
 
+#include <fmt/format.h>
+
 #include <cstring>
 #include <unordered_set>
-
-#include <fmt/format.h>
 
 namespace tierjit::bytecode {
 namespace {
@@ -28,8 +28,8 @@ class Reader {
   bool need(size_t n, const char* what) {
     if (failed_) return false;
     if (b_.size() - pos_ < n) {
-      fail(pos_, fmt::format("truncated input: {} needs {} bytes, {} left", what, n,
-                             b_.size() - pos_));
+      fail(pos_,
+           fmt::format("truncated input: {} needs {} bytes, {} left", what, n, b_.size() - pos_));
       return false;
     }
     return true;
@@ -115,8 +115,8 @@ Expected<Module> read_module(std::string_view bytes, const std::string& file) {
   uint32_t nsections = r.get<uint32_t>("header");
   if (r.failed()) return r.error();
   if (version != kFormatVersion)
-    r.fail(4, fmt::format("unsupported version {} (this tierjit reads {})", version,
-                          kFormatVersion));
+    r.fail(4,
+           fmt::format("unsupported version {} (this tierjit reads {})", version, kFormatVersion));
   if (flags != 0) r.fail(6, fmt::format("unknown header flags 0x{:x}", flags));
   uint32_t last_id = 0;
   for (uint32_t s = 0; s < nsections && !r.failed(); ++s) {
@@ -162,8 +162,8 @@ Expected<Module> read_module(std::string_view bytes, const std::string& file) {
       }
     }
     if (!r.failed() && r.pos() != end)
-      r.fail(at, fmt::format("section {} size {} does not match its contents ({} bytes)", id,
-                             size, r.pos() - (at + 8)));
+      r.fail(at, fmt::format("section {} size {} does not match its contents ({} bytes)", id, size,
+                             r.pos() - (at + 8)));
     r.seek(end);
   }
   if (!r.failed() && r.pos() != bytes.size())

@@ -107,8 +107,8 @@ static inline u64 tj_cvt_l_d(u64 a) {
 /* f64 -> u64, saturating; NaN and negatives -> 0. */
 static inline u64 tj_cvt_lu_d(u64 a) {
   double d = tj_f64(a);
-  if (!(d > tj_f64(tj_opaque(0xbff0000000000000ull)))) return 0; /* NaN or <= -1.0 */
-  if (d >= tj_f64(tj_opaque(0x43f0000000000000ull))) return ~0ull;  /* 2^64 */
+  if (!(d > tj_f64(tj_opaque(0xbff0000000000000ull)))) return 0;   /* NaN or <= -1.0 */
+  if (d >= tj_f64(tj_opaque(0x43f0000000000000ull))) return ~0ull; /* 2^64 */
   double two63 = tj_f64(tj_opaque(0x43e0000000000000ull));
   if (d >= two63) return (u64)(i64)(d - two63) + 0x8000000000000000ull;
   return (u64)(i64)d;

@@ -1,8 +1,8 @@
 // The bytecode verifier: every rule a tier relies on, checked once before any tier runs.
 // Requires: a decoded Module. Produces: OK, or the first violation with its location.
-#include <unordered_set>
-
 #include <fmt/format.h>
+
+#include <unordered_set>
 
 #include "bytecode/module_io.hpp"
 
@@ -18,8 +18,8 @@ class FunctionVerifier {
     if (f_.nregs < 1 || f_.nregs > kMaxRegs)
       return fail(0, fmt::format("register count {} outside 1..{}", f_.nregs, kMaxRegs));
     if (f_.nargs > f_.nregs)
-      return fail(0, fmt::format("{} arguments do not fit a frame of {} registers", f_.nargs,
-                                 f_.nregs));
+      return fail(
+          0, fmt::format("{} arguments do not fit a frame of {} registers", f_.nargs, f_.nregs));
     if (f_.code.empty()) return fail(0, "function has no instructions");
     // Pass 1: instruction boundaries and per-instruction rules.
     std::vector<bool> start(f_.code.size() + 1, false);
@@ -29,8 +29,7 @@ class FunctionVerifier {
     while (w < f_.code.size()) {
       uint32_t word = f_.code[w];
       int opc = word & 0xff;
-      if (opc == 0 || opc >= kNumOps)
-        return fail(w, fmt::format("unknown opcode 0x{:02x}", opc));
+      if (opc == 0 || opc >= kNumOps) return fail(w, fmt::format("unknown opcode 0x{:02x}", opc));
       Kind k = kOpInfo[opc].kind;
       if (size_of(k) == 8 && w + 1 >= f_.code.size())
         return fail(w, fmt::format("truncated instruction '{}'", kOpInfo[opc].mnemonic));
@@ -58,16 +57,16 @@ class FunctionVerifier {
   Status fail(size_t word, std::string msg) {
     SourceLoc loc{file_};
     if (file_offset_ >= 0) loc.byte_offset = file_offset_ + static_cast<int64_t>(word) * 4;
-    return make_error(ErrorCode::kInvalidInput,
-                      fmt::format("{}+{}: {}", f_.name.empty() ? fmt::format("#{}", index_)
-                                                               : f_.name,
-                                  word * 4, msg),
-                      loc);
+    return make_error(
+        ErrorCode::kInvalidInput,
+        fmt::format("{}+{}: {}", f_.name.empty() ? fmt::format("#{}", index_) : f_.name, word * 4,
+                    msg),
+        loc);
   }
   Status reg(size_t w, uint32_t r, const char* what) {
     if (r >= f_.nregs)
-      return fail(w, fmt::format("{} register r{} outside the frame of {} registers", what, r,
-                                 f_.nregs));
+      return fail(
+          w, fmt::format("{} register r{} outside the frame of {} registers", what, r, f_.nregs));
     return {};
   }
   Status zero(size_t w, const Insn& in, bool a, bool b, bool c) {
@@ -85,24 +84,36 @@ class FunctionVerifier {
 
   Status check_insn(const Insn& in, size_t w) {
     switch (in.info().kind) {
-      case Kind::BIN: case Kind::BINZ: case Kind::XCHG: case Kind::XADD:
+      case Kind::BIN:
+      case Kind::BINZ:
+      case Kind::XCHG:
+      case Kind::XADD:
         TJ_TRY(reg(w, in.a, "destination"));
         TJ_TRY(reg(w, in.b, "source"));
         return reg(w, in.c, "source");
-      case Kind::BINI: case Kind::UN: case Kind::LD: case Kind::ST: case Kind::BR2:
+      case Kind::BINI:
+      case Kind::UN:
+      case Kind::LD:
+      case Kind::ST:
+      case Kind::BR2:
         TJ_TRY(zero(w, in, false, false, true));
         TJ_TRY(reg(w, in.a, "operand"));
         TJ_TRY(reg(w, in.b, "operand"));
         if (in.info().kind == Kind::UN && in.imm) return fail(w, "non-zero immediate");
         return {};
-      case Kind::BR1: case Kind::LDI: case Kind::RET: case Kind::HALT:
+      case Kind::BR1:
+      case Kind::LDI:
+      case Kind::RET:
+      case Kind::HALT:
         TJ_TRY(zero(w, in, false, true, true));
         return reg(w, in.a, "operand");
-      case Kind::JMP: case Kind::TRAP:
+      case Kind::JMP:
+      case Kind::TRAP:
         return zero(w, in, true, true, true);
       case Kind::FENCE:
         return zero(w, in, true, true, true);
-      case Kind::SEL: case Kind::CAS:
+      case Kind::SEL:
+      case Kind::CAS:
         TJ_TRY(reg(w, in.a, "operand"));
         TJ_TRY(reg(w, in.b, "operand"));
         TJ_TRY(reg(w, in.c, "operand"));
@@ -114,8 +125,8 @@ class FunctionVerifier {
           return fail(w, fmt::format("call to missing function #{}", in.imm));
         const Function& callee = m_.functions[in.imm];
         if (callee.nargs != in.c)
-          return fail(w, fmt::format("call passes {} arguments, '{}' takes {}", in.c,
-                                     callee.name, callee.nargs));
+          return fail(w, fmt::format("call passes {} arguments, '{}' takes {}", in.c, callee.name,
+                                     callee.nargs));
         return {};
       }
       case Kind::CALLR:
@@ -144,8 +155,8 @@ Status verify(const Module& m, const std::string& file, const std::vector<uint64
     return make_error(ErrorCode::kInvalidInput, std::move(msg), SourceLoc{file});
   };
   if (m.memory_size < kMinMemory || m.memory_size > kMaxMemory)
-    return err(fmt::format("memory size {} outside {}..{} bytes", m.memory_size, kMinMemory,
-                           kMaxMemory));
+    return err(
+        fmt::format("memory size {} outside {}..{} bytes", m.memory_size, kMinMemory, kMaxMemory));
   if (m.functions.empty()) return err("module has no functions");
   if (m.entry >= m.functions.size())
     return err(fmt::format("entry function #{} does not exist", m.entry));
@@ -155,9 +166,10 @@ Status verify(const Module& m, const std::string& file, const std::vector<uint64
   for (size_t i = 0; i < m.data.size(); ++i) {
     const auto& d = m.data[i];
     if (d.addr > m.memory_size || d.bytes.size() > m.memory_size - d.addr)
-      return err(fmt::format("data segment {} at 0x{:x} (+{} bytes) lies outside memory of {} "
-                             "bytes",
-                             i, d.addr, d.bytes.size(), m.memory_size));
+      return err(
+          fmt::format("data segment {} at 0x{:x} (+{} bytes) lies outside memory of {} "
+                      "bytes",
+                      i, d.addr, d.bytes.size(), m.memory_size));
   }
   for (size_t i = 0; i < m.functions.size(); ++i) {
     int64_t off = offsets && i < offsets->size() ? static_cast<int64_t>((*offsets)[i]) : -1;

@@ -2,13 +2,12 @@
 // an ABA tag in the upper 32 bits of the head word).
 #include "cnp/code_pool.hpp"
 
+#include <fmt/format.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace tierjit::cnp {
 
@@ -19,13 +18,15 @@ CodePool::CodePool(CodePoolConfig cfg) : cfg_(cfg), regions_(cfg.max_regions), h
 CodePool::~CodePool() {
   for (size_t i = 0; i < nregions_.load(); ++i) unmap(regions_[i]);
   for (const auto& m : large_) unmap(m);
+  for (const auto& m : spare_) unmap(m);
 }
 
 Expected<CodePool::Mapping> CodePool::map_dual(size_t size) {
   int fd = memfd_create("tierjit-code", MFD_CLOEXEC);
   if (fd < 0)
-    return make_error(ErrorCode::kCompileFailed,
-                      fmt::format("BufferAllocationFailed: memfd_create: {}", std::strerror(errno)));
+    return make_error(
+        ErrorCode::kCompileFailed,
+        fmt::format("BufferAllocationFailed: memfd_create: {}", std::strerror(errno)));
   Mapping m;
   m.size = size;
   void* rw = MAP_FAILED;
@@ -83,6 +84,18 @@ Expected<CodeBlock> CodePool::acquire(size_t bytes) {
                                   bytes, cfg_.max_function_bytes));
   if (bytes > cfg_.buffer_size) {
     size_t size = (bytes + 4095) & ~size_t{4095};
+    {
+      // Reuse a released dedicated region that is large enough (its pages are already
+      // populated, which is most of the cost of a fresh mapping).
+      std::lock_guard<std::mutex> lock(large_mu_);
+      for (size_t i = 0; i < spare_.size(); ++i)
+        if (spare_[i].size >= size) {
+          Mapping m = spare_[i];
+          spare_.erase(spare_.begin() + static_cast<ptrdiff_t>(i));
+          large_.push_back(m);
+          return CodeBlock{m.rw, m.rx, m.size, -1};
+        }
+    }
     TJ_ASSIGN_OR_RETURN(Mapping m, map_dual(size));
     std::lock_guard<std::mutex> lock(large_mu_);
     large_.push_back(m);
@@ -113,7 +126,11 @@ void CodePool::release(const CodeBlock& b) {
     std::lock_guard<std::mutex> lock(large_mu_);
     for (size_t i = 0; i < large_.size(); ++i)
       if (large_[i].rw == b.rw) {
-        unmap(large_[i]);
+        if (spare_.size() < 4) {
+          spare_.push_back(large_[i]);
+        } else {
+          unmap(large_[i]);
+        }
         large_.erase(large_.begin() + static_cast<ptrdiff_t>(i));
         break;
       }

@@ -15,16 +15,16 @@
 namespace tierjit::cnp {
 
 struct CodeBlock {
-  uint8_t* rw = nullptr;       ///< writable alias
-  uint8_t* rx = nullptr;       ///< executable alias (same bytes)
+  uint8_t* rw = nullptr;  ///< writable alias
+  uint8_t* rx = nullptr;  ///< executable alias (same bytes)
   size_t size = 0;
-  int32_t buffer = -1;         ///< pool buffer index, or -1 for a dedicated region
+  int32_t buffer = -1;  ///< pool buffer index, or -1 for a dedicated region
 };
 
 struct CodePoolConfig {
-  size_t buffer_size = 4096;       ///< bytes per pool buffer
-  size_t buffers_per_region = 64;  ///< one region = 256 KiB by default
-  size_t max_regions = 64;         ///< pool growth limit (exhausted: BufferAllocationFailed)
+  size_t buffer_size = 4096;             ///< bytes per pool buffer
+  size_t buffers_per_region = 64;        ///< one region = 256 KiB by default
+  size_t max_regions = 64;               ///< pool growth limit (exhausted: BufferAllocationFailed)
   size_t max_function_bytes = 16 << 20;  ///< larger functions: ProgramTooLarge
 };
 
@@ -56,14 +56,15 @@ class CodePool {
   bool grow();
 
   CodePoolConfig cfg_;
-  std::vector<Mapping> regions_;               // sized max_regions up front; filled by grow()
+  std::vector<Mapping> regions_;  // sized max_regions up front; filled by grow()
   std::atomic<size_t> nregions_{0};
   std::unique_ptr<std::atomic<uint32_t>[]> next_;  // free-list links per buffer
-  std::atomic<uint64_t> head_;                 // (ABA tag << 32) | (buffer index + 1), 0 = empty
+  std::atomic<uint64_t> head_;  // (ABA tag << 32) | (buffer index + 1), 0 = empty
   std::atomic<size_t> in_use_{0};
   std::mutex grow_mu_;
   std::mutex large_mu_;
   std::vector<Mapping> large_;
+  std::vector<Mapping> spare_;  // released dedicated regions kept for reuse (at most 4)
 };
 
 }  // namespace tierjit::cnp

@@ -1,10 +1,10 @@
 // The copy-and-patch emitter.
 #include "cnp/compiler.hpp"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "cnp/stencil.hpp"
 #include "stencils.inc"
@@ -24,10 +24,10 @@ const Table& table() {
   static const Table t = [] {
     Table t;
 #define TJ_OP(NAME, MN, KIND, W, EXPR) TJ_T_##KIND(NAME)
-#define TJ_T_PLAIN(NAME)                                    \
+#define TJ_T_PLAIN(NAME)                                            \
   t.s[static_cast<int>(Op::NAME)][0] = &generated::kStencil_##NAME; \
   t.s[static_cast<int>(Op::NAME)][1] = &generated::kStencil_##NAME;
-#define TJ_T_BRANCH(NAME)                                   \
+#define TJ_T_BRANCH(NAME)                                           \
   t.s[static_cast<int>(Op::NAME)][0] = &generated::kStencil_##NAME; \
   t.s[static_cast<int>(Op::NAME)][1] = &generated::kStencil_##NAME##_BACK;
 #define TJ_T_BIN TJ_T_PLAIN
@@ -61,15 +61,27 @@ const Table& table() {
 // The trap kind of a stencil's TRAP/TRAP2 hole; 0 = keep the status the callee/host set.
 uint32_t trap_kind(Kind k, HoleKind h) {
   switch (k) {
-    case Kind::LD: case Kind::ST: return TJ_TRAP_OUT_OF_BOUNDS;
-    case Kind::BINZ: return TJ_TRAP_DIV_BY_ZERO;
-    case Kind::BR1: case Kind::BR2: case Kind::JMP: return TJ_TRAP_BUDGET;
-    case Kind::CALLR: return TJ_TRAP_BAD_CALL;
-    case Kind::HCALL: return 0;
-    case Kind::TRAP: return TJ_TRAP_USER;
-    case Kind::CAS: case Kind::XCHG: case Kind::XADD:
+    case Kind::LD:
+    case Kind::ST:
+      return TJ_TRAP_OUT_OF_BOUNDS;
+    case Kind::BINZ:
+      return TJ_TRAP_DIV_BY_ZERO;
+    case Kind::BR1:
+    case Kind::BR2:
+    case Kind::JMP:
+      return TJ_TRAP_BUDGET;
+    case Kind::CALLR:
+      return TJ_TRAP_BAD_CALL;
+    case Kind::HCALL:
+      return 0;
+    case Kind::TRAP:
+      return TJ_TRAP_USER;
+    case Kind::CAS:
+    case Kind::XCHG:
+    case Kind::XADD:
       return h == HoleKind::kTrap ? TJ_TRAP_OUT_OF_BOUNDS : TJ_TRAP_MISALIGNED;
-    default: return TJ_TRAP_STACK_OVERFLOW;
+    default:
+      return TJ_TRAP_STACK_OVERFLOW;
   }
 }
 
@@ -91,7 +103,8 @@ inline void copy_patch(const Stencil& s, size_t len, uint8_t* rw, uint64_t rx, s
     uint64_t value = vals.v[static_cast<int>(h.kind)] + static_cast<int64_t>(h.addend);
     uint8_t* p = rw + at + h.offset;
     switch (h.reloc) {
-      case RelocKind::kAbs32: case RelocKind::kAbs32S:
+      case RelocKind::kAbs32:
+      case RelocKind::kAbs32S:
         write32(p, static_cast<uint32_t>(value));
         break;
       case RelocKind::kAbs64:
@@ -171,8 +184,8 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
                         fmt::format("MissingStencil: no stencil for '{}' ({}+{})",
                                     in.info().mnemonic, f.name, w * 4));
     out.offsets[w] = static_cast<uint32_t>(pos);
-    bool drop = s->tail == HoleKind::kNext ||
-                (s->tail == HoleKind::kTarget && in.simm() == words * 4);
+    bool drop =
+        s->tail == HoleKind::kNext || (s->tail == HoleKind::kTarget && in.simm() == words * 4);
     size_t len = drop ? s->body_size : s->size;
     stubs += count_traps(*s, len);
     pos += len;
@@ -213,8 +226,8 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
     bool back = bytecode::is_branch(kind) && in.simm() <= 0;
     const Stencil& s = *t.s[static_cast<int>(in.op)][back];
     size_t at = out.offsets[w];
-    bool drop = s.tail == HoleKind::kNext ||
-                (s.tail == HoleKind::kTarget && in.simm() == words * 4);
+    bool drop =
+        s.tail == HoleKind::kNext || (s.tail == HoleKind::kTarget && in.simm() == words * 4);
     size_t len = drop ? s.body_size : s.size;
     vals.v[static_cast<int>(HoleKind::kA)] = uint64_t{in.a} * 8;
     vals.v[static_cast<int>(HoleKind::kB)] = uint64_t{in.b} * 8;

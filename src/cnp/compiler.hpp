@@ -17,7 +17,7 @@ namespace tierjit::cnp {
 struct CompiledCode {
   CodeBlock block;
   TjFn entry = nullptr;
-  size_t code_bytes = 0;            ///< bytes written (hot + cold)
+  size_t code_bytes = 0;  ///< bytes written (hot + cold)
   /// Native offset of every instruction start (by word index); UINT32_MAX elsewhere. Used
   /// for on-stack replacement from the interpreter.
   std::vector<uint32_t> offsets;

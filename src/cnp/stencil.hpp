@@ -7,12 +7,23 @@ namespace tierjit::cnp {
 
 /// What a hole is patched with (the TJ_HOLE_<KIND> symbol a relocation refers to).
 enum class HoleKind : uint8_t {
-  kA, kB, kC, kD,          ///< register operand byte offsets (reg * 8)
-  kImm,                    ///< the instruction's 32-bit immediate
-  kFn, kPc, kKind,         ///< current function index, instruction byte pc, trap kind
-  kFrame, kNargs, kNregs,  ///< frame size in bytes, argument count, register count
-  kCallee, kImport,        ///< callee function index, host import index
-  kNext, kTarget, kTrap, kTrap2,  ///< code addresses (rel32 jumps)
+  kA,
+  kB,
+  kC,
+  kD,    ///< register operand byte offsets (reg * 8)
+  kImm,  ///< the instruction's 32-bit immediate
+  kFn,
+  kPc,
+  kKind,  ///< current function index, instruction byte pc, trap kind
+  kFrame,
+  kNargs,
+  kNregs,  ///< frame size in bytes, argument count, register count
+  kCallee,
+  kImport,  ///< callee function index, host import index
+  kNext,
+  kTarget,
+  kTrap,
+  kTrap2,  ///< code addresses (rel32 jumps)
   kCount
 };
 
@@ -37,7 +48,7 @@ struct Stencil {
   uint16_t body_size;  ///< bytes without the trailing `jmp <tail>` (== size when none)
   HoleKind tail;       ///< hole the trailing jmp targets; kCount when there is none
   uint16_t nholes;
-  const Hole* holes;   ///< sorted by offset; holes inside the trailing jmp come last
+  const Hole* holes;  ///< sorted by offset; holes inside the trailing jmp come last
 };
 
 }  // namespace tierjit::cnp

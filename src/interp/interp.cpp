@@ -8,8 +8,7 @@
 #include "bytecode/semantics.h"
 
 namespace tierjit::interp {
-Interpreter::Interpreter(bytecode::Instance& inst, NativeHooks hooks)
-    : inst_(inst), hooks_(hooks) {
+Interpreter::Interpreter(bytecode::Instance& inst, NativeHooks hooks) : inst_(inst), hooks_(hooks) {
   for (const auto& f : inst.module().functions) info_.push_back({f.code.data(), f.nregs, f.nargs});
   frames_.reserve(256);
 }
@@ -46,13 +45,13 @@ uint64_t Interpreter::run(uint32_t entry_fn, uint64_t* r) {
 #define IMM (pc[1])
 #define SIMM (static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(pc[1]))))
 #define DISPATCH() goto* kLabels[*pc & 0xff]
-#define TRAP_AT(fn_, pc_, kind)      \
-  do {                               \
-    ctx->status = (kind);            \
-    ctx->trap_fn = (fn_);            \
-    ctx->trap_pc = (pc_);            \
-    frames.resize(base);             \
-    return 0;                        \
+#define TRAP_AT(fn_, pc_, kind) \
+  do {                          \
+    ctx->status = (kind);       \
+    ctx->trap_fn = (fn_);       \
+    ctx->trap_pc = (pc_);       \
+    frames.resize(base);        \
+    return 0;                   \
   } while (0)
 #define TRAP(kind) TRAP_AT(f, PCOFF, kind)
 
@@ -70,90 +69,90 @@ enter:
 op_invalid:
   TRAP(TJ_TRAP_BAD_CALL);  // unreachable for verified code
 
-#define K_BIN(NAME, EXPR)                 \
-  op_##NAME : {                           \
-    u64 a = r[FB], b = r[FC];             \
-    r[FA] = (EXPR);                       \
-    pc += 1;                              \
-    DISPATCH();                           \
+#define K_BIN(NAME, EXPR)     \
+  op_##NAME : {               \
+    u64 a = r[FB], b = r[FC]; \
+    r[FA] = (EXPR);           \
+    pc += 1;                  \
+    DISPATCH();               \
   }
-#define K_BINZ(NAME, EXPR)                \
-  op_##NAME : {                           \
-    u64 a = r[FB], b = r[FC];             \
+#define K_BINZ(NAME, EXPR)                 \
+  op_##NAME : {                            \
+    u64 a = r[FB], b = r[FC];              \
     if (b == 0) TRAP(TJ_TRAP_DIV_BY_ZERO); \
-    r[FA] = (EXPR);                       \
-    pc += 1;                              \
-    DISPATCH();                           \
+    r[FA] = (EXPR);                        \
+    pc += 1;                               \
+    DISPATCH();                            \
   }
-#define K_BINI(NAME, EXPR)                \
-  op_##NAME : {                           \
-    u64 a = r[FB], b = SIMM;              \
-    r[FA] = (EXPR);                       \
-    pc += 2;                              \
-    DISPATCH();                           \
+#define K_BINI(NAME, EXPR)   \
+  op_##NAME : {              \
+    u64 a = r[FB], b = SIMM; \
+    r[FA] = (EXPR);          \
+    pc += 2;                 \
+    DISPATCH();              \
   }
-#define K_UN(NAME, EXPR)                  \
-  op_##NAME : {                           \
-    u64 a = r[FB];                        \
-    r[FA] = (EXPR);                       \
-    pc += 1;                              \
-    DISPATCH();                           \
+#define K_UN(NAME, EXPR) \
+  op_##NAME : {          \
+    u64 a = r[FB];       \
+    r[FA] = (EXPR);      \
+    pc += 1;             \
+    DISPATCH();          \
   }
-#define K_LDI(NAME, EXPR)                 \
-  op_##NAME : {                           \
-    u64 a = r[FA], b = IMM;               \
-    (void)a;                              \
-    r[FA] = (EXPR);                       \
-    pc += 2;                              \
-    DISPATCH();                           \
+#define K_LDI(NAME, EXPR)   \
+  op_##NAME : {             \
+    u64 a = r[FA], b = IMM; \
+    (void)a;                \
+    r[FA] = (EXPR);         \
+    pc += 2;                \
+    DISPATCH();             \
   }
-#define K_LD(NAME, W, EXPR)                               \
-  op_##NAME : {                                           \
-    u64 ea = r[FB] + SIMM;                                \
-    if (ea > msize - (W)) TRAP(TJ_TRAP_OUT_OF_BOUNDS);    \
-    u64 v = 0;                                            \
-    std::memcpy(&v, mem + ea, (W));                       \
-    r[FA] = (EXPR);                                       \
-    pc += 2;                                              \
-    DISPATCH();                                           \
+#define K_LD(NAME, W, EXPR)                            \
+  op_##NAME : {                                        \
+    u64 ea = r[FB] + SIMM;                             \
+    if (ea > msize - (W)) TRAP(TJ_TRAP_OUT_OF_BOUNDS); \
+    u64 v = 0;                                         \
+    std::memcpy(&v, mem + ea, (W));                    \
+    r[FA] = (EXPR);                                    \
+    pc += 2;                                           \
+    DISPATCH();                                        \
   }
-#define K_ST(NAME, W)                                     \
-  op_##NAME : {                                           \
-    u64 ea = r[FA] + SIMM;                                \
-    if (ea > msize - (W)) TRAP(TJ_TRAP_OUT_OF_BOUNDS);    \
-    u64 v = r[FB];                                        \
-    std::memcpy(mem + ea, &v, (W));                       \
-    pc += 2;                                              \
-    DISPATCH();                                           \
+#define K_ST(NAME, W)                                  \
+  op_##NAME : {                                        \
+    u64 ea = r[FA] + SIMM;                             \
+    if (ea > msize - (W)) TRAP(TJ_TRAP_OUT_OF_BOUNDS); \
+    u64 v = r[FB];                                     \
+    std::memcpy(mem + ea, &v, (W));                    \
+    pc += 2;                                           \
+    DISPATCH();                                        \
   }
 // Branches: a backward branch (offset <= 0) ticks the fuel and the heat before moving.
-#define K_BRANCH(NAME, COND)                                                      \
-  op_##NAME : {                                                                   \
-    int32_t off = static_cast<int32_t>(IMM);                                      \
-    if (off <= 0) {                                                               \
-      if (ctx->fuel == 0) TRAP(TJ_TRAP_BUDGET);                                   \
-      ctx->fuel--;                                                                \
-    }                                                                             \
-    {                                                                             \
-      u64 a = r[FA], b = r[FB];                                                   \
-      (void)a;                                                                    \
-      (void)b;                                                                    \
-      pc += (COND) ? off / 4 : 2;                                                 \
-    }                                                                             \
-    if (off <= 0 && ++ctx->heat[f] == ctx->interp_threshold && ctx->hot) {        \
-      ctx->hot(ctx, f);                                                           \
-      if (hooks.osr_entry) {                                                      \
-        if (void* addr = hooks.osr_entry(hooks.vm, f, PCOFF)) {                   \
-          ret = hooks.enter(ctx, r, mem, msize, addr);                            \
-          if (ctx->status) {                                                      \
-            frames.resize(base);                                                  \
-            return 0;                                                             \
-          }                                                                       \
-          goto returned;                                                          \
-        }                                                                         \
-      }                                                                           \
-    }                                                                             \
-    DISPATCH();                                                                   \
+#define K_BRANCH(NAME, COND)                                               \
+  op_##NAME : {                                                            \
+    int32_t off = static_cast<int32_t>(IMM);                               \
+    if (off <= 0) {                                                        \
+      if (ctx->fuel == 0) TRAP(TJ_TRAP_BUDGET);                            \
+      ctx->fuel--;                                                         \
+    }                                                                      \
+    {                                                                      \
+      u64 a = r[FA], b = r[FB];                                            \
+      (void)a;                                                             \
+      (void)b;                                                             \
+      pc += (COND) ? off / 4 : 2;                                          \
+    }                                                                      \
+    if (off <= 0 && ++ctx->heat[f] == ctx->interp_threshold && ctx->hot) { \
+      ctx->hot(ctx, f);                                                    \
+      if (hooks.osr_entry) {                                               \
+        if (void* addr = hooks.osr_entry(hooks.vm, f, PCOFF)) {            \
+          ret = hooks.enter(ctx, r, mem, msize, addr);                     \
+          if (ctx->status) {                                               \
+            frames.resize(base);                                           \
+            return 0;                                                      \
+          }                                                                \
+          goto returned;                                                   \
+        }                                                                  \
+      }                                                                    \
+    }                                                                      \
+    DISPATCH();                                                            \
   }
 #define K_BR2(NAME, EXPR) K_BRANCH(NAME, EXPR)
 #define K_BR1(NAME, EXPR) K_BRANCH(NAME, EXPR)
@@ -190,7 +189,7 @@ op_SEL:
   pc += 2;
   DISPATCH();
 
-op_CALLR: {
+op_CALLR : {
   uint64_t idx = r[IMM];
   if (idx >= ctx->num_functions || ctx->nargs_of[idx] != FC) TRAP(TJ_TRAP_BAD_CALL);
   callee = static_cast<uint32_t>(idx);
@@ -198,7 +197,7 @@ op_CALLR: {
 }
 op_CALL:
   callee = IMM;
-do_call: {
+do_call : {
   nr = r + info[f].nregs;
   uint32_t base = FB, n = FC;
   for (uint32_t i = 0; i < n; ++i) nr[i] = r[base + i];
@@ -220,7 +219,7 @@ do_call: {
   goto enter;
 }
 
-op_HCALL: {
+op_HCALL : {
   uint64_t v = ctx->host_call(ctx, IMM, &r[FB], FC);
   if (ctx->status) TRAP(ctx->status);
   r[FA] = v;
@@ -259,13 +258,13 @@ op_FENCE:
   pc += 1;
   DISPATCH();
 
-#define ATOMIC_ADDR()                                  \
-  uint64_t ea = r[FB];                                 \
-  if (ea > msize - 8) TRAP(TJ_TRAP_OUT_OF_BOUNDS);     \
-  if (ea & 7) TRAP(TJ_TRAP_MISALIGNED);                \
+#define ATOMIC_ADDR()                              \
+  uint64_t ea = r[FB];                             \
+  if (ea > msize - 8) TRAP(TJ_TRAP_OUT_OF_BOUNDS); \
+  if (ea & 7) TRAP(TJ_TRAP_MISALIGNED);            \
   auto* p = reinterpret_cast<uint64_t*>(mem + ea)
 
-op_CAS: {
+op_CAS : {
   ATOMIC_ADDR();
   uint64_t old = r[FC], desired = r[IMM];
   __atomic_compare_exchange_n(p, &old, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
@@ -273,13 +272,13 @@ op_CAS: {
   pc += 2;
   DISPATCH();
 }
-op_XCHG: {
+op_XCHG : {
   ATOMIC_ADDR();
   r[FA] = __atomic_exchange_n(p, r[FC], __ATOMIC_SEQ_CST);
   pc += 1;
   DISPATCH();
 }
-op_XADD: {
+op_XADD : {
   ATOMIC_ADDR();
   r[FA] = __atomic_fetch_add(p, r[FC], __ATOMIC_SEQ_CST);
   pc += 1;

@@ -13,9 +13,9 @@ namespace tierjit::interp {
 /// How the interpreter meets compiled code. All optional: an empty NativeHooks interprets
 /// everything (cells must then all be nullptr).
 struct NativeHooks {
-  TjEnterFn enter = nullptr;                   ///< C ABI -> TjFn shim (a stencil)
-  void* const* interp_thunks = nullptr;        ///< per function: the cell value meaning
-                                               ///< "interpreted" (its interpreter thunk)
+  TjEnterFn enter = nullptr;             ///< C ABI -> TjFn shim (a stencil)
+  void* const* interp_thunks = nullptr;  ///< per function: the cell value meaning
+                                         ///< "interpreted" (its interpreter thunk)
   /// On-stack replacement: native address of `pc` in fn's compiled code, or nullptr.
   void* (*osr_entry)(void* vm, uint32_t fn, uint32_t pc) = nullptr;
   void* vm = nullptr;

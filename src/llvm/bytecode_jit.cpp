@@ -1,12 +1,6 @@
 // Bytecode -> LLVM IR translation and the bytecode LLJIT.
 #include "llvm/bytecode_jit.hpp"
 
-#include <cstddef>
-#include <cstdlib>
-#include <map>
-#include <mutex>
-#include <set>
-
 #include <fmt/format.h>
 #include <llvm/Bitcode/BitcodeReader.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
@@ -19,6 +13,12 @@
 #include <llvm/Linker/Linker.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Target/TargetMachine.h>
+
+#include <cstddef>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <set>
 
 #include "bc_semantics.inc"
 #include "bytecode/abi.h"
@@ -47,8 +47,8 @@ Status link_semantics(llvm::Module& dst) {
       "bc_semantics.bc", false);
   auto sem = llvm::parseBitcodeFile(buf->getMemBufferRef(), dst.getContext());
   if (!sem)
-    return make_error(ErrorCode::kInternal, "embedded semantics bitcode: " +
-                                                llvm::toString(sem.takeError()));
+    return make_error(ErrorCode::kInternal,
+                      "embedded semantics bitcode: " + llvm::toString(sem.takeError()));
   (*sem)->setDataLayout(dst.getDataLayout());
   (*sem)->setTargetTriple(dst.getTargetTriple());
   if (llvm::Linker::linkModules(dst, std::move(*sem)))
@@ -70,8 +70,13 @@ class FunctionTranslator {
  public:
   FunctionTranslator(const bytecode::Module& m, uint32_t index, llvm::Function* fn,
                      const std::map<uint32_t, llvm::Function*>& direct)
-      : m_(m), f_(m.functions[index]), index_(index), fn_(fn), ctx_(fn->getContext()),
-        b_(ctx_), direct_(direct) {}
+      : m_(m),
+        f_(m.functions[index]),
+        index_(index),
+        fn_(fn),
+        ctx_(fn->getContext()),
+        b_(ctx_),
+        direct_(direct) {}
 
   void run() {
     i64_ = b_.getInt64Ty();
@@ -83,7 +88,8 @@ class FunctionTranslator {
     size_ = &*arg++;
     auto* entry = llvm::BasicBlock::Create(ctx_, "entry", fn_);
     b_.SetInsertPoint(entry);
-    for (uint32_t i = 0; i < f_.nregs; ++i) v_.push_back(b_.CreateAlloca(i64_, nullptr, fmt::format("r{}", i)));
+    for (uint32_t i = 0; i < f_.nregs; ++i)
+      v_.push_back(b_.CreateAlloca(i64_, nullptr, fmt::format("r{}", i)));
     prologue();
     make_blocks();
     b_.CreateBr(blocks_.at(0));
@@ -99,7 +105,9 @@ class FunctionTranslator {
   }
 
  private:
-  llvm::Value* field(size_t offset) { return b_.CreateConstInBoundsGEP1_64(b_.getInt8Ty(), c_, offset); }
+  llvm::Value* field(size_t offset) {
+    return b_.CreateConstInBoundsGEP1_64(b_.getInt8Ty(), c_, offset);
+  }
   llvm::Value* load_field(size_t offset, llvm::Type* t) { return b_.CreateLoad(t, field(offset)); }
   void store_field(size_t offset, llvm::Value* v) { b_.CreateStore(v, field(offset)); }
   llvm::Value* get(unsigned reg) { return b_.CreateLoad(i64_, v_[reg]); }
@@ -162,7 +170,8 @@ class FunctionTranslator {
   }
 
   llvm::Value* address(llvm::Value* base, uint32_t imm, unsigned width, uint32_t pc) {
-    llvm::Value* ea = b_.CreateAdd(base, k(static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(imm)))));
+    llvm::Value* ea = b_.CreateAdd(
+        base, k(static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(imm)))));
     trap_if(b_.CreateICmpUGT(ea, b_.CreateSub(size_, k(width))), TJ_TRAP_OUT_OF_BOUNDS, pc);
     return b_.CreateInBoundsGEP(b_.getInt8Ty(), mem_, ea);
   }
@@ -234,10 +243,13 @@ class FunctionTranslator {
       case Kind::ST: {
         unsigned width = in.info().width;
         llvm::Value* p = address(get(in.a), in.imm, width, pc);
-        b_.CreateAlignedStore(b_.CreateTrunc(get(in.b), b_.getIntNTy(width * 8)), p, llvm::Align(1));
+        b_.CreateAlignedStore(b_.CreateTrunc(get(in.b), b_.getIntNTy(width * 8)), p,
+                              llvm::Align(1));
         return;
       }
-      case Kind::BR2: case Kind::BR1: case Kind::JMP: {
+      case Kind::BR2:
+      case Kind::BR1:
+      case Kind::JMP: {
         if (in.simm() <= 0) tick(pc);
         llvm::BasicBlock* target = blocks_.at(w + in.simm() / 4);
         if (kind == Kind::JMP) {
@@ -267,7 +279,8 @@ class FunctionTranslator {
         b_.SetInsertPoint(trap);
         trap_here(TJ_TRAP_BAD_CALL, pc);
         b_.SetInsertPoint(check);
-        llvm::Value* na = b_.CreateLoad(b_.getInt32Ty(), b_.CreateInBoundsGEP(b_.getInt32Ty(), nargs_of, idx));
+        llvm::Value* na =
+            b_.CreateLoad(b_.getInt32Ty(), b_.CreateInBoundsGEP(b_.getInt32Ty(), nargs_of, idx));
         b_.CreateCondBr(b_.CreateICmpNE(na, b_.getInt32(in.c)), trap, ok);
         b_.SetInsertPoint(ok);
         call(in, idx, 0);
@@ -286,7 +299,8 @@ class FunctionTranslator {
       }
       case Kind::RET: {
         llvm::Value* v = get(in.a);
-        store_field(offsetof(TjCtx, depth), b_.CreateSub(load_field(offsetof(TjCtx, depth), i64_), k(1)));
+        store_field(offsetof(TjCtx, depth),
+                    b_.CreateSub(load_field(offsetof(TjCtx, depth), i64_), k(1)));
         b_.CreateRet(v);
         return;
       }
@@ -310,7 +324,8 @@ class FunctionTranslator {
         set(in.a, b_.CreateExtractValue(x, 0));
         return;
       }
-      case Kind::XCHG: case Kind::XADD: {
+      case Kind::XCHG:
+      case Kind::XADD: {
         llvm::Value* p = atomic_address(in.b, pc);
         auto op = kind == Kind::XCHG ? llvm::AtomicRMWInst::Xchg : llvm::AtomicRMWInst::Add;
         set(in.a, b_.CreateAtomicRMW(op, p, get(in.c), llvm::Align(8),
@@ -351,7 +366,8 @@ llvm::Function* declare_tjfn(llvm::Module& mod, const std::string& name) {
   return f;
 }
 
-Expected<std::unique_ptr<llvm::Module>> new_module(llvm::LLVMContext& ctx, const std::string& name) {
+Expected<std::unique_ptr<llvm::Module>> new_module(llvm::LLVMContext& ctx,
+                                                   const std::string& name) {
   auto mod = std::make_unique<llvm::Module>(name, ctx);
   TJ_ASSIGN_OR_RETURN(auto tm, make_target_machine(TargetConfig::host(), 2));
   mod->setDataLayout(tm->createDataLayout());
@@ -400,8 +416,8 @@ Expected<std::unique_ptr<llvm::Module>> translate_bytecode_module(const bytecode
     auto ld = [&](size_t off, llvm::Type* t) {
       return b.CreateLoad(t, b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), c, off));
     };
-    auto* call = b.CreateCall(fns[i], {c, w->getArg(1), ld(offsetof(TjCtx, mem), p),
-                                       ld(offsetof(TjCtx, mem_size), i64)});
+    auto* call = b.CreateCall(
+        fns[i], {c, w->getArg(1), ld(offsetof(TjCtx, mem), p), ld(offsetof(TjCtx, mem_size), i64)});
     call->setCallingConv(llvm::CallingConv::PreserveNone);
     b.CreateRet(call);
   }
@@ -443,7 +459,8 @@ Expected<void*> BytecodeJit::compile(const bytecode::Module& m, uint32_t fn) {
   mod->getFunction(fmt::format("tj_bc_{}", fn))->setName(name);
   optimize_module(*mod, *impl_->tm, impl_->opt);
   if (std::getenv("TIERJIT_DUMP_BYTECODE_IR")) mod->print(llvm::errs(), nullptr);
-  if (auto err = impl_->jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))))
+  if (auto err =
+          impl_->jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))))
     return make_error(ErrorCode::kCompileFailed, llvm::toString(std::move(err)));
   auto sym = impl_->jit->lookup(name);
   if (!sym) return make_error(ErrorCode::kCompileFailed, llvm::toString(sym.takeError()));

@@ -1,13 +1,13 @@
 // The tiering VM: entry cells, hot callbacks, OSR, background LLVM compiles.
 #include "vm/vm.hpp"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "cnp/compiler.hpp"
 #include "interp/interp.hpp"
@@ -27,10 +27,14 @@ Expected<Tier> parse_tier(const std::string& s) {
 
 const char* tier_name(Tier t) {
   switch (t) {
-    case Tier::kInterp: return "interp";
-    case Tier::kCnp: return "cnp";
-    case Tier::kLlvm: return "llvm";
-    case Tier::kAuto: return "auto";
+    case Tier::kInterp:
+      return "interp";
+    case Tier::kCnp:
+      return "cnp";
+    case Tier::kLlvm:
+      return "llvm";
+    case Tier::kAuto:
+      return "auto";
   }
   return "?";
 }
@@ -139,9 +143,9 @@ class Vm::Impl {
     auto t0 = std::chrono::steady_clock::now();
     TJ_ASSIGN_OR_RETURN(void* entry, jit_->compile(vm_.inst_->module(), fn));
     FunctionStats& st = vm_.stats_[fn];
-    st.llvm_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                           std::chrono::steady_clock::now() - t0)
-                                           .count());
+    st.llvm_us = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
     st.tier = 2;
     __atomic_store_n(&vm_.inst_->cells()[fn], entry, __ATOMIC_RELEASE);
     return {};
@@ -217,8 +221,7 @@ class Vm::Impl {
 };
 
 Expected<std::unique_ptr<Vm>> Vm::create(const bytecode::Module& m,
-                                         const bytecode::HostRegistry& hosts,
-                                         const VmConfig& cfg) {
+                                         const bytecode::HostRegistry& hosts, const VmConfig& cfg) {
   std::unique_ptr<Vm> vm(new Vm);
   TJ_ASSIGN_OR_RETURN(vm->inst_, bytecode::Instance::create(m, hosts, cfg.instance));
   vm->stats_.resize(m.functions.size());

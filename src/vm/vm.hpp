@@ -31,14 +31,14 @@ struct VmConfig {
   uint64_t cnp_threshold = 50;      ///< auto: heat (calls + back-edges) for interp -> tier 1
   uint64_t llvm_threshold = 20000;  ///< auto: heat for tier 1 -> LLVM (0 = never)
   int llvm_opt = 2;
-  bool background = true;           ///< auto: LLVM compiles on a background thread
+  bool background = true;  ///< auto: LLVM compiles on a background thread
   cnp::CodePoolConfig pool;
   std::bitset<256> disabled_stencils;  ///< testing: opcodes without a stencil
 };
 
 struct FunctionStats {
-  int tier = 0;                  ///< 0 interp, 1 copy-and-patch, 2 LLVM
-  uint64_t cnp_ns = 0;           ///< tier-1 compile time
+  int tier = 0;         ///< 0 interp, 1 copy-and-patch, 2 LLVM
+  uint64_t cnp_ns = 0;  ///< tier-1 compile time
   uint64_t cnp_bytes = 0;
   uint64_t llvm_us = 0;          ///< tier-2 compile time
   bool missing_stencil = false;  ///< stays interpreted (MissingStencil fallback)

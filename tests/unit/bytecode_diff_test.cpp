@@ -40,8 +40,8 @@ uint64_t scaled(const char* env, uint64_t dflt) {
   return s ? std::strtoull(s, nullptr, 10) : dflt;
 }
 
-void expect_same(const bytecode::Module& m, const Result& want, const Result& got,
-                 const char* tier, uint64_t seed) {
+void expect_same(const bytecode::Module& m, const Result& want, const Result& got, const char* tier,
+                 uint64_t seed) {
   SCOPED_TRACE(::testing::Message() << "seed " << seed << " tier " << tier << "\n"
                                     << bytecode::disassemble(m));
   EXPECT_EQ(want.outcome.status, got.outcome.status);

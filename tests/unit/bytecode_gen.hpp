@@ -34,10 +34,24 @@ inline bytecode::Module generate_module(uint64_t seed, const GenOptions& opt = {
     f.nargs = i == 0 ? 2 : static_cast<uint32_t>(pick(4));
     m.functions.push_back(f);
   }
-  const uint64_t interesting[] = {0, 1, 2, 7, 8, 63, 64, 0xff, 0x7fffffff, 0x80000000,
-                                  0xffffffffffffffffull, 0x8000000000000000ull,
-                                  0x7ff8000000000000ull, 0x3ff0000000000000ull,
-                                  0xbff8000000000000ull, 0x7f800000u, 0x3f800000u, 0xfff0};
+  const uint64_t interesting[] = {0,
+                                  1,
+                                  2,
+                                  7,
+                                  8,
+                                  63,
+                                  64,
+                                  0xff,
+                                  0x7fffffff,
+                                  0x80000000,
+                                  0xffffffffffffffffull,
+                                  0x8000000000000000ull,
+                                  0x7ff8000000000000ull,
+                                  0x3ff0000000000000ull,
+                                  0xbff8000000000000ull,
+                                  0x7f800000u,
+                                  0x3f800000u,
+                                  0xfff0};
   for (uint32_t fi = 0; fi < nf; ++fi) {
     Function& f = m.functions[fi];
     uint32_t n = opt.words_exact ? opt.words_exact : 4 + static_cast<uint32_t>(pick(opt.max_insns));
@@ -64,52 +78,76 @@ inline bytecode::Module generate_module(uint64_t seed, const GenOptions& opt = {
         do {
           op = static_cast<Op>(1 + pick(kNumOps - 1));
         } while (opt.words_exact && (op == Op::CALL || op == Op::CALLR || op == Op::HALT ||
-                                      op == Op::TRAP || op == Op::RET || op == Op::HCALL));
+                                     op == Op::TRAP || op == Op::RET || op == Op::HCALL));
         in.op = op;
         Kind kind = in.info().kind;
         switch (kind) {
-          case Kind::BIN: case Kind::BINZ: case Kind::XCHG: case Kind::XADD:
-            in.a = reg(); in.b = reg(); in.c = reg();
+          case Kind::BIN:
+          case Kind::BINZ:
+          case Kind::XCHG:
+          case Kind::XADD:
+            in.a = reg();
+            in.b = reg();
+            in.c = reg();
             break;
           case Kind::BINI:
-            in.a = reg(); in.b = reg();
+            in.a = reg();
+            in.b = reg();
             in.imm = static_cast<uint32_t>(pick(2) ? pick(130) - 65 : rng());
             break;
           case Kind::UN:
-            in.a = reg(); in.b = reg();
+            in.a = reg();
+            in.b = reg();
             break;
           case Kind::LDI:
-            in.a = reg(); in.imm = static_cast<uint32_t>(rng());
+            in.a = reg();
+            in.imm = static_cast<uint32_t>(rng());
             break;
-          case Kind::LD: case Kind::ST:
-            in.a = reg(); in.b = reg();
+          case Kind::LD:
+          case Kind::ST:
+            in.a = reg();
+            in.b = reg();
             in.imm = static_cast<uint32_t>(pick(8) ? pick(64) : rng());
             break;
-          case Kind::BR2: case Kind::BR1:
-            in.a = reg(); in.b = kind == Kind::BR2 ? reg() : 0;
+          case Kind::BR2:
+          case Kind::BR1:
+            in.a = reg();
+            in.b = kind == Kind::BR2 ? reg() : 0;
             break;
           case Kind::JMP:
             break;
-          case Kind::SEL: case Kind::CAS:
-            in.a = reg(); in.b = reg(); in.c = reg(); in.imm = reg();
+          case Kind::SEL:
+          case Kind::CAS:
+            in.a = reg();
+            in.b = reg();
+            in.c = reg();
+            in.imm = reg();
             break;
           case Kind::CALL: {
             uint32_t callee = static_cast<uint32_t>(pick(nf));
             uint32_t na = m.functions[callee].nargs;
-            in.a = reg(); in.b = static_cast<uint8_t>(pick(f.nregs - na + 1));
-            in.c = static_cast<uint8_t>(na); in.imm = callee;
+            in.a = reg();
+            in.b = static_cast<uint8_t>(pick(f.nregs - na + 1));
+            in.c = static_cast<uint8_t>(na);
+            in.imm = callee;
             break;
           }
           case Kind::CALLR: {
             uint32_t na = static_cast<uint32_t>(pick(3));
-            in.a = reg(); in.b = static_cast<uint8_t>(pick(f.nregs - na + 1));
-            in.c = static_cast<uint8_t>(na); in.imm = reg();
+            in.a = reg();
+            in.b = static_cast<uint8_t>(pick(f.nregs - na + 1));
+            in.c = static_cast<uint8_t>(na);
+            in.imm = reg();
             break;
           }
           case Kind::HCALL:
-            in.a = reg(); in.b = reg(); in.c = 1; in.imm = 0;
+            in.a = reg();
+            in.b = reg();
+            in.c = 1;
+            in.imm = 0;
             break;
-          case Kind::RET: case Kind::HALT:
+          case Kind::RET:
+          case Kind::HALT:
             in.a = reg();
             if (pick(4)) continue;  // keep most programs running
             break;
