@@ -15,7 +15,8 @@ void BM_CnpCompile(benchmark::State& state) {
   opt.words_exact = static_cast<uint32_t>(state.range(0));
   bytecode::Module m = testing::generate_module(12345, opt);
   size_t insns = 0;
-  for (size_t w = 0; w < m.functions[0].code.size(); w += bytecode::decode(m.functions[0].code.data(), w).size() / 4)
+  for (size_t w = 0; w < m.functions[0].code.size();
+       w += bytecode::decode(m.functions[0].code.data(), w).size() / 4)
     ++insns;
   cnp::CodePool pool;
   cnp::Compiler compiler(pool);
@@ -30,9 +31,9 @@ void BM_CnpCompile(benchmark::State& state) {
   }
   state.counters["insns"] = static_cast<double>(insns);
   // Reported as seconds per instruction (kInvert of a rate): Google Benchmark prints it in ns.
-  state.counters["per_insn"] = benchmark::Counter(static_cast<double>(insns),
-                                                  benchmark::Counter::kIsIterationInvariantRate |
-                                                      benchmark::Counter::kInvert);
+  state.counters["per_insn"] =
+      benchmark::Counter(static_cast<double>(insns), benchmark::Counter::kIsIterationInvariantRate |
+                                                         benchmark::Counter::kInvert);
   if (state.range(1)) {
     state.counters["acquire_ns"] = static_cast<double>(prof.acquire_ns) / n;
     state.counters["layout_ns"] = static_cast<double>(prof.layout_ns) / n;

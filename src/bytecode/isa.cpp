@@ -7,7 +7,7 @@ namespace tierjit::bytecode {
 
 const std::array<OpInfo, kNumOps> kOpInfo = {{
     {"<invalid>", Kind::TRAP, 0},
-#define TJ_OP(NAME, MN, KIND, W, EXPR) {MN, Kind::KIND, W},
+#define TJ_OP(NAME, MN, KIND, W, VAR, EXPR) {MN, Kind::KIND, W},
 #include "bytecode/opcodes.def"
 #undef TJ_OP
 }};

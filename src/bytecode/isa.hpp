@@ -37,7 +37,7 @@ enum class Kind : uint8_t {
 
 enum class Op : uint8_t {
   kInvalid = 0,
-#define TJ_OP(NAME, MN, KIND, W, EXPR) NAME,
+#define TJ_OP(NAME, MN, KIND, W, VAR, EXPR) NAME,
 #include "bytecode/opcodes.def"
 #undef TJ_OP
   kCount

@@ -3,10 +3,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 
 #include "cnp/stencil.hpp"
+#include "cnp/variants.h"
 #include "stencils.inc"
 
 namespace tierjit::cnp {
@@ -19,11 +22,48 @@ using bytecode::Op;
 // Per opcode: [0] forward/plain, [1] backward-branch variant.
 struct Table {
   const Stencil* s[256][2] = {};
+  // Pinned-register variants, by opcode, backward?, shape (cnp/variants.h).
+  const Stencil* v[bytecode::kNumOps][2][TJ_SHAPES] = {};
+  bool has_v[256] = {};
 };
+#define OPI(NAME) static_cast<int>(Op::NAME)
+#define SHAPE(la, lb, lc) (LI_##la * 25 + LI_##lb * 5 + LI_##lc)
+#define VF_BIN_C(lc, lb, la, NAME) \
+  t.v[OPI(NAME)][0][SHAPE(la, lb, lc)] = &generated::kStencil_##NAME##__##la##lb##lc;
+#define VF_BIN_B(lb, la, NAME) LOCS_C(VF_BIN_C, lb, la, NAME)
+#define VF_BIN_A(la, NAME) LOCS_B(VF_BIN_B, la, NAME)
+#define VF_AB_B(lb, la, NAME) \
+  t.v[OPI(NAME)][0][SHAPE(la, lb, m)] = &generated::kStencil_##NAME##__##la##lb;
+#define VF_AB_A(la, NAME) LOCS_B(VF_AB_B, la, NAME)
+#define VF_A_A(la, NAME) t.v[OPI(NAME)][0][SHAPE(la, m, m)] = &generated::kStencil_##NAME##__##la;
+#define VF_BR_B(lb, la, NAME)                                                    \
+  t.v[OPI(NAME)][0][SHAPE(la, lb, m)] = &generated::kStencil_##NAME##__##la##lb; \
+  t.v[OPI(NAME)][1][SHAPE(la, lb, m)] = &generated::kStencil_##NAME##_BACK__##la##lb;
+#define VF_BR2_A(la, NAME) LOCS_B(VF_BR_B, la, NAME)
+#define VF_BR1_A(la, NAME) VF_BR_B(m, la, NAME)
+#define VF_KIND_BIN(NAME) LOCS_A(VF_BIN_A, NAME)
+#define VF_KIND_BINI(NAME) LOCS_A(VF_AB_A, NAME)
+#define VF_KIND_UN(NAME) LOCS_A(VF_AB_A, NAME)
+#define VF_KIND_LD(NAME) LOCS_A(VF_AB_A, NAME)
+#define VF_KIND_ST(NAME) LOCS_A(VF_AB_A, NAME)
+#define VF_KIND_LDI(NAME) LOCS_A(VF_A_A, NAME)
+#define VF_KIND_BR2(NAME) LOCS_A(VF_BR2_A, NAME)
+#define VF_KIND_BR1(NAME) LOCS_A(VF_BR1_A, NAME)
+#define VF_V(NAME, KIND) \
+  VF_KIND_##KIND(NAME);  \
+  t.has_v[OPI(NAME)] = true;
+#define VF_N(NAME, KIND)
+
+void fill_variants(Table& t) {
+#define TJ_OP(NAME, MN, KIND, W, VAR, EXPR) VF_##VAR(NAME, KIND)
+#include "bytecode/opcodes.def"
+#undef TJ_OP
+}
+
 const Table& table() {
   static const Table t = [] {
     Table t;
-#define TJ_OP(NAME, MN, KIND, W, EXPR) TJ_T_##KIND(NAME)
+#define TJ_OP(NAME, MN, KIND, W, VAR, EXPR) TJ_T_##KIND(NAME)
 #define TJ_T_PLAIN(NAME)                                            \
   t.s[static_cast<int>(Op::NAME)][0] = &generated::kStencil_##NAME; \
   t.s[static_cast<int>(Op::NAME)][1] = &generated::kStencil_##NAME;
@@ -53,6 +93,7 @@ const Table& table() {
 #define TJ_T_JMP TJ_T_BRANCH
 #include "bytecode/opcodes.def"
 #undef TJ_OP
+    fill_variants(t);
     return t;
   }();
   return t;
@@ -158,6 +199,97 @@ Expected<std::vector<void*>> Compiler::make_interp_thunks(size_t n) {
   return out;
 }
 
+namespace {
+
+// Register-field roles per kind for variant shapes: which of a/b/c are register operands.
+struct Roles {
+  bool a, b, c, writes_a;
+};
+Roles roles(Kind k) {
+  switch (k) {
+    case Kind::BIN:
+    case Kind::BINZ:
+      return {true, true, true, true};
+    case Kind::BINI:
+    case Kind::UN:
+    case Kind::LD:
+      return {true, true, false, true};
+    case Kind::LDI:
+      return {true, false, false, true};
+    case Kind::ST:
+    case Kind::BR2:
+      return {true, true, false, false};
+    case Kind::BR1:
+      return {true, false, false, false};
+    case Kind::SEL:
+    case Kind::CALL:
+    case Kind::CALLR:
+    case Kind::HCALL:
+    case Kind::CAS:
+    case Kind::XCHG:
+    case Kind::XADD:
+      return {false, false, false, true};
+    default:
+      return {false, false, false, false};
+  }
+}
+
+// The four virtual registers to keep in machine registers: most uses, a use inside a loop
+// (between a backward branch and its target) counting 16 per enclosing loop.
+std::array<int, TJ_PINNED_REGS> choose_pins(const bytecode::Function& f) {
+  const uint32_t* code = f.code.data();
+  size_t n = f.code.size();
+  std::vector<int32_t> depth(n + 1, 0);
+  for (size_t w = 0; w < n;) {
+    Insn in = bytecode::decode(code, w);
+    if (bytecode::is_branch(in.info().kind) && in.simm() <= 0) {
+      depth[w + in.simm() / 4]++;
+      depth[w + 1]--;
+    }
+    w += in.size() / 4;
+  }
+  uint64_t count[256] = {};
+  int32_t d = 0;
+  for (size_t w = 0; w < n;) {
+    Insn in = bytecode::decode(code, w);
+    for (size_t i = w; i < w + in.size() / 4; ++i) d += depth[i];
+    uint64_t weight = uint64_t{1} << (4 * std::min(d, 8));
+    Roles ro = roles(in.info().kind);
+    if (ro.a || ro.writes_a) count[in.a] += weight;
+    if (ro.b) count[in.b] += weight;
+    if (ro.c) count[in.c] += weight;
+    // Read-modify-write (accumulators, induction variables): the loop-carried chains whose
+    // latency a frame slot would lengthen by a store-to-load forward per iteration.
+    if (ro.writes_a && ((ro.b && in.b == in.a) || (ro.c && in.c == in.a)))
+      count[in.a] += 4 * weight;
+    w += in.size() / 4;
+  }
+  std::array<int, TJ_PINNED_REGS> pins;
+  pins.fill(-1);
+  for (int k = 0; k < TJ_PINNED_REGS; ++k) {
+    int best = -1;
+    for (uint32_t r = 0; r < f.nregs; ++r)
+      if (count[r] && (best < 0 || count[r] > count[best])) best = static_cast<int>(r);
+    if (best < 0) break;
+    pins[k] = best;
+    count[best] = 0;
+  }
+  return pins;
+}
+
+const Stencil* const kReload[TJ_PINNED_REGS] = {
+    &generated::kStencil_RELOAD_0, &generated::kStencil_RELOAD_1, &generated::kStencil_RELOAD_2,
+    &generated::kStencil_RELOAD_3};
+
+// One instruction's stencil choice from the layout pass.
+struct Choice {
+  const Stencil* s;
+  uint16_t len;
+  int8_t reload;  // pinned slot to reload after a frame-only stencil, or -1
+};
+
+}  // namespace
+
 Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
                                          CompileProfile* profile) {
   const bytecode::Function& f = m.functions[fn];
@@ -167,32 +299,58 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
   const Stencil& enter = generated::kStencil_ENTER;
   const Stencil& stub = generated::kStencil_TRAP_STUB;
   const Stencil& stub_keep = generated::kStencil_TRAP_STUB_KEEP;
+  const Stencil& osr = generated::kStencil_OSR_ENTRY;
   uint64_t t0 = profile ? now_ns() : 0;
 
-  // Pass 1: layout. Native offset per instruction; trap stubs counted for the cold area.
+  // Register pinning: slot of each virtual register (-1 = frame only).
+  std::array<int, TJ_PINNED_REGS> pins = choose_pins(f);
+  int8_t slot[256];
+  std::memset(slot, -1, sizeof slot);
+  for (int k = 0; k < TJ_PINNED_REGS; ++k)
+    if (pins[k] >= 0) slot[pins[k]] = static_cast<int8_t>(k);
+
+  // Pass 1: layout. Stencil choice and native offset per instruction; cold-area stubs.
   CompiledCode out;
   out.offsets.assign(nwords + 1, UINT32_MAX);
+  std::vector<Choice> choice;
+  choice.reserve(nwords);
+  std::vector<uint32_t> osr_targets;
   size_t pos = enter.body_size;  // ENTER's trailing jmp NEXT is dropped: insn 0 follows
   size_t stubs = 2;              // ENTER's two
   for (size_t w = 0; w < nwords;) {
     Insn in = bytecode::decode(code, w);
     int words = in.size() / 4;
-    bool back = bytecode::is_branch(in.info().kind) && in.simm() <= 0;
-    const Stencil* s = t.s[static_cast<int>(in.op)][back];
-    if (!s || disabled.test(static_cast<size_t>(in.op)))
+    Kind kind = in.info().kind;
+    int op = static_cast<int>(in.op);
+    bool back = bytecode::is_branch(kind) && in.simm() <= 0;
+    if (back) osr_targets.push_back(static_cast<uint32_t>(w + in.simm() / 4));
+    const Stencil* s = t.s[op][back];
+    if (!s || disabled.test(static_cast<size_t>(op)))
       return make_error(ErrorCode::kUnsupported,
                         fmt::format("MissingStencil: no stencil for '{}' ({}+{})",
                                     in.info().mnemonic, f.name, w * 4));
+    Roles ro = roles(kind);
+    int8_t reload = -1;
+    if (t.has_v[op]) {
+      int shape = (ro.a ? slot[in.a] + 1 : 0) * 25 + (ro.b ? slot[in.b] + 1 : 0) * 5 +
+                  (ro.c ? slot[in.c] + 1 : 0);
+      s = t.v[op][back][shape];
+    } else if (ro.writes_a) {
+      reload = slot[in.a];
+    }
     out.offsets[w] = static_cast<uint32_t>(pos);
-    bool drop =
-        s->tail == HoleKind::kNext || (s->tail == HoleKind::kTarget && in.simm() == words * 4);
+    bool drop = s->tail == HoleKind::kNext ||
+                (s->tail == HoleKind::kTarget && in.simm() == words * 4 && reload < 0);
     size_t len = drop ? s->body_size : s->size;
+    choice.push_back({s, static_cast<uint16_t>(len), reload});
     stubs += count_traps(*s, len);
-    pos += len;
+    pos += len + (reload >= 0 ? kReload[reload]->body_size : 0);
     w += words;
   }
+  std::sort(osr_targets.begin(), osr_targets.end());
+  osr_targets.erase(std::unique(osr_targets.begin(), osr_targets.end()), osr_targets.end());
   const size_t hot = pos;
-  const size_t total = hot + stubs * stub.size;
+  const size_t total = hot + stubs * stub.size + osr_targets.size() * osr.size;
   uint64_t t1 = profile ? now_ns() : 0;
   TJ_ASSIGN_OR_RETURN(out.block, pool_.acquire(total));
   uint64_t t2 = profile ? now_ns() : 0;
@@ -211,6 +369,8 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
     cold += stub.size;
     return addr;
   };
+  for (int k = 0; k < TJ_PINNED_REGS; ++k)
+    vals.v[static_cast<int>(HoleKind::kP0) + k] = pins[k] >= 0 ? uint64_t(pins[k]) * 8 : 0;
   vals.v[static_cast<int>(HoleKind::kFn)] = fn;
   vals.v[static_cast<int>(HoleKind::kFrame)] = uint64_t{f.nregs} * 8;
   vals.v[static_cast<int>(HoleKind::kNargs)] = f.nargs;
@@ -219,16 +379,14 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
   vals.v[static_cast<int>(HoleKind::kTrap)] = add_stub(TJ_TRAP_STACK_OVERFLOW, 0);
   vals.v[static_cast<int>(HoleKind::kTrap2)] = add_stub(TJ_TRAP_BUDGET, 0);
   copy_patch(enter, enter.body_size, rw, rx, 0, vals);
-  for (size_t w = 0; w < nwords;) {
+  size_t i = 0;
+  for (size_t w = 0; w < nwords; ++i) {
     Insn in = bytecode::decode(code, w);
     int words = in.size() / 4;
     Kind kind = in.info().kind;
-    bool back = bytecode::is_branch(kind) && in.simm() <= 0;
-    const Stencil& s = *t.s[static_cast<int>(in.op)][back];
+    const Choice& c = choice[i];
+    const Stencil& s = *c.s;
     size_t at = out.offsets[w];
-    bool drop =
-        s.tail == HoleKind::kNext || (s.tail == HoleKind::kTarget && in.simm() == words * 4);
-    size_t len = drop ? s.body_size : s.size;
     vals.v[static_cast<int>(HoleKind::kA)] = uint64_t{in.a} * 8;
     vals.v[static_cast<int>(HoleKind::kB)] = uint64_t{in.b} * 8;
     vals.v[static_cast<int>(HoleKind::kC)] = uint64_t{in.c} * 8;
@@ -237,19 +395,32 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
     vals.v[static_cast<int>(HoleKind::kCallee)] = in.imm;
     vals.v[static_cast<int>(HoleKind::kImport)] = in.imm;
     vals.v[static_cast<int>(HoleKind::kNargs)] = in.c;
-    vals.v[static_cast<int>(HoleKind::kNext)] = rx + at + len;
+    vals.v[static_cast<int>(HoleKind::kNext)] = rx + at + c.len;
     if (bytecode::is_branch(kind))
       vals.v[static_cast<int>(HoleKind::kTarget)] =
           rx + out.offsets[w + static_cast<int64_t>(in.simm()) / 4];
-    if (int n = count_traps(s, len)) {
+    if (int n = count_traps(s, c.len)) {
       uint32_t pc = static_cast<uint32_t>(w * 4);
       vals.v[static_cast<int>(HoleKind::kTrap)] = add_stub(trap_kind(kind, HoleKind::kTrap), pc);
       if (n > 1)
         vals.v[static_cast<int>(HoleKind::kTrap2)] =
             add_stub(trap_kind(kind, HoleKind::kTrap2), pc);
     }
-    copy_patch(s, len, rw, rx, at, vals);
+    copy_patch(s, c.len, rw, rx, at, vals);
+    if (c.reload >= 0) {
+      const Stencil& rl = *kReload[c.reload];
+      vals.v[static_cast<int>(HoleKind::kNext)] = rx + at + c.len + rl.body_size;
+      copy_patch(rl, rl.body_size, rw, rx, at + c.len, vals);
+    }
     w += words;
+  }
+  // OSR entries: load the pinned registers, then jump to the loop header.
+  cold = hot + stubs * stub.size;
+  for (uint32_t target : osr_targets) {
+    vals.v[static_cast<int>(HoleKind::kTarget)] = rx + out.offsets[target];
+    copy_patch(osr, osr.size, rw, rx, cold, vals);
+    out.osr.emplace_back(target, static_cast<uint32_t>(cold));
+    cold += osr.size;
   }
   out.entry = reinterpret_cast<TjFn>(out.block.rx);
   out.code_bytes = cold;

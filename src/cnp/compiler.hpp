@@ -21,6 +21,9 @@ struct CompiledCode {
   /// Native offset of every instruction start (by word index); UINT32_MAX elsewhere. Used
   /// for on-stack replacement from the interpreter.
   std::vector<uint32_t> offsets;
+  /// On-stack replacement entries (loop header word index -> code offset of its OSR_ENTRY
+  /// stub, which loads the pinned registers from the frame), sorted by word index.
+  std::vector<std::pair<uint32_t, uint32_t>> osr;
 };
 
 /// Optional timing breakdown of one compile (the seed's table), in nanoseconds.

@@ -24,6 +24,10 @@ enum class HoleKind : uint8_t {
   kTarget,
   kTrap,
   kTrap2,  ///< code addresses (rel32 jumps)
+  kP0,
+  kP1,
+  kP2,
+  kP3,  ///< byte offsets of the frame slots cached in machine registers x0..x3
   kCount
 };
 

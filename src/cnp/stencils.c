@@ -18,8 +18,11 @@ typedef uint8_t u8;
 
 extern char TJ_HOLE_A[], TJ_HOLE_B[], TJ_HOLE_C[], TJ_HOLE_D[], TJ_HOLE_IMM[], TJ_HOLE_FN[],
     TJ_HOLE_PC[], TJ_HOLE_KIND[], TJ_HOLE_FRAME[], TJ_HOLE_NARGS[], TJ_HOLE_NREGS[],
-    TJ_HOLE_CALLEE[], TJ_HOLE_IMPORT[];
-#define TJ_ARGS_DECL TjCtx *ctx, u64 *r, u8 *mem, u64 size
+    TJ_HOLE_CALLEE[], TJ_HOLE_IMPORT[], TJ_HOLE_P0[], TJ_HOLE_P1[], TJ_HOLE_P2[], TJ_HOLE_P3[];
+/* x0..x3 cache the function's four hottest virtual registers in machine registers across
+ * stencils (write-through: the frame slot is always current, so any stencil may read the
+ * frame). Entered as a 4-argument TjFn, ENTER loads them; OSR_ENTRY does for OSR. */
+#define TJ_ARGS_DECL TjCtx *ctx, u64 *r, u8 *mem, u64 size, u64 x0, u64 x1, u64 x2, u64 x3
 extern u64 TJ_PRESERVE_NONE TJ_HOLE_NEXT(TJ_ARGS_DECL);
 extern u64 TJ_PRESERVE_NONE TJ_HOLE_TARGET(TJ_ARGS_DECL);
 extern u64 TJ_PRESERVE_NONE TJ_HOLE_TRAP(TJ_ARGS_DECL);
@@ -28,7 +31,7 @@ extern u64 TJ_PRESERVE_NONE TJ_HOLE_TRAP2(TJ_ARGS_DECL);
 #define HOLE(h) ((uintptr_t)TJ_HOLE_##h)
 #define REG(h) (*(u64 *)((char *)r + HOLE(h)))
 #define IMM32 ((u64)(i64)(int32_t)(uint32_t)HOLE(IMM))
-#define ARGS ctx, r, mem, size
+#define ARGS ctx, r, mem, size, x0, x1, x2, x3
 #define STENCIL(name) u64 TJ_PRESERVE_NONE tj_st_##name(TJ_ARGS_DECL)
 #define CONTINUE() __attribute__((musttail)) return TJ_HOLE_NEXT(ARGS)
 #define JUMP() __attribute__((musttail)) return TJ_HOLE_TARGET(ARGS)
@@ -119,7 +122,8 @@ extern u64 TJ_PRESERVE_NONE TJ_HOLE_TRAP2(TJ_ARGS_DECL);
   }
 #define S_NONE(NAME)
 
-#define TJ_OP(NAME, MN, KIND, W, EXPR) TJ_S_##KIND(NAME, W, EXPR)
+#define TJ_OP(NAME, MN, KIND, W, VAR, EXPR) TJ_OP_BODY(NAME, KIND, W, EXPR)
+#define TJ_OP_BODY(NAME, KIND, W, EXPR) TJ_S_##KIND(NAME, W, EXPR)
 #define TJ_S_BIN(N, W, E) S_BIN(N, E)
 #define TJ_S_BINZ(N, W, E) S_BINZ(N, E)
 #define TJ_S_BINI(N, W, E) S_BINI(N, E)
@@ -258,8 +262,27 @@ STENCIL(ENTER) {
     r[i] = 0;
   }
   if (UNLIKELY(++ctx->heat[HOLE(FN)] == ctx->hot_threshold)) ctx->hot(ctx, HOLE(FN));
+  x0 = REG(P0);
+  x1 = REG(P1);
+  x2 = REG(P2);
+  x3 = REG(P3);
   CONTINUE();
 }
+
+/* On-stack replacement from the interpreter: load the pinned registers, go to the loop. */
+STENCIL(OSR_ENTRY) {
+  x0 = REG(P0);
+  x1 = REG(P1);
+  x2 = REG(P2);
+  x3 = REG(P3);
+  JUMP();
+}
+
+/* After a frame-only stencil wrote a pinned register's slot. */
+STENCIL(RELOAD_0) { x0 = REG(A); CONTINUE(); }
+STENCIL(RELOAD_1) { x1 = REG(A); CONTINUE(); }
+STENCIL(RELOAD_2) { x2 = REG(A); CONTINUE(); }
+STENCIL(RELOAD_3) { x3 = REG(A); CONTINUE(); }
 
 /* Cold per-site stubs: record the trap and unwind (every frame returns at once). */
 STENCIL(TRAP_STUB) {
@@ -277,6 +300,109 @@ STENCIL(TRAP_STUB_KEEP) {
 
 /* The entry cell of a function still in the interpreter. */
 STENCIL(INTERP_THUNK) { return ctx->interp_call(ctx, HOLE(CALLEE), r); }
+
+/* ---- pinned-register variants (opcodes.def rows marked V) ---------------------------------
+ * tj_st_<NAME>__<a><b><c>: each operand position is m (frame slot, hole) or 0..3 (x0..x3).
+ * Positions a/b/c are the instruction's a/b/c register fields as the kind uses them. */
+#define GET_m(h) REG(h)
+#define GET_0(h) x0
+#define GET_1(h) x1
+#define GET_2(h) x2
+#define GET_3(h) x3
+#define SET_m(h, v) REG(h) = (v)
+#define SET_0(h, v) (x0 = (v), REG(h) = x0)
+#define SET_1(h, v) (x1 = (v), REG(h) = x1)
+#define SET_2(h, v) (x2 = (v), REG(h) = x2)
+#define SET_3(h, v) (x3 = (v), REG(h) = x3)
+#include "cnp/variants.h"
+
+#define V_BIN_C(lc, lb, la, NAME, EXPR)                 \
+  STENCIL(NAME##__##la##lb##lc) {                       \
+    u64 a = GET_##lb(B), b = GET_##lc(C);               \
+    SET_##la(A, (EXPR));                                \
+    CONTINUE();                                         \
+  }
+#define V_BIN_B(lb, la, NAME, EXPR) LOCS_C(V_BIN_C, lb, la, NAME, EXPR)
+#define V_BIN_A(la, NAME, EXPR) LOCS_B(V_BIN_B, la, NAME, EXPR)
+#define V_BINI_B(lb, la, NAME, EXPR)                    \
+  STENCIL(NAME##__##la##lb) {                           \
+    u64 a = GET_##lb(B), b = IMM32;                     \
+    SET_##la(A, (EXPR));                                \
+    CONTINUE();                                         \
+  }
+#define V_BINI_A(la, NAME, EXPR) LOCS_B(V_BINI_B, la, NAME, EXPR)
+#define V_UN_B(lb, la, NAME, EXPR)                      \
+  STENCIL(NAME##__##la##lb) {                           \
+    u64 a = GET_##lb(B);                                \
+    SET_##la(A, (EXPR));                                \
+    CONTINUE();                                         \
+  }
+#define V_UN_A(la, NAME, EXPR) LOCS_B(V_UN_B, la, NAME, EXPR)
+#define V_LDI_A(la, NAME, EXPR)                         \
+  STENCIL(NAME##__##la) {                               \
+    u64 a = GET_##la(A), b = (uint32_t)HOLE(IMM);       \
+    (void)a;                                            \
+    SET_##la(A, (EXPR));                                \
+    CONTINUE();                                         \
+  }
+#define V_LD_B(lb, la, NAME, W, EXPR)                   \
+  STENCIL(NAME##__##la##lb) {                           \
+    u64 ea = GET_##lb(B) + IMM32;                       \
+    if (__builtin_expect(ea <= size - (W), 1)) {        \
+      u64 v = 0;                                        \
+      __builtin_memcpy(&v, mem + ea, (W));              \
+      SET_##la(A, (EXPR));                              \
+      CONTINUE();                                       \
+    }                                                   \
+    TRAP();                                             \
+  }
+#define V_LD_A(la, NAME, W, EXPR) LOCS_B(V_LD_B, la, NAME, W, EXPR)
+#define V_ST_B(lb, la, NAME, W)                         \
+  STENCIL(NAME##__##la##lb) {                           \
+    u64 ea = GET_##la(A) + IMM32;                       \
+    if (__builtin_expect(ea <= size - (W), 1)) {        \
+      u64 v = GET_##lb(B);                              \
+      __builtin_memcpy(mem + ea, &v, (W));              \
+      CONTINUE();                                       \
+    }                                                   \
+    TRAP();                                             \
+  }
+#define V_ST_A(la, NAME, W) LOCS_B(V_ST_B, la, NAME, W)
+#define V_BR_B(lb, la, NAME, EXPR)                                       \
+  STENCIL(NAME##__##la##lb) {                                            \
+    u64 a = GET_##la(A), b = GET_##lb(B);                                \
+    (void)a;                                                             \
+    (void)b;                                                             \
+    if (!(EXPR)) CONTINUE();                                             \
+    JUMP();                                                              \
+  }                                                                      \
+  STENCIL(NAME##_BACK__##la##lb) {                                       \
+    if (UNLIKELY(ctx->fuel == 0)) TRAP();                                \
+    ctx->fuel--;                                                         \
+    if (UNLIKELY(++ctx->heat[HOLE(FN)] == ctx->hot_threshold))           \
+      ctx->hot(ctx, HOLE(FN));                                           \
+    u64 a = GET_##la(A), b = GET_##lb(B);                                \
+    (void)a;                                                             \
+    (void)b;                                                             \
+    if (EXPR) JUMP();                                                    \
+    CONTINUE();                                                          \
+  }
+#define V_BR2_A(la, NAME, EXPR) LOCS_B(V_BR_B, la, NAME, EXPR)
+#define V_BR1_A(la, NAME, EXPR) V_BR_B(m, la, NAME, EXPR)
+
+#define TJ_V_BIN(N, W, E) LOCS_A(V_BIN_A, N, E)
+#define TJ_V_BINI(N, W, E) LOCS_A(V_BINI_A, N, E)
+#define TJ_V_UN(N, W, E) LOCS_A(V_UN_A, N, E)
+#define TJ_V_LDI(N, W, E) LOCS_A(V_LDI_A, N, E)
+#define TJ_V_LD(N, W, E) LOCS_A(V_LD_A, N, W, E)
+#define TJ_V_ST(N, W, E) LOCS_A(V_ST_A, N, W)
+#define TJ_V_BR2(N, W, E) LOCS_A(V_BR2_A, N, E)
+#define TJ_V_BR1(N, W, E) LOCS_A(V_BR1_A, N, E)
+#define TJ_VARIANTS_V(NAME, KIND, W, EXPR) TJ_V_##KIND(NAME, W, EXPR)
+#define TJ_VARIANTS_N(NAME, KIND, W, EXPR)
+#define TJ_OP(NAME, MN, KIND, W, VAR, EXPR) TJ_VARIANTS_##VAR(NAME, KIND, W, EXPR)
+#include "bytecode/opcodes.def"
+#undef TJ_OP
 
 /* C ABI -> preserve_none: how host code calls any TjFn (TjEnterFn). */
 u64 tj_st_ENTER_SHIM(TjCtx *ctx, u64 *r, u8 *mem, u64 size, void *fn) {

@@ -26,7 +26,7 @@ uint64_t Interpreter::run(uint32_t entry_fn, uint64_t* r) {
 
   static void* const kLabels[] = {
       &&op_invalid,
-#define TJ_OP(NAME, MN, KIND, W, EXPR) &&op_##NAME,
+#define TJ_OP(NAME, MN, KIND, W, VAR, EXPR) &&op_##NAME,
 #include "bytecode/opcodes.def"
 #undef TJ_OP
   };
@@ -159,7 +159,7 @@ op_invalid:
 #define K_JMP(NAME, EXPR) K_BRANCH(NAME, EXPR)
 #define K_NONE(NAME)
 
-#define TJ_OP(NAME, MN, KIND, W, EXPR) TJ_OP_##KIND(NAME, W, EXPR)
+#define TJ_OP(NAME, MN, KIND, W, VAR, EXPR) TJ_OP_##KIND(NAME, W, EXPR)
 #define TJ_OP_BIN(N, W, E) K_BIN(N, E)
 #define TJ_OP_BINZ(N, W, E) K_BINZ(N, E)
 #define TJ_OP_BINI(N, W, E) K_BINI(N, E)

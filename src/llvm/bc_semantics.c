@@ -4,7 +4,7 @@
 #include "bytecode/abi.h"
 #include "bytecode/semantics.h"
 
-#define TJ_OP(NAME, MN, KIND, W, EXPR) TJ_B_##KIND(NAME, W, EXPR)
+#define TJ_OP(NAME, MN, KIND, W, VAR, EXPR) TJ_B_##KIND(NAME, W, EXPR)
 #define TJ_B_BIN(N, W, E) u64 tj_sem_##N(u64 a, u64 b) { return (E); }
 #define TJ_B_BINZ TJ_B_BIN
 #define TJ_B_BINI TJ_B_BIN

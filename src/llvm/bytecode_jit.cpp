@@ -34,7 +34,7 @@ using bytecode::Op;
 const char* sem_name(Op op) {
   static const char* names[] = {
       "",
-#define TJ_OP(NAME, MN, KIND, W, EXPR) "tj_sem_" #NAME,
+#define TJ_OP(NAME, MN, KIND, W, VAR, EXPR) "tj_sem_" #NAME,
 #include "bytecode/opcodes.def"
 #undef TJ_OP
   };

@@ -3,8 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -132,6 +135,13 @@ class Vm::Impl {
     }
     st.cnp_ns = static_cast<uint64_t>((std::chrono::steady_clock::now() - t0).count());
     st.cnp_bytes = code->code_bytes;
+    if (const char* dir = std::getenv("TIERJIT_DUMP_CNP")) {  // raw code, for objdump -b binary
+      std::string path = fmt::format("{}/{}.bin", dir, vm_.inst_->module().functions[fn].name);
+      if (FILE* f = std::fopen(path.c_str(), "wb")) {
+        std::fwrite(code->block.rx, 1, code->code_bytes, f);
+        std::fclose(f);
+      }
+    }
     st.tier = 1;
     cnp_[fn] = std::make_unique<cnp::CompiledCode>(std::move(code.value()));
     __atomic_store_n(&vm_.inst_->cells()[fn], reinterpret_cast<void*>(cnp_[fn]->entry),
@@ -198,9 +208,12 @@ class Vm::Impl {
   static void* osr_entry(void* vm, uint32_t fn, uint32_t pc) {
     auto* self = static_cast<Impl*>(vm);
     const auto& code = self->cnp_[fn];
-    if (!code || code->offsets[pc / 4] == UINT32_MAX) return nullptr;
+    if (!code) return nullptr;
+    auto it =
+        std::lower_bound(code->osr.begin(), code->osr.end(), std::make_pair(pc / 4, uint32_t{0}));
+    if (it == code->osr.end() || it->first != pc / 4) return nullptr;
     self->vm_.stats_[fn].osr = true;
-    return code->block.rx + code->offsets[pc / 4];
+    return code->block.rx + it->second;
   }
 
   Vm& vm_;
