@@ -1,13 +1,53 @@
 // `tierjit compile FILE -o out.o|out.so [--opt N]`: ahead-of-time object or shared library.
+// Bytecode inputs (.tjasm/.tjbc) give an object with one C entry point per function
+// (include/tierjit/bytecode_abi.h) or, with --format raw, tier-1 machine code.
+#include <fmt/format.h>
+
 #include "aot/aot.hpp"
+#include "cli/bytecode.hpp"
 #include "cli/commands.hpp"
+#include "cnp/compiler.hpp"
+#include "llvm/bytecode_jit.hpp"
+#include "support/file.hpp"
 
 namespace tierjit::cli {
+namespace {
+
+// Raw tier-1 code: each function's copy-and-patch code back to back (position-independent:
+// stencils reach everything through ctx and rel32 jumps inside the function), plus OUT.map
+// listing "name offset size" per function.
+Status write_raw(const bytecode::Module& m, const std::string& out) {
+  cnp::CodePool pool;
+  cnp::Compiler compiler(pool);
+  std::string bytes, map;
+  for (uint32_t i = 0; i < m.functions.size(); ++i) {
+    TJ_ASSIGN_OR_RETURN(cnp::CompiledCode code, compiler.compile(m, i));
+    map += fmt::format("{} {} {}\n", m.functions[i].name, bytes.size(), code.code_bytes);
+    bytes.append(reinterpret_cast<const char*>(code.block.rx), code.code_bytes);
+    bytes.resize((bytes.size() + 15) & ~size_t{15}, '\xcc');
+  }
+  TJ_TRY(write_file_atomic(out, bytes));
+  return write_file_atomic(out + ".map", map);
+}
+
+Status compile_bytecode(const std::string& input, const aot::CompileOptions& opts,
+                        const std::string& format) {
+  TJ_ASSIGN_OR_RETURN(bytecode::Module m, load_bytecode(input));
+  if (format == "raw") return write_raw(m, opts.output);
+  if (opts.kind != aot::OutputKind::kObject)
+    return make_error(ErrorCode::kUsage, "bytecode compiles to an object (.o) or --format raw");
+  TJ_ASSIGN_OR_RETURN(std::string obj,
+                      llvmtier::compile_bytecode_object(m, opts.opt_level, opts.native_cpu));
+  return write_file_atomic(opts.output, obj);
+}
+
+}  // namespace
 
 void register_compile(CLI::App& app) {
   struct Args {
     std::string input;
     aot::CompileOptions opts;
+    std::string format = "object";
   };
   auto a = std::make_shared<Args>();
   CLI::App* sub =
@@ -17,9 +57,14 @@ void register_compile(CLI::App& app) {
       ->required();
   sub->add_option("--opt,-O", a->opts.opt_level, "optimization level 0-3")->check(CLI::Range(0, 3));
   sub->add_flag("--native", a->opts.native_cpu, "tune for this machine's CPU");
+  sub->add_option("--format", a->format, "bytecode: object (ELF .o, default) or raw (tier-1 code)")
+      ->check(CLI::IsMember({"object", "raw"}));
   sub->callback([a] {
     a->opts.kind = aot::kind_for_output(a->opts.output);
-    Status s = aot::compile_file(a->input, a->opts);
+    auto head = read_file(a->input);
+    bool bc = head.ok() && is_bytecode(head.value());
+    Status s =
+        bc ? compile_bytecode(a->input, a->opts, a->format) : aot::compile_file(a->input, a->opts);
     set_exit_code(s.ok() ? 0 : report(s.error()));
   });
 }

@@ -4,9 +4,12 @@
  * number shape = LI(a) * 25 + LI(b) * 5 + LI(c). */
 #ifndef TIERJIT_CNP_VARIANTS_H
 #define TIERJIT_CNP_VARIANTS_H
-#define LOCS_A(M, ...) M(m, __VA_ARGS__) M(0, __VA_ARGS__) M(1, __VA_ARGS__) M(2, __VA_ARGS__) M(3, __VA_ARGS__)
-#define LOCS_B(M, ...) M(m, __VA_ARGS__) M(0, __VA_ARGS__) M(1, __VA_ARGS__) M(2, __VA_ARGS__) M(3, __VA_ARGS__)
-#define LOCS_C(M, ...) M(m, __VA_ARGS__) M(0, __VA_ARGS__) M(1, __VA_ARGS__) M(2, __VA_ARGS__) M(3, __VA_ARGS__)
+#define LOCS_A(M, ...) \
+  M(m, __VA_ARGS__) M(0, __VA_ARGS__) M(1, __VA_ARGS__) M(2, __VA_ARGS__) M(3, __VA_ARGS__)
+#define LOCS_B(M, ...) \
+  M(m, __VA_ARGS__) M(0, __VA_ARGS__) M(1, __VA_ARGS__) M(2, __VA_ARGS__) M(3, __VA_ARGS__)
+#define LOCS_C(M, ...) \
+  M(m, __VA_ARGS__) M(0, __VA_ARGS__) M(1, __VA_ARGS__) M(2, __VA_ARGS__) M(3, __VA_ARGS__)
 #define LI_m 0
 #define LI_0 1
 #define LI_1 2

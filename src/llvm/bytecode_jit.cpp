@@ -349,6 +349,8 @@ class FunctionTranslator {
   std::map<size_t, llvm::BasicBlock*> blocks_;
 };
 
+llvm::Type* b_void(llvm::LLVMContext& c) { return llvm::Type::getVoidTy(c); }
+
 llvm::FunctionType* tjfn_type(llvm::LLVMContext& c) {
   auto* p = llvm::PointerType::getUnqual(c);
   auto* i64 = llvm::Type::getInt64Ty(c);
@@ -405,24 +407,67 @@ Expected<std::unique_ptr<llvm::Module>> translate_bytecode_module(const bytecode
     fns[i]->setLinkage(llvm::GlobalValue::InternalLinkage);
   }
   for (uint32_t i = 0; i < m.functions.size(); ++i) FunctionTranslator(m, i, fns[i], fns).run();
-  // C-ABI wrappers: uint64_t NAME(TjCtx* ctx, uint64_t* frame).
+  // Tables the wrappers install in the caller's TjCtx: entry cells (callr) and arg counts.
   auto* p = llvm::PointerType::getUnqual(ctx);
   auto* i64 = llvm::Type::getInt64Ty(ctx);
-  for (uint32_t i = 0; i < m.functions.size(); ++i) {
+  auto* i32 = llvm::Type::getInt32Ty(ctx);
+  size_t n = m.functions.size();
+  std::vector<llvm::Constant*> cell_init, nargs_init;
+  for (uint32_t i = 0; i < n; ++i) {
+    cell_init.push_back(fns[i]);
+    nargs_init.push_back(llvm::ConstantInt::get(i32, m.functions[i].nargs));
+  }
+  auto* cells_ty = llvm::ArrayType::get(p, n);
+  auto* cells = new llvm::GlobalVariable(*mod, cells_ty, false, llvm::GlobalValue::InternalLinkage,
+                                         llvm::ConstantArray::get(cells_ty, cell_init), "tj_cells");
+  auto* nargs_ty = llvm::ArrayType::get(i32, n);
+  auto* nargs =
+      new llvm::GlobalVariable(*mod, nargs_ty, true, llvm::GlobalValue::InternalLinkage,
+                               llvm::ConstantArray::get(nargs_ty, nargs_init), "tj_nargs");
+  // uint64_t tj_<NAME>(TjCtx* ctx, uint64_t* frame): the frame holds the arguments.
+  for (uint32_t i = 0; i < n; ++i) {
     auto* w = llvm::Function::Create(llvm::FunctionType::get(i64, {p, p}, false),
-                                     llvm::GlobalValue::ExternalLinkage, m.functions[i].name, *mod);
+                                     llvm::GlobalValue::ExternalLinkage,
+                                     "tj_" + m.functions[i].name, *mod);
     llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", w));
     llvm::Value* c = w->getArg(0);
-    auto ld = [&](size_t off, llvm::Type* t) {
-      return b.CreateLoad(t, b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), c, off));
-    };
-    auto* call = b.CreateCall(
-        fns[i], {c, w->getArg(1), ld(offsetof(TjCtx, mem), p), ld(offsetof(TjCtx, mem_size), i64)});
+    auto at = [&](size_t off) { return b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), c, off); };
+    b.CreateStore(cells, at(offsetof(TjCtx, cells)));
+    b.CreateStore(nargs, at(offsetof(TjCtx, nargs_of)));
+    b.CreateStore(b.getInt64(n), at(offsetof(TjCtx, num_functions)));
+    auto* call = b.CreateCall(fns[i], {c, w->getArg(1), b.CreateLoad(p, at(offsetof(TjCtx, mem))),
+                                       b.CreateLoad(i64, at(offsetof(TjCtx, mem_size)))});
     call->setCallingConv(llvm::CallingConv::PreserveNone);
     b.CreateRet(call);
   }
+  // void tj_init_memory(uint8_t* mem): copies the data segments.
+  auto* init = llvm::Function::Create(llvm::FunctionType::get(b_void(ctx), {p}, false),
+                                      llvm::GlobalValue::ExternalLinkage, "tj_init_memory", *mod);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", init));
+  for (const auto& d : m.data) {
+    auto* bytes = llvm::ConstantDataArray::getString(ctx, d.bytes, false);
+    auto* g = new llvm::GlobalVariable(*mod, bytes->getType(), true,
+                                       llvm::GlobalValue::PrivateLinkage, bytes, "tj_data");
+    b.CreateMemCpy(b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), init->getArg(0), d.addr),
+                   llvm::MaybeAlign(1), g, llvm::MaybeAlign(1), d.bytes.size());
+  }
+  b.CreateRetVoid();
   TJ_TRY(finish(*mod));
   return mod;
+}
+
+Expected<std::string> compile_bytecode_object(const bytecode::Module& m, int opt_level,
+                                              bool native_cpu) {
+  initialize_llvm_targets();
+  llvm::LLVMContext ctx;
+  TJ_ASSIGN_OR_RETURN(auto mod, translate_bytecode_module(m, ctx));
+  TargetConfig cfg =
+      native_cpu ? TargetConfig::host() : TargetConfig::generic(mod->getTargetTriple().str());
+  cfg.emulated_tls = false;
+  TJ_ASSIGN_OR_RETURN(auto tm, make_target_machine(cfg, opt_level));
+  mod->setDataLayout(tm->createDataLayout());
+  optimize_module(*mod, *tm, opt_level);
+  return emit_object(*mod, *tm);
 }
 
 // ---- BytecodeJit ---------------------------------------------------------------------------

@@ -21,10 +21,17 @@ namespace tierjit::llvmtier {
 Expected<std::unique_ptr<llvm::Module>> translate_bytecode(const bytecode::Module& m, uint32_t fn,
                                                            llvm::LLVMContext& ctx);
 
-/// Translates every function into one module with a C-ABI wrapper per function, for AOT
-/// objects: `uint64_t NAME(TjCtx* ctx, uint64_t* frame)` (frame holds the arguments).
+/// Translates every function into one module for AOT objects, with C-ABI entry points
+/// (include/tierjit/bytecode_aot.h): `uint64_t tj_<NAME>(TjCtx* ctx, uint64_t* frame)` (the
+/// frame holds the arguments; the call installs the module's cell table in ctx) and
+/// `void tj_init_memory(uint8_t* mem)` (copies the data segments).
 Expected<std::unique_ptr<llvm::Module>> translate_bytecode_module(const bytecode::Module& m,
                                                                   llvm::LLVMContext& ctx);
+
+/// An ELF relocatable object for the whole module (translate_bytecode_module, the O<level>
+/// pipeline, portable x86-64 unless `native_cpu`).
+Expected<std::string> compile_bytecode_object(const bytecode::Module& m, int opt_level,
+                                              bool native_cpu);
 
 /// An ORC LLJIT that compiles bytecode functions. Thread-safe: compile() may run on a
 /// background thread while code it produced earlier executes.

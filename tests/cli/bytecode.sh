@@ -115,4 +115,14 @@ expect_fail 65 "falls through off the end" "$TIERJIT" asm "$TMP/fall.tjasm" -o "
 printf '.func main 0 2\n  jmp nowhere\n.end\n' > "$TMP/lbl.tjasm"
 expect_fail 65 "undefined label 'nowhere'" "$TIERJIT" asm "$TMP/lbl.tjasm" -o "$TMP/x"
 pass "bad input"
+# AOT: an ELF object a C program links and calls; raw tier-1 code with a map.
+"$TIERJIT" compile "$EX/fib.tjasm" -o "$TMP/fib.o" || fail "compile fib.tjasm -o fib.o"
+"$CLANG" -I"$SRC/include" "$SRC/tests/cli/bytecode_aot.c" "$TMP/fib.o" -o "$TMP/aot" ||
+  fail "linking the AOT object"
+out=$("$TMP/aot" 20)
+[ "$out" = "$(printf 'tj_fib: 6765\nhost print_i64: 55\ntj_main returned 0, status 0')" ] ||
+  fail "AOT object printed '$out'"
+"$TIERJIT" compile "$EX/fib.tjasm" --format raw -o "$TMP/fib.bin" || fail "compile --format raw"
+grep -q "^fib 0 " "$TMP/fib.bin.map" && [ -s "$TMP/fib.bin" ] || fail "raw map/bytes missing"
+pass "AOT object and raw code"
 finish
