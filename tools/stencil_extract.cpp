@@ -26,9 +26,10 @@ const std::map<std::string, std::string> kHoles = {
     {"TJ_HOLE_NARGS", "kNargs"},   {"TJ_HOLE_NREGS", "kNregs"}, {"TJ_HOLE_CALLEE", "kCallee"},
     {"TJ_HOLE_IMPORT", "kImport"}, {"TJ_HOLE_NEXT", "kNext"},   {"TJ_HOLE_TARGET", "kTarget"},
     {"TJ_HOLE_TRAP", "kTrap"},     {"TJ_HOLE_TRAP2", "kTrap2"}, {"TJ_HOLE_P0", "kP0"},
-    {"TJ_HOLE_P1", "kP1"},         {"TJ_HOLE_P2", "kP2"},       {"TJ_HOLE_P3", "kP3"}};
+    {"TJ_HOLE_P1", "kP1"},         {"TJ_HOLE_P2", "kP2"},       {"TJ_HOLE_P3", "kP3"},
+    {"TJ_HOLE_REFUEL", "kRefuel"}};
 bool is_jump_hole(const std::string& k) {
-  return k == "kNext" || k == "kTarget" || k == "kTrap" || k == "kTrap2";
+  return k == "kNext" || k == "kTarget" || k == "kTrap" || k == "kTrap2" || k == "kRefuel";
 }
 
 [[noreturn]] void die(const std::string& msg) {

@@ -4,7 +4,7 @@
  *
  * Calling an AOT object from C (see tests/cli/bytecode_aot.c):
  *   TjCtx ctx = {0};  ctx.mem = mem; ctx.mem_size = size;   (size >= the module's .memory)
- *   ctx.fuel = UINT64_MAX; ctx.max_depth = 10000;
+ *   ctx.fuel = UINT64_MAX; ctx.max_depth = 10000;   (fuel is the tick budget)
  *   ctx.reg_limit = regs + nregs;    (register stack: 256 * max_depth u64s is always enough)
  *   ctx.host_call = my_host_call;    (only if the module imports host functions)
  *   tj_init_memory(mem);             (the data segments)
@@ -60,7 +60,13 @@ typedef struct TjCtx {
   uint64_t trap_code; /* exit status (halt) or user trap code */
   uint32_t trap_fn;   /* function index and byte pc of the trapping instruction */
   uint32_t trap_pc;
-  uint64_t fuel;  /* ticks left (function entries + backward branches); UINT64_MAX = off */
+  uint64_t fuel; /* ticks left in the current window (function entries + backward branches) */
+  uint64_t fuel_reserve; /* ticks beyond the window; fuel + fuel_reserve = budget left */
+  /* Called by a tick that finds fuel == 0 (C ABI): refills the window from the reserve and
+   * returns 0, or returns 1 when the budget is exhausted (the tick then traps). The engine
+   * also attributes the finished window to `fn` as heat (sampled profiling). NULL = no
+   * budget: the tick traps. */
+  uint64_t (*refuel)(struct TjCtx* ctx, uint64_t fn);
   uint64_t depth; /* current call depth */
   uint64_t max_depth;
   uint64_t* reg_limit;       /* end of the register stack */

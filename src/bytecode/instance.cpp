@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -105,6 +106,7 @@ Expected<std::unique_ptr<Instance>> Instance::create(const Module& m, const Host
   c.mem = inst->mem_;
   c.mem_size = inst->mem_size_;
   c.host_call = &Instance::host_call;
+  c.refuel = &Instance::refuel;
   c.nargs_of = inst->nargs_.data();
   c.num_functions = n;
   c.engine = inst.get();
@@ -126,7 +128,8 @@ void Instance::reset() {
   ctx_.trap_code = 0;
   ctx_.trap_fn = ctx_.trap_pc = 0;
   ctx_.depth = 0;
-  ctx_.fuel = fuel_;
+  ctx_.fuel = std::min(fuel_, kFuelWindow);
+  ctx_.fuel_reserve = fuel_ - ctx_.fuel;
   out_.clear();
 }
 
@@ -134,6 +137,20 @@ void Instance::flush_output() {
   std::fwrite(out_.data(), 1, out_.size(), stdout);
   std::fflush(stdout);
   out_.clear();
+}
+
+uint64_t Instance::refuel(TjCtx* ctx, uint64_t fn) {
+  if (ctx->fuel_reserve == 0) return 1;
+  uint64_t take = std::min(ctx->fuel_reserve, kFuelWindow);
+  ctx->fuel_reserve -= take;
+  ctx->fuel = take;
+  // The window that just ran out is attributed to `fn` (sampled heat for tier-up).
+  uint64_t before = ctx->heat[fn], after = before + kFuelWindow;
+  ctx->heat[fn] = after;
+  bool crossed = (before < ctx->hot_threshold && after >= ctx->hot_threshold) ||
+                 (before < ctx->interp_threshold && after >= ctx->interp_threshold);
+  if (crossed && ctx->hot) ctx->hot(ctx, fn);
+  return 0;
 }
 
 uint64_t Instance::host_call(TjCtx* ctx, uint64_t import, uint64_t* args, uint64_t nargs) {

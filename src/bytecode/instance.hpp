@@ -68,6 +68,9 @@ class Instance {
  private:
   Instance(const Module& m) : m_(m) {}
   static uint64_t host_call(TjCtx* ctx, uint64_t import, uint64_t* args, uint64_t nargs);
+  static uint64_t refuel(TjCtx* ctx, uint64_t fn);
+  /// Ticks per fuel window: how often compiled code calls refuel (and samples heat).
+  static constexpr uint64_t kFuelWindow = 1024;
 
   const Module& m_;
   TjCtx ctx_{};

@@ -164,6 +164,12 @@ uint64_t now_ns() {
       .count();
 }
 
+bool has_refuel(const Stencil& s, size_t len) {
+  for (uint16_t i = 0; i < s.nholes && s.holes[i].offset < len; ++i)
+    if (s.holes[i].kind == HoleKind::kRefuel) return true;
+  return false;
+}
+
 int count_traps(const Stencil& s, size_t len) {
   int n = 0;
   for (uint16_t i = 0; i < s.nholes && s.holes[i].offset < len; ++i)
@@ -248,6 +254,14 @@ std::array<int, TJ_PINNED_REGS> choose_pins(const bytecode::Function& f) {
     }
     w += in.size() / 4;
   }
+  // Registers some instruction overwrites without reading (not loop-carried by RMW).
+  bool pure_def[256] = {};
+  for (size_t w = 0; w < n;) {
+    Insn in = bytecode::decode(code, w);
+    Roles ro = roles(in.info().kind);
+    if (ro.writes_a && !((ro.b && in.b == in.a) || (ro.c && in.c == in.a))) pure_def[in.a] = true;
+    w += in.size() / 4;
+  }
   uint64_t count[256] = {};
   int32_t d = 0;
   for (size_t w = 0; w < n;) {
@@ -260,7 +274,7 @@ std::array<int, TJ_PINNED_REGS> choose_pins(const bytecode::Function& f) {
     if (ro.c) count[in.c] += weight;
     // Read-modify-write (accumulators, induction variables): the loop-carried chains whose
     // latency a frame slot would lengthen by a store-to-load forward per iteration.
-    if (ro.writes_a && ((ro.b && in.b == in.a) || (ro.c && in.c == in.a)))
+    if (ro.writes_a && !pure_def[in.a] && ((ro.b && in.b == in.a) || (ro.c && in.c == in.a)))
       count[in.a] += 4 * weight;
     w += in.size() / 4;
   }
@@ -300,6 +314,7 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
   const Stencil& stub = generated::kStencil_TRAP_STUB;
   const Stencil& stub_keep = generated::kStencil_TRAP_STUB_KEEP;
   const Stencil& osr = generated::kStencil_OSR_ENTRY;
+  const Stencil& refuel = generated::kStencil_REFUEL_STUB;
   uint64_t t0 = profile ? now_ns() : 0;
 
   // Register pinning: slot of each virtual register (-1 = frame only).
@@ -317,6 +332,7 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
   std::vector<uint32_t> osr_targets;
   size_t pos = enter.body_size;  // ENTER's trailing jmp NEXT is dropped: insn 0 follows
   size_t stubs = 2;              // ENTER's two
+  size_t refuels = 0;
   for (size_t w = 0; w < nwords;) {
     Insn in = bytecode::decode(code, w);
     int words = in.size() / 4;
@@ -344,13 +360,18 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
     size_t len = drop ? s->body_size : s->size;
     choice.push_back({s, static_cast<uint16_t>(len), reload});
     stubs += count_traps(*s, len);
+    if (has_refuel(*s, len)) {
+      refuels++;
+      stubs++;  // its budget trap
+    }
     pos += len + (reload >= 0 ? kReload[reload]->body_size : 0);
     w += words;
   }
   std::sort(osr_targets.begin(), osr_targets.end());
   osr_targets.erase(std::unique(osr_targets.begin(), osr_targets.end()), osr_targets.end());
   const size_t hot = pos;
-  const size_t total = hot + stubs * stub.size + osr_targets.size() * osr.size;
+  const size_t osr_start = hot + stubs * stub.size + refuels * refuel.size;
+  const size_t total = osr_start + osr_targets.size() * osr.size;
   uint64_t t1 = profile ? now_ns() : 0;
   TJ_ASSIGN_OR_RETURN(out.block, pool_.acquire(total));
   uint64_t t2 = profile ? now_ns() : 0;
@@ -406,6 +427,15 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
         vals.v[static_cast<int>(HoleKind::kTrap2)] =
             add_stub(trap_kind(kind, HoleKind::kTrap2), pc);
     }
+    if (has_refuel(s, c.len)) {  // re-runs this stencil after refilling; traps via its stub
+      uint64_t budget_trap = add_stub(TJ_TRAP_BUDGET, static_cast<uint32_t>(w * 4));
+      Values rv = vals;
+      rv.v[static_cast<int>(HoleKind::kTarget)] = rx + at;
+      rv.v[static_cast<int>(HoleKind::kTrap)] = budget_trap;
+      copy_patch(refuel, refuel.size, rw, rx, cold, rv);
+      vals.v[static_cast<int>(HoleKind::kRefuel)] = rx + cold;
+      cold += refuel.size;
+    }
     copy_patch(s, c.len, rw, rx, at, vals);
     if (c.reload >= 0) {
       const Stencil& rl = *kReload[c.reload];
@@ -415,7 +445,8 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
     w += words;
   }
   // OSR entries: load the pinned registers, then jump to the loop header.
-  cold = hot + stubs * stub.size;
+  TJ_ASSERT(cold <= osr_start, "cold area overflow");
+  cold = osr_start;
   for (uint32_t target : osr_targets) {
     vals.v[static_cast<int>(HoleKind::kTarget)] = rx + out.offsets[target];
     copy_patch(osr, osr.size, rw, rx, cold, vals);

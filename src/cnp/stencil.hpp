@@ -27,7 +27,8 @@ enum class HoleKind : uint8_t {
   kP0,
   kP1,
   kP2,
-  kP3,  ///< byte offsets of the frame slots cached in machine registers x0..x3
+  kP3,      ///< byte offsets of the frame slots cached in machine registers x0..x3
+  kRefuel,  ///< code address of the site's REFUEL_STUB (rel32 jump)
   kCount
 };
 

@@ -21,17 +21,38 @@ extern char TJ_HOLE_A[], TJ_HOLE_B[], TJ_HOLE_C[], TJ_HOLE_D[], TJ_HOLE_IMM[], T
     TJ_HOLE_CALLEE[], TJ_HOLE_IMPORT[], TJ_HOLE_P0[], TJ_HOLE_P1[], TJ_HOLE_P2[], TJ_HOLE_P3[];
 /* x0..x3 cache the function's four hottest virtual registers in machine registers across
  * stencils (write-through: the frame slot is always current, so any stencil may read the
- * frame). Entered as a 4-argument TjFn, ENTER loads them; OSR_ENTRY does for OSR. */
-#define TJ_ARGS_DECL TjCtx *ctx, u64 *r, u8 *mem, u64 size, u64 x0, u64 x1, u64 x2, u64 x3
+ * frame). Entered as a 4-argument TjFn, ENTER loads them; OSR_ENTRY does for OSR.
+ * fl holds the fuel window while native code runs (a memory counter would put a
+ * store-to-load forward on every loop's critical path); ctx->fuel is written back before
+ * anything that can observe it (calls, returns, traps, refuel) and reloaded after. */
+#define TICK_OR(TRAPX)                                         \
+  do {                                                         \
+    if (UNLIKELY(fl == 0)) {                                   \
+      ctx->fuel = 0;                                           \
+      if (ctx->refuel(ctx, HOLE(FN))) TRAPX();                 \
+      fl = ctx->fuel;                                          \
+    }                                                          \
+    fl--;                                                      \
+  } while (0)
+/* The loop back-edge tick: an empty window jumps to a per-site REFUEL_STUB, which refills
+ * and re-runs this stencil, so the hot path makes no call and needs no stack frame. */
+#define TICK_BACK()                                                    \
+  do {                                                                 \
+    if (UNLIKELY(fl == 0)) __attribute__((musttail)) return TJ_HOLE_REFUEL(ARGS); \
+    fl--;                                                              \
+  } while (0)
+#define TJ_ARGS_DECL \
+  TjCtx *ctx, u64 *r, u8 *mem, u64 size, u64 x0, u64 x1, u64 x2, u64 x3, u64 fl
 extern u64 TJ_PRESERVE_NONE TJ_HOLE_NEXT(TJ_ARGS_DECL);
 extern u64 TJ_PRESERVE_NONE TJ_HOLE_TARGET(TJ_ARGS_DECL);
 extern u64 TJ_PRESERVE_NONE TJ_HOLE_TRAP(TJ_ARGS_DECL);
 extern u64 TJ_PRESERVE_NONE TJ_HOLE_TRAP2(TJ_ARGS_DECL);
+extern u64 TJ_PRESERVE_NONE TJ_HOLE_REFUEL(TJ_ARGS_DECL);
 
 #define HOLE(h) ((uintptr_t)TJ_HOLE_##h)
 #define REG(h) (*(u64 *)((char *)r + HOLE(h)))
 #define IMM32 ((u64)(i64)(int32_t)(uint32_t)HOLE(IMM))
-#define ARGS ctx, r, mem, size, x0, x1, x2, x3
+#define ARGS ctx, r, mem, size, x0, x1, x2, x3, fl
 #define STENCIL(name) u64 TJ_PRESERVE_NONE tj_st_##name(TJ_ARGS_DECL)
 #define CONTINUE() __attribute__((musttail)) return TJ_HOLE_NEXT(ARGS)
 #define JUMP() __attribute__((musttail)) return TJ_HOLE_TARGET(ARGS)
@@ -99,8 +120,9 @@ extern u64 TJ_PRESERVE_NONE TJ_HOLE_TRAP2(TJ_ARGS_DECL);
     TRAP();                                     \
   }
 /* Forward branches: written `if (!cond) NEXT; TARGET;` so clang emits `jcc TARGET; jmp NEXT`
- * and the trailing jump can go. The _BACK variant (target at or before the branch) ticks fuel
- * and heat; its hot path is the taken branch. */
+ * and the trailing jump can go. The _BACK variant (target at or before the branch) ticks the
+ * fuel (one decrement; the refuel callback samples heat per window); its hot path is the
+ * taken branch. */
 #define S_BR(NAME, EXPR)                                                   \
   STENCIL(NAME) {                                                          \
     u64 a = REG(A), b = REG(B);                                            \
@@ -110,10 +132,7 @@ extern u64 TJ_PRESERVE_NONE TJ_HOLE_TRAP2(TJ_ARGS_DECL);
     JUMP();                                                                \
   }                                                                        \
   STENCIL(NAME##_BACK) {                                                   \
-    if (UNLIKELY(ctx->fuel == 0)) TRAP();                                  \
-    ctx->fuel--;                                                           \
-    if (UNLIKELY(++ctx->heat[HOLE(FN)] == ctx->hot_threshold))             \
-      ctx->hot(ctx, HOLE(FN));                                             \
+    TICK_BACK();                                                           \
     u64 a = REG(A), b = REG(B);                                            \
     (void)a;                                                               \
     (void)b;                                                               \
@@ -151,9 +170,7 @@ extern u64 TJ_PRESERVE_NONE TJ_HOLE_TRAP2(TJ_ARGS_DECL);
 /* ---- control, calls, atomics ------------------------------------------------------------- */
 STENCIL(JMP) { JUMP(); }
 STENCIL(JMP_BACK) {
-  if (UNLIKELY(ctx->fuel == 0)) TRAP();
-  ctx->fuel--;
-  if (UNLIKELY(++ctx->heat[HOLE(FN)] == ctx->hot_threshold)) ctx->hot(ctx, HOLE(FN));
+  TICK_BACK();
   JUMP();
 }
 
@@ -171,11 +188,13 @@ static inline u64 copy_args_and_call(TJ_ARGS_DECL, u64 callee) {
     nr[i] = src[i];
   }
   TjFn fn = (TjFn)__atomic_load_n(&ctx->cells[callee], __ATOMIC_ACQUIRE);
+  ctx->fuel = fl;
   return fn(ctx, nr, mem, size);
 }
 
 STENCIL(CALL) {
   u64 v = copy_args_and_call(ARGS, HOLE(CALLEE));
+  fl = ctx->fuel;
   if (__builtin_expect(ctx->status == 0, 1)) {
     REG(A) = v;
     CONTINUE();
@@ -187,6 +206,7 @@ STENCIL(CALLR) {
   u64 idx = REG(D);
   if (UNLIKELY(idx >= ctx->num_functions || ctx->nargs_of[idx] != HOLE(NARGS))) TRAP();
   u64 v = copy_args_and_call(ARGS, idx);
+  fl = ctx->fuel;
   if (__builtin_expect(ctx->status == 0, 1)) {
     REG(A) = v;
     CONTINUE();
@@ -204,11 +224,13 @@ STENCIL(HCALL) {
 }
 
 STENCIL(RET) {
+  ctx->fuel = fl;
   ctx->depth--;
   return REG(A);
 }
 
 STENCIL(HALT) {
+  ctx->fuel = fl;
   ctx->trap_code = REG(A);
   ctx->status = TJ_HALTED;
   return 0;
@@ -251,12 +273,12 @@ STENCIL(XADD) {
 /* ---- function entry, trap stubs, thunks -------------------------------------------------- */
 /* Prologue: stack (TRAP) and fuel (TRAP2) checks, zero r[NARGS..NREGS), heat. FRAME = nregs*8. */
 STENCIL(ENTER) {
+  fl = ctx->fuel; /* entered as a 4-argument TjFn: fl starts undefined */
   if (UNLIKELY(ctx->depth >= ctx->max_depth ||
                (u64 *)((char *)r + HOLE(FRAME)) > ctx->reg_limit))
     TRAP();
   ctx->depth++;
-  if (UNLIKELY(ctx->fuel == 0)) TRAP2();
-  ctx->fuel--;
+  TICK_OR(TRAP2);
   for (u64 i = HOLE(NARGS); i < HOLE(NREGS); ++i) {
     __asm__("" ::: "memory"); /* keep a plain loop: no memset call */
     r[i] = 0;
@@ -271,6 +293,7 @@ STENCIL(ENTER) {
 
 /* On-stack replacement from the interpreter: load the pinned registers, go to the loop. */
 STENCIL(OSR_ENTRY) {
+  fl = ctx->fuel;
   x0 = REG(P0);
   x1 = REG(P1);
   x2 = REG(P2);
@@ -284,8 +307,18 @@ STENCIL(RELOAD_1) { x1 = REG(A); CONTINUE(); }
 STENCIL(RELOAD_2) { x2 = REG(A); CONTINUE(); }
 STENCIL(RELOAD_3) { x3 = REG(A); CONTINUE(); }
 
+/* Refill the fuel window for a backward branch (TARGET = that branch's stencil, re-run;
+ * TRAP = its budget trap stub). */
+STENCIL(REFUEL_STUB) {
+  ctx->fuel = 0;
+  if (ctx->refuel(ctx, HOLE(FN))) TRAP();
+  fl = ctx->fuel;
+  JUMP();
+}
+
 /* Cold per-site stubs: record the trap and unwind (every frame returns at once). */
 STENCIL(TRAP_STUB) {
+  ctx->fuel = fl;
   ctx->status = HOLE(KIND);
   ctx->trap_fn = (uint32_t)HOLE(FN);
   ctx->trap_pc = (uint32_t)HOLE(PC);
@@ -293,12 +326,14 @@ STENCIL(TRAP_STUB) {
 }
 /* Same, keeping the status a host function already set. */
 STENCIL(TRAP_STUB_KEEP) {
+  ctx->fuel = fl;
   ctx->trap_fn = (uint32_t)HOLE(FN);
   ctx->trap_pc = (uint32_t)HOLE(PC);
   return 0;
 }
 
 /* The entry cell of a function still in the interpreter. */
+/* Entered as a TjFn (the caller already wrote ctx->fuel back), so fl is not ours to store. */
 STENCIL(INTERP_THUNK) { return ctx->interp_call(ctx, HOLE(CALLEE), r); }
 
 /* ---- pinned-register variants (opcodes.def rows marked V) ---------------------------------
@@ -377,10 +412,7 @@ STENCIL(INTERP_THUNK) { return ctx->interp_call(ctx, HOLE(CALLEE), r); }
     JUMP();                                                              \
   }                                                                      \
   STENCIL(NAME##_BACK__##la##lb) {                                       \
-    if (UNLIKELY(ctx->fuel == 0)) TRAP();                                \
-    ctx->fuel--;                                                         \
-    if (UNLIKELY(++ctx->heat[HOLE(FN)] == ctx->hot_threshold))           \
-      ctx->hot(ctx, HOLE(FN));                                           \
+    TICK_BACK();                                                         \
     u64 a = GET_##la(A), b = GET_##lb(B);                                \
     (void)a;                                                             \
     (void)b;                                                             \

@@ -60,7 +60,7 @@ enter:
   if (ctx->depth >= ctx->max_depth || r + info[f].nregs > ctx->reg_limit)
     TRAP_AT(f, 0, TJ_TRAP_STACK_OVERFLOW);
   ctx->depth++;
-  if (ctx->fuel == 0) TRAP_AT(f, 0, TJ_TRAP_BUDGET);
+  if (ctx->fuel == 0 && (!ctx->refuel || ctx->refuel(ctx, f))) TRAP_AT(f, 0, TJ_TRAP_BUDGET);
   ctx->fuel--;
   for (uint32_t i = info[f].nargs; i < info[f].nregs; ++i) r[i] = 0;
   if (++ctx->heat[f] == ctx->interp_threshold && ctx->hot) ctx->hot(ctx, f);
@@ -126,33 +126,33 @@ op_invalid:
     DISPATCH();                                        \
   }
 // Branches: a backward branch (offset <= 0) ticks the fuel and the heat before moving.
-#define K_BRANCH(NAME, COND)                                               \
-  op_##NAME : {                                                            \
-    int32_t off = static_cast<int32_t>(IMM);                               \
-    if (off <= 0) {                                                        \
-      if (ctx->fuel == 0) TRAP(TJ_TRAP_BUDGET);                            \
-      ctx->fuel--;                                                         \
-    }                                                                      \
-    {                                                                      \
-      u64 a = r[FA], b = r[FB];                                            \
-      (void)a;                                                             \
-      (void)b;                                                             \
-      pc += (COND) ? off / 4 : 2;                                          \
-    }                                                                      \
-    if (off <= 0 && ++ctx->heat[f] == ctx->interp_threshold && ctx->hot) { \
-      ctx->hot(ctx, f);                                                    \
-      if (hooks.osr_entry) {                                               \
-        if (void* addr = hooks.osr_entry(hooks.vm, f, PCOFF)) {            \
-          ret = hooks.enter(ctx, r, mem, msize, addr);                     \
-          if (ctx->status) {                                               \
-            frames.resize(base);                                           \
-            return 0;                                                      \
-          }                                                                \
-          goto returned;                                                   \
-        }                                                                  \
-      }                                                                    \
-    }                                                                      \
-    DISPATCH();                                                            \
+#define K_BRANCH(NAME, COND)                                                             \
+  op_##NAME : {                                                                          \
+    int32_t off = static_cast<int32_t>(IMM);                                             \
+    if (off <= 0) {                                                                      \
+      if (ctx->fuel == 0 && (!ctx->refuel || ctx->refuel(ctx, f))) TRAP(TJ_TRAP_BUDGET); \
+      ctx->fuel--;                                                                       \
+    }                                                                                    \
+    {                                                                                    \
+      u64 a = r[FA], b = r[FB];                                                          \
+      (void)a;                                                                           \
+      (void)b;                                                                           \
+      pc += (COND) ? off / 4 : 2;                                                        \
+    }                                                                                    \
+    if (off <= 0 && ++ctx->heat[f] == ctx->interp_threshold && ctx->hot) {               \
+      ctx->hot(ctx, f);                                                                  \
+      if (hooks.osr_entry) {                                                             \
+        if (void* addr = hooks.osr_entry(hooks.vm, f, PCOFF)) {                          \
+          ret = hooks.enter(ctx, r, mem, msize, addr);                                   \
+          if (ctx->status) {                                                             \
+            frames.resize(base);                                                         \
+            return 0;                                                                    \
+          }                                                                              \
+          goto returned;                                                                 \
+        }                                                                                \
+      }                                                                                  \
+    }                                                                                    \
+    DISPATCH();                                                                          \
   }
 #define K_BR2(NAME, EXPR) K_BRANCH(NAME, EXPR)
 #define K_BR1(NAME, EXPR) K_BRANCH(NAME, EXPR)

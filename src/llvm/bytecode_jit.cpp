@@ -130,8 +130,20 @@ class FunctionTranslator {
     b_.CreateRet(k(0));
   }
   void tick(uint32_t pc) {
+    // if (fuel == 0 && refuel(ctx, fn)) trap; fuel--  (the refuel call is the cold path)
     llvm::Value* fuel = load_field(offsetof(TjCtx, fuel), i64_);
-    trap_if(b_.CreateICmpEQ(fuel, k(0)), TJ_TRAP_BUDGET, pc);
+    auto* empty = llvm::BasicBlock::Create(ctx_, "refuel", fn_);
+    auto* cont = llvm::BasicBlock::Create(ctx_, "fueled", fn_);
+    b_.CreateCondBr(b_.CreateICmpEQ(fuel, k(0)), empty, cont,
+                    llvm::MDBuilder(ctx_).createUnlikelyBranchWeights());
+    b_.SetInsertPoint(empty);
+    auto* fty = llvm::FunctionType::get(i64_, {ptr_, i64_}, false);
+    llvm::Value* refuel = load_field(offsetof(TjCtx, refuel), ptr_);
+    llvm::Value* dead = b_.CreateCall(fty, refuel, {c_, k(index_)});
+    trap_if(b_.CreateICmpNE(dead, k(0)), TJ_TRAP_BUDGET, pc);
+    b_.CreateBr(cont);
+    b_.SetInsertPoint(cont);
+    fuel = load_field(offsetof(TjCtx, fuel), i64_);
     store_field(offsetof(TjCtx, fuel), b_.CreateSub(fuel, k(1)));
   }
 

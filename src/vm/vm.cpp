@@ -171,7 +171,7 @@ class Vm::Impl {
       (void)s;  // pool exhaustion: the function simply stays interpreted
       return;
     }
-    if (st.tier == 1 && self->jit_ && !self->queued_[fn]) {
+    if (st.tier == 1 && self->jit_ && !self->queued_[fn] && ctx->heat[fn] >= ctx->hot_threshold) {
       self->queued_[fn] = true;
       if (!self->cfg_.background) {
         Status s = self->compile_llvm(static_cast<uint32_t>(fn));
