@@ -23,7 +23,10 @@ void BM_CnpCompile(benchmark::State& state) {
   cnp::CompileProfile prof;
   uint64_t n = 0;
   for (auto _ : state) {
-    auto code = compiler.compile(m, 0, state.range(1) ? &prof : nullptr);
+    cnp::CompileOptions opts;
+    opts.pin_registers = state.range(2) != 0;
+    opts.osr_entries = false;
+    auto code = compiler.compile(m, 0, opts, state.range(1) ? &prof : nullptr);
     if (!code.ok()) state.SkipWithError(code.error().message.c_str());
     benchmark::DoNotOptimize(code->entry);
     pool.release(code->block);
@@ -40,8 +43,17 @@ void BM_CnpCompile(benchmark::State& state) {
     state.counters["copy_patch_ns"] = static_cast<double>(prof.copy_patch_ns) / n;
   }
 }
-// range(0) = instructions, range(1) = 1 for the (clock-read-inflated) phase breakdown.
-BENCHMARK(BM_CnpCompile)->Args({32, 0})->Args({32, 1})->Args({1000, 0})->Args({100000, 0});
+// range(0) = instructions, range(1) = 1 for the (clock-read-inflated) phase breakdown,
+// range(2) = 1 to pin registers (the default tier-1 mode), 0 for the frame-only fast mode.
+BENCHMARK(BM_CnpCompile)
+    ->ArgNames({"insns", "profile", "pin"})
+    ->Args({32, 0, 1})
+    ->Args({32, 1, 1})
+    ->Args({32, 0, 0})
+    ->Args({32, 1, 0})
+    ->Args({1000, 0, 1})
+    ->Args({1000, 0, 0})
+    ->Args({100000, 0, 1});
 
 }  // namespace
 

@@ -211,7 +211,7 @@ namespace {
 struct Roles {
   bool a, b, c, writes_a;
 };
-Roles roles(Kind k) {
+constexpr Roles roles_of(Kind k) {
   switch (k) {
     case Kind::BIN:
     case Kind::BINZ:
@@ -239,50 +239,83 @@ Roles roles(Kind k) {
       return {false, false, false, false};
   }
 }
+// Per opcode (not per kind) so the hot loops do one indexed load.
+struct RolesTable {
+  Roles r[256] = {};
+  constexpr RolesTable() {
+    for (int i = 1; i < bytecode::kNumOps; ++i) r[i] = roles_of(bytecode::kOpInfo[i].kind);
+  }
+};
+const RolesTable kRoles;
+inline const Roles& roles(Op op) { return kRoles.r[static_cast<int>(op)]; }
+
+// One decoded instruction and its word index; the compile's scratch arrays are thread-local
+// and reused, so compiling allocates nothing but the CompiledCode.
+struct Decoded {
+  Insn in;
+  uint32_t w;
+};
+struct Choice {
+  const Stencil* s;
+  uint16_t len;
+  int8_t reload;  // pinned slot to reload after a frame-only stencil, or -1
+};
+struct Scratch {
+  std::vector<Decoded> insns;
+  std::vector<int32_t> depth;     // loop-depth difference array, by word
+  std::vector<uint32_t> offsets;  // native offset, by word
+  std::vector<Choice> choice;     // by instruction
+  std::vector<uint32_t> osr;      // loop headers (word indices)
+};
+thread_local Scratch scratch;
 
 // The four virtual registers to keep in machine registers: most uses, a use inside a loop
-// (between a backward branch and its target) counting 16 per enclosing loop.
-std::array<int, TJ_PINNED_REGS> choose_pins(const bytecode::Function& f) {
-  const uint32_t* code = f.code.data();
-  size_t n = f.code.size();
-  std::vector<int32_t> depth(n + 1, 0);
-  for (size_t w = 0; w < n;) {
-    Insn in = bytecode::decode(code, w);
-    if (bytecode::is_branch(in.info().kind) && in.simm() <= 0) {
-      depth[w + in.simm() / 4]++;
-      depth[w + 1]--;
-    }
-    w += in.size() / 4;
+// (between a backward branch and its target) counting 16x per enclosing loop, and a bonus for
+// read-modify-write chains (accumulators, induction variables) never overwritten outright:
+// those are the loop-carried values a frame slot would slow by a store-to-load forward.
+std::array<int, TJ_PINNED_REGS> choose_pins(const bytecode::Function& f, Scratch& sc) {
+  const uint32_t nregs = f.nregs;
+  uint64_t count[256];
+  bool pure_def[256];
+  std::memset(count, 0, nregs * sizeof count[0]);
+  std::memset(pure_def, 0, nregs);
+  bool loops = !sc.osr.empty();
+  if (loops) {
+    sc.depth.assign(f.code.size() + 1, 0);
+    for (const Decoded& d : sc.insns)
+      if (bytecode::is_branch(d.in.info().kind) && d.in.simm() <= 0) {
+        sc.depth[d.w + d.in.simm() / 4]++;
+        sc.depth[d.w + 1]--;
+      }
   }
-  // Registers some instruction overwrites without reading (not loop-carried by RMW).
-  bool pure_def[256] = {};
-  for (size_t w = 0; w < n;) {
-    Insn in = bytecode::decode(code, w);
-    Roles ro = roles(in.info().kind);
-    if (ro.writes_a && !((ro.b && in.b == in.a) || (ro.c && in.c == in.a))) pure_def[in.a] = true;
-    w += in.size() / 4;
-  }
-  uint64_t count[256] = {};
-  int32_t d = 0;
-  for (size_t w = 0; w < n;) {
-    Insn in = bytecode::decode(code, w);
-    for (size_t i = w; i < w + in.size() / 4; ++i) d += depth[i];
-    uint64_t weight = uint64_t{1} << (4 * std::min(d, 8));
-    Roles ro = roles(in.info().kind);
+  uint64_t rmw[256];
+  std::memset(rmw, 0, nregs * sizeof rmw[0]);
+  int32_t depth = 0;
+  for (const Decoded& d : sc.insns) {
+    const Insn& in = d.in;
+    if (loops)
+      for (uint32_t i = d.w; i < d.w + static_cast<uint32_t>(in.size()) / 4; ++i)
+        depth += sc.depth[i];
+    uint64_t weight = uint64_t{1} << (4 * std::min(depth, 8));
+    Roles ro = roles(in.op);
     if (ro.a || ro.writes_a) count[in.a] += weight;
     if (ro.b) count[in.b] += weight;
     if (ro.c) count[in.c] += weight;
-    // Read-modify-write (accumulators, induction variables): the loop-carried chains whose
-    // latency a frame slot would lengthen by a store-to-load forward per iteration.
-    if (ro.writes_a && !pure_def[in.a] && ((ro.b && in.b == in.a) || (ro.c && in.c == in.a)))
-      count[in.a] += 4 * weight;
-    w += in.size() / 4;
+    if (ro.writes_a) {
+      if ((ro.b && in.b == in.a) || (ro.c && in.c == in.a)) {
+        rmw[in.a] += 4 * weight;
+      } else {
+        pure_def[in.a] = true;
+      }
+    }
   }
+  for (uint32_t r = 0; r < nregs; ++r)
+    if (!pure_def[r]) count[r] += rmw[r];
   std::array<int, TJ_PINNED_REGS> pins;
   pins.fill(-1);
   for (int k = 0; k < TJ_PINNED_REGS; ++k) {
     int best = -1;
-    for (uint32_t r = 0; r < f.nregs; ++r)
+    for (uint32_t r = 0; r < nregs; ++r)
       if (count[r] && (best < 0 || count[r] > count[best])) best = static_cast<int>(r);
     if (best < 0) break;
     pins[k] = best;
@@ -295,17 +328,10 @@ const Stencil* const kReload[TJ_PINNED_REGS] = {
     &generated::kStencil_RELOAD_0, &generated::kStencil_RELOAD_1, &generated::kStencil_RELOAD_2,
     &generated::kStencil_RELOAD_3};
 
-// One instruction's stencil choice from the layout pass.
-struct Choice {
-  const Stencil* s;
-  uint16_t len;
-  int8_t reload;  // pinned slot to reload after a frame-only stencil, or -1
-};
-
 }  // namespace
 
 Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
-                                         CompileProfile* profile) {
+                                         const CompileOptions& opts, CompileProfile* profile) {
   const bytecode::Function& f = m.functions[fn];
   const Table& t = table();
   const uint32_t* code = f.code.data();
@@ -317,8 +343,21 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
   const Stencil& refuel = generated::kStencil_REFUEL_STUB;
   uint64_t t0 = profile ? now_ns() : 0;
 
+  // Decode once; note loop headers (OSR entries).
+  Scratch& sc = scratch;
+  sc.insns.clear();
+  sc.osr.clear();
+  for (size_t w = 0; w < nwords;) {
+    Insn in = bytecode::decode(code, w);
+    sc.insns.push_back({in, static_cast<uint32_t>(w)});
+    if (bytecode::is_branch(in.info().kind) && in.simm() <= 0)
+      sc.osr.push_back(static_cast<uint32_t>(w + in.simm() / 4));
+    w += in.size() / 4;
+  }
   // Register pinning: slot of each virtual register (-1 = frame only).
-  std::array<int, TJ_PINNED_REGS> pins = choose_pins(f);
+  std::array<int, TJ_PINNED_REGS> pins;
+  pins.fill(-1);
+  if (opts.pin_registers) pins = choose_pins(f, sc);
   int8_t slot[256];
   std::memset(slot, -1, sizeof slot);
   for (int k = 0; k < TJ_PINNED_REGS; ++k)
@@ -326,26 +365,25 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
 
   // Pass 1: layout. Stencil choice and native offset per instruction; cold-area stubs.
   CompiledCode out;
-  out.offsets.assign(nwords + 1, UINT32_MAX);
-  std::vector<Choice> choice;
-  choice.reserve(nwords);
-  std::vector<uint32_t> osr_targets;
+  if (sc.offsets.size() < nwords + 1) sc.offsets.resize(nwords + 1);
+  uint32_t* offsets = sc.offsets.data();
+  sc.choice.clear();
   size_t pos = enter.body_size;  // ENTER's trailing jmp NEXT is dropped: insn 0 follows
   size_t stubs = 2;              // ENTER's two
   size_t refuels = 0;
-  for (size_t w = 0; w < nwords;) {
-    Insn in = bytecode::decode(code, w);
+  for (const Decoded& d : sc.insns) {
+    const Insn& in = d.in;
+    const size_t w = d.w;
     int words = in.size() / 4;
     Kind kind = in.info().kind;
     int op = static_cast<int>(in.op);
     bool back = bytecode::is_branch(kind) && in.simm() <= 0;
-    if (back) osr_targets.push_back(static_cast<uint32_t>(w + in.simm() / 4));
     const Stencil* s = t.s[op][back];
     if (!s || disabled.test(static_cast<size_t>(op)))
       return make_error(ErrorCode::kUnsupported,
                         fmt::format("MissingStencil: no stencil for '{}' ({}+{})",
                                     in.info().mnemonic, f.name, w * 4));
-    Roles ro = roles(kind);
+    Roles ro = roles(in.op);
     int8_t reload = -1;
     if (t.has_v[op]) {
       int shape = (ro.a ? slot[in.a] + 1 : 0) * 25 + (ro.b ? slot[in.b] + 1 : 0) * 5 +
@@ -354,19 +392,20 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
     } else if (ro.writes_a) {
       reload = slot[in.a];
     }
-    out.offsets[w] = static_cast<uint32_t>(pos);
+    offsets[w] = static_cast<uint32_t>(pos);
     bool drop = s->tail == HoleKind::kNext ||
                 (s->tail == HoleKind::kTarget && in.simm() == words * 4 && reload < 0);
     size_t len = drop ? s->body_size : s->size;
-    choice.push_back({s, static_cast<uint16_t>(len), reload});
+    sc.choice.push_back({s, static_cast<uint16_t>(len), reload});
     stubs += count_traps(*s, len);
     if (has_refuel(*s, len)) {
       refuels++;
       stubs++;  // its budget trap
     }
     pos += len + (reload >= 0 ? kReload[reload]->body_size : 0);
-    w += words;
   }
+  std::vector<uint32_t>& osr_targets = sc.osr;
+  if (!opts.osr_entries) osr_targets.clear();
   std::sort(osr_targets.begin(), osr_targets.end());
   osr_targets.erase(std::unique(osr_targets.begin(), osr_targets.end()), osr_targets.end());
   const size_t hot = pos;
@@ -400,14 +439,13 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
   vals.v[static_cast<int>(HoleKind::kTrap)] = add_stub(TJ_TRAP_STACK_OVERFLOW, 0);
   vals.v[static_cast<int>(HoleKind::kTrap2)] = add_stub(TJ_TRAP_BUDGET, 0);
   copy_patch(enter, enter.body_size, rw, rx, 0, vals);
-  size_t i = 0;
-  for (size_t w = 0; w < nwords; ++i) {
-    Insn in = bytecode::decode(code, w);
-    int words = in.size() / 4;
+  for (size_t i = 0; i < sc.insns.size(); ++i) {
+    const Insn& in = sc.insns[i].in;
+    const size_t w = sc.insns[i].w;
     Kind kind = in.info().kind;
-    const Choice& c = choice[i];
+    const Choice& c = sc.choice[i];
     const Stencil& s = *c.s;
-    size_t at = out.offsets[w];
+    size_t at = offsets[w];
     vals.v[static_cast<int>(HoleKind::kA)] = uint64_t{in.a} * 8;
     vals.v[static_cast<int>(HoleKind::kB)] = uint64_t{in.b} * 8;
     vals.v[static_cast<int>(HoleKind::kC)] = uint64_t{in.c} * 8;
@@ -419,7 +457,7 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
     vals.v[static_cast<int>(HoleKind::kNext)] = rx + at + c.len;
     if (bytecode::is_branch(kind))
       vals.v[static_cast<int>(HoleKind::kTarget)] =
-          rx + out.offsets[w + static_cast<int64_t>(in.simm()) / 4];
+          rx + offsets[w + static_cast<int64_t>(in.simm()) / 4];
     if (int n = count_traps(s, c.len)) {
       uint32_t pc = static_cast<uint32_t>(w * 4);
       vals.v[static_cast<int>(HoleKind::kTrap)] = add_stub(trap_kind(kind, HoleKind::kTrap), pc);
@@ -429,10 +467,14 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
     }
     if (has_refuel(s, c.len)) {  // re-runs this stencil after refilling; traps via its stub
       uint64_t budget_trap = add_stub(TJ_TRAP_BUDGET, static_cast<uint32_t>(w * 4));
-      Values rv = vals;
-      rv.v[static_cast<int>(HoleKind::kTarget)] = rx + at;
-      rv.v[static_cast<int>(HoleKind::kTrap)] = budget_trap;
-      copy_patch(refuel, refuel.size, rw, rx, cold, rv);
+      uint64_t& target = vals.v[static_cast<int>(HoleKind::kTarget)];
+      uint64_t& trap = vals.v[static_cast<int>(HoleKind::kTrap)];
+      uint64_t saved_target = target, saved_trap = trap;
+      target = rx + at;
+      trap = budget_trap;
+      copy_patch(refuel, refuel.size, rw, rx, cold, vals);
+      target = saved_target;
+      trap = saved_trap;
       vals.v[static_cast<int>(HoleKind::kRefuel)] = rx + cold;
       cold += refuel.size;
     }
@@ -442,13 +484,12 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
       vals.v[static_cast<int>(HoleKind::kNext)] = rx + at + c.len + rl.body_size;
       copy_patch(rl, rl.body_size, rw, rx, at + c.len, vals);
     }
-    w += words;
   }
   // OSR entries: load the pinned registers, then jump to the loop header.
   TJ_ASSERT(cold <= osr_start, "cold area overflow");
   cold = osr_start;
   for (uint32_t target : osr_targets) {
-    vals.v[static_cast<int>(HoleKind::kTarget)] = rx + out.offsets[target];
+    vals.v[static_cast<int>(HoleKind::kTarget)] = rx + offsets[target];
     copy_patch(osr, osr.size, rw, rx, cold, vals);
     out.osr.emplace_back(target, static_cast<uint32_t>(cold));
     cold += osr.size;

@@ -18,12 +18,19 @@ struct CompiledCode {
   CodeBlock block;
   TjFn entry = nullptr;
   size_t code_bytes = 0;  ///< bytes written (hot + cold)
-  /// Native offset of every instruction start (by word index); UINT32_MAX elsewhere. Used
-  /// for on-stack replacement from the interpreter.
-  std::vector<uint32_t> offsets;
   /// On-stack replacement entries (loop header word index -> code offset of its OSR_ENTRY
   /// stub, which loads the pinned registers from the frame), sorted by word index.
   std::vector<std::pair<uint32_t, uint32_t>> osr;
+};
+
+/// Latency/quality knobs of one compile.
+struct CompileOptions {
+  /// Keep the function's four hottest registers in machine registers (operand-shape stencil
+  /// variants). Off: every operand lives in the frame; compiles faster, runs slower.
+  bool pin_registers = true;
+  /// Emit OSR entry stubs at loop headers (needed only when the interpreter may transfer a
+  /// running activation of this function into the compiled code).
+  bool osr_entries = true;
 };
 
 /// Optional timing breakdown of one compile (the seed's table), in nanoseconds.
@@ -39,6 +46,7 @@ class Compiler {
   /// stencil (or is in `disabled`, a testing knob): the caller keeps the function in the
   /// interpreter. Pool errors pass through (BufferAllocationFailed, ProgramTooLarge).
   Expected<CompiledCode> compile(const bytecode::Module& m, uint32_t fn,
+                                 const CompileOptions& opts = {},
                                  CompileProfile* profile = nullptr);
 
   /// One interpreter thunk per function (entry cells of interpreted functions), in one block.

@@ -122,9 +122,11 @@ class Vm::Impl {
  private:
   friend class Vm;
 
-  Status compile_cnp(uint32_t fn) {
+  Status compile_cnp(uint32_t fn, bool for_osr = false) {
     auto t0 = std::chrono::steady_clock::now();
-    auto code = compiler_.compile(vm_.inst_->module(), fn);
+    cnp::CompileOptions opts;
+    opts.osr_entries = for_osr;  // only a running interpreted activation can need them
+    auto code = compiler_.compile(vm_.inst_->module(), fn, opts);
     FunctionStats& st = vm_.stats_[fn];
     if (!code.ok()) {
       if (code.error().message.rfind("MissingStencil", 0) == 0) {
@@ -167,7 +169,7 @@ class Vm::Impl {
     FunctionStats& st = self->vm_.stats_[fn];
     if (self->cfg_.tier != Tier::kAuto) return;
     if (st.tier == 0 && !st.missing_stencil) {
-      Status s = self->compile_cnp(static_cast<uint32_t>(fn));
+      Status s = self->compile_cnp(static_cast<uint32_t>(fn), /*for_osr=*/true);
       (void)s;  // pool exhaustion: the function simply stays interpreted
       return;
     }
