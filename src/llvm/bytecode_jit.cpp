@@ -410,15 +410,28 @@ Expected<std::unique_ptr<llvm::Module>> translate_bytecode(const bytecode::Modul
   return mod;
 }
 
-Expected<std::unique_ptr<llvm::Module>> translate_bytecode_module(const bytecode::Module& m,
-                                                                  llvm::LLVMContext& ctx) {
+namespace {
+
+// Every function of `m` in one module, calling each other directly (so LLVM can inline
+// across functions); `internal` hides them (AOT objects export C wrappers instead).
+Expected<std::unique_ptr<llvm::Module>> translate_all(const bytecode::Module& m,
+                                                      llvm::LLVMContext& ctx, bool internal,
+                                                      std::map<uint32_t, llvm::Function*>& fns) {
   TJ_ASSIGN_OR_RETURN(auto mod, new_module(ctx, "tierjit_bytecode"));
-  std::map<uint32_t, llvm::Function*> fns;
   for (uint32_t i = 0; i < m.functions.size(); ++i) {
     fns[i] = declare_tjfn(*mod, fmt::format("tj_bc_{}", i));
-    fns[i]->setLinkage(llvm::GlobalValue::InternalLinkage);
+    if (internal) fns[i]->setLinkage(llvm::GlobalValue::InternalLinkage);
   }
   for (uint32_t i = 0; i < m.functions.size(); ++i) FunctionTranslator(m, i, fns[i], fns).run();
+  return mod;
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<llvm::Module>> translate_bytecode_module(const bytecode::Module& m,
+                                                                  llvm::LLVMContext& ctx) {
+  std::map<uint32_t, llvm::Function*> fns;
+  TJ_ASSIGN_OR_RETURN(auto mod, translate_all(m, ctx, /*internal=*/true, fns));
   // Tables the wrappers install in the caller's TjCtx: entry cells (callr) and arg counts.
   auto* p = llvm::PointerType::getUnqual(ctx);
   auto* i64 = llvm::Type::getInt64Ty(ctx);
@@ -522,6 +535,32 @@ Expected<void*> BytecodeJit::compile(const bytecode::Module& m, uint32_t fn) {
   auto sym = impl_->jit->lookup(name);
   if (!sym) return make_error(ErrorCode::kCompileFailed, llvm::toString(sym.takeError()));
   return sym->toPtr<void*>();
+}
+
+Expected<std::vector<void*>> BytecodeJit::compile_all(const bytecode::Module& m) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  auto ctx = std::make_unique<llvm::LLVMContext>();
+  std::map<uint32_t, llvm::Function*> fns;
+  TJ_ASSIGN_OR_RETURN(auto mod, translate_all(m, *ctx, /*internal=*/false, fns));
+  TJ_TRY(finish(*mod));
+  uint64_t serial = impl_->serial++;
+  std::vector<std::string> names;
+  for (auto& [i, f] : fns) {
+    names.push_back(fmt::format("tj_bc_{}_{}", i, serial));
+    f->setName(names.back());
+  }
+  optimize_module(*mod, *impl_->tm, impl_->opt);
+  if (std::getenv("TIERJIT_DUMP_BYTECODE_IR")) mod->print(llvm::errs(), nullptr);
+  if (auto err =
+          impl_->jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))))
+    return make_error(ErrorCode::kCompileFailed, llvm::toString(std::move(err)));
+  std::vector<void*> out;
+  for (const std::string& name : names) {
+    auto sym = impl_->jit->lookup(name);
+    if (!sym) return make_error(ErrorCode::kCompileFailed, llvm::toString(sym.takeError()));
+    out.push_back(sym->toPtr<void*>());
+  }
+  return out;
 }
 
 }  // namespace tierjit::llvmtier

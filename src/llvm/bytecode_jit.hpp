@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bytecode/isa.hpp"
 #include "support/error.hpp"
@@ -41,6 +42,9 @@ class BytecodeJit {
   ~BytecodeJit();
   /// Compiles function `fn`; returns its TjFn entry address.
   Expected<void*> compile(const bytecode::Module& m, uint32_t fn);
+  /// Compiles every function in one LLVM module (direct calls, cross-function inlining);
+  /// returns the TjFn entries by function index. For `--tier llvm`.
+  Expected<std::vector<void*>> compile_all(const bytecode::Module& m);
 
  private:
   class Impl;

@@ -78,12 +78,22 @@ class Vm::Impl {
     if (cfg_.tier == Tier::kLlvm || (cfg_.tier == Tier::kAuto && cfg_.llvm_threshold)) {
       TJ_ASSIGN_OR_RETURN(jit_, llvmtier::BytecodeJit::create(cfg_.llvm_opt));
     }
+    if (cfg_.tier == Tier::kLlvm) {  // the whole module at once: direct calls, inlining
+      auto t0 = std::chrono::steady_clock::now();
+      TJ_ASSIGN_OR_RETURN(std::vector<void*> entries, jit_->compile_all(m));
+      uint64_t us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                              std::chrono::steady_clock::now() - t0)
+                                              .count());
+      for (uint32_t i = 0; i < n; ++i) {
+        vm_.stats_[i].tier = 2;
+        vm_.stats_[i].llvm_us = us;
+        inst.cells()[i] = entries[i];
+      }
+    }
     for (uint32_t i = 0; i < n; ++i) {
       if (cfg_.tier == Tier::kCnp ||
           (cfg_.tier == Tier::kAuto && m.functions[i].code.size() >= cfg_.eager_cnp_instructions)) {
         TJ_TRY(compile_cnp(i));
-      } else if (cfg_.tier == Tier::kLlvm) {
-        TJ_TRY(compile_llvm(i));
       }
     }
     if (cfg_.tier == Tier::kAuto) {
