@@ -56,17 +56,17 @@ Expected<std::unique_ptr<Instance>> Instance::create(const Module& m, const Host
     if (!h)
       return make_error(ErrorCode::kUnresolvedSymbol,
                         fmt::format("host function '{}' is not registered", name));
-    inst->imports_.push_back(h);
+    inst->imports_.push_back(*h);  // copied: the registry may be a temporary
   }
   for (const auto& f : m.functions)
     for (size_t w = 0; w < f.code.size();) {
       Insn in = decode(f.code.data(), w);
-      if (in.op == Op::HCALL && in.c != inst->imports_[in.imm]->nargs)
+      if (in.op == Op::HCALL && in.c != inst->imports_[in.imm].nargs)
         return make_error(
             ErrorCode::kUnresolvedSymbol,
             fmt::format("{}+{}: hcall passes {} arguments, host function '{}' "
                         "takes {}",
-                        f.name, w * 4, in.c, m.imports[in.imm], inst->imports_[in.imm]->nargs));
+                        f.name, w * 4, in.c, m.imports[in.imm], inst->imports_[in.imm].nargs));
       w += in.size() / 4;
     }
   inst->mem_size_ = cfg.memory_size ? cfg.memory_size : m.memory_size;
@@ -155,7 +155,7 @@ uint64_t Instance::refuel(TjCtx* ctx, uint64_t fn) {
 
 uint64_t Instance::host_call(TjCtx* ctx, uint64_t import, uint64_t* args, uint64_t nargs) {
   auto* self = static_cast<Instance*>(ctx->engine);
-  const HostFunction* h = self->imports_[import];
+  const HostFunction* h = &self->imports_[import];
   uint64_t v = h->fn(*self, args, nargs, h->user);
   self->maybe_flush();
   return v;

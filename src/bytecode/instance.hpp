@@ -82,7 +82,7 @@ class Instance {
   std::vector<void*> cells_;
   std::vector<uint64_t> heat_;
   std::vector<uint32_t> nargs_;
-  std::vector<const HostFunction*> imports_;
+  std::vector<HostFunction> imports_;  // bound copies (by import index)
   std::string out_;
   bool stream_ = false;
 };

@@ -47,6 +47,7 @@ struct FunctionStats {
 
 class Vm {
  public:
+  /// `m` must outlive the Vm (code is executed and compiled in place); `hosts` is copied.
   static Expected<std::unique_ptr<Vm>> create(const bytecode::Module& m,
                                               const bytecode::HostRegistry& hosts,
                                               const VmConfig& cfg);

@@ -68,7 +68,8 @@ TEST(BytecodeVerifier, AcceptsAndRoundTrips) {
 
 TEST(BytecodeVerifier, RejectsEveryMalformedHeaderAndSection) {
   std::string bin = good_binary();
-  for (size_t n : {size_t{0}, size_t{3}, size_t{10}, size_t{15}, size_t{20}, size_t{40}, bin.size() - 1})
+  for (size_t n :
+       {size_t{0}, size_t{3}, size_t{10}, size_t{15}, size_t{20}, size_t{40}, bin.size() - 1})
     expect_reject(bin.substr(0, n), "truncated");
   std::string b = bin;
   b[0] = 'X';
@@ -139,12 +140,10 @@ TEST(BytecodeVerifier, RejectsModuleLevelErrors) {
             std::string::npos);
   bad = m;
   bad.functions[0].nregs = 0;
-  EXPECT_NE(bytecode::verify(bad, "m").error().message.find("register count 0"),
-            std::string::npos);
+  EXPECT_NE(bytecode::verify(bad, "m").error().message.find("register count 0"), std::string::npos);
   bad = m;
   bad.functions[0].code.clear();
-  EXPECT_NE(bytecode::verify(bad, "m").error().message.find("no instructions"),
-            std::string::npos);
+  EXPECT_NE(bytecode::verify(bad, "m").error().message.find("no instructions"), std::string::npos);
 }
 
 TEST(BytecodeAssembler, ErrorsNameLineAndColumn) {
