@@ -29,8 +29,8 @@ struct Outcome {
   uint32_t trap_fn = 0, trap_pc = 0;
   /// "returned 3", "halt 1", or "trap: out_of_bounds at main+12".
   std::string describe(const Module& m) const;
-  /// Process exit status: the returned/halted value's low 8 bits; traps exit 70 + kind... see
-  /// docs/ISA.md "Exit status" (trap => 128 + kind is avoided: shells reserve it for signals).
+  /// Process exit status: the returned/halted value's low 8 bits; a trap exits 100 + its
+  /// TjStatus (102 out_of_bounds ... 109 host), docs/ISA.md "Exit status".
   int exit_status() const;
 };
 
