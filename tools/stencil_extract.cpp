@@ -51,6 +51,19 @@ struct StencilRec {
   size_t body = 0;
 };
 
+// Trap and refuel holes never sit in the trailing jump (that is NEXT or TARGET), so the
+// counts hold whether or not the emitter drops it.
+int ntraps(const StencilRec& s) {
+  int n = 0;
+  for (const auto& h : s.holes) n += h.kind == "kTrap" || h.kind == "kTrap2";
+  return n;
+}
+bool has_hole(const StencilRec& s, const std::string& kind) {
+  for (const auto& h : s.holes)
+    if (h.kind == kind) return true;
+  return false;
+}
+
 bool allowed_empty_or_meta(StringRef name) {
   return name.empty() || name == ".text" || name == ".comment" || name == ".note.GNU-stack" ||
          name == ".llvm_addrsig" || name == ".symtab" || name == ".strtab" || name == ".shstrtab" ||
@@ -168,7 +181,8 @@ int main(int argc, char** argv) {
     out << "};\n";
     out << "inline constexpr Stencil kStencil_" << s.name << " = {kCode_" << s.name << ", "
         << s.code.size() << ", " << s.body << ", HoleKind::" << s.tail << ", " << s.holes.size()
-        << ", kHoles_" << s.name << "};\n";
+        << ", kHoles_" << s.name << ", " << ntraps(s) << ", "
+        << (has_hole(s, "kRefuel") ? "true" : "false") << "};\n";
   }
   out << "\ninline constexpr size_t kStencilCount = " << by_section.size()
       << ";\ninline constexpr size_t kStencilBytes = " << total << ";\n}  // namespace "

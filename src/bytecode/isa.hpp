@@ -71,6 +71,17 @@ constexpr int size_of(Kind k) {
 }
 /// True for kinds whose immediate is a branch offset (bytes, relative to the instruction).
 constexpr bool is_branch(Kind k) { return k == Kind::BR2 || k == Kind::BR1 || k == Kind::JMP; }
+/// Instruction size by opcode byte (4 for invalid opcodes, which the verifier rejects first).
+inline constexpr std::array<uint8_t, 256> kInsnSize = [] {
+  std::array<uint8_t, 256> t{};
+  t.fill(4);
+  int i = 1;
+#define TJ_OP(NAME, MN, KIND, W, VAR, EXPR) t[i++] = static_cast<uint8_t>(size_of(Kind::KIND));
+#include "bytecode/opcodes.def"
+#undef TJ_OP
+  return t;
+}();
+
 /// True when control never falls through to the next instruction.
 constexpr bool is_terminator(Kind k) {
   return k == Kind::JMP || k == Kind::RET || k == Kind::HALT || k == Kind::TRAP;
@@ -83,7 +94,7 @@ struct Insn {
   uint32_t imm = 0;
   int32_t simm() const { return static_cast<int32_t>(imm); }
   const OpInfo& info() const { return kOpInfo[static_cast<int>(op)]; }
-  int size() const { return size_of(info().kind); }
+  int size() const { return kInsnSize[static_cast<uint8_t>(op)]; }
 };
 
 inline uint32_t word0(const Insn& i) {
@@ -98,7 +109,7 @@ inline Insn decode(const uint32_t* code, size_t at) {
   i.a = (w >> 8) & 0xff;
   i.b = (w >> 16) & 0xff;
   i.c = (w >> 24) & 0xff;
-  if (size_of(kOpInfo[w & 0xff].kind) == 8) i.imm = code[at + 1];
+  if (kInsnSize[w & 0xff] == 8) i.imm = code[at + 1];
   return i;
 }
 inline void encode(const Insn& i, std::vector<uint32_t>& out) {

@@ -143,18 +143,13 @@ inline void copy_patch(const Stencil& s, size_t len, uint8_t* rw, uint64_t rx, s
     if (h.offset >= len) break;  // inside the dropped trailing jump
     uint64_t value = vals.v[static_cast<int>(h.kind)] + static_cast<int64_t>(h.addend);
     uint8_t* p = rw + at + h.offset;
-    switch (h.reloc) {
-      case RelocKind::kAbs32:
-      case RelocKind::kAbs32S:
-        write32(p, static_cast<uint32_t>(value));
-        break;
-      case RelocKind::kAbs64:
-        write64(p, value);
-        break;
-      case RelocKind::kPcRel32:
-        write32(p, static_cast<uint32_t>(value - (rx + at + h.offset)));
-        break;
+    if (h.reloc == RelocKind::kAbs64) [[unlikely]] {
+      write64(p, value);
+      continue;
     }
+    // 32-bit fields: absolute (low 32 bits) or PC-relative, selected without a branch.
+    uint64_t place = h.reloc == RelocKind::kPcRel32 ? rx + at + h.offset : 0;
+    write32(p, static_cast<uint32_t>(value - place));
   }
 }
 
@@ -164,18 +159,9 @@ uint64_t now_ns() {
       .count();
 }
 
-bool has_refuel(const Stencil& s, size_t len) {
-  for (uint16_t i = 0; i < s.nholes && s.holes[i].offset < len; ++i)
-    if (s.holes[i].kind == HoleKind::kRefuel) return true;
-  return false;
-}
-
-int count_traps(const Stencil& s, size_t len) {
-  int n = 0;
-  for (uint16_t i = 0; i < s.nholes && s.holes[i].offset < len; ++i)
-    if (s.holes[i].kind == HoleKind::kTrap || s.holes[i].kind == HoleKind::kTrap2) ++n;
-  return n;
-}
+// Precomputed by the extractor (trap/refuel holes are never in a dropped trailing jump).
+inline bool has_refuel(const Stencil& s, size_t) { return s.refuel; }
+inline int count_traps(const Stencil& s, size_t) { return s.ntraps; }
 
 }  // namespace
 

@@ -54,6 +54,8 @@ struct Stencil {
   HoleKind tail;       ///< hole the trailing jmp targets; kCount when there is none
   uint16_t nholes;
   const Hole* holes;  ///< sorted by offset; holes inside the trailing jmp come last
+  uint8_t ntraps;     ///< TRAP/TRAP2 holes: each use gets a cold trap stub
+  bool refuel;        ///< has a REFUEL hole: each use gets a cold refuel stub
 };
 
 }  // namespace tierjit::cnp
