@@ -39,6 +39,7 @@ void BM_CnpCompile(benchmark::State& state) {
                                                          benchmark::Counter::kInvert);
   if (state.range(1)) {
     state.counters["acquire_ns"] = static_cast<double>(prof.acquire_ns) / n;
+    state.counters["decode_ns"] = static_cast<double>(prof.decode_ns) / n;
     state.counters["layout_ns"] = static_cast<double>(prof.layout_ns) / n;
     state.counters["copy_patch_ns"] = static_cast<double>(prof.copy_patch_ns) / n;
   }

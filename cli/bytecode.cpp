@@ -48,7 +48,11 @@ int run_bytecode(const BytecodeRunArgs& a) {
     }
   }
   auto vm = vm::Vm::create(m.value(), bytecode::HostRegistry::standard(), cfg);
-  if (!vm.ok()) return report(vm.error());
+  if (!vm.ok()) {
+    Error e = vm.take_error();
+    if (e.where.file.empty()) e.where.file = a.path;  // binding errors: name the program
+    return report(e);
+  }
   (*vm)->instance().set_stream_output(true);
   bytecode::Outcome o = (*vm)->call(entry, args);
   (*vm)->instance().flush_output();

@@ -340,6 +340,7 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
       sc.osr.push_back(static_cast<uint32_t>(w + in.simm() / 4));
     w += in.size() / 4;
   }
+  uint64_t t_decoded = profile ? now_ns() : 0;
   // Register pinning: slot of each virtual register (-1 = frame only).
   std::array<int, TJ_PINNED_REGS> pins;
   pins.fill(-1);
@@ -484,7 +485,8 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
   out.code_bytes = cold;
   if (profile) {
     uint64_t t3 = now_ns();
-    profile->layout_ns += t1 - t0;
+    profile->decode_ns += t_decoded - t0;
+    profile->layout_ns += t1 - t_decoded;
     profile->acquire_ns += t2 - t1;
     profile->copy_patch_ns += t3 - t2;
   }

@@ -35,7 +35,10 @@ struct CompileOptions {
 
 /// Optional timing breakdown of one compile (the seed's table), in nanoseconds.
 struct CompileProfile {
-  uint64_t acquire_ns = 0, layout_ns = 0, copy_patch_ns = 0;
+  uint64_t decode_ns = 0;      ///< decoding the instructions
+  uint64_t layout_ns = 0;      ///< register choice, stencil lookup, sizes, offsets
+  uint64_t acquire_ns = 0;     ///< buffer from the pool
+  uint64_t copy_patch_ns = 0;  ///< copy, patch, cold stubs
 };
 
 class Compiler {
