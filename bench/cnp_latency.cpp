@@ -18,7 +18,7 @@ void BM_CnpCompile(benchmark::State& state) {
   for (size_t w = 0; w < m.functions[0].code.size();
        w += bytecode::decode(m.functions[0].code.data(), w).size() / 4)
     ++insns;
-  cnp::CodePool pool;
+  runtime::CodePool pool;
   cnp::Compiler compiler(pool);
   cnp::CompileProfile prof;
   uint64_t n = 0;

@@ -17,7 +17,7 @@ namespace {
 // stencils reach everything through ctx and rel32 jumps inside the function), plus OUT.map
 // listing "name offset size" per function.
 Status write_raw(const bytecode::Module& m, const std::string& out) {
-  cnp::CodePool pool;
+  runtime::CodePool pool;
   cnp::Compiler compiler(pool);
   std::string bytes, map;
   for (uint32_t i = 0; i < m.functions.size(); ++i) {

@@ -9,10 +9,13 @@
 
 #include "bytecode/abi.h"
 #include "bytecode/isa.hpp"
-#include "cnp/code_pool.hpp"
+#include "runtime/code_pool.hpp"
 #include "support/error.hpp"
 
 namespace tierjit::cnp {
+
+using runtime::CodeBlock;
+using runtime::CodePool;
 
 struct CompiledCode {
   CodeBlock block;

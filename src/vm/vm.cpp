@@ -230,7 +230,7 @@ class Vm::Impl {
 
   Vm& vm_;
   VmConfig cfg_;
-  cnp::CodePool pool_;
+  runtime::CodePool pool_;
   cnp::Compiler compiler_;
   std::vector<void*> thunks_;
   std::vector<std::unique_ptr<cnp::CompiledCode>> cnp_;

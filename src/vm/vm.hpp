@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "bytecode/instance.hpp"
-#include "cnp/code_pool.hpp"
+#include "runtime/code_pool.hpp"
 
 namespace tierjit::vm {
 
@@ -32,7 +32,7 @@ struct VmConfig {
   uint64_t llvm_threshold = 20000;  ///< auto: heat for tier 1 -> LLVM (0 = never)
   int llvm_opt = 2;
   bool background = true;  ///< auto: LLVM compiles on a background thread
-  cnp::CodePoolConfig pool;
+  runtime::CodePoolConfig pool;
   std::bitset<256> disabled_stencils;  ///< testing: opcodes without a stencil
 };
 

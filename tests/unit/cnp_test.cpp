@@ -6,7 +6,7 @@
 #include <string>
 
 #include "bytecode/text.hpp"
-#include "cnp/code_pool.hpp"
+#include "runtime/code_pool.hpp"
 #include "vm/vm.hpp"
 
 namespace tierjit {
@@ -51,11 +51,11 @@ TEST(Cnp, NoMappingIsWritableAndExecutable) {
 }
 
 TEST(Cnp, PoolLimitsAreClearErrors) {
-  cnp::CodePoolConfig cfg;
+  runtime::CodePoolConfig cfg;
   cfg.max_regions = 1;
   cfg.buffers_per_region = 2;
   cfg.max_function_bytes = 1 << 16;
-  cnp::CodePool pool(cfg);
+  runtime::CodePool pool(cfg);
   auto a = pool.acquire(100), b = pool.acquire(100), c = pool.acquire(100);
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_FALSE(c.ok());

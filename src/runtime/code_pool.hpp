@@ -1,7 +1,8 @@
-// Executable memory for tier 1, never writable and executable at once: each region is one
-// memfd mapped twice, RW for the emitter and RX for execution (no mprotect per compile).
-// Small functions take one 4 KiB buffer from a lock-free pool (the seed's 64 x 4 KiB regions,
-// O(1) acquire/release); larger ones get a dedicated region.
+// Executable memory for the JIT tiers (copy-and-patch code, tensor kernels), never writable
+// and executable at once: each region is one memfd mapped twice, RW for the emitter and RX
+// for execution (no mprotect per compile). Small functions take one buffer from a lock-free
+// pool (the seed's 64 x 4 KiB regions, O(1) acquire/release); larger ones get a dedicated
+// region.
 #pragma once
 #include <atomic>
 #include <cstddef>
@@ -12,7 +13,7 @@
 
 #include "support/error.hpp"
 
-namespace tierjit::cnp {
+namespace tierjit::runtime {
 
 struct CodeBlock {
   uint8_t* rw = nullptr;  ///< writable alias
@@ -67,4 +68,4 @@ class CodePool {
   std::vector<Mapping> spare_;  // released dedicated regions kept for reuse (at most 4)
 };
 
-}  // namespace tierjit::cnp
+}  // namespace tierjit::runtime

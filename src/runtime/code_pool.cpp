@@ -1,6 +1,6 @@
 // CodePool: dual-mapped memfd regions and the lock-free buffer free list (Treiber stack with
 // an ABA tag in the upper 32 bits of the head word).
-#include "cnp/code_pool.hpp"
+#include "runtime/code_pool.hpp"
 
 #include <fmt/format.h>
 #include <sys/mman.h>
@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace tierjit::cnp {
+namespace tierjit::runtime {
 
 CodePool::CodePool(CodePoolConfig cfg) : cfg_(cfg), regions_(cfg.max_regions), head_(0) {
   next_.reset(new std::atomic<uint32_t>[cfg_.max_regions * cfg_.buffers_per_region]);
@@ -147,4 +147,4 @@ void CodePool::release(const CodeBlock& b) {
   in_use_.fetch_sub(1, std::memory_order_relaxed);
 }
 
-}  // namespace tierjit::cnp
+}  // namespace tierjit::runtime
