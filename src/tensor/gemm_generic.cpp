@@ -1,0 +1,98 @@
+// The generic GEMM kernel and the packing routines (see gemm_ops.hpp). Compiled for baseline
+// x86-64: these run on every ISA level, including TIERJIT_ISA=scalar.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "tensor/gemm_ops.hpp"
+
+namespace tierjit::kernels {
+
+void scale_c(const RowMajorGemm& g) {
+  for (int64_t i = 0; i < g.m; ++i) {
+    float* row = g.c + i * g.ldc;
+    if (g.beta == 0.0f) {
+      std::fill(row, row + g.n, 0.0f);
+    } else if (g.beta != 1.0f) {
+      for (int64_t j = 0; j < g.n; ++j) row[j] *= g.beta;
+    }
+  }
+}
+
+namespace {
+
+constexpr int64_t kGenericKc = 128;  // K block: a 128 x 256 B block is 128 KiB (L2)
+constexpr int64_t kGenericNc = 256;
+
+// c[0..n) += sum_p a[p] * b[p*ldb .. +n) for kb values of p, four rows of B at a time.
+void axpy_rows(float* c, const float* a, const float* b, int64_t ldb, int64_t kb, int64_t n) {
+  int64_t p = 0;
+  for (; p + 4 <= kb; p += 4) {
+    const float *b0 = b + p * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+    float a0 = a[p], a1 = a[p + 1], a2 = a[p + 2], a3 = a[p + 3];
+    for (int64_t j = 0; j < n; ++j) c[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];
+  }
+  for (; p < kb; ++p) {
+    const float* b0 = b + p * ldb;
+    float a0 = a[p];
+    for (int64_t j = 0; j < n; ++j) c[j] += a0 * b0[j];
+  }
+}
+
+}  // namespace
+
+void gemm_generic(const RowMajorGemm& g) {
+  scale_c(g);
+  int64_t nc = std::min(g.n, kGenericNc), kc = std::min(g.k, kGenericKc);
+  std::vector<float> bpack(static_cast<size_t>(kc * nc));  // op(B) block, dense kb x nb
+  std::vector<float> arow(static_cast<size_t>(kc));  // alpha * op(A) row slice
+  for (int64_t j0 = 0; j0 < g.n; j0 += nc) {
+    int64_t nb = std::min(nc, g.n - j0);
+    for (int64_t p0 = 0; p0 < g.k; p0 += kc) {
+      int64_t kb = std::min(kc, g.k - p0);
+      pack_b(g, p0, j0, kb, nb, int(nb), bpack.data());
+      for (int64_t i = 0; i < g.m; ++i) {
+        for (int64_t p = 0; p < kb; ++p) arow[size_t(p)] = g.alpha * g.a_at(i, p0 + p);
+        axpy_rows(g.c + i * g.ldc + j0, arow.data(), bpack.data(), nb, kb, nb);
+      }
+    }
+  }
+}
+
+void pack_a(const RowMajorGemm& g, int64_t i0, int64_t p0, int64_t mb, int64_t kb, int mr,
+            float* dst) {
+  for (int64_t s = 0; s < mb; s += mr) {
+    int64_t rows = std::min<int64_t>(mr, mb - s);
+    float* sliver = dst + s * kb;
+    if (!g.ta) {
+      for (int64_t i = 0; i < rows; ++i) {
+        const float* src = g.a + (i0 + s + i) * g.lda + p0;
+        for (int64_t p = 0; p < kb; ++p) sliver[p * mr + i] = src[p];
+      }
+    } else {
+      for (int64_t p = 0; p < kb; ++p) {
+        std::memcpy(sliver + p * mr, g.a + (p0 + p) * g.lda + i0 + s, size_t(rows) * 4);
+      }
+    }
+  }
+}
+
+void pack_b(const RowMajorGemm& g, int64_t p0, int64_t j0, int64_t kb, int64_t nb, int nr,
+            float* dst) {
+  for (int64_t t = 0; t < nb; t += nr) {
+    int64_t cols = std::min<int64_t>(nr, nb - t);
+    float* sliver = dst + t * kb;
+    if (!g.tb) {
+      for (int64_t p = 0; p < kb; ++p) {
+        std::memcpy(sliver + p * nr, g.b + (p0 + p) * g.ldb + j0 + t, size_t(cols) * 4);
+      }
+    } else {
+      for (int64_t j = 0; j < cols; ++j) {
+        const float* src = g.b + (j0 + t + j) * g.ldb + p0;
+        for (int64_t p = 0; p < kb; ++p) sliver[p * nr + j] = src[p];
+      }
+    }
+  }
+}
+
+}  // namespace tierjit::kernels

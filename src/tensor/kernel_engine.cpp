@@ -1,0 +1,279 @@
+// KernelEngine: per-shape profiles, threshold compilation, the LRU kernel cache and stats.
+// Hot path: a thread-local one-entry cache (engine id, eviction epoch, key) finds the plan
+// without taking a lock; otherwise a shared lock on the profile table.
+#include <x86intrin.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "tensor/gemm_check.hpp"
+#include "tensor/gemm_plan.hpp"
+
+namespace tierjit::kernels {
+namespace {
+
+constexpr size_t kMaxProfiles = 1 << 16;  // shapes profiled per engine; later ones run generic
+constexpr uint64_t kCycleSample = 16;     // compiled calls are timed 1 in 16
+
+std::atomic<uint64_t> next_engine_id{1};
+
+struct Profile {
+  GemmKey key;
+  std::atomic<uint64_t> calls{0}, cycles{0}, last_use{0};
+  std::shared_ptr<GemmPlan> plan;  // guarded by Impl::mu
+  bool failed = false;             // generation failed: stays generic (guarded by compile_mu)
+};
+
+struct TlsEntry {
+  uint64_t engine = 0, epoch = 0;
+  GemmKey key;
+  Profile* profile = nullptr;
+  std::shared_ptr<GemmPlan> plan;
+};
+thread_local TlsEntry tls_last;
+
+}  // namespace
+
+struct KernelEngine::Impl {
+  KernelConfig cfg;
+  Isa isa = Isa::kScalar;
+  int threads = 1;
+  uint64_t id = next_engine_id.fetch_add(1);
+  std::shared_ptr<runtime::CodePool> pool;
+  std::unique_ptr<ThreadPool> workers;
+
+  mutable std::shared_mutex mu;  // profiles table and every Profile::plan
+  std::unordered_map<GemmKey, std::unique_ptr<Profile>, GemmKeyHash> profiles;
+  size_t code_bytes = 0;
+  std::atomic<uint64_t> epoch{0};  // bumped when a plan is evicted
+  std::mutex compile_mu;
+
+  std::atomic<uint64_t> calls{0}, generic_calls{0}, hits{0}, compiles{0}, evictions{0};
+  std::atomic<uint64_t> compile_ns{0}, ticks{0};
+
+  Profile* profile_for(const GemmKey& key);
+  std::shared_ptr<GemmPlan> compile(Profile& p);
+  void install(Profile& p, std::shared_ptr<GemmPlan> plan);
+  GemmKey key_for(const RowMajorGemm& g) const;
+};
+
+GemmKey KernelEngine::Impl::key_for(const RowMajorGemm& g) const {
+  GemmKey k;
+  k.isa = isa;
+  k.ta = g.ta, k.tb = g.tb;
+  k.m = g.m, k.n = g.n, k.k = g.k, k.lda = g.lda, k.ldb = g.ldb, k.ldc = g.ldc;
+  k.beta = g.beta == 0.0f ? BetaKind::kZero : g.beta == 1.0f ? BetaKind::kOne : BetaKind::kGeneral;
+  k.alpha_one = g.alpha == 1.0f;
+  k.threads = threads;
+  return k;
+}
+
+Profile* KernelEngine::Impl::profile_for(const GemmKey& key) {
+  {
+    std::shared_lock lock(mu);
+    auto it = profiles.find(key);
+    if (it != profiles.end()) return it->second.get();
+  }
+  std::unique_lock lock(mu);
+  auto it = profiles.find(key);
+  if (it != profiles.end()) return it->second.get();
+  if (profiles.size() >= kMaxProfiles) return nullptr;
+  auto p = std::make_unique<Profile>();
+  p->key = key;
+  return profiles.emplace(key, std::move(p)).first->second.get();
+}
+
+// Installs a plan and evicts least recently used plans past the byte bound.
+void KernelEngine::Impl::install(Profile& p, std::shared_ptr<GemmPlan> plan) {
+  std::unique_lock lock(mu);
+  code_bytes += plan->code_bytes;
+  p.plan = std::move(plan);
+  while (code_bytes > cfg.cache_bytes) {
+    Profile* victim = nullptr;
+    for (auto& [k, q] : profiles) {
+      if (q.get() == &p || !q->plan) continue;
+      if (!victim || q->last_use.load() < victim->last_use.load()) victim = q.get();
+    }
+    if (victim == nullptr) break;  // only the new plan is left: it stays, over the bound
+    code_bytes -= victim->plan->code_bytes;
+    victim->plan.reset();  // the code is freed when the last caller drops its reference
+    evictions.fetch_add(1, std::memory_order_relaxed);
+    epoch.fetch_add(1, std::memory_order_release);
+  }
+}
+
+std::shared_ptr<GemmPlan> KernelEngine::Impl::compile(Profile& p) {
+  std::lock_guard guard(compile_mu);
+  {
+    std::shared_lock lock(mu);
+    if (p.plan) return p.plan;
+  }
+  if (p.failed) return nullptr;
+  auto plan = build_gemm_plan(p.key, pool);
+  if (!plan.ok()) {
+    p.failed = true;  // e.g. code pool exhausted: this shape keeps the generic kernel
+    return nullptr;
+  }
+  compiles.fetch_add(1, std::memory_order_relaxed);
+  compile_ns.fetch_add((*plan)->compile_ns, std::memory_order_relaxed);
+  std::shared_ptr<GemmPlan> result = *plan;
+  install(p, result);
+  return result;
+}
+
+Expected<std::unique_ptr<KernelEngine>> KernelEngine::create(const KernelConfig& config) {
+  auto impl = std::make_unique<Impl>();
+  impl->cfg = config;
+  if (config.isa_set) {
+    if (config.isa > cpu_features().best) {
+      return make_error(ErrorCode::kUnsupported, std::string("this CPU cannot run ") +
+                                                     isa_name(config.isa) + " kernels");
+    }
+    impl->isa = config.isa;
+  } else {
+    auto isa = default_isa();
+    if (!isa.ok()) return isa.take_error();
+    impl->isa = *isa;
+  }
+  int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  impl->threads = config.threads <= 0 ? cores : config.threads;
+  runtime::CodePoolConfig pc;
+  pc.buffer_size = 16 << 10;
+  pc.buffers_per_region = 64;
+  pc.max_regions = std::max<size_t>(2, config.cache_bytes / (pc.buffer_size * 64) + 2);
+  impl->pool = std::make_shared<runtime::CodePool>(pc);
+  impl->workers = std::make_unique<ThreadPool>(impl->threads);
+  return std::unique_ptr<KernelEngine>(new KernelEngine(std::move(impl)));
+}
+
+KernelEngine::KernelEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+KernelEngine::~KernelEngine() {
+  if (tls_last.engine == impl_->id) tls_last = TlsEntry{};
+}
+
+Isa KernelEngine::isa() const { return impl_->isa; }
+int KernelEngine::threads() const { return impl_->threads; }
+
+Status KernelEngine::sgemm(const GemmDesc& desc, float alpha, const float* a, const float* b,
+                           float beta, float* c) {
+  Impl& im = *impl_;
+  RowMajorGemm g;
+  TJ_TRY(check_gemm(desc, a, b, c, g));
+  g.alpha = alpha, g.beta = beta;
+  im.calls.fetch_add(1, std::memory_order_relaxed);
+  if (g.m == 0 || g.n == 0) return {};
+  if (g.k == 0 || alpha == 0.0f) {  // BLAS: A and B are not read
+    scale_c(g);
+    return {};
+  }
+  GemmKey key = im.key_for(g);
+  uint64_t tick = im.ticks.fetch_add(1, std::memory_order_relaxed);
+  TlsEntry& t = tls_last;
+  if (im.isa != Isa::kScalar && t.engine == im.id && t.plan &&
+      t.epoch == im.epoch.load(std::memory_order_acquire) && t.key == key) {
+    uint64_t n = t.profile->calls.fetch_add(1, std::memory_order_relaxed);
+    t.profile->last_use.store(tick, std::memory_order_relaxed);
+    im.hits.fetch_add(1, std::memory_order_relaxed);
+    if (n % kCycleSample != 0) {
+      run_gemm_plan(*t.plan, g, *im.workers);
+      return {};
+    }
+    uint64_t t0 = __rdtsc();
+    run_gemm_plan(*t.plan, g, *im.workers);
+    t.profile->cycles.fetch_add((__rdtsc() - t0) * kCycleSample, std::memory_order_relaxed);
+    return {};
+  }
+  Profile* p = im.profile_for(key);
+  std::shared_ptr<GemmPlan> plan;
+  if (p != nullptr && im.isa != Isa::kScalar) {
+    uint64_t n = p->calls.fetch_add(1, std::memory_order_relaxed) + 1;
+    p->last_use.store(tick, std::memory_order_relaxed);
+    {
+      std::shared_lock lock(im.mu);
+      plan = p->plan;
+    }
+    if (!plan && n >= im.cfg.compile_threshold) plan = im.compile(*p);
+  } else if (p != nullptr) {
+    p->calls.fetch_add(1, std::memory_order_relaxed);
+  }
+  uint64_t t0 = __rdtsc();
+  if (plan) {
+    im.hits.fetch_add(1, std::memory_order_relaxed);
+    run_gemm_plan(*plan, g, *im.workers);
+    t = TlsEntry{im.id, im.epoch.load(std::memory_order_acquire), key, p, plan};
+  } else {
+    im.generic_calls.fetch_add(1, std::memory_order_relaxed);
+    gemm_generic(g);
+  }
+  if (p != nullptr) p->cycles.fetch_add(__rdtsc() - t0, std::memory_order_relaxed);
+  return {};
+}
+
+Expected<uint64_t> KernelEngine::prepare_sgemm(const GemmDesc& desc, float alpha, float beta) {
+  TJ_TRY(check_gemm_shape(desc));
+  if (impl_->isa == Isa::kScalar) return uint64_t(0);
+  RowMajorGemm g = row_major_form(desc, nullptr, nullptr, nullptr);
+  g.alpha = alpha, g.beta = beta;
+  if (g.m == 0 || g.n == 0 || g.k == 0 || alpha == 0.0f) return uint64_t(0);
+  Profile* p = impl_->profile_for(impl_->key_for(g));
+  if (p == nullptr) return make_error(ErrorCode::kCompileFailed, "sgemm: profile table is full");
+  {
+    std::shared_lock lock(impl_->mu);
+    if (p->plan) return uint64_t(0);
+  }
+  auto plan = impl_->compile(*p);
+  if (!plan) {
+    return make_error(ErrorCode::kCompileFailed,
+                      "sgemm: kernel generation failed for " + p->key.to_string());
+  }
+  return plan->compile_ns;
+}
+
+KernelStats KernelEngine::stats() const {
+  const Impl& im = *impl_;
+  KernelStats s;
+  s.calls = im.calls.load(), s.generic_calls = im.generic_calls.load(), s.hits = im.hits.load();
+  s.compiles = im.compiles.load(), s.evictions = im.evictions.load();
+  s.compile_ns = im.compile_ns.load();
+  std::shared_lock lock(im.mu);
+  s.code_bytes = im.code_bytes;
+  for (const auto& [key, p] : im.profiles) {
+    s.shapes.push_back(ShapeProfile{"sgemm", key.to_string(), p->calls.load(), p->cycles.load(),
+                                    p->plan != nullptr});
+  }
+  std::sort(s.shapes.begin(), s.shapes.end(),
+            [](const ShapeProfile& x, const ShapeProfile& y) { return x.cycles > y.cycles; });
+  return s;
+}
+
+std::string KernelEngine::stats_text() const {
+  KernelStats s = stats();
+  std::string out;
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "kernels: isa %s, %d thread(s), threshold %u, cache %zu of %zu bytes\n"
+                "calls %llu (generic %llu, compiled %llu), %llu kernel(s) generated in %.1f us, "
+                "%llu evicted\n",
+                isa_name(impl_->isa), impl_->threads, impl_->cfg.compile_threshold, s.code_bytes,
+                impl_->cfg.cache_bytes, (unsigned long long)s.calls,
+                (unsigned long long)s.generic_calls, (unsigned long long)s.hits,
+                (unsigned long long)s.compiles, s.compile_ns / 1e3,
+                (unsigned long long)s.evictions);
+  out += line;
+  for (const auto& sp : s.shapes) {
+    std::snprintf(line, sizeof line, "  %s %s: %llu calls, %.0f cycles/call%s\n", sp.op.c_str(),
+                  sp.shape.c_str(), (unsigned long long)sp.calls,
+                  sp.calls ? double(sp.cycles) / double(sp.calls) : 0.0,
+                  sp.compiled ? ", compiled" : "");
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace tierjit::kernels
