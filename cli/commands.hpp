@@ -12,6 +12,7 @@ void register_compile(CLI::App& app);
 void register_llbc(CLI::App& app);
 void register_cache(CLI::App& app);
 void register_bytecode(CLI::App& app);
+void register_kernel(CLI::App& app);
 
 /// The exit status chosen by the subcommand that ran.
 int exit_code();

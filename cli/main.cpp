@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   tierjit::cli::register_llbc(app);
   tierjit::cli::register_cache(app);
   tierjit::cli::register_bytecode(app);
+  tierjit::cli::register_kernel(app);
   app.parse_complete_callback([&] {
     if (!debug.empty()) tierjit::enable_log_channels(debug);
   });

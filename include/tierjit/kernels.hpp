@@ -48,6 +48,10 @@ Expected<Isa> default_isa();
 /// Parses "scalar", "avx2", "avx512" and checks the CPU supports it (errors as above).
 Expected<Isa> parse_isa(const std::string& name);
 
+/// The core's fp32 peak at this ISA in GFLOP/s, measured by running independent FMAs for
+/// about `seconds` (best of repeated timings). 0 for kScalar.
+double measure_peak_gflops(Isa isa, double seconds = 0.05);
+
 enum class Layout : uint8_t { kRowMajor, kColMajor };
 enum class Transpose : uint8_t { kNo, kYes };
 
