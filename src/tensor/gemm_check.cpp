@@ -26,23 +26,41 @@ Operand stored(const char* name, int64_t rows, int64_t cols, bool trans, bool co
   return Operand{name, outer, inner, ld, ptr, 0};
 }
 
-Status check_extent(Operand& op) {
-  if (op.ld < 1 || op.ld < op.inner) {
-    return bad(std::string("leading dimension ld") + op.name + "=" + std::to_string(op.ld) +
-               " is smaller than its stored row length " + std::to_string(op.inner));
-  }
-  if (op.outer == 0 || op.inner == 0) return {};
+// Fills op.bytes; returns the problem (nothing allocated on the success path: this runs on
+// every call, and building Status objects there cost more than a 16^3 GEMM's kernel).
+enum class Problem { kNone, kLd, kTooLarge, kNull };
+
+Problem extent(Operand& op) {
+  if (op.ld < 1 || op.ld < op.inner) return Problem::kLd;
+  if (op.outer == 0 || op.inner == 0) return Problem::kNone;
   int64_t span = 0;
   if (__builtin_mul_overflow(op.outer - 1, op.ld, &span) ||
       __builtin_add_overflow(span, op.inner, &span) ||
       __builtin_mul_overflow(span, int64_t(4), &op.bytes)) {
-    return bad(std::string("matrix ") + op.name + " is too large to address");
+    return Problem::kTooLarge;
   }
-  if (op.ptr == nullptr) {
-    return bad(std::string("null buffer for ") + op.name + " (" + std::to_string(op.outer) +
-               " x " + std::to_string(op.inner) + " elements)");
+  return op.ptr == nullptr ? Problem::kNull : Problem::kNone;
+}
+
+Error describe(const Operand& op, Problem p) {
+  switch (p) {
+    case Problem::kLd:
+      return bad(std::string("leading dimension ld") + op.name + "=" + std::to_string(op.ld) +
+                 " is smaller than its stored row length " + std::to_string(std::max<int64_t>(1, op.inner)));
+    case Problem::kTooLarge:
+      return bad(std::string("matrix ") + op.name + " is too large to address");
+    case Problem::kNull:
+    case Problem::kNone:
+      break;
   }
-  return {};
+  return bad(std::string("null buffer for ") + op.name + " (" + std::to_string(op.outer) +
+             " x " + std::to_string(op.inner) + " elements)");
+}
+
+Status check_extent(Operand& op) {
+  Problem p = extent(op);
+  if (p == Problem::kNone) return {};
+  return describe(op, p);
 }
 
 bool overlaps(const Operand& x, const Operand& y) {
@@ -70,16 +88,23 @@ Status check_gemm_shape(const GemmDesc& d) {
 
 Status check_gemm(const GemmDesc& d, const float* a, const float* b, const float* c,
                   RowMajorGemm& out) {
-  TJ_TRY(check_gemm_shape(d));
   bool cm = d.layout == Layout::kColMajor;
-  Operand oa = stored("a", d.m, d.k, d.trans_a == Transpose::kYes, cm, d.lda, a);
-  Operand ob = stored("b", d.k, d.n, d.trans_b == Transpose::kYes, cm, d.ldb, b);
-  Operand oc = stored("c", d.m, d.n, false, cm, d.ldc, c);
-  TJ_TRY(check_extent(oa));
-  TJ_TRY(check_extent(ob));
-  TJ_TRY(check_extent(oc));
-  if (overlaps(oc, oa)) return bad("C overlaps A (the result would depend on the write order)");
-  if (overlaps(oc, ob)) return bad("C overlaps B (the result would depend on the write order)");
+  Operand ops[] = {stored("a", d.m, d.k, d.trans_a == Transpose::kYes, cm, d.lda, a),
+                   stored("b", d.k, d.n, d.trans_b == Transpose::kYes, cm, d.ldb, b),
+                   stored("c", d.m, d.n, false, cm, d.ldc, c)};
+  bool dims_ok = d.m >= 0 && d.n >= 0 && d.k >= 0 && d.m <= INT32_MAX && d.n <= INT32_MAX &&
+                 d.k <= INT32_MAX;
+  Problem problems[3];
+  for (int i = 0; i < 3; ++i) problems[i] = dims_ok ? extent(ops[i]) : Problem::kNone;
+  if (!dims_ok || problems[0] != Problem::kNone || problems[1] != Problem::kNone ||
+      problems[2] != Problem::kNone) {
+    TJ_TRY(check_gemm_shape(d));
+    for (int i = 0; i < 3; ++i) {
+      if (problems[i] != Problem::kNone) return describe(ops[i], problems[i]);
+    }
+  }
+  if (overlaps(ops[2], ops[0])) return bad("C overlaps A (the result would depend on the write order)");
+  if (overlaps(ops[2], ops[1])) return bad("C overlaps B (the result would depend on the write order)");
   out = row_major_form(d, a, b, c);
   return {};
 }

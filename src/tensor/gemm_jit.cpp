@@ -22,7 +22,10 @@ using Xbyak::Xmm;
 using Xbyak::Ymm;
 using Xbyak::Zmm;
 
-constexpr int kUnroll = 4;  // K-loop unroll factor
+constexpr int kUnroll = 4;       // K-loop unroll factor
+constexpr int kFullUnrollK = 16;  // K up to this: straight-line code, no loop
+
+int unroll_for(const BlockSpec& s) { return s.k <= kFullUnrollK ? std::max(1, int(s.k)) : kUnroll; }
 
 class BlockEmitter : public Xbyak::CodeGenerator {
  public:
@@ -35,10 +38,18 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   void emit() {
     push(rbx);
     push(r12);
+    push(r13);
+    push(r14);
     int nr = s_.nv * lanes_;
-    int full_i = s_.m / s_.mr, tail_i = s_.m % s_.mr;
-    if (full_i > 0) emit_loop(rax, full_i, [&] { emit_tile_row(s_.mr, nr); });
-    if (tail_i > 0) emit_tile_row(tail_i, nr);
+    if (s_.j_outer) {
+      emit_columns(nr);
+    } else {
+      int full_i = s_.m / s_.mr, tail_i = s_.m % s_.mr;
+      if (full_i > 0) emit_loop(rax, full_i, [&] { emit_tile_row(s_.mr, nr); });
+      if (tail_i > 0) emit_tile_row(tail_i, nr);
+    }
+    pop(r14);
+    pop(r13);
     pop(r12);
     pop(rbx);
     vzeroupper();
@@ -50,7 +61,6 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     }
   }
 
- private:
   // Runs body `count` times with `reg` as the counter (no loop for count == 1).
   template <class F>
   void emit_loop(const Reg64& reg, int count, F body) {
@@ -73,19 +83,45 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     int full_j = s_.n / nr, tail_j = s_.n % nr;
     if (full_j > 0) {
       emit_loop(r8, full_j, [&] {
-        emit_tile(mr_t, s_.nv, 0);
+        emit_tile(rdi, mr_t, s_.nv, 0);
         add(r10, s_.b_tile);
         add(r11, nr * 4);
       });
     }
     if (tail_j > 0) {
       int nv_t = (tail_j + lanes_ - 1) / lanes_;
-      int last = tail_j % lanes_;
-      set_mask(last);
-      emit_tile(mr_t, nv_t, last);
+      set_mask(tail_j % lanes_);
+      emit_tile(rdi, mr_t, nv_t, tail_j % lanes_);
     }
     add(rdi, s_.a_tile);
     add(rdx, s_.ldc * s_.mr);
+  }
+
+  // Column-major walk (j outer): each B panel (k x nr) stays in cache while every row tile
+  // uses it; better when M is small and B is large. r10 = B panel, r14 = C column.
+  void emit_columns(int nr) {
+    mov(r10, rsi);
+    mov(r14, rdx);
+    int full_j = s_.n / nr, tail_j = s_.n % nr;
+    auto column = [&](int nv_t, int last) {
+      mov(r13, rdi);
+      mov(r11, r14);
+      int full_i = s_.m / s_.mr, tail_i = s_.m % s_.mr;
+      auto tile = [&](int mr_t) {
+        emit_tile(r13, mr_t, nv_t, last);
+        add(r13, s_.a_tile);
+        add(r11, s_.ldc * s_.mr);
+      };
+      if (full_i > 0) emit_loop(rax, full_i, [&] { tile(s_.mr); });
+      if (tail_i > 0) tile(tail_i);
+      add(r10, s_.b_tile);
+      add(r14, nr * 4);
+    };
+    if (full_j > 0) emit_loop(r8, full_j, [&] { column(s_.nv, 0); });
+    if (tail_j > 0) {
+      set_mask(tail_j % lanes_);
+      column((tail_j + lanes_ - 1) / lanes_, tail_j % lanes_);
+    }
   }
 
   void set_mask(int cols) {
@@ -101,18 +137,21 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   int acc(int i, int v, int nv_t) const { return i * nv_t + v; }
 
   // One register tile of mr_t x nv_t vectors; `last` > 0 masks the last vector to that
-  // many columns. A from rdi, B from r10, C at r11.
-  void emit_tile(int mr_t, int nv_t, int last) {
+  // many columns. A from a_base, B from r10, C at r11.
+  void emit_tile(const Reg64& a_base, int mr_t, int nv_t, int last) {
     int nacc = mr_t * nv_t;
     for (int r = 0; r < nacc; ++r) zero(r);
-    mov(rbx, rdi);
+    mov(rbx, a_base);
     mov(r12, r10);
-    int iters = s_.k / kUnroll, rem = s_.k % kUnroll;
+    int unroll = unroll_for(s_);
+    int iters = s_.k / unroll, rem = s_.k % unroll;
     if (iters > 0) {
       emit_loop(r9, iters, [&] {
-        for (int u = 0; u < kUnroll; ++u) emit_k_step(mr_t, nv_t, last, u);
-        add(rbx, s_.a_k * kUnroll);
-        add(r12, s_.b_k * kUnroll);
+        for (int u = 0; u < unroll; ++u) emit_k_step(mr_t, nv_t, last, u);
+        if (iters > 1) {
+          add(rbx, s_.a_k * unroll);
+          add(r12, s_.b_k * unroll);
+        }
       });
     }
     for (int u = 0; u < rem; ++u) emit_k_step(mr_t, nv_t, last, u);
@@ -149,10 +188,12 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     }
     for (int i = 0; i < mr_t; ++i) {
       int32_t a_disp = int32_t(ao + i * s_.a_row);
-      if (avx512_) {
-        for (int v = 0; v < nv_t; ++v) {
-          vfmadd231ps(Zmm(acc(i, v, nv_t)), Zmm(nacc + v), ptr_b[rbx + a_disp]);
-        }
+      if (avx512_ && nv_t == 1) {  // one use: fold the broadcast into the FMA
+        vfmadd231ps(Zmm(acc(i, 0, 1)), Zmm(nacc), ptr_b[rbx + a_disp]);
+      } else if (avx512_) {  // several uses: one broadcast load per row
+        Zmm bc(nacc + nv_t);
+        vbroadcastss(bc, ptr[rbx + a_disp]);
+        for (int v = 0; v < nv_t; ++v) vfmadd231ps(Zmm(acc(i, v, nv_t)), Zmm(nacc + v), bc);
       } else {
         Ymm bc(nacc + nv_t);
         vbroadcastss(bc, ptr[rbx + a_disp]);
@@ -248,38 +289,56 @@ bool fits32(int64_t v) {
   return v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max();
 }
 
+// Largest mr for nv vectors per row: accumulators + B vectors + a broadcast register must
+// fit the register file (AVX2 also keeps its tail mask in ymm15, and needs alpha, beta and a
+// scratch register after the K loop).
+int max_rows(Isa isa, int nv) {
+  if (isa == Isa::kAvx512) return nv == 1 ? 28 : (31 - nv) / nv;
+  return nv == 1 ? 12 : (14 - nv) / nv;
+}
+
+// Cycle estimate of one K step over the block with tile (mr, nv): per tile, the larger of FMA
+// throughput (2 per cycle), load throughput (B vectors + A broadcasts, 2 per cycle) and
+// FMA latency (4 cycles: each accumulator takes one FMA per step).
+double tile_cost(int64_t m, int64_t n, int lanes, int mr, int nv) {
+  int64_t nvec = (n + lanes - 1) / lanes;
+  int64_t row_tiles = (m + mr - 1) / mr;
+  double cost = 0;
+  for (int64_t t = 0; t < row_tiles; ++t) {
+    int64_t rows = std::min<int64_t>(mr, m - t * mr);
+    for (int64_t v0 = 0; v0 < nvec; v0 += nv) {
+      int64_t v = std::min<int64_t>(nv, nvec - v0);
+      cost += std::max({double(rows * v) / 2.0, double(rows + v) / 2.0, 4.0});
+    }
+  }
+  return cost;
+}
+
 }  // namespace
 
 int vector_lanes(Isa isa) { return isa == Isa::kAvx512 ? 16 : 8; }
 
-void choose_tile(Isa isa, int64_t n, int32_t& mr, int32_t& nv) {
-  if (isa == Isa::kAvx512) {
-    // 32 zmm: mr * nv accumulators + nv B vectors + alpha/beta after the loop.
-    if (n <= 16) {
-      mr = 28, nv = 1;
-    } else if (n <= 32) {
-      mr = 14, nv = 2;
-    } else if (n <= 48) {
-      mr = 9, nv = 3;
-    } else {
-      mr = 14, nv = 2;
-    }
-  } else {
-    // 16 ymm: mr * nv accumulators + nv B vectors + a broadcast + the tail mask (ymm15).
-    if (n <= 8) {
-      mr = 12, nv = 1;
-    } else {
-      mr = 6, nv = 2;
-    }
+void choose_tile(Isa isa, int64_t m, int64_t n, int32_t& mr, int32_t& nv) {
+  int lanes = vector_lanes(isa);
+  int max_nv = isa == Isa::kAvx512 ? 8 : 4;
+  double best = 0;
+  for (int v = 1; v <= max_nv; ++v) {
+    int rows = max_rows(isa, v);
+    if (rows < 1) break;
+    int64_t row_tiles = (std::max<int64_t>(m, 1) + rows - 1) / rows;
+    int r = int((std::max<int64_t>(m, 1) + row_tiles - 1) / row_tiles);  // balanced tiles
+    double c = tile_cost(std::max<int64_t>(m, 1), std::max<int64_t>(n, 1), lanes, r, v);
+    if (v == 1 || c < best) best = c, mr = r, nv = v;
   }
 }
 
 bool encodable(const BlockSpec& s) {
   int lanes = vector_lanes(s.isa);
   int64_t last_row = int64_t(s.mr - 1);
-  return fits32(last_row * s.a_row + (kUnroll - 1) * s.a_k) &&
-         fits32((kUnroll - 1) * s.b_k + s.nv * lanes * 4) && fits32(s.a_k * kUnroll) &&
-         fits32(s.b_k * kUnroll) && fits32(s.a_tile) && fits32(s.b_tile) &&
+  int64_t u = unroll_for(s);
+  return fits32(last_row * s.a_row + (u - 1) * s.a_k) &&
+         fits32((u - 1) * s.b_k + s.nv * lanes * 4) && fits32(s.a_k * u) &&
+         fits32(s.b_k * u) && fits32(s.a_tile) && fits32(s.b_tile) &&
          fits32(s.ldc * s.mr + s.nv * lanes * 4) && s.mr > 0 && s.nv > 0;
 }
 
@@ -288,7 +347,7 @@ Status generate_block(const BlockSpec& spec, std::vector<uint8_t>& out) {
     return make_error(ErrorCode::kCompileFailed, "GEMM block strides exceed 32-bit displacements");
   }
   // Estimate: per k step ~ (nv + mr * nv) instructions of <= 11 bytes, tiles x (unroll + tail).
-  size_t per_tile = size_t(kUnroll * 2) * size_t(spec.nv + spec.mr * (spec.nv + 1)) * 11 +
+  size_t per_tile = size_t(unroll_for(spec) * 2) * size_t(spec.nv + spec.mr * (spec.nv + 1)) * 11 +
                     size_t(spec.mr * spec.nv) * 40 + 256;
   size_t max = per_tile * 4 + 4096;
   thread_local std::vector<uint8_t> scratch;

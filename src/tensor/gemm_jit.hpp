@@ -30,6 +30,7 @@ struct BlockSpec {
   int64_t ldc = 0;
   BetaKind beta = BetaKind::kZero;
   bool alpha_one = true;
+  bool j_outer = false;  ///< walk column panels outermost (B panel reused by every row tile)
 };
 
 /// fn(a, b, c, alpha_beta): alpha_beta points at {alpha, beta}.
@@ -37,8 +38,10 @@ using BlockFn = void (*)(const float* a, const float* b, float* c, const float* 
 
 /// Lanes per vector at this ISA (16 for AVX-512, 8 for AVX2).
 int vector_lanes(Isa isa);
-/// The register tile (mr, nv) the generator uses for a block n columns wide.
-void choose_tile(Isa isa, int64_t n, int32_t& mr, int32_t& nv);
+/// The register tile (mr rows, nv vectors) for an m x n block: the cheapest by a small cost
+/// model (FMA throughput, load throughput, FMA latency per K step), rows balanced across
+/// row tiles so the M tail is not a sliver.
+void choose_tile(Isa isa, int64_t m, int64_t n, int32_t& mr, int32_t& nv);
 /// True when every displacement the kernel needs fits the 32-bit field of an x86 operand.
 bool encodable(const BlockSpec& s);
 

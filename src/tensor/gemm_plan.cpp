@@ -12,6 +12,8 @@
 namespace tierjit::kernels {
 namespace {
 
+int64_t l2_bytes() { return cpu_features().l2_bytes ? cpu_features().l2_bytes : 512 << 10; }
+
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
@@ -84,6 +86,9 @@ Status build_direct(GemmPlan& plan) {
   s.b_k = (k.tb ? k.n : k.ldb) * 4;
   s.b_tile = int64_t(plan.nv) * vector_lanes(k.isa) * 4;
   s.beta = k.beta;
+  // B does not fit in L2 but A does: walk B panels outermost, each read once from memory.
+  int64_t l2 = l2_bytes();
+  s.j_outer = k.m * k.k * 4 <= l2 / 4 && k.k * k.n * 4 > l2 / 2;
   return install(plan, s, GemmKernel{k.m, k.n, k.k, true, nullptr, {}});
 }
 
@@ -178,9 +183,10 @@ GemmRegime choose_regime(const GemmKey& key) {
     if (std::strcmp(env, "always") == 0) return GemmRegime::kPacked;
     if (std::strcmp(env, "never") == 0) return GemmRegime::kDirect;
   }
-  int64_t l2 = cpu_features().l2_bytes ? cpu_features().l2_bytes : 512 << 10;
+  // Operands that fit in L2 need no packing; neither does a short M (each B element is used
+  // by at most a couple of row tiles, so packing B would cost as much as the product).
   int64_t footprint = (key.m * key.k + key.k * key.n + key.m * key.n) * 4;
-  return footprint <= l2 ? GemmRegime::kDirect : GemmRegime::kPacked;
+  return footprint <= l2_bytes() || key.m <= 32 ? GemmRegime::kDirect : GemmRegime::kPacked;
 }
 
 GemmPlan::~GemmPlan() {
@@ -200,7 +206,7 @@ Expected<std::shared_ptr<GemmPlan>> build_gemm_plan(const GemmKey& key,
   auto plan = std::make_shared<GemmPlan>();
   plan->key = key;
   plan->pool = std::move(pool);
-  choose_tile(key.isa, key.n, plan->mr, plan->nv);
+  choose_tile(key.isa, key.m, key.n, plan->mr, plan->nv);
   plan->regime = choose_regime(key);
   if (plan->regime == GemmRegime::kDirect) {
     BlockSpec probe = base_spec(key, plan->mr, plan->nv);

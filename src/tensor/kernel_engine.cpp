@@ -25,7 +25,7 @@ std::atomic<uint64_t> next_engine_id{1};
 
 struct Profile {
   GemmKey key;
-  std::atomic<uint64_t> calls{0}, cycles{0}, last_use{0};
+  std::atomic<uint64_t> calls{0}, generic{0}, cycles{0}, last_use{0};
   std::shared_ptr<GemmPlan> plan;  // guarded by Impl::mu
   bool failed = false;             // generation failed: stays generic (guarded by compile_mu)
 };
@@ -54,8 +54,10 @@ struct KernelEngine::Impl {
   std::atomic<uint64_t> epoch{0};  // bumped when a plan is evicted
   std::mutex compile_mu;
 
-  std::atomic<uint64_t> calls{0}, generic_calls{0}, hits{0}, compiles{0}, evictions{0};
-  std::atomic<uint64_t> compile_ns{0}, ticks{0};
+  // Calls are counted per profile (one atomic add on the hot path); these count the rest.
+  std::atomic<uint64_t> unprofiled_calls{0}, unprofiled_generic{0};
+  std::atomic<uint64_t> compiles{0}, evictions{0}, compile_ns{0};
+  std::atomic<uint64_t> clock{0};  // LRU clock: advanced with a plain load + store (approximate)
 
   Profile* profile_for(const GemmKey& key);
   std::shared_ptr<GemmPlan> compile(Profile& p);
@@ -166,20 +168,19 @@ Status KernelEngine::sgemm(const GemmDesc& desc, float alpha, const float* a, co
   RowMajorGemm g;
   TJ_TRY(check_gemm(desc, a, b, c, g));
   g.alpha = alpha, g.beta = beta;
-  im.calls.fetch_add(1, std::memory_order_relaxed);
-  if (g.m == 0 || g.n == 0) return {};
-  if (g.k == 0 || alpha == 0.0f) {  // BLAS: A and B are not read
-    scale_c(g);
+  if (g.m == 0 || g.n == 0 || g.k == 0 || alpha == 0.0f) {  // BLAS: A and B are not read
+    im.unprofiled_calls.fetch_add(1, std::memory_order_relaxed);
+    if (g.m != 0 && g.n != 0) scale_c(g);
     return {};
   }
   GemmKey key = im.key_for(g);
-  uint64_t tick = im.ticks.fetch_add(1, std::memory_order_relaxed);
+  uint64_t tick = im.clock.load(std::memory_order_relaxed) + 1;
+  im.clock.store(tick, std::memory_order_relaxed);
   TlsEntry& t = tls_last;
-  if (im.isa != Isa::kScalar && t.engine == im.id && t.plan &&
-      t.epoch == im.epoch.load(std::memory_order_acquire) && t.key == key) {
+  if (t.engine == im.id && t.plan && t.epoch == im.epoch.load(std::memory_order_acquire) &&
+      t.key == key) {
     uint64_t n = t.profile->calls.fetch_add(1, std::memory_order_relaxed);
     t.profile->last_use.store(tick, std::memory_order_relaxed);
-    im.hits.fetch_add(1, std::memory_order_relaxed);
     if (n % kCycleSample != 0) {
       run_gemm_plan(*t.plan, g, *im.workers);
       return {};
@@ -191,24 +192,25 @@ Status KernelEngine::sgemm(const GemmDesc& desc, float alpha, const float* a, co
   }
   Profile* p = im.profile_for(key);
   std::shared_ptr<GemmPlan> plan;
-  if (p != nullptr && im.isa != Isa::kScalar) {
+  if (p != nullptr) {
     uint64_t n = p->calls.fetch_add(1, std::memory_order_relaxed) + 1;
     p->last_use.store(tick, std::memory_order_relaxed);
-    {
-      std::shared_lock lock(im.mu);
-      plan = p->plan;
+    if (im.isa != Isa::kScalar) {
+      {
+        std::shared_lock lock(im.mu);
+        plan = p->plan;
+      }
+      if (!plan && n >= im.cfg.compile_threshold) plan = im.compile(*p);
     }
-    if (!plan && n >= im.cfg.compile_threshold) plan = im.compile(*p);
-  } else if (p != nullptr) {
-    p->calls.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    im.unprofiled_calls.fetch_add(1, std::memory_order_relaxed);
   }
   uint64_t t0 = __rdtsc();
   if (plan) {
-    im.hits.fetch_add(1, std::memory_order_relaxed);
     run_gemm_plan(*plan, g, *im.workers);
     t = TlsEntry{im.id, im.epoch.load(std::memory_order_acquire), key, p, plan};
   } else {
-    im.generic_calls.fetch_add(1, std::memory_order_relaxed);
+    (p != nullptr ? p->generic : im.unprofiled_generic).fetch_add(1, std::memory_order_relaxed);
     gemm_generic(g);
   }
   if (p != nullptr) p->cycles.fetch_add(__rdtsc() - t0, std::memory_order_relaxed);
@@ -238,13 +240,15 @@ Expected<uint64_t> KernelEngine::prepare_sgemm(const GemmDesc& desc, float alpha
 KernelStats KernelEngine::stats() const {
   const Impl& im = *impl_;
   KernelStats s;
-  s.calls = im.calls.load(), s.generic_calls = im.generic_calls.load(), s.hits = im.hits.load();
+  s.calls = im.unprofiled_calls.load(), s.generic_calls = im.unprofiled_generic.load();
   s.compiles = im.compiles.load(), s.evictions = im.evictions.load();
   s.compile_ns = im.compile_ns.load();
   std::shared_lock lock(im.mu);
   s.code_bytes = im.code_bytes;
   for (const auto& [key, p] : im.profiles) {
-    s.shapes.push_back(ShapeProfile{"sgemm", key.to_string(), p->calls.load(), p->cycles.load(),
+    uint64_t calls = p->calls.load(), generic = p->generic.load();
+    s.calls += calls, s.generic_calls += generic, s.hits += calls - generic;
+    s.shapes.push_back(ShapeProfile{"sgemm", key.to_string(), calls, p->cycles.load(),
                                     p->plan != nullptr});
   }
   std::sort(s.shapes.begin(), s.shapes.end(),
