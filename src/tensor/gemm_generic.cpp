@@ -1,5 +1,7 @@
 // The generic GEMM kernel and the packing routines (see gemm_ops.hpp). Compiled for baseline
 // x86-64: these run on every ISA level, including TIERJIT_ISA=scalar.
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -59,16 +61,44 @@ void gemm_generic(const RowMajorGemm& g) {
   }
 }
 
+namespace {
+
+// rows x kb of row-major A (row stride lda) into a sliver with k stride mr: four rows at a
+// time through SSE 4x4 transposes (16-byte stores along the sliver), the rest scalar.
+void pack_rows(const float* src, int64_t lda, int64_t rows, int64_t kb, int mr, float* sliver) {
+  int64_t i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    const float *r0 = src + i * lda, *r1 = r0 + lda, *r2 = r1 + lda, *r3 = r2 + lda;
+    int64_t p = 0;
+    for (; p + 4 <= kb; p += 4) {
+      __m128 x0 = _mm_loadu_ps(r0 + p), x1 = _mm_loadu_ps(r1 + p);
+      __m128 x2 = _mm_loadu_ps(r2 + p), x3 = _mm_loadu_ps(r3 + p);
+      _MM_TRANSPOSE4_PS(x0, x1, x2, x3);
+      _mm_storeu_ps(sliver + (p + 0) * mr + i, x0);
+      _mm_storeu_ps(sliver + (p + 1) * mr + i, x1);
+      _mm_storeu_ps(sliver + (p + 2) * mr + i, x2);
+      _mm_storeu_ps(sliver + (p + 3) * mr + i, x3);
+    }
+    for (; p < kb; ++p) {
+      float* d = sliver + p * mr + i;
+      d[0] = r0[p], d[1] = r1[p], d[2] = r2[p], d[3] = r3[p];
+    }
+  }
+  for (; i < rows; ++i) {
+    const float* r = src + i * lda;
+    for (int64_t p = 0; p < kb; ++p) sliver[p * mr + i] = r[p];
+  }
+}
+
+}  // namespace
+
 void pack_a(const RowMajorGemm& g, int64_t i0, int64_t p0, int64_t mb, int64_t kb, int mr,
             float* dst) {
   for (int64_t s = 0; s < mb; s += mr) {
     int64_t rows = std::min<int64_t>(mr, mb - s);
     float* sliver = dst + s * kb;
     if (!g.ta) {
-      for (int64_t i = 0; i < rows; ++i) {
-        const float* src = g.a + (i0 + s + i) * g.lda + p0;
-        for (int64_t p = 0; p < kb; ++p) sliver[p * mr + i] = src[p];
-      }
+      pack_rows(g.a + (i0 + s) * g.lda + p0, g.lda, rows, kb, mr, sliver);
     } else {
       for (int64_t p = 0; p < kb; ++p) {
         std::memcpy(sliver + p * mr, g.a + (p0 + p) * g.lda + i0 + s, size_t(rows) * 4);
@@ -84,13 +114,12 @@ void pack_b(const RowMajorGemm& g, int64_t p0, int64_t j0, int64_t kb, int64_t n
     float* sliver = dst + t * kb;
     if (!g.tb) {
       for (int64_t p = 0; p < kb; ++p) {
-        std::memcpy(sliver + p * nr, g.b + (p0 + p) * g.ldb + j0 + t, size_t(cols) * 4);
+        const float* src = g.b + (p0 + p) * g.ldb + j0 + t;
+        float* d = sliver + p * nr;
+        for (int64_t j = 0; j < cols; ++j) d[j] = src[j];  // vectorized; no call per row
       }
     } else {
-      for (int64_t j = 0; j < cols; ++j) {
-        const float* src = g.b + (j0 + t + j) * g.ldb + p0;
-        for (int64_t p = 0; p < kb; ++p) sliver[p * nr + j] = src[p];
-      }
+      pack_rows(g.b + (j0 + t) * g.ldb + p0, g.ldb, cols, kb, nr, sliver);  // B^T rows
     }
   }
 }
