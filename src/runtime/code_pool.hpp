@@ -27,6 +27,7 @@ struct CodePoolConfig {
   size_t buffers_per_region = 64;        ///< one region = 256 KiB by default
   size_t max_regions = 64;               ///< pool growth limit (exhausted: BufferAllocationFailed)
   size_t max_function_bytes = 16 << 20;  ///< larger functions: ProgramTooLarge
+  bool prefault = false;  ///< populate pool regions when mapped (no page faults per compile)
 };
 
 class CodePool {
@@ -52,7 +53,7 @@ class CodePool {
     uint8_t* rx = nullptr;
     size_t size = 0;
   };
-  static Expected<Mapping> map_dual(size_t size);
+  static Expected<Mapping> map_dual(size_t size, bool populate);
   static void unmap(const Mapping& m);
   bool grow();
 

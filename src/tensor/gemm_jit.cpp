@@ -148,13 +148,23 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     if (iters > 0) {
       emit_loop(r9, iters, [&] {
         for (int u = 0; u < unroll; ++u) emit_k_step(mr_t, nv_t, last, u);
-        if (iters > 1) {
+        if (iters > 1 || rem > 0) {  // the remainder continues from here
           add(rbx, s_.a_k * unroll);
           add(r12, s_.b_k * unroll);
         }
       });
     }
-    for (int u = 0; u < rem; ++u) emit_k_step(mr_t, nv_t, last, u);
+    if (rem > 0 && iters > 0) {  // remainder as a one-step loop: less code to emit
+      emit_loop(r9, rem, [&] {
+        emit_k_step(mr_t, nv_t, last, 0);
+        if (rem > 1) {
+          add(rbx, s_.a_k);
+          add(r12, s_.b_k);
+        }
+      });
+    } else {
+      for (int u = 0; u < rem; ++u) emit_k_step(mr_t, nv_t, last, u);
+    }
     emit_c_update(mr_t, nv_t, last);
   }
 
@@ -350,7 +360,7 @@ Status generate_block(const BlockSpec& spec, std::vector<uint8_t>& out) {
   size_t per_tile = size_t(unroll_for(spec) * 2) * size_t(spec.nv + spec.mr * (spec.nv + 1)) * 11 +
                     size_t(spec.mr * spec.nv) * 40 + 256;
   size_t max = per_tile * 4 + 4096;
-  thread_local std::vector<uint8_t> scratch;
+  thread_local std::vector<uint8_t> scratch(size_t(256) << 10);  // one allocation per thread
   if (scratch.size() < max) scratch.resize(max);
   Xbyak::ClearError();
   BlockEmitter e(spec, scratch.size(), scratch.data());

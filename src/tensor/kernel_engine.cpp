@@ -148,6 +148,7 @@ Expected<std::unique_ptr<KernelEngine>> KernelEngine::create(const KernelConfig&
   runtime::CodePoolConfig pc;
   pc.buffer_size = 16 << 10;
   pc.buffers_per_region = 64;
+  pc.prefault = true;
   pc.max_regions = std::max<size_t>(2, config.cache_bytes / (pc.buffer_size * 64) + 2);
   impl->pool = std::make_shared<runtime::CodePool>(pc);
   impl->workers = std::make_unique<ThreadPool>(impl->threads);
