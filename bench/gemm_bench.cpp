@@ -61,8 +61,8 @@ void flush_caches() {
 
 // Median seconds per call: warm = batches of calls on the same operands; cold = one call
 // after writing 64 MiB (operands evicted from every cache level).
-double time_call(const Peer& p, const Shape& s, const float* a, const float* b, float* c,
-                 bool cold, double budget) {
+double time_call(const Peer& p, const Shape& s, const float* a, const float* b, float* c, bool cold,
+                 double budget) {
   double flops = 2.0 * s.m * s.n * s.k;
   std::vector<double> samples;
   auto start = Clock::now();
@@ -128,7 +128,8 @@ std::vector<Peer> load_peers(KernelEngine& tj) {
     auto init = reinterpret_cast<void (*)()>(dlsym(bl, "bli_init"));
     for (int id = 0; arch_string && id < 40; ++id) {  // BLIS_ARCH_TYPE is read at init
       const char* name = arch_string(id);
-      if (name && std::strcmp(name, "skx") == 0) setenv("BLIS_ARCH_TYPE", std::to_string(id).c_str(), 1);
+      if (name && std::strcmp(name, "skx") == 0)
+        setenv("BLIS_ARCH_TYPE", std::to_string(id).c_str(), 1);
     }
     if (init) init();
     std::printf("# BLIS arch: %s\n", query && arch_string ? arch_string(query()) : "?");
@@ -185,12 +186,11 @@ double seed_ms(const Shape& s) {
 }
 
 void bench_shapes(std::vector<Peer>& peers, double peak, bool quick) {
-  std::vector<Shape> shapes = {{16, 16, 16, "16^3"},       {32, 32, 32, "32^3"},
-                               {64, 64, 64, "64^3"},       {128, 128, 128, "128^3"},
-                               {256, 256, 256, "256^3"},   {512, 512, 512, "512^3"},
-                               {1024, 1024, 1024, "1024^3"}, {1, 1024, 1024, "1x1024x1024"},
-                               {64, 64, 256, "64x64x256"}, {128, 768, 768, "128x768x768"},
-                               {16, 3072, 768, "16x3072x768"}};
+  std::vector<Shape> shapes = {
+      {16, 16, 16, "16^3"},           {32, 32, 32, "32^3"},           {64, 64, 64, "64^3"},
+      {128, 128, 128, "128^3"},       {256, 256, 256, "256^3"},       {512, 512, 512, "512^3"},
+      {1024, 1024, 1024, "1024^3"},   {1, 1024, 1024, "1x1024x1024"}, {64, 64, 256, "64x64x256"},
+      {128, 768, 768, "128x768x768"}, {16, 3072, 768, "16x3072x768"}};
   std::printf("\nGFLOP/s (%% of measured peak %.1f GFLOP/s), single thread, median of batches\n",
               peak);
   std::printf("%-12s %-5s", "shape", "ops");
@@ -222,7 +222,8 @@ void bench_shapes(std::vector<Peer>& peers, double peak, bool quick) {
       }
       double sm = seed_ms(s);
       if (sm > 0 && !cold) {
-        std::printf(" %8.1f (%5.1f%%)", flops / (sm * 1e-3) / 1e9, 100 * flops / (sm * 1e-3) / 1e9 / peak);
+        std::printf(" %8.1f (%5.1f%%)", flops / (sm * 1e-3) / 1e9,
+                    100 * flops / (sm * 1e-3) / 1e9 / peak);
       } else {
         std::printf(" %17s", "");
       }
@@ -251,9 +252,10 @@ void bench_codegen() {
   }
   std::printf("tierjit direct-regime kernel (1 kernel per shape): median %.1f us\n",
               median(tj_small));
-  std::printf("tierjit packed-regime plan (700..740 x 900.. x 800..; up to 8 kernels): median "
-              "%.1f us per plan\n",
-              median(tj_large));
+  std::printf(
+      "tierjit packed-regime plan (700..740 x 900.. x 800..; up to 8 kernels): median "
+      "%.1f us per plan\n",
+      median(tj_large));
   std::printf("libxsmm first dispatch (same small shapes): median %.1f us\n", median(xs));
 }
 
@@ -286,8 +288,8 @@ void bench_overhead() {
   };
   double full = time_loop([&] { (void)(*e)->sgemm(d, 1.0f, a.data(), b.data(), 0.0f, c.data()); });
   double kernel = time_loop([&] { run_gemm_plan(**plan, g, one); });
-  std::printf("tierjit sgemm call %.1f ns, generated kernel alone %.1f ns: overhead %.1f ns\n", full,
-              kernel, full - kernel);
+  std::printf("tierjit sgemm call %.1f ns, generated kernel alone %.1f ns: overhead %.1f ns\n",
+              full, kernel, full - kernel);
 }
 
 }  // namespace

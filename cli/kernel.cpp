@@ -29,11 +29,16 @@ int kernel_info() {
   const CpuFeatures& f = cpu_features();
   std::printf("cpu: %s (%s)\n", f.brand.c_str(), f.vendor.c_str());
   std::printf("features:");
-  const std::pair<const char*, bool> flags[] = {
-      {"sse2", f.sse2},         {"avx", f.avx},           {"avx2", f.avx2},
-      {"fma", f.fma},           {"avx512f", f.avx512f},   {"avx512bw", f.avx512bw},
-      {"avx512vl", f.avx512vl}, {"avx512dq", f.avx512dq}, {"avx512vnni", f.avx512vnni},
-      {"avx512bf16", f.avx512bf16}};
+  const std::pair<const char*, bool> flags[] = {{"sse2", f.sse2},
+                                                {"avx", f.avx},
+                                                {"avx2", f.avx2},
+                                                {"fma", f.fma},
+                                                {"avx512f", f.avx512f},
+                                                {"avx512bw", f.avx512bw},
+                                                {"avx512vl", f.avx512vl},
+                                                {"avx512dq", f.avx512dq},
+                                                {"avx512vnni", f.avx512vnni},
+                                                {"avx512bf16", f.avx512bf16}};
   for (auto [name, on] : flags) {
     if (on) std::printf(" %s", name);
   }
@@ -104,16 +109,18 @@ int kernel_gemm(const GemmArgs& a) {
   if (!st.ok()) return report(st.error());
   double diff = max_rel_diff(C, ref);
   std::printf("sgemm %s %c%c %lldx%lldx%lld alpha=%g beta=%g isa=%s threads=%d\n",
-              a.col_major ? "col-major" : "row-major", a.trans_a ? 'T' : 'N',
-              a.trans_b ? 'T' : 'N', (long long)a.m, (long long)a.n, (long long)a.k, a.alpha,
-              a.beta, isa_name((*engine)->isa()), (*engine)->threads());
+              a.col_major ? "col-major" : "row-major", a.trans_a ? 'T' : 'N', a.trans_b ? 'T' : 'N',
+              (long long)a.m, (long long)a.n, (long long)a.k, a.alpha, a.beta,
+              isa_name((*engine)->isa()), (*engine)->threads());
   KernelStats s = (*engine)->stats();
-  std::printf("generated in %.1f us (%zu bytes of code); max relative difference vs the generic "
-              "kernel %.2e\n",
-              double(*gen_ns) / 1e3, s.code_bytes, diff);
+  std::printf(
+      "generated in %.1f us (%zu bytes of code); max relative difference vs the generic "
+      "kernel %.2e\n",
+      double(*gen_ns) / 1e3, s.code_bytes, diff);
   if (diff > 1e-3) {
-    return report(make_error(ErrorCode::kInternal, "kernel gemm: result differs from the "
-                                                   "generic kernel"));
+    return report(make_error(ErrorCode::kInternal,
+                             "kernel gemm: result differs from the "
+                             "generic kernel"));
   }
   if (!a.bench) return 0;
   double flops = 2.0 * double(a.m) * double(a.n) * double(a.k);

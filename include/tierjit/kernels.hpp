@@ -32,8 +32,8 @@ struct CpuFeatures {
   bool sse2 = false, avx = false, avx2 = false, fma = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
   bool avx512vnni = false, avx512bf16 = false;
-  bool os_ymm = false;  ///< XCR0 has SSE+AVX state enabled (xgetbv)
-  bool os_zmm = false;  ///< XCR0 also has opmask+ZMM state enabled
+  bool os_ymm = false;                                 ///< XCR0 has SSE+AVX state enabled (xgetbv)
+  bool os_zmm = false;                                 ///< XCR0 also has opmask+ZMM state enabled
   uint32_t l1d_bytes = 0, l2_bytes = 0, l3_bytes = 0;  ///< data caches (0 = not reported)
   Isa best = Isa::kScalar;                             ///< highest level usable here
 };

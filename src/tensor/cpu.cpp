@@ -130,8 +130,8 @@ Expected<Isa> parse_isa(const std::string& name) {
   }
   if (isa > cpu_features().best) {
     return make_error(ErrorCode::kUnsupported,
-                      std::string("this CPU cannot run ") + isa_name(isa) + " kernels (best: " +
-                          isa_name(cpu_features().best) + ")");
+                      std::string("this CPU cannot run ") + isa_name(isa) +
+                          " kernels (best: " + isa_name(cpu_features().best) + ")");
   }
   return isa;
 }

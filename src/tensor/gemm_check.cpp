@@ -19,8 +19,8 @@ struct Operand {
 Error bad(const std::string& msg) { return make_error(ErrorCode::kInvalidInput, "sgemm: " + msg); }
 
 // The stored shape of an operand with `rows` x `cols` as used (after op()).
-Operand stored(const char* name, int64_t rows, int64_t cols, bool trans, bool col_major,
-               int64_t ld, const void* ptr) {
+Operand stored(const char* name, int64_t rows, int64_t cols, bool trans, bool col_major, int64_t ld,
+               const void* ptr) {
   int64_t outer = trans ? cols : rows, inner = trans ? rows : cols;
   if (col_major) std::swap(outer, inner);
   return Operand{name, outer, inner, ld, ptr, 0};
@@ -46,15 +46,16 @@ Error describe(const Operand& op, Problem p) {
   switch (p) {
     case Problem::kLd:
       return bad(std::string("leading dimension ld") + op.name + "=" + std::to_string(op.ld) +
-                 " is smaller than its stored row length " + std::to_string(std::max<int64_t>(1, op.inner)));
+                 " is smaller than its stored row length " +
+                 std::to_string(std::max<int64_t>(1, op.inner)));
     case Problem::kTooLarge:
       return bad(std::string("matrix ") + op.name + " is too large to address");
     case Problem::kNull:
     case Problem::kNone:
       break;
   }
-  return bad(std::string("null buffer for ") + op.name + " (" + std::to_string(op.outer) +
-             " x " + std::to_string(op.inner) + " elements)");
+  return bad(std::string("null buffer for ") + op.name + " (" + std::to_string(op.outer) + " x " +
+             std::to_string(op.inner) + " elements)");
 }
 
 Status check_extent(Operand& op) {
@@ -75,7 +76,8 @@ Status check_gemm_shape(const GemmDesc& d) {
   const int64_t dims[] = {d.m, d.n, d.k};
   const char* names[] = {"M", "N", "K"};
   for (int i = 0; i < 3; ++i) {
-    if (dims[i] < 0) return bad(std::string(names[i]) + " is negative (" + std::to_string(dims[i]) + ")");
+    if (dims[i] < 0)
+      return bad(std::string(names[i]) + " is negative (" + std::to_string(dims[i]) + ")");
     if (dims[i] > INT32_MAX) return bad(std::string(names[i]) + " exceeds 2^31-1");
   }
   bool cm = d.layout == Layout::kColMajor;
@@ -92,8 +94,8 @@ Status check_gemm(const GemmDesc& d, const float* a, const float* b, const float
   Operand ops[] = {stored("a", d.m, d.k, d.trans_a == Transpose::kYes, cm, d.lda, a),
                    stored("b", d.k, d.n, d.trans_b == Transpose::kYes, cm, d.ldb, b),
                    stored("c", d.m, d.n, false, cm, d.ldc, c)};
-  bool dims_ok = d.m >= 0 && d.n >= 0 && d.k >= 0 && d.m <= INT32_MAX && d.n <= INT32_MAX &&
-                 d.k <= INT32_MAX;
+  bool dims_ok =
+      d.m >= 0 && d.n >= 0 && d.k >= 0 && d.m <= INT32_MAX && d.n <= INT32_MAX && d.k <= INT32_MAX;
   Problem problems[3];
   for (int i = 0; i < 3; ++i) problems[i] = dims_ok ? extent(ops[i]) : Problem::kNone;
   if (!dims_ok || problems[0] != Problem::kNone || problems[1] != Problem::kNone ||
@@ -103,8 +105,10 @@ Status check_gemm(const GemmDesc& d, const float* a, const float* b, const float
       if (problems[i] != Problem::kNone) return describe(ops[i], problems[i]);
     }
   }
-  if (overlaps(ops[2], ops[0])) return bad("C overlaps A (the result would depend on the write order)");
-  if (overlaps(ops[2], ops[1])) return bad("C overlaps B (the result would depend on the write order)");
+  if (overlaps(ops[2], ops[0]))
+    return bad("C overlaps A (the result would depend on the write order)");
+  if (overlaps(ops[2], ops[1]))
+    return bad("C overlaps B (the result would depend on the write order)");
   out = row_major_form(d, a, b, c);
   return {};
 }

@@ -47,7 +47,7 @@ void gemm_generic(const RowMajorGemm& g) {
   scale_c(g);
   int64_t nc = std::min(g.n, kGenericNc), kc = std::min(g.k, kGenericKc);
   std::vector<float> bpack(static_cast<size_t>(kc * nc));  // op(B) block, dense kb x nb
-  std::vector<float> arow(static_cast<size_t>(kc));  // alpha * op(A) row slice
+  std::vector<float> arow(static_cast<size_t>(kc));        // alpha * op(A) row slice
   for (int64_t j0 = 0; j0 < g.n; j0 += nc) {
     int64_t nb = std::min(nc, g.n - j0);
     for (int64_t p0 = 0; p0 < g.k; p0 += kc) {

@@ -22,7 +22,7 @@ using Xbyak::Xmm;
 using Xbyak::Ymm;
 using Xbyak::Zmm;
 
-constexpr int kUnroll = 4;       // K-loop unroll factor
+constexpr int kUnroll = 4;        // K-loop unroll factor
 constexpr int kFullUnrollK = 16;  // K up to this: straight-line code, no loop
 
 int unroll_for(const BlockSpec& s) { return s.k <= kFullUnrollK ? std::max(1, int(s.k)) : kUnroll; }
@@ -347,9 +347,9 @@ bool encodable(const BlockSpec& s) {
   int64_t last_row = int64_t(s.mr - 1);
   int64_t u = unroll_for(s);
   return fits32(last_row * s.a_row + (u - 1) * s.a_k) &&
-         fits32((u - 1) * s.b_k + s.nv * lanes * 4) && fits32(s.a_k * u) &&
-         fits32(s.b_k * u) && fits32(s.a_tile) && fits32(s.b_tile) &&
-         fits32(s.ldc * s.mr + s.nv * lanes * 4) && s.mr > 0 && s.nv > 0;
+         fits32((u - 1) * s.b_k + s.nv * lanes * 4) && fits32(s.a_k * u) && fits32(s.b_k * u) &&
+         fits32(s.a_tile) && fits32(s.b_tile) && fits32(s.ldc * s.mr + s.nv * lanes * 4) &&
+         s.mr > 0 && s.nv > 0;
 }
 
 Status generate_block(const BlockSpec& spec, std::vector<uint8_t>& out) {
@@ -367,8 +367,8 @@ Status generate_block(const BlockSpec& spec, std::vector<uint8_t>& out) {
   e.emit();
   e.ready();
   if (int err = Xbyak::GetError(); err != 0) {
-    return make_error(ErrorCode::kCompileFailed,
-                      std::string("GEMM kernel emission failed: ") + Xbyak::ConvertErrorToString(err));
+    return make_error(ErrorCode::kCompileFailed, std::string("GEMM kernel emission failed: ") +
+                                                     Xbyak::ConvertErrorToString(err));
   }
   out.assign(e.getCode(), e.getCode() + e.getSize());
   return {};

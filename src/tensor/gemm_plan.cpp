@@ -173,7 +173,7 @@ std::string GemmKey::to_string() const {
 }
 
 size_t GemmKeyHash::operator()(const GemmKey& k) const {
-  int64_t fields[] = {int64_t(k.isa), k.ta, k.tb, k.m, k.n, k.k, k.lda, k.ldb, k.ldc,
+  int64_t fields[] = {int64_t(k.isa),  k.ta,        k.tb,     k.m, k.n, k.k, k.lda, k.ldb, k.ldc,
                       int64_t(k.beta), k.alpha_one, k.threads};
   return size_t(hash64(std::string_view(reinterpret_cast<const char*>(fields), sizeof fields)));
 }
@@ -220,9 +220,9 @@ Expected<std::shared_ptr<GemmPlan>> build_gemm_plan(const GemmKey& key,
   }
   Status st = plan->regime == GemmRegime::kDirect ? build_direct(*plan) : build_packed(*plan);
   if (!st.ok()) return st.take_error();
-  plan->compile_ns = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                  std::chrono::steady_clock::now() - start)
-                                  .count());
+  plan->compile_ns = uint64_t(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count());
   return plan;
 }
 

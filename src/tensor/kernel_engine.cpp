@@ -134,8 +134,8 @@ Expected<std::unique_ptr<KernelEngine>> KernelEngine::create(const KernelConfig&
   impl->cfg = config;
   if (config.isa_set) {
     if (config.isa > cpu_features().best) {
-      return make_error(ErrorCode::kUnsupported, std::string("this CPU cannot run ") +
-                                                     isa_name(config.isa) + " kernels");
+      return make_error(ErrorCode::kUnsupported,
+                        std::string("this CPU cannot run ") + isa_name(config.isa) + " kernels");
     }
     impl->isa = config.isa;
   } else {
@@ -249,8 +249,8 @@ KernelStats KernelEngine::stats() const {
   for (const auto& [key, p] : im.profiles) {
     uint64_t calls = p->calls.load(), generic = p->generic.load();
     s.calls += calls, s.generic_calls += generic, s.hits += calls - generic;
-    s.shapes.push_back(ShapeProfile{"sgemm", key.to_string(), calls, p->cycles.load(),
-                                    p->plan != nullptr});
+    s.shapes.push_back(
+        ShapeProfile{"sgemm", key.to_string(), calls, p->cycles.load(), p->plan != nullptr});
   }
   std::sort(s.shapes.begin(), s.shapes.end(),
             [](const ShapeProfile& x, const ShapeProfile& y) { return x.cycles > y.cycles; });

@@ -1,6 +1,8 @@
 // Tensor kernels: sgemm against a double-precision reference on every ISA level this CPU
 // runs, in both regimes (direct and packed), with every layout/transpose/alpha/beta case;
 // against OpenBLAS; bad arguments; profiling, the LRU bound and W^X.
+#include "tierjit/kernels.hpp"
+
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
@@ -11,8 +13,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include "tierjit/kernels.hpp"
 
 namespace tierjit::kernels {
 namespace {
@@ -100,7 +100,8 @@ void check(const Case& cs, const std::vector<float>& c, const std::string& what)
       size_t ci = at(d, cm, i, j, d.ldc);
       double c0 = cs.beta == 0 ? 0.0 : cs.c0[ci];
       double ref = cs.alpha * acc + cs.beta * c0;
-      double tol = (d.k + 4) * FLT_EPSILON * (std::fabs(cs.alpha) * mag + std::fabs(cs.beta * c0)) + 1e-30;
+      double tol =
+          (d.k + 4) * FLT_EPSILON * (std::fabs(cs.alpha) * mag + std::fabs(cs.beta * c0)) + 1e-30;
       ASSERT_LE(std::fabs(c[ci] - ref), tol)
           << what << " at (" << i << "," << j << ") got " << c[ci] << " want " << ref;
     }
@@ -129,8 +130,8 @@ void run_random(Isa isa, uint32_t threshold, int count, int max_dim, uint32_t se
   std::mt19937 rng(seed);
   auto e = engine(isa, threshold, threads);
   // Sizes around every register-block boundary (mr 6/12/14/28, nr 8/16/32/48), primes, 0, 1.
-  std::vector<int64_t> special{0, 1, 2, 3, 5, 6, 7, 8, 9, 12, 13, 14, 15, 16, 17, 23, 27, 28,
-                               29, 31, 32, 33, 47, 48, 49, 64, 97};
+  std::vector<int64_t> special{0,  1,  2,  3,  5,  6,  7,  8,  9,  12, 13, 14, 15, 16,
+                               17, 23, 27, 28, 29, 31, 32, 33, 47, 48, 49, 64, 97};
   const float alphas[] = {1.0f, -0.5f, 0.0f, 2.0f};
   const float betas[] = {0.0f, 1.0f, 0.75f};
   for (int t = 0; t < count; ++t) {
@@ -250,8 +251,8 @@ TEST(Kernels, TwoThreadsMatchReference) {
   }
 }
 
-using SgemmFn = void (*)(int, int, int, int, int, int, float, const float*, int, const float*,
-                         int, float, float*, int);
+using SgemmFn = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int,
+                         float, float*, int);
 
 TEST(Kernels, AgreesWithOpenBlas) {
   void* lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
