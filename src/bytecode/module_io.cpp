@@ -58,8 +58,10 @@ class Reader {
   Error err_;
 };
 
+// A name must be an assembler identifier (text.hpp): [A-Za-z_.$][A-Za-z0-9_.$]*, so that
+// disassembling any accepted module assembles back to the same bytes.
 bool valid_name(std::string_view s) {
-  if (s.empty() || s.size() > 255) return false;
+  if (s.empty() || s.size() > 255 || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
   for (char c : s)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '$'))
       return false;

@@ -90,6 +90,17 @@ TEST(BytecodeVerifier, RejectsEveryMalformedHeaderAndSection) {
   b = bin;
   set_word(b, 8, 99);  // entry function
   expect_reject(b, "entry function #99");
+  // Names must be assembler identifiers, or disassembly would not assemble back (fuzzer find).
+  for (const char* bad : {"1allee", "ca le", "c\x01llee"}) {
+    b = bin;
+    size_t at = b.find("callee");
+    ASSERT_NE(at, std::string::npos);
+    b.replace(at, 6, bad);
+    expect_reject(b, "invalid function name", static_cast<int64_t>(at) - 2);
+  }
+  b = bin;
+  b[b.find("print_i64")] = '9';
+  expect_reject(b, "invalid import name");
 }
 
 TEST(BytecodeVerifier, RejectsEveryMalformedInstruction) {
