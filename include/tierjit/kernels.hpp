@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,44 @@ struct GemmDesc {
                             bool trans_b = false);
 };
 
+/// Elementwise unary operations, y[i] = f(x[i]). Accuracy against a double-precision
+/// reference, in ulp of the result (results below FLT_MIN may be flushed to 0); asserted by
+/// tests/unit/tensor_ops_test.cpp over dense sweeps, measured maxima in docs/DESIGN.md:
+///   relu     exact; NaN stays NaN.
+///   exp      <= 2 ulp (Cephes expf: range reduction by ln 2 in two parts, degree-6
+///            polynomial); 0 below about -103.9, +inf above about 88.72; NaN stays NaN.
+///   tanh     <= 3 ulp (Cephes tanhf: odd polynomial for |x| < 0.625, 1 - 2/(e^2|x| + 1)).
+///   sigmoid  1 / (1 + e^-x): <= 3 ulp.
+///   gelu     x/2 (1 + erf(x/sqrt 2)), computed as max(x,0) - |x|/2 erfc(|x|/sqrt 2) with
+///            erfc from Numerical Recipes' Chebyshev fit (relative error < 1.2e-7):
+///            <= 8 + 2 x^2 ulp for x >= -10 (gelu's condition number grows as x^2; below
+///            -10 the result is under 1e-22 in magnitude).
+/// The scalar ISA level (and calls below the compile threshold) use the C library's
+/// expf/tanhf/erfcf and meet the same bounds.
+enum class UnaryOp : uint8_t { kRelu, kExp, kTanh, kSigmoid, kGelu };
+/// Elementwise binary operations with NumPy broadcasting. add/sub/mul/div are IEEE-754
+/// correctly rounded; max/min return NaN when either operand is NaN (NumPy maximum/minimum).
+enum class BinaryOp : uint8_t { kAdd, kSub, kMul, kDiv, kMax, kMin };
+/// Reductions along one axis. sum and mean accumulate in fp32 over several vector partial
+/// sums (error <= ~(n/lanes + log2(lanes)) ulp of sum|x|); max returns NaN if any element is.
+enum class ReduceOp : uint8_t { kSum, kMax, kMean };
+const char* op_name(UnaryOp op);
+const char* op_name(BinaryOp op);
+const char* op_name(ReduceOp op);
+
+/// 2-D convolution (cross-correlation, as in deep-learning frameworks), NCHW activations and
+/// KCRS (OIHW) weights: y[n][k][p][q] = bias[k] + sum over c, r, s of
+/// x[n][c][p*stride_h - pad_h + r*dilation_h][q*stride_w - pad_w + s*dilation_w] * w[k][c][r][s],
+/// with x read as 0 outside the image. Output: N x K x out_h() x out_w().
+struct Conv2dDesc {
+  int64_t n = 1, c = 0, h = 0, w = 0;  ///< input batch, channels, height, width
+  int64_t k = 0, r = 1, s = 1;         ///< output channels, filter height, filter width
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1;
+  /// (h + 2 pad_h - dilation_h (r - 1) - 1) / stride_h + 1; <= 0 means an invalid shape.
+  int64_t out_h() const;
+  int64_t out_w() const;
+};
+
 struct KernelConfig {
   /// Calls of one (op, shape) before its kernel is generated; 0 compiles on the first call.
   uint32_t compile_threshold = 100;
@@ -88,7 +127,7 @@ struct KernelConfig {
 
 /// Per-(op, shape) profile, as the seed's "hot path" table.
 struct ShapeProfile {
-  std::string op;     ///< "sgemm"
+  std::string op;     ///< "sgemm", "exp", "add", "reduce_sum", "softmax", ...
   std::string shape;  ///< "RM NN 64x64x64 lda=64 ldb=64 ldc=64 b1"
   uint64_t calls = 0;
   uint64_t cycles = 0;  ///< TSC cycles spent in those calls (sampled 1 in 16 once compiled)
@@ -124,6 +163,37 @@ class KernelEngine {
   /// Generates (or finds) the kernel for this shape now, regardless of the threshold;
   /// returns the generation time in ns (0 when it was cached).
   Expected<uint64_t> prepare_sgemm(const GemmDesc& desc, float alpha, float beta);
+
+  // The other kernels a small network needs. Shapes are dense row-major, rank 0..8, every
+  // dimension >= 0. Errors (kInvalidInput, nothing written): a negative or overflowing
+  // dimension, a null buffer with a non-zero size, an output that partly overlaps an input
+  // (an output may be exactly the input where the shapes are equal: in-place).
+
+  /// y[i] = op(x[i]) for i < n.
+  Status unary(UnaryOp op, int64_t n, const float* x, float* y);
+  /// y = a op b with NumPy broadcasting: shapes are aligned on their last dimension and a
+  /// dimension of 1 (or a missing one) stretches. y has the broadcast shape; incompatible
+  /// shapes are kInvalidInput naming both.
+  Status binary(BinaryOp op, std::span<const int64_t> a_shape, const float* a,
+                std::span<const int64_t> b_shape, const float* b, float* y);
+  /// y = reduction of x along `axis` (negative counts from the end); y has x's shape without
+  /// that axis. A zero-length axis gives 0 (sum), NaN (mean) or -inf (max).
+  Status reduce(ReduceOp op, std::span<const int64_t> shape, int axis, const float* x, float* y);
+  /// Softmax along the last axis of a rows x cols matrix: y = exp(x - max) / sum(exp(x - max)),
+  /// max-subtracted so no row overflows. Error per element <= 8 + |x - max| ulp (x - max is
+  /// rounded to fp32 before exp); a NaN in a row makes the whole row NaN.
+  Status softmax(int64_t rows, int64_t cols, const float* x, float* y);
+  /// Layer normalization along the last axis: y = (x - mean) / sqrt(var + eps) * gamma + beta
+  /// with the biased variance (two passes). gamma and beta have `cols` elements; either may be
+  /// null (1 and 0). eps must be >= 0.
+  Status layer_norm(int64_t rows, int64_t cols, const float* x, const float* gamma,
+                    const float* beta, float eps, float* y);
+  /// 2-D convolution (see Conv2dDesc) by im2col + this engine's sgemm (1x1 stride-1 unpadded
+  /// filters skip im2col); GEMM threads split it. bias (K elements) may be null. y must not
+  /// overlap x, w or bias. Errors also: non-positive stride or dilation, negative padding,
+  /// an empty output.
+  Status conv2d(const Conv2dDesc& desc, const float* x, const float* w, const float* bias,
+                float* y);
 
   Isa isa() const;
   int threads() const;

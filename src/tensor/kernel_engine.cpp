@@ -12,23 +12,13 @@
 #include <thread>
 #include <unordered_map>
 
+#include "tensor/engine_impl.hpp"
 #include "tensor/gemm_check.hpp"
-#include "tensor/gemm_plan.hpp"
 
 namespace tierjit::kernels {
 namespace {
 
-constexpr size_t kMaxProfiles = 1 << 16;  // shapes profiled per engine; later ones run generic
-constexpr uint64_t kCycleSample = 16;     // compiled calls are timed 1 in 16
-
 std::atomic<uint64_t> next_engine_id{1};
-
-struct Profile {
-  GemmKey key;
-  std::atomic<uint64_t> calls{0}, generic{0}, cycles{0}, last_use{0};
-  std::shared_ptr<GemmPlan> plan;  // guarded by Impl::mu
-  bool failed = false;             // generation failed: stays generic (guarded by compile_mu)
-};
 
 struct TlsEntry {
   uint64_t engine = 0, epoch = 0;
@@ -39,31 +29,6 @@ struct TlsEntry {
 thread_local TlsEntry tls_last;
 
 }  // namespace
-
-struct KernelEngine::Impl {
-  KernelConfig cfg;
-  Isa isa = Isa::kScalar;
-  int threads = 1;
-  uint64_t id = next_engine_id.fetch_add(1);
-  std::shared_ptr<runtime::CodePool> pool;
-  std::unique_ptr<ThreadPool> workers;
-
-  mutable std::shared_mutex mu;  // profiles table and every Profile::plan
-  std::unordered_map<GemmKey, std::unique_ptr<Profile>, GemmKeyHash> profiles;
-  size_t code_bytes = 0;
-  std::atomic<uint64_t> epoch{0};  // bumped when a plan is evicted
-  std::mutex compile_mu;
-
-  // Calls are counted per profile (one atomic add on the hot path); these count the rest.
-  std::atomic<uint64_t> unprofiled_calls{0}, unprofiled_generic{0};
-  std::atomic<uint64_t> compiles{0}, evictions{0}, compile_ns{0};
-  std::atomic<uint64_t> clock{0};  // LRU clock: advanced with a plain load + store (approximate)
-
-  Profile* profile_for(const GemmKey& key);
-  std::shared_ptr<GemmPlan> compile(Profile& p);
-  void install(Profile& p, std::shared_ptr<GemmPlan> plan);
-  GemmKey key_for(const RowMajorGemm& g) const;
-};
 
 GemmKey KernelEngine::Impl::key_for(const RowMajorGemm& g) const {
   GemmKey k;
@@ -96,15 +61,33 @@ void KernelEngine::Impl::install(Profile& p, std::shared_ptr<GemmPlan> plan) {
   std::unique_lock lock(mu);
   code_bytes += plan->code_bytes;
   p.plan = std::move(plan);
+  evict_locked(&p);
+}
+
+// Evicts least recently used code (GEMM plans and row kernels alike) until the cache is within
+// its byte bound; `keep` (the entry just installed) stays even when it alone is over.
+void KernelEngine::Impl::evict_locked(const void* keep) {
   while (code_bytes > cfg.cache_bytes) {
-    Profile* victim = nullptr;
+    Profile* gv = nullptr;
+    OpProfile* ov = nullptr;
+    uint64_t oldest = UINT64_MAX;
     for (auto& [k, q] : profiles) {
-      if (q.get() == &p || !q->plan) continue;
-      if (!victim || q->last_use.load() < victim->last_use.load()) victim = q.get();
+      if (q.get() == keep || !q->plan || q->last_use.load() >= oldest) continue;
+      gv = q.get(), ov = nullptr, oldest = q->last_use.load();
     }
-    if (victim == nullptr) break;  // only the new plan is left: it stays, over the bound
-    code_bytes -= victim->plan->code_bytes;
-    victim->plan.reset();  // the code is freed when the last caller drops its reference
+    for (auto& [k, q] : op_profiles) {
+      if (q.get() == keep || !q->kernel || q->last_use.load() >= oldest) continue;
+      ov = q.get(), gv = nullptr, oldest = q->last_use.load();
+    }
+    if (gv != nullptr) {
+      code_bytes -= gv->plan->code_bytes;
+      gv->plan.reset();  // the code is freed when the last caller drops its reference
+    } else if (ov != nullptr) {
+      code_bytes -= ov->kernel->code.size;
+      ov->kernel.reset();
+    } else {
+      break;  // only the new entry is left: it stays, over the bound
+    }
     evictions.fetch_add(1, std::memory_order_relaxed);
     epoch.fetch_add(1, std::memory_order_release);
   }
@@ -131,6 +114,7 @@ std::shared_ptr<GemmPlan> KernelEngine::Impl::compile(Profile& p) {
 
 Expected<std::unique_ptr<KernelEngine>> KernelEngine::create(const KernelConfig& config) {
   auto impl = std::make_unique<Impl>();
+  impl->id = next_engine_id.fetch_add(1);
   impl->cfg = config;
   if (config.isa_set) {
     if (config.isa > cpu_features().best) {
@@ -251,6 +235,12 @@ KernelStats KernelEngine::stats() const {
     s.calls += calls, s.generic_calls += generic, s.hits += calls - generic;
     s.shapes.push_back(
         ShapeProfile{"sgemm", key.to_string(), calls, p->cycles.load(), p->plan != nullptr});
+  }
+  for (const auto& [key, p] : im.op_profiles) {
+    uint64_t calls = p->calls.load(), generic = p->generic.load();
+    s.calls += calls, s.generic_calls += generic, s.hits += calls - generic;
+    s.shapes.push_back(
+        ShapeProfile{key.name(), key.to_string(), calls, p->cycles.load(), p->kernel != nullptr});
   }
   std::sort(s.shapes.begin(), s.shapes.end(),
             [](const ShapeProfile& x, const ShapeProfile& y) { return x.cycles > y.cycles; });
