@@ -135,6 +135,9 @@ Expected<std::unique_ptr<KernelEngine>> KernelEngine::create(const KernelConfig&
   pc.prefault = true;
   pc.max_regions = std::max<size_t>(2, config.cache_bytes / (pc.buffer_size * 64) + 2);
   impl->pool = std::make_shared<runtime::CodePool>(pc);
+  // Map (and prefault) the first code region now, so the first kernel's generation time is
+  // the generator's, not the kernel's share of an mmap.
+  if (auto first = impl->pool->acquire(1); first.ok()) impl->pool->release(*first);
   impl->workers = std::make_unique<ThreadPool>(impl->threads);
   return std::unique_ptr<KernelEngine>(new KernelEngine(std::move(impl)));
 }

@@ -71,8 +71,8 @@ std::string OpKey::to_string() const {
 }
 
 size_t OpKeyHash::operator()(const OpKey& k) const {
-  int64_t fields[] = {int64_t(k.kind), k.op,    int64_t(k.isa), k.a_bcast, k.b_bcast, k.gamma,
-                      k.beta,          k.len,   k.inner,        k.a_row,   k.b_row};
+  int64_t fields[] = {int64_t(k.kind), k.op,  int64_t(k.isa), k.a_bcast, k.b_bcast, k.gamma,
+                      k.beta,          k.len, k.inner,        k.a_row,   k.b_row};
   return size_t(hash64(std::string_view(reinterpret_cast<const char*>(fields), sizeof fields)));
 }
 
@@ -105,8 +105,8 @@ std::string shape_text(std::span<const int64_t> s) {
 // Elements of a shape; errors for a bad rank, a negative dimension or more than 2^60 bytes.
 Expected<int64_t> numel(const char* op, const char* what, std::span<const int64_t> shape) {
   if (shape.size() > size_t(kMaxRank)) {
-    return bad(op, std::string(what) + " has rank " + std::to_string(shape.size()) +
-                       " (at most 8)");
+    return bad(op,
+               std::string(what) + " has rank " + std::to_string(shape.size()) + " (at most 8)");
   }
   int64_t n = 1;
   for (int64_t d : shape) {
@@ -125,8 +125,8 @@ Expected<int64_t> numel2(const char* op, const char* what, int64_t rows, int64_t
 
 Status need(const char* op, const char* what, const void* p, int64_t n) {
   if (n > 0 && p == nullptr) {
-    return bad(op, std::string("null buffer for ") + what + " (" + std::to_string(n) +
-                       " elements)");
+    return bad(op,
+               std::string("null buffer for ") + what + " (" + std::to_string(n) + " elements)");
   }
   return {};
 }
@@ -340,14 +340,14 @@ Status KernelEngine::binary(BinaryOp op, std::span<const int64_t> a_shape, const
   return {};
 }
 
-Status KernelEngine::reduce(ReduceOp op, std::span<const int64_t> shape, int axis,
-                            const float* x, float* y) {
+Status KernelEngine::reduce(ReduceOp op, std::span<const int64_t> shape, int axis, const float* x,
+                            float* y) {
   const char* name = op_name(op);
   TJ_ASSIGN_OR_RETURN(int64_t nx, numel(name, "x", shape));
   int rank = int(shape.size());
   if (axis < -rank || axis >= rank) {
-    return bad(name, "axis " + std::to_string(axis) + " is out of range for shape " +
-                         shape_text(shape));
+    return bad(name,
+               "axis " + std::to_string(axis) + " is out of range for shape " + shape_text(shape));
   }
   if (axis < 0) axis += rank;
   int64_t outer = 1, inner = 1, len = shape[axis];
@@ -425,10 +425,17 @@ void im2col(const Conv2dDesc& d, const float* x, float* col) {
           }
           const float* in = x + (c * d.h + ih) * d.w;
           int64_t off = s * d.dilation_w - d.pad_w;  // iw = q * stride_w + off
-          for (int64_t q = 0; q < Q; ++q) {
-            int64_t iw = q * d.stride_w + off;
-            out[q] = iw >= 0 && iw < d.w ? in[iw] : 0.0f;
+          // Valid q: 0 <= q * stride_w + off < w; zeros on both sides.
+          int64_t q0 = off >= 0 ? 0 : std::min(Q, (-off + d.stride_w - 1) / d.stride_w);
+          int64_t q1 = off >= d.w ? q0 : std::min(Q, (d.w - off + d.stride_w - 1) / d.stride_w);
+          q1 = std::max(q0, q1);
+          std::fill(out, out + q0, 0.0f);
+          if (d.stride_w == 1) {
+            std::memcpy(out + q0, in + q0 + off, size_t(q1 - q0) * 4);
+          } else {
+            for (int64_t q = q0; q < q1; ++q) out[q] = in[q * d.stride_w + off];
           }
+          std::fill(out + q1, out + Q, 0.0f);
         }
       }
     }
@@ -437,8 +444,8 @@ void im2col(const Conv2dDesc& d, const float* x, float* col) {
 
 }  // namespace
 
-Status KernelEngine::conv2d(const Conv2dDesc& d, const float* x, const float* w,
-                            const float* bias, float* y) {
+Status KernelEngine::conv2d(const Conv2dDesc& d, const float* x, const float* w, const float* bias,
+                            float* y) {
   const char* name = "conv2d";
   if (d.stride_h < 1 || d.stride_w < 1 || d.dilation_h < 1 || d.dilation_w < 1) {
     return bad(name, "stride and dilation must be >= 1");
@@ -465,8 +472,8 @@ Status KernelEngine::conv2d(const Conv2dDesc& d, const float* x, const float* w,
   TJ_TRY(no_overlap(name, "w", y, ny, w, nw, false));
   if (bias != nullptr) TJ_TRY(no_overlap(name, "bias", y, ny, bias, d.k, false));
   if (ny == 0) return {};
-  bool direct = d.r == 1 && d.s == 1 && d.stride_h == 1 && d.stride_w == 1 && d.pad_h == 0 &&
-                d.pad_w == 0;
+  bool direct =
+      d.r == 1 && d.s == 1 && d.stride_h == 1 && d.stride_w == 1 && d.pad_h == 0 && d.pad_w == 0;
   int64_t crs = d.c * d.r * d.s, pq = P * Q;
   thread_local std::vector<float> col;
   if (!direct && col.size() < size_t(crs * pq)) col.resize(size_t(crs * pq));

@@ -14,6 +14,7 @@
 #define XBYAK_NO_EXCEPTION
 #include <xbyak/xbyak.h>
 
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -27,8 +28,8 @@ namespace {
 
 using Xbyak::Address;
 using Xbyak::Label;
-using Xbyak::Opmask;
 using Xbyak::Operand;
+using Xbyak::Opmask;
 using Xbyak::Xmm;
 using Xbyak::Ymm;
 using Xbyak::Zmm;
@@ -90,7 +91,8 @@ class OpEmitter : public Xbyak::CodeGenerator {
  private:
   // ---- registers, constants, loads and stores ----
   Xmm V(int i) const { return Xmm(z_ ? Operand::ZMM : Operand::YMM, i); }
-  Address cst_bits(uint32_t b) {
+  // A constant in the pool after the code.
+  Address mem_bits(uint32_t b) {
     auto it = const_index_.find(b);
     if (it == const_index_.end()) {
       it = const_index_.emplace(b, consts_.size()).first;
@@ -98,7 +100,41 @@ class OpEmitter : public Xbyak::CodeGenerator {
     }
     return ptr[rip + consts_[it->second]];
   }
-  Address cst(float f) { return cst_bits(bits(f)); }
+  Address mem(float f) { return mem_bits(bits(f)); }
+  // A constant as an instruction operand: its pinned register (AVX-512, see pin()) or memory.
+  const Operand& cst_bits(uint32_t b) {
+    if (auto it = pinned_.find(b); it != pinned_.end()) return pinned_regs_[it->second];
+    addr_store_.push_back(mem_bits(b));
+    return addr_store_.back();
+  }
+  const Operand& cst(float f) { return cst_bits(bits(f)); }
+  // A constant in a register: the pinned one, or loaded into tmp.
+  Xmm creg(float f, const Xmm& tmp) {
+    if (auto it = pinned_.find(bits(f)); it != pinned_.end()) return pinned_regs_[it->second];
+    vmovups(tmp, mem(f));
+    return tmp;
+  }
+  // AVX-512 has 32 vector registers: constants of the hot loop are broadcast once into the
+  // registers from `first` up, in order, as far as they go (the rest stay memory operands).
+  void pin(std::initializer_list<float> values, int first) {
+    if (!z_) return;
+    int next = first + int(pinned_.size());
+    for (float f : values) {
+      if (next >= 32) return;
+      if (pinned_.count(bits(f)) != 0) continue;
+      Xmm r = V(next++);
+      vbroadcastss(r, mem(f));
+      pinned_.emplace(bits(f), pinned_regs_.size());
+      pinned_regs_.push_back(r);
+    }
+  }
+  void pin_bits(std::initializer_list<uint32_t> values, int first) {
+    for (uint32_t b : values) {
+      float f;
+      std::memcpy(&f, &b, 4);
+      pin({f}, first);
+    }
+  }
   void emit_constants() {
     if (!z_ && tail_ != 0) {
       align(32);
@@ -182,26 +218,47 @@ class OpEmitter : public Xbyak::CodeGenerator {
   }
 
   // ---- math (in place on v; t* are scratch) ----
+  static constexpr float kExpP[] = {1.9875691500E-4f, 1.3981999507E-3f, 8.3334519073E-3f,
+                                    4.1665795894E-2f, 1.6666665459E-1f, 5.0000001201E-1f};
+  static constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f,
+                         kLn2Lo = -2.12194440e-4f;
+  static constexpr float kTanhP[] = {-5.70498872745E-3f, 2.06390887954E-2f, -5.37397155531E-2f,
+                                     1.33314422036E-1f, -3.33332819422E-1f};
+  // erfc(z) = t exp(-z^2 + P(t)), t = 1/(1 + z/2): the Chebyshev fit of Numerical Recipes
+  // (2nd ed., 6.2 "erfcc"), relative error < 1.2e-7.
+  static constexpr float kErfcP[] = {0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f,
+                                     0.27886807f, -0.18628806f, 0.09678418f, 0.37409196f,
+                                     1.00002368f, -1.26551223f};
+
+  void pin_exp(int first) {
+    pin({89.0f, -104.0f, kLog2e, kLn2Hi, kLn2Lo}, first);
+    for (float p : kExpP) pin({p}, first);
+    pin({1.0f}, first);
+  }
   void exp_v(const Xmm& v, const Xmm& t0, const Xmm& t1) {
-    vmovups(t0, cst(89.0f));  // clamps keep NaN: min/max return their second operand on NaN
-    vminps(v, t0, v);
-    vmovups(t0, cst(-104.0f));
-    vmaxps(v, t0, v);
-    vmulps(t0, v, cst(1.44269504088896341f));
-    vcvtps2dq(t0, t0);  // n = round(x log2 e)
-    vcvtdq2ps(t1, t0);
-    vfnmadd231ps(v, t1, cst(0.693359375f));  // r = x - n ln2 (ln2 split in two)
-    vfnmadd231ps(v, t1, cst(-2.12194440e-4f));
-    vmovups(t1, cst(1.9875691500E-4f));
-    vfmadd213ps(t1, v, cst(1.3981999507E-3f));
-    vfmadd213ps(t1, v, cst(8.3334519073E-3f));
-    vfmadd213ps(t1, v, cst(4.1665795894E-2f));
-    vfmadd213ps(t1, v, cst(1.6666665459E-1f));
-    vfmadd213ps(t1, v, cst(5.0000001201E-1f));
+    // Clamps keep NaN: min/max return their second operand when either is NaN.
+    vminps(v, creg(89.0f, t0), v);
+    vmaxps(v, creg(-104.0f, t0), v);
+    vmulps(t0, v, cst(kLog2e));
+    if (z_) {
+      vrndscaleps(t0, t0, 0);  // n = round(x log2 e), kept as float for vscalefps
+    } else {
+      vcvtps2dq(t0, t0);
+      vcvtdq2ps(t1, t0);
+    }
+    const Xmm& n = z_ ? t0 : t1;
+    vfnmadd231ps(v, n, cst(kLn2Hi));  // r = x - n ln2 (ln2 split in two)
+    vfnmadd231ps(v, n, cst(kLn2Lo));
+    vmovups(t1, cst(kExpP[0]));
+    for (int i = 1; i < 6; ++i) vfmadd213ps(t1, v, cst(kExpP[i]));
     vmulps(t1, t1, v);
     vfmadd213ps(t1, v, v);
     vaddps(t1, t1, cst(1.0f));  // p = e^r
-    vpsrad(v, t0, 1);           // 2^n = 2^(n >> 1) * 2^(n - (n >> 1)), each factor normal
+    if (z_) {
+      vscalefps(v, t1, t0);  // p * 2^n, IEEE overflow to inf and gradual underflow
+      return;
+    }
+    vpsrad(v, t0, 1);  // 2^n = 2^(n >> 1) * 2^(n - (n >> 1)), each factor normal
     vpsubd(t0, t0, v);
     vpaddd(v, v, cst_bits(127));
     vpslld(v, v, 23);
@@ -209,6 +266,19 @@ class OpEmitter : public Xbyak::CodeGenerator {
     vpslld(t0, t0, 23);
     vmulps(t1, t1, v);
     vmulps(v, t1, t0);
+  }
+  // dst = 1 / d (d finite, not NaN-sensitive beyond propagation). AVX-512: rcp14 and one
+  // Newton step (relative error ~2^-27: vdivps zmm is the throughput limit otherwise).
+  void recip(const Xmm& dst, const Xmm& d, const Xmm& tmp) {
+    if (z_) {
+      vrcp14ps(dst, d);
+      vmovups(tmp, cst(1.0f));
+      vfnmadd231ps(tmp, d, dst);  // 1 - d r
+      vfmadd231ps(dst, dst, tmp);
+    } else {
+      vmovups(dst, cst(1.0f));
+      vdivps(dst, dst, d);
+    }
   }
   // dst = (a < c) ? src : dst. Clobbers a on AVX2.
   void select_lt(const Xmm& dst, const Xmm& a, float c, const Xmm& src) {
@@ -220,56 +290,75 @@ class OpEmitter : public Xbyak::CodeGenerator {
       vblendvps(dst, dst, src, a);
     }
   }
+  void pin_tanh(int first) {
+    pin_exp(first);
+    pin_bits({kAbsMask, kSignMask}, first);
+    pin({9.0f, 2.0f, 0.625f}, first);
+    for (float p : kTanhP) pin({p}, first);
+  }
   void tanh_v(const Xmm& v, const Xmm& t0, const Xmm& t1, const Xmm& t2, const Xmm& t3) {
     vandps(t0, v, cst_bits(kAbsMask));  // a = |x|
-    vaddps(t1, t0, t0);
+    vminps(t1, creg(9.0f, t1), t0);     // tanh(9) rounds to 1; keeps e^2a + 1 finite (NaN kept)
+    vaddps(t1, t1, t1);
     exp_v(t1, t2, t3);
     vaddps(t1, t1, cst(1.0f));
-    vmovups(t2, cst(2.0f));
-    vdivps(t1, t2, t1);
-    vmovups(t2, cst(1.0f));
-    vsubps(t1, t2, t1);  // 1 - 2 / (e^2a + 1)
+    recip(t2, t1, t3);
+    vmovups(t1, cst(1.0f));
+    vfnmadd231ps(t1, t2, cst(2.0f));  // 1 - 2 / (e^2a + 1)
     vmulps(t2, t0, t0);
-    vmovups(t3, cst(-5.70498872745E-3f));
-    vfmadd213ps(t3, t2, cst(2.06390887954E-2f));
-    vfmadd213ps(t3, t2, cst(-5.37397155531E-2f));
-    vfmadd213ps(t3, t2, cst(1.33314422036E-1f));
-    vfmadd213ps(t3, t2, cst(-3.33332819422E-1f));
+    vmovups(t3, cst(kTanhP[0]));
+    for (int i = 1; i < 5; ++i) vfmadd213ps(t3, t2, cst(kTanhP[i]));
     vmulps(t3, t3, t2);
     vfmadd213ps(t3, t0, t0);  // a + a^3 P(a^2)
     select_lt(t1, t0, 0.625f, t3);
     vandps(t0, v, cst_bits(kSignMask));
     vorps(v, t1, t0);
   }
-  void sigmoid_v(const Xmm& v, const Xmm& t0, const Xmm& t1) {
-    vxorps(v, v, cst_bits(kSignMask));
-    exp_v(v, t0, t1);
-    vaddps(v, v, cst(1.0f));
-    vmovups(t0, cst(1.0f));
-    vdivps(v, t0, v);
+  void pin_sigmoid(int first) {
+    pin_exp(first);
+    pin_bits({kSignMask}, first);
+  }
+  // sigmoid(x) = r for x >= 0, e r for x < 0, with e = exp(-|x|) and r = 1 / (1 + e): the
+  // denominator stays in (1, 2], and tiny results underflow gracefully through e.
+  void sigmoid_v(const Xmm& v, const Xmm& t0, const Xmm& t1, const Xmm& t2, const Xmm& t3) {
+    vorps(t0, v, cst_bits(kSignMask));  // -|x|
+    exp_v(t0, t1, t2);
+    vaddps(t1, t0, cst(1.0f));
+    recip(t2, t1, t3);
+    vmulps(t1, t0, t2);
+    if (z_) {
+      vpmovd2m(k2, v);  // sign bits of x
+      vmovaps(t2 | k2, t1);
+      vmovaps(v, t2);
+    } else {
+      vblendvps(v, t2, t1, v);
+    }
+  }
+  void pin_gelu(int first) {
+    pin_exp(first);
+    pin_bits({kAbsMask}, first);
+    pin({float(M_SQRT1_2), 0.5f, 1e4f}, first);
+    for (float p : kErfcP) pin({p}, first);
   }
   // gelu(x) = max(x, 0) - |x|/2 erfc(|x|/sqrt2): equal to x/2 (1 + erf(x/sqrt2)) on both
-  // sides, without cancellation for x < 0. erfc(z) = t exp(-z^2 + P(t)), t = 1/(1 + z/2), the
-  // Chebyshev fit of Numerical Recipes (2nd ed., 6.2 "erfcc"): relative error < 1.2e-7.
+  // sides, without cancellation for x < 0.
   void gelu_v(const Xmm& v, const Xmm& t0, const Xmm& t1, const Xmm& t2, const Xmm& t3) {
-    static constexpr float kP[] = {0.17087277f,  -0.82215223f, 1.48851587f,
-                                   -1.13520398f, 0.27886807f,  -0.18628806f,
-                                   0.09678418f,  0.37409196f,  1.00002368f, -1.26551223f};
     vandps(t0, v, cst_bits(kAbsMask));
+    vminps(t0, t0, cst(1e4f));              // erfc is exactly 0 long before: keeps inf * 0 out
     vmulps(t0, t0, cst(float(M_SQRT1_2)));  // z
     vmovups(t1, cst(0.5f));
     vfmadd213ps(t1, t0, cst(1.0f));
-    vmovups(t2, cst(1.0f));
-    vdivps(t1, t2, t1);  // t
-    vmovups(t2, cst(kP[0]));
-    for (int i = 1; i < 10; ++i) vfmadd213ps(t2, t1, cst(kP[i]));
+    recip(t2, t1, t3);  // t
+    vmovups(t1, t2);
+    vmovups(t2, cst(kErfcP[0]));
+    for (int i = 1; i < 10; ++i) vfmadd213ps(t2, t1, cst(kErfcP[i]));
     vmulps(t3, t0, t0);
     vsubps(t2, t2, t3);
     exp_v(t2, t0, t3);
     vmulps(t2, t2, t1);  // erfc(z)
     vandps(t0, v, cst_bits(kAbsMask));
     vmulps(t0, t0, cst(0.5f));
-    vminps(t0, t0, cst(1e4f));  // erfc is exactly 0 long before: keeps inf * 0 out
+    vminps(t0, t0, cst(1e4f));
     vmulps(t2, t2, t0);
     vxorps(t0, t0, t0);
     vmaxps(t0, t0, v);
@@ -279,10 +368,25 @@ class OpEmitter : public Xbyak::CodeGenerator {
   // ---- kernels ----
   void emit_unary() {
     auto op = UnaryOp(k_.op);
-    int regs = op == UnaryOp::kRelu                                ? 2
-               : op == UnaryOp::kTanh || op == UnaryOp::kGelu ? 5
-                                                                  : 3;
-    int unroll = z_ ? 4 : std::min(4, 15 / regs);
+    int regs = op == UnaryOp::kRelu ? 2 : op == UnaryOp::kExp ? 3 : 5;
+    int unroll = z_ ? (regs >= 5 ? 3 : 4) : std::min(4, 15 / regs);
+    int first = unroll * regs;
+    switch (op) {
+      case UnaryOp::kRelu:
+        break;
+      case UnaryOp::kExp:
+        pin_exp(first);
+        break;
+      case UnaryOp::kSigmoid:
+        pin_sigmoid(first);
+        break;
+      case UnaryOp::kTanh:
+        pin_tanh(first);
+        break;
+      case UnaryOp::kGelu:
+        pin_gelu(first);
+        break;
+    }
     rows_loop([&] {
       sweep(k_.len, unroll, [&](int n, bool tail) {
         for (int i = 0; i < n; ++i) {
@@ -298,7 +402,7 @@ class OpEmitter : public Xbyak::CodeGenerator {
               exp_v(V(r), V(r + 1), V(r + 2));
               break;
             case UnaryOp::kSigmoid:
-              sigmoid_v(V(r), V(r + 1), V(r + 2));
+              sigmoid_v(V(r), V(r + 1), V(r + 2), V(r + 3), V(r + 4));
               break;
             case UnaryOp::kTanh:
               tanh_v(V(r), V(r + 1), V(r + 2), V(r + 3), V(r + 4));
@@ -449,7 +553,7 @@ class OpEmitter : public Xbyak::CodeGenerator {
     float scale = 1.0f / float(k_.len);
     rows_loop([&] {
       row_reduce(is_max(), is_max());
-      if (ReduceOp(k_.op) == ReduceOp::kMean) vmulss(xmm0, xmm0, cst(scale));
+      if (ReduceOp(k_.op) == ReduceOp::kMean) vmulss(xmm0, xmm0, mem(scale));
       if (is_max()) {
         Label clean;
         if (z_) {
@@ -459,7 +563,7 @@ class OpEmitter : public Xbyak::CodeGenerator {
           test(eax, eax);
         }
         jz(clean, T_NEAR);
-        vmovss(xmm0, cst(std::numeric_limits<float>::quiet_NaN()));
+        vmovss(xmm0, mem(std::numeric_limits<float>::quiet_NaN()));
         L(clean);
       }
       vmovss(ptr[rdx], xmm0);
@@ -503,7 +607,7 @@ class OpEmitter : public Xbyak::CodeGenerator {
         for (int i = 0; i < n; ++i) {
           if (ReduceOp(k_.op) == ReduceOp::kMean) vmulps(V(i), V(i), cst(1.0f / float(k_.len)));
           if (is_max()) {
-            Address nan = cst(std::numeric_limits<float>::quiet_NaN());
+            Address nan = mem(std::numeric_limits<float>::quiet_NaN());
             if (z_) {
               vmovups(V(i) | Opmask(4 + i), nan);
             } else {
@@ -520,6 +624,7 @@ class OpEmitter : public Xbyak::CodeGenerator {
 
   void emit_softmax() {
     Xmm vm = V(z_ ? 28 : 12);
+    pin_exp(14);  // AVX-512: registers 14..27 are free in this kernel
     rows_loop([&] {
       row_reduce(true, false);  // a NaN max makes the whole row NaN below, as it should
       vbroadcastss(vm, xmm0);
@@ -543,7 +648,7 @@ class OpEmitter : public Xbyak::CodeGenerator {
       });
       vaddps(V(0), V(0), V(1));
       hreduce(0, 8, false);
-      vmovss(xmm1, cst(1.0f));
+      vmovss(xmm1, mem(1.0f));
       vdivss(xmm0, xmm1, xmm0);
       vbroadcastss(vm, xmm0);
       sweep(k_.len, 4, [&](int n, bool tail) {
@@ -565,7 +670,7 @@ class OpEmitter : public Xbyak::CodeGenerator {
     vbroadcastss(veps, ptr[r9]);
     rows_loop([&] {
       row_reduce(false, false);
-      vmulss(xmm0, xmm0, cst(inv_n));
+      vmulss(xmm0, xmm0, mem(inv_n));
       vbroadcastss(vmean, xmm0);
       for (int i = 0; i < 4; ++i) vxorps(V(i), V(i), V(i));
       sweep(k_.len, 4, [&](int n, bool tail) {
@@ -586,10 +691,10 @@ class OpEmitter : public Xbyak::CodeGenerator {
       vaddps(V(2), V(2), V(3));
       vaddps(V(0), V(0), V(2));
       hreduce(0, 8, false);
-      vmulss(xmm0, xmm0, cst(inv_n));
+      vmulss(xmm0, xmm0, mem(inv_n));
       vaddss(xmm0, xmm0, Xmm(veps.getIdx()));
       vsqrtss(xmm0, xmm0, xmm0);
-      vmovss(xmm1, cst(1.0f));
+      vmovss(xmm1, mem(1.0f));
       vdivss(xmm0, xmm1, xmm0);
       vbroadcastss(vr, xmm0);
       sweep(k_.len, 4, [&](int n, bool tail) {
@@ -621,6 +726,9 @@ class OpEmitter : public Xbyak::CodeGenerator {
   Label mask_;
   std::map<uint32_t, size_t> const_index_;
   std::deque<Label> consts_;
+  std::map<uint32_t, size_t> pinned_;
+  std::deque<Xmm> pinned_regs_;
+  std::deque<Address> addr_store_;
 };
 
 // Every immediate and displacement the kernels use must fit in 32 bits.
@@ -644,8 +752,8 @@ Status generate_op(const OpKey& key, std::vector<uint8_t>& out) {
   e.emit();
   e.ready();
   if (int err = Xbyak::GetError(); err != 0) {
-    return make_error(ErrorCode::kCompileFailed, std::string("kernel emission failed: ") +
-                                                     Xbyak::ConvertErrorToString(err));
+    return make_error(ErrorCode::kCompileFailed,
+                      std::string("kernel emission failed: ") + Xbyak::ConvertErrorToString(err));
   }
   out.assign(e.getCode(), e.getCode() + e.getSize());
   return {};

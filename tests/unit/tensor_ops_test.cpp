@@ -66,14 +66,14 @@ double ref_unary(UnaryOp op, double x) {
 
 struct UnaryBound {
   UnaryOp op;
-  double lo, hi;    // sweep range
+  double lo, hi;   // sweep range
   double max_ulp;  // bound in ulp: max_ulp + quad * x^2 (gelu's condition number grows as x^2)
   double quad;
 };
 
 const UnaryBound kUnary[] = {
-    {UnaryOp::kRelu, -10, 10, 1e-9, 0},  {UnaryOp::kExp, -110, 95, 2, 0},
-    {UnaryOp::kTanh, -12, 12, 3, 0},     {UnaryOp::kSigmoid, -110, 60, 3, 0},
+    {UnaryOp::kRelu, -10, 10, 1e-9, 0}, {UnaryOp::kExp, -110, 95, 2, 0},
+    {UnaryOp::kTanh, -12, 12, 3, 0},    {UnaryOp::kSigmoid, -110, 60, 3, 0},
     {UnaryOp::kGelu, -10, 30, 8, 2},
 };
 
@@ -103,8 +103,8 @@ TEST(TensorOps, UnarySpecialValuesAndEveryTail) {
   const float special[] = {kNaN, kInf, -kInf, 0.0f, 1000.0f, -1000.0f, 88.8f, -104.5f};
   for (Isa isa : supported_isas()) {
     auto e = engine(isa);
-    for (auto op : {UnaryOp::kRelu, UnaryOp::kExp, UnaryOp::kTanh, UnaryOp::kSigmoid,
-                    UnaryOp::kGelu}) {
+    for (auto op :
+         {UnaryOp::kRelu, UnaryOp::kExp, UnaryOp::kTanh, UnaryOp::kSigmoid, UnaryOp::kGelu}) {
       std::vector<float> y(8);
       ASSERT_TRUE(e->unary(op, 8, special, y.data()).ok());
       EXPECT_TRUE(std::isnan(y[0])) << op_name(op) << " " << isa_name(isa);
@@ -208,8 +208,8 @@ TEST(TensorOps, BinaryBroadcastingMatchesReference) {
         if (std::isnan(want)) {
           ASSERT_TRUE(std::isnan(y[flat])) << op_name(op) << " " << isa_name(isa);
         } else {
-          ASSERT_EQ(y[flat], want) << op_name(op) << " trial " << trial << " at " << flat << " "
-                                   << isa_name(isa);
+          ASSERT_EQ(y[flat], want)
+              << op_name(op) << " trial " << trial << " at " << flat << " " << isa_name(isa);
         }
       }
     }
@@ -319,7 +319,8 @@ TEST(TensorOps, SoftmaxAndLayerNormRows) {
             double n = (x[r * cols + j] - mean) * rstd;
             double want = n * (g ? g[j] : 1.0) + (b ? b[j] : 0.0);
             // Relative to |gamma| (|n| + 1): the mean's rounding is absolute in units of std.
-            double scale = std::fabs(g ? g[j] : 1.0) * (std::fabs(n) + 1) + (b ? std::fabs(b[j]) : 0);
+            double scale =
+                std::fabs(g ? g[j] : 1.0) * (std::fabs(n) + 1) + (b ? std::fabs(b[j]) : 0);
             ASSERT_LE(std::fabs(z[r * cols + j] - want), 2e-6 * scale + 1e-30)
                 << "layer_norm cols=" << cols << " affine=" << affine << " " << isa_name(isa);
           }
@@ -339,10 +340,10 @@ TEST(TensorOps, Conv2dMatchesDirectReference) {
     int64_t n, c, h, w, k, r, s, sh, sw, ph, pw, dh, dw;
   };
   const C cases[] = {
-      {1, 1, 5, 5, 1, 3, 3, 1, 1, 0, 0, 1, 1},       {2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1},
+      {1, 1, 5, 5, 1, 3, 3, 1, 1, 0, 0, 1, 1},     {2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1},
       {1, 16, 14, 14, 32, 1, 1, 1, 1, 0, 0, 1, 1},  // 1x1: no im2col
-      {1, 3, 17, 13, 5, 5, 3, 2, 2, 2, 1, 1, 1},    {1, 4, 12, 12, 6, 3, 3, 1, 2, 0, 3, 2, 1},
-      {3, 8, 9, 9, 16, 3, 3, 2, 2, 1, 1, 1, 1},     {1, 2, 7, 7, 3, 7, 7, 1, 1, 3, 3, 1, 1},
+      {1, 3, 17, 13, 5, 5, 3, 2, 2, 2, 1, 1, 1},   {1, 4, 12, 12, 6, 3, 3, 1, 2, 0, 3, 2, 1},
+      {3, 8, 9, 9, 16, 3, 3, 2, 2, 1, 1, 1, 1},    {1, 2, 7, 7, 3, 7, 7, 1, 1, 3, 3, 1, 1},
   };
   for (Isa isa : supported_isas()) {
     auto e = engine(isa);
