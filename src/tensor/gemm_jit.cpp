@@ -308,9 +308,9 @@ int max_rows(Isa isa, int nv) {
 }
 
 // Cycle estimate of one K step over the block with tile (mr, nv): per tile, the larger of FMA
-// throughput (2 per cycle), load throughput (B vectors + A broadcasts, 2 per cycle) and
-// FMA latency (4 cycles: each accumulator takes one FMA per step).
-double tile_cost(int64_t m, int64_t n, int lanes, int mr, int nv) {
+// throughput (2 per cycle), load throughput (A broadcasts at 2 per cycle, B vectors at
+// `b_load` cycles each) and FMA latency (4 cycles: each accumulator takes one FMA per step).
+double tile_cost(int64_t m, int64_t n, int lanes, int mr, int nv, double b_load) {
   int64_t nvec = (n + lanes - 1) / lanes;
   int64_t row_tiles = (m + mr - 1) / mr;
   double cost = 0;
@@ -318,7 +318,7 @@ double tile_cost(int64_t m, int64_t n, int lanes, int mr, int nv) {
     int64_t rows = std::min<int64_t>(mr, m - t * mr);
     for (int64_t v0 = 0; v0 < nvec; v0 += nv) {
       int64_t v = std::min<int64_t>(nv, nvec - v0);
-      cost += std::max({double(rows * v) / 2.0, double(rows + v) / 2.0, 4.0});
+      cost += std::max({double(rows * v) / 2.0, double(rows) / 2.0 + double(v) * b_load, 4.0});
     }
   }
   return cost;
@@ -328,7 +328,7 @@ double tile_cost(int64_t m, int64_t n, int lanes, int mr, int nv) {
 
 int vector_lanes(Isa isa) { return isa == Isa::kAvx512 ? 16 : 8; }
 
-void choose_tile(Isa isa, int64_t m, int64_t n, int32_t& mr, int32_t& nv) {
+void choose_tile(Isa isa, int64_t m, int64_t n, bool b_from_l2, int32_t& mr, int32_t& nv) {
   int lanes = vector_lanes(isa);
   int max_nv = isa == Isa::kAvx512 ? 8 : 4;
   double best = 0;
@@ -337,7 +337,8 @@ void choose_tile(Isa isa, int64_t m, int64_t n, int32_t& mr, int32_t& nv) {
     if (rows < 1) break;
     int64_t row_tiles = (std::max<int64_t>(m, 1) + rows - 1) / rows;
     int r = int((std::max<int64_t>(m, 1) + row_tiles - 1) / row_tiles);  // balanced tiles
-    double c = tile_cost(std::max<int64_t>(m, 1), std::max<int64_t>(n, 1), lanes, r, v);
+    double c = tile_cost(std::max<int64_t>(m, 1), std::max<int64_t>(n, 1), lanes, r, v,
+                         b_from_l2 ? 1.0 : 0.5);
     if (v == 1 || c < best) best = c, mr = r, nv = v;
   }
 }

@@ -40,8 +40,10 @@ using BlockFn = void (*)(const float* a, const float* b, float* c, const float* 
 int vector_lanes(Isa isa);
 /// The register tile (mr rows, nv vectors) for an m x n block: the cheapest by a small cost
 /// model (FMA throughput, load throughput, FMA latency per K step), rows balanced across
-/// row tiles so the M tail is not a sliver.
-void choose_tile(Isa isa, int64_t m, int64_t n, int32_t& mr, int32_t& nv);
+/// row tiles so the M tail is not a sliver. `b_from_l2`: the K x nr slivers of B do not stay
+/// in L1 (large K or the packed regime), so B loads cost L2 bandwidth (one vector per cycle)
+/// and taller tiles that reuse each B vector more win.
+void choose_tile(Isa isa, int64_t m, int64_t n, bool b_from_l2, int32_t& mr, int32_t& nv);
 /// True when every displacement the kernel needs fits the 32-bit field of an x86 operand.
 bool encodable(const BlockSpec& s);
 

@@ -206,8 +206,12 @@ Expected<std::shared_ptr<GemmPlan>> build_gemm_plan(const GemmKey& key,
   auto plan = std::make_shared<GemmPlan>();
   plan->key = key;
   plan->pool = std::move(pool);
-  choose_tile(key.isa, key.m, key.n, plan->mr, plan->nv);
   plan->regime = choose_regime(key);
+  // B slivers stream from L2 when packed, or when K x 8 vectors of B exceed half of L1.
+  int64_t l1 = cpu_features().l1d_bytes ? cpu_features().l1d_bytes : 32 << 10;
+  bool b_from_l2 = plan->regime == GemmRegime::kPacked ||
+                   key.k * 8 * vector_lanes(key.isa) * 4 > l1 / 2;
+  choose_tile(key.isa, key.m, key.n, b_from_l2, plan->mr, plan->nv);
   if (plan->regime == GemmRegime::kDirect) {
     BlockSpec probe = base_spec(key, plan->mr, plan->nv);
     probe.a_row = key.ta ? 4 : key.lda * 4;
