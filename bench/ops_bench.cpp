@@ -202,8 +202,8 @@ int main(int argc, char** argv) {
         prim.execute(strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
         strm.wait();
       });
-      r.nat = seconds_per_call(budget, bytes,
-                               [&] { native::softmax(x.data(), y.data(), rows, cols); });
+      r.nat =
+          seconds_per_call(budget, bytes, [&] { native::softmax(x.data(), y.data(), rows, cols); });
       print(r, peak);
     }
     {
@@ -223,10 +223,9 @@ int main(int argc, char** argv) {
                                                   flags),
           eng));
       r.dnnl = seconds_per_call(budget, bytes, [&] {
-        prim.execute(strm, {{DNNL_ARG_SRC, src},
-                            {DNNL_ARG_DST, dst},
-                            {DNNL_ARG_SCALE, sm},
-                            {DNNL_ARG_SHIFT, hm}});
+        prim.execute(
+            strm,
+            {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCALE, sm}, {DNNL_ARG_SHIFT, hm}});
         strm.wait();
       });
       r.nat = seconds_per_call(budget, bytes, [&] {
@@ -243,9 +242,8 @@ int main(int argc, char** argv) {
         float out;
         (void)tj->reduce(ReduceOp::kSum, fs, 1, t.data(), &out);
       });
-      r.tj = seconds_per_call(budget, 4.0 * double(n), [&] {
-        (void)tj->reduce(ReduceOp::kSum, s, 1, x.data(), y.data());
-      });
+      r.tj = seconds_per_call(budget, 4.0 * double(n),
+                              [&] { (void)tj->reduce(ReduceOp::kSum, s, 1, x.data(), y.data()); });
       dnnl::memory::desc omd({rows, 1}, dt::f32, tag::ab);
       dnnl::memory om(omd, eng, y.data());
       dnnl::reduction prim(dnnl::reduction::primitive_desc(
@@ -254,9 +252,8 @@ int main(int argc, char** argv) {
         prim.execute(strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, om}});
         strm.wait();
       });
-      r.nat = seconds_per_call(budget, 4.0 * double(n), [&] {
-        native::reduce_sum_rows(x.data(), y.data(), rows, cols);
-      });
+      r.nat = seconds_per_call(budget, 4.0 * double(n),
+                               [&] { native::reduce_sum_rows(x.data(), y.data(), rows, cols); });
       print(r, peak);
     }
   }
@@ -267,9 +264,12 @@ int main(int argc, char** argv) {
     const char* label;
   };
   const Conv convs[] = {
-      {1, 3, 224, 224, 64, 7, 7, 2, 3, "resnet conv1"}, {1, 64, 56, 56, 64, 3, 3, 1, 1, "3x3 c64"},
-      {1, 128, 28, 28, 128, 3, 3, 1, 1, "3x3 c128"},    {1, 256, 14, 14, 256, 3, 3, 1, 1, "3x3 c256"},
-      {1, 256, 56, 56, 64, 1, 1, 1, 0, "1x1 c256"},     {8, 32, 28, 28, 64, 5, 5, 1, 2, "5x5 b8"},
+      {1, 3, 224, 224, 64, 7, 7, 2, 3, "resnet conv1"},
+      {1, 64, 56, 56, 64, 3, 3, 1, 1, "3x3 c64"},
+      {1, 128, 28, 28, 128, 3, 3, 1, 1, "3x3 c128"},
+      {1, 256, 14, 14, 256, 3, 3, 1, 1, "3x3 c256"},
+      {1, 256, 56, 56, 64, 1, 1, 1, 0, "1x1 c256"},
+      {8, 32, 28, 28, 64, 5, 5, 1, 2, "5x5 b8"},
   };
   for (const Conv& c : convs) {
     Conv2dDesc d;
@@ -282,8 +282,9 @@ int main(int argc, char** argv) {
     std::vector<float> y(size_t(c.n * c.k * P * Q));
     Row r{"conv2d", c.label};
     r.flops = 2.0 * double(c.n * c.k * P * Q) * double(c.c * c.r * c.s);
-    r.tj = seconds_per_call(budget * 2, r.flops / 10,
-                            [&] { (void)tj->conv2d(d, x.data(), w.data(), bias.data(), y.data()); });
+    r.tj = seconds_per_call(budget * 2, r.flops / 10, [&] {
+      (void)tj->conv2d(d, x.data(), w.data(), bias.data(), y.data());
+    });
     dnnl::memory::desc xmd({c.n, c.c, c.h, c.w}, dt::f32, tag::nchw);
     dnnl::memory::desc wmd({c.k, c.c, c.r, c.s}, dt::f32, tag::oihw);
     dnnl::memory::desc bmd({c.k}, dt::f32, tag::a);
@@ -296,10 +297,9 @@ int main(int argc, char** argv) {
     dnnl::memory xm(xmd, eng, x.data()), wm(wmd, eng, w.data()), bm(bmd, eng, bias.data()),
         ym(ymd, eng, y.data());
     r.dnnl = seconds_per_call(budget * 2, r.flops / 10, [&] {
-      prim.execute(strm, {{DNNL_ARG_SRC, xm},
-                          {DNNL_ARG_WEIGHTS, wm},
-                          {DNNL_ARG_BIAS, bm},
-                          {DNNL_ARG_DST, ym}});
+      prim.execute(
+          strm,
+          {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, ym}});
       strm.wait();
     });
     print(r, peak);

@@ -76,6 +76,14 @@ Status install(GemmPlan& plan, const BlockSpec& spec, GemmKernel kernel) {
   return {};
 }
 
+// The distinct sizes of blocks of `b` over `total`: {b} and the remainder.
+std::vector<int64_t> block_sizes(int64_t total, int64_t b) {
+  std::vector<int64_t> sizes;
+  if (total >= b) sizes.push_back(b);
+  if (total % b != 0) sizes.push_back(total % b);
+  return sizes;
+}
+
 Status build_direct(GemmPlan& plan) {
   const GemmKey& k = plan.key;
   BlockSpec s = base_spec(k, plan.mr, plan.nv);
@@ -90,14 +98,6 @@ Status build_direct(GemmPlan& plan) {
   int64_t l2 = l2_bytes();
   s.j_outer = k.m * k.k * 4 <= l2 / 4 && k.k * k.n * 4 > l2 / 2;
   return install(plan, s, GemmKernel{k.m, k.n, k.k, true, nullptr, {}});
-}
-
-// The distinct sizes of blocks of `b` over `total`: {b} and the remainder.
-std::vector<int64_t> block_sizes(int64_t total, int64_t b) {
-  std::vector<int64_t> sizes;
-  if (total >= b) sizes.push_back(b);
-  if (total % b != 0) sizes.push_back(total % b);
-  return sizes;
 }
 
 Status build_packed(GemmPlan& plan) {
@@ -213,9 +213,16 @@ Expected<std::shared_ptr<GemmPlan>> build_gemm_plan(const GemmKey& key,
   plan->regime = choose_regime(key);
   // B slivers stream from L2 when packed, or when K x 8 vectors of B exceed half of L1.
   int64_t l1 = cpu_features().l1d_bytes ? cpu_features().l1d_bytes : 32 << 10;
-  bool b_from_l2 = plan->regime == GemmRegime::kPacked ||
-                   key.k * 8 * vector_lanes(key.isa) * 4 > l1 / 2;
+  bool b_from_l2 =
+      plan->regime == GemmRegime::kPacked || key.k * 8 * vector_lanes(key.isa) * 4 > l1 / 2;
   choose_tile(key.isa, key.m, key.n, b_from_l2, plan->mr, plan->nv);
+  if (const char* env = std::getenv("TIERJIT_GEMM_TILE")) {  // MR,NV override (for tuning)
+    int mr = 0, nv = 0;
+    if (std::sscanf(env, "%d,%d", &mr, &nv) == 2 && nv >= 1 && nv <= 8 && mr >= 1 &&
+        mr * nv + nv + 1 <= (key.isa == Isa::kAvx512 ? 32 : 15)) {
+      plan->mr = mr, plan->nv = nv;
+    }
+  }
   if (plan->regime == GemmRegime::kDirect) {
     BlockSpec probe = base_spec(key, plan->mr, plan->nv);
     probe.a_row = key.ta ? 4 : key.lda * 4;
