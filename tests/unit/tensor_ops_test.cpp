@@ -427,7 +427,7 @@ TEST(TensorOps, BadArgumentsAreClearErrors) {
 TEST(TensorOps, ProfilesThresholdAndEviction) {
   if (cpu_features().best == Isa::kScalar) GTEST_SKIP() << "no generated code at scalar level";
   auto e = engine(cpu_features().best, 3, 4096);  // tiny cache: every new kernel evicts
-  std::vector<float> x(100, 1.0f), y(100);
+  std::vector<float> x(200, 1.0f), y(200);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(e->unary(UnaryOp::kExp, 100, x.data(), y.data()).ok());
   KernelStats s = e->stats();
   EXPECT_EQ(s.calls, 5u);
