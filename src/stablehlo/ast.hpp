@@ -59,11 +59,11 @@ struct Attr {
   int64_t i = 0;
   double f = 0;
   bool b = false;
-  std::string text;  ///< string contents, symbol/word name, dense body, opaque source
-  std::vector<Attr> items;                               ///< kArray
-  std::vector<NamedAttr> fields;                         ///< kDict
-  std::vector<Type> type;                                ///< ": type" suffix or kType value
-  std::string source;                                    ///< the exact source text
+  std::string text;               ///< string contents, symbol/word name, dense body, opaque source
+  std::vector<Attr> items;        ///< kArray
+  std::vector<NamedAttr> fields;  ///< kDict
+  std::vector<Type> type;         ///< ": type" suffix or kType value
+  std::string source;             ///< the exact source text
 };
 
 struct NamedAttr {
@@ -81,8 +81,8 @@ struct ValueRef {
 struct Op;
 
 struct Block {
-  std::string label;                                   ///< "^bb0", or empty
-  std::vector<std::pair<std::string, Type>> args;      ///< %name : type
+  std::string label;                               ///< "^bb0", or empty
+  std::vector<std::pair<std::string, Type>> args;  ///< %name : type
   std::vector<Op> ops;
 };
 
@@ -94,8 +94,10 @@ struct Region {
 struct Op {
   std::string name;      ///< "stablehlo.add", "func.return", "call", "check.expect_eq_const"
   bool generic = false;  ///< written in the generic (quoted) form
-  std::string result;    ///< result name ("%0"), empty when the op has no results
-  int num_results = 0;   ///< 1 for "%0 =", N for "%0:N ="
+  std::string result;    ///< first result name ("%0"), empty when the op has no results
+  int num_results = 0;   ///< total: 1 for "%0 =", N for "%0:N =", 2 for "%a, %b ="
+  /// Every result name with how many results it groups ("%a, %b:2 =" -> {%a,1}, {%b,2}).
+  std::vector<std::pair<std::string, int>> result_names;
   std::vector<ValueRef> operands;
   /// Named attributes in source order: <{properties}>, {attr-dict} and pretty `key = value`.
   std::vector<std::pair<std::string, Attr>> attrs;

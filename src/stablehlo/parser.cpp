@@ -275,8 +275,8 @@ class Parser {
   Status tensor_body(std::string_view body, Type& t) {
     size_t i = 0;
     auto bad = [&] {
-      return make_error(ErrorCode::kInvalidInput, "malformed tensor type 'tensor<" +
-                                                      std::string(body) + ">'",
+      return make_error(ErrorCode::kInvalidInput,
+                        "malformed tensor type 'tensor<" + std::string(body) + ">'",
                         SourceLoc{file_, line_, uint32_t(pos_ - line_start_ + 1)});
     };
     if (body.substr(0, 2) == "*x") {
@@ -298,7 +298,8 @@ class Parser {
       t.dims.push_back(d);
     }
     std::string_view elem = body.substr(i);
-    if (size_t comma = elem.find(','); comma != std::string_view::npos) elem = elem.substr(0, comma);
+    if (size_t comma = elem.find(','); comma != std::string_view::npos)
+      elem = elem.substr(0, comma);
     while (!elem.empty() && elem.back() == ' ') elem.remove_suffix(1);
     if (elem.empty() || std::strchr("fbiusc!", elem[0]) == nullptr) return bad();
     t.elem = std::string(elem);
@@ -491,7 +492,8 @@ class Parser {
       while (std::isxdigit(static_cast<unsigned char>(peek()))) advance();
       if (pos_ == digits) return fail("hexadecimal digits");
       a.kind = Attr::Kind::kInt;
-      a.i = int64_t(std::strtoull(std::string(s_.substr(digits, pos_ - digits)).c_str(), nullptr, 16));
+      a.i = int64_t(
+          std::strtoull(std::string(s_.substr(digits, pos_ - digits)).c_str(), nullptr, 16));
       if (s_[b] == '-') a.i = -a.i;
       return {};
     }
@@ -502,9 +504,9 @@ class Parser {
       advance();
       while (std::isdigit(static_cast<unsigned char>(peek()))) advance();
     }
-    if ((peek() == 'e' || peek() == 'E') &&
-        (std::isdigit(static_cast<unsigned char>(peek(1))) ||
-         ((peek(1) == '+' || peek(1) == '-') && std::isdigit(static_cast<unsigned char>(peek(2)))))) {
+    if ((peek() == 'e' || peek() == 'E') && (std::isdigit(static_cast<unsigned char>(peek(1))) ||
+                                             ((peek(1) == '+' || peek(1) == '-') &&
+                                              std::isdigit(static_cast<unsigned char>(peek(2)))))) {
       is_float = true;
       advance(2);
       while (std::isdigit(static_cast<unsigned char>(peek()))) advance();
@@ -664,6 +666,7 @@ class Parser {
           TJ_ASSIGN_OR_RETURN(count, small_int(b, "result count"));
         }
         op.num_results += count;
+        op.result_names.emplace_back(n, count);
       } while (eat(','));
       TJ_TRY(expect('='));
     }
@@ -722,10 +725,10 @@ class Parser {
     TJ_TRY(expect(':'));
     TJ_ASSIGN_OR_RETURN(Type ft, type());
     if (ft.kind != Type::Kind::kFunction) {
-      return make_error(ErrorCode::kInvalidInput,
-                        "expected a function type '(...) -> ...' for generic operation '" +
-                            op.name + "'",
-                        SourceLoc{file_, op.loc.line, op.loc.col});
+      return make_error(
+          ErrorCode::kInvalidInput,
+          "expected a function type '(...) -> ...' for generic operation '" + op.name + "'",
+          SourceLoc{file_, op.loc.line, op.loc.col});
     }
     op.operand_types = std::move(ft.elems);
     op.result_types = std::move(ft.results);

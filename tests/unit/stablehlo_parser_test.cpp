@@ -187,12 +187,14 @@ TEST(StablehloParser, MalformedInputIsLocated) {
   };
   const Case cases[] = {
       {"func.func @f() {\n  %0 = stablehlo.add %a, %b : tensor<2x3\n}\n", "unbalanced", 2},
-      {"func.func @f() {\n  %0 = stablehlo.add %a, %b : tensor<2xx3xf32>\n}\n", "malformed tensor", 2},
+      {"func.func @f() {\n  %0 = stablehlo.add %a, %b : tensor<2xx3xf32>\n}\n", "malformed tensor",
+       2},
       {"func.func @f() {\n  %0 = \"stablehlo.add\"(%a, %b) : tensor<f32>\n}\n", "function type", 2},
       {"func.func @f() {\n  %0 = stablehlo.add %a, %b : tensor<f32>\n", "'}' closing", 3},
       {"module {\n  func.func f() {}\n}\n", "function name", 2},
       {"func.func @f(%a tensor<f32>) {}\n", "':'", 1},
-      {"func.func @f() {\n  %0 = stablehlo.constant dense<1> : tensor<f32>\n}\n}\n", "'func.func'", 4},
+      {"func.func @f() {\n  %0 = stablehlo.constant dense<1> : tensor<f32>\n}\n}\n", "'func.func'",
+       4},
   };
   std::string deep = "func.func @f() {\n  %0 = stablehlo.add " + std::string(5000, '(') + "\n}\n";
   std::string big = "func.func @f() {\n  %0 = stablehlo.add %a#99999999999999 : tensor<f32>\n}\n";

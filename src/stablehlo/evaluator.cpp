@@ -1,0 +1,965 @@
+// The reference evaluator (see evaluator.hpp). Semantics follow the StableHLO
+// specification (docs/spec.md of openxla/stablehlo, section "Ops"); integer arithmetic
+// wraps, float results are computed in double and rounded once to the element type.
+// Integer division by zero and INT_MIN / -1 follow XLA (x / 0 = -1, x % 0 = x,
+// INT_MIN / -1 = INT_MIN, INT_MIN % -1 = 0); float-to-integer conversion truncates and
+// saturates, NaN converts to 0.
+#include "stablehlo/evaluator.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <map>
+#include <unordered_map>
+
+namespace tierjit::shlo {
+namespace {
+
+using Values = std::vector<Tensor>;
+
+struct Scope {
+  std::unordered_map<std::string, Values> vals;
+  const Scope* parent = nullptr;
+  const Values* find(const std::string& n) const {
+    for (const Scope* s = this; s; s = s->parent) {
+      auto it = s->vals.find(n);
+      if (it != s->vals.end()) return &it->second;
+    }
+    return nullptr;
+  }
+};
+
+std::string strip(const std::string& name) {
+  for (const char* p : {"stablehlo.", "func.", "chlo."})
+    if (name.rfind(p, 0) == 0) return name.substr(std::strlen(p));
+  return name;
+}
+
+// Integer list from an attribute: [1, 2], array<i64: 1, 2>, dense<[1, 2]> : tensor<2xi64>.
+std::vector<int64_t> ints_of(const Attr& a) {
+  std::vector<int64_t> out;
+  if (a.kind == Attr::Kind::kArray) {
+    for (const auto& e : a.items)
+      if (e.kind == Attr::Kind::kInt) out.push_back(e.i);
+    return out;
+  }
+  if (a.kind == Attr::Kind::kInt) return {a.i};
+  std::string_view t = a.kind == Attr::Kind::kDense ? std::string_view(a.text) : a.source;
+  size_t colon = t.find(':');
+  if (a.kind == Attr::Kind::kOpaque && colon != std::string_view::npos) t = t.substr(colon + 1);
+  size_t i = 0;
+  while (i < t.size()) {
+    if (t[i] == '-' || std::isdigit(static_cast<unsigned char>(t[i]))) {
+      size_t b = i++;
+      while (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i]))) ++i;
+      out.push_back(std::strtoll(std::string(t.substr(b, i - b)).c_str(), nullptr, 10));
+    } else {
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::vector<int64_t> strides_of(const std::vector<int64_t>& shape) {
+  std::vector<int64_t> s(shape.size(), 1);
+  for (int k = int(shape.size()) - 2; k >= 0; --k) s[size_t(k)] = s[size_t(k) + 1] * shape[size_t(k) + 1];
+  return s;
+}
+
+// Calls fn(index vector, flat position) over every element of `shape` in row-major order.
+void for_each_index(const std::vector<int64_t>& shape,
+                    const std::function<void(const std::vector<int64_t>&, int64_t)>& fn) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  std::vector<int64_t> idx(shape.size(), 0);
+  for (int64_t flat = 0; flat < n; ++flat) {
+    fn(idx, flat);
+    for (int k = int(shape.size()) - 1; k >= 0; --k) {
+      if (++idx[size_t(k)] < shape[size_t(k)]) break;
+      idx[size_t(k)] = 0;
+    }
+  }
+}
+
+// Element access across float/int storage.
+double get_f(const Tensor& t, int64_t k) {
+  if (t.floating()) return t.f[size_t(k)];
+  if (t.type == ElemType::kU64) return double(uint64_t(t.i[size_t(k)]));
+  return double(t.i[size_t(k)]);
+}
+void copy_elem(Tensor& dst, int64_t dk, const Tensor& src, int64_t sk) {
+  if (dst.floating()) {
+    dst.f[size_t(dk)] = src.f[size_t(sk)];
+  } else {
+    dst.i[size_t(dk)] = src.i[size_t(sk)];
+  }
+}
+
+uint64_t ordered_bits(ElemType t, double x) {  // float bits mapped to a monotonic integer
+  uint64_t b = float_bits(t, x);
+  int w = bit_width(t);
+  uint64_t sign = uint64_t(1) << (w - 1);
+  return (b & sign) ? (sign - 1) - (b & (sign - 1)) : b | sign;  // -0 and +0 adjacent
+}
+
+}  // namespace
+
+struct Evaluator::Impl {
+  const Module& module;
+  std::string file;
+  CheckOutcome checks;
+  int depth = 0;
+
+  Error err(const Op& op, ErrorCode code, const std::string& msg) {
+    return make_error(code, op.name + ": " + msg, SourceLoc{file, op.loc.line, op.loc.col});
+  }
+  const Func* find_func(const std::string& name) {
+    for (const auto& f : module.funcs)
+      if (f.name == name) return &f;
+    return nullptr;
+  }
+
+  Expected<Values> call(const std::string& name, Values args, const Op* site) {
+    const Func* f = find_func(name);
+    if (f == nullptr) {
+      Error e = make_error(ErrorCode::kInvalidInput, "call to unknown function @" + name);
+      if (site) e.where = SourceLoc{file, site->loc.line, site->loc.col};
+      return e;
+    }
+    if (++depth > 256) {
+      --depth;
+      return make_error(ErrorCode::kInvalidInput, "call depth over 256 at @" + name);
+    }
+    Scope scope;
+    if (args.size() != f->args.size()) {
+      --depth;
+      return make_error(ErrorCode::kInvalidInput,
+                        "@" + name + " takes " + std::to_string(f->args.size()) +
+                            " arguments, got " + std::to_string(args.size()),
+                        SourceLoc{file, f->loc.line, f->loc.col});
+    }
+    for (size_t k = 0; k < args.size(); ++k) scope.vals[f->args[k].first] = {std::move(args[k])};
+    auto r = run_block(f->body.blocks.at(0), scope);
+    --depth;
+    return r;
+  }
+
+  // Runs the ops of a block; returns the operands of its terminator (return).
+  Expected<Values> run_block(const Block& b, Scope& scope) {
+    for (const Op& op : b.ops) {
+      std::string n = strip(op.name);
+      if (n == "return") {
+        Values out;
+        for (const auto& v : op.operands) {
+          TJ_ASSIGN_OR_RETURN(Tensor t, get(op, scope, v));
+          out.push_back(std::move(t));
+        }
+        return out;
+      }
+      TJ_ASSIGN_OR_RETURN(Values res, eval(op, scope));
+      if (op.result_names.size() <= 1) {
+        if (!op.result.empty()) scope.vals[op.result] = std::move(res);
+      } else {  // "%a, %b = ...": each name takes its share of the results
+        size_t at = 0;
+        for (const auto& [name, count] : op.result_names) {
+          Values part;
+          for (int c = 0; c < count && at < res.size(); ++c) part.push_back(std::move(res[at++]));
+          scope.vals[name] = std::move(part);
+        }
+      }
+    }
+    return Values{};
+  }
+
+  Expected<Values> run_region(const Region& r, Values args, const Scope& outer,
+                              const std::vector<std::string>& names = {}) {
+    Scope scope;
+    scope.parent = &outer;
+    if (r.blocks.empty()) return Values{};
+    const Block& b = r.blocks[0];
+    const auto* arg_names = &names;
+    std::vector<std::string> block_names;
+    if (!b.args.empty()) {
+      for (const auto& a : b.args) block_names.push_back(a.first);
+      arg_names = &block_names;
+    }
+    for (size_t k = 0; k < args.size() && k < arg_names->size(); ++k)
+      scope.vals[(*arg_names)[k]] = {std::move(args[k])};
+    return run_block(b, scope);
+  }
+
+  Expected<Tensor> get(const Op& op, const Scope& scope, const ValueRef& v) {
+    const Values* vals = scope.find(v.name);
+    size_t k = v.index < 0 ? 0 : size_t(v.index);
+    if (vals == nullptr || k >= vals->size()) {
+      std::string what = op.name + ": unknown value " + v.name;
+      if (v.index >= 0) what += '#' + std::to_string(v.index);
+      return make_error(ErrorCode::kInvalidInput, what, SourceLoc{file, v.loc.line, v.loc.col});
+    }
+    return (*vals)[k];
+  }
+
+  Expected<Tensor> result_tensor(const Op& op, size_t k = 0) {
+    if (k >= op.result_types.size()) {
+      return err(op, ErrorCode::kInvalidInput, "missing result type");
+    }
+    auto t = make_tensor(op.result_types[k]);
+    if (!t.ok()) return err(op, t.error().code, t.error().message);
+    return t;
+  }
+
+  Expected<Values> eval(const Op& op, Scope& scope);
+  Expected<Values> eval_check(const Op& op, const std::string& name, const Values& in);
+  Expected<Values> eval_reduce(const Op& op, const Values& in, const Scope& scope);
+};
+
+namespace {
+
+// ---- elementwise kernels ----
+
+Expected<Tensor> unary_float(const Tensor& x, const std::function<double(double)>& fn) {
+  Tensor r = x;
+  for (auto& v : r.f) v = round_float(r.type, fn(v));
+  return r;
+}
+
+double sign_of(double v) {
+  if (std::isnan(v) || v == 0) return v;
+  return v > 0 ? 1.0 : -1.0;
+}
+
+int64_t int_div(ElemType t, int64_t a, int64_t b) {
+  if (b == 0) return wrap_int(t, -1);
+  if (is_unsigned(t)) return wrap_int(t, int64_t(uint64_t(a) / uint64_t(b)));
+  if (b == -1) return wrap_int(t, int64_t(0 - uint64_t(a)));
+  return wrap_int(t, a / b);
+}
+int64_t int_rem(ElemType t, int64_t a, int64_t b) {
+  if (b == 0) return a;
+  if (is_unsigned(t)) return wrap_int(t, int64_t(uint64_t(a) % uint64_t(b)));
+  if (b == -1) return 0;
+  return wrap_int(t, a % b);
+}
+bool int_less(ElemType t, int64_t a, int64_t b) {
+  return t == ElemType::kU64 ? uint64_t(a) < uint64_t(b) : a < b;
+}
+int64_t int_pow(ElemType t, int64_t base, int64_t e) {
+  if (!is_unsigned(t) && e < 0) return base == 1 ? 1 : base == -1 ? (e % 2 ? -1 : 1) : 0;
+  uint64_t r = 1, b = uint64_t(base), n = uint64_t(e);
+  while (n) {
+    if (n & 1) r *= b;
+    b *= b;
+    n >>= 1;
+  }
+  return wrap_int(t, int64_t(r));
+}
+
+}  // namespace
+
+Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
+  std::string n = strip(op.name);
+  Values in;
+  // Operands (regions' uses of outer values are looked up when they run).
+  for (const auto& v : op.operands) {
+    TJ_ASSIGN_OR_RETURN(Tensor t, get(op, scope, v));
+    in.push_back(std::move(t));
+  }
+  auto need = [&](size_t count) -> Status {
+    if (in.size() == count) return {};
+    return err(op, ErrorCode::kInvalidInput,
+               "takes " + std::to_string(count) + " operands, got " + std::to_string(in.size()));
+  };
+  auto same_shape = [&](const Tensor& a, const Tensor& b) -> Status {
+    if (a.shape == b.shape) return {};
+    return err(op, ErrorCode::kInvalidInput,
+               "operand shapes differ: " + a.type_text() + " vs " + b.type_text());
+  };
+
+  // ---- checks and calls ----
+  if (n == "custom_call") {
+    std::string target = op.args.empty() ? "" : op.args[0].text;
+    if (const Attr* a = op.attr("call_target_name")) target = "@" + a->text;
+    if (target.rfind("@check.", 0) == 0) return eval_check(op, target.substr(1), in);
+    return err(op, ErrorCode::kUnsupported, "custom_call " + target + " is not supported");
+  }
+  if (op.name.rfind("check.", 0) == 0) return eval_check(op, op.name, in);
+  if (n == "call") {
+    if (op.args.empty() || op.args[0].kind != Attr::Kind::kSymbol) {
+      const Attr* callee = op.attr("callee");
+      if (callee == nullptr) return err(op, ErrorCode::kInvalidInput, "call without a callee");
+      return call(callee->text.substr(1), std::move(in), &op);
+    }
+    return call(op.args[0].text.substr(1), std::move(in), &op);
+  }
+
+  // ---- constants and shapes ----
+  if (n == "constant") {
+    const Attr* lit = nullptr;
+    for (const auto& a : op.args)
+      if (a.kind == Attr::Kind::kDense) lit = &a;
+    if (const Attr* v = op.attr("value")) lit = v;
+    if (lit == nullptr || lit->kind != Attr::Kind::kDense) {
+      return err(op, ErrorCode::kUnsupported, "constant without a dense<...> literal");
+    }
+    if (op.result_types.empty()) return err(op, ErrorCode::kInvalidInput, "missing result type");
+    auto t = parse_dense(lit->text, op.result_types[0]);
+    if (!t.ok()) return err(op, t.error().code, t.error().message);
+    return Values{std::move(*t)};
+  }
+  if (n == "iota") {
+    TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+    const Attr* d = op.attr("dim") ? op.attr("dim") : op.attr("iota_dimension");
+    size_t dim = d ? size_t(d->i) : 0;
+    if (dim >= std::max<size_t>(1, r.shape.size())) return err(op, ErrorCode::kInvalidInput, "bad iota dimension");
+    for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
+      int64_t v = idx.empty() ? 0 : idx[dim];
+      if (r.floating()) {
+        r.f[size_t(k)] = round_float(r.type, double(v));
+      } else {
+        r.i[size_t(k)] = wrap_int(r.type, v);
+      }
+    });
+    return Values{std::move(r)};
+  }
+  if (n == "reshape" || n == "bitcast_convert") {
+    TJ_TRY(need(1));
+    TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+    if (n == "bitcast_convert") {
+      if (bit_width(r.type) != bit_width(in[0].type) || r.size() != in[0].size()) {
+        return err(op, ErrorCode::kUnsupported, "bitcast_convert between widths");
+      }
+      for (int64_t k = 0; k < r.size(); ++k) {
+        uint64_t bits = in[0].floating() ? float_bits(in[0].type, in[0].f[size_t(k)])
+                                         : uint64_t(in[0].i[size_t(k)]);
+        if (r.floating()) {
+          r.f[size_t(k)] = float_from_bits(r.type, bits);
+        } else {
+          r.i[size_t(k)] = wrap_int(r.type, int64_t(bits));
+        }
+      }
+      return Values{std::move(r)};
+    }
+    if (r.size() != in[0].size() || r.type != in[0].type) {
+      return err(op, ErrorCode::kInvalidInput, "reshape changes the element count or type");
+    }
+    in[0].shape = r.shape;
+    return Values{std::move(in[0])};
+  }
+  if (n == "convert") {
+    TJ_TRY(need(1));
+    TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+    const Tensor& x = in[0];
+    for (int64_t k = 0; k < x.size(); ++k) {
+      if (r.type == ElemType::kI1) {
+        r.i[size_t(k)] = x.floating() ? (x.f[size_t(k)] != 0) : (x.i[size_t(k)] != 0);
+      } else if (r.floating()) {
+        r.f[size_t(k)] = round_float(r.type, get_f(x, k));
+      } else if (x.floating()) {
+        double v = std::trunc(x.f[size_t(k)]);
+        int w = bit_width(r.type);
+        double lo = is_unsigned(r.type) ? 0 : -std::ldexp(1.0, w - 1);
+        double hi = is_unsigned(r.type) ? std::ldexp(1.0, w) - 1 : std::ldexp(1.0, w - 1) - 1;
+        int64_t iv = 0;
+        if (std::isnan(v)) {
+          iv = 0;
+        } else if (v <= lo) {
+          iv = is_unsigned(r.type) ? 0 : int64_t(lo);
+        } else if (v >= hi) {
+          iv = r.type == ElemType::kU64 ? int64_t(UINT64_MAX)
+                                        : (w == 64 ? INT64_MAX : int64_t(hi));
+        } else {
+          iv = r.type == ElemType::kU64 ? int64_t(uint64_t(v)) : int64_t(v);
+        }
+        r.i[size_t(k)] = wrap_int(r.type, iv);
+      } else {
+        r.i[size_t(k)] = wrap_int(r.type, x.i[size_t(k)]);
+      }
+    }
+    return Values{std::move(r)};
+  }
+  if (n == "broadcast_in_dim") {
+    TJ_TRY(need(1));
+    TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+    const Attr* d = op.attr("dims") ? op.attr("dims") : op.attr("broadcast_dimensions");
+    std::vector<int64_t> dims = d ? ints_of(*d) : std::vector<int64_t>{};
+    const Tensor& x = in[0];
+    if (dims.size() != x.shape.size()) return err(op, ErrorCode::kInvalidInput, "broadcast dims do not match the operand rank");
+    auto xs = strides_of(x.shape);
+    for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
+      int64_t src = 0;
+      for (size_t a = 0; a < dims.size(); ++a)
+        if (x.shape[a] != 1) src += idx[size_t(dims[a])] * xs[a];
+      copy_elem(r, k, x, src);
+    });
+    return Values{std::move(r)};
+  }
+  if (n == "transpose") {
+    TJ_TRY(need(1));
+    TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+    const Attr* d = op.attr("dims") ? op.attr("dims") : op.attr("permutation");
+    std::vector<int64_t> perm = d ? ints_of(*d) : std::vector<int64_t>{};
+    if (perm.size() != in[0].shape.size()) return err(op, ErrorCode::kInvalidInput, "bad permutation");
+    auto xs = strides_of(in[0].shape);
+    for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
+      int64_t src = 0;
+      for (size_t a = 0; a < perm.size(); ++a) src += idx[a] * xs[size_t(perm[a])];
+      copy_elem(r, k, in[0], src);
+    });
+    return Values{std::move(r)};
+  }
+  if (n == "slice") {
+    TJ_TRY(need(1));
+    TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+    size_t rank = in[0].shape.size();
+    std::vector<int64_t> start(rank, 0), stride(rank, 1);
+    if (const Attr* s = op.attr("start_indices")) start = ints_of(*s);
+    if (const Attr* s = op.attr("strides")) stride = ints_of(*s);
+    for (const auto& a : op.args) {  // pretty "[a:b:s, ...]"
+      if (a.kind != Attr::Kind::kOpaque || a.text.empty() || a.text[0] != '[') continue;
+      std::string_view t = std::string_view(a.text).substr(1, a.text.size() - 2);
+      size_t d = 0;
+      while (!t.empty() && d < rank) {
+        size_t comma = t.find(',');
+        std::string_view part = t.substr(0, comma);
+        std::vector<int64_t> nums;
+        size_t i = 0;
+        while (i < part.size()) {
+          if (std::isdigit(static_cast<unsigned char>(part[i])) || part[i] == '-') {
+            size_t b = i++;
+            while (i < part.size() && std::isdigit(static_cast<unsigned char>(part[i]))) ++i;
+            nums.push_back(std::strtoll(std::string(part.substr(b, i - b)).c_str(), nullptr, 10));
+          } else {
+            ++i;
+          }
+        }
+        if (!nums.empty()) start[d] = nums[0];
+        if (nums.size() > 2) stride[d] = nums[2];
+        ++d;
+        if (comma == std::string_view::npos) break;
+        t.remove_prefix(comma + 1);
+      }
+    }
+    if (start.size() != rank || stride.size() != rank) return err(op, ErrorCode::kInvalidInput, "bad slice spec");
+    auto xs = strides_of(in[0].shape);
+    for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
+      int64_t src = 0;
+      for (size_t a = 0; a < rank; ++a) src += (start[a] + idx[a] * stride[a]) * xs[a];
+      copy_elem(r, k, in[0], src);
+    });
+    return Values{std::move(r)};
+  }
+  if (n == "concatenate") {
+    TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+    const Attr* d = op.attr("dim") ? op.attr("dim") : op.attr("dimension");
+    size_t dim = d ? size_t(d->i) : 0;
+    if (dim >= r.shape.size()) return err(op, ErrorCode::kInvalidInput, "bad concatenate dimension");
+    auto rs = strides_of(r.shape);
+    int64_t offset = 0;
+    for (const Tensor& x : in) {
+      for_each_index(x.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
+        int64_t dst = 0;
+        for (size_t a = 0; a < idx.size(); ++a) dst += (idx[a] + (a == dim ? offset : 0)) * rs[a];
+        copy_elem(r, dst, x, k);
+      });
+      offset += x.shape[dim];
+    }
+    return Values{std::move(r)};
+  }
+  if (n == "reverse") {
+    TJ_TRY(need(1));
+    const Attr* d = op.attr("dims") ? op.attr("dims") : op.attr("dimensions");
+    std::vector<int64_t> dims = d ? ints_of(*d) : std::vector<int64_t>{};
+    Tensor r = in[0];
+    auto xs = strides_of(r.shape);
+    for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
+      int64_t src = 0;
+      for (size_t a = 0; a < idx.size(); ++a) {
+        bool rev = std::find(dims.begin(), dims.end(), int64_t(a)) != dims.end();
+        src += (rev ? r.shape[a] - 1 - idx[a] : idx[a]) * xs[a];
+      }
+      copy_elem(r, k, in[0], src);
+    });
+    return Values{std::move(r)};
+  }
+  if (n == "pad") {
+    TJ_TRY(need(2));
+    TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+    std::vector<int64_t> lo, interior;
+    if (const Attr* a = op.attr("low")) lo = ints_of(*a);
+    if (const Attr* a = op.attr("edge_padding_low")) lo = ints_of(*a);
+    if (const Attr* a = op.attr("interior")) interior = ints_of(*a);
+    if (const Attr* a = op.attr("interior_padding")) interior = ints_of(*a);
+    size_t rank = in[0].shape.size();
+    if (lo.size() != rank || interior.size() != rank) return err(op, ErrorCode::kInvalidInput, "bad padding");
+    for (int64_t k = 0; k < r.size(); ++k) copy_elem(r, k, in[1], 0);
+    auto rs = strides_of(r.shape);
+    for_each_index(in[0].shape, [&](const std::vector<int64_t>& idx, int64_t k) {
+      int64_t dst = 0;
+      for (size_t a = 0; a < rank; ++a) {
+        int64_t p = lo[a] + idx[a] * (interior[a] + 1);
+        if (p < 0 || p >= r.shape[a]) return;
+        dst += p * rs[a];
+      }
+      copy_elem(r, dst, in[0], k);
+    });
+    return Values{std::move(r)};
+  }
+  if (n == "select") {
+    TJ_TRY(need(3));
+    TJ_TRY(same_shape(in[1], in[2]));
+    Tensor r = in[1];
+    bool scalar = in[0].shape.empty();
+    for (int64_t k = 0; k < r.size(); ++k) {
+      bool p = in[0].i[size_t(scalar ? 0 : k)] != 0;
+      copy_elem(r, k, p ? in[1] : in[2], k);
+    }
+    return Values{std::move(r)};
+  }
+  if (n == "clamp") {
+    TJ_TRY(need(3));
+    Tensor r = in[1];
+    for (int64_t k = 0; k < r.size(); ++k) {
+      int64_t lo = in[0].shape.empty() ? 0 : k, hi = in[2].shape.empty() ? 0 : k;
+      if (r.floating()) {
+        double v = r.f[size_t(k)], a = in[0].f[size_t(lo)], b = in[2].f[size_t(hi)];
+        if (std::isnan(v) || std::isnan(a) || std::isnan(b)) {
+          r.f[size_t(k)] = NAN;
+        } else {
+          r.f[size_t(k)] = std::min(std::max(v, a), b);
+        }
+      } else {
+        int64_t v = r.i[size_t(k)], a = in[0].i[size_t(lo)], b = in[2].i[size_t(hi)];
+        if (int_less(r.type, v, a)) v = a;
+        if (int_less(r.type, b, v)) v = b;
+        r.i[size_t(k)] = v;
+      }
+    }
+    return Values{std::move(r)};
+  }
+  if (n == "reduce") return eval_reduce(op, in, scope);
+  if (n == "while") {
+    if (op.regions.size() != 2) return err(op, ErrorCode::kInvalidInput, "while needs cond and body regions");
+    Values state = std::move(in);
+    for (int64_t iter = 0;; ++iter) {
+      if (iter > (int64_t(1) << 26)) return err(op, ErrorCode::kInvalidInput, "while ran over 2^26 iterations");
+      TJ_ASSIGN_OR_RETURN(Values c, run_region(op.regions[0], state, scope, op.bound_names));
+      if (c.size() != 1 || c[0].i.empty()) return err(op, ErrorCode::kInvalidInput, "while condition must return tensor<i1>");
+      if (c[0].i[0] == 0) break;
+      TJ_ASSIGN_OR_RETURN(state, run_region(op.regions[1], state, scope, op.bound_names));
+    }
+    return state;
+  }
+  if (n == "if") {
+    TJ_TRY(need(1));
+    if (op.regions.size() != 2) return err(op, ErrorCode::kInvalidInput, "if needs two regions");
+    return run_region(op.regions[in[0].i.at(0) ? 0 : 1], {}, scope);
+  }
+  if (n == "case") {
+    TJ_TRY(need(1));
+    if (op.regions.empty()) return err(op, ErrorCode::kInvalidInput, "case needs regions");
+    int64_t idx = in[0].i.at(0);
+    if (idx < 0 || idx >= int64_t(op.regions.size())) idx = int64_t(op.regions.size()) - 1;
+    return run_region(op.regions[size_t(idx)], {}, scope);
+  }
+  if (n == "dot_general" || n == "dot") {
+    TJ_TRY(need(2));
+    TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+    std::vector<int64_t> lb, rb, lc, rc;
+    if (n == "dot") {
+      lc = {int64_t(in[0].shape.size()) - 1};
+      rc = {0};
+    }
+    if (const Attr* a = op.attr("batching_dims"); a && a->items.size() == 2) {
+      lb = ints_of(a->items[0]), rb = ints_of(a->items[1]);
+    }
+    if (const Attr* a = op.attr("contracting_dims"); a && a->items.size() == 2) {
+      lc = ints_of(a->items[0]), rc = ints_of(a->items[1]);
+    }
+    if (const Attr* a = op.attr("dot_dimension_numbers")) {
+      auto field = [&](const char* key) {
+        std::string_view t = a->source;
+        size_t p = t.find(key);
+        if (p == std::string_view::npos) return std::vector<int64_t>{};
+        size_t b = t.find('[', p), e = t.find(']', p);
+        Attr tmp;
+        tmp.kind = Attr::Kind::kOpaque;
+        tmp.source = std::string(t.substr(b, e - b + 1));
+        return ints_of(tmp);
+      };
+      lb = field("lhs_batching_dimensions"), rb = field("rhs_batching_dimensions");
+      lc = field("lhs_contracting_dimensions"), rc = field("rhs_contracting_dimensions");
+    }
+    const Tensor &L = in[0], &R = in[1];
+    auto free_dims = [](size_t rank, const std::vector<int64_t>& b, const std::vector<int64_t>& c) {
+      std::vector<int64_t> f;
+      for (size_t d = 0; d < rank; ++d)
+        if (std::find(b.begin(), b.end(), int64_t(d)) == b.end() &&
+            std::find(c.begin(), c.end(), int64_t(d)) == c.end())
+          f.push_back(int64_t(d));
+      return f;
+    };
+    auto lf = free_dims(L.shape.size(), lb, lc), rf = free_dims(R.shape.size(), rb, rc);
+    if (lb.size() != rb.size() || lc.size() != rc.size() ||
+        r.shape.size() != lb.size() + lf.size() + rf.size()) {
+      return err(op, ErrorCode::kInvalidInput, "dot dimension numbers do not match the shapes");
+    }
+    auto ls = strides_of(L.shape), rs = strides_of(R.shape);
+    std::vector<int64_t> cshape;
+    for (int64_t d : lc) cshape.push_back(L.shape[size_t(d)]);
+    for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
+      int64_t lbase = 0, rbase = 0;
+      size_t p = 0;
+      for (size_t a = 0; a < lb.size(); ++a, ++p) {
+        lbase += idx[p] * ls[size_t(lb[a])];
+        rbase += idx[p] * rs[size_t(rb[a])];
+      }
+      for (int64_t d : lf) lbase += idx[p++] * ls[size_t(d)];
+      for (int64_t d : rf) rbase += idx[p++] * rs[size_t(d)];
+      double accf = 0;
+      int64_t acci = 0;
+      for_each_index(cshape, [&](const std::vector<int64_t>& c, int64_t) {
+        int64_t lo = lbase, ro = rbase;
+        for (size_t a = 0; a < c.size(); ++a) {
+          lo += c[a] * ls[size_t(lc[a])];
+          ro += c[a] * rs[size_t(rc[a])];
+        }
+        if (r.floating()) {  // in the result type, step by step, as the reference does
+          double a = round_float(r.type, get_f(L, lo)), b = round_float(r.type, get_f(R, ro));
+          accf = round_float(r.type, accf + round_float(r.type, a * b));
+        } else if (r.type == ElemType::kI1) {
+          acci |= (L.i[size_t(lo)] & R.i[size_t(ro)]);
+        } else {
+          acci = int64_t(uint64_t(acci) + uint64_t(L.i[size_t(lo)]) * uint64_t(R.i[size_t(ro)]));
+        }
+      });
+      if (r.floating()) {
+        r.f[size_t(k)] = round_float(r.type, accf);
+      } else {
+        r.i[size_t(k)] = wrap_int(r.type, acci);
+      }
+    });
+    return Values{std::move(r)};
+  }
+
+  // ---- elementwise ----
+  static const std::map<std::string, std::function<double(double)>> kFloatUnary = {
+      {"abs", [](double v) { return std::fabs(v); }},
+      {"negate", [](double v) { return -v; }},
+      {"sqrt", [](double v) { return std::sqrt(v); }},
+      {"rsqrt", [](double v) { return 1 / std::sqrt(v); }},
+      {"cbrt", [](double v) { return std::cbrt(v); }},
+      {"exponential", [](double v) { return std::exp(v); }},
+      {"exponential_minus_one", [](double v) { return std::expm1(v); }},
+      {"log", [](double v) { return std::log(v); }},
+      {"log_plus_one", [](double v) { return std::log1p(v); }},
+      {"logistic", [](double v) { return 1 / (1 + std::exp(-v)); }},
+      {"sine", [](double v) { return std::sin(v); }},
+      {"cosine", [](double v) { return std::cos(v); }},
+      {"tan", [](double v) { return std::tan(v); }},
+      {"tanh", [](double v) { return std::tanh(v); }},
+      {"floor", [](double v) { return std::floor(v); }},
+      {"ceil", [](double v) { return std::ceil(v); }},
+      {"round_nearest_afz", [](double v) { return std::round(v); }},
+      {"round_nearest_even", [](double v) { return std::nearbyint(v); }},
+      {"sign", sign_of},
+  };
+  if (auto it = kFloatUnary.find(n); it != kFloatUnary.end() && in.size() == 1) {
+    if (in[0].floating()) return Values{*unary_float(in[0], it->second)};
+    Tensor r = in[0];
+    if (n == "abs" || n == "negate" || n == "sign") {
+      for (auto& v : r.i) {
+        int64_t x = v;
+        v = wrap_int(r.type, n == "abs" ? (x < 0 ? int64_t(0 - uint64_t(x)) : x)
+                           : n == "negate" ? int64_t(0 - uint64_t(x))
+                                           : (is_unsigned(r.type) ? (x != 0) : (x > 0) - (x < 0)));
+      }
+      return Values{std::move(r)};
+    }
+    return err(op, ErrorCode::kUnsupported, "integer operands");
+  }
+  if (n == "is_finite") {
+    TJ_TRY(need(1));
+    TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+    for (int64_t k = 0; k < r.size(); ++k) r.i[size_t(k)] = std::isfinite(in[0].f.at(size_t(k)));
+    return Values{std::move(r)};
+  }
+  if (n == "not") {
+    TJ_TRY(need(1));
+    Tensor r = in[0];
+    for (auto& v : r.i) v = wrap_int(r.type, ~v);
+    return Values{std::move(r)};
+  }
+  if (n == "popcnt" || n == "count_leading_zeros") {
+    TJ_TRY(need(1));
+    Tensor r = in[0];
+    int w = bit_width(r.type);
+    for (auto& v : r.i) {
+      uint64_t u = uint64_t(v) & (w == 64 ? ~uint64_t(0) : (uint64_t(1) << w) - 1);
+      v = n == "popcnt" ? std::popcount(u) : std::countl_zero(u) - (64 - w);
+    }
+    return Values{std::move(r)};
+  }
+  static const char* kBinary[] = {"add",       "subtract", "multiply",   "divide",
+                                  "remainder", "maximum",  "minimum",    "power",
+                                  "and",       "or",       "xor",        "atan2",
+                                  "shift_left", "shift_right_logical", "shift_right_arithmetic",
+                                  "next_after"};
+  if (std::find(std::begin(kBinary), std::end(kBinary), n) != std::end(kBinary)) {
+    TJ_TRY(need(2));
+    TJ_TRY(same_shape(in[0], in[1]));
+    Tensor r = in[0];
+    const Tensor& b = in[1];
+    if (r.floating()) {
+      for (size_t k = 0; k < r.f.size(); ++k) {
+        double x = r.f[k], y = b.f[k], v = 0;
+        if (n == "add") v = x + y;
+        else if (n == "subtract") v = x - y;
+        else if (n == "multiply") v = x * y;
+        else if (n == "divide") v = x / y;
+        else if (n == "remainder") v = std::fmod(x, y);
+        else if (n == "maximum") v = std::isnan(x) || std::isnan(y) ? NAN : (x == y ? (std::signbit(x) ? y : x) : std::max(x, y));
+        else if (n == "minimum") v = std::isnan(x) || std::isnan(y) ? NAN : (x == y ? (std::signbit(x) ? x : y) : std::min(x, y));
+        else if (n == "power") v = std::pow(x, y);
+        else if (n == "atan2") v = std::atan2(x, y);
+        else if (n == "next_after") {
+          if (std::isnan(x) || std::isnan(y)) v = NAN;
+          else if (x == y) v = y;
+          else {
+            uint64_t bits = float_bits(r.type, x);
+            uint64_t sign = uint64_t(1) << (bit_width(r.type) - 1);
+            if (x == 0) bits = (y > 0 ? 0 : sign) | 1;
+            else if ((x < y) == (x > 0)) bits += 1;
+            else bits -= 1;
+            v = float_from_bits(r.type, bits);
+          }
+        } else {
+          return err(op, ErrorCode::kInvalidInput, "float operands");
+        }
+        r.f[k] = round_float(r.type, v);
+      }
+      return Values{std::move(r)};
+    }
+    int w = bit_width(r.type);
+    for (size_t k = 0; k < r.i.size(); ++k) {
+      int64_t x = r.i[k], y = b.i[k], v = 0;
+      uint64_t ux = uint64_t(x), uy = uint64_t(y);
+      uint64_t mask = w == 64 ? ~uint64_t(0) : (uint64_t(1) << w) - 1;
+      if (n == "add") v = int64_t(ux + uy);
+      else if (n == "subtract") v = int64_t(ux - uy);
+      else if (n == "multiply") v = int64_t(ux * uy);
+      else if (n == "divide") v = int_div(r.type, x, y);
+      else if (n == "remainder") v = int_rem(r.type, x, y);
+      else if (n == "maximum") v = int_less(r.type, x, y) ? y : x;
+      else if (n == "minimum") v = int_less(r.type, x, y) ? x : y;
+      else if (n == "power") v = int_pow(r.type, x, y);
+      else if (n == "and") v = x & y;
+      else if (n == "or") v = x | y;
+      else if (n == "xor") v = x ^ y;
+      else if (n == "shift_left") v = (uy >= uint64_t(w)) ? 0 : int64_t((ux << uy) & mask);
+      else if (n == "shift_right_logical") v = (uy >= uint64_t(w)) ? 0 : int64_t((ux & mask) >> uy);
+      else if (n == "shift_right_arithmetic") {
+        int64_t sx = wrap_int(r.type, x);
+        if (is_unsigned(r.type)) sx = int64_t(ux << (64 - w)) >> (64 - w);  // as signed
+        v = (uy >= uint64_t(w)) ? (sx < 0 ? -1 : 0) : (sx >> uy);
+      } else {
+        return err(op, ErrorCode::kInvalidInput, "integer operands");
+      }
+      r.i[k] = wrap_int(r.type, v);
+    }
+    return Values{std::move(r)};
+  }
+  if (n == "compare") {
+    TJ_TRY(need(2));
+    TJ_TRY(same_shape(in[0], in[1]));
+    std::string dir, kind;
+    for (const auto& a : op.args) {
+      if (a.kind != Attr::Kind::kWord) continue;
+      if (dir.empty()) {
+        dir = a.text;
+      } else {
+        kind = a.text;
+      }
+    }
+    if (const Attr* a = op.attr("comparison_direction")) {
+      dir = a->source.substr(a->source.find_last_of(' ') + 1);
+      if (!dir.empty() && dir.back() == '>') dir.pop_back();
+    }
+    if (const Attr* a = op.attr("compare_type")) kind = a->source;
+    bool total = kind.find("TOTALORDER") != std::string::npos;
+    TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+    for (int64_t k = 0; k < in[0].size(); ++k) {
+      int c = 0;  // -1, 0, 1; 2 = unordered
+      if (in[0].floating()) {
+        double x = in[0].f[size_t(k)], y = in[1].f[size_t(k)];
+        if (total) {
+          uint64_t ox = ordered_bits(in[0].type, x), oy = ordered_bits(in[0].type, y);
+          c = ox < oy ? -1 : ox > oy ? 1 : 0;
+        } else {
+          c = std::isnan(x) || std::isnan(y) ? 2 : x < y ? -1 : x > y ? 1 : 0;
+        }
+      } else {
+        int64_t x = in[0].i[size_t(k)], y = in[1].i[size_t(k)];
+        c = int_less(in[0].type, x, y) ? -1 : int_less(in[0].type, y, x) ? 1 : 0;
+      }
+      bool v = dir == "EQ"   ? c == 0
+               : dir == "NE" ? c != 0
+               : dir == "LT" ? c == -1
+               : dir == "LE" ? (c == -1 || c == 0)
+               : dir == "GT" ? c == 1
+               : dir == "GE" ? (c == 1 || c == 0)
+                             : false;
+      r.i[size_t(k)] = v;
+    }
+    if (dir != "EQ" && dir != "NE" && dir != "LT" && dir != "LE" && dir != "GT" && dir != "GE") {
+      return err(op, ErrorCode::kInvalidInput, "unknown comparison direction '" + dir + "'");
+    }
+    return Values{std::move(r)};
+  }
+  return err(op, ErrorCode::kUnsupported, "operation is not supported by the evaluator yet");
+}
+
+Expected<Values> Evaluator::Impl::eval_reduce(const Op& op, const Values& in, const Scope& scope) {
+  size_t n = in.size() / 2;
+  if (n == 0 || in.size() % 2 != 0) return err(op, ErrorCode::kInvalidInput, "reduce needs inputs and init values");
+  const Attr* d = op.attr("dimensions");
+  std::vector<int64_t> dims = d ? ints_of(*d) : std::vector<int64_t>{};
+  // The reduction body: a region, or "applies stablehlo.OP".
+  std::string applies;
+  for (size_t k = 0; k + 1 < op.args.size(); ++k)
+    if (op.args[k].text == "applies") applies = strip(op.args[k + 1].text);
+  if (applies.empty() && op.regions.empty()) return err(op, ErrorCode::kInvalidInput, "reduce without a body");
+  Values out;
+  for (size_t k = 0; k < n; ++k) {
+    TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op, k));
+    for (int64_t e = 0; e < r.size(); ++e) copy_elem(r, e, in[n + k], 0);
+    out.push_back(std::move(r));
+  }
+  const Tensor& x0 = in[0];
+  std::vector<int64_t> kept;
+  for (size_t a = 0; a < x0.shape.size(); ++a)
+    if (std::find(dims.begin(), dims.end(), int64_t(a)) == dims.end()) kept.push_back(int64_t(a));
+  auto os = strides_of(out[0].shape);
+  Op body;  // for "applies"
+  body.name = "stablehlo." + applies;
+  body.loc = op.loc;
+  body.operands = {ValueRef{"%lhs", -1, op.loc}, ValueRef{"%rhs", -1, op.loc}};
+  auto scalar = [](const Tensor& t, int64_t k) {
+    Tensor s;
+    s.type = t.type;
+    if (t.floating()) {
+      s.f = {t.f[size_t(k)]};
+    } else {
+      s.i = {t.i[size_t(k)]};
+    }
+    return s;
+  };
+  Status status;
+  for_each_index(x0.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
+    if (!status.ok()) return;
+    int64_t o = 0;
+    for (size_t a = 0; a < kept.size(); ++a) o += idx[size_t(kept[a])] * os[a];
+    Values args;
+    for (size_t j = 0; j < n; ++j) args.push_back(scalar(out[j], o));
+    for (size_t j = 0; j < n; ++j) args.push_back(scalar(in[j], k));
+    Expected<Values> res = Values{};
+    if (!applies.empty()) {
+      Scope s;
+      s.parent = &scope;
+      s.vals["%lhs"] = {args[0]};
+      s.vals["%rhs"] = {args[1]};
+      res = eval(body, s);
+    } else {
+      res = run_region(op.regions[0], std::move(args), scope);
+    }
+    if (!res.ok()) {
+      status = res.take_error();
+      return;
+    }
+    for (size_t j = 0; j < n && j < res->size(); ++j) copy_elem(out[j], o, (*res)[j], 0);
+  });
+  TJ_TRY(status);
+  return out;
+}
+
+Expected<Values> Evaluator::Impl::eval_check(const Op& op, const std::string& name, const Values& in) {
+  std::string kind = name.substr(std::strlen("check."));
+  Tensor expected;
+  const Tensor* want = nullptr;
+  if (kind.size() > 6 && kind.substr(kind.size() - 6) == "_const") {
+    const Attr* lit = nullptr;
+    for (const auto& a : op.args)
+      if (a.kind == Attr::Kind::kDense) lit = &a;
+    if (lit == nullptr || op.result_types.empty() || in.size() != 1) {
+      return err(op, ErrorCode::kInvalidInput, "malformed " + name);
+    }
+    auto t = parse_dense(lit->text, op.result_types[0]);
+    if (!t.ok()) return err(op, t.error().code, t.error().message);
+    expected = std::move(*t);
+    want = &expected;
+    kind = kind.substr(0, kind.size() - 6);
+  } else if (in.size() == 2) {
+    want = &in[1];
+  } else {
+    return err(op, ErrorCode::kInvalidInput, name + " takes two operands");
+  }
+  if (kind == "expect_serialized_eq") return err(op, ErrorCode::kUnsupported, name + " is not supported");
+  const Tensor& got = in[0];
+  ++checks.checks;
+  auto fail = [&](const std::string& why) {
+    checks.failures.push_back(file + ":" + std::to_string(op.loc.line) + ":" + std::to_string(op.loc.col) + ": " + name + ": " + why);
+    return Values{};
+  };
+  if (got.shape != want->shape || got.type != want->type) {
+    return fail("type " + got.type_text() + " vs expected " + want->type_text());
+  }
+  double tol = kind == "expect_almost_eq" ? (op.name.rfind("check.", 0) == 0 ? 1e-4 : 1e-3) : 0;
+  if (const Attr* a = op.attr("tolerance")) tol = a->kind == Attr::Kind::kFloat ? a->f : double(a->i);
+  int64_t max_ulp = 3;
+  if (const Attr* a = op.attr("max_ulp_difference")) max_ulp = a->i;
+  for (int64_t k = 0; k < got.size(); ++k) {
+    bool ok = true;
+    if (!got.floating()) {
+      ok = got.i[size_t(k)] == want->i[size_t(k)];
+    } else {
+      double a = got.f[size_t(k)], b = want->f[size_t(k)];
+      if (std::isnan(a) || std::isnan(b)) {
+        ok = std::isnan(a) && std::isnan(b);
+      } else if (kind == "expect_eq") {
+        ok = a == b && std::signbit(a) == std::signbit(b);
+      } else if (kind == "expect_close") {
+        if (!std::isfinite(a) || !std::isfinite(b)) {
+          ok = float_bits(got.type, a) == float_bits(got.type, b);
+        } else {
+          uint64_t oa = ordered_bits(got.type, a), ob = ordered_bits(got.type, b);
+          ok = (oa > ob ? oa - ob : ob - oa) <= uint64_t(max_ulp);
+        }
+      } else if (kind == "expect_almost_eq") {
+        ok = (std::isinf(a) || std::isinf(b)) ? a == b : std::fabs(a - b) <= tol;
+      } else {
+        return err(op, ErrorCode::kUnsupported, name + " is not supported");
+      }
+    }
+    if (!ok) {
+      auto show = [&](const Tensor& t) {
+        return t.floating() ? std::to_string(t.f[size_t(k)]) : std::to_string(t.i[size_t(k)]);
+      };
+      return fail("element " + std::to_string(k) + " is " + show(got) + ", expected " + show(*want));
+    }
+  }
+  return Values{};
+}
+
+Evaluator::Evaluator(const Module& module, std::string file)
+    : impl_(std::make_unique<Impl>(Impl{module, std::move(file), {}, 0})) {}
+Evaluator::~Evaluator() = default;
+
+Expected<std::vector<Tensor>> Evaluator::call(const std::string& name, std::vector<Tensor> args) {
+  return impl_->call(name, std::move(args), nullptr);
+}
+
+const CheckOutcome& Evaluator::checks() const { return impl_->checks; }
+
+}  // namespace tierjit::shlo

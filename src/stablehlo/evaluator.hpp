@@ -1,0 +1,38 @@
+// The StableHLO reference evaluator (the seed's "fallback" path and the oracle for the
+// compiled path): executes a parsed module op by op, exactly per the StableHLO
+// specification's semantics for each op it implements; any other op is a kUnsupported
+// error naming it. Check ops (`check.expect_*` and `custom_call @check.expect_*`, the
+// StableHLO test suite's conventions) are evaluated and their outcomes collected.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "stablehlo/ast.hpp"
+#include "stablehlo/tensor.hpp"
+
+namespace tierjit::shlo {
+
+struct CheckOutcome {
+  int checks = 0;  ///< check ops evaluated
+  std::vector<std::string> failures;  ///< one message per failed check, located
+};
+
+class Evaluator {
+ public:
+  Evaluator(const Module& module, std::string file);
+  ~Evaluator();
+  /// Runs function `name` on `args`; returns its results. Errors: kUnsupported (an op or
+  /// element type the evaluator does not implement), kInvalidInput (malformed program:
+  /// unknown value, wrong operand count, shapes that do not agree), each located.
+  Expected<std::vector<Tensor>> call(const std::string& name, std::vector<Tensor> args);
+  const CheckOutcome& checks() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tierjit::shlo

@@ -1,0 +1,333 @@
+// Element types, rounding and dense literals (see tensor.hpp).
+#include "stablehlo/tensor.hpp"
+
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+namespace tierjit::shlo {
+
+Expected<ElemType> parse_elem_type(std::string_view n) {
+  static const std::pair<const char*, ElemType> kTypes[] = {
+      {"i1", ElemType::kI1},     {"i8", ElemType::kI8},     {"i16", ElemType::kI16},
+      {"i32", ElemType::kI32},   {"i64", ElemType::kI64},   {"si8", ElemType::kI8},
+      {"si16", ElemType::kI16},  {"si32", ElemType::kI32},  {"si64", ElemType::kI64},
+      {"ui8", ElemType::kU8},    {"ui16", ElemType::kU16},  {"ui32", ElemType::kU32},
+      {"ui64", ElemType::kU64},  {"f16", ElemType::kF16},   {"bf16", ElemType::kBF16},
+      {"f32", ElemType::kF32},   {"f64", ElemType::kF64},
+  };
+  for (auto [name, t] : kTypes)
+    if (n == name) return t;
+  return make_error(ErrorCode::kUnsupported, "element type '" + std::string(n) + "' is not supported");
+}
+
+const char* elem_name(ElemType t) {
+  static const char* kNames[] = {"i1",  "i8",   "i16",  "i32", "i64", "ui8", "ui16",
+                                 "ui32", "ui64", "f16", "bf16", "f32", "f64"};
+  return kNames[int(t)];
+}
+
+bool is_float(ElemType t) { return t >= ElemType::kF16; }
+bool is_unsigned(ElemType t) { return t >= ElemType::kU8 && t <= ElemType::kU64; }
+int bit_width(ElemType t) {
+  static const int kBits[] = {1, 8, 16, 32, 64, 8, 16, 32, 64, 16, 16, 32, 64};
+  return kBits[int(t)];
+}
+
+namespace {
+
+struct FloatFormat {
+  int p, emin, emax;  // precision (with the implicit bit), exponent range
+};
+FloatFormat format(ElemType t) {
+  switch (t) {
+    case ElemType::kF16:
+      return {11, -14, 15};
+    case ElemType::kBF16:
+      return {8, -126, 127};
+    case ElemType::kF32:
+      return {24, -126, 127};
+    default:
+      return {53, -1022, 1023};
+  }
+}
+
+}  // namespace
+
+double round_float(ElemType t, double x) {
+  if (t == ElemType::kF64 || !std::isfinite(x) || x == 0) return x;
+  if (t == ElemType::kF32) return double(float(x));  // one IEEE rounding
+  FloatFormat f = format(t);
+  int e = 0;
+  std::frexp(x, &e);
+  int exp = std::max(e - 1, f.emin);
+  double quantum = std::ldexp(1.0, exp - (f.p - 1));
+  double r = std::nearbyint(x / quantum) * quantum;
+  double max_finite = (2.0 - std::ldexp(1.0, 1 - f.p)) * std::ldexp(1.0, f.emax);
+  if (std::fabs(r) > max_finite) return std::copysign(INFINITY, x);
+  return r;
+}
+
+int64_t wrap_int(ElemType t, int64_t v) {
+  int w = bit_width(t);
+  if (w == 64) return v;
+  uint64_t mask = (uint64_t(1) << w) - 1;
+  uint64_t u = uint64_t(v) & mask;
+  if (is_unsigned(t) || t == ElemType::kI1) return int64_t(u);
+  if (u >> (w - 1)) u |= ~mask;  // sign-extend
+  return int64_t(u);
+}
+
+uint64_t float_bits(ElemType t, double x) {
+  switch (t) {
+    case ElemType::kF64: {
+      uint64_t b;
+      std::memcpy(&b, &x, 8);
+      return b;
+    }
+    case ElemType::kF32: {
+      float v = float(x);
+      uint32_t b;
+      std::memcpy(&b, &v, 4);
+      return b;
+    }
+    case ElemType::kBF16: {
+      float v = float(round_float(t, x));  // exact in f32
+      uint32_t b;
+      std::memcpy(&b, &v, 4);
+      if (std::isnan(x)) return 0x7FC0u | ((b >> 16) & 0x8000u);
+      return b >> 16;
+    }
+    case ElemType::kF16: {
+      double r = round_float(t, x);
+      uint64_t sign = std::signbit(r) ? 0x8000u : 0;
+      if (std::isnan(r)) return sign | 0x7E00u;
+      if (std::isinf(r)) return sign | 0x7C00u;
+      double a = std::fabs(r);
+      if (a == 0) return sign;
+      int e = 0;
+      std::frexp(a, &e);
+      int exp = e - 1;
+      if (exp < -14) return sign | uint64_t(std::ldexp(a, 24));  // subnormal: a / 2^-24
+      uint64_t mant = uint64_t(std::ldexp(a, 10 - exp)) - 1024;
+      return sign | (uint64_t(exp + 15) << 10) | mant;
+    }
+    default:
+      return 0;
+  }
+}
+
+double float_from_bits(ElemType t, uint64_t b) {
+  switch (t) {
+    case ElemType::kF64: {
+      double v;
+      std::memcpy(&v, &b, 8);
+      return v;
+    }
+    case ElemType::kF32: {
+      uint32_t w = uint32_t(b);
+      float v;
+      std::memcpy(&v, &w, 4);
+      return v;
+    }
+    case ElemType::kBF16: {
+      uint32_t w = uint32_t(b & 0xFFFF) << 16;
+      float v;
+      std::memcpy(&v, &w, 4);
+      return v;
+    }
+    case ElemType::kF16: {
+      double sign = (b & 0x8000) ? -1.0 : 1.0;
+      int exp = int((b >> 10) & 0x1F);
+      int mant = int(b & 0x3FF);
+      if (exp == 31) return mant ? std::nan("") : sign * INFINITY;
+      if (exp == 0) return sign * std::ldexp(double(mant), -24);
+      return sign * std::ldexp(double(mant + 1024), exp - 25);
+    }
+    default:
+      return 0;
+  }
+}
+
+int64_t Tensor::size() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+std::string Tensor::type_text() const {
+  std::string s = "tensor<";
+  for (int64_t d : shape) s += std::to_string(d) + "x";
+  return s + elem_name(type) + ">";
+}
+
+Expected<Tensor> make_tensor(const Type& type) {
+  Tensor t;
+  if (type.kind == Type::Kind::kScalar) {
+    TJ_ASSIGN_OR_RETURN(t.type, parse_elem_type(type.elem));
+  } else if (type.kind == Type::Kind::kTensor) {
+    if (!type.ranked) return make_error(ErrorCode::kUnsupported, "unranked tensor " + type.text);
+    for (int64_t d : type.dims) {
+      if (d < 0) return make_error(ErrorCode::kUnsupported, "dynamic shape " + type.text);
+    }
+    TJ_ASSIGN_OR_RETURN(t.type, parse_elem_type(type.elem));
+    t.shape = type.dims;
+  } else {
+    return make_error(ErrorCode::kUnsupported, "type " + type.text + " is not a tensor");
+  }
+  int64_t n = 1;
+  for (int64_t d : t.shape) {
+    if (__builtin_mul_overflow(n, d, &n) || n > (int64_t(1) << 31)) {
+      return make_error(ErrorCode::kUnsupported, "tensor " + type.text + " is too large");
+    }
+  }
+  if (t.floating()) {
+    t.f.assign(size_t(n), 0.0);
+  } else {
+    t.i.assign(size_t(n), 0);
+  }
+  return t;
+}
+
+namespace {
+
+// One literal element (number, true/false, hex bit pattern) into position k of t.
+Status set_literal(Tensor& t, size_t k, std::string_view lit) {
+  auto bad = [&] {
+    return make_error(ErrorCode::kInvalidInput, "malformed " + std::string(elem_name(t.type)) +
+                                                    " literal '" + std::string(lit) + "'");
+  };
+  if (lit == "true" || lit == "false") {
+    double v = lit == "true" ? 1 : 0;
+    if (t.floating()) {
+      t.f[k] = v;
+    } else {
+      t.i[k] = int64_t(v);
+    }
+    return {};
+  }
+  bool neg = !lit.empty() && lit[0] == '-';
+  std::string_view mag = neg || (!lit.empty() && lit[0] == '+') ? lit.substr(1) : lit;
+  if (mag.size() > 2 && mag[0] == '0' && (mag[1] == 'x' || mag[1] == 'X')) {
+    uint64_t bits = 0;
+    auto [p, ec] = std::from_chars(mag.data() + 2, mag.data() + mag.size(), bits, 16);
+    if (ec != std::errc() || p != mag.data() + mag.size()) return bad();
+    if (t.floating()) {
+      t.f[k] = float_from_bits(t.type, bits);
+    } else {
+      t.i[k] = wrap_int(t.type, neg ? -int64_t(bits) : int64_t(bits));
+    }
+    return {};
+  }
+  std::string s(lit);
+  char* end = nullptr;
+  if (t.floating()) {
+    double v = std::strtod(s.c_str(), &end);
+    if (end != s.c_str() + s.size()) {
+      if (mag == "inf") {
+        v = neg ? -INFINITY : INFINITY;
+      } else if (mag == "nan") {
+        v = NAN;
+      } else {
+        return bad();
+      }
+    }
+    t.f[k] = round_float(t.type, v);
+    return {};
+  }
+  errno = 0;
+  if (neg) {
+    long long v = std::strtoll(s.c_str(), &end, 10);
+    if (end != s.c_str() + s.size() || errno != 0) return bad();
+    t.i[k] = wrap_int(t.type, v);
+  } else {
+    unsigned long long v = std::strtoull(s.c_str() + (lit[0] == '+'), &end, 10);
+    if (end != s.c_str() + s.size() || errno != 0) return bad();
+    t.i[k] = wrap_int(t.type, int64_t(v));
+  }
+  return {};
+}
+
+}  // namespace
+
+Expected<Tensor> parse_dense(std::string_view body, const Type& type) {
+  TJ_ASSIGN_OR_RETURN(Tensor t, make_tensor(type));
+  size_t n = size_t(t.size());
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.remove_prefix(1);
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.remove_suffix(1);
+    return v;
+  };
+  body = trim(body);
+  if (body.size() >= 2 && body.front() == '"') {  // "0x..." little-endian raw elements
+    std::string_view hex = body.substr(1, body.size() - 2);
+    if (hex.substr(0, 2) != "0x" || hex.size() % 2 != 0) {
+      return make_error(ErrorCode::kInvalidInput, "malformed hex dense literal");
+    }
+    hex.remove_prefix(2);
+    int width = std::max(1, bit_width(t.type) / 8);
+    size_t count = hex.size() / 2 / size_t(width);
+    if (count != n && count != 1) {
+      return make_error(ErrorCode::kInvalidInput,
+                        "hex dense literal holds " + std::to_string(count) + " elements, " +
+                            type.text + " has " + std::to_string(n));
+    }
+    for (size_t k = 0; k < n; ++k) {
+      size_t src = count == 1 ? 0 : k;
+      uint64_t bits = 0;
+      for (int b = width - 1; b >= 0; --b) {
+        unsigned byte = 0;
+        auto at = hex.data() + (src * size_t(width) + size_t(b)) * 2;
+        auto [p, ec] = std::from_chars(at, at + 2, byte, 16);
+        if (ec != std::errc() || p != at + 2) {
+          return make_error(ErrorCode::kInvalidInput, "malformed hex dense literal");
+        }
+        bits = (bits << 8) | byte;
+      }
+      if (t.floating()) {
+        t.f[k] = float_from_bits(t.type, bits);
+      } else {
+        t.i[k] = wrap_int(t.type, int64_t(bits));
+      }
+    }
+    return t;
+  }
+  // Nested lists or a splat: collect the leaves in order.
+  std::vector<std::string_view> leaves;
+  size_t i = 0;
+  while (i < body.size()) {
+    char c = body[i];
+    if (c == '[' || c == ']' || c == ',' || std::isspace(static_cast<unsigned char>(c))) {
+      ++i;
+      continue;
+    }
+    if (c == '(') return make_error(ErrorCode::kUnsupported, "complex literals are not supported");
+    size_t b = i;
+    while (i < body.size() && body[i] != ',' && body[i] != ']' &&
+           !std::isspace(static_cast<unsigned char>(body[i])))
+      ++i;
+    leaves.push_back(body.substr(b, i - b));
+  }
+  if (leaves.size() == 1 && body.front() != '[') {
+    if (n == 0) return t;
+    TJ_TRY(set_literal(t, 0, leaves[0]));
+    if (t.floating()) {
+      std::fill(t.f.begin(), t.f.end(), t.f.empty() ? 0.0 : t.f[0]);
+    } else {
+      std::fill(t.i.begin(), t.i.end(), t.i.empty() ? 0 : t.i[0]);
+    }
+    return t;
+  }
+  if (leaves.size() != n) {
+    return make_error(ErrorCode::kInvalidInput, "dense literal has " +
+                                                    std::to_string(leaves.size()) +
+                                                    " elements, " + type.text + " needs " +
+                                                    std::to_string(n));
+  }
+  for (size_t k = 0; k < n; ++k) TJ_TRY(set_literal(t, k, leaves[k]));
+  return t;
+}
+
+}  // namespace tierjit::shlo

@@ -1,0 +1,53 @@
+// Tensors of the StableHLO reference evaluator: an element type, a shape, and the elements
+// held exactly — integers as int64 (unsigned values zero-extended, ui64 as its bit
+// pattern), floats as double already rounded to their type (f16, bf16, f32, f64), so every
+// arithmetic result is computed in double and rounded once (exact for + - * / sqrt: double
+// has more than 2p + 2 bits for these types).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stablehlo/ast.hpp"
+
+namespace tierjit::shlo {
+
+enum class ElemType : uint8_t { kI1, kI8, kI16, kI32, kI64, kU8, kU16, kU32, kU64, kF16, kBF16, kF32, kF64 };
+
+/// "i1", "i32", "si8", "ui16", "f16", "bf16", "f32", "f64". Errors: kUnsupported for types
+/// the evaluator does not handle (complex, f8 variants, i2/i4, ...), naming them.
+Expected<ElemType> parse_elem_type(std::string_view name);
+const char* elem_name(ElemType t);
+bool is_float(ElemType t);
+bool is_unsigned(ElemType t);
+int bit_width(ElemType t);
+
+/// x rounded to the nearest value of a float type (ties to even), +-inf past its range.
+double round_float(ElemType t, double x);
+/// v wrapped to an integer type's width (two's complement; i1 keeps the low bit).
+int64_t wrap_int(ElemType t, int64_t v);
+/// The bits of a float value in its type's encoding, and back.
+uint64_t float_bits(ElemType t, double x);
+double float_from_bits(ElemType t, uint64_t bits);
+
+struct Tensor {
+  ElemType type = ElemType::kF32;
+  std::vector<int64_t> shape;
+  std::vector<double> f;   ///< float element types
+  std::vector<int64_t> i;  ///< integer element types (and i1)
+
+  int64_t size() const;
+  bool floating() const { return is_float(type); }
+  std::string type_text() const;  ///< "tensor<2x3xf32>"
+};
+
+/// Builds a tensor of a parsed tensor type, zero-filled. Errors: unsupported element type,
+/// dynamic or unranked shape.
+Expected<Tensor> make_tensor(const Type& type);
+/// Parses the body of `dense<...>` for `type`: a splat, nested lists in row-major order,
+/// or a "0x..." hex string of little-endian elements. Errors name what is wrong.
+Expected<Tensor> parse_dense(std::string_view body, const Type& type);
+
+}  // namespace tierjit::shlo
