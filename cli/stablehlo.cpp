@@ -86,7 +86,8 @@ int stablehlo_test(const TestArgs& a) {
   }
   std::error_code ec;
   if (!fs::is_directory(a.dir, ec)) {
-    return report(make_error(ErrorCode::kFileNotFound, "stablehlo-test: " + a.dir + ": not a directory"));
+    return report(
+        make_error(ErrorCode::kFileNotFound, "stablehlo-test: " + a.dir + ": not a directory"));
   }
   std::vector<fs::path> files;
   for (const auto& e : fs::recursive_directory_iterator(a.dir, ec))

@@ -8,8 +8,8 @@
 
 #include <algorithm>
 #include <bit>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <map>
@@ -65,7 +65,8 @@ std::vector<int64_t> ints_of(const Attr& a) {
 
 std::vector<int64_t> strides_of(const std::vector<int64_t>& shape) {
   std::vector<int64_t> s(shape.size(), 1);
-  for (int k = int(shape.size()) - 2; k >= 0; --k) s[size_t(k)] = s[size_t(k) + 1] * shape[size_t(k) + 1];
+  for (int k = int(shape.size()) - 2; k >= 0; --k)
+    s[size_t(k)] = s[size_t(k) + 1] * shape[size_t(k) + 1];
   return s;
 }
 
@@ -313,7 +314,8 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
     const Attr* d = op.attr("dim") ? op.attr("dim") : op.attr("iota_dimension");
     size_t dim = d ? size_t(d->i) : 0;
-    if (dim >= std::max<size_t>(1, r.shape.size())) return err(op, ErrorCode::kInvalidInput, "bad iota dimension");
+    if (dim >= std::max<size_t>(1, r.shape.size()))
+      return err(op, ErrorCode::kInvalidInput, "bad iota dimension");
     for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
       int64_t v = idx.empty() ? 0 : idx[dim];
       if (r.floating()) {
@@ -368,8 +370,7 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
         } else if (v <= lo) {
           iv = is_unsigned(r.type) ? 0 : int64_t(lo);
         } else if (v >= hi) {
-          iv = r.type == ElemType::kU64 ? int64_t(UINT64_MAX)
-                                        : (w == 64 ? INT64_MAX : int64_t(hi));
+          iv = r.type == ElemType::kU64 ? int64_t(UINT64_MAX) : (w == 64 ? INT64_MAX : int64_t(hi));
         } else {
           iv = r.type == ElemType::kU64 ? int64_t(uint64_t(v)) : int64_t(v);
         }
@@ -386,7 +387,8 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     const Attr* d = op.attr("dims") ? op.attr("dims") : op.attr("broadcast_dimensions");
     std::vector<int64_t> dims = d ? ints_of(*d) : std::vector<int64_t>{};
     const Tensor& x = in[0];
-    if (dims.size() != x.shape.size()) return err(op, ErrorCode::kInvalidInput, "broadcast dims do not match the operand rank");
+    if (dims.size() != x.shape.size())
+      return err(op, ErrorCode::kInvalidInput, "broadcast dims do not match the operand rank");
     auto xs = strides_of(x.shape);
     for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
       int64_t src = 0;
@@ -401,7 +403,8 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
     const Attr* d = op.attr("dims") ? op.attr("dims") : op.attr("permutation");
     std::vector<int64_t> perm = d ? ints_of(*d) : std::vector<int64_t>{};
-    if (perm.size() != in[0].shape.size()) return err(op, ErrorCode::kInvalidInput, "bad permutation");
+    if (perm.size() != in[0].shape.size())
+      return err(op, ErrorCode::kInvalidInput, "bad permutation");
     auto xs = strides_of(in[0].shape);
     for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
       int64_t src = 0;
@@ -442,7 +445,8 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
         t.remove_prefix(comma + 1);
       }
     }
-    if (start.size() != rank || stride.size() != rank) return err(op, ErrorCode::kInvalidInput, "bad slice spec");
+    if (start.size() != rank || stride.size() != rank)
+      return err(op, ErrorCode::kInvalidInput, "bad slice spec");
     auto xs = strides_of(in[0].shape);
     for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
       int64_t src = 0;
@@ -455,7 +459,8 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
     const Attr* d = op.attr("dim") ? op.attr("dim") : op.attr("dimension");
     size_t dim = d ? size_t(d->i) : 0;
-    if (dim >= r.shape.size()) return err(op, ErrorCode::kInvalidInput, "bad concatenate dimension");
+    if (dim >= r.shape.size())
+      return err(op, ErrorCode::kInvalidInput, "bad concatenate dimension");
     auto rs = strides_of(r.shape);
     int64_t offset = 0;
     for (const Tensor& x : in) {
@@ -493,7 +498,8 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     if (const Attr* a = op.attr("interior")) interior = ints_of(*a);
     if (const Attr* a = op.attr("interior_padding")) interior = ints_of(*a);
     size_t rank = in[0].shape.size();
-    if (lo.size() != rank || interior.size() != rank) return err(op, ErrorCode::kInvalidInput, "bad padding");
+    if (lo.size() != rank || interior.size() != rank)
+      return err(op, ErrorCode::kInvalidInput, "bad padding");
     for (int64_t k = 0; k < r.size(); ++k) copy_elem(r, k, in[1], 0);
     auto rs = strides_of(r.shape);
     for_each_index(in[0].shape, [&](const std::vector<int64_t>& idx, int64_t k) {
@@ -541,12 +547,15 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
   }
   if (n == "reduce") return eval_reduce(op, in, scope);
   if (n == "while") {
-    if (op.regions.size() != 2) return err(op, ErrorCode::kInvalidInput, "while needs cond and body regions");
+    if (op.regions.size() != 2)
+      return err(op, ErrorCode::kInvalidInput, "while needs cond and body regions");
     Values state = std::move(in);
     for (int64_t iter = 0;; ++iter) {
-      if (iter > (int64_t(1) << 26)) return err(op, ErrorCode::kInvalidInput, "while ran over 2^26 iterations");
+      if (iter > (int64_t(1) << 26))
+        return err(op, ErrorCode::kInvalidInput, "while ran over 2^26 iterations");
       TJ_ASSIGN_OR_RETURN(Values c, run_region(op.regions[0], state, scope, op.bound_names));
-      if (c.size() != 1 || c[0].i.empty()) return err(op, ErrorCode::kInvalidInput, "while condition must return tensor<i1>");
+      if (c.size() != 1 || c[0].i.empty())
+        return err(op, ErrorCode::kInvalidInput, "while condition must return tensor<i1>");
       if (c[0].i[0] == 0) break;
       TJ_ASSIGN_OR_RETURN(state, run_region(op.regions[1], state, scope, op.bound_names));
     }
@@ -673,8 +682,9 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
       for (auto& v : r.i) {
         int64_t x = v;
         v = wrap_int(r.type, n == "abs" ? (x < 0 ? int64_t(0 - uint64_t(x)) : x)
-                           : n == "negate" ? int64_t(0 - uint64_t(x))
-                                           : (is_unsigned(r.type) ? (x != 0) : (x > 0) - (x < 0)));
+                             : n == "negate"
+                                 ? int64_t(0 - uint64_t(x))
+                                 : (is_unsigned(r.type) ? (x != 0) : (x > 0) - (x < 0)));
       }
       return Values{std::move(r)};
     }
@@ -702,10 +712,21 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     }
     return Values{std::move(r)};
   }
-  static const char* kBinary[] = {"add",       "subtract", "multiply",   "divide",
-                                  "remainder", "maximum",  "minimum",    "power",
-                                  "and",       "or",       "xor",        "atan2",
-                                  "shift_left", "shift_right_logical", "shift_right_arithmetic",
+  static const char* kBinary[] = {"add",
+                                  "subtract",
+                                  "multiply",
+                                  "divide",
+                                  "remainder",
+                                  "maximum",
+                                  "minimum",
+                                  "power",
+                                  "and",
+                                  "or",
+                                  "xor",
+                                  "atan2",
+                                  "shift_left",
+                                  "shift_right_logical",
+                                  "shift_right_arithmetic",
                                   "next_after"};
   if (std::find(std::begin(kBinary), std::end(kBinary), n) != std::end(kBinary)) {
     TJ_TRY(need(2));
@@ -715,24 +736,42 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     if (r.floating()) {
       for (size_t k = 0; k < r.f.size(); ++k) {
         double x = r.f[k], y = b.f[k], v = 0;
-        if (n == "add") v = x + y;
-        else if (n == "subtract") v = x - y;
-        else if (n == "multiply") v = x * y;
-        else if (n == "divide") v = x / y;
-        else if (n == "remainder") v = std::fmod(x, y);
-        else if (n == "maximum") v = std::isnan(x) || std::isnan(y) ? NAN : (x == y ? (std::signbit(x) ? y : x) : std::max(x, y));
-        else if (n == "minimum") v = std::isnan(x) || std::isnan(y) ? NAN : (x == y ? (std::signbit(x) ? x : y) : std::min(x, y));
-        else if (n == "power") v = std::pow(x, y);
-        else if (n == "atan2") v = std::atan2(x, y);
+        if (n == "add")
+          v = x + y;
+        else if (n == "subtract")
+          v = x - y;
+        else if (n == "multiply")
+          v = x * y;
+        else if (n == "divide")
+          v = x / y;
+        else if (n == "remainder")
+          v = std::fmod(x, y);
+        else if (n == "maximum")
+          v = std::isnan(x) || std::isnan(y)
+                  ? NAN
+                  : (x == y ? (std::signbit(x) ? y : x) : std::max(x, y));
+        else if (n == "minimum")
+          v = std::isnan(x) || std::isnan(y)
+                  ? NAN
+                  : (x == y ? (std::signbit(x) ? x : y) : std::min(x, y));
+        else if (n == "power")
+          v = std::pow(x, y);
+        else if (n == "atan2")
+          v = std::atan2(x, y);
         else if (n == "next_after") {
-          if (std::isnan(x) || std::isnan(y)) v = NAN;
-          else if (x == y) v = y;
+          if (std::isnan(x) || std::isnan(y))
+            v = NAN;
+          else if (x == y)
+            v = y;
           else {
             uint64_t bits = float_bits(r.type, x);
             uint64_t sign = uint64_t(1) << (bit_width(r.type) - 1);
-            if (x == 0) bits = (y > 0 ? 0 : sign) | 1;
-            else if ((x < y) == (x > 0)) bits += 1;
-            else bits -= 1;
+            if (x == 0)
+              bits = (y > 0 ? 0 : sign) | 1;
+            else if ((x < y) == (x > 0))
+              bits += 1;
+            else
+              bits -= 1;
             v = float_from_bits(r.type, bits);
           }
         } else {
@@ -747,19 +786,32 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
       int64_t x = r.i[k], y = b.i[k], v = 0;
       uint64_t ux = uint64_t(x), uy = uint64_t(y);
       uint64_t mask = w == 64 ? ~uint64_t(0) : (uint64_t(1) << w) - 1;
-      if (n == "add") v = int64_t(ux + uy);
-      else if (n == "subtract") v = int64_t(ux - uy);
-      else if (n == "multiply") v = int64_t(ux * uy);
-      else if (n == "divide") v = int_div(r.type, x, y);
-      else if (n == "remainder") v = int_rem(r.type, x, y);
-      else if (n == "maximum") v = int_less(r.type, x, y) ? y : x;
-      else if (n == "minimum") v = int_less(r.type, x, y) ? x : y;
-      else if (n == "power") v = int_pow(r.type, x, y);
-      else if (n == "and") v = x & y;
-      else if (n == "or") v = x | y;
-      else if (n == "xor") v = x ^ y;
-      else if (n == "shift_left") v = (uy >= uint64_t(w)) ? 0 : int64_t((ux << uy) & mask);
-      else if (n == "shift_right_logical") v = (uy >= uint64_t(w)) ? 0 : int64_t((ux & mask) >> uy);
+      if (n == "add")
+        v = int64_t(ux + uy);
+      else if (n == "subtract")
+        v = int64_t(ux - uy);
+      else if (n == "multiply")
+        v = int64_t(ux * uy);
+      else if (n == "divide")
+        v = int_div(r.type, x, y);
+      else if (n == "remainder")
+        v = int_rem(r.type, x, y);
+      else if (n == "maximum")
+        v = int_less(r.type, x, y) ? y : x;
+      else if (n == "minimum")
+        v = int_less(r.type, x, y) ? x : y;
+      else if (n == "power")
+        v = int_pow(r.type, x, y);
+      else if (n == "and")
+        v = x & y;
+      else if (n == "or")
+        v = x | y;
+      else if (n == "xor")
+        v = x ^ y;
+      else if (n == "shift_left")
+        v = (uy >= uint64_t(w)) ? 0 : int64_t((ux << uy) & mask);
+      else if (n == "shift_right_logical")
+        v = (uy >= uint64_t(w)) ? 0 : int64_t((ux & mask) >> uy);
       else if (n == "shift_right_arithmetic") {
         int64_t sx = wrap_int(r.type, x);
         if (is_unsigned(r.type)) sx = int64_t(ux << (64 - w)) >> (64 - w);  // as signed
@@ -823,14 +875,16 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
 
 Expected<Values> Evaluator::Impl::eval_reduce(const Op& op, const Values& in, const Scope& scope) {
   size_t n = in.size() / 2;
-  if (n == 0 || in.size() % 2 != 0) return err(op, ErrorCode::kInvalidInput, "reduce needs inputs and init values");
+  if (n == 0 || in.size() % 2 != 0)
+    return err(op, ErrorCode::kInvalidInput, "reduce needs inputs and init values");
   const Attr* d = op.attr("dimensions");
   std::vector<int64_t> dims = d ? ints_of(*d) : std::vector<int64_t>{};
   // The reduction body: a region, or "applies stablehlo.OP".
   std::string applies;
   for (size_t k = 0; k + 1 < op.args.size(); ++k)
     if (op.args[k].text == "applies") applies = strip(op.args[k + 1].text);
-  if (applies.empty() && op.regions.empty()) return err(op, ErrorCode::kInvalidInput, "reduce without a body");
+  if (applies.empty() && op.regions.empty())
+    return err(op, ErrorCode::kInvalidInput, "reduce without a body");
   Values out;
   for (size_t k = 0; k < n; ++k) {
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op, k));
@@ -884,7 +938,8 @@ Expected<Values> Evaluator::Impl::eval_reduce(const Op& op, const Values& in, co
   return out;
 }
 
-Expected<Values> Evaluator::Impl::eval_check(const Op& op, const std::string& name, const Values& in) {
+Expected<Values> Evaluator::Impl::eval_check(const Op& op, const std::string& name,
+                                             const Values& in) {
   std::string kind = name.substr(std::strlen("check."));
   Tensor expected;
   const Tensor* want = nullptr;
@@ -905,18 +960,21 @@ Expected<Values> Evaluator::Impl::eval_check(const Op& op, const std::string& na
   } else {
     return err(op, ErrorCode::kInvalidInput, name + " takes two operands");
   }
-  if (kind == "expect_serialized_eq") return err(op, ErrorCode::kUnsupported, name + " is not supported");
+  if (kind == "expect_serialized_eq")
+    return err(op, ErrorCode::kUnsupported, name + " is not supported");
   const Tensor& got = in[0];
   ++checks.checks;
   auto fail = [&](const std::string& why) {
-    checks.failures.push_back(file + ":" + std::to_string(op.loc.line) + ":" + std::to_string(op.loc.col) + ": " + name + ": " + why);
+    checks.failures.push_back(file + ":" + std::to_string(op.loc.line) + ":" +
+                              std::to_string(op.loc.col) + ": " + name + ": " + why);
     return Values{};
   };
   if (got.shape != want->shape || got.type != want->type) {
     return fail("type " + got.type_text() + " vs expected " + want->type_text());
   }
   double tol = kind == "expect_almost_eq" ? (op.name.rfind("check.", 0) == 0 ? 1e-4 : 1e-3) : 0;
-  if (const Attr* a = op.attr("tolerance")) tol = a->kind == Attr::Kind::kFloat ? a->f : double(a->i);
+  if (const Attr* a = op.attr("tolerance"))
+    tol = a->kind == Attr::Kind::kFloat ? a->f : double(a->i);
   int64_t max_ulp = 3;
   if (const Attr* a = op.attr("max_ulp_difference")) max_ulp = a->i;
   for (int64_t k = 0; k < got.size(); ++k) {
@@ -946,7 +1004,8 @@ Expected<Values> Evaluator::Impl::eval_check(const Op& op, const std::string& na
       auto show = [&](const Tensor& t) {
         return t.floating() ? std::to_string(t.f[size_t(k)]) : std::to_string(t.i[size_t(k)]);
       };
-      return fail("element " + std::to_string(k) + " is " + show(got) + ", expected " + show(*want));
+      return fail("element " + std::to_string(k) + " is " + show(got) + ", expected " +
+                  show(*want));
     }
   }
   return Values{};

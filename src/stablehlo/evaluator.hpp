@@ -15,7 +15,7 @@
 namespace tierjit::shlo {
 
 struct CheckOutcome {
-  int checks = 0;  ///< check ops evaluated
+  int checks = 0;                     ///< check ops evaluated
   std::vector<std::string> failures;  ///< one message per failed check, located
 };
 

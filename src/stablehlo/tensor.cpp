@@ -11,20 +11,21 @@ namespace tierjit::shlo {
 
 Expected<ElemType> parse_elem_type(std::string_view n) {
   static const std::pair<const char*, ElemType> kTypes[] = {
-      {"i1", ElemType::kI1},     {"i8", ElemType::kI8},     {"i16", ElemType::kI16},
-      {"i32", ElemType::kI32},   {"i64", ElemType::kI64},   {"si8", ElemType::kI8},
-      {"si16", ElemType::kI16},  {"si32", ElemType::kI32},  {"si64", ElemType::kI64},
-      {"ui8", ElemType::kU8},    {"ui16", ElemType::kU16},  {"ui32", ElemType::kU32},
-      {"ui64", ElemType::kU64},  {"f16", ElemType::kF16},   {"bf16", ElemType::kBF16},
-      {"f32", ElemType::kF32},   {"f64", ElemType::kF64},
+      {"i1", ElemType::kI1},    {"i8", ElemType::kI8},    {"i16", ElemType::kI16},
+      {"i32", ElemType::kI32},  {"i64", ElemType::kI64},  {"si8", ElemType::kI8},
+      {"si16", ElemType::kI16}, {"si32", ElemType::kI32}, {"si64", ElemType::kI64},
+      {"ui8", ElemType::kU8},   {"ui16", ElemType::kU16}, {"ui32", ElemType::kU32},
+      {"ui64", ElemType::kU64}, {"f16", ElemType::kF16},  {"bf16", ElemType::kBF16},
+      {"f32", ElemType::kF32},  {"f64", ElemType::kF64},
   };
   for (auto [name, t] : kTypes)
     if (n == name) return t;
-  return make_error(ErrorCode::kUnsupported, "element type '" + std::string(n) + "' is not supported");
+  return make_error(ErrorCode::kUnsupported,
+                    "element type '" + std::string(n) + "' is not supported");
 }
 
 const char* elem_name(ElemType t) {
-  static const char* kNames[] = {"i1",  "i8",   "i16",  "i32", "i64", "ui8", "ui16",
+  static const char* kNames[] = {"i1",   "i8",   "i16", "i32",  "i64", "ui8", "ui16",
                                  "ui32", "ui64", "f16", "bf16", "f32", "f64"};
   return kNames[int(t)];
 }
@@ -270,9 +271,9 @@ Expected<Tensor> parse_dense(std::string_view body, const Type& type) {
     int width = std::max(1, bit_width(t.type) / 8);
     size_t count = hex.size() / 2 / size_t(width);
     if (count != n && count != 1) {
-      return make_error(ErrorCode::kInvalidInput,
-                        "hex dense literal holds " + std::to_string(count) + " elements, " +
-                            type.text + " has " + std::to_string(n));
+      return make_error(ErrorCode::kInvalidInput, "hex dense literal holds " +
+                                                      std::to_string(count) + " elements, " +
+                                                      type.text + " has " + std::to_string(n));
     }
     for (size_t k = 0; k < n; ++k) {
       size_t src = count == 1 ? 0 : k;
@@ -322,9 +323,8 @@ Expected<Tensor> parse_dense(std::string_view body, const Type& type) {
   }
   if (leaves.size() != n) {
     return make_error(ErrorCode::kInvalidInput, "dense literal has " +
-                                                    std::to_string(leaves.size()) +
-                                                    " elements, " + type.text + " needs " +
-                                                    std::to_string(n));
+                                                    std::to_string(leaves.size()) + " elements, " +
+                                                    type.text + " needs " + std::to_string(n));
   }
   for (size_t k = 0; k < n; ++k) TJ_TRY(set_literal(t, k, leaves[k]));
   return t;

@@ -14,7 +14,21 @@
 
 namespace tierjit::shlo {
 
-enum class ElemType : uint8_t { kI1, kI8, kI16, kI32, kI64, kU8, kU16, kU32, kU64, kF16, kBF16, kF32, kF64 };
+enum class ElemType : uint8_t {
+  kI1,
+  kI8,
+  kI16,
+  kI32,
+  kI64,
+  kU8,
+  kU16,
+  kU32,
+  kU64,
+  kF16,
+  kBF16,
+  kF32,
+  kF64
+};
 
 /// "i1", "i32", "si8", "ui16", "f16", "bf16", "f32", "f64". Errors: kUnsupported for types
 /// the evaluator does not handle (complex, f8 variants, i2/i4, ...), naming them.
