@@ -63,6 +63,37 @@ std::vector<int64_t> ints_of(const Attr& a) {
   return out;
 }
 
+// A field of a structured attribute's text (#stablehlo.scatter<a = [1], b = 2>): the
+// integers of `key = [...]` or `key = N`; empty when the field is absent (its default).
+std::vector<int64_t> field_ints(const Attr& a, const std::string& key, bool* present = nullptr) {
+  std::string_view t = a.source;
+  size_t p = 0;
+  if (present) *present = false;
+  while ((p = t.find(key, p)) != std::string_view::npos) {
+    bool start_ok =
+        p == 0 || !(std::isalnum(static_cast<unsigned char>(t[p - 1])) || t[p - 1] == '_');
+    size_t q = p + key.size();
+    while (q < t.size() && t[q] == ' ') ++q;
+    if (start_ok && q < t.size() && t[q] == '=') {
+      ++q;
+      while (q < t.size() && t[q] == ' ') ++q;
+      size_t e = q;
+      if (q < t.size() && t[q] == '[') {
+        e = t.find(']', q);
+      } else {
+        while (e < t.size() && (std::isdigit(static_cast<unsigned char>(t[e])) || t[e] == '-')) ++e;
+      }
+      Attr tmp;
+      tmp.kind = Attr::Kind::kOpaque;
+      tmp.source = std::string(t.substr(q, e == std::string_view::npos ? t.size() - q : e - q + 1));
+      if (present) *present = true;
+      return ints_of(tmp);
+    }
+    p = q;
+  }
+  return {};
+}
+
 std::vector<int64_t> strides_of(const std::vector<int64_t>& shape) {
   std::vector<int64_t> s(shape.size(), 1);
   for (int k = int(shape.size()) - 2; k >= 0; --k)
@@ -215,6 +246,7 @@ struct Evaluator::Impl {
   Expected<Values> eval(const Op& op, Scope& scope);
   Expected<Values> eval_check(const Op& op, const std::string& name, const Values& in);
   Expected<Values> eval_reduce(const Op& op, const Values& in, const Scope& scope);
+  Expected<Values> eval_scatter(const Op& op, const Values& in, const Scope& scope);
 };
 
 namespace {
@@ -546,6 +578,102 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     return Values{std::move(r)};
   }
   if (n == "reduce") return eval_reduce(op, in, scope);
+  if (n == "scatter") return eval_scatter(op, in, scope);
+  if (n == "gather" || n == "dynamic_slice") {
+    TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+    const Tensor& x = in.at(0);
+    size_t rank = x.shape.size();
+    auto xs = strides_of(x.shape);
+    if (n == "dynamic_slice") {
+      if (in.size() != rank + 1)
+        return err(op, ErrorCode::kInvalidInput,
+                   "dynamic_slice needs one start index per dimension");
+      std::vector<int64_t> start(rank);
+      for (size_t d = 0; d < rank; ++d) {
+        int64_t v = in[d + 1].i.at(0);
+        start[d] = std::clamp<int64_t>(v, 0, x.shape[d] - r.shape[d]);
+      }
+      for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
+        int64_t src = 0;
+        for (size_t d = 0; d < rank; ++d) src += (start[d] + idx[d]) * xs[d];
+        copy_elem(r, k, x, src);
+      });
+      return Values{std::move(r)};
+    }
+    TJ_TRY(need(2));
+    const Attr* dn = op.attr("dimension_numbers");
+    if (dn == nullptr) return err(op, ErrorCode::kInvalidInput, "gather without dimension_numbers");
+    auto offset_dims = field_ints(*dn, "offset_dims");
+    auto collapsed = field_ints(*dn, "collapsed_slice_dims");
+    auto obatch = field_ints(*dn, "operand_batching_dims");
+    auto sbatch = field_ints(*dn, "start_indices_batching_dims");
+    auto start_map = field_ints(*dn, "start_index_map");
+    auto ivd_v = field_ints(*dn, "index_vector_dim");
+    const Attr* ss = op.attr("slice_sizes");
+    std::vector<int64_t> sizes = ss ? ints_of(*ss) : std::vector<int64_t>{};
+    const Tensor& idxs = in[1];
+    int64_t ivd = ivd_v.empty() ? 0 : ivd_v[0];
+    if (sizes.size() != rank) return err(op, ErrorCode::kInvalidInput, "bad slice_sizes");
+    auto is = strides_of(idxs.shape);
+    std::vector<int64_t> batch_dims;
+    for (size_t d = 0; d < r.shape.size(); ++d)
+      if (std::find(offset_dims.begin(), offset_dims.end(), int64_t(d)) == offset_dims.end())
+        batch_dims.push_back(int64_t(d));
+    for_each_index(r.shape, [&](const std::vector<int64_t>& ri, int64_t k) {
+      std::vector<int64_t> batch;
+      for (int64_t d : batch_dims) batch.push_back(ri[size_t(d)]);
+      // start_indices index: batch with ':' at index_vector_dim
+      auto start_at = [&](int64_t comp) {
+        int64_t off = 0;
+        size_t b = 0;
+        for (size_t d = 0; d < idxs.shape.size(); ++d) {
+          if (int64_t(d) == ivd) {
+            off += comp * is[d];
+          } else {
+            off += batch[b++] * is[d];
+          }
+        }
+        return idxs.i[size_t(off)];
+      };
+      std::vector<int64_t> oi(rank, 0);
+      for (size_t j = 0; j < start_map.size(); ++j) {
+        size_t d = size_t(start_map[j]);
+        oi[d] = std::clamp<int64_t>(start_at(int64_t(j)), 0, x.shape[d] - sizes[d]);
+      }
+      for (size_t j = 0; j < obatch.size(); ++j) {
+        int64_t sd = sbatch[j];
+        oi[size_t(obatch[j])] += batch[size_t(sd < ivd ? sd : sd - 1)];
+      }
+      size_t o = 0;
+      for (size_t d = 0; d < rank; ++d) {
+        bool skip = std::find(collapsed.begin(), collapsed.end(), int64_t(d)) != collapsed.end() ||
+                    std::find(obatch.begin(), obatch.end(), int64_t(d)) != obatch.end();
+        if (!skip) oi[d] += ri[size_t(offset_dims[o++])];
+      }
+      int64_t src = 0;
+      for (size_t d = 0; d < rank; ++d) src += oi[d] * xs[d];
+      copy_elem(r, k, x, src);
+    });
+    return Values{std::move(r)};
+  }
+  if (n == "dynamic_update_slice") {
+    Tensor r = in.at(0);
+    const Tensor& u = in.at(1);
+    size_t rank = r.shape.size();
+    if (in.size() != rank + 2)
+      return err(op, ErrorCode::kInvalidInput,
+                 "dynamic_update_slice needs one start index per dimension");
+    std::vector<int64_t> start(rank);
+    for (size_t d = 0; d < rank; ++d)
+      start[d] = std::clamp<int64_t>(in[d + 2].i.at(0), 0, r.shape[d] - u.shape[d]);
+    auto rs = strides_of(r.shape);
+    for_each_index(u.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
+      int64_t dst = 0;
+      for (size_t d = 0; d < rank; ++d) dst += (start[d] + idx[d]) * rs[d];
+      copy_elem(r, dst, u, k);
+    });
+    return Values{std::move(r)};
+  }
   if (n == "while") {
     if (op.regions.size() != 2)
       return err(op, ErrorCode::kInvalidInput, "while needs cond and body regions");
@@ -933,6 +1061,89 @@ Expected<Values> Evaluator::Impl::eval_reduce(const Op& op, const Values& in, co
       return;
     }
     for (size_t j = 0; j < n && j < res->size(); ++j) copy_elem(out[j], o, (*res)[j], 0);
+  });
+  TJ_TRY(status);
+  return out;
+}
+
+Expected<Values> Evaluator::Impl::eval_scatter(const Op& op, const Values& in, const Scope& scope) {
+  // Spec "scatter": inputs..., scatter_indices, updates... (N each); the region combines
+  // (results..., updates...) element by element; out-of-bounds updates are skipped.
+  if (in.size() < 3 || (in.size() - 1) % 2 != 0)
+    return err(op, ErrorCode::kInvalidInput, "scatter operands");
+  size_t n = (in.size() - 1) / 2;
+  const Tensor& idxs = in[n];
+  const Attr* dn = op.attr("scatter_dimension_numbers");
+  if (dn == nullptr || op.regions.empty())
+    return err(op, ErrorCode::kInvalidInput, "scatter without dimension numbers or body");
+  auto uwd = field_ints(*dn, "update_window_dims");
+  auto iwd = field_ints(*dn, "inserted_window_dims");
+  auto ibd = field_ints(*dn, "input_batching_dims");
+  auto sbd = field_ints(*dn, "scatter_indices_batching_dims");
+  auto sdod = field_ints(*dn, "scatter_dims_to_operand_dims");
+  auto ivd_v = field_ints(*dn, "index_vector_dim");
+  int64_t ivd = ivd_v.empty() ? 0 : ivd_v[0];
+  Values out(in.begin(), in.begin() + long(n));
+  const Tensor& u0 = in[n + 1];
+  size_t rank = out[0].shape.size();
+  auto os = strides_of(out[0].shape), is = strides_of(idxs.shape);
+  std::vector<int64_t> scatter_dims;
+  for (size_t d = 0; d < u0.shape.size(); ++d)
+    if (std::find(uwd.begin(), uwd.end(), int64_t(d)) == uwd.end())
+      scatter_dims.push_back(int64_t(d));
+  auto scalar = [](const Tensor& t, int64_t k) {
+    Tensor s;
+    s.type = t.type;
+    if (t.floating()) {
+      s.f = {t.f[size_t(k)]};
+    } else {
+      s.i = {t.i[size_t(k)]};
+    }
+    return s;
+  };
+  Status status;
+  for_each_index(u0.shape, [&](const std::vector<int64_t>& ui, int64_t k) {
+    if (!status.ok()) return;
+    std::vector<int64_t> usi;
+    for (int64_t d : scatter_dims) usi.push_back(ui[size_t(d)]);
+    auto start_at = [&](int64_t comp) {
+      int64_t off = 0;
+      size_t b = 0;
+      for (size_t d = 0; d < idxs.shape.size(); ++d) {
+        if (int64_t(d) == ivd) {
+          off += comp * is[d];
+        } else {
+          off += usi[b++] * is[d];
+        }
+      }
+      return idxs.i[size_t(off)];
+    };
+    std::vector<int64_t> ri(rank, 0);
+    for (size_t j = 0; j < sdod.size(); ++j) ri[size_t(sdod[j])] += start_at(int64_t(j));
+    for (size_t j = 0; j < ibd.size(); ++j) {
+      int64_t sd = sbd[j];
+      ri[size_t(ibd[j])] += usi[size_t(sd < ivd ? sd : sd - 1)];
+    }
+    size_t w = 0;
+    for (size_t d = 0; d < rank; ++d) {
+      bool skip = std::find(iwd.begin(), iwd.end(), int64_t(d)) != iwd.end() ||
+                  std::find(ibd.begin(), ibd.end(), int64_t(d)) != ibd.end();
+      if (!skip && w < uwd.size()) ri[d] += ui[size_t(uwd[w++])];
+    }
+    int64_t dst = 0;
+    for (size_t d = 0; d < rank; ++d) {
+      if (ri[d] < 0 || ri[d] >= out[0].shape[d]) return;  // out of bounds: skipped
+      dst += ri[d] * os[d];
+    }
+    Values args;
+    for (size_t j = 0; j < n; ++j) args.push_back(scalar(out[j], dst));
+    for (size_t j = 0; j < n; ++j) args.push_back(scalar(in[n + 1 + j], k));
+    auto res = run_region(op.regions[0], std::move(args), scope);
+    if (!res.ok()) {
+      status = res.take_error();
+      return;
+    }
+    for (size_t j = 0; j < n && j < res->size(); ++j) copy_elem(out[j], dst, (*res)[j], 0);
   });
   TJ_TRY(status);
   return out;
