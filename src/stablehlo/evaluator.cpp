@@ -247,6 +247,8 @@ struct Evaluator::Impl {
   Expected<Values> eval_check(const Op& op, const std::string& name, const Values& in);
   Expected<Values> eval_reduce(const Op& op, const Values& in, const Scope& scope);
   Expected<Values> eval_scatter(const Op& op, const Values& in, const Scope& scope);
+  Expected<Values> eval_reduce_window(const Op& op, const Values& in, const Scope& scope);
+  Expected<Values> eval_sort(const Op& op, const Values& in, const Scope& scope);
 };
 
 namespace {
@@ -257,6 +259,36 @@ Expected<Tensor> unary_float(const Tensor& x, const std::function<double(double)
   Tensor r = x;
   for (auto& v : r.f) v = round_float(r.type, fn(v));
   return r;
+}
+
+// digamma by recurrence up to x >= 6 and the asymptotic series (A&S 6.3.18); reflection
+// for negative x (A&S 6.3.7).
+double digamma(double x) {
+  if (std::isnan(x) || x == -INFINITY) return NAN;
+  if (x <= 0 && std::floor(x) == x) return NAN;
+  if (x < 0) return digamma(1 - x) - M_PI / std::tan(M_PI * x);
+  double r = 0;
+  while (x < 6) r -= 1 / x, x += 1;
+  double f = 1 / (x * x);
+  return r + std::log(x) - 0.5 / x -
+         f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))));
+}
+
+// The inverse of erf by Newton's method on erf (double precision, from a rough start).
+double erf_inv(double y) {
+  if (std::isnan(y) || y < -1 || y > 1) return NAN;
+  if (y == 1) return INFINITY;
+  if (y == -1) return -INFINITY;
+  double x = 0;
+  double w = -std::log((1 - y) * (1 + y));  // Giles' starting point form
+  x = std::copysign(std::sqrt(std::max(0.0, w)), y) * 0.8;
+  for (int i = 0; i < 100; ++i) {
+    double err = std::erf(x) - y;
+    double step = err / (2 / std::sqrt(M_PI) * std::exp(-x * x));
+    x -= step;
+    if (std::fabs(step) <= 1e-17 * std::max(1.0, std::fabs(x))) break;
+  }
+  return x;
 }
 
 double sign_of(double v) {
@@ -579,6 +611,65 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
   }
   if (n == "reduce") return eval_reduce(op, in, scope);
   if (n == "scatter") return eval_scatter(op, in, scope);
+  if (n == "reduce_window") return eval_reduce_window(op, in, scope);
+  if (n == "sort") return eval_sort(op, in, scope);
+  if (n == "reduce_precision") {
+    TJ_TRY(need(1));
+    int64_t eb = 8, mb = 23;
+    if (const Attr* a = op.attr("format")) {  // e5m10
+      std::string f = a->text.empty() ? a->source : a->text;
+      size_t m = f.find('m');
+      if (f.size() > 1 && f[0] == 'e' && m != std::string::npos) {
+        eb = std::atoll(f.substr(1, m - 1).c_str());
+        mb = std::atoll(f.substr(m + 1).c_str());
+      }
+    }
+    if (const Attr* a = op.attr("exponent_bits")) eb = a->i;
+    if (const Attr* a = op.attr("mantissa_bits")) mb = a->i;
+    Tensor r = in[0];
+    for (auto& v : r.f) {
+      if (std::isnan(v) || std::isinf(v) || v == 0) continue;
+      // Round the significand to mb bits (ties to even), then apply the exponent range.
+      int e = 0;
+      std::frexp(v, &e);
+      int64_t emax = (int64_t(1) << (eb - 1)) - 1, emin = 1 - emax;
+      int64_t m = std::min<int64_t>(mb, 52);
+      // The quantum: 2^(exponent - m) for normals, 2^(emin - m) in the subnormal range.
+      double q = std::ldexp(1.0, int(std::max<int64_t>(e - 1, emin) - m));
+      double x = std::nearbyint(v / q) * q;
+      std::frexp(x, &e);
+      if (x != 0 && e - 1 > emax) x = std::copysign(INFINITY, x);
+      v = round_float(r.type, x);
+    }
+    return Values{std::move(r)};
+  }
+  if (n == "top_k") {
+    TJ_TRY(need(1));
+    int64_t kk = 1;
+    if (const Attr* a = op.attr("k")) kk = a->i;
+    TJ_ASSIGN_OR_RETURN(Tensor vals, result_tensor(op, 0));
+    TJ_ASSIGN_OR_RETURN(Tensor idx, result_tensor(op, 1));
+    const Tensor& x = in[0];
+    int64_t last = x.shape.empty() ? 1 : x.shape.back();
+    int64_t rows = last == 0 ? 0 : x.size() / last;
+    for (int64_t r = 0; r < rows; ++r) {
+      std::vector<int64_t> order(static_cast<size_t>(last));
+      for (int64_t j = 0; j < last; ++j) order[size_t(j)] = j;
+      auto greater = [&](int64_t a, int64_t b) {
+        if (x.floating()) {  // NaN sorts first (largest), -0 < +0
+          double va = x.f[size_t(r * last + a)], vb = x.f[size_t(r * last + b)];
+          return ordered_bits(x.type, va) > ordered_bits(x.type, vb);
+        }
+        return int_less(x.type, x.i[size_t(r * last + b)], x.i[size_t(r * last + a)]);
+      };
+      std::stable_sort(order.begin(), order.end(), greater);
+      for (int64_t j = 0; j < kk && j < last; ++j) {
+        copy_elem(vals, r * kk + j, x, r * last + order[size_t(j)]);
+        idx.i[size_t(r * kk + j)] = order[size_t(j)];
+      }
+    }
+    return Values{std::move(vals), std::move(idx)};
+  }
   if (n == "gather" || n == "dynamic_slice") {
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
     const Tensor& x = in.at(0);
@@ -802,6 +893,19 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
       {"round_nearest_afz", [](double v) { return std::round(v); }},
       {"round_nearest_even", [](double v) { return std::nearbyint(v); }},
       {"sign", sign_of},
+      {"sinh", [](double v) { return std::sinh(v); }},
+      {"cosh", [](double v) { return std::cosh(v); }},
+      {"asin", [](double v) { return std::asin(v); }},
+      {"acos", [](double v) { return std::acos(v); }},
+      {"atan", [](double v) { return std::atan(v); }},
+      {"asinh", [](double v) { return std::asinh(v); }},
+      {"acosh", [](double v) { return std::acosh(v); }},
+      {"atanh", [](double v) { return std::atanh(v); }},
+      {"erf", [](double v) { return std::erf(v); }},
+      {"erfc", [](double v) { return std::erfc(v); }},
+      {"lgamma", [](double v) { return std::lgamma(v); }},
+      {"digamma", digamma},
+      {"erf_inv", erf_inv},
   };
   if (auto it = kFloatUnary.find(n); it != kFloatUnary.end() && in.size() == 1) {
     if (in[0].floating()) return Values{*unary_float(in[0], it->second)};
@@ -1144,6 +1248,131 @@ Expected<Values> Evaluator::Impl::eval_scatter(const Op& op, const Values& in, c
       return;
     }
     for (size_t j = 0; j < n && j < res->size(); ++j) copy_elem(out[j], dst, (*res)[j], 0);
+  });
+  TJ_TRY(status);
+  return out;
+}
+
+Expected<Values> Evaluator::Impl::eval_reduce_window(const Op& op, const Values& in,
+                                                     const Scope& scope) {
+  // Spec "reduce_window": pad and dilate the inputs with the init values, then reduce each
+  // window (init first, then the window's elements in row-major order) with the body.
+  size_t n = in.size() / 2;
+  if (n == 0 || in.size() % 2 != 0 || op.regions.empty())
+    return err(op, ErrorCode::kInvalidInput, "reduce_window operands");
+  const Tensor& x0 = in[0];
+  size_t rank = x0.shape.size();
+  auto attr_or = [&](const char* key, int64_t def) {
+    const Attr* a = op.attr(key);
+    std::vector<int64_t> v = a ? ints_of(*a) : std::vector<int64_t>{};
+    if (v.empty()) v.assign(rank, def);
+    return v;
+  };
+  auto wdims = attr_or("window_dimensions", 1), wstr = attr_or("window_strides", 1);
+  auto bdil = attr_or("base_dilations", 1), wdil = attr_or("window_dilations", 1);
+  std::vector<int64_t> pad = attr_or("padding", 0);
+  if (pad.size() == rank) pad.assign(2 * rank, 0);
+  if (wdims.size() != rank || wstr.size() != rank || bdil.size() != rank || wdil.size() != rank ||
+      pad.size() != 2 * rank) {
+    return err(op, ErrorCode::kInvalidInput, "reduce_window attributes do not match the rank");
+  }
+  Values out;
+  for (size_t j = 0; j < n; ++j) {
+    TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op, j));
+    out.push_back(std::move(r));
+  }
+  auto xs = strides_of(x0.shape);
+  auto scalar = [](const Tensor& t, int64_t k) {
+    Tensor s;
+    s.type = t.type;
+    if (t.floating()) {
+      s.f = {t.f[size_t(k)]};
+    } else {
+      s.i = {t.i[size_t(k)]};
+    }
+    return s;
+  };
+  Status status;
+  for_each_index(out[0].shape, [&](const std::vector<int64_t>& ri, int64_t k) {
+    if (!status.ok()) return;
+    Values acc;
+    for (size_t j = 0; j < n; ++j) acc.push_back(scalar(in[n + j], 0));
+    for_each_index(wdims, [&](const std::vector<int64_t>& wi, int64_t) {
+      if (!status.ok()) return;
+      int64_t src = 0;
+      bool hole = false;
+      for (size_t d = 0; d < rank; ++d) {
+        int64_t p = ri[d] * wstr[d] + wi[d] * wdil[d] - pad[2 * d];
+        if (p < 0 || p % bdil[d] != 0 || p / bdil[d] >= x0.shape[d]) {
+          hole = true;
+        } else {
+          src += (p / bdil[d]) * xs[d];
+        }
+      }
+      Values args = acc;
+      for (size_t j = 0; j < n; ++j)
+        args.push_back(hole ? scalar(in[n + j], 0) : scalar(in[j], src));
+      auto res = run_region(op.regions[0], std::move(args), scope);
+      if (!res.ok()) {
+        status = res.take_error();
+        return;
+      }
+      acc = std::move(*res);
+    });
+    for (size_t j = 0; j < n && j < acc.size(); ++j) copy_elem(out[j], k, acc[j], 0);
+  });
+  TJ_TRY(status);
+  return out;
+}
+
+Expected<Values> Evaluator::Impl::eval_sort(const Op& op, const Values& in, const Scope& scope) {
+  // Spec "sort": along `dimension`, the comparator gets (lhs_0, rhs_0, lhs_1, rhs_1, ...).
+  if (in.empty() || op.regions.empty()) return err(op, ErrorCode::kInvalidInput, "sort operands");
+  int64_t dim = 0;
+  if (const Attr* a = op.attr("dimension")) dim = a->i;
+  const Tensor& x0 = in[0];
+  int64_t rank = int64_t(x0.shape.size());
+  if (dim < 0) dim += rank;
+  if (dim < 0 || dim >= rank) return err(op, ErrorCode::kInvalidInput, "bad sort dimension");
+  Values out = in;
+  auto xs = strides_of(x0.shape);
+  std::vector<int64_t> outer = x0.shape;
+  int64_t len = outer[size_t(dim)];
+  outer[size_t(dim)] = 1;
+  auto scalar = [](const Tensor& t, int64_t k) {
+    Tensor s;
+    s.type = t.type;
+    if (t.floating()) {
+      s.f = {t.f[size_t(k)]};
+    } else {
+      s.i = {t.i[size_t(k)]};
+    }
+    return s;
+  };
+  Status status;
+  for_each_index(outer, [&](const std::vector<int64_t>& oi, int64_t) {
+    int64_t base = 0;
+    for (size_t d = 0; d < oi.size(); ++d) base += oi[d] * xs[d];
+    int64_t step = xs[size_t(dim)];
+    std::vector<int64_t> order(static_cast<size_t>(len));
+    for (int64_t j = 0; j < len; ++j) order[size_t(j)] = j;
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      if (!status.ok()) return false;
+      Values args;
+      for (const Tensor& t : in) {
+        args.push_back(scalar(t, base + a * step));
+        args.push_back(scalar(t, base + b * step));
+      }
+      auto res = run_region(op.regions[0], std::move(args), scope);
+      if (!res.ok()) {
+        status = res.take_error();
+        return false;
+      }
+      return !res->empty() && !(*res)[0].i.empty() && (*res)[0].i[0] != 0;
+    });
+    for (size_t t = 0; t < in.size(); ++t)
+      for (int64_t j = 0; j < len; ++j)
+        copy_elem(out[t], base + j * step, in[t], base + order[size_t(j)] * step);
   });
   TJ_TRY(status);
   return out;

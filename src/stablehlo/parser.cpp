@@ -841,10 +841,14 @@ class Parser {
       if (t.kind == Type::Kind::kFunction) {
         op.operand_types = std::move(t.elems);
         op.result_types = std::move(t.results);
-      } else if (eat2("->")) {  // chlo's "type -> type"
+      } else if (eat2("->")) {  // chlo's "type -> type" or "type -> (type, type)"
         op.operand_types.push_back(std::move(t));
         TJ_ASSIGN_OR_RETURN(Type r, type());
-        op.result_types.push_back(std::move(r));
+        if (r.kind == Type::Kind::kTuple) {
+          for (auto& e : r.elems) op.result_types.push_back(std::move(e));
+        } else {
+          op.result_types.push_back(std::move(r));
+        }
       } else {
         op.result_types.push_back(std::move(t));
         while (eat(',')) {
