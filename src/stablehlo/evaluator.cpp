@@ -41,9 +41,15 @@ std::string strip(const std::string& name) {
 // Integer list from an attribute: [1, 2], array<i64: 1, 2>, dense<[1, 2]> : tensor<2xi64>.
 std::vector<int64_t> ints_of(const Attr& a) {
   std::vector<int64_t> out;
-  if (a.kind == Attr::Kind::kArray) {
-    for (const auto& e : a.items)
-      if (e.kind == Attr::Kind::kInt) out.push_back(e.i);
+  if (a.kind == Attr::Kind::kArray) {  // nested arrays flatten: [[1, 2], [3, 4]]
+    for (const auto& e : a.items) {
+      if (e.kind == Attr::Kind::kInt) {
+        out.push_back(e.i);
+      } else if (e.kind == Attr::Kind::kArray || e.kind == Attr::Kind::kDense) {
+        auto sub = ints_of(e);
+        out.insert(out.end(), sub.begin(), sub.end());
+      }
+    }
     return out;
   }
   if (a.kind == Attr::Kind::kInt) return {a.i};
@@ -249,6 +255,8 @@ struct Evaluator::Impl {
   Expected<Values> eval_scatter(const Op& op, const Values& in, const Scope& scope);
   Expected<Values> eval_reduce_window(const Op& op, const Values& in, const Scope& scope);
   Expected<Values> eval_sort(const Op& op, const Values& in, const Scope& scope);
+  Expected<Values> eval_select_and_scatter(const Op& op, const Values& in, const Scope& scope);
+  Expected<Values> eval_convolution(const Op& op, const Values& in);
 };
 
 namespace {
@@ -612,6 +620,8 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
   if (n == "reduce") return eval_reduce(op, in, scope);
   if (n == "scatter") return eval_scatter(op, in, scope);
   if (n == "reduce_window") return eval_reduce_window(op, in, scope);
+  if (n == "select_and_scatter") return eval_select_and_scatter(op, in, scope);
+  if (n == "convolution") return eval_convolution(op, in);
   if (n == "sort") return eval_sort(op, in, scope);
   if (n == "reduce_precision") {
     TJ_TRY(need(1));
@@ -1376,6 +1386,207 @@ Expected<Values> Evaluator::Impl::eval_sort(const Op& op, const Values& in, cons
   });
   TJ_TRY(status);
   return out;
+}
+
+Expected<Values> Evaluator::Impl::eval_select_and_scatter(const Op& op, const Values& in,
+                                                          const Scope& scope) {
+  // Spec "select_and_scatter": for each source element, pick one element of its operand
+  // window with `select` (the first element, replaced by each later one the selection does
+  // not prefer; padding is never selected) and combine the source into the result there
+  // with `scatter`; the result starts as init_value everywhere.
+  if (in.size() != 3 || op.regions.size() != 2)
+    return err(op, ErrorCode::kInvalidInput, "select_and_scatter operands/regions");
+  const Tensor &x = in[0], &src = in[1];
+  size_t rank = x.shape.size();
+  auto get_attr = [&](const char* key, int64_t def) {
+    const Attr* a = op.attr(key);
+    std::vector<int64_t> v = a ? ints_of(*a) : std::vector<int64_t>{};
+    if (v.empty()) v.assign(rank, def);
+    return v;
+  };
+  auto wdims = get_attr("window_dimensions", 1), wstr = get_attr("window_strides", 1);
+  auto pad = get_attr("padding", 0);
+  if (pad.size() == rank) pad.assign(2 * rank, 0);
+  Tensor r = x;
+  for (int64_t k = 0; k < r.size(); ++k) copy_elem(r, k, in[2], 0);
+  auto xs = strides_of(x.shape);
+  auto scalar = [](const Tensor& t, int64_t k) {
+    Tensor s;
+    s.type = t.type;
+    if (t.floating()) {
+      s.f = {t.f[size_t(k)]};
+    } else {
+      s.i = {t.i[size_t(k)]};
+    }
+    return s;
+  };
+  Status status;
+  for_each_index(src.shape, [&](const std::vector<int64_t>& si, int64_t sk) {
+    if (!status.ok()) return;
+    int64_t chosen = -1;
+    for_each_index(wdims, [&](const std::vector<int64_t>& wi, int64_t) {
+      if (!status.ok()) return;
+      int64_t at = 0;
+      for (size_t d = 0; d < rank; ++d) {
+        int64_t p = si[d] * wstr[d] + wi[d] - pad[2 * d];
+        if (p < 0 || p >= x.shape[d]) return;  // padding
+        at += p * xs[d];
+      }
+      if (chosen < 0) {
+        chosen = at;
+        return;
+      }
+      auto res = run_region(op.regions[0], {scalar(x, chosen), scalar(x, at)}, scope);
+      if (!res.ok()) {
+        status = res.take_error();
+        return;
+      }
+      if (res->empty() || (*res)[0].i.empty() || (*res)[0].i[0] == 0) chosen = at;
+    });
+    if (chosen < 0 || !status.ok()) return;
+    auto res = run_region(op.regions[1], {scalar(r, chosen), scalar(src, sk)}, scope);
+    if (!res.ok()) {
+      status = res.take_error();
+      return;
+    }
+    if (!res->empty()) copy_elem(r, chosen, (*res)[0], 0);
+  });
+  TJ_TRY(status);
+  return Values{std::move(r)};
+}
+
+Expected<Values> Evaluator::Impl::eval_convolution(const Op& op, const Values& in) {
+  // Spec "convolution", by its direct formula: feature and batch groups, lhs (input) and
+  // rhs (window) dilation, padding, strides and window reversal.
+  if (in.size() != 2) return err(op, ErrorCode::kInvalidInput, "convolution takes two operands");
+  TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+  const Tensor &L = in[0], &K = in[1];
+  size_t rank = L.shape.size(), ns = rank - 2;
+  // Layouts: "[b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f]" (pretty) or #stablehlo.conv<...>.
+  const Attr* dn = op.attr("dim_numbers") ? op.attr("dim_numbers") : op.attr("dimension_numbers");
+  if (dn == nullptr)
+    return err(op, ErrorCode::kInvalidInput, "convolution without dimension numbers");
+  struct Layout {
+    int64_t batch = -1, feature = -1;  // b/f, or i/o for the kernel
+    std::vector<int64_t> spatial;
+  };
+  std::vector<Layout> lay(3);
+  {
+    std::string_view t = dn->source;
+    size_t g = 0, pos = 0;
+    while (g < 3 && (pos = t.find('[', pos)) != std::string_view::npos) {
+      size_t end = t.find(']', pos);
+      std::string_view body = t.substr(pos + 1, end - pos - 1);
+      int64_t p = 0;
+      lay[g].spatial.assign(ns, -1);
+      size_t i = 0;
+      while (i <= body.size()) {
+        size_t comma = body.find(',', i);
+        if (comma == std::string_view::npos) comma = body.size();
+        std::string_view tok = body.substr(i, comma - i);
+        while (!tok.empty() && tok.front() == ' ') tok.remove_prefix(1);
+        while (!tok.empty() && tok.back() == ' ') tok.remove_suffix(1);
+        if (tok == "b" || tok == "i")
+          lay[g].batch = p;
+        else if (tok == "f" || tok == "o")
+          lay[g].feature = p;
+        else if (!tok.empty() && std::isdigit(static_cast<unsigned char>(tok[0]))) {
+          size_t d = size_t(std::atoi(std::string(tok).c_str()));
+          if (d < ns) lay[g].spatial[d] = p;
+        }
+        ++p;
+        i = comma + 1;
+      }
+      pos = end + 1;
+      ++g;
+    }
+    for (const auto& l : lay)
+      if (l.batch < 0 || l.feature < 0 || std::count(l.spatial.begin(), l.spatial.end(), -1) != 0)
+        return err(op, ErrorCode::kInvalidInput, "malformed convolution dimension numbers");
+  }
+  // Window attributes: pretty `window = {stride = .., pad = .., lhs_dilate = .., rhs_dilate
+  // = .., reverse = ..}` or the generic names.
+  std::vector<int64_t> stride(ns, 1), lhs_dil(ns, 1), rhs_dil(ns, 1), pad(2 * ns, 0), rev(ns, 0);
+  auto take = [&](const Attr& a, std::vector<int64_t>& dst) {
+    std::vector<int64_t> v;
+    if (a.kind == Attr::Kind::kArray && !a.items.empty() && a.items[0].kind == Attr::Kind::kBool) {
+      for (const auto& e : a.items) v.push_back(e.b);
+    } else if (a.source.find("true") != std::string::npos ||
+               a.source.find("false") != std::string::npos) {
+      std::string_view t = a.source;
+      for (size_t p = 0; p < t.size(); ++p) {
+        if (t.substr(p, 4) == "true") v.push_back(1);
+        if (t.substr(p, 5) == "false") v.push_back(0);
+      }
+    } else {
+      v = ints_of(a);
+    }
+    if (v.size() == dst.size()) dst = v;
+  };
+  if (const Attr* w = op.attr("window"); w && w->kind == Attr::Kind::kDict) {
+    for (const auto& f : w->fields) {
+      if (f.name == "stride") take(f.value, stride);
+      if (f.name == "pad") take(f.value, pad);
+      if (f.name == "lhs_dilate") take(f.value, lhs_dil);
+      if (f.name == "rhs_dilate") take(f.value, rhs_dil);
+      if (f.name == "reverse") take(f.value, rev);
+    }
+  }
+  if (const Attr* a = op.attr("window_strides")) take(*a, stride);
+  if (const Attr* a = op.attr("padding")) take(*a, pad);
+  if (const Attr* a = op.attr("lhs_dilation")) take(*a, lhs_dil);
+  if (const Attr* a = op.attr("rhs_dilation")) take(*a, rhs_dil);
+  if (const Attr* a = op.attr("window_reversal")) take(*a, rev);
+  int64_t fgc = 1, bgc = 1;
+  if (const Attr* a = op.attr("feature_group_count")) fgc = std::max<int64_t>(1, a->i);
+  if (const Attr* a = op.attr("batch_group_count")) bgc = std::max<int64_t>(1, a->i);
+  const Layout &li = lay[0], &lk = lay[1], &lo = lay[2];
+  int64_t C = L.shape[size_t(li.feature)], NB = L.shape[size_t(li.batch)];
+  int64_t O = K.shape[size_t(lk.feature)], KC = K.shape[size_t(lk.batch)];
+  if (C != KC * fgc || O % fgc != 0 || O % bgc != 0 || NB % bgc != 0) {
+    return err(op, ErrorCode::kInvalidInput,
+               "convolution feature/batch group counts do not match the shapes");
+  }
+  auto ls = strides_of(L.shape), ks = strides_of(K.shape);
+  std::vector<int64_t> kspatial(ns);
+  for (size_t d = 0; d < ns; ++d) kspatial[d] = K.shape[size_t(lk.spatial[d])];
+  for_each_index(r.shape, [&](const std::vector<int64_t>& ri, int64_t k) {
+    int64_t b = ri[size_t(lo.batch)], f = ri[size_t(lo.feature)];
+    int64_t fg = f / (O / fgc), bg = f / (O / bgc);
+    int64_t lb = bg * (NB / bgc) + b;
+    double accf = 0;
+    int64_t acci = 0;
+    for_each_index(kspatial, [&](const std::vector<int64_t>& kw, int64_t) {
+      int64_t lbase = lb * ls[size_t(li.batch)], kbase = f * ks[size_t(lk.feature)];
+      for (size_t d = 0; d < ns; ++d) {
+        int64_t kd = rev[d] ? kspatial[d] - 1 - kw[d] : kw[d];
+        int64_t p = ri[size_t(lo.spatial[d])] * stride[d] + kw[d] * rhs_dil[d] - pad[2 * d];
+        if (p < 0 || p % lhs_dil[d] != 0) return;
+        p /= lhs_dil[d];
+        if (p >= L.shape[size_t(li.spatial[d])]) return;
+        lbase += p * ls[size_t(li.spatial[d])];
+        kbase += kd * ks[size_t(lk.spatial[d])];
+      }
+      for (int64_t c = 0; c < KC; ++c) {
+        int64_t lo_ = lbase + (fg * KC + c) * ls[size_t(li.feature)];
+        int64_t ko = kbase + c * ks[size_t(lk.batch)];
+        if (r.floating()) {
+          double a = round_float(r.type, get_f(L, lo_)), bb = round_float(r.type, get_f(K, ko));
+          accf = round_float(r.type, accf + round_float(r.type, a * bb));
+        } else if (r.type == ElemType::kI1) {
+          acci |= L.i[size_t(lo_)] & K.i[size_t(ko)];
+        } else {
+          acci = int64_t(uint64_t(acci) + uint64_t(L.i[size_t(lo_)]) * uint64_t(K.i[size_t(ko)]));
+        }
+      }
+    });
+    if (r.floating()) {
+      r.f[size_t(k)] = accf;
+    } else {
+      r.i[size_t(k)] = wrap_int(r.type, acci);
+    }
+  });
+  return Values{std::move(r)};
 }
 
 Expected<Values> Evaluator::Impl::eval_check(const Op& op, const std::string& name,

@@ -15,7 +15,7 @@ expect_run "compiled path" 69 "not built yet" -- "$TIERJIT" stablehlo-test "$SRC
 
 corpus="$SRC/../shared/stablehlo"
 if [ -d "$corpus" ]; then
-  expect_run "shared corpus" 0 "" -- "$TIERJIT" stablehlo-test "$corpus" --expect-passed 1580
+  expect_run "shared corpus" 0 "" -- "$TIERJIT" stablehlo-test "$corpus" --expect-passed 1610
   tail -1 "$WORK/out"
 fi
 finish
