@@ -5,6 +5,7 @@
 
 #include "cli/bytecode.hpp"
 #include "cli/commands.hpp"
+#include "cli/stablehlo.hpp"
 #include "engine/interp_fallback.hpp"
 #include "runtime/object_cache.hpp"
 #include "support/file.hpp"
@@ -22,6 +23,7 @@ struct RunArgs {
   bool interp = false;
   std::vector<std::string> args;
   BytecodeRunArgs bc;
+  std::vector<std::string> inputs, outputs;  // StableHLO: .npy files
 };
 
 int interpret(const RunArgs& a) {
@@ -32,7 +34,15 @@ int interpret(const RunArgs& a) {
 }
 
 int run(RunArgs& a) {
-  if (auto head = read_file(a.cfg.path); head.ok() && is_bytecode(head.value())) {
+  auto head = read_file(a.cfg.path);
+  if (head.ok() && is_mlir(a.cfg.path, head.value())) {
+    return run_stablehlo(a.cfg.path, a.cfg.entry, a.inputs, a.outputs);
+  }
+  if (!a.inputs.empty() || !a.outputs.empty()) {
+    return report(
+        make_error(ErrorCode::kUsage, "--input/--output apply to StableHLO (.mlir) inputs"));
+  }
+  if (head.ok() && is_bytecode(head.value())) {
     a.bc.path = a.cfg.path;
     a.bc.stats = a.stats;
     a.bc.entry = a.cfg.entry;
@@ -73,7 +83,8 @@ int run(RunArgs& a) {
 
 void register_run(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
-  CLI::App* sub = app.add_subcommand("run", "run a program (.ll, .bc, .llbc) in the JIT");
+  CLI::App* sub =
+      app.add_subcommand("run", "run a program (.ll, .bc, .llbc, .tjasm/.tjbc, StableHLO .mlir)");
   sub->add_option("file", a->cfg.path, "LLVM IR text, bitcode or LLBC container")->required();
   sub->add_option("--opt,-O", a->cfg.opt_level,
                   "compile every function at this level (0-3) instead of tiering up")
@@ -97,6 +108,8 @@ void register_run(CLI::App& app) {
                   "bytecode: instruction budget in ticks (calls + loop "
                   "back-edges); exhausted = trap");
   sub->add_option("--memory", a->bc.memory, "bytecode: linear memory size in bytes");
+  sub->add_option("--input", a->inputs, "StableHLO: a .npy file per entry argument, in order");
+  sub->add_option("--output", a->outputs, "StableHLO: a .npy file per result (default: print)");
   sub->add_option("args", a->args, "arguments passed to the program (after --)");
   sub->callback([a] { set_exit_code(run(*a)); });
 }

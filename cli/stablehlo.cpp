@@ -2,6 +2,8 @@
 // (the StableHLO project's testdata/ and interpret/ forms) is parsed and every argument-less
 // public function in it is run by the reference evaluator; the file passes when all of its
 // check ops pass. One line per failure or skip with the reason, then the counts.
+#include "cli/stablehlo.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +12,8 @@
 
 #include "cli/commands.hpp"
 #include "stablehlo/evaluator.hpp"
+#include "support/file.hpp"
+#include "tierjit/stablehlo.hpp"
 
 namespace tierjit::cli {
 namespace {
@@ -119,7 +123,87 @@ int stablehlo_test(const TestArgs& a) {
   return failed == 0 ? 0 : 1;
 }
 
+// Prints a tensor as "tensor<2x3xf32> [[1, 2, 3], [4, 5, 6]]", at most 64 elements.
+void print_tensor(const stablehlo::Tensor& t) {
+  std::string type = "tensor<";
+  for (int64_t d : t.shape) type += std::to_string(d) + "x";
+  type += std::string(stablehlo::dtype_name(t.dtype)) + ">";
+  std::printf("%s", type.c_str());
+  // Decode through the evaluator's element rules.
+  int w = stablehlo::dtype_size(t.dtype);
+  int64_t n = t.size();
+  std::printf(" [");
+  for (int64_t k = 0; k < n && k < 64; ++k) {
+    uint64_t bits = 0;
+    for (int b = w - 1; b >= 0; --b) bits = (bits << 8) | t.data[size_t(k) * size_t(w) + size_t(b)];
+    auto et = shlo::parse_elem_type(stablehlo::dtype_name(t.dtype));
+    if (!et.ok()) break;
+    if (shlo::is_float(*et)) {
+      std::printf("%s%.9g", k ? ", " : "", shlo::float_from_bits(*et, bits));
+    } else {
+      std::printf("%s%lld", k ? ", " : "", (long long)shlo::wrap_int(*et, int64_t(bits)));
+    }
+  }
+  std::printf("%s]\n", n > 64 ? ", ..." : "");
+}
+
 }  // namespace
+
+bool is_mlir(const std::string& path, const std::string& text) {
+  if (path.size() > 5 && path.compare(path.size() - 5, 5, ".mlir") == 0) return true;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (std::isspace(static_cast<unsigned char>(text[i]))) {
+      ++i;
+    } else if (text.compare(i, 2, "//") == 0) {
+      i = text.find('\n', i);
+      if (i == std::string::npos) return false;
+    } else {
+      break;
+    }
+  }
+  return text.compare(i, 6, "module") == 0 || text.compare(i, 9, "func.func") == 0 ||
+         text.compare(i, 11, "\"func.func\"") == 0;
+}
+
+int run_stablehlo(const std::string& path, const std::string& entry,
+                  const std::vector<std::string>& inputs, const std::vector<std::string>& outputs) {
+  auto text = read_file(path);
+  if (!text.ok()) return report(text.error());
+  auto prog = stablehlo::Program::parse(text.value(), path);
+  if (!prog.ok()) return report(prog.error());
+  std::string fn = entry.empty() ? "main" : entry;
+  auto sig = (*prog)->signature(fn);
+  if (!sig.ok()) return report(sig.error());
+  if (inputs.size() != sig->size()) {
+    return report(
+        make_error(ErrorCode::kUsage, "@" + fn + " takes " + std::to_string(sig->size()) +
+                                          " inputs; give one --input FILE.npy for each (" +
+                                          std::to_string(inputs.size()) + " given)"));
+  }
+  std::vector<stablehlo::Tensor> args;
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    auto t = stablehlo::read_npy(inputs[k], &(*sig)[k].dtype);
+    if (!t.ok()) return report(t.error());
+    args.push_back(std::move(*t));
+  }
+  auto res = (*prog)->run(fn, args);
+  if (!res.ok()) return report(res.error());
+  if (!outputs.empty() && outputs.size() != res->size()) {
+    return report(make_error(ErrorCode::kUsage, "@" + fn + " returns " +
+                                                    std::to_string(res->size()) +
+                                                    " results; give that many --output files"));
+  }
+  for (size_t k = 0; k < res->size(); ++k) {
+    if (outputs.empty()) {
+      print_tensor((*res)[k]);
+      continue;
+    }
+    Status st = stablehlo::write_npy(outputs[k], (*res)[k]);
+    if (!st.ok()) return report(st.error());
+  }
+  return 0;
+}
 
 void register_stablehlo(CLI::App& app) {
   auto a = std::make_shared<TestArgs>();

@@ -13,6 +13,24 @@ grep -q "^FAIL wrong_expectation.mlir: wrong_expectation.mlir:4:3: check.expect_
 expect_run "not a directory" 66 "not a directory" -- "$TIERJIT" stablehlo-test "$SRC/nonexistent"
 expect_run "compiled path" 69 "not built yet" -- "$TIERJIT" stablehlo-test "$SRC/tests/stablehlo" --path compiled
 
+# tierjit run model.mlir with .npy inputs and outputs.
+d="$SRC/tests/stablehlo_run"
+expect_run "run mlir" 0 "" -- "$TIERJIT" run "$d/bias_sum.mlir" --input "$d/x.npy" --input "$d/b.npy"
+printf 'tensor<2x3xf32> [1.5, 3, 5, 4.5, 6, 8]\ntensor<2xf32> [9.5, 18.5]\n' > "$WORK/want"
+cmp -s "$WORK/out" "$WORK/want" || { echo "FAIL run mlir output"; cat "$WORK/out"; failures=$((failures + 1)); }
+expect_run "run mlir --output" 0 "" -- "$TIERJIT" run "$d/bias_sum.mlir" --input "$d/x.npy" \
+  --input "$d/b.npy" --output "$WORK/y.npy" --output "$WORK/s.npy"
+# Results written as .npy read back as inputs: y (2x3) + b again.
+expect_run "npy round trip" 0 "" -- "$TIERJIT" run "$d/bias_sum.mlir" --input "$WORK/y.npy" --input "$d/b.npy"
+head -1 "$WORK/out" | grep -q '^tensor<2x3xf32> \[2, 4, 7, 5, 7, 10\]$' ||
+  { echo "FAIL npy round trip"; cat "$WORK/out"; failures=$((failures + 1)); }
+expect_run "wrong input shape" 65 "input 0 is f32x3, @main wants f32x2x3" -- \
+  "$TIERJIT" run "$d/bias_sum.mlir" --input "$d/b.npy" --input "$d/b.npy"
+expect_run "missing inputs" 64 "takes 2 inputs" -- "$TIERJIT" run "$d/bias_sum.mlir"
+expect_run "bad npy" 65 "bad magic" -- "$TIERJIT" run "$d/bias_sum.mlir" --input "$d/bad.npy" --input "$d/b.npy"
+expect_run "missing entry" 67 "no function @nope" -- "$TIERJIT" run "$d/bias_sum.mlir" --entry nope
+expect_run "--input on IR" 64 "apply to StableHLO" -- "$TIERJIT" run "$d/bias_sum.mlir.ll" --input x.npy
+
 corpus="$SRC/../shared/stablehlo"
 if [ -d "$corpus" ]; then
   expect_run "shared corpus" 0 "" -- "$TIERJIT" stablehlo-test "$corpus" --expect-passed 1610

@@ -1,0 +1,76 @@
+// StableHLO programs (the portable format JAX, TensorFlow and PyTorch/XLA export) as
+// tierjit inputs: parse MLIR text, run a function on tensors, read and write NumPy .npy.
+//
+// Execution is by the reference evaluator (exact StableHLO semantics per the specification,
+// op by op); a compiled path through the ORC tier is future work. Element types: i1,
+// i8..i64, ui8..ui64, f16, bf16, f32, f64 (others, e.g. complex or f8, are kUnsupported).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tierjit/error.hpp"
+
+namespace tierjit::stablehlo {
+
+enum class DType : uint8_t {
+  kBool,
+  kI8,
+  kI16,
+  kI32,
+  kI64,
+  kU8,
+  kU16,
+  kU32,
+  kU64,
+  kF16,
+  kBF16,
+  kF32,
+  kF64
+};
+
+/// "i1", "i8", ..., "ui64", "f16", "bf16", "f32", "f64".
+const char* dtype_name(DType t);
+/// Bytes per element (bool: 1).
+int dtype_size(DType t);
+
+/// A dense row-major tensor; `data` holds its elements little-endian, dtype_size(dtype)
+/// bytes each (bool: 0 or 1 per byte; f16/bf16: their 16-bit encodings).
+struct Tensor {
+  DType dtype = DType::kF32;
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> data;
+  int64_t size() const;  ///< element count
+};
+
+/// Reads a NumPy .npy file (format versions 1-3, C order). bf16 is accepted as descr
+/// "bfloat16" or as 2-byte void ("|V2") when `hint` says bf16. Errors: kFileNotFound,
+/// kInvalidInput (bad magic, malformed header, Fortran order, truncated data, unknown
+/// dtype) naming the file.
+Expected<Tensor> read_npy(const std::string& path, const DType* hint = nullptr);
+/// Writes a .npy file (version 1; bf16 as descr "bfloat16"). Errors: kIo.
+Status write_npy(const std::string& path, const Tensor& t);
+
+/// A parsed StableHLO module.
+class Program {
+ public:
+  /// Parses MLIR text. Errors: kInvalidInput "FILE:LINE:COL: expected ..., got ...".
+  static Expected<std::unique_ptr<Program>> parse(const std::string& text, const std::string& file);
+  ~Program();
+  /// The argument types of function `entry` as tensors with empty data (for reading inputs).
+  Expected<std::vector<Tensor>> signature(const std::string& entry) const;
+  /// Runs function `entry` on `inputs` (count, dtypes and shapes must match its arguments).
+  /// Errors: kMissingEntry, kInvalidInput (argument mismatch, a failed check op, a
+  /// malformed program), kUnsupported (an op or element type not implemented), located.
+  Expected<std::vector<Tensor>> run(const std::string& entry, const std::vector<Tensor>& inputs);
+
+  struct Impl;
+
+ private:
+  explicit Program(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tierjit::stablehlo

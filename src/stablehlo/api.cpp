@@ -1,0 +1,292 @@
+// include/tierjit/stablehlo.hpp: the public tensor type, .npy files (NumPy's format
+// description, numpy/lib/format.py: magic "\x93NUMPY", version, little-endian header length,
+// a Python dict literal padded to 64 bytes) and Program on top of the parser and evaluator.
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "stablehlo/evaluator.hpp"
+#include "tierjit/stablehlo.hpp"
+
+namespace tierjit::stablehlo {
+
+namespace {
+
+struct DTypeInfo {
+  DType t;
+  const char* name;
+  int size;
+  const char* descr;  // NumPy descr (little-endian)
+  shlo::ElemType elem;
+};
+const DTypeInfo kInfo[] = {
+    {DType::kBool, "i1", 1, "|b1", shlo::ElemType::kI1},
+    {DType::kI8, "i8", 1, "|i1", shlo::ElemType::kI8},
+    {DType::kI16, "i16", 2, "<i2", shlo::ElemType::kI16},
+    {DType::kI32, "i32", 4, "<i4", shlo::ElemType::kI32},
+    {DType::kI64, "i64", 8, "<i8", shlo::ElemType::kI64},
+    {DType::kU8, "ui8", 1, "|u1", shlo::ElemType::kU8},
+    {DType::kU16, "ui16", 2, "<u2", shlo::ElemType::kU16},
+    {DType::kU32, "ui32", 4, "<u4", shlo::ElemType::kU32},
+    {DType::kU64, "ui64", 8, "<u8", shlo::ElemType::kU64},
+    {DType::kF16, "f16", 2, "<f2", shlo::ElemType::kF16},
+    {DType::kBF16, "bf16", 2, "bfloat16", shlo::ElemType::kBF16},
+    {DType::kF32, "f32", 4, "<f4", shlo::ElemType::kF32},
+    {DType::kF64, "f64", 8, "<f8", shlo::ElemType::kF64},
+};
+const DTypeInfo& info(DType t) { return kInfo[int(t)]; }
+DType from_elem(shlo::ElemType e) {
+  for (const auto& i : kInfo)
+    if (i.elem == e) return i.t;
+  return DType::kF32;
+}
+
+Error bad_npy(const std::string& path, const std::string& msg) {
+  return make_error(ErrorCode::kInvalidInput, msg, SourceLoc{path, 0, 0, -1});
+}
+
+// shlo tensor <-> packed little-endian bytes.
+Tensor pack(const shlo::Tensor& t) {
+  Tensor out;
+  out.dtype = from_elem(t.type);
+  out.shape = t.shape;
+  int w = info(out.dtype).size;
+  out.data.resize(size_t(t.size()) * size_t(w));
+  for (int64_t k = 0; k < t.size(); ++k) {
+    uint64_t bits =
+        t.floating() ? shlo::float_bits(t.type, t.f[size_t(k)]) : uint64_t(t.i[size_t(k)]);
+    for (int b = 0; b < w; ++b)
+      out.data[size_t(k) * size_t(w) + size_t(b)] = uint8_t(bits >> (8 * b));
+  }
+  return out;
+}
+shlo::Tensor unpack(const Tensor& t) {
+  shlo::Tensor out;
+  out.type = info(t.dtype).elem;
+  out.shape = t.shape;
+  int w = info(t.dtype).size;
+  int64_t n = t.size();
+  if (out.floating()) {
+    out.f.resize(size_t(n));
+  } else {
+    out.i.resize(size_t(n));
+  }
+  for (int64_t k = 0; k < n; ++k) {
+    uint64_t bits = 0;
+    for (int b = w - 1; b >= 0; --b) bits = (bits << 8) | t.data[size_t(k) * size_t(w) + size_t(b)];
+    if (out.floating()) {
+      out.f[size_t(k)] = shlo::float_from_bits(out.type, bits);
+    } else {
+      out.i[size_t(k)] = shlo::wrap_int(out.type, int64_t(bits));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* dtype_name(DType t) { return info(t).name; }
+int dtype_size(DType t) { return info(t).size; }
+
+int64_t Tensor::size() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+Expected<Tensor> read_npy(const std::string& path, const DType* hint) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(ErrorCode::kFileNotFound, "cannot open", SourceLoc{path, 0, 0, -1});
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  if (s.size() < 10 || s.compare(0, 6, "\x93NUMPY") != 0)
+    return bad_npy(path, "not a .npy file (bad magic)");
+  int major = uint8_t(s[6]);
+  size_t hlen = 0, hstart = 0;
+  if (major == 1) {
+    hlen = uint8_t(s[8]) | (size_t(uint8_t(s[9])) << 8);
+    hstart = 10;
+  } else if (major == 2 || major == 3) {
+    if (s.size() < 12) return bad_npy(path, "truncated .npy header");
+    hlen = uint8_t(s[8]) | (size_t(uint8_t(s[9])) << 8) | (size_t(uint8_t(s[10])) << 16) |
+           (size_t(uint8_t(s[11])) << 24);
+    hstart = 12;
+  } else {
+    return bad_npy(path, ".npy format version " + std::to_string(major) + " is not supported");
+  }
+  if (hstart + hlen > s.size()) return bad_npy(path, "truncated .npy header");
+  std::string h = s.substr(hstart, hlen);
+  auto field = [&](const char* key) -> std::string {
+    std::string quoted = "'";
+    quoted.append(key).append("'");
+    size_t p = h.find(quoted);
+    if (p == std::string::npos) return {};
+    p = h.find(':', p);
+    if (p == std::string::npos) return {};
+    ++p;
+    while (p < h.size() && h[p] == ' ') ++p;
+    size_t e = p;
+    if (p < h.size() && h[p] == '\'') {
+      e = h.find('\'', p + 1);
+      return e == std::string::npos ? std::string() : h.substr(p + 1, e - p - 1);
+    }
+    if (p < h.size() && h[p] == '(') {
+      e = h.find(')', p);
+      return e == std::string::npos ? std::string() : h.substr(p, e - p + 1);
+    }
+    while (e < h.size() && h[e] != ',' && h[e] != '}') ++e;
+    return h.substr(p, e - p);
+  };
+  std::string descr = field("descr"), order = field("fortran_order"), shape = field("shape");
+  if (descr.empty() || shape.empty()) return bad_npy(path, "malformed .npy header: " + h);
+  if (order.find("True") != std::string::npos)
+    return bad_npy(path, "Fortran-order .npy arrays are not supported");
+  Tensor t;
+  bool found = false;
+  for (const auto& i : kInfo) {
+    bool one_byte_alias = i.descr[0] == '|' && descr.size() == 3 && descr[0] == '<' &&
+                          descr.compare(1, 2, i.descr + 1) == 0;  // "<i1" for "|i1"
+    if (descr == i.descr || one_byte_alias) {
+      t.dtype = i.t;
+      found = true;
+    }
+  }
+  if (!found && (descr == "|V2" || descr == "<V2") && hint && *hint == DType::kBF16) {
+    t.dtype = DType::kBF16;
+    found = true;
+  }
+  if (!found) return bad_npy(path, "unsupported .npy dtype '" + descr + "'");
+  for (size_t p = 1; p < shape.size();) {
+    while (p < shape.size() && !std::isdigit(static_cast<unsigned char>(shape[p]))) ++p;
+    if (p >= shape.size()) break;
+    size_t e = p;
+    while (e < shape.size() && std::isdigit(static_cast<unsigned char>(shape[e]))) ++e;
+    t.shape.push_back(std::strtoll(shape.substr(p, e - p).c_str(), nullptr, 10));
+    p = e;
+  }
+  size_t bytes = size_t(t.size()) * size_t(dtype_size(t.dtype));
+  size_t at = hstart + hlen;
+  if (s.size() - at < bytes) {
+    return bad_npy(path, "truncated .npy data: " + std::to_string(s.size() - at) + " bytes, " +
+                             std::to_string(bytes) + " needed");
+  }
+  t.data.assign(s.begin() + long(at), s.begin() + long(at + bytes));
+  return t;
+}
+
+Status write_npy(const std::string& path, const Tensor& t) {
+  std::string shape = "(";
+  for (size_t i = 0; i < t.shape.size(); ++i) {
+    shape.append(std::to_string(t.shape[i]));
+    shape.append(t.shape.size() == 1 ? "," : i + 1 < t.shape.size() ? ", " : "");
+  }
+  shape += ")";
+  std::string h = "{'descr': '" + std::string(info(t.dtype).descr) +
+                  "', 'fortran_order': False, 'shape': " + shape + ", }";
+  size_t total = 10 + h.size() + 1;
+  h += std::string((64 - total % 64) % 64, ' ') + "\n";
+  std::string out = "\x93NUMPY";
+  out += char(1);
+  out += char(0);
+  out += char(h.size() & 0xFF);
+  out += char(h.size() >> 8);
+  out += h;
+  out.append(reinterpret_cast<const char*>(t.data.data()), t.data.size());
+  std::ofstream f(path, std::ios::binary);
+  if (!f || !f.write(out.data(), std::streamsize(out.size()))) {
+    return make_error(ErrorCode::kIo, "cannot write", SourceLoc{path, 0, 0, -1});
+  }
+  return {};
+}
+
+struct Program::Impl {
+  std::vector<shlo::Module> modules;
+  std::string file;
+};
+
+Program::Program(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Program::~Program() = default;
+
+Expected<std::unique_ptr<Program>> Program::parse(const std::string& text,
+                                                  const std::string& file) {
+  auto m = shlo::parse_mlir(text, file);
+  if (!m.ok()) return m.take_error();
+  auto impl = std::make_unique<Impl>();
+  impl->modules = std::move(*m);
+  impl->file = file;
+  return std::unique_ptr<Program>(new Program(std::move(impl)));
+}
+
+namespace {
+
+const shlo::Func* find_entry(const std::vector<shlo::Module>& mods, const std::string& entry,
+                             const shlo::Module** mod) {
+  for (const auto& m : mods)
+    for (const auto& f : m.funcs)
+      if (f.name == entry) {
+        *mod = &m;
+        return &f;
+      }
+  return nullptr;
+}
+
+}  // namespace
+
+Expected<std::vector<Tensor>> Program::signature(const std::string& entry) const {
+  const shlo::Module* mod = nullptr;
+  const shlo::Func* f = find_entry(impl_->modules, entry, &mod);
+  if (f == nullptr)
+    return make_error(ErrorCode::kMissingEntry, "no function @" + entry, SourceLoc{impl_->file});
+  std::vector<Tensor> out;
+  for (const auto& [name, type] : f->args) {
+    auto t = shlo::make_tensor(type);
+    if (!t.ok())
+      return make_error(t.error().code, "argument " + name + ": " + t.error().message,
+                        SourceLoc{impl_->file, f->loc.line, f->loc.col});
+    Tensor p;
+    p.dtype = from_elem(t->type);
+    p.shape = t->shape;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Expected<std::vector<Tensor>> Program::run(const std::string& entry,
+                                           const std::vector<Tensor>& inputs) {
+  const shlo::Module* mod = nullptr;
+  const shlo::Func* f = find_entry(impl_->modules, entry, &mod);
+  if (f == nullptr)
+    return make_error(ErrorCode::kMissingEntry, "no function @" + entry, SourceLoc{impl_->file});
+  TJ_ASSIGN_OR_RETURN(auto sig, signature(entry));
+  if (inputs.size() != sig.size()) {
+    return make_error(ErrorCode::kInvalidInput,
+                      "@" + entry + " takes " + std::to_string(sig.size()) + " inputs, got " +
+                          std::to_string(inputs.size()),
+                      SourceLoc{impl_->file, f->loc.line, f->loc.col});
+  }
+  std::vector<shlo::Tensor> args;
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    if (inputs[k].dtype != sig[k].dtype || inputs[k].shape != sig[k].shape ||
+        inputs[k].data.size() != size_t(inputs[k].size()) * size_t(dtype_size(inputs[k].dtype))) {
+      std::string want = std::string(dtype_name(sig[k].dtype)), got = dtype_name(inputs[k].dtype);
+      for (int64_t d : sig[k].shape) want.append("x").append(std::to_string(d));
+      for (int64_t d : inputs[k].shape) got.append("x").append(std::to_string(d));
+      return make_error(
+          ErrorCode::kInvalidInput,
+          "input " + std::to_string(k) + " is " + got + ", @" + entry + " wants " + want,
+          SourceLoc{impl_->file, f->loc.line, f->loc.col});
+    }
+    args.push_back(unpack(inputs[k]));
+  }
+  shlo::Evaluator ev(*mod, impl_->file);
+  TJ_ASSIGN_OR_RETURN(auto res, ev.call(entry, std::move(args)));
+  if (!ev.checks().failures.empty()) {
+    return make_error(ErrorCode::kInvalidInput, "check failed: " + ev.checks().failures.front());
+  }
+  std::vector<Tensor> out;
+  for (const auto& t : res) out.push_back(pack(t));
+  return out;
+}
+
+}  // namespace tierjit::stablehlo
