@@ -619,6 +619,45 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
   }
   if (n == "reduce") return eval_reduce(op, in, scope);
   if (n == "scatter") return eval_scatter(op, in, scope);
+  if (n == "optimization_barrier") return in;
+  if (n == "composite") {
+    const Attr* d = op.attr("decomposition");
+    if (d == nullptr || d->kind != Attr::Kind::kSymbol)
+      return err(op, ErrorCode::kInvalidInput, "composite without a decomposition");
+    return call(d->text.substr(1), std::move(in), &op);
+  }
+  if (n == "get_dimension_size") {
+    TJ_TRY(need(1));
+    TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+    const Attr* d = op.attr("dim") ? op.attr("dim") : op.attr("dimension");
+    size_t dim = d ? size_t(d->i) : 0;
+    if (dim >= in[0].shape.size() || r.i.size() != 1)
+      return err(op, ErrorCode::kInvalidInput, "bad dimension");
+    r.i[0] = wrap_int(r.type, in[0].shape[dim]);
+    return Values{std::move(r)};
+  }
+  if (n == "map") {
+    if (in.empty() || op.regions.empty())
+      return err(op, ErrorCode::kInvalidInput, "map operands/region");
+    TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+    for (int64_t k = 0; k < r.size(); ++k) {
+      Values args;
+      for (const Tensor& t : in) {
+        Tensor s1;
+        s1.type = t.type;
+        if (t.floating()) {
+          s1.f = {t.f.at(size_t(k))};
+        } else {
+          s1.i = {t.i.at(size_t(k))};
+        }
+        args.push_back(std::move(s1));
+      }
+      TJ_ASSIGN_OR_RETURN(Values res, run_region(op.regions[0], std::move(args), scope));
+      if (res.empty()) return err(op, ErrorCode::kInvalidInput, "map body returned nothing");
+      copy_elem(r, k, res[0], 0);
+    }
+    return Values{std::move(r)};
+  }
   if (n == "reduce_window") return eval_reduce_window(op, in, scope);
   if (n == "select_and_scatter") return eval_select_and_scatter(op, in, scope);
   if (n == "convolution") return eval_convolution(op, in);
