@@ -58,9 +58,9 @@ std::vector<int64_t> ints_of(const Attr& a) {
   if (a.kind == Attr::Kind::kOpaque && colon != std::string_view::npos) t = t.substr(colon + 1);
   size_t i = 0;
   while (i < t.size()) {
-    if (t[i] == '-' || std::isdigit(static_cast<unsigned char>(t[i]))) {
+    if (t.at(i) == '-' || std::isdigit(static_cast<unsigned char>(t.at(i)))) {
       size_t b = i++;
-      while (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i]))) ++i;
+      while (i < t.size() && std::isdigit(static_cast<unsigned char>(t.at(i)))) ++i;
       out.push_back(std::strtoll(std::string(t.substr(b, i - b)).c_str(), nullptr, 10));
     } else {
       ++i;
@@ -77,17 +77,19 @@ std::vector<int64_t> field_ints(const Attr& a, const std::string& key, bool* pre
   if (present) *present = false;
   while ((p = t.find(key, p)) != std::string_view::npos) {
     bool start_ok =
-        p == 0 || !(std::isalnum(static_cast<unsigned char>(t[p - 1])) || t[p - 1] == '_');
+        p == 0 || !(std::isalnum(static_cast<unsigned char>(t.at(p - 1))) || t.at(p - 1) == '_');
     size_t q = p + key.size();
-    while (q < t.size() && t[q] == ' ') ++q;
-    if (start_ok && q < t.size() && t[q] == '=') {
+    while (q < t.size() && t.at(q) == ' ') ++q;
+    if (start_ok && q < t.size() && t.at(q) == '=') {
       ++q;
-      while (q < t.size() && t[q] == ' ') ++q;
+      while (q < t.size() && t.at(q) == ' ') ++q;
       size_t e = q;
-      if (q < t.size() && t[q] == '[') {
+      if (q < t.size() && t.at(q) == '[') {
         e = t.find(']', q);
       } else {
-        while (e < t.size() && (std::isdigit(static_cast<unsigned char>(t[e])) || t[e] == '-')) ++e;
+        while (e < t.size() &&
+               (std::isdigit(static_cast<unsigned char>(t.at(e))) || t.at(e) == '-'))
+          ++e;
       }
       Attr tmp;
       tmp.kind = Attr::Kind::kOpaque;
@@ -100,10 +102,18 @@ std::vector<int64_t> field_ints(const Attr& a, const std::string& key, bool* pre
   return {};
 }
 
+// Window, stride and dilation attributes are bounded so index arithmetic cannot overflow.
+constexpr int64_t kMaxAttr = int64_t(1) << 20;
+bool in_range(const std::vector<int64_t>& v, int64_t lo, int64_t hi) {
+  for (int64_t x : v)
+    if (x < lo || x > hi) return false;
+  return true;
+}
+
 std::vector<int64_t> strides_of(const std::vector<int64_t>& shape) {
   std::vector<int64_t> s(shape.size(), 1);
   for (int k = int(shape.size()) - 2; k >= 0; --k)
-    s[size_t(k)] = s[size_t(k) + 1] * shape[size_t(k) + 1];
+    s.at(size_t(k)) = s.at(size_t(k) + 1) * shape.at(size_t(k) + 1);
   return s;
 }
 
@@ -116,23 +126,23 @@ void for_each_index(const std::vector<int64_t>& shape,
   for (int64_t flat = 0; flat < n; ++flat) {
     fn(idx, flat);
     for (int k = int(shape.size()) - 1; k >= 0; --k) {
-      if (++idx[size_t(k)] < shape[size_t(k)]) break;
-      idx[size_t(k)] = 0;
+      if (++idx.at(size_t(k)) < shape.at(size_t(k))) break;
+      idx.at(size_t(k)) = 0;
     }
   }
 }
 
 // Element access across float/int storage.
 double get_f(const Tensor& t, int64_t k) {
-  if (t.floating()) return t.f[size_t(k)];
-  if (t.type == ElemType::kU64) return double(uint64_t(t.i[size_t(k)]));
-  return double(t.i[size_t(k)]);
+  if (t.floating()) return t.f.at(size_t(k));
+  if (t.type == ElemType::kU64) return double(uint64_t(t.i.at(size_t(k))));
+  return double(t.i.at(size_t(k)));
 }
 void copy_elem(Tensor& dst, int64_t dk, const Tensor& src, int64_t sk) {
   if (dst.floating()) {
-    dst.f[size_t(dk)] = src.f[size_t(sk)];
+    dst.f.at(size_t(dk)) = src.f.at(size_t(sk));
   } else {
-    dst.i[size_t(dk)] = src.i[size_t(sk)];
+    dst.i.at(size_t(dk)) = src.i.at(size_t(sk));
   }
 }
 
@@ -150,6 +160,9 @@ struct Evaluator::Impl {
   std::string file;
   CheckOutcome checks;
   int depth = 0;
+  const Op* current = nullptr;  // the op being evaluated (for errors)
+  int64_t max_elements = int64_t(1) << 28;
+  int64_t ops_left = int64_t(1) << 40;
 
   Error err(const Op& op, ErrorCode code, const std::string& msg) {
     return make_error(code, op.name + ": " + msg, SourceLoc{file, op.loc.line, op.loc.col});
@@ -179,7 +192,8 @@ struct Evaluator::Impl {
                             " arguments, got " + std::to_string(args.size()),
                         SourceLoc{file, f->loc.line, f->loc.col});
     }
-    for (size_t k = 0; k < args.size(); ++k) scope.vals[f->args[k].first] = {std::move(args[k])};
+    for (size_t k = 0; k < args.size(); ++k)
+      scope.vals[f->args.at(k).first] = {std::move(args.at(k))};
     auto r = run_block(f->body.blocks.at(0), scope);
     --depth;
     return r;
@@ -204,7 +218,8 @@ struct Evaluator::Impl {
         size_t at = 0;
         for (const auto& [name, count] : op.result_names) {
           Values part;
-          for (int c = 0; c < count && at < res.size(); ++c) part.push_back(std::move(res[at++]));
+          for (int c = 0; c < count && at < res.size(); ++c)
+            part.push_back(std::move(res.at(at++)));
           scope.vals[name] = std::move(part);
         }
       }
@@ -217,7 +232,7 @@ struct Evaluator::Impl {
     Scope scope;
     scope.parent = &outer;
     if (r.blocks.empty()) return Values{};
-    const Block& b = r.blocks[0];
+    const Block& b = r.blocks.at(0);
     const auto* arg_names = &names;
     std::vector<std::string> block_names;
     if (!b.args.empty()) {
@@ -225,7 +240,7 @@ struct Evaluator::Impl {
       arg_names = &block_names;
     }
     for (size_t k = 0; k < args.size() && k < arg_names->size(); ++k)
-      scope.vals[(*arg_names)[k]] = {std::move(args[k])};
+      scope.vals[(*arg_names).at(k)] = {std::move(args.at(k))};
     return run_block(b, scope);
   }
 
@@ -237,14 +252,14 @@ struct Evaluator::Impl {
       if (v.index >= 0) what += '#' + std::to_string(v.index);
       return make_error(ErrorCode::kInvalidInput, what, SourceLoc{file, v.loc.line, v.loc.col});
     }
-    return (*vals)[k];
+    return (*vals).at(k);
   }
 
   Expected<Tensor> result_tensor(const Op& op, size_t k = 0) {
     if (k >= op.result_types.size()) {
       return err(op, ErrorCode::kInvalidInput, "missing result type");
     }
-    auto t = make_tensor(op.result_types[k]);
+    auto t = make_tensor(op.result_types.at(k));
     if (!t.ok()) return err(op, t.error().code, t.error().message);
     return t;
   }
@@ -334,6 +349,17 @@ int64_t int_pow(ElemType t, int64_t base, int64_t e) {
 
 Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
   std::string n = strip(op.name);
+  current = &op;
+  if (--ops_left < 0) return err(op, ErrorCode::kInvalidInput, "evaluation budget exhausted");
+  for (const auto& t : op.result_types) {
+    int64_t elems = 1;
+    for (int64_t d : t.dims) {
+      if (d < 0 || __builtin_mul_overflow(elems, d, &elems) || elems > max_elements) {
+        return err(op, ErrorCode::kUnsupported,
+                   "result " + t.text + " is larger than the evaluator's limit");
+      }
+    }
+  }
   Values in;
   // Operands (regions' uses of outer values are looked up when they run).
   for (const auto& v : op.operands) {
@@ -353,19 +379,19 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
 
   // ---- checks and calls ----
   if (n == "custom_call") {
-    std::string target = op.args.empty() ? "" : op.args[0].text;
+    std::string target = op.args.empty() ? "" : op.args.at(0).text;
     if (const Attr* a = op.attr("call_target_name")) target = "@" + a->text;
     if (target.rfind("@check.", 0) == 0) return eval_check(op, target.substr(1), in);
     return err(op, ErrorCode::kUnsupported, "custom_call " + target + " is not supported");
   }
   if (op.name.rfind("check.", 0) == 0) return eval_check(op, op.name, in);
   if (n == "call") {
-    if (op.args.empty() || op.args[0].kind != Attr::Kind::kSymbol) {
+    if (op.args.empty() || op.args.at(0).kind != Attr::Kind::kSymbol) {
       const Attr* callee = op.attr("callee");
       if (callee == nullptr) return err(op, ErrorCode::kInvalidInput, "call without a callee");
       return call(callee->text.substr(1), std::move(in), &op);
     }
-    return call(op.args[0].text.substr(1), std::move(in), &op);
+    return call(op.args.at(0).text.substr(1), std::move(in), &op);
   }
 
   // ---- constants and shapes ----
@@ -378,7 +404,7 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
       return err(op, ErrorCode::kUnsupported, "constant without a dense<...> literal");
     }
     if (op.result_types.empty()) return err(op, ErrorCode::kInvalidInput, "missing result type");
-    auto t = parse_dense(lit->text, op.result_types[0]);
+    auto t = parse_dense(lit->text, op.result_types.at(0));
     if (!t.ok()) return err(op, t.error().code, t.error().message);
     return Values{std::move(*t)};
   }
@@ -389,11 +415,11 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     if (dim >= std::max<size_t>(1, r.shape.size()))
       return err(op, ErrorCode::kInvalidInput, "bad iota dimension");
     for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
-      int64_t v = idx.empty() ? 0 : idx[dim];
+      int64_t v = idx.empty() ? 0 : idx.at(dim);
       if (r.floating()) {
-        r.f[size_t(k)] = round_float(r.type, double(v));
+        r.f.at(size_t(k)) = round_float(r.type, double(v));
       } else {
-        r.i[size_t(k)] = wrap_int(r.type, v);
+        r.i.at(size_t(k)) = wrap_int(r.type, v);
       }
     });
     return Values{std::move(r)};
@@ -402,37 +428,37 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     TJ_TRY(need(1));
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
     if (n == "bitcast_convert") {
-      if (bit_width(r.type) != bit_width(in[0].type) || r.size() != in[0].size()) {
+      if (bit_width(r.type) != bit_width(in.at(0).type) || r.size() != in.at(0).size()) {
         return err(op, ErrorCode::kUnsupported, "bitcast_convert between widths");
       }
       for (int64_t k = 0; k < r.size(); ++k) {
-        uint64_t bits = in[0].floating() ? float_bits(in[0].type, in[0].f[size_t(k)])
-                                         : uint64_t(in[0].i[size_t(k)]);
+        uint64_t bits = in.at(0).floating() ? float_bits(in.at(0).type, in.at(0).f.at(size_t(k)))
+                                            : uint64_t(in.at(0).i.at(size_t(k)));
         if (r.floating()) {
-          r.f[size_t(k)] = float_from_bits(r.type, bits);
+          r.f.at(size_t(k)) = float_from_bits(r.type, bits);
         } else {
-          r.i[size_t(k)] = wrap_int(r.type, int64_t(bits));
+          r.i.at(size_t(k)) = wrap_int(r.type, int64_t(bits));
         }
       }
       return Values{std::move(r)};
     }
-    if (r.size() != in[0].size() || r.type != in[0].type) {
+    if (r.size() != in.at(0).size() || r.type != in.at(0).type) {
       return err(op, ErrorCode::kInvalidInput, "reshape changes the element count or type");
     }
-    in[0].shape = r.shape;
-    return Values{std::move(in[0])};
+    in.at(0).shape = r.shape;
+    return Values{std::move(in.at(0))};
   }
   if (n == "convert") {
     TJ_TRY(need(1));
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
-    const Tensor& x = in[0];
+    const Tensor& x = in.at(0);
     for (int64_t k = 0; k < x.size(); ++k) {
       if (r.type == ElemType::kI1) {
-        r.i[size_t(k)] = x.floating() ? (x.f[size_t(k)] != 0) : (x.i[size_t(k)] != 0);
+        r.i.at(size_t(k)) = x.floating() ? (x.f.at(size_t(k)) != 0) : (x.i.at(size_t(k)) != 0);
       } else if (r.floating()) {
-        r.f[size_t(k)] = round_float(r.type, get_f(x, k));
+        r.f.at(size_t(k)) = round_float(r.type, get_f(x, k));
       } else if (x.floating()) {
-        double v = std::trunc(x.f[size_t(k)]);
+        double v = std::trunc(x.f.at(size_t(k)));
         int w = bit_width(r.type);
         double lo = is_unsigned(r.type) ? 0 : -std::ldexp(1.0, w - 1);
         double hi = is_unsigned(r.type) ? std::ldexp(1.0, w) - 1 : std::ldexp(1.0, w - 1) - 1;
@@ -446,9 +472,9 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
         } else {
           iv = r.type == ElemType::kU64 ? int64_t(uint64_t(v)) : int64_t(v);
         }
-        r.i[size_t(k)] = wrap_int(r.type, iv);
+        r.i.at(size_t(k)) = wrap_int(r.type, iv);
       } else {
-        r.i[size_t(k)] = wrap_int(r.type, x.i[size_t(k)]);
+        r.i.at(size_t(k)) = wrap_int(r.type, x.i.at(size_t(k)));
       }
     }
     return Values{std::move(r)};
@@ -458,14 +484,14 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
     const Attr* d = op.attr("dims") ? op.attr("dims") : op.attr("broadcast_dimensions");
     std::vector<int64_t> dims = d ? ints_of(*d) : std::vector<int64_t>{};
-    const Tensor& x = in[0];
+    const Tensor& x = in.at(0);
     if (dims.size() != x.shape.size())
       return err(op, ErrorCode::kInvalidInput, "broadcast dims do not match the operand rank");
     auto xs = strides_of(x.shape);
     for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
       int64_t src = 0;
       for (size_t a = 0; a < dims.size(); ++a)
-        if (x.shape[a] != 1) src += idx[size_t(dims[a])] * xs[a];
+        if (x.shape.at(a) != 1) src += idx.at(size_t(dims.at(a))) * xs.at(a);
       copy_elem(r, k, x, src);
     });
     return Values{std::move(r)};
@@ -475,25 +501,25 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
     const Attr* d = op.attr("dims") ? op.attr("dims") : op.attr("permutation");
     std::vector<int64_t> perm = d ? ints_of(*d) : std::vector<int64_t>{};
-    if (perm.size() != in[0].shape.size())
+    if (perm.size() != in.at(0).shape.size())
       return err(op, ErrorCode::kInvalidInput, "bad permutation");
-    auto xs = strides_of(in[0].shape);
+    auto xs = strides_of(in.at(0).shape);
     for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
       int64_t src = 0;
-      for (size_t a = 0; a < perm.size(); ++a) src += idx[a] * xs[size_t(perm[a])];
-      copy_elem(r, k, in[0], src);
+      for (size_t a = 0; a < perm.size(); ++a) src += idx.at(a) * xs.at(size_t(perm.at(a)));
+      copy_elem(r, k, in.at(0), src);
     });
     return Values{std::move(r)};
   }
   if (n == "slice") {
     TJ_TRY(need(1));
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
-    size_t rank = in[0].shape.size();
+    size_t rank = in.at(0).shape.size();
     std::vector<int64_t> start(rank, 0), stride(rank, 1);
     if (const Attr* s = op.attr("start_indices")) start = ints_of(*s);
     if (const Attr* s = op.attr("strides")) stride = ints_of(*s);
     for (const auto& a : op.args) {  // pretty "[a:b:s, ...]"
-      if (a.kind != Attr::Kind::kOpaque || a.text.empty() || a.text[0] != '[') continue;
+      if (a.kind != Attr::Kind::kOpaque || a.text.empty() || a.text.at(0) != '[') continue;
       std::string_view t = std::string_view(a.text).substr(1, a.text.size() - 2);
       size_t d = 0;
       while (!t.empty() && d < rank) {
@@ -502,16 +528,16 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
         std::vector<int64_t> nums;
         size_t i = 0;
         while (i < part.size()) {
-          if (std::isdigit(static_cast<unsigned char>(part[i])) || part[i] == '-') {
+          if (std::isdigit(static_cast<unsigned char>(part.at(i))) || part.at(i) == '-') {
             size_t b = i++;
-            while (i < part.size() && std::isdigit(static_cast<unsigned char>(part[i]))) ++i;
+            while (i < part.size() && std::isdigit(static_cast<unsigned char>(part.at(i)))) ++i;
             nums.push_back(std::strtoll(std::string(part.substr(b, i - b)).c_str(), nullptr, 10));
           } else {
             ++i;
           }
         }
-        if (!nums.empty()) start[d] = nums[0];
-        if (nums.size() > 2) stride[d] = nums[2];
+        if (!nums.empty()) start.at(d) = nums.at(0);
+        if (nums.size() > 2) stride.at(d) = nums.at(2);
         ++d;
         if (comma == std::string_view::npos) break;
         t.remove_prefix(comma + 1);
@@ -519,11 +545,14 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     }
     if (start.size() != rank || stride.size() != rank)
       return err(op, ErrorCode::kInvalidInput, "bad slice spec");
-    auto xs = strides_of(in[0].shape);
+    auto xs = strides_of(in.at(0).shape);
+    if (!in_range(stride, 1, kMaxAttr) || !in_range(start, 0, kMaxAttr * kMaxAttr)) {
+      return err(op, ErrorCode::kInvalidInput, "slice start or stride out of range");
+    }
     for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
       int64_t src = 0;
-      for (size_t a = 0; a < rank; ++a) src += (start[a] + idx[a] * stride[a]) * xs[a];
-      copy_elem(r, k, in[0], src);
+      for (size_t a = 0; a < rank; ++a) src += (start.at(a) + idx.at(a) * stride.at(a)) * xs.at(a);
+      copy_elem(r, k, in.at(0), src);
     });
     return Values{std::move(r)};
   }
@@ -538,10 +567,11 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     for (const Tensor& x : in) {
       for_each_index(x.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
         int64_t dst = 0;
-        for (size_t a = 0; a < idx.size(); ++a) dst += (idx[a] + (a == dim ? offset : 0)) * rs[a];
+        for (size_t a = 0; a < idx.size(); ++a)
+          dst += (idx.at(a) + (a == dim ? offset : 0)) * rs.at(a);
         copy_elem(r, dst, x, k);
       });
-      offset += x.shape[dim];
+      offset += x.shape.at(dim);
     }
     return Values{std::move(r)};
   }
@@ -549,15 +579,15 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     TJ_TRY(need(1));
     const Attr* d = op.attr("dims") ? op.attr("dims") : op.attr("dimensions");
     std::vector<int64_t> dims = d ? ints_of(*d) : std::vector<int64_t>{};
-    Tensor r = in[0];
+    Tensor r = in.at(0);
     auto xs = strides_of(r.shape);
     for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
       int64_t src = 0;
       for (size_t a = 0; a < idx.size(); ++a) {
         bool rev = std::find(dims.begin(), dims.end(), int64_t(a)) != dims.end();
-        src += (rev ? r.shape[a] - 1 - idx[a] : idx[a]) * xs[a];
+        src += (rev ? r.shape.at(a) - 1 - idx.at(a) : idx.at(a)) * xs.at(a);
       }
-      copy_elem(r, k, in[0], src);
+      copy_elem(r, k, in.at(0), src);
     });
     return Values{std::move(r)};
   }
@@ -569,50 +599,52 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     if (const Attr* a = op.attr("edge_padding_low")) lo = ints_of(*a);
     if (const Attr* a = op.attr("interior")) interior = ints_of(*a);
     if (const Attr* a = op.attr("interior_padding")) interior = ints_of(*a);
-    size_t rank = in[0].shape.size();
+    size_t rank = in.at(0).shape.size();
+    if (!in_range(lo, -kMaxAttr, kMaxAttr) || !in_range(interior, 0, kMaxAttr))
+      return err(op, ErrorCode::kInvalidInput, "padding out of range");
     if (lo.size() != rank || interior.size() != rank)
       return err(op, ErrorCode::kInvalidInput, "bad padding");
-    for (int64_t k = 0; k < r.size(); ++k) copy_elem(r, k, in[1], 0);
+    for (int64_t k = 0; k < r.size(); ++k) copy_elem(r, k, in.at(1), 0);
     auto rs = strides_of(r.shape);
-    for_each_index(in[0].shape, [&](const std::vector<int64_t>& idx, int64_t k) {
+    for_each_index(in.at(0).shape, [&](const std::vector<int64_t>& idx, int64_t k) {
       int64_t dst = 0;
       for (size_t a = 0; a < rank; ++a) {
-        int64_t p = lo[a] + idx[a] * (interior[a] + 1);
-        if (p < 0 || p >= r.shape[a]) return;
-        dst += p * rs[a];
+        int64_t p = lo.at(a) + idx.at(a) * (interior.at(a) + 1);
+        if (p < 0 || p >= r.shape.at(a)) return;
+        dst += p * rs.at(a);
       }
-      copy_elem(r, dst, in[0], k);
+      copy_elem(r, dst, in.at(0), k);
     });
     return Values{std::move(r)};
   }
   if (n == "select") {
     TJ_TRY(need(3));
-    TJ_TRY(same_shape(in[1], in[2]));
-    Tensor r = in[1];
-    bool scalar = in[0].shape.empty();
+    TJ_TRY(same_shape(in.at(1), in.at(2)));
+    Tensor r = in.at(1);
+    bool scalar = in.at(0).shape.empty();
     for (int64_t k = 0; k < r.size(); ++k) {
-      bool p = in[0].i[size_t(scalar ? 0 : k)] != 0;
-      copy_elem(r, k, p ? in[1] : in[2], k);
+      bool p = in.at(0).i.at(size_t(scalar ? 0 : k)) != 0;
+      copy_elem(r, k, p ? in.at(1) : in.at(2), k);
     }
     return Values{std::move(r)};
   }
   if (n == "clamp") {
     TJ_TRY(need(3));
-    Tensor r = in[1];
+    Tensor r = in.at(1);
     for (int64_t k = 0; k < r.size(); ++k) {
-      int64_t lo = in[0].shape.empty() ? 0 : k, hi = in[2].shape.empty() ? 0 : k;
+      int64_t lo = in.at(0).shape.empty() ? 0 : k, hi = in.at(2).shape.empty() ? 0 : k;
       if (r.floating()) {
-        double v = r.f[size_t(k)], a = in[0].f[size_t(lo)], b = in[2].f[size_t(hi)];
+        double v = r.f.at(size_t(k)), a = in.at(0).f.at(size_t(lo)), b = in.at(2).f.at(size_t(hi));
         if (std::isnan(v) || std::isnan(a) || std::isnan(b)) {
-          r.f[size_t(k)] = NAN;
+          r.f.at(size_t(k)) = NAN;
         } else {
-          r.f[size_t(k)] = std::min(std::max(v, a), b);
+          r.f.at(size_t(k)) = std::min(std::max(v, a), b);
         }
       } else {
-        int64_t v = r.i[size_t(k)], a = in[0].i[size_t(lo)], b = in[2].i[size_t(hi)];
+        int64_t v = r.i.at(size_t(k)), a = in.at(0).i.at(size_t(lo)), b = in.at(2).i.at(size_t(hi));
         if (int_less(r.type, v, a)) v = a;
         if (int_less(r.type, b, v)) v = b;
-        r.i[size_t(k)] = v;
+        r.i.at(size_t(k)) = v;
       }
     }
     return Values{std::move(r)};
@@ -631,9 +663,9 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
     const Attr* d = op.attr("dim") ? op.attr("dim") : op.attr("dimension");
     size_t dim = d ? size_t(d->i) : 0;
-    if (dim >= in[0].shape.size() || r.i.size() != 1)
+    if (dim >= in.at(0).shape.size() || r.i.size() != 1)
       return err(op, ErrorCode::kInvalidInput, "bad dimension");
-    r.i[0] = wrap_int(r.type, in[0].shape[dim]);
+    r.i.at(0) = wrap_int(r.type, in.at(0).shape.at(dim));
     return Values{std::move(r)};
   }
   if (n == "map") {
@@ -652,9 +684,9 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
         }
         args.push_back(std::move(s1));
       }
-      TJ_ASSIGN_OR_RETURN(Values res, run_region(op.regions[0], std::move(args), scope));
+      TJ_ASSIGN_OR_RETURN(Values res, run_region(op.regions.at(0), std::move(args), scope));
       if (res.empty()) return err(op, ErrorCode::kInvalidInput, "map body returned nothing");
-      copy_elem(r, k, res[0], 0);
+      copy_elem(r, k, res.at(0), 0);
     }
     return Values{std::move(r)};
   }
@@ -668,14 +700,18 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     if (const Attr* a = op.attr("format")) {  // e5m10
       std::string f = a->text.empty() ? a->source : a->text;
       size_t m = f.find('m');
-      if (f.size() > 1 && f[0] == 'e' && m != std::string::npos) {
+      if (f.size() > 1 && f.at(0) == 'e' && m != std::string::npos) {
         eb = std::atoll(f.substr(1, m - 1).c_str());
         mb = std::atoll(f.substr(m + 1).c_str());
       }
     }
     if (const Attr* a = op.attr("exponent_bits")) eb = a->i;
     if (const Attr* a = op.attr("mantissa_bits")) mb = a->i;
-    Tensor r = in[0];
+    if (eb < 1 || eb > 11 || mb < 0 || mb > 52) {
+      return err(op, ErrorCode::kInvalidInput,
+                 "reduce_precision needs 1..11 exponent and 0..52 mantissa bits");
+    }
+    Tensor r = in.at(0);
     for (auto& v : r.f) {
       if (std::isnan(v) || std::isinf(v) || v == 0) continue;
       // Round the significand to mb bits (ties to even), then apply the exponent range.
@@ -698,23 +734,23 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     if (const Attr* a = op.attr("k")) kk = a->i;
     TJ_ASSIGN_OR_RETURN(Tensor vals, result_tensor(op, 0));
     TJ_ASSIGN_OR_RETURN(Tensor idx, result_tensor(op, 1));
-    const Tensor& x = in[0];
+    const Tensor& x = in.at(0);
     int64_t last = x.shape.empty() ? 1 : x.shape.back();
     int64_t rows = last == 0 ? 0 : x.size() / last;
     for (int64_t r = 0; r < rows; ++r) {
       std::vector<int64_t> order(static_cast<size_t>(last));
-      for (int64_t j = 0; j < last; ++j) order[size_t(j)] = j;
+      for (int64_t j = 0; j < last; ++j) order.at(size_t(j)) = j;
       auto greater = [&](int64_t a, int64_t b) {
         if (x.floating()) {  // NaN sorts first (largest), -0 < +0
-          double va = x.f[size_t(r * last + a)], vb = x.f[size_t(r * last + b)];
+          double va = x.f.at(size_t(r * last + a)), vb = x.f.at(size_t(r * last + b));
           return ordered_bits(x.type, va) > ordered_bits(x.type, vb);
         }
-        return int_less(x.type, x.i[size_t(r * last + b)], x.i[size_t(r * last + a)]);
+        return int_less(x.type, x.i.at(size_t(r * last + b)), x.i.at(size_t(r * last + a)));
       };
       std::stable_sort(order.begin(), order.end(), greater);
       for (int64_t j = 0; j < kk && j < last; ++j) {
-        copy_elem(vals, r * kk + j, x, r * last + order[size_t(j)]);
-        idx.i[size_t(r * kk + j)] = order[size_t(j)];
+        copy_elem(vals, r * kk + j, x, r * last + order.at(size_t(j)));
+        idx.i.at(size_t(r * kk + j)) = order.at(size_t(j));
       }
     }
     return Values{std::move(vals), std::move(idx)};
@@ -730,12 +766,12 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
                    "dynamic_slice needs one start index per dimension");
       std::vector<int64_t> start(rank);
       for (size_t d = 0; d < rank; ++d) {
-        int64_t v = in[d + 1].i.at(0);
-        start[d] = std::clamp<int64_t>(v, 0, x.shape[d] - r.shape[d]);
+        int64_t v = in.at(d + 1).i.at(0);
+        start.at(d) = std::clamp<int64_t>(v, 0, x.shape.at(d) - r.shape.at(d));
       }
       for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
         int64_t src = 0;
-        for (size_t d = 0; d < rank; ++d) src += (start[d] + idx[d]) * xs[d];
+        for (size_t d = 0; d < rank; ++d) src += (start.at(d) + idx.at(d)) * xs.at(d);
         copy_elem(r, k, x, src);
       });
       return Values{std::move(r)};
@@ -751,8 +787,8 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     auto ivd_v = field_ints(*dn, "index_vector_dim");
     const Attr* ss = op.attr("slice_sizes");
     std::vector<int64_t> sizes = ss ? ints_of(*ss) : std::vector<int64_t>{};
-    const Tensor& idxs = in[1];
-    int64_t ivd = ivd_v.empty() ? 0 : ivd_v[0];
+    const Tensor& idxs = in.at(1);
+    int64_t ivd = ivd_v.empty() ? 0 : ivd_v.at(0);
     if (sizes.size() != rank) return err(op, ErrorCode::kInvalidInput, "bad slice_sizes");
     auto is = strides_of(idxs.shape);
     std::vector<int64_t> batch_dims;
@@ -761,37 +797,37 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
         batch_dims.push_back(int64_t(d));
     for_each_index(r.shape, [&](const std::vector<int64_t>& ri, int64_t k) {
       std::vector<int64_t> batch;
-      for (int64_t d : batch_dims) batch.push_back(ri[size_t(d)]);
+      for (int64_t d : batch_dims) batch.push_back(ri.at(size_t(d)));
       // start_indices index: batch with ':' at index_vector_dim
       auto start_at = [&](int64_t comp) {
         int64_t off = 0;
         size_t b = 0;
         for (size_t d = 0; d < idxs.shape.size(); ++d) {
           if (int64_t(d) == ivd) {
-            off += comp * is[d];
+            off += comp * is.at(d);
           } else {
-            off += batch[b++] * is[d];
+            off += batch.at(b++) * is.at(d);
           }
         }
-        return idxs.i[size_t(off)];
+        return idxs.i.at(size_t(off));
       };
       std::vector<int64_t> oi(rank, 0);
       for (size_t j = 0; j < start_map.size(); ++j) {
-        size_t d = size_t(start_map[j]);
-        oi[d] = std::clamp<int64_t>(start_at(int64_t(j)), 0, x.shape[d] - sizes[d]);
+        size_t d = size_t(start_map.at(j));
+        oi.at(d) = std::clamp<int64_t>(start_at(int64_t(j)), 0, x.shape.at(d) - sizes.at(d));
       }
       for (size_t j = 0; j < obatch.size(); ++j) {
-        int64_t sd = sbatch[j];
-        oi[size_t(obatch[j])] += batch[size_t(sd < ivd ? sd : sd - 1)];
+        int64_t sd = sbatch.at(j);
+        oi.at(size_t(obatch.at(j))) += batch.at(size_t(sd < ivd ? sd : sd - 1));
       }
       size_t o = 0;
       for (size_t d = 0; d < rank; ++d) {
         bool skip = std::find(collapsed.begin(), collapsed.end(), int64_t(d)) != collapsed.end() ||
                     std::find(obatch.begin(), obatch.end(), int64_t(d)) != obatch.end();
-        if (!skip) oi[d] += ri[size_t(offset_dims[o++])];
+        if (!skip) oi.at(d) += ri.at(size_t(offset_dims.at(o++)));
       }
       int64_t src = 0;
-      for (size_t d = 0; d < rank; ++d) src += oi[d] * xs[d];
+      for (size_t d = 0; d < rank; ++d) src += oi.at(d) * xs.at(d);
       copy_elem(r, k, x, src);
     });
     return Values{std::move(r)};
@@ -805,11 +841,11 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
                  "dynamic_update_slice needs one start index per dimension");
     std::vector<int64_t> start(rank);
     for (size_t d = 0; d < rank; ++d)
-      start[d] = std::clamp<int64_t>(in[d + 2].i.at(0), 0, r.shape[d] - u.shape[d]);
+      start.at(d) = std::clamp<int64_t>(in.at(d + 2).i.at(0), 0, r.shape.at(d) - u.shape.at(d));
     auto rs = strides_of(r.shape);
     for_each_index(u.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
       int64_t dst = 0;
-      for (size_t d = 0; d < rank; ++d) dst += (start[d] + idx[d]) * rs[d];
+      for (size_t d = 0; d < rank; ++d) dst += (start.at(d) + idx.at(d)) * rs.at(d);
       copy_elem(r, dst, u, k);
     });
     return Values{std::move(r)};
@@ -821,39 +857,39 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     for (int64_t iter = 0;; ++iter) {
       if (iter > (int64_t(1) << 26))
         return err(op, ErrorCode::kInvalidInput, "while ran over 2^26 iterations");
-      TJ_ASSIGN_OR_RETURN(Values c, run_region(op.regions[0], state, scope, op.bound_names));
-      if (c.size() != 1 || c[0].i.empty())
+      TJ_ASSIGN_OR_RETURN(Values c, run_region(op.regions.at(0), state, scope, op.bound_names));
+      if (c.size() != 1 || c.at(0).i.empty())
         return err(op, ErrorCode::kInvalidInput, "while condition must return tensor<i1>");
-      if (c[0].i[0] == 0) break;
-      TJ_ASSIGN_OR_RETURN(state, run_region(op.regions[1], state, scope, op.bound_names));
+      if (c.at(0).i.at(0) == 0) break;
+      TJ_ASSIGN_OR_RETURN(state, run_region(op.regions.at(1), state, scope, op.bound_names));
     }
     return state;
   }
   if (n == "if") {
     TJ_TRY(need(1));
     if (op.regions.size() != 2) return err(op, ErrorCode::kInvalidInput, "if needs two regions");
-    return run_region(op.regions[in[0].i.at(0) ? 0 : 1], {}, scope);
+    return run_region(op.regions.at(in.at(0).i.at(0) ? 0 : 1), {}, scope);
   }
   if (n == "case") {
     TJ_TRY(need(1));
     if (op.regions.empty()) return err(op, ErrorCode::kInvalidInput, "case needs regions");
-    int64_t idx = in[0].i.at(0);
+    int64_t idx = in.at(0).i.at(0);
     if (idx < 0 || idx >= int64_t(op.regions.size())) idx = int64_t(op.regions.size()) - 1;
-    return run_region(op.regions[size_t(idx)], {}, scope);
+    return run_region(op.regions.at(size_t(idx)), {}, scope);
   }
   if (n == "dot_general" || n == "dot") {
     TJ_TRY(need(2));
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
     std::vector<int64_t> lb, rb, lc, rc;
     if (n == "dot") {
-      lc = {int64_t(in[0].shape.size()) - 1};
+      lc = {int64_t(in.at(0).shape.size()) - 1};
       rc = {0};
     }
     if (const Attr* a = op.attr("batching_dims"); a && a->items.size() == 2) {
-      lb = ints_of(a->items[0]), rb = ints_of(a->items[1]);
+      lb = ints_of(a->items.at(0)), rb = ints_of(a->items.at(1));
     }
     if (const Attr* a = op.attr("contracting_dims"); a && a->items.size() == 2) {
-      lc = ints_of(a->items[0]), rc = ints_of(a->items[1]);
+      lc = ints_of(a->items.at(0)), rc = ints_of(a->items.at(1));
     }
     if (const Attr* a = op.attr("dot_dimension_numbers")) {
       auto field = [&](const char* key) {
@@ -869,7 +905,7 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
       lb = field("lhs_batching_dimensions"), rb = field("rhs_batching_dimensions");
       lc = field("lhs_contracting_dimensions"), rc = field("rhs_contracting_dimensions");
     }
-    const Tensor &L = in[0], &R = in[1];
+    const Tensor &L = in.at(0), &R = in.at(1);
     auto free_dims = [](size_t rank, const std::vector<int64_t>& b, const std::vector<int64_t>& c) {
       std::vector<int64_t> f;
       for (size_t d = 0; d < rank; ++d)
@@ -885,37 +921,38 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     }
     auto ls = strides_of(L.shape), rs = strides_of(R.shape);
     std::vector<int64_t> cshape;
-    for (int64_t d : lc) cshape.push_back(L.shape[size_t(d)]);
+    for (int64_t d : lc) cshape.push_back(L.shape.at(size_t(d)));
     for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
       int64_t lbase = 0, rbase = 0;
       size_t p = 0;
       for (size_t a = 0; a < lb.size(); ++a, ++p) {
-        lbase += idx[p] * ls[size_t(lb[a])];
-        rbase += idx[p] * rs[size_t(rb[a])];
+        lbase += idx.at(p) * ls.at(size_t(lb.at(a)));
+        rbase += idx.at(p) * rs.at(size_t(rb.at(a)));
       }
-      for (int64_t d : lf) lbase += idx[p++] * ls[size_t(d)];
-      for (int64_t d : rf) rbase += idx[p++] * rs[size_t(d)];
+      for (int64_t d : lf) lbase += idx.at(p++) * ls.at(size_t(d));
+      for (int64_t d : rf) rbase += idx.at(p++) * rs.at(size_t(d));
       double accf = 0;
       int64_t acci = 0;
       for_each_index(cshape, [&](const std::vector<int64_t>& c, int64_t) {
         int64_t lo = lbase, ro = rbase;
         for (size_t a = 0; a < c.size(); ++a) {
-          lo += c[a] * ls[size_t(lc[a])];
-          ro += c[a] * rs[size_t(rc[a])];
+          lo += c.at(a) * ls.at(size_t(lc.at(a)));
+          ro += c.at(a) * rs.at(size_t(rc.at(a)));
         }
         if (r.floating()) {  // in the result type, step by step, as the reference does
           double a = round_float(r.type, get_f(L, lo)), b = round_float(r.type, get_f(R, ro));
           accf = round_float(r.type, accf + round_float(r.type, a * b));
         } else if (r.type == ElemType::kI1) {
-          acci |= (L.i[size_t(lo)] & R.i[size_t(ro)]);
+          acci |= (L.i.at(size_t(lo)) & R.i.at(size_t(ro)));
         } else {
-          acci = int64_t(uint64_t(acci) + uint64_t(L.i[size_t(lo)]) * uint64_t(R.i[size_t(ro)]));
+          acci =
+              int64_t(uint64_t(acci) + uint64_t(L.i.at(size_t(lo))) * uint64_t(R.i.at(size_t(ro))));
         }
       });
       if (r.floating()) {
-        r.f[size_t(k)] = round_float(r.type, accf);
+        r.f.at(size_t(k)) = round_float(r.type, accf);
       } else {
-        r.i[size_t(k)] = wrap_int(r.type, acci);
+        r.i.at(size_t(k)) = wrap_int(r.type, acci);
       }
     });
     return Values{std::move(r)};
@@ -957,8 +994,8 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
       {"erf_inv", erf_inv},
   };
   if (auto it = kFloatUnary.find(n); it != kFloatUnary.end() && in.size() == 1) {
-    if (in[0].floating()) return Values{*unary_float(in[0], it->second)};
-    Tensor r = in[0];
+    if (in.at(0).floating()) return Values{*unary_float(in.at(0), it->second)};
+    Tensor r = in.at(0);
     if (n == "abs" || n == "negate" || n == "sign") {
       for (auto& v : r.i) {
         int64_t x = v;
@@ -974,18 +1011,19 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
   if (n == "is_finite") {
     TJ_TRY(need(1));
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
-    for (int64_t k = 0; k < r.size(); ++k) r.i[size_t(k)] = std::isfinite(in[0].f.at(size_t(k)));
+    for (int64_t k = 0; k < r.size(); ++k)
+      r.i.at(size_t(k)) = std::isfinite(in.at(0).f.at(size_t(k)));
     return Values{std::move(r)};
   }
   if (n == "not") {
     TJ_TRY(need(1));
-    Tensor r = in[0];
+    Tensor r = in.at(0);
     for (auto& v : r.i) v = wrap_int(r.type, ~v);
     return Values{std::move(r)};
   }
   if (n == "popcnt" || n == "count_leading_zeros") {
     TJ_TRY(need(1));
-    Tensor r = in[0];
+    Tensor r = in.at(0);
     int w = bit_width(r.type);
     for (auto& v : r.i) {
       uint64_t u = uint64_t(v) & (w == 64 ? ~uint64_t(0) : (uint64_t(1) << w) - 1);
@@ -1011,12 +1049,12 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
                                   "next_after"};
   if (std::find(std::begin(kBinary), std::end(kBinary), n) != std::end(kBinary)) {
     TJ_TRY(need(2));
-    TJ_TRY(same_shape(in[0], in[1]));
-    Tensor r = in[0];
-    const Tensor& b = in[1];
+    TJ_TRY(same_shape(in.at(0), in.at(1)));
+    Tensor r = in.at(0);
+    const Tensor& b = in.at(1);
     if (r.floating()) {
       for (size_t k = 0; k < r.f.size(); ++k) {
-        double x = r.f[k], y = b.f[k], v = 0;
+        double x = r.f.at(k), y = b.f.at(k), v = 0;
         if (n == "add")
           v = x + y;
         else if (n == "subtract")
@@ -1058,13 +1096,13 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
         } else {
           return err(op, ErrorCode::kInvalidInput, "float operands");
         }
-        r.f[k] = round_float(r.type, v);
+        r.f.at(k) = round_float(r.type, v);
       }
       return Values{std::move(r)};
     }
     int w = bit_width(r.type);
     for (size_t k = 0; k < r.i.size(); ++k) {
-      int64_t x = r.i[k], y = b.i[k], v = 0;
+      int64_t x = r.i.at(k), y = b.i.at(k), v = 0;
       uint64_t ux = uint64_t(x), uy = uint64_t(y);
       uint64_t mask = w == 64 ? ~uint64_t(0) : (uint64_t(1) << w) - 1;
       if (n == "add")
@@ -1100,13 +1138,13 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
       } else {
         return err(op, ErrorCode::kInvalidInput, "integer operands");
       }
-      r.i[k] = wrap_int(r.type, v);
+      r.i.at(k) = wrap_int(r.type, v);
     }
     return Values{std::move(r)};
   }
   if (n == "compare") {
     TJ_TRY(need(2));
-    TJ_TRY(same_shape(in[0], in[1]));
+    TJ_TRY(same_shape(in.at(0), in.at(1)));
     std::string dir, kind;
     for (const auto& a : op.args) {
       if (a.kind != Attr::Kind::kWord) continue;
@@ -1123,19 +1161,19 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     if (const Attr* a = op.attr("compare_type")) kind = a->source;
     bool total = kind.find("TOTALORDER") != std::string::npos;
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
-    for (int64_t k = 0; k < in[0].size(); ++k) {
+    for (int64_t k = 0; k < in.at(0).size(); ++k) {
       int c = 0;  // -1, 0, 1; 2 = unordered
-      if (in[0].floating()) {
-        double x = in[0].f[size_t(k)], y = in[1].f[size_t(k)];
+      if (in.at(0).floating()) {
+        double x = in.at(0).f.at(size_t(k)), y = in.at(1).f.at(size_t(k));
         if (total) {
-          uint64_t ox = ordered_bits(in[0].type, x), oy = ordered_bits(in[0].type, y);
+          uint64_t ox = ordered_bits(in.at(0).type, x), oy = ordered_bits(in.at(0).type, y);
           c = ox < oy ? -1 : ox > oy ? 1 : 0;
         } else {
           c = std::isnan(x) || std::isnan(y) ? 2 : x < y ? -1 : x > y ? 1 : 0;
         }
       } else {
-        int64_t x = in[0].i[size_t(k)], y = in[1].i[size_t(k)];
-        c = int_less(in[0].type, x, y) ? -1 : int_less(in[0].type, y, x) ? 1 : 0;
+        int64_t x = in.at(0).i.at(size_t(k)), y = in.at(1).i.at(size_t(k));
+        c = int_less(in.at(0).type, x, y) ? -1 : int_less(in.at(0).type, y, x) ? 1 : 0;
       }
       bool v = dir == "EQ"   ? c == 0
                : dir == "NE" ? c != 0
@@ -1144,7 +1182,7 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
                : dir == "GT" ? c == 1
                : dir == "GE" ? (c == 1 || c == 0)
                              : false;
-      r.i[size_t(k)] = v;
+      r.i.at(size_t(k)) = v;
     }
     if (dir != "EQ" && dir != "NE" && dir != "LT" && dir != "LE" && dir != "GT" && dir != "GE") {
       return err(op, ErrorCode::kInvalidInput, "unknown comparison direction '" + dir + "'");
@@ -1163,20 +1201,20 @@ Expected<Values> Evaluator::Impl::eval_reduce(const Op& op, const Values& in, co
   // The reduction body: a region, or "applies stablehlo.OP".
   std::string applies;
   for (size_t k = 0; k + 1 < op.args.size(); ++k)
-    if (op.args[k].text == "applies") applies = strip(op.args[k + 1].text);
+    if (op.args.at(k).text == "applies") applies = strip(op.args.at(k + 1).text);
   if (applies.empty() && op.regions.empty())
     return err(op, ErrorCode::kInvalidInput, "reduce without a body");
   Values out;
   for (size_t k = 0; k < n; ++k) {
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op, k));
-    for (int64_t e = 0; e < r.size(); ++e) copy_elem(r, e, in[n + k], 0);
+    for (int64_t e = 0; e < r.size(); ++e) copy_elem(r, e, in.at(n + k), 0);
     out.push_back(std::move(r));
   }
-  const Tensor& x0 = in[0];
+  const Tensor& x0 = in.at(0);
   std::vector<int64_t> kept;
   for (size_t a = 0; a < x0.shape.size(); ++a)
     if (std::find(dims.begin(), dims.end(), int64_t(a)) == dims.end()) kept.push_back(int64_t(a));
-  auto os = strides_of(out[0].shape);
+  auto os = strides_of(out.at(0).shape);
   Op body;  // for "applies"
   body.name = "stablehlo." + applies;
   body.loc = op.loc;
@@ -1185,9 +1223,9 @@ Expected<Values> Evaluator::Impl::eval_reduce(const Op& op, const Values& in, co
     Tensor s;
     s.type = t.type;
     if (t.floating()) {
-      s.f = {t.f[size_t(k)]};
+      s.f = {t.f.at(size_t(k))};
     } else {
-      s.i = {t.i[size_t(k)]};
+      s.i = {t.i.at(size_t(k))};
     }
     return s;
   };
@@ -1195,25 +1233,25 @@ Expected<Values> Evaluator::Impl::eval_reduce(const Op& op, const Values& in, co
   for_each_index(x0.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
     if (!status.ok()) return;
     int64_t o = 0;
-    for (size_t a = 0; a < kept.size(); ++a) o += idx[size_t(kept[a])] * os[a];
+    for (size_t a = 0; a < kept.size(); ++a) o += idx.at(size_t(kept.at(a))) * os.at(a);
     Values args;
-    for (size_t j = 0; j < n; ++j) args.push_back(scalar(out[j], o));
-    for (size_t j = 0; j < n; ++j) args.push_back(scalar(in[j], k));
+    for (size_t j = 0; j < n; ++j) args.push_back(scalar(out.at(j), o));
+    for (size_t j = 0; j < n; ++j) args.push_back(scalar(in.at(j), k));
     Expected<Values> res = Values{};
     if (!applies.empty()) {
       Scope s;
       s.parent = &scope;
-      s.vals["%lhs"] = {args[0]};
-      s.vals["%rhs"] = {args[1]};
+      s.vals["%lhs"] = {args.at(0)};
+      s.vals["%rhs"] = {args.at(1)};
       res = eval(body, s);
     } else {
-      res = run_region(op.regions[0], std::move(args), scope);
+      res = run_region(op.regions.at(0), std::move(args), scope);
     }
     if (!res.ok()) {
       status = res.take_error();
       return;
     }
-    for (size_t j = 0; j < n && j < res->size(); ++j) copy_elem(out[j], o, (*res)[j], 0);
+    for (size_t j = 0; j < n && j < res->size(); ++j) copy_elem(out.at(j), o, (*res).at(j), 0);
   });
   TJ_TRY(status);
   return out;
@@ -1225,7 +1263,7 @@ Expected<Values> Evaluator::Impl::eval_scatter(const Op& op, const Values& in, c
   if (in.size() < 3 || (in.size() - 1) % 2 != 0)
     return err(op, ErrorCode::kInvalidInput, "scatter operands");
   size_t n = (in.size() - 1) / 2;
-  const Tensor& idxs = in[n];
+  const Tensor& idxs = in.at(n);
   const Attr* dn = op.attr("scatter_dimension_numbers");
   if (dn == nullptr || op.regions.empty())
     return err(op, ErrorCode::kInvalidInput, "scatter without dimension numbers or body");
@@ -1235,11 +1273,11 @@ Expected<Values> Evaluator::Impl::eval_scatter(const Op& op, const Values& in, c
   auto sbd = field_ints(*dn, "scatter_indices_batching_dims");
   auto sdod = field_ints(*dn, "scatter_dims_to_operand_dims");
   auto ivd_v = field_ints(*dn, "index_vector_dim");
-  int64_t ivd = ivd_v.empty() ? 0 : ivd_v[0];
+  int64_t ivd = ivd_v.empty() ? 0 : ivd_v.at(0);
   Values out(in.begin(), in.begin() + long(n));
-  const Tensor& u0 = in[n + 1];
-  size_t rank = out[0].shape.size();
-  auto os = strides_of(out[0].shape), is = strides_of(idxs.shape);
+  const Tensor& u0 = in.at(n + 1);
+  size_t rank = out.at(0).shape.size();
+  auto os = strides_of(out.at(0).shape), is = strides_of(idxs.shape);
   std::vector<int64_t> scatter_dims;
   for (size_t d = 0; d < u0.shape.size(); ++d)
     if (std::find(uwd.begin(), uwd.end(), int64_t(d)) == uwd.end())
@@ -1248,9 +1286,9 @@ Expected<Values> Evaluator::Impl::eval_scatter(const Op& op, const Values& in, c
     Tensor s;
     s.type = t.type;
     if (t.floating()) {
-      s.f = {t.f[size_t(k)]};
+      s.f = {t.f.at(size_t(k))};
     } else {
-      s.i = {t.i[size_t(k)]};
+      s.i = {t.i.at(size_t(k))};
     }
     return s;
   };
@@ -1258,45 +1296,45 @@ Expected<Values> Evaluator::Impl::eval_scatter(const Op& op, const Values& in, c
   for_each_index(u0.shape, [&](const std::vector<int64_t>& ui, int64_t k) {
     if (!status.ok()) return;
     std::vector<int64_t> usi;
-    for (int64_t d : scatter_dims) usi.push_back(ui[size_t(d)]);
+    for (int64_t d : scatter_dims) usi.push_back(ui.at(size_t(d)));
     auto start_at = [&](int64_t comp) {
       int64_t off = 0;
       size_t b = 0;
       for (size_t d = 0; d < idxs.shape.size(); ++d) {
         if (int64_t(d) == ivd) {
-          off += comp * is[d];
+          off += comp * is.at(d);
         } else {
-          off += usi[b++] * is[d];
+          off += usi.at(b++) * is.at(d);
         }
       }
-      return idxs.i[size_t(off)];
+      return idxs.i.at(size_t(off));
     };
     std::vector<int64_t> ri(rank, 0);
-    for (size_t j = 0; j < sdod.size(); ++j) ri[size_t(sdod[j])] += start_at(int64_t(j));
+    for (size_t j = 0; j < sdod.size(); ++j) ri.at(size_t(sdod.at(j))) += start_at(int64_t(j));
     for (size_t j = 0; j < ibd.size(); ++j) {
-      int64_t sd = sbd[j];
-      ri[size_t(ibd[j])] += usi[size_t(sd < ivd ? sd : sd - 1)];
+      int64_t sd = sbd.at(j);
+      ri.at(size_t(ibd.at(j))) += usi.at(size_t(sd < ivd ? sd : sd - 1));
     }
     size_t w = 0;
     for (size_t d = 0; d < rank; ++d) {
       bool skip = std::find(iwd.begin(), iwd.end(), int64_t(d)) != iwd.end() ||
                   std::find(ibd.begin(), ibd.end(), int64_t(d)) != ibd.end();
-      if (!skip && w < uwd.size()) ri[d] += ui[size_t(uwd[w++])];
+      if (!skip && w < uwd.size()) ri.at(d) += ui.at(size_t(uwd.at(w++)));
     }
     int64_t dst = 0;
     for (size_t d = 0; d < rank; ++d) {
-      if (ri[d] < 0 || ri[d] >= out[0].shape[d]) return;  // out of bounds: skipped
-      dst += ri[d] * os[d];
+      if (ri.at(d) < 0 || ri.at(d) >= out.at(0).shape.at(d)) return;  // out of bounds: skipped
+      dst += ri.at(d) * os.at(d);
     }
     Values args;
-    for (size_t j = 0; j < n; ++j) args.push_back(scalar(out[j], dst));
-    for (size_t j = 0; j < n; ++j) args.push_back(scalar(in[n + 1 + j], k));
-    auto res = run_region(op.regions[0], std::move(args), scope);
+    for (size_t j = 0; j < n; ++j) args.push_back(scalar(out.at(j), dst));
+    for (size_t j = 0; j < n; ++j) args.push_back(scalar(in.at(n + 1 + j), k));
+    auto res = run_region(op.regions.at(0), std::move(args), scope);
     if (!res.ok()) {
       status = res.take_error();
       return;
     }
-    for (size_t j = 0; j < n && j < res->size(); ++j) copy_elem(out[j], dst, (*res)[j], 0);
+    for (size_t j = 0; j < n && j < res->size(); ++j) copy_elem(out.at(j), dst, (*res).at(j), 0);
   });
   TJ_TRY(status);
   return out;
@@ -1309,7 +1347,7 @@ Expected<Values> Evaluator::Impl::eval_reduce_window(const Op& op, const Values&
   size_t n = in.size() / 2;
   if (n == 0 || in.size() % 2 != 0 || op.regions.empty())
     return err(op, ErrorCode::kInvalidInput, "reduce_window operands");
-  const Tensor& x0 = in[0];
+  const Tensor& x0 = in.at(0);
   size_t rank = x0.shape.size();
   auto attr_or = [&](const char* key, int64_t def) {
     const Attr* a = op.attr(key);
@@ -1325,6 +1363,12 @@ Expected<Values> Evaluator::Impl::eval_reduce_window(const Op& op, const Values&
       pad.size() != 2 * rank) {
     return err(op, ErrorCode::kInvalidInput, "reduce_window attributes do not match the rank");
   }
+  if (!in_range(wdims, 1, kMaxAttr) || !in_range(wstr, 1, kMaxAttr) ||
+      !in_range(bdil, 1, kMaxAttr) || !in_range(wdil, 1, kMaxAttr) ||
+      !in_range(pad, -kMaxAttr, kMaxAttr)) {
+    return err(op, ErrorCode::kInvalidInput,
+               "reduce_window window, strides, dilations or padding out of range");
+  }
   Values out;
   for (size_t j = 0; j < n; ++j) {
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op, j));
@@ -1335,40 +1379,40 @@ Expected<Values> Evaluator::Impl::eval_reduce_window(const Op& op, const Values&
     Tensor s;
     s.type = t.type;
     if (t.floating()) {
-      s.f = {t.f[size_t(k)]};
+      s.f = {t.f.at(size_t(k))};
     } else {
-      s.i = {t.i[size_t(k)]};
+      s.i = {t.i.at(size_t(k))};
     }
     return s;
   };
   Status status;
-  for_each_index(out[0].shape, [&](const std::vector<int64_t>& ri, int64_t k) {
+  for_each_index(out.at(0).shape, [&](const std::vector<int64_t>& ri, int64_t k) {
     if (!status.ok()) return;
     Values acc;
-    for (size_t j = 0; j < n; ++j) acc.push_back(scalar(in[n + j], 0));
+    for (size_t j = 0; j < n; ++j) acc.push_back(scalar(in.at(n + j), 0));
     for_each_index(wdims, [&](const std::vector<int64_t>& wi, int64_t) {
       if (!status.ok()) return;
       int64_t src = 0;
       bool hole = false;
       for (size_t d = 0; d < rank; ++d) {
-        int64_t p = ri[d] * wstr[d] + wi[d] * wdil[d] - pad[2 * d];
-        if (p < 0 || p % bdil[d] != 0 || p / bdil[d] >= x0.shape[d]) {
+        int64_t p = ri.at(d) * wstr.at(d) + wi.at(d) * wdil.at(d) - pad.at(2 * d);
+        if (p < 0 || p % bdil.at(d) != 0 || p / bdil.at(d) >= x0.shape.at(d)) {
           hole = true;
         } else {
-          src += (p / bdil[d]) * xs[d];
+          src += (p / bdil.at(d)) * xs.at(d);
         }
       }
       Values args = acc;
       for (size_t j = 0; j < n; ++j)
-        args.push_back(hole ? scalar(in[n + j], 0) : scalar(in[j], src));
-      auto res = run_region(op.regions[0], std::move(args), scope);
+        args.push_back(hole ? scalar(in.at(n + j), 0) : scalar(in.at(j), src));
+      auto res = run_region(op.regions.at(0), std::move(args), scope);
       if (!res.ok()) {
         status = res.take_error();
         return;
       }
       acc = std::move(*res);
     });
-    for (size_t j = 0; j < n && j < acc.size(); ++j) copy_elem(out[j], k, acc[j], 0);
+    for (size_t j = 0; j < n && j < acc.size(); ++j) copy_elem(out.at(j), k, acc.at(j), 0);
   });
   TJ_TRY(status);
   return out;
@@ -1379,32 +1423,32 @@ Expected<Values> Evaluator::Impl::eval_sort(const Op& op, const Values& in, cons
   if (in.empty() || op.regions.empty()) return err(op, ErrorCode::kInvalidInput, "sort operands");
   int64_t dim = 0;
   if (const Attr* a = op.attr("dimension")) dim = a->i;
-  const Tensor& x0 = in[0];
+  const Tensor& x0 = in.at(0);
   int64_t rank = int64_t(x0.shape.size());
   if (dim < 0) dim += rank;
   if (dim < 0 || dim >= rank) return err(op, ErrorCode::kInvalidInput, "bad sort dimension");
   Values out = in;
   auto xs = strides_of(x0.shape);
   std::vector<int64_t> outer = x0.shape;
-  int64_t len = outer[size_t(dim)];
-  outer[size_t(dim)] = 1;
+  int64_t len = outer.at(size_t(dim));
+  outer.at(size_t(dim)) = 1;
   auto scalar = [](const Tensor& t, int64_t k) {
     Tensor s;
     s.type = t.type;
     if (t.floating()) {
-      s.f = {t.f[size_t(k)]};
+      s.f = {t.f.at(size_t(k))};
     } else {
-      s.i = {t.i[size_t(k)]};
+      s.i = {t.i.at(size_t(k))};
     }
     return s;
   };
   Status status;
   for_each_index(outer, [&](const std::vector<int64_t>& oi, int64_t) {
     int64_t base = 0;
-    for (size_t d = 0; d < oi.size(); ++d) base += oi[d] * xs[d];
-    int64_t step = xs[size_t(dim)];
+    for (size_t d = 0; d < oi.size(); ++d) base += oi.at(d) * xs.at(d);
+    int64_t step = xs.at(size_t(dim));
     std::vector<int64_t> order(static_cast<size_t>(len));
-    for (int64_t j = 0; j < len; ++j) order[size_t(j)] = j;
+    for (int64_t j = 0; j < len; ++j) order.at(size_t(j)) = j;
     std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
       if (!status.ok()) return false;
       Values args;
@@ -1412,16 +1456,16 @@ Expected<Values> Evaluator::Impl::eval_sort(const Op& op, const Values& in, cons
         args.push_back(scalar(t, base + a * step));
         args.push_back(scalar(t, base + b * step));
       }
-      auto res = run_region(op.regions[0], std::move(args), scope);
+      auto res = run_region(op.regions.at(0), std::move(args), scope);
       if (!res.ok()) {
         status = res.take_error();
         return false;
       }
-      return !res->empty() && !(*res)[0].i.empty() && (*res)[0].i[0] != 0;
+      return !res->empty() && !(*res).at(0).i.empty() && (*res).at(0).i.at(0) != 0;
     });
     for (size_t t = 0; t < in.size(); ++t)
       for (int64_t j = 0; j < len; ++j)
-        copy_elem(out[t], base + j * step, in[t], base + order[size_t(j)] * step);
+        copy_elem(out.at(t), base + j * step, in.at(t), base + order.at(size_t(j)) * step);
   });
   TJ_TRY(status);
   return out;
@@ -1435,7 +1479,7 @@ Expected<Values> Evaluator::Impl::eval_select_and_scatter(const Op& op, const Va
   // with `scatter`; the result starts as init_value everywhere.
   if (in.size() != 3 || op.regions.size() != 2)
     return err(op, ErrorCode::kInvalidInput, "select_and_scatter operands/regions");
-  const Tensor &x = in[0], &src = in[1];
+  const Tensor &x = in.at(0), &src = in.at(1);
   size_t rank = x.shape.size();
   auto get_attr = [&](const char* key, int64_t def) {
     const Attr* a = op.attr(key);
@@ -1446,16 +1490,22 @@ Expected<Values> Evaluator::Impl::eval_select_and_scatter(const Op& op, const Va
   auto wdims = get_attr("window_dimensions", 1), wstr = get_attr("window_strides", 1);
   auto pad = get_attr("padding", 0);
   if (pad.size() == rank) pad.assign(2 * rank, 0);
+  if (wdims.size() != rank || wstr.size() != rank || pad.size() != 2 * rank ||
+      !in_range(wdims, 1, kMaxAttr) || !in_range(wstr, 1, kMaxAttr) ||
+      !in_range(pad, -kMaxAttr, kMaxAttr)) {
+    return err(op, ErrorCode::kInvalidInput,
+               "select_and_scatter window, strides or padding out of range");
+  }
   Tensor r = x;
-  for (int64_t k = 0; k < r.size(); ++k) copy_elem(r, k, in[2], 0);
+  for (int64_t k = 0; k < r.size(); ++k) copy_elem(r, k, in.at(2), 0);
   auto xs = strides_of(x.shape);
   auto scalar = [](const Tensor& t, int64_t k) {
     Tensor s;
     s.type = t.type;
     if (t.floating()) {
-      s.f = {t.f[size_t(k)]};
+      s.f = {t.f.at(size_t(k))};
     } else {
-      s.i = {t.i[size_t(k)]};
+      s.i = {t.i.at(size_t(k))};
     }
     return s;
   };
@@ -1467,28 +1517,28 @@ Expected<Values> Evaluator::Impl::eval_select_and_scatter(const Op& op, const Va
       if (!status.ok()) return;
       int64_t at = 0;
       for (size_t d = 0; d < rank; ++d) {
-        int64_t p = si[d] * wstr[d] + wi[d] - pad[2 * d];
-        if (p < 0 || p >= x.shape[d]) return;  // padding
-        at += p * xs[d];
+        int64_t p = si.at(d) * wstr.at(d) + wi.at(d) - pad.at(2 * d);
+        if (p < 0 || p >= x.shape.at(d)) return;  // padding
+        at += p * xs.at(d);
       }
       if (chosen < 0) {
         chosen = at;
         return;
       }
-      auto res = run_region(op.regions[0], {scalar(x, chosen), scalar(x, at)}, scope);
+      auto res = run_region(op.regions.at(0), {scalar(x, chosen), scalar(x, at)}, scope);
       if (!res.ok()) {
         status = res.take_error();
         return;
       }
-      if (res->empty() || (*res)[0].i.empty() || (*res)[0].i[0] == 0) chosen = at;
+      if (res->empty() || (*res).at(0).i.empty() || (*res).at(0).i.at(0) == 0) chosen = at;
     });
     if (chosen < 0 || !status.ok()) return;
-    auto res = run_region(op.regions[1], {scalar(r, chosen), scalar(src, sk)}, scope);
+    auto res = run_region(op.regions.at(1), {scalar(r, chosen), scalar(src, sk)}, scope);
     if (!res.ok()) {
       status = res.take_error();
       return;
     }
-    if (!res->empty()) copy_elem(r, chosen, (*res)[0], 0);
+    if (!res->empty()) copy_elem(r, chosen, (*res).at(0), 0);
   });
   TJ_TRY(status);
   return Values{std::move(r)};
@@ -1499,7 +1549,7 @@ Expected<Values> Evaluator::Impl::eval_convolution(const Op& op, const Values& i
   // rhs (window) dilation, padding, strides and window reversal.
   if (in.size() != 2) return err(op, ErrorCode::kInvalidInput, "convolution takes two operands");
   TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
-  const Tensor &L = in[0], &K = in[1];
+  const Tensor &L = in.at(0), &K = in.at(1);
   size_t rank = L.shape.size(), ns = rank - 2;
   // Layouts: "[b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f]" (pretty) or #stablehlo.conv<...>.
   const Attr* dn = op.attr("dim_numbers") ? op.attr("dim_numbers") : op.attr("dimension_numbers");
@@ -1517,7 +1567,7 @@ Expected<Values> Evaluator::Impl::eval_convolution(const Op& op, const Values& i
       size_t end = t.find(']', pos);
       std::string_view body = t.substr(pos + 1, end - pos - 1);
       int64_t p = 0;
-      lay[g].spatial.assign(ns, -1);
+      lay.at(g).spatial.assign(ns, -1);
       size_t i = 0;
       while (i <= body.size()) {
         size_t comma = body.find(',', i);
@@ -1526,12 +1576,12 @@ Expected<Values> Evaluator::Impl::eval_convolution(const Op& op, const Values& i
         while (!tok.empty() && tok.front() == ' ') tok.remove_prefix(1);
         while (!tok.empty() && tok.back() == ' ') tok.remove_suffix(1);
         if (tok == "b" || tok == "i")
-          lay[g].batch = p;
+          lay.at(g).batch = p;
         else if (tok == "f" || tok == "o")
-          lay[g].feature = p;
-        else if (!tok.empty() && std::isdigit(static_cast<unsigned char>(tok[0]))) {
+          lay.at(g).feature = p;
+        else if (!tok.empty() && std::isdigit(static_cast<unsigned char>(tok.at(0)))) {
           size_t d = size_t(std::atoi(std::string(tok).c_str()));
-          if (d < ns) lay[g].spatial[d] = p;
+          if (d < ns) lay.at(g).spatial.at(d) = p;
         }
         ++p;
         i = comma + 1;
@@ -1548,7 +1598,8 @@ Expected<Values> Evaluator::Impl::eval_convolution(const Op& op, const Values& i
   std::vector<int64_t> stride(ns, 1), lhs_dil(ns, 1), rhs_dil(ns, 1), pad(2 * ns, 0), rev(ns, 0);
   auto take = [&](const Attr& a, std::vector<int64_t>& dst) {
     std::vector<int64_t> v;
-    if (a.kind == Attr::Kind::kArray && !a.items.empty() && a.items[0].kind == Attr::Kind::kBool) {
+    if (a.kind == Attr::Kind::kArray && !a.items.empty() &&
+        a.items.at(0).kind == Attr::Kind::kBool) {
       for (const auto& e : a.items) v.push_back(e.b);
     } else if (a.source.find("true") != std::string::npos ||
                a.source.find("false") != std::string::npos) {
@@ -1576,53 +1627,60 @@ Expected<Values> Evaluator::Impl::eval_convolution(const Op& op, const Values& i
   if (const Attr* a = op.attr("lhs_dilation")) take(*a, lhs_dil);
   if (const Attr* a = op.attr("rhs_dilation")) take(*a, rhs_dil);
   if (const Attr* a = op.attr("window_reversal")) take(*a, rev);
+  if (!in_range(stride, 1, kMaxAttr) || !in_range(lhs_dil, 1, kMaxAttr) ||
+      !in_range(rhs_dil, 1, kMaxAttr) || !in_range(pad, -kMaxAttr, kMaxAttr)) {
+    return err(op, ErrorCode::kInvalidInput,
+               "convolution strides, dilations or padding out of range");
+  }
   int64_t fgc = 1, bgc = 1;
   if (const Attr* a = op.attr("feature_group_count")) fgc = std::max<int64_t>(1, a->i);
   if (const Attr* a = op.attr("batch_group_count")) bgc = std::max<int64_t>(1, a->i);
-  const Layout &li = lay[0], &lk = lay[1], &lo = lay[2];
-  int64_t C = L.shape[size_t(li.feature)], NB = L.shape[size_t(li.batch)];
-  int64_t O = K.shape[size_t(lk.feature)], KC = K.shape[size_t(lk.batch)];
+  const Layout &li = lay.at(0), &lk = lay.at(1), &lo = lay.at(2);
+  int64_t C = L.shape.at(size_t(li.feature)), NB = L.shape.at(size_t(li.batch));
+  int64_t O = K.shape.at(size_t(lk.feature)), KC = K.shape.at(size_t(lk.batch));
   if (C != KC * fgc || O % fgc != 0 || O % bgc != 0 || NB % bgc != 0) {
     return err(op, ErrorCode::kInvalidInput,
                "convolution feature/batch group counts do not match the shapes");
   }
   auto ls = strides_of(L.shape), ks = strides_of(K.shape);
   std::vector<int64_t> kspatial(ns);
-  for (size_t d = 0; d < ns; ++d) kspatial[d] = K.shape[size_t(lk.spatial[d])];
+  for (size_t d = 0; d < ns; ++d) kspatial.at(d) = K.shape.at(size_t(lk.spatial.at(d)));
   for_each_index(r.shape, [&](const std::vector<int64_t>& ri, int64_t k) {
-    int64_t b = ri[size_t(lo.batch)], f = ri[size_t(lo.feature)];
+    int64_t b = ri.at(size_t(lo.batch)), f = ri.at(size_t(lo.feature));
     int64_t fg = f / (O / fgc), bg = f / (O / bgc);
     int64_t lb = bg * (NB / bgc) + b;
     double accf = 0;
     int64_t acci = 0;
     for_each_index(kspatial, [&](const std::vector<int64_t>& kw, int64_t) {
-      int64_t lbase = lb * ls[size_t(li.batch)], kbase = f * ks[size_t(lk.feature)];
+      int64_t lbase = lb * ls.at(size_t(li.batch)), kbase = f * ks.at(size_t(lk.feature));
       for (size_t d = 0; d < ns; ++d) {
-        int64_t kd = rev[d] ? kspatial[d] - 1 - kw[d] : kw[d];
-        int64_t p = ri[size_t(lo.spatial[d])] * stride[d] + kw[d] * rhs_dil[d] - pad[2 * d];
-        if (p < 0 || p % lhs_dil[d] != 0) return;
-        p /= lhs_dil[d];
-        if (p >= L.shape[size_t(li.spatial[d])]) return;
-        lbase += p * ls[size_t(li.spatial[d])];
-        kbase += kd * ks[size_t(lk.spatial[d])];
+        int64_t kd = rev.at(d) ? kspatial.at(d) - 1 - kw.at(d) : kw.at(d);
+        int64_t p = ri.at(size_t(lo.spatial.at(d))) * stride.at(d) + kw.at(d) * rhs_dil.at(d) -
+                    pad.at(2 * d);
+        if (p < 0 || p % lhs_dil.at(d) != 0) return;
+        p /= lhs_dil.at(d);
+        if (p >= L.shape.at(size_t(li.spatial.at(d)))) return;
+        lbase += p * ls.at(size_t(li.spatial.at(d)));
+        kbase += kd * ks.at(size_t(lk.spatial.at(d)));
       }
       for (int64_t c = 0; c < KC; ++c) {
-        int64_t lo_ = lbase + (fg * KC + c) * ls[size_t(li.feature)];
-        int64_t ko = kbase + c * ks[size_t(lk.batch)];
+        int64_t lo_ = lbase + (fg * KC + c) * ls.at(size_t(li.feature));
+        int64_t ko = kbase + c * ks.at(size_t(lk.batch));
         if (r.floating()) {
           double a = round_float(r.type, get_f(L, lo_)), bb = round_float(r.type, get_f(K, ko));
           accf = round_float(r.type, accf + round_float(r.type, a * bb));
         } else if (r.type == ElemType::kI1) {
-          acci |= L.i[size_t(lo_)] & K.i[size_t(ko)];
+          acci |= L.i.at(size_t(lo_)) & K.i.at(size_t(ko));
         } else {
-          acci = int64_t(uint64_t(acci) + uint64_t(L.i[size_t(lo_)]) * uint64_t(K.i[size_t(ko)]));
+          acci = int64_t(uint64_t(acci) +
+                         uint64_t(L.i.at(size_t(lo_))) * uint64_t(K.i.at(size_t(ko))));
         }
       }
     });
     if (r.floating()) {
-      r.f[size_t(k)] = accf;
+      r.f.at(size_t(k)) = accf;
     } else {
-      r.i[size_t(k)] = wrap_int(r.type, acci);
+      r.i.at(size_t(k)) = wrap_int(r.type, acci);
     }
   });
   return Values{std::move(r)};
@@ -1640,19 +1698,19 @@ Expected<Values> Evaluator::Impl::eval_check(const Op& op, const std::string& na
     if (lit == nullptr || op.result_types.empty() || in.size() != 1) {
       return err(op, ErrorCode::kInvalidInput, "malformed " + name);
     }
-    auto t = parse_dense(lit->text, op.result_types[0]);
+    auto t = parse_dense(lit->text, op.result_types.at(0));
     if (!t.ok()) return err(op, t.error().code, t.error().message);
     expected = std::move(*t);
     want = &expected;
     kind = kind.substr(0, kind.size() - 6);
   } else if (in.size() == 2) {
-    want = &in[1];
+    want = &in.at(1);
   } else {
     return err(op, ErrorCode::kInvalidInput, name + " takes two operands");
   }
   if (kind == "expect_serialized_eq")
     return err(op, ErrorCode::kUnsupported, name + " is not supported");
-  const Tensor& got = in[0];
+  const Tensor& got = in.at(0);
   ++checks.checks;
   auto fail = [&](const std::string& why) {
     checks.failures.push_back(file + ":" + std::to_string(op.loc.line) + ":" +
@@ -1670,9 +1728,9 @@ Expected<Values> Evaluator::Impl::eval_check(const Op& op, const std::string& na
   for (int64_t k = 0; k < got.size(); ++k) {
     bool ok = true;
     if (!got.floating()) {
-      ok = got.i[size_t(k)] == want->i[size_t(k)];
+      ok = got.i.at(size_t(k)) == want->i.at(size_t(k));
     } else {
-      double a = got.f[size_t(k)], b = want->f[size_t(k)];
+      double a = got.f.at(size_t(k)), b = want->f.at(size_t(k));
       if (std::isnan(a) || std::isnan(b)) {
         ok = std::isnan(a) && std::isnan(b);
       } else if (kind == "expect_eq") {
@@ -1692,7 +1750,7 @@ Expected<Values> Evaluator::Impl::eval_check(const Op& op, const std::string& na
     }
     if (!ok) {
       auto show = [&](const Tensor& t) {
-        return t.floating() ? std::to_string(t.f[size_t(k)]) : std::to_string(t.i[size_t(k)]);
+        return t.floating() ? std::to_string(t.f.at(size_t(k))) : std::to_string(t.i.at(size_t(k)));
       };
       return fail("element " + std::to_string(k) + " is " + show(got) + ", expected " +
                   show(*want));
@@ -1701,12 +1759,26 @@ Expected<Values> Evaluator::Impl::eval_check(const Op& op, const std::string& na
   return Values{};
 }
 
-Evaluator::Evaluator(const Module& module, std::string file)
-    : impl_(std::make_unique<Impl>(Impl{module, std::move(file), {}, 0})) {}
+Evaluator::Evaluator(const Module& module, std::string file, const EvalLimits& limits)
+    : impl_(std::make_unique<Impl>(
+          Impl{module, std::move(file), {}, 0, nullptr, limits.max_elements, limits.max_ops})) {}
 Evaluator::~Evaluator() = default;
 
 Expected<std::vector<Tensor>> Evaluator::call(const std::string& name, std::vector<Tensor> args) {
-  return impl_->call(name, std::move(args), nullptr);
+  // Every element and attribute access is bounds-checked (.at()); an access a malformed
+  // program pushes out of range ends the call with a located error, never a host fault.
+  try {
+    return impl_->call(name, std::move(args), nullptr);
+  } catch (const std::out_of_range&) {
+    const Op* op = impl_->current;
+    std::string what = op ? op->name + ": " : "";
+    return make_error(
+        ErrorCode::kInvalidInput,
+        what + "an index, dimension or attribute is out of range for its operands",
+        op ? SourceLoc{impl_->file, op->loc.line, op->loc.col} : SourceLoc{impl_->file});
+  } catch (const std::length_error&) {
+    return make_error(ErrorCode::kInvalidInput, "a tensor is too large", SourceLoc{impl_->file});
+  }
 }
 
 const CheckOutcome& Evaluator::checks() const { return impl_->checks; }

@@ -19,9 +19,14 @@ struct CheckOutcome {
   std::vector<std::string> failures;  ///< one message per failed check, located
 };
 
+struct EvalLimits {
+  int64_t max_elements = int64_t(1) << 28;  ///< per result tensor (kUnsupported past it)
+  int64_t max_ops = int64_t(1) << 40;       ///< operations evaluated per Evaluator
+};
+
 class Evaluator {
  public:
-  Evaluator(const Module& module, std::string file);
+  Evaluator(const Module& module, std::string file, const EvalLimits& limits = {});
   ~Evaluator();
   /// Runs function `name` on `args`; returns its results. Errors: kUnsupported (an op or
   /// element type the evaluator does not implement), kInvalidInput (malformed program:
