@@ -146,6 +146,18 @@ void copy_elem(Tensor& dst, int64_t dk, const Tensor& src, int64_t sk) {
   }
 }
 
+// Element k of t as a rank-0 tensor (the argument form of region bodies).
+Tensor scalar_at(const Tensor& t, int64_t k) {
+  Tensor s;
+  s.type = t.type;
+  if (t.floating()) {
+    s.f = {t.f.at(size_t(k))};
+  } else {
+    s.i = {t.i.at(size_t(k))};
+  }
+  return s;
+}
+
 uint64_t ordered_bits(ElemType t, double x) {  // float bits mapped to a monotonic integer
   uint64_t b = float_bits(t, x);
   int w = bit_width(t);
@@ -674,16 +686,7 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
     for (int64_t k = 0; k < r.size(); ++k) {
       Values args;
-      for (const Tensor& t : in) {
-        Tensor s1;
-        s1.type = t.type;
-        if (t.floating()) {
-          s1.f = {t.f.at(size_t(k))};
-        } else {
-          s1.i = {t.i.at(size_t(k))};
-        }
-        args.push_back(std::move(s1));
-      }
+      for (const Tensor& t : in) args.push_back(scalar_at(t, k));
       TJ_ASSIGN_OR_RETURN(Values res, run_region(op.regions.at(0), std::move(args), scope));
       if (res.empty()) return err(op, ErrorCode::kInvalidInput, "map body returned nothing");
       copy_elem(r, k, res.at(0), 0);
@@ -1219,24 +1222,14 @@ Expected<Values> Evaluator::Impl::eval_reduce(const Op& op, const Values& in, co
   body.name = "stablehlo." + applies;
   body.loc = op.loc;
   body.operands = {ValueRef{"%lhs", -1, op.loc}, ValueRef{"%rhs", -1, op.loc}};
-  auto scalar = [](const Tensor& t, int64_t k) {
-    Tensor s;
-    s.type = t.type;
-    if (t.floating()) {
-      s.f = {t.f.at(size_t(k))};
-    } else {
-      s.i = {t.i.at(size_t(k))};
-    }
-    return s;
-  };
   Status status;
   for_each_index(x0.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
     if (!status.ok()) return;
     int64_t o = 0;
     for (size_t a = 0; a < kept.size(); ++a) o += idx.at(size_t(kept.at(a))) * os.at(a);
     Values args;
-    for (size_t j = 0; j < n; ++j) args.push_back(scalar(out.at(j), o));
-    for (size_t j = 0; j < n; ++j) args.push_back(scalar(in.at(j), k));
+    for (size_t j = 0; j < n; ++j) args.push_back(scalar_at(out.at(j), o));
+    for (size_t j = 0; j < n; ++j) args.push_back(scalar_at(in.at(j), k));
     Expected<Values> res = Values{};
     if (!applies.empty()) {
       Scope s;
@@ -1282,16 +1275,6 @@ Expected<Values> Evaluator::Impl::eval_scatter(const Op& op, const Values& in, c
   for (size_t d = 0; d < u0.shape.size(); ++d)
     if (std::find(uwd.begin(), uwd.end(), int64_t(d)) == uwd.end())
       scatter_dims.push_back(int64_t(d));
-  auto scalar = [](const Tensor& t, int64_t k) {
-    Tensor s;
-    s.type = t.type;
-    if (t.floating()) {
-      s.f = {t.f.at(size_t(k))};
-    } else {
-      s.i = {t.i.at(size_t(k))};
-    }
-    return s;
-  };
   Status status;
   for_each_index(u0.shape, [&](const std::vector<int64_t>& ui, int64_t k) {
     if (!status.ok()) return;
@@ -1327,8 +1310,8 @@ Expected<Values> Evaluator::Impl::eval_scatter(const Op& op, const Values& in, c
       dst += ri.at(d) * os.at(d);
     }
     Values args;
-    for (size_t j = 0; j < n; ++j) args.push_back(scalar(out.at(j), dst));
-    for (size_t j = 0; j < n; ++j) args.push_back(scalar(in.at(n + 1 + j), k));
+    for (size_t j = 0; j < n; ++j) args.push_back(scalar_at(out.at(j), dst));
+    for (size_t j = 0; j < n; ++j) args.push_back(scalar_at(in.at(n + 1 + j), k));
     auto res = run_region(op.regions.at(0), std::move(args), scope);
     if (!res.ok()) {
       status = res.take_error();
@@ -1375,21 +1358,11 @@ Expected<Values> Evaluator::Impl::eval_reduce_window(const Op& op, const Values&
     out.push_back(std::move(r));
   }
   auto xs = strides_of(x0.shape);
-  auto scalar = [](const Tensor& t, int64_t k) {
-    Tensor s;
-    s.type = t.type;
-    if (t.floating()) {
-      s.f = {t.f.at(size_t(k))};
-    } else {
-      s.i = {t.i.at(size_t(k))};
-    }
-    return s;
-  };
   Status status;
   for_each_index(out.at(0).shape, [&](const std::vector<int64_t>& ri, int64_t k) {
     if (!status.ok()) return;
     Values acc;
-    for (size_t j = 0; j < n; ++j) acc.push_back(scalar(in.at(n + j), 0));
+    for (size_t j = 0; j < n; ++j) acc.push_back(scalar_at(in.at(n + j), 0));
     for_each_index(wdims, [&](const std::vector<int64_t>& wi, int64_t) {
       if (!status.ok()) return;
       int64_t src = 0;
@@ -1404,7 +1377,7 @@ Expected<Values> Evaluator::Impl::eval_reduce_window(const Op& op, const Values&
       }
       Values args = acc;
       for (size_t j = 0; j < n; ++j)
-        args.push_back(hole ? scalar(in.at(n + j), 0) : scalar(in.at(j), src));
+        args.push_back(hole ? scalar_at(in.at(n + j), 0) : scalar_at(in.at(j), src));
       auto res = run_region(op.regions.at(0), std::move(args), scope);
       if (!res.ok()) {
         status = res.take_error();
@@ -1432,16 +1405,6 @@ Expected<Values> Evaluator::Impl::eval_sort(const Op& op, const Values& in, cons
   std::vector<int64_t> outer = x0.shape;
   int64_t len = outer.at(size_t(dim));
   outer.at(size_t(dim)) = 1;
-  auto scalar = [](const Tensor& t, int64_t k) {
-    Tensor s;
-    s.type = t.type;
-    if (t.floating()) {
-      s.f = {t.f.at(size_t(k))};
-    } else {
-      s.i = {t.i.at(size_t(k))};
-    }
-    return s;
-  };
   Status status;
   for_each_index(outer, [&](const std::vector<int64_t>& oi, int64_t) {
     int64_t base = 0;
@@ -1453,8 +1416,8 @@ Expected<Values> Evaluator::Impl::eval_sort(const Op& op, const Values& in, cons
       if (!status.ok()) return false;
       Values args;
       for (const Tensor& t : in) {
-        args.push_back(scalar(t, base + a * step));
-        args.push_back(scalar(t, base + b * step));
+        args.push_back(scalar_at(t, base + a * step));
+        args.push_back(scalar_at(t, base + b * step));
       }
       auto res = run_region(op.regions.at(0), std::move(args), scope);
       if (!res.ok()) {
@@ -1499,16 +1462,6 @@ Expected<Values> Evaluator::Impl::eval_select_and_scatter(const Op& op, const Va
   Tensor r = x;
   for (int64_t k = 0; k < r.size(); ++k) copy_elem(r, k, in.at(2), 0);
   auto xs = strides_of(x.shape);
-  auto scalar = [](const Tensor& t, int64_t k) {
-    Tensor s;
-    s.type = t.type;
-    if (t.floating()) {
-      s.f = {t.f.at(size_t(k))};
-    } else {
-      s.i = {t.i.at(size_t(k))};
-    }
-    return s;
-  };
   Status status;
   for_each_index(src.shape, [&](const std::vector<int64_t>& si, int64_t sk) {
     if (!status.ok()) return;
@@ -1525,7 +1478,7 @@ Expected<Values> Evaluator::Impl::eval_select_and_scatter(const Op& op, const Va
         chosen = at;
         return;
       }
-      auto res = run_region(op.regions.at(0), {scalar(x, chosen), scalar(x, at)}, scope);
+      auto res = run_region(op.regions.at(0), {scalar_at(x, chosen), scalar_at(x, at)}, scope);
       if (!res.ok()) {
         status = res.take_error();
         return;
@@ -1533,7 +1486,7 @@ Expected<Values> Evaluator::Impl::eval_select_and_scatter(const Op& op, const Va
       if (res->empty() || (*res).at(0).i.empty() || (*res).at(0).i.at(0) == 0) chosen = at;
     });
     if (chosen < 0 || !status.ok()) return;
-    auto res = run_region(op.regions.at(1), {scalar(r, chosen), scalar(src, sk)}, scope);
+    auto res = run_region(op.regions.at(1), {scalar_at(r, chosen), scalar_at(src, sk)}, scope);
     if (!res.ok()) {
       status = res.take_error();
       return;
