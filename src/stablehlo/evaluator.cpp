@@ -158,6 +158,48 @@ Tensor scalar_at(const Tensor& t, int64_t k) {
   return s;
 }
 
+bool contains(const std::vector<int64_t>& v, int64_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+// Axes 0..rank-1 that are in neither list, in order.
+std::vector<int64_t> axes_except(size_t rank, const std::vector<int64_t>& a,
+                                 const std::vector<int64_t>& b = {}) {
+  std::vector<int64_t> out;
+  for (size_t d = 0; d < rank; ++d)
+    if (!contains(a, int64_t(d)) && !contains(b, int64_t(d))) out.push_back(int64_t(d));
+  return out;
+}
+
+// Gather/scatter index arithmetic (spec "gather" and "scatter"): component `comp` of the
+// start index at batch position `batch` of the index tensor, index_vector_dim left out.
+int64_t index_component(const Tensor& idxs, const std::vector<int64_t>& strides, int64_t ivd,
+                        const std::vector<int64_t>& batch, int64_t comp) {
+  int64_t off = 0;
+  size_t b = 0;
+  for (size_t d = 0; d < idxs.shape.size(); ++d)
+    off += (int64_t(d) == ivd ? comp : batch.at(b++)) * strides.at(d);
+  return idxs.i.at(size_t(off));
+}
+// full[operand batching dim j] += the batch position of index batching dim j.
+void add_batching(std::vector<int64_t>& full, const std::vector<int64_t>& operand_dims,
+                  const std::vector<int64_t>& index_dims, int64_t ivd,
+                  const std::vector<int64_t>& batch) {
+  for (size_t j = 0; j < operand_dims.size(); ++j) {
+    int64_t sd = index_dims.at(j);
+    full.at(size_t(operand_dims.at(j))) += batch.at(size_t(sd < ivd ? sd : sd - 1));
+  }
+}
+// full[d] += outer[window_dims[w++]] for each axis d not in `skip_a`/`skip_b` (the window
+// index with zeros inserted at the collapsed/inserted and batching axes).
+void add_window(std::vector<int64_t>& full, const std::vector<int64_t>& skip_a,
+                const std::vector<int64_t>& skip_b, const std::vector<int64_t>& window_dims,
+                const std::vector<int64_t>& outer) {
+  size_t w = 0;
+  for (int64_t d : axes_except(full.size(), skip_a, skip_b))
+    full.at(size_t(d)) += outer.at(size_t(window_dims.at(w++)));
+}
+
 uint64_t ordered_bits(ElemType t, double x) {  // float bits mapped to a monotonic integer
   uint64_t b = float_bits(t, x);
   int w = bit_width(t);
@@ -596,7 +638,7 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     for_each_index(r.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
       int64_t src = 0;
       for (size_t a = 0; a < idx.size(); ++a) {
-        bool rev = std::find(dims.begin(), dims.end(), int64_t(a)) != dims.end();
+        bool rev = contains(dims, int64_t(a));
         src += (rev ? r.shape.at(a) - 1 - idx.at(a) : idx.at(a)) * xs.at(a);
       }
       copy_elem(r, k, in.at(0), src);
@@ -794,41 +836,18 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     int64_t ivd = ivd_v.empty() ? 0 : ivd_v.at(0);
     if (sizes.size() != rank) return err(op, ErrorCode::kInvalidInput, "bad slice_sizes");
     auto is = strides_of(idxs.shape);
-    std::vector<int64_t> batch_dims;
-    for (size_t d = 0; d < r.shape.size(); ++d)
-      if (std::find(offset_dims.begin(), offset_dims.end(), int64_t(d)) == offset_dims.end())
-        batch_dims.push_back(int64_t(d));
+    std::vector<int64_t> batch_dims = axes_except(r.shape.size(), offset_dims);
     for_each_index(r.shape, [&](const std::vector<int64_t>& ri, int64_t k) {
       std::vector<int64_t> batch;
       for (int64_t d : batch_dims) batch.push_back(ri.at(size_t(d)));
-      // start_indices index: batch with ':' at index_vector_dim
-      auto start_at = [&](int64_t comp) {
-        int64_t off = 0;
-        size_t b = 0;
-        for (size_t d = 0; d < idxs.shape.size(); ++d) {
-          if (int64_t(d) == ivd) {
-            off += comp * is.at(d);
-          } else {
-            off += batch.at(b++) * is.at(d);
-          }
-        }
-        return idxs.i.at(size_t(off));
-      };
       std::vector<int64_t> oi(rank, 0);
       for (size_t j = 0; j < start_map.size(); ++j) {
         size_t d = size_t(start_map.at(j));
-        oi.at(d) = std::clamp<int64_t>(start_at(int64_t(j)), 0, x.shape.at(d) - sizes.at(d));
+        int64_t start = index_component(idxs, is, ivd, batch, int64_t(j));
+        oi.at(d) = std::clamp<int64_t>(start, 0, x.shape.at(d) - sizes.at(d));
       }
-      for (size_t j = 0; j < obatch.size(); ++j) {
-        int64_t sd = sbatch.at(j);
-        oi.at(size_t(obatch.at(j))) += batch.at(size_t(sd < ivd ? sd : sd - 1));
-      }
-      size_t o = 0;
-      for (size_t d = 0; d < rank; ++d) {
-        bool skip = std::find(collapsed.begin(), collapsed.end(), int64_t(d)) != collapsed.end() ||
-                    std::find(obatch.begin(), obatch.end(), int64_t(d)) != obatch.end();
-        if (!skip) oi.at(d) += ri.at(size_t(offset_dims.at(o++)));
-      }
+      add_batching(oi, obatch, sbatch, ivd, batch);
+      add_window(oi, collapsed, obatch, offset_dims, ri);
       int64_t src = 0;
       for (size_t d = 0; d < rank; ++d) src += oi.at(d) * xs.at(d);
       copy_elem(r, k, x, src);
@@ -909,15 +928,7 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
       lc = field("lhs_contracting_dimensions"), rc = field("rhs_contracting_dimensions");
     }
     const Tensor &L = in.at(0), &R = in.at(1);
-    auto free_dims = [](size_t rank, const std::vector<int64_t>& b, const std::vector<int64_t>& c) {
-      std::vector<int64_t> f;
-      for (size_t d = 0; d < rank; ++d)
-        if (std::find(b.begin(), b.end(), int64_t(d)) == b.end() &&
-            std::find(c.begin(), c.end(), int64_t(d)) == c.end())
-          f.push_back(int64_t(d));
-      return f;
-    };
-    auto lf = free_dims(L.shape.size(), lb, lc), rf = free_dims(R.shape.size(), rb, rc);
+    auto lf = axes_except(L.shape.size(), lb, lc), rf = axes_except(R.shape.size(), rb, rc);
     if (lb.size() != rb.size() || lc.size() != rc.size() ||
         r.shape.size() != lb.size() + lf.size() + rf.size()) {
       return err(op, ErrorCode::kInvalidInput, "dot dimension numbers do not match the shapes");
@@ -1214,9 +1225,7 @@ Expected<Values> Evaluator::Impl::eval_reduce(const Op& op, const Values& in, co
     out.push_back(std::move(r));
   }
   const Tensor& x0 = in.at(0);
-  std::vector<int64_t> kept;
-  for (size_t a = 0; a < x0.shape.size(); ++a)
-    if (std::find(dims.begin(), dims.end(), int64_t(a)) == dims.end()) kept.push_back(int64_t(a));
+  std::vector<int64_t> kept = axes_except(x0.shape.size(), dims);
   auto os = strides_of(out.at(0).shape);
   Op body;  // for "applies"
   body.name = "stablehlo." + applies;
@@ -1271,39 +1280,17 @@ Expected<Values> Evaluator::Impl::eval_scatter(const Op& op, const Values& in, c
   const Tensor& u0 = in.at(n + 1);
   size_t rank = out.at(0).shape.size();
   auto os = strides_of(out.at(0).shape), is = strides_of(idxs.shape);
-  std::vector<int64_t> scatter_dims;
-  for (size_t d = 0; d < u0.shape.size(); ++d)
-    if (std::find(uwd.begin(), uwd.end(), int64_t(d)) == uwd.end())
-      scatter_dims.push_back(int64_t(d));
+  std::vector<int64_t> scatter_dims = axes_except(u0.shape.size(), uwd);
   Status status;
   for_each_index(u0.shape, [&](const std::vector<int64_t>& ui, int64_t k) {
     if (!status.ok()) return;
     std::vector<int64_t> usi;
     for (int64_t d : scatter_dims) usi.push_back(ui.at(size_t(d)));
-    auto start_at = [&](int64_t comp) {
-      int64_t off = 0;
-      size_t b = 0;
-      for (size_t d = 0; d < idxs.shape.size(); ++d) {
-        if (int64_t(d) == ivd) {
-          off += comp * is.at(d);
-        } else {
-          off += usi.at(b++) * is.at(d);
-        }
-      }
-      return idxs.i.at(size_t(off));
-    };
     std::vector<int64_t> ri(rank, 0);
-    for (size_t j = 0; j < sdod.size(); ++j) ri.at(size_t(sdod.at(j))) += start_at(int64_t(j));
-    for (size_t j = 0; j < ibd.size(); ++j) {
-      int64_t sd = sbd.at(j);
-      ri.at(size_t(ibd.at(j))) += usi.at(size_t(sd < ivd ? sd : sd - 1));
-    }
-    size_t w = 0;
-    for (size_t d = 0; d < rank; ++d) {
-      bool skip = std::find(iwd.begin(), iwd.end(), int64_t(d)) != iwd.end() ||
-                  std::find(ibd.begin(), ibd.end(), int64_t(d)) != ibd.end();
-      if (!skip && w < uwd.size()) ri.at(d) += ui.at(size_t(uwd.at(w++)));
-    }
+    for (size_t j = 0; j < sdod.size(); ++j)
+      ri.at(size_t(sdod.at(j))) += index_component(idxs, is, ivd, usi, int64_t(j));
+    add_batching(ri, ibd, sbd, ivd, usi);
+    add_window(ri, iwd, ibd, uwd, ui);
     int64_t dst = 0;
     for (size_t d = 0; d < rank; ++d) {
       if (ri.at(d) < 0 || ri.at(d) >= out.at(0).shape.at(d)) return;  // out of bounds: skipped
