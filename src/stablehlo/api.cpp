@@ -17,29 +17,17 @@ struct DTypeInfo {
   const char* name;
   int size;
   const char* descr;  // NumPy descr (little-endian)
-  shlo::ElemType elem;
 };
 const DTypeInfo kInfo[] = {
-    {DType::kBool, "i1", 1, "|b1", shlo::ElemType::kI1},
-    {DType::kI8, "i8", 1, "|i1", shlo::ElemType::kI8},
-    {DType::kI16, "i16", 2, "<i2", shlo::ElemType::kI16},
-    {DType::kI32, "i32", 4, "<i4", shlo::ElemType::kI32},
-    {DType::kI64, "i64", 8, "<i8", shlo::ElemType::kI64},
-    {DType::kU8, "ui8", 1, "|u1", shlo::ElemType::kU8},
-    {DType::kU16, "ui16", 2, "<u2", shlo::ElemType::kU16},
-    {DType::kU32, "ui32", 4, "<u4", shlo::ElemType::kU32},
-    {DType::kU64, "ui64", 8, "<u8", shlo::ElemType::kU64},
-    {DType::kF16, "f16", 2, "<f2", shlo::ElemType::kF16},
-    {DType::kBF16, "bf16", 2, "bfloat16", shlo::ElemType::kBF16},
-    {DType::kF32, "f32", 4, "<f4", shlo::ElemType::kF32},
-    {DType::kF64, "f64", 8, "<f8", shlo::ElemType::kF64},
+    {DType::kBool, "i1", 1, "|b1"},        {DType::kI8, "i8", 1, "|i1"},
+    {DType::kI16, "i16", 2, "<i2"},        {DType::kI32, "i32", 4, "<i4"},
+    {DType::kI64, "i64", 8, "<i8"},        {DType::kU8, "ui8", 1, "|u1"},
+    {DType::kU16, "ui16", 2, "<u2"},       {DType::kU32, "ui32", 4, "<u4"},
+    {DType::kU64, "ui64", 8, "<u8"},       {DType::kF16, "f16", 2, "<f2"},
+    {DType::kBF16, "bf16", 2, "bfloat16"}, {DType::kF32, "f32", 4, "<f4"},
+    {DType::kF64, "f64", 8, "<f8"},
 };
 const DTypeInfo& info(DType t) { return kInfo[int(t)]; }
-DType from_elem(shlo::ElemType e) {
-  for (const auto& i : kInfo)
-    if (i.elem == e) return i.t;
-  return DType::kF32;
-}
 
 Error bad_npy(const std::string& path, const std::string& msg) {
   return make_error(ErrorCode::kInvalidInput, msg, SourceLoc{path, 0, 0, -1});
@@ -48,7 +36,7 @@ Error bad_npy(const std::string& path, const std::string& msg) {
 // shlo tensor <-> packed little-endian bytes.
 Tensor pack(const shlo::Tensor& t) {
   Tensor out;
-  out.dtype = from_elem(t.type);
+  out.dtype = t.type;
   out.shape = t.shape;
   int w = info(out.dtype).size;
   out.data.resize(size_t(t.size()) * size_t(w));
@@ -62,7 +50,7 @@ Tensor pack(const shlo::Tensor& t) {
 }
 shlo::Tensor unpack(const Tensor& t) {
   shlo::Tensor out;
-  out.type = info(t.dtype).elem;
+  out.type = t.dtype;
   out.shape = t.shape;
   int w = info(t.dtype).size;
   int64_t n = t.size();
@@ -245,7 +233,7 @@ Expected<std::vector<Tensor>> Program::signature(const std::string& entry) const
       return make_error(t.error().code, "argument " + name + ": " + t.error().message,
                         SourceLoc{impl_->file, f->loc.line, f->loc.col});
     Tensor p;
-    p.dtype = from_elem(t->type);
+    p.dtype = t->type;
     p.shape = t->shape;
     out.push_back(std::move(p));
   }

@@ -507,7 +507,7 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
     const Tensor& x = in.at(0);
     for (int64_t k = 0; k < x.size(); ++k) {
-      if (r.type == ElemType::kI1) {
+      if (r.type == ElemType::kBool) {
         r.i.at(size_t(k)) = x.floating() ? (x.f.at(size_t(k)) != 0) : (x.i.at(size_t(k)) != 0);
       } else if (r.floating()) {
         r.f.at(size_t(k)) = round_float(r.type, get_f(x, k));
@@ -956,7 +956,7 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
         if (r.floating()) {  // in the result type, step by step, as the reference does
           double a = round_float(r.type, get_f(L, lo)), b = round_float(r.type, get_f(R, ro));
           accf = round_float(r.type, accf + round_float(r.type, a * b));
-        } else if (r.type == ElemType::kI1) {
+        } else if (r.type == ElemType::kBool) {
           acci |= (L.i.at(size_t(lo)) & R.i.at(size_t(ro)));
         } else {
           acci =
@@ -1609,7 +1609,7 @@ Expected<Values> Evaluator::Impl::eval_convolution(const Op& op, const Values& i
         if (r.floating()) {
           double a = round_float(r.type, get_f(L, lo_)), bb = round_float(r.type, get_f(K, ko));
           accf = round_float(r.type, accf + round_float(r.type, a * bb));
-        } else if (r.type == ElemType::kI1) {
+        } else if (r.type == ElemType::kBool) {
           acci |= L.i.at(size_t(lo_)) & K.i.at(size_t(ko));
         } else {
           acci = int64_t(uint64_t(acci) +

@@ -11,7 +11,7 @@ namespace tierjit::shlo {
 
 Expected<ElemType> parse_elem_type(std::string_view n) {
   static const std::pair<const char*, ElemType> kTypes[] = {
-      {"i1", ElemType::kI1},    {"i8", ElemType::kI8},    {"i16", ElemType::kI16},
+      {"i1", ElemType::kBool},  {"i8", ElemType::kI8},    {"i16", ElemType::kI16},
       {"i32", ElemType::kI32},  {"i64", ElemType::kI64},  {"si8", ElemType::kI8},
       {"si16", ElemType::kI16}, {"si32", ElemType::kI32}, {"si64", ElemType::kI64},
       {"ui8", ElemType::kU8},   {"ui16", ElemType::kU16}, {"ui32", ElemType::kU32},
@@ -24,11 +24,7 @@ Expected<ElemType> parse_elem_type(std::string_view n) {
                     "element type '" + std::string(n) + "' is not supported");
 }
 
-const char* elem_name(ElemType t) {
-  static const char* kNames[] = {"i1",   "i8",   "i16", "i32",  "i64", "ui8", "ui16",
-                                 "ui32", "ui64", "f16", "bf16", "f32", "f64"};
-  return kNames[int(t)];
-}
+const char* elem_name(ElemType t) { return stablehlo::dtype_name(t); }
 
 bool is_float(ElemType t) { return t >= ElemType::kF16; }
 bool is_unsigned(ElemType t) { return t >= ElemType::kU8 && t <= ElemType::kU64; }
@@ -76,7 +72,7 @@ int64_t wrap_int(ElemType t, int64_t v) {
   if (w == 64) return v;
   uint64_t mask = (uint64_t(1) << w) - 1;
   uint64_t u = uint64_t(v) & mask;
-  if (is_unsigned(t) || t == ElemType::kI1) return int64_t(u);
+  if (is_unsigned(t) || t == ElemType::kBool) return int64_t(u);
   if (u >> (w - 1)) u |= ~mask;  // sign-extend
   return int64_t(u);
 }

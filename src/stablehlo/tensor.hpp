@@ -11,24 +11,12 @@
 #include <vector>
 
 #include "stablehlo/ast.hpp"
+#include "tierjit/stablehlo.hpp"
 
 namespace tierjit::shlo {
 
-enum class ElemType : uint8_t {
-  kI1,
-  kI8,
-  kI16,
-  kI32,
-  kI64,
-  kU8,
-  kU16,
-  kU32,
-  kU64,
-  kF16,
-  kBF16,
-  kF32,
-  kF64
-};
+/// The element types are the public API's (include/tierjit/stablehlo.hpp).
+using ElemType = stablehlo::DType;
 
 /// "i1", "i32", "si8", "ui16", "f16", "bf16", "f32", "f64". Errors: kUnsupported for types
 /// the evaluator does not handle (complex, f8 variants, i2/i4, ...), naming them.
