@@ -14,6 +14,7 @@ void register_cache(CLI::App& app);
 void register_bytecode(CLI::App& app);
 void register_kernel(CLI::App& app);
 void register_stablehlo(CLI::App& app);
+void register_sandbox(CLI::App& app);
 
 /// The exit status chosen by the subcommand that ran.
 int exit_code();

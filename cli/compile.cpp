@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "aot/aot.hpp"
+#include "aot/riscv.hpp"
 #include "cli/bytecode.hpp"
 #include "cli/commands.hpp"
 #include "cnp/compiler.hpp"
@@ -48,6 +49,9 @@ void register_compile(CLI::App& app) {
     std::string input;
     aot::CompileOptions opts;
     std::string format = "object";
+    std::string target = "host";
+    bool debug = false;
+    bool no_cache = false;
   };
   auto a = std::make_shared<Args>();
   CLI::App* sub =
@@ -59,7 +63,21 @@ void register_compile(CLI::App& app) {
   sub->add_flag("--native", a->opts.native_cpu, "tune for this machine's CPU");
   sub->add_option("--format", a->format, "bytecode: object (ELF .o, default) or raw (tier-1 code)")
       ->check(CLI::IsMember({"object", "raw"}));
+  sub->add_option("--target", a->target,
+                  "host (object or .so) or riscv64 (a static ELF for `tierjit sandbox`)")
+      ->check(CLI::IsMember({"host", "riscv64"}));
+  sub->add_flag("-g", a->debug, "riscv64: keep DWARF for source lines (addr2line, faults)");
+  sub->add_flag("--no-cache", a->no_cache, "riscv64: do not reuse a cached ELF");
   sub->callback([a] {
+    if (a->target == "riscv64") {
+      aot::RiscvOptions ro;
+      ro.opt_level = a->opts.opt_level;
+      ro.debug = a->debug;
+      ro.output = a->opts.output;
+      ro.use_cache = !a->no_cache;
+      Status s = aot::compile_riscv_file(a->input, ro);
+      return set_exit_code(s.ok() ? 0 : report(s.error()));
+    }
     a->opts.kind = aot::kind_for_output(a->opts.output);
     auto head = read_file(a->input);
     bool bc = head.ok() && is_bytecode(head.value());

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   tierjit::cli::register_bytecode(app);
   tierjit::cli::register_kernel(app);
   tierjit::cli::register_stablehlo(app);
+  tierjit::cli::register_sandbox(app);
   app.parse_complete_callback([&] {
     if (!debug.empty()) tierjit::enable_log_channels(debug);
   });

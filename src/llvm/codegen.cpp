@@ -28,6 +28,23 @@ void initialize_llvm_targets() {
   });
 }
 
+extern "C" void LLVMInitializeRISCVTargetInfo();
+extern "C" void LLVMInitializeRISCVTarget();
+extern "C" void LLVMInitializeRISCVTargetMC();
+extern "C" void LLVMInitializeRISCVAsmPrinter();
+extern "C" void LLVMInitializeRISCVAsmParser();
+
+void initialize_riscv_target() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    LLVMInitializeRISCVTargetInfo();
+    LLVMInitializeRISCVTarget();
+    LLVMInitializeRISCVTargetMC();
+    LLVMInitializeRISCVAsmPrinter();
+    LLVMInitializeRISCVAsmParser();
+  });
+}
+
 TargetConfig TargetConfig::host() {
   TargetConfig c;
   c.triple = llvm::sys::getProcessTriple();
@@ -47,8 +64,8 @@ TargetConfig TargetConfig::generic(const std::string& triple) {
 }
 
 std::string TargetConfig::key() const {
-  return triple + "|" + cpu + "|" + features + "|" + (pic ? "pic" : "static") + "|small" +
-         (emulated_tls ? "|emutls" : "");
+  return triple + "|" + cpu + "|" + features + "|" + (pic ? "pic" : "static") +
+         (medium_code_model ? "|medium" : "|small") + (emulated_tls ? "|emutls" : "") + "|" + abi;
 }
 
 std::string pipeline_name(int opt_level) {
@@ -60,6 +77,7 @@ Expected<std::unique_ptr<llvm::TargetMachine>> make_target_machine(const TargetC
   initialize_llvm_targets();
   std::string err;
   llvm::Triple triple(cfg.triple);
+  if (triple.isRISCV()) initialize_riscv_target();
   const llvm::Target* target = llvm::TargetRegistry::lookupTarget(triple, err);
   if (!target)
     return make_error(ErrorCode::kUnsupported, "no LLVM target for " + cfg.triple + ": " + err);
@@ -68,13 +86,14 @@ Expected<std::unique_ptr<llvm::TargetMachine>> make_target_machine(const TargetC
   // TLS relocations cannot be resolved: thread-locals use emulated TLS (__emutls_get_address,
   // from the host's libgcc_s), which works across objects.
   opts.EmulatedTLS = cfg.emulated_tls;
+  opts.MCOptions.ABIName = cfg.abi;
   llvm::CodeGenOptLevel cg = opt_level == 0   ? llvm::CodeGenOptLevel::None
                              : opt_level == 1 ? llvm::CodeGenOptLevel::Less
                              : opt_level == 2 ? llvm::CodeGenOptLevel::Default
                                               : llvm::CodeGenOptLevel::Aggressive;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
       triple, cfg.cpu, cfg.features, opts, cfg.pic ? llvm::Reloc::PIC_ : llvm::Reloc::Static,
-      llvm::CodeModel::Small, cg));
+      cfg.medium_code_model ? llvm::CodeModel::Medium : llvm::CodeModel::Small, cg));
   if (!tm)
     return make_error(ErrorCode::kUnsupported, "cannot create a target machine for " + cfg.triple);
   if (opt_level == 0) tm->setFastISel(true);

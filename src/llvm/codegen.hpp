@@ -19,8 +19,10 @@ struct TargetConfig {
   std::string triple;
   std::string cpu;
   std::string features;
-  bool pic = true;           ///< PIC + small code model: JITLink can place objects anywhere
-  bool emulated_tls = true;  ///< thread-locals through __emutls_get_address (JIT objects)
+  bool pic = true;                 ///< PIC + small code model: JITLink can place objects anywhere
+  bool emulated_tls = true;        ///< thread-locals through __emutls_get_address (JIT objects)
+  std::string abi;                 ///< target ABI name ("lp64d" for riscv64 guests); "" = default
+  bool medium_code_model = false;  ///< CodeModel::Medium (riscv64 medany) instead of Small
 
   /// The host: triple, CPU name and feature string detected from the running machine.
   static TargetConfig host();
@@ -32,6 +34,8 @@ struct TargetConfig {
 
 /// Initializes LLVM's native target, asm printer and parser once per process.
 void initialize_llvm_targets();
+/// Also initializes the RISC-V target (guests for the sandbox) once per process.
+void initialize_riscv_target();
 
 /// A TargetMachine for `cfg` generating code at `opt_level` (0..3; 0 = FastISel, no optimizer).
 Expected<std::unique_ptr<llvm::TargetMachine>> make_target_machine(const TargetConfig& cfg,

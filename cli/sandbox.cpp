@@ -1,0 +1,124 @@
+// `tierjit sandbox ELF [--max-instructions N] [--max-memory BYTES] [--stats] [-- ARGS...]`:
+// runs a riscv64 guest in the tierjit sandbox. Exit status: the guest's own, 124 when the
+// instruction budget ran out, 125 on a guest fault (message with pc and, with DWARF, the
+// source line).
+// `tierjit guest-cflags`: the clang-22 flags that compile C to riscv64 IR for tierjit.
+// `tierjit addr2line ELF PC...`: guest pc -> function and source line.
+#include "tierjit/sandbox.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "sandbox/guest_sysroot.hpp"
+#include "sandbox/source_map.hpp"
+#include "support/file.hpp"
+
+namespace tierjit::cli {
+namespace {
+
+struct SandboxArgs {
+  std::string elf;
+  uint64_t max_instructions = 0;
+  uint64_t max_memory = 0;
+  uint64_t stack = 0;
+  bool stats = false;
+  bool allow_stdin = false;
+  std::vector<std::string> args;
+};
+
+int run_sandbox(const SandboxArgs& a) {
+  auto bytes = read_file(a.elf);
+  if (!bytes.ok()) return report(bytes.error());
+  sandbox::Limits limits;
+  if (a.max_instructions) limits.max_instructions = a.max_instructions;
+  if (a.max_memory) limits.max_memory = a.max_memory;
+  if (a.stack) limits.stack_size = a.stack;
+  limits.allow_stdin = a.allow_stdin;
+  auto t0 = std::chrono::steady_clock::now();
+  auto box = sandbox::Sandbox::load(bytes.value(), a.elf, limits);
+  if (!box.ok()) return report(box.error());
+  std::vector<std::string> argv = {a.elf};
+  argv.insert(argv.end(), a.args.begin(), a.args.end());
+  auto t1 = std::chrono::steady_clock::now();
+  sandbox::RunResult r = box.value()->run(argv);
+  auto t2 = std::chrono::steady_clock::now();
+  std::fflush(stdout);
+  if (a.stats) {
+    double run_s = std::chrono::duration<double>(t2 - t1).count();
+    std::fprintf(stderr, "tierjit: sandbox: %llu instructions in %.3f s (%.0f M/s), load %.3f ms\n",
+                 static_cast<unsigned long long>(r.instructions), run_s,
+                 run_s > 0 ? static_cast<double>(r.instructions) / run_s / 1e6 : 0.0,
+                 std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  switch (r.reason) {
+    case sandbox::StopReason::kExited:
+      return r.exit_code;
+    case sandbox::StopReason::kReturned:
+      return 0;
+    case sandbox::StopReason::kBudget:
+      std::fprintf(stderr, "tierjit: %s: guest stopped at pc 0x%llx (%s): %s\n", a.elf.c_str(),
+                   static_cast<unsigned long long>(r.pc),
+                   sandbox::source_position(a.elf, r.pc).to_string().c_str(), r.message.c_str());
+      return 124;
+    case sandbox::StopReason::kFault:
+      std::fprintf(stderr, "tierjit: %s: guest fault: %s at pc 0x%llx (%s): %s\n", a.elf.c_str(),
+                   sandbox::fault_name(r.fault), static_cast<unsigned long long>(r.pc),
+                   sandbox::source_position(a.elf, r.pc).to_string().c_str(), r.message.c_str());
+      return 125;
+  }
+  return 125;
+}
+
+}  // namespace
+
+void register_sandbox(CLI::App& app) {
+  auto a = std::make_shared<SandboxArgs>();
+  CLI::App* sub = app.add_subcommand("sandbox", "run a riscv64 ELF in the tierjit sandbox");
+  sub->add_option("elf", a->elf, "a riscv64 executable (tierjit compile --target riscv64)")
+      ->required();
+  sub->add_option("--max-instructions", a->max_instructions,
+                  "instruction budget (default 4e9, about ten seconds)");
+  sub->add_option("--max-memory", a->max_memory, "guest memory in bytes (default 64 MiB)");
+  sub->add_option("--stack", a->stack, "guest stack in bytes (default 1 MiB)");
+  sub->add_flag("--stdin", a->allow_stdin, "let the guest read the host's stdin");
+  sub->add_flag("--stats", a->stats, "print instructions retired and speed to stderr");
+  sub->add_option("args", a->args, "arguments for the guest (after --)");
+  sub->callback([a] { set_exit_code(run_sandbox(*a)); });
+
+  CLI::App* flags =
+      app.add_subcommand("guest-cflags", "print clang-22 flags for riscv64 guest C code");
+  flags->callback([] {
+    auto root = sandbox::guest_sysroot();
+    if (!root.ok()) return set_exit_code(report(root.error()));
+    std::string line;
+    for (const std::string& f : sandbox::guest_cflags(root.value()))
+      line += (line.empty() ? "" : " ") + f;
+    std::printf("%s\n", line.c_str());
+    set_exit_code(0);
+  });
+
+  auto elf = std::make_shared<std::string>();
+  auto pcs = std::make_shared<std::vector<std::string>>();
+  CLI::App* a2l = app.add_subcommand("addr2line", "map guest pcs to function and source line");
+  a2l->add_option("elf", *elf, "a riscv64 executable (-g for source lines)")->required();
+  a2l->add_option("pc", *pcs, "addresses (hex with 0x, or decimal)")->required();
+  a2l->callback([elf, pcs] {
+    if (!read_file(*elf).ok()) return set_exit_code(report(read_file(*elf).error()));
+    int rc = 0;
+    for (const std::string& p : *pcs) {
+      char* end = nullptr;
+      unsigned long long v = std::strtoull(p.c_str(), &end, 0);
+      if (p.empty() || *end) {
+        rc = report(make_error(ErrorCode::kUsage, "not an address: " + p));
+        continue;
+      }
+      std::printf("0x%llx: %s\n", v, sandbox::source_position(*elf, v).to_string().c_str());
+    }
+    set_exit_code(rc);
+  });
+}
+
+}  // namespace tierjit::cli

@@ -1,0 +1,174 @@
+// The tierjit sandbox: runs untrusted RISC-V 64 (RV64IMAFDC + Zicsr/Zifencei, Zba, Zbb) ELF
+// executables inside the host process.
+//
+// Model (seed 004, "StableHLO to RISC-V ELF64": the host embeds a sandbox that runs RISC-V
+// guests; libriscv is the published reference point). The guest sees one flat address space
+// of `Limits::max_memory` bytes:
+//
+//   0 .. 64 KiB            never mapped: null-pointer accesses fault
+//   ELF PT_LOAD segments   text (read + execute), read-only data, data + bss (read + write)
+//   heap                   from the end of the image up, grown by brk (syscall 214)
+//   ...                    unmapped gap (>= 64 KiB guard below the stack)
+//   stack                  the top `Limits::stack_size` bytes; argc/argv/envp/auxv on it as
+//                          Linux lays them out, so the same ELF runs under qemu-riscv64
+//
+// Every guest access is checked against that map; text is never writable, and only text is
+// executable. A fault (illegal instruction, access outside the map, jump into data, stack
+// overflow, a syscall outside the allowlist, a bad pointer handed to a host call) stops the
+// guest with a RunResult naming the kind, the pc and the address; the host is unaffected.
+//
+// System calls use the Linux riscv64 numbers (ecall with the number in a7, arguments in
+// a0..a5, result in a0; negative errno on failure). Allowed: read (63, fd 0 only when
+// Limits::allow_stdin), write (64, fds 1 and 2), writev (66), close (57, fds 0-2), lseek
+// (62, -ESPIPE), exit (93), exit_group (94), brk (214), clock_gettime (113), gettimeofday
+// (169). Host functions registered by the embedder use numbers 500..599 (kHostCallFirst..
+// kHostCallLast): the seed's `print` and `vcall` live there. Anything else stops the guest
+// with FaultKind::kSyscallDenied naming the number.
+//
+// Thread safety: one Sandbox runs on one thread at a time; distinct Sandboxes are independent.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tierjit/error.hpp"
+
+namespace tierjit::sandbox {
+
+inline constexpr int kHostCallFirst = 500;
+inline constexpr int kHostCallLast = 599;
+
+struct Limits {
+  uint64_t max_memory = 64ull << 20;  ///< bytes of guest address space (image + heap + stack)
+  uint64_t stack_size = 1ull << 20;   ///< bytes at the top of the address space
+  /// Instructions per run() / vmcall() before the guest is stopped (kBudget). The default
+  /// stops a runaway guest after about ten seconds on the reference machine
+  /// (docs/BENCHMARKS.md, "Sandbox": measured interpreter speed).
+  uint64_t max_instructions = 4'000'000'000ull;
+  bool allow_stdin = false;  ///< read(0, ...) reads the host's stdin; otherwise -EBADF
+};
+
+enum class StopReason : uint8_t {
+  kExited,    ///< the guest called exit/exit_group (exit_code)
+  kReturned,  ///< a vmcall returned (value, fvalue)
+  kFault,     ///< the guest did something the sandbox refuses (fault, message)
+  kBudget,    ///< max_instructions ran out
+};
+
+enum class FaultKind : uint8_t {
+  kNone,
+  kIllegalInstruction,  ///< unknown/reserved encoding, or an unimplemented CSR
+  kLoadFault,           ///< read outside the guest's readable memory
+  kStoreFault,          ///< write outside writable memory (including into text)
+  kFetchFault,          ///< jump/branch to a non-executable address ("jump into data")
+  kMisaligned,          ///< misaligned atomic access or jump target
+  kStackOverflow,       ///< access in the guard area just below the stack
+  kBreakpoint,          ///< ebreak
+  kSyscallDenied,       ///< a system call outside the allowlist
+  kHostCallFault,       ///< a host function rejected its arguments (e.g. a bad pointer)
+};
+const char* fault_name(FaultKind kind);
+
+struct RunResult {
+  StopReason reason = StopReason::kFault;
+  int exit_code = 0;          ///< kExited
+  uint64_t value = 0;         ///< kReturned: a0
+  double fvalue = 0;          ///< kReturned: fa0 as a double
+  uint64_t instructions = 0;  ///< instructions retired by this run
+  FaultKind fault = FaultKind::kNone;
+  uint64_t pc = 0;      ///< guest pc where the guest stopped (faults, budget)
+  uint64_t addr = 0;    ///< faulting data address / jump target / syscall number
+  std::string message;  ///< one line, e.g. "store to 0x0000000000000008 outside guest memory"
+};
+
+/// An argument of a vmcall: integers and pointers go to a0..a7, floating point to fa0..fa7
+/// (the LP64D calling convention; doubles as doubles, floats NaN-boxed).
+struct Arg {
+  enum Kind : uint8_t { kInt, kFloat, kDouble } kind = kInt;
+  uint64_t i = 0;
+  double d = 0;
+  static Arg integer(uint64_t v) { return {kInt, v, 0}; }
+  static Arg f32(float v) { return {kFloat, 0, v}; }
+  static Arg f64(double v) { return {kDouble, 0, v}; }
+};
+
+class Sandbox;
+
+/// What a host function sees: the guest's argument registers and checked memory access.
+class HostCall {
+ public:
+  explicit HostCall(Sandbox& s) : s_(s) {}
+  uint64_t arg(int i) const;  ///< a0..a5
+  double farg(int i) const;   ///< fa0..fa7 as doubles
+  void set_result(uint64_t v);
+  /// Copies guest memory [addr, addr+n) out; false (and the call faults) when any byte is
+  /// outside the guest's readable memory.
+  bool read(uint64_t addr, void* out, uint64_t n);
+  bool write(uint64_t addr, const void* in, uint64_t n);
+  /// Reads a NUL-terminated string of at most `max` bytes; false when unterminated or outside.
+  bool read_string(uint64_t addr, std::string& out, uint64_t max = 4096);
+  /// Stops the guest with kHostCallFault and this message (the call does not return).
+  void fail(std::string message);
+  Sandbox& sandbox() { return s_; }
+
+ private:
+  Sandbox& s_;
+};
+using HostFunction = std::function<void(HostCall&)>;
+
+class Sandbox {
+ public:
+  ~Sandbox();
+  Sandbox(const Sandbox&) = delete;
+  Sandbox& operator=(const Sandbox&) = delete;
+
+  /// Loads an ELF64 RISC-V executable (ET_EXEC, little-endian). `name` is used in errors.
+  /// Errors: kInvalidInput naming the file and the offending header/segment.
+  static Expected<std::unique_ptr<Sandbox>> load(std::string_view elf, std::string name,
+                                                 Limits limits = {});
+
+  /// Runs from the ELF entry point with argv (argv[0] first) until exit, fault or budget.
+  RunResult run(const std::vector<std::string>& argv);
+  /// Calls the guest function at `address` with `args` (LP64D) on the guest's stack until it
+  /// returns (kReturned with a0/fa0). Usually after run() so that the C library is set up.
+  RunResult vmcall(uint64_t address, std::span<const Arg> args);
+  /// The address of a function or object symbol in the ELF symbol table, or 0.
+  uint64_t symbol(std::string_view name) const;
+
+  /// Checked copies between host and guest memory (false: outside writable/readable memory).
+  bool copy_to_guest(uint64_t addr, const void* data, uint64_t n);
+  bool copy_from_guest(uint64_t addr, void* out, uint64_t n) const;
+  /// Allocates `n` bytes of guest memory by growing the heap (0 when memory is exhausted).
+  uint64_t guest_alloc(uint64_t n);
+
+  /// Registers host function `number` (kHostCallFirst..kHostCallLast); the guest reaches it
+  /// with ecall (a7 = number). Errors: kUsage when the number is outside the range.
+  Status register_host_function(int number, HostFunction fn);
+  /// Where the guest's stdout/stderr bytes go (default: the host's fds 1 and 2).
+  void set_output(std::function<void(int fd, std::string_view bytes)> sink);
+
+  /// Restores memory, registers and the heap to their state right after load().
+  void reset();
+
+  const Limits& limits() const;
+  uint64_t entry() const;
+  /// Executable range [lo, hi) of the image.
+  std::pair<uint64_t, uint64_t> text_range() const;
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  explicit Sandbox(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// One line for a RunResult: "exited with status 3", "fault: store-fault at pc 0x... (...)".
+std::string describe(const RunResult& r);
+
+}  // namespace tierjit::sandbox

@@ -1,0 +1,108 @@
+// The sandbox's machine state: guest memory map, RV64 registers, the decoded-instruction cache
+// and the run loop's entry point. Internal to src/sandbox; the public face is
+// include/tierjit/sandbox.hpp.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sandbox/decode.hpp"
+#include "tierjit/sandbox.hpp"
+
+namespace tierjit::sandbox {
+
+/// Lowest address any segment may occupy: accesses below fault (null pointers).
+inline constexpr uint64_t kNullGuard = 0x10000;
+/// Gap kept unmapped between the heap's maximum and the stack.
+inline constexpr uint64_t kStackGuard = 0x10000;
+/// Return address planted by vmcall: jumping here ends the call (it is never executable).
+inline constexpr uint64_t kVmcallReturn = 0x1000;
+
+/// One decoded-cache entry: a direct-threaded handler plus operands. Entries cover every
+/// 2-byte position of the executable range; they are decoded lazily on first execution. Text
+/// is never writable, so an entry stays valid for the sandbox's lifetime (fence.i is a no-op).
+/// A later copy-and-patch translator can key its blocks by the same index.
+struct Insn {
+  const void* handler = nullptr;
+  int32_t imm = 0;  ///< immediate; for branches/JAL: target offset in entries
+  uint8_t rd = 0, rs1 = 0, rs2 = 0, rs3 = 0;
+  uint8_t step = 0;  ///< entries to the next instruction (1 = compressed, 2 = 32-bit)
+  uint8_t rm = 0;
+  Op op = Op::ILLEGAL;
+};
+
+struct Sandbox::Impl {
+  std::string name;
+  Limits limits;
+
+  // Memory map (see sandbox.hpp): readable [ro_lo, brk) and [stack_lo, mem_size); writable
+  // [rw_lo, brk) and [stack_lo, mem_size); executable [exec_lo, exec_hi).
+  uint8_t* mem = nullptr;
+  uint64_t mem_size = 0;
+  uint64_t ro_lo = 0, rw_lo = 0;
+  uint64_t brk_lo = 0, brk = 0, brk_max = 0, brk_high = 0;
+  uint64_t stack_lo = 0;
+  uint64_t exec_lo = 0, exec_hi = 0;
+  uint64_t entry = 0;
+
+  struct Segment {
+    uint64_t vaddr = 0;
+    std::string bytes;  ///< file contents; the rest up to memsz is zero
+    uint64_t memsz = 0;
+  };
+  std::vector<Segment> segments;
+  std::unordered_map<std::string, uint64_t> symbols;
+
+  // Hart state. x[32] is the sink that writes to x0 are redirected to at decode time.
+  uint64_t x[33] = {};
+  uint64_t f[32] = {};
+  uint64_t pc = 0;
+  uint32_t fflags = 0;           ///< accrued exception flags (NX=1 UF=2 OF=4 DZ=8 NV=16)
+  uint8_t frm = 0;               ///< dynamic rounding mode
+  uint64_t reservation = ~0ull;  ///< LR/SC reservation address
+  uint64_t retired_total = 0;    ///< instret across runs
+
+  std::vector<Insn> cache;
+  bool cache_ready = false;
+
+  std::array<HostFunction, kHostCallLast - kHostCallFirst + 1> host{};
+  std::function<void(int, std::string_view)> output;
+
+  Sandbox* owner = nullptr;  ///< the public object (host functions receive it)
+
+  // Set by syscalls and host calls to stop the run loop.
+  bool stop = false;
+  RunResult result;
+
+  ~Impl();
+  /// Maps memory and loads the ELF. Errors name `name` and the header or segment.
+  Status load(std::string_view elf);
+  /// Puts memory and registers back to the post-load state.
+  void reset();
+  /// Builds the initial stack (argc, argv, envp, auxv as Linux does) and sets sp.
+  bool setup_stack(const std::vector<std::string>& argv);
+
+  bool can_read(uint64_t a, uint64_t n) const {
+    return (a >= stack_lo && n <= mem_size && a <= mem_size - n) ||
+           (a >= ro_lo && n <= brk && a <= brk - n);
+  }
+  bool can_write(uint64_t a, uint64_t n) const {
+    return (a >= stack_lo && n <= mem_size && a <= mem_size - n) ||
+           (a >= rw_lo && n <= brk && a <= brk - n);
+  }
+
+  /// Runs the interpreter from `pc` for at most `budget` instructions; fills `result`.
+  void execute(uint64_t budget);
+  /// Handles ecall (a7 = number). Returns false when the guest must stop (result is set).
+  bool syscall();
+  /// Stops with a fault.
+  void fault(FaultKind kind, uint64_t at_pc, uint64_t addr, std::string message);
+};
+
+/// Name of a Linux riscv64 syscall number for messages ("openat"), or "" when unknown.
+const char* syscall_name(uint64_t number);
+
+}  // namespace tierjit::sandbox
