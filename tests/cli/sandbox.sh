@@ -1,0 +1,74 @@
+#!/bin/bash
+# RISC-V AOT + sandbox: C guests compiled through riscv64 IR give the same output and exit
+# status in the sandbox as natively; hostile guests (endless loop, endless recursion, wild
+# store, self-patching, jump into data, forbidden syscall, heap exhaustion) stop with a clear
+# error and the host survives; x86-64 IR and broken ELFs are refused with located errors;
+# -g keeps DWARF for addr2line and fault lines.
+source "$(dirname "$0")/lib.sh"
+G="$SRC/tests/sandbox/guests"
+read -r -a GFLAGS <<< "$("$TIERJIT" guest-cflags)"
+
+# build NAME [clang flags...]: C -> riscv64 IR -> ELF in $WORK/NAME.elf
+build() {
+  local name=$1
+  shift
+  "$CLANG" "${GFLAGS[@]}" -O2 "$@" -S -emit-llvm "$G/$name.c" -o "$WORK/$name.ll" &&
+    "$TIERJIT" compile --target riscv64 "$WORK/$name.ll" -o "$WORK/$name.elf" "${EXTRA[@]}"
+}
+EXTRA=()
+for g in basic hostile_loop hostile_recurse hostile_store hostile_text hostile_jump hostile_syscall hostile_memory; do
+  build "$g" || { echo "FAIL build $g"; failures=$((failures + 1)); }
+done
+
+# basic: sandbox output == native output, exit status too.
+"$CLANG" -O2 "$G/basic.c" -o "$WORK/basic-native" -lm
+"$WORK/basic-native" a bc > "$WORK/native.out"; native_rc=$?
+expect_stdout "basic: sandbox == native" "$WORK/native.out" -- "$TIERJIT" sandbox "$WORK/basic.elf" -- a bc
+expect_run "basic: exit status" "$native_rc" "" -- "$TIERJIT" sandbox "$WORK/basic.elf" -- a bc
+"$WORK/basic-native" > "$WORK/native0.out"
+expect_stdout "basic: no args" "$WORK/native0.out" -- "$TIERJIT" sandbox "$WORK/basic.elf"
+
+# Hostile guests: each stops with its own error; exit 124 (budget) or 125 (fault).
+expect_run "endless loop -> budget" 124 "instruction budget of 50000000 exhausted" -- \
+  "$TIERJIT" sandbox --max-instructions 50000000 "$WORK/hostile_loop.elf"
+expect_run "endless recursion -> stack overflow" 125 "guest fault: stack-overflow at pc 0x[0-9a-f]+" -- \
+  "$TIERJIT" sandbox "$WORK/hostile_recurse.elf"
+expect_run "wild store" 125 "store-fault at pc 0x[0-9a-f]+ .*store to 0x7ff000000000 outside guest memory" -- \
+  "$TIERJIT" sandbox "$WORK/hostile_store.elf"
+expect_run "self-patching" 125 "store to read-only 0x10" -- "$TIERJIT" sandbox "$WORK/hostile_text.elf"
+expect_run "jump into data" 125 "fetch-fault .*jump to 0x[0-9a-f]+ outside executable memory" -- \
+  "$TIERJIT" sandbox "$WORK/hostile_jump.elf"
+expect_run "forbidden syscall" 125 "syscall-denied .*system call 56 \(openat\) is not allowed" -- \
+  "$TIERJIT" sandbox "$WORK/hostile_syscall.elf"
+expect_run "heap exhaustion" 0 "" -- "$TIERJIT" sandbox --max-memory 16777216 "$WORK/hostile_memory.elf"
+grep -Eq '^heap exhausted after 1[0-9] MiB$' "$WORK/out" ||
+  { echo "FAIL heap exhaustion output"; cat "$WORK/out"; failures=$((failures + 1)); }
+expect_run "memory limit too small for the image" 65 "does not fit the guest memory" -- \
+  "$TIERJIT" sandbox --max-memory 1048576 --stack 524288 "$WORK/basic.elf"
+
+# -g: faults and addr2line name the source line.
+EXTRA=(-g)
+build hostile_store -g || { echo "FAIL build -g"; failures=$((failures + 1)); }
+EXTRA=()
+expect_run "fault with source line" 125 "\(main at .*hostile_store.c:5:" -- \
+  "$TIERJIT" sandbox "$WORK/hostile_store.elf"
+pc=$(grep -Eo 'pc 0x[0-9a-f]+' "$WORK/err" | head -1 | cut -d' ' -f2)
+expect_run "addr2line" 0 "" -- "$TIERJIT" addr2line "$WORK/hostile_store.elf" "$pc"
+grep -q "main at .*hostile_store.c:5" "$WORK/out" || { echo "FAIL addr2line output"; cat "$WORK/out"; failures=$((failures + 1)); }
+
+# Refused inputs.
+"$CLANG" -O2 -S -emit-llvm "$G/basic.c" -o "$WORK/x86.ll"
+expect_run "x86-64 IR refused" 65 "targets 'x86_64.*not riscv64.*guest-cflags" -- \
+  "$TIERJIT" compile --target riscv64 "$WORK/x86.ll" -o "$WORK/x.elf"
+head -c 100 "$WORK/basic.elf" > "$WORK/trunc.elf"
+expect_run "truncated ELF" 65 "trunc.elf" -- "$TIERJIT" sandbox "$WORK/trunc.elf"
+printf 'not an elf at all, just text padding padding padding padding padding padding pad' > "$WORK/bad.elf"
+expect_run "bad magic" 65 "bad.elf: offset 0: not a tierjit guest: no ELF magic" -- "$TIERJIT" sandbox "$WORK/bad.elf"
+expect_run "host ELF refused" 65 "e_machine is not RISC-V" -- "$TIERJIT" sandbox "$WORK/basic-native"
+expect_run "missing ELF" 66 "" -- "$TIERJIT" sandbox "$WORK/nope.elf"
+
+# The ELF cache: a second compile of the same IR is a hit and gives the same bytes.
+"$TIERJIT" compile --target riscv64 "$WORK/basic.ll" -o "$WORK/again.elf"
+cmp -s "$WORK/basic.elf" "$WORK/again.elf" || { echo "FAIL cached ELF differs"; failures=$((failures + 1)); }
+checks=$((checks + 1))
+finish
