@@ -51,6 +51,12 @@ inline uint32_t host_flags() {
          ((c & 0x10) ? kUF : 0) | ((c & 0x20) ? kNX : 0);
 }
 inline void clear_host_flags() { _mm_setcsr(_mm_getcsr() & ~0x3fu); }
+// Entry: clear stale host flags and select round-to-nearest, writing MXCSR (slow: ~10 cycles)
+// only when something has to change; a vmcall of integer code then never writes it.
+inline void enter_fp_state() {
+  uint32_t c = _mm_getcsr();
+  if (c & 0x603fu) _mm_setcsr(c & ~0x603fu);
+}
 inline void set_host_rounding(unsigned rm) {
   static constexpr uint32_t kRc[] = {0, 3, 1, 2, 0};  // RNE, RTZ, RDN, RUP, RMM(~RNE)
   _mm_setcsr((_mm_getcsr() & ~0x6000u) | (kRc[rm] << 13));
@@ -145,7 +151,13 @@ void Sandbox::Impl::execute(uint64_t budget) {
     cache_ready = true;
   }
   stop = false;
-  result = RunResult{};
+  result.reason = StopReason::kFault;
+  result.exit_code = 0;
+  result.value = 0;
+  result.fvalue = 0;
+  result.fault = FaultKind::kNone;
+  result.pc = result.addr = 0;
+  result.message.clear();
   uint64_t* const X = x;
   uint64_t* const F = f;
   uint8_t* const M = mem;
@@ -158,8 +170,7 @@ void Sandbox::Impl::execute(uint64_t budget) {
   unsigned host_rm = 0;
   uint32_t soft_flags = 0;
   Insn* in = nullptr;
-  clear_host_flags();
-  set_host_rounding(0);
+  enter_fp_state();
 
 #define PC_OF(p) (elo + static_cast<uint64_t>((p)-C) * 2)
 #define DISPATCH()                                     \
@@ -1108,8 +1119,11 @@ L_budget : {
 L_stopped:
   result.instructions = budget - left;
   retired_total += result.instructions;
-  fflags |= soft_flags | host_flags();
-  clear_host_flags();
+  fflags |= soft_flags;
+  if (uint32_t hf = host_flags(); hf != 0) {
+    fflags |= hf;
+    clear_host_flags();
+  }
   if (host_rm != 0) set_host_rounding(0);
   return;
 }

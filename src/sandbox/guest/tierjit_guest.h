@@ -4,9 +4,14 @@
  *   tj_syscall3/4   raw Linux riscv64 system calls (ecall; number in a7)
  *   tj_host_call    a host function the embedder registered (numbers 500..599)
  *   tj_print        host call 500 when the embedder registers the seed's `print`
+ *   TJ_EXPORT       keeps a function the host calls by name through vmcall
  */
 #ifndef TIERJIT_GUEST_H
 #define TIERJIT_GUEST_H
+
+/* Marks a function the host calls by name (Sandbox::vmcall): kept by --gc-sections even
+ * when nothing in the guest references it. */
+#define TJ_EXPORT __attribute__((used, retain, noinline))
 
 #define TJ_HOST_CALL_FIRST 500
 #define TJ_HOST_CALL_LAST 599
