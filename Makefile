@@ -33,7 +33,7 @@ asan:
 fuzz:
 	@scripts/setup
 	cmake --preset fuzz
-	cmake --build build-fuzz -j $(JOBS) --target fuzz_llbc fuzz_ir fuzz_bytecode fuzz_stablehlo
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_llbc fuzz_ir fuzz_bytecode fuzz_stablehlo fuzz_sandbox
 	ctest --test-dir build-fuzz --output-on-failure -L fuzz
 
 SOURCES = $(shell git ls-files '*.cpp' '*.hpp' '*.h' | grep -v '^examples/')

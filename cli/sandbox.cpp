@@ -1,4 +1,5 @@
-// `tierjit sandbox ELF [--max-instructions N] [--max-memory BYTES] [--stats] [-- ARGS...]`:
+// `tierjit sandbox ELF [--max-instructions N] [--max-memory BYTES] [--allow-read FILE]...
+//  [--stats] [-- ARGS...]`:
 // runs a riscv64 guest in the tierjit sandbox. Exit status: the guest's own, 124 when the
 // instruction budget ran out, 125 on a guest fault (message with pc and, with DWARF, the
 // source line).
@@ -26,6 +27,8 @@ struct SandboxArgs {
   uint64_t stack = 0;
   bool stats = false;
   bool allow_stdin = false;
+  bool trace = false;
+  std::vector<std::string> readable;
   std::vector<std::string> args;
 };
 
@@ -37,9 +40,12 @@ int run_sandbox(const SandboxArgs& a) {
   if (a.max_memory) limits.max_memory = a.max_memory;
   if (a.stack) limits.stack_size = a.stack;
   limits.allow_stdin = a.allow_stdin;
+  limits.trace_syscalls = a.trace;
   auto t0 = std::chrono::steady_clock::now();
   auto box = sandbox::Sandbox::load(bytes.value(), a.elf, limits);
   if (!box.ok()) return report(box.error());
+  for (const std::string& f : a.readable)
+    if (Status s = box.value()->allow_read(f); !s.ok()) return report(s.error());
   std::vector<std::string> argv = {a.elf};
   argv.insert(argv.end(), a.args.begin(), a.args.end());
   auto t1 = std::chrono::steady_clock::now();
@@ -84,6 +90,9 @@ void register_sandbox(CLI::App& app) {
   sub->add_option("--max-memory", a->max_memory, "guest memory in bytes (default 64 MiB)");
   sub->add_option("--stack", a->stack, "guest stack in bytes (default 1 MiB)");
   sub->add_flag("--stdin", a->allow_stdin, "let the guest read the host's stdin");
+  sub->add_option("--allow-read", a->readable, "let the guest open this host file read-only")
+      ->allow_extra_args(false);
+  sub->add_flag("--trace-syscalls", a->trace, "print each system call and its result (stderr)");
   sub->add_flag("--stats", a->stats, "print instructions retired and speed to stderr");
   sub->add_option("args", a->args, "arguments for the guest (after --)");
   sub->callback([a] { set_exit_code(run_sandbox(*a)); });

@@ -21,9 +21,11 @@
 // a0..a5, result in a0; negative errno on failure). Allowed: read (63, fd 0 only when
 // Limits::allow_stdin), write (64, fds 1 and 2), writev (66), close (57, fds 0-2), lseek
 // (62, -ESPIPE), exit (93), exit_group (94), brk (214), clock_gettime (113), gettimeofday
-// (169). Host functions registered by the embedder use numbers 500..599 (kHostCallFirst..
-// kHostCallLast): the seed's `print` and `vcall` live there. Anything else stops the guest
-// with FaultKind::kSyscallDenied naming the number.
+// (169). openat (56), and read/lseek/close on the descriptors it returns, only for files the
+// embedder granted with allow_read() (read-only; another path gets -EACCES; without any grant
+// openat is not allowed at all). Host functions registered by the embedder use numbers 500..599
+// (kHostCallFirst.. kHostCallLast): the seed's `print` and `vcall` live there. Anything else stops
+// the guest with FaultKind::kSyscallDenied naming the number.
 //
 // Thread safety: one Sandbox runs on one thread at a time; distinct Sandboxes are independent.
 #pragma once
@@ -50,7 +52,8 @@ struct Limits {
   /// stops a runaway guest after about ten seconds on the reference machine
   /// (docs/BENCHMARKS.md, "Sandbox": measured interpreter speed).
   uint64_t max_instructions = 4'000'000'000ull;
-  bool allow_stdin = false;  ///< read(0, ...) reads the host's stdin; otherwise -EBADF
+  bool allow_stdin = false;     ///< read(0, ...) reads the host's stdin; otherwise -EBADF
+  bool trace_syscalls = false;  ///< print every system call and its result to stderr
 };
 
 enum class StopReason : uint8_t {
@@ -149,6 +152,9 @@ class Sandbox {
   /// Registers host function `number` (kHostCallFirst..kHostCallLast); the guest reaches it
   /// with ecall (a7 = number). Errors: kUsage when the number is outside the range.
   Status register_host_function(int number, HostFunction fn);
+  /// Lets the guest open the host file `path` read-only, by exactly that path string (no other
+  /// file becomes visible). Errors: kFileNotFound when the host cannot open it.
+  Status allow_read(const std::string& path);
   /// Where the guest's stdout/stderr bytes go (default: the host's fds 1 and 2).
   void set_output(std::function<void(int fd, std::string_view bytes)> sink);
 

@@ -3,19 +3,22 @@
 // and host calls, and the public Sandbox API.
 #include "sandbox/machine.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <llvm/Object/ELF.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
 namespace tierjit::sandbox {
 namespace {
 
-constexpr int64_t kEBADF = 9, kEFAULT = 14, kEINVAL = 22, kESPIPE = 29;
+constexpr int64_t kEBADF = 9, kEACCES = 13, kEFAULT = 14, kEINVAL = 22, kEMFILE = 24, kESPIPE = 29;
 
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
@@ -145,7 +148,14 @@ std::string describe(const RunResult& r) {
 }
 
 Sandbox::Impl::~Impl() {
+  close_files();
   if (mem) ::munmap(mem, mem_size);
+}
+
+void Sandbox::Impl::close_files() {
+  for (auto& [guest_fd, host_fd] : open_files) ::close(host_fd);
+  open_files.clear();
+  next_fd = 3;
 }
 
 void Sandbox::Impl::fault(FaultKind kind, uint64_t at_pc, uint64_t addr, std::string message) {
@@ -281,6 +291,7 @@ Status Sandbox::Impl::load(std::string_view elf) {
 }
 
 void Sandbox::Impl::reset() {
+  close_files();
   ::madvise(mem, mem_size, MADV_DONTNEED);  // private anonymous memory reads back as zeros
   for (const Segment& s : segments) std::memcpy(mem + s.vaddr, s.bytes.data(), s.bytes.size());
   brk = brk_lo;
@@ -327,16 +338,46 @@ bool Sandbox::Impl::setup_stack(const std::vector<std::string>& argv) {
 bool Sandbox::Impl::syscall() {
   uint64_t n = x[17];
   uint64_t* a = x + 10;
+  uint64_t args[3] = {a[0], a[1], a[2]};
   auto ret = [&](int64_t v) {
     x[10] = static_cast<uint64_t>(v);
+    if (limits.trace_syscalls) {
+      const char* nm = syscall_name(n);
+      std::fprintf(stderr, "tierjit: sandbox: pc 0x%llx: %s%s%llu(0x%llx, 0x%llx, 0x%llx) = %lld\n",
+                   static_cast<unsigned long long>(pc), nm, *nm ? "/" : "",
+                   static_cast<unsigned long long>(n), static_cast<unsigned long long>(args[0]),
+                   static_cast<unsigned long long>(args[1]),
+                   static_cast<unsigned long long>(args[2]), static_cast<long long>(v));
+    }
     return true;
   };
   switch (n) {
     case 63: {  // read
-      if (a[0] != 0 || !limits.allow_stdin) return ret(-kEBADF);
+      int host_fd = -1;
+      if (a[0] == 0 && limits.allow_stdin) host_fd = 0;
+      if (auto it = open_files.find(static_cast<int64_t>(a[0])); it != open_files.end())
+        host_fd = it->second;
+      if (host_fd < 0) return ret(-kEBADF);
       if (!can_write(a[1], a[2])) return ret(-kEFAULT);
-      ssize_t got = ::read(0, mem + a[1], a[2]);
+      ssize_t got = ::read(host_fd, mem + a[1], a[2]);
       return ret(got < 0 ? -kEFAULT : got);
+    }
+    case 56: {  // openat: granted files only, read-only
+      if (readable.empty()) break;
+      std::string path;
+      for (uint64_t i = 0;; ++i) {
+        if (i >= 4096 || !can_read(a[1] + i, 1)) return ret(-kEFAULT);
+        char c = static_cast<char>(mem[a[1] + i]);
+        if (c == 0) break;
+        path.push_back(c);
+      }
+      bool granted = std::find(readable.begin(), readable.end(), path) != readable.end();
+      if (!granted || (a[2] & 3) != 0 /* O_ACCMODE != O_RDONLY */) return ret(-kEACCES);
+      if (open_files.size() >= 64) return ret(-kEMFILE);
+      int host_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (host_fd < 0) return ret(-kEACCES);
+      open_files[next_fd] = host_fd;
+      return ret(next_fd++);
     }
     case 64: {  // write
       if (a[0] != 1 && a[0] != 2) return ret(-kEBADF);
@@ -358,10 +399,21 @@ bool Sandbox::Impl::syscall() {
       }
       return ret(total);
     }
-    case 57:
-      return ret(a[0] <= 2 ? 0 : -kEBADF);  // close
-    case 62:
-      return ret(-kESPIPE);  // lseek
+    case 57: {  // close
+      if (a[0] <= 2) return ret(0);
+      auto it = open_files.find(static_cast<int64_t>(a[0]));
+      if (it == open_files.end()) return ret(-kEBADF);
+      ::close(it->second);
+      open_files.erase(it);
+      return ret(0);
+    }
+    case 62: {  // lseek
+      auto it = open_files.find(static_cast<int64_t>(a[0]));
+      if (it == open_files.end()) return ret(a[0] <= 2 ? -kESPIPE : -kEBADF);
+      if (a[2] > 2) return ret(-kEINVAL);
+      off_t r = ::lseek(it->second, static_cast<off_t>(a[1]), static_cast<int>(a[2]));
+      return ret(r < 0 ? -kEINVAL : r);
+    }
     case 93:
     case 94:
       stop = true;
@@ -548,6 +600,14 @@ Status Sandbox::register_host_function(int number, HostFunction fn) {
     return make_error(ErrorCode::kUsage, fmt::format("host function numbers are {}..{}, not {}",
                                                      kHostCallFirst, kHostCallLast, number));
   impl_->host[number - kHostCallFirst] = std::move(fn);
+  return {};
+}
+
+Status Sandbox::allow_read(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error(ErrorCode::kFileNotFound, "cannot open for the guest", {path});
+  ::close(fd);
+  impl_->readable.push_back(path);
   return {};
 }
 

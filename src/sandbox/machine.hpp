@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -69,6 +70,10 @@ struct Sandbox::Impl {
   bool cache_ready = false;
 
   std::array<HostFunction, kHostCallLast - kHostCallFirst + 1> host{};
+  std::vector<std::string> readable;            ///< paths granted by allow_read()
+  std::unordered_map<int64_t, int> open_files;  ///< guest fd (>= 3) -> host fd
+  int64_t next_fd = 3;
+  void close_files();
   std::function<void(int, std::string_view)> output;
 
   Sandbox* owner = nullptr;  ///< the public object (host functions receive it)
