@@ -75,6 +75,13 @@ void register_compile(CLI::App& app) {
       ro.debug = a->debug;
       ro.output = a->opts.output;
       ro.use_cache = !a->no_cache;
+      auto bytes = read_file(a->input);
+      if (bytes.ok() && is_bytecode(bytes.value())) {
+        auto m = load_bytecode(a->input);
+        if (!m.ok()) return set_exit_code(report(m.error()));
+        Status s = aot::compile_riscv_bytecode(m.value(), bytes.value(), a->input, ro);
+        return set_exit_code(s.ok() ? 0 : report(s.error()));
+      }
       Status s = aot::compile_riscv_file(a->input, ro);
       return set_exit_code(s.ok() ? 0 : report(s.error()));
     }

@@ -35,7 +35,7 @@ struct TjCtx;
  * with clang's preserve_none convention: `r` is the function's register frame (its arguments
  * are r[0..nargs)), `mem`/`mem_size` the linear memory. Returns the function's result; when
  * ctx->status != 0 on return the value is meaningless and the caller returns at once. */
-#if defined(__clang__)
+#if defined(__clang__) && (defined(__x86_64__) || defined(__aarch64__))
 #define TJ_PRESERVE_NONE __attribute__((preserve_none))
 #else
 #define TJ_PRESERVE_NONE /* host code never calls it directly: see TjEnterFn */

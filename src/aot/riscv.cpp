@@ -3,6 +3,8 @@
 #include "aot/riscv.hpp"
 
 #include <fmt/format.h>
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/GlobalVariable.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Target/TargetMachine.h>
@@ -12,6 +14,8 @@
 
 #include <filesystem>
 
+#include "bytecode/isa.hpp"
+#include "llvm/bytecode_jit.hpp"
 #include "llvm/codegen.hpp"
 #include "llvm/ir_loader.hpp"
 #include "llvm/linker.hpp"
@@ -55,7 +59,7 @@ struct TempDir {
 };
 
 Status link_guest(const std::string& object, const std::string& sysroot, bool debug,
-                  const std::string& output) {
+                  const std::string& output, const std::vector<std::string>& extra_libs) {
   TempDir dir;
   char tmpl[] = "/tmp/tierjit-rv-XXXXXX";
   if (!::mkdtemp(tmpl)) return make_error(ErrorCode::kIo, "cannot create a temporary directory");
@@ -73,6 +77,7 @@ Status link_guest(const std::string& object, const std::string& sysroot, bool de
                                    sandbox::guest_crt0(sysroot),
                                    obj,
                                    "--start-group"};
+  for (const std::string& lib : extra_libs) args.push_back(sysroot + "/lib/" + lib);
   for (const std::string& lib : sandbox::guest_libraries(sysroot)) args.push_back(lib);
   args.push_back("--end-group");
   if (!debug) args.push_back("--strip-debug");
@@ -87,14 +92,15 @@ Status link_guest(const std::string& object, const std::string& sysroot, bool de
 }
 
 // Everything the ELF depends on besides the input: versions, options, target, sysroot files.
-Expected<Hash128> cache_key(std::string_view input, const std::string& sysroot,
-                            const RiscvOptions& o) {
+Expected<Hash128> cache_key(std::string_view kind, std::string_view input,
+                            const std::string& sysroot, const RiscvOptions& o) {
   Hasher h;
-  h.add("tierjit-riscv-elf").add(kVersion).add(kLlvmVersion).add(input);
+  h.add("tierjit-riscv-elf").add(kind).add(kVersion).add(kLlvmVersion).add(input);
   h.add_u64(static_cast<uint64_t>(o.opt_level)).add_u64(o.debug ? 1 : 0).add(guest_target().key());
   std::vector<std::string> files = sandbox::guest_libraries(sysroot);
   files.push_back(sandbox::guest_crt0(sysroot));
   files.push_back(sandbox::guest_linker_script(sysroot));
+  if (kind == "bytecode") files.push_back(sysroot + "/lib/libtjbcrun.a");
   for (const std::string& f : files) {
     TJ_ASSIGN_OR_RETURN(std::string bytes, read_file(f));
     h.add(bytes);
@@ -104,7 +110,39 @@ Expected<Hash128> cache_key(std::string_view input, const std::string& sysroot,
 
 }  // namespace
 
-Status compile_riscv_module(llvm::Module& m, const std::string& name, const RiscvOptions& opts) {
+// The tables the bytecode runner (bcrun.c) reads: memory size, entry point, import and
+// function names.
+void add_runner_tables(llvm::Module& mod, const bytecode::Module& m) {
+  llvm::LLVMContext& ctx = mod.getContext();
+  auto* i64 = llvm::Type::getInt64Ty(ctx);
+  auto* i32 = llvm::Type::getInt32Ty(ctx);
+  auto* ptr = llvm::PointerType::getUnqual(ctx);
+  auto constant = [&](llvm::Type* ty, llvm::Constant* init, const char* name) {
+    new llvm::GlobalVariable(mod, ty, true, llvm::GlobalValue::ExternalLinkage, init, name);
+  };
+  auto strings = [&](const std::vector<std::string>& names, const char* table, const char* count) {
+    std::vector<llvm::Constant*> elems;
+    for (const std::string& n : names) {
+      auto* str = llvm::ConstantDataArray::getString(ctx, n, true);
+      elems.push_back(new llvm::GlobalVariable(mod, str->getType(), true,
+                                               llvm::GlobalValue::PrivateLinkage, str, "tj_name"));
+    }
+    auto* ty = llvm::ArrayType::get(ptr, elems.size());
+    constant(ty, llvm::ConstantArray::get(ty, elems), table);
+    constant(i32, llvm::ConstantInt::get(i32, names.size()), count);
+  };
+  constant(i64, llvm::ConstantInt::get(i64, m.memory_size), "tj_guest_memory_size");
+  const bytecode::Function& entry = m.functions[m.entry];
+  constant(i32, llvm::ConstantInt::get(i32, entry.nargs), "tj_guest_entry_nargs");
+  constant(ptr, mod.getFunction("tj_" + entry.name), "tj_guest_entry");
+  strings(m.imports, "tj_guest_imports", "tj_guest_num_imports");
+  std::vector<std::string> fn_names;
+  for (const auto& f : m.functions) fn_names.push_back(f.name);
+  strings(fn_names, "tj_guest_functions", "tj_guest_num_functions");
+}
+
+Status compile_riscv_module(llvm::Module& m, const std::string& name, const RiscvOptions& opts,
+                            const std::vector<std::string>& extra_libs) {
   llvm::Triple triple(m.getTargetTriple());
   if (triple.getArch() != llvm::Triple::riscv64)
     return make_error(ErrorCode::kInvalidInput,
@@ -118,7 +156,7 @@ Status compile_riscv_module(llvm::Module& m, const std::string& name, const Risc
   m.setDataLayout(tm->createDataLayout());
   llvmtier::optimize_module(m, *tm, opts.opt_level);
   TJ_ASSIGN_OR_RETURN(std::string obj, llvmtier::emit_object(m, *tm));
-  return link_guest(obj, sysroot, opts.debug, opts.output);
+  return link_guest(obj, sysroot, opts.debug, opts.output, extra_libs);
 }
 
 Status compile_riscv_file(const std::string& input, const RiscvOptions& opts) {
@@ -127,7 +165,7 @@ Status compile_riscv_file(const std::string& input, const RiscvOptions& opts) {
   std::optional<ObjectCache> cache;
   Hash128 key;
   if (opts.use_cache) {
-    TJ_ASSIGN_OR_RETURN(key, cache_key(bytes, sysroot, opts));
+    TJ_ASSIGN_OR_RETURN(key, cache_key("ir", bytes, sysroot, opts));
     cache.emplace(ObjectCache::default_dir());
     if (auto hit = cache->load(key)) return write_executable(opts.output, *hit);
   }
@@ -135,6 +173,30 @@ Status compile_riscv_file(const std::string& input, const RiscvOptions& opts) {
   TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr ir, llvmtier::load_ir_file(input, ctx, false));
   TJ_TRY(llvmtier::verify_ir(*ir.module, input));
   TJ_TRY(compile_riscv_module(*ir.module, input, opts));
+  if (cache) {
+    TJ_ASSIGN_OR_RETURN(std::string elf, read_file(opts.output));
+    cache->store(key, elf);
+  }
+  return {};
+}
+
+Status compile_riscv_bytecode(const bytecode::Module& m, std::string_view source,
+                              const std::string& name, const RiscvOptions& opts) {
+  TJ_ASSIGN_OR_RETURN(std::string sysroot, sandbox::guest_sysroot());
+  std::optional<ObjectCache> cache;
+  Hash128 key;
+  if (opts.use_cache) {
+    TJ_ASSIGN_OR_RETURN(key, cache_key("bytecode", source, sysroot, opts));
+    cache.emplace(ObjectCache::default_dir());
+    if (auto hit = cache->load(key)) return write_executable(opts.output, *hit);
+  }
+  if (m.functions.empty() || m.entry >= m.functions.size())
+    return make_error(ErrorCode::kMissingEntry, "the module has no entry function", {name});
+  llvm::LLVMContext ctx;
+  llvmtier::TargetConfig tc = guest_target();
+  TJ_ASSIGN_OR_RETURN(auto mod, llvmtier::translate_bytecode_module(m, ctx, &tc));
+  add_runner_tables(*mod, m);
+  TJ_TRY(compile_riscv_module(*mod, name, opts, {"libtjbcrun.a"}));
   if (cache) {
     TJ_ASSIGN_OR_RETURN(std::string elf, read_file(opts.output));
     cache->store(key, elf);

@@ -5,11 +5,16 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "support/error.hpp"
 
 namespace llvm {
 class Module;
+}
+namespace tierjit::bytecode {
+struct Module;
 }
 
 namespace tierjit::aot {
@@ -27,7 +32,15 @@ struct RiscvOptions {
 /// verifying, kCompileFailed (codegen or lld's message), kFileNotFound (no guest sysroot).
 Status compile_riscv_file(const std::string& input, const RiscvOptions& opts);
 
-/// The same for a module already in memory (e.g. translated bytecode).
-Status compile_riscv_module(llvm::Module& m, const std::string& name, const RiscvOptions& opts);
+/// The same for a module already in memory. `extra_libs` are sysroot libraries linked before
+/// the C library (e.g. "libtjbcrun.a", the bytecode runner's main).
+Status compile_riscv_module(llvm::Module& m, const std::string& name, const RiscvOptions& opts,
+                            const std::vector<std::string>& extra_libs = {});
+
+/// A bytecode module (`source` = its file bytes, for the cache key) as a riscv64 ELF: the
+/// bytecode's LLVM IR translation for riscv64 plus the guest runner (src/sandbox/guest/bcrun.c),
+/// which behaves like `tierjit run prog.tjasm -- ARGS` (same output, exit statuses, traps).
+Status compile_riscv_bytecode(const bytecode::Module& m, std::string_view source,
+                              const std::string& name, const RiscvOptions& opts);
 
 }  // namespace tierjit::aot

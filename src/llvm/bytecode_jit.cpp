@@ -21,6 +21,7 @@
 #include <set>
 
 #include "bc_semantics.inc"
+#include "bc_semantics_riscv64.inc"
 #include "bytecode/abi.h"
 #include "llvm/codegen.hpp"
 
@@ -41,9 +42,18 @@ const char* sem_name(Op op) {
   return names[static_cast<int>(op)];
 }
 
+// The TjFn calling convention: preserve_none where LLVM implements it (x86-64, AArch64), the
+// C convention elsewhere (riscv64 guests; LLVM 22 rejects preserve_none for RISC-V).
+llvm::CallingConv::ID tjfn_cc(const llvm::Module& m) {
+  return m.getTargetTriple().isRISCV() ? llvm::CallingConv::C : llvm::CallingConv::PreserveNone;
+}
+
 Status link_semantics(llvm::Module& dst) {
+  bool rv = dst.getTargetTriple().isRISCV();
   auto buf = llvm::MemoryBuffer::getMemBuffer(
-      llvm::StringRef(reinterpret_cast<const char*>(kBcSemantics), sizeof(kBcSemantics)),
+      rv ? llvm::StringRef(reinterpret_cast<const char*>(kBcSemanticsRiscv64),
+                           sizeof(kBcSemanticsRiscv64))
+         : llvm::StringRef(reinterpret_cast<const char*>(kBcSemantics), sizeof(kBcSemantics)),
       "bc_semantics.bc", false);
   auto sem = llvm::parseBitcodeFile(buf->getMemBufferRef(), dst.getContext());
   if (!sem)
@@ -211,7 +221,7 @@ class FunctionTranslator {
       cell->setAlignment(llvm::Align(8));
       ci = b_.CreateCall(fn_->getFunctionType(), cell, {c_, nr, mem_, size_});
     }
-    ci->setCallingConv(llvm::CallingConv::PreserveNone);
+    ci->setCallingConv(tjfn_cc(*fn_->getParent()));
     llvm::Value* status = load_field(offsetof(TjCtx, status), i64_);
     auto* unwind = llvm::BasicBlock::Create(ctx_, "unwind", fn_);
     auto* cont = llvm::BasicBlock::Create(ctx_, "cont", fn_);
@@ -372,7 +382,7 @@ llvm::FunctionType* tjfn_type(llvm::LLVMContext& c) {
 llvm::Function* declare_tjfn(llvm::Module& mod, const std::string& name) {
   auto* f = llvm::Function::Create(tjfn_type(mod.getContext()), llvm::GlobalValue::ExternalLinkage,
                                    name, mod);
-  f->setCallingConv(llvm::CallingConv::PreserveNone);
+  f->setCallingConv(tjfn_cc(mod));
   f->addFnAttr(llvm::Attribute::NoUnwind);
   // ctx (the Instance), r (the register stack) and mem (linear memory) are disjoint mappings:
   // telling LLVM lets it keep fuel and frame values in registers across guest stores.
@@ -380,10 +390,10 @@ llvm::Function* declare_tjfn(llvm::Module& mod, const std::string& name) {
   return f;
 }
 
-Expected<std::unique_ptr<llvm::Module>> new_module(llvm::LLVMContext& ctx,
-                                                   const std::string& name) {
+Expected<std::unique_ptr<llvm::Module>> new_module(llvm::LLVMContext& ctx, const std::string& name,
+                                                   const TargetConfig& target) {
   auto mod = std::make_unique<llvm::Module>(name, ctx);
-  TJ_ASSIGN_OR_RETURN(auto tm, make_target_machine(TargetConfig::host(), 2));
+  TJ_ASSIGN_OR_RETURN(auto tm, make_target_machine(target, 2));
   mod->setDataLayout(tm->createDataLayout());
   mod->setTargetTriple(tm->getTargetTriple());
   TJ_TRY(link_semantics(*mod));
@@ -402,7 +412,7 @@ Status finish(llvm::Module& mod) {
 
 Expected<std::unique_ptr<llvm::Module>> translate_bytecode(const bytecode::Module& m, uint32_t fn,
                                                            llvm::LLVMContext& ctx) {
-  TJ_ASSIGN_OR_RETURN(auto mod, new_module(ctx, fmt::format("tj_bc_{}", fn)));
+  TJ_ASSIGN_OR_RETURN(auto mod, new_module(ctx, fmt::format("tj_bc_{}", fn), TargetConfig::host()));
   llvm::Function* f = declare_tjfn(*mod, fmt::format("tj_bc_{}", fn));
   std::map<uint32_t, llvm::Function*> direct = {{fn, f}};  // self-recursion calls directly
   FunctionTranslator(m, fn, f, direct).run();
@@ -416,8 +426,9 @@ namespace {
 // across functions); `internal` hides them (AOT objects export C wrappers instead).
 Expected<std::unique_ptr<llvm::Module>> translate_all(const bytecode::Module& m,
                                                       llvm::LLVMContext& ctx, bool internal,
-                                                      std::map<uint32_t, llvm::Function*>& fns) {
-  TJ_ASSIGN_OR_RETURN(auto mod, new_module(ctx, "tierjit_bytecode"));
+                                                      std::map<uint32_t, llvm::Function*>& fns,
+                                                      const TargetConfig& target) {
+  TJ_ASSIGN_OR_RETURN(auto mod, new_module(ctx, "tierjit_bytecode", target));
   for (uint32_t i = 0; i < m.functions.size(); ++i) {
     fns[i] = declare_tjfn(*mod, fmt::format("tj_bc_{}", i));
     if (internal) fns[i]->setLinkage(llvm::GlobalValue::InternalLinkage);
@@ -429,9 +440,11 @@ Expected<std::unique_ptr<llvm::Module>> translate_all(const bytecode::Module& m,
 }  // namespace
 
 Expected<std::unique_ptr<llvm::Module>> translate_bytecode_module(const bytecode::Module& m,
-                                                                  llvm::LLVMContext& ctx) {
+                                                                  llvm::LLVMContext& ctx,
+                                                                  const TargetConfig* target) {
   std::map<uint32_t, llvm::Function*> fns;
-  TJ_ASSIGN_OR_RETURN(auto mod, translate_all(m, ctx, /*internal=*/true, fns));
+  TJ_ASSIGN_OR_RETURN(auto mod, translate_all(m, ctx, /*internal=*/true, fns,
+                                              target ? *target : TargetConfig::host()));
   // Tables the wrappers install in the caller's TjCtx: entry cells (callr) and arg counts.
   auto* p = llvm::PointerType::getUnqual(ctx);
   auto* i64 = llvm::Type::getInt64Ty(ctx);
@@ -462,7 +475,7 @@ Expected<std::unique_ptr<llvm::Module>> translate_bytecode_module(const bytecode
     b.CreateStore(b.getInt64(n), at(offsetof(TjCtx, num_functions)));
     auto* call = b.CreateCall(fns[i], {c, w->getArg(1), b.CreateLoad(p, at(offsetof(TjCtx, mem))),
                                        b.CreateLoad(i64, at(offsetof(TjCtx, mem_size)))});
-    call->setCallingConv(llvm::CallingConv::PreserveNone);
+    call->setCallingConv(tjfn_cc(*mod));
     b.CreateRet(call);
   }
   // void tj_init_memory(uint8_t* mem): copies the data segments.
@@ -541,7 +554,8 @@ Expected<std::vector<void*>> BytecodeJit::compile_all(const bytecode::Module& m)
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto ctx = std::make_unique<llvm::LLVMContext>();
   std::map<uint32_t, llvm::Function*> fns;
-  TJ_ASSIGN_OR_RETURN(auto mod, translate_all(m, *ctx, /*internal=*/false, fns));
+  TJ_ASSIGN_OR_RETURN(auto mod,
+                      translate_all(m, *ctx, /*internal=*/false, fns, TargetConfig::host()));
   TJ_TRY(finish(*mod));
   uint64_t serial = impl_->serial++;
   std::vector<std::string> names;

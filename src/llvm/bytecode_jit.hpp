@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bytecode/isa.hpp"
+#include "llvm/codegen.hpp"
 #include "support/error.hpp"
 
 namespace llvm {
@@ -25,9 +26,11 @@ Expected<std::unique_ptr<llvm::Module>> translate_bytecode(const bytecode::Modul
 /// Translates every function into one module for AOT objects, with C-ABI entry points
 /// (include/tierjit/bytecode_aot.h): `uint64_t tj_<NAME>(TjCtx* ctx, uint64_t* frame)` (the
 /// frame holds the arguments; the call installs the module's cell table in ctx) and
-/// `void tj_init_memory(uint8_t* mem)` (copies the data segments).
-Expected<std::unique_ptr<llvm::Module>> translate_bytecode_module(const bytecode::Module& m,
-                                                                  llvm::LLVMContext& ctx);
+/// `void tj_init_memory(uint8_t* mem)` (copies the data segments). `target` (default: the
+/// host) sets the triple, data layout and semantics bitcode; for riscv64 the functions use the
+/// C calling convention (LLVM has no preserve_none there).
+Expected<std::unique_ptr<llvm::Module>> translate_bytecode_module(
+    const bytecode::Module& m, llvm::LLVMContext& ctx, const TargetConfig* target = nullptr);
 
 /// An ELF relocatable object for the whole module (translate_bytecode_module, the O<level>
 /// pipeline, portable x86-64 unless `native_cpu`).
