@@ -140,14 +140,19 @@ inline uint64_t sx32(uint64_t v) {
 }  // namespace
 
 void Sandbox::Impl::execute(uint64_t budget) {
-  static const void* const kLabels[] = {
-#define RV_OP(name, xrd) &&L_##name,
+  // Handlers as 32-bit offsets from one base label (GCC's label-difference extension), so a
+  // cache entry is 16 bytes: big programs keep more of their decoded text in cache.
+#define HOFF(label) \
+  static_cast<int32_t>(reinterpret_cast<intptr_t>(&&label) - reinterpret_cast<intptr_t>(&&L_decode))
+  const int32_t kLabels[] = {
+#define RV_OP(name, xrd) HOFF(L_##name),
 #include "sandbox/rv_ops.def"
 #undef RV_OP
   };
+  char* const kBase = static_cast<char*>(&&L_decode);
   if (!cache_ready) {
-    for (Insn& e : cache) e.handler = &&L_decode;
-    cache.back().handler = &&L_end_of_text;  // the sentinel after the last instruction
+    for (Insn& e : cache) e.handler = 0;         // L_decode
+    cache.back().handler = HOFF(L_end_of_text);  // the sentinel after the last instruction
     cache_ready = true;
   }
   stop = false;
@@ -177,7 +182,7 @@ void Sandbox::Impl::execute(uint64_t budget) {
   do {                                                 \
     if (__builtin_expect(left == 0, 0)) goto L_budget; \
     --left;                                            \
-    goto * in->handler;                                \
+    goto*(kBase + in->handler);                        \
   } while (0)
 #define NEXT()      \
   do {              \
@@ -292,7 +297,7 @@ L_decode : {
       break;
   }
   e.handler = kLabels[static_cast<int>(d.op)];
-  goto* e.handler;
+  goto*(kBase + e.handler);
 }
 
 // ---- RV64I ----

@@ -27,8 +27,8 @@ inline constexpr uint64_t kVmcallReturn = 0x1000;
 /// is never writable, so an entry stays valid for the sandbox's lifetime (fence.i is a no-op).
 /// A later copy-and-patch translator can key its blocks by the same index.
 struct Insn {
-  const void* handler = nullptr;
-  int32_t imm = 0;  ///< immediate; for branches/JAL: target offset in entries
+  int32_t handler = 0;  ///< handler address minus the run loop's base label (16-byte entries)
+  int32_t imm = 0;      ///< immediate; for branches/JAL: target offset in entries
   uint8_t rd = 0, rs1 = 0, rs2 = 0, rs3 = 0;
   uint8_t step = 0;  ///< entries to the next instruction (1 = compressed, 2 = 32-bit)
   uint8_t rm = 0;
