@@ -12,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "stablehlo/evaluator.hpp"
+#include "stablehlo/verifier.hpp"
 #include "support/file.hpp"
 #include "tierjit/stablehlo.hpp"
 
@@ -49,6 +50,12 @@ Outcome run_file(const fs::path& p, std::string& reason) {
   if (!modules.ok()) {
     reason = modules.error().to_string();
     return Outcome::kFail;
+  }
+  for (const auto& m : *modules) {
+    if (Status v = shlo::verify_module(m, p.filename().string()); !v.ok()) {
+      reason = v.error().to_string();
+      return Outcome::kFail;
+    }
   }
   int ran = 0, checks = 0;
   for (const auto& m : *modules) {

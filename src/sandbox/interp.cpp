@@ -144,7 +144,7 @@ void Sandbox::Impl::execute(uint64_t budget) {
   // cache entry is 16 bytes: big programs keep more of their decoded text in cache.
 #define HOFF(label) \
   static_cast<int32_t>(reinterpret_cast<intptr_t>(&&label) - reinterpret_cast<intptr_t>(&&L_decode))
-  const int32_t kLabels[] = {
+  static const int32_t kLabels[] = {
 #define RV_OP(name, xrd) HOFF(L_##name),
 #include "sandbox/rv_ops.def"
 #undef RV_OP

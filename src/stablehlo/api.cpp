@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "stablehlo/evaluator.hpp"
+#include "stablehlo/verifier.hpp"
 #include "tierjit/stablehlo.hpp"
 
 namespace tierjit::stablehlo {
@@ -200,6 +201,7 @@ Expected<std::unique_ptr<Program>> Program::parse(const std::string& text,
                                                   const std::string& file) {
   auto m = shlo::parse_mlir(text, file);
   if (!m.ok()) return m.take_error();
+  for (const auto& mod : *m) TJ_TRY(shlo::verify_module(mod, file));
   auto impl = std::make_unique<Impl>();
   impl->modules = std::move(*m);
   impl->file = file;

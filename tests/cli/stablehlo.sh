@@ -36,4 +36,8 @@ if [ -d "$corpus" ]; then
   expect_run "shared corpus" 0 "" -- "$TIERJIT" stablehlo-test "$corpus" --expect-passed 1620
   tail -1 "$WORK/out"
 fi
+# The verifier rejects ill-typed programs before anything runs, located.
+printf 'func.func @main(%%a: tensor<2xf32>, %%b: tensor<3xf32>) -> tensor<2xf32> {\n  %%0 = "stablehlo.add"(%%a, %%b) : (tensor<2xf32>, tensor<3xf32>) -> tensor<2xf32>\n  return %%0 : tensor<2xf32>\n}\n' > "$WORK/bad_add.mlir"
+expect_run "verifier: shape mismatch" 65 "bad_add.mlir:2:3: stablehlo.add: operand 1 is tensor<3xf32>, expected the shape of tensor<2xf32> \(C1\)" -- \
+  "$TIERJIT" run "$WORK/bad_add.mlir" --input "$d/b.npy" --input "$d/b.npy"
 finish

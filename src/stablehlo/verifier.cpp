@@ -1,0 +1,414 @@
+// The StableHLO verifier (see verifier.hpp). Constraint labels (C1, C2, ...) refer to the
+// op's "Constraints" list in the StableHLO specification.
+#include "stablehlo/verifier.hpp"
+
+#include <algorithm>
+#include <set>
+#include <unordered_map>
+
+#include "stablehlo/attrs.hpp"
+
+namespace tierjit::shlo {
+namespace {
+
+bool static_tensor(const Type* t) {
+  if (!t || t->kind != Type::Kind::kTensor || !t->ranked) return false;
+  for (int64_t d : t->dims)
+    if (d < 0) return false;
+  return true;
+}
+
+int64_t elements(const Type& t) {
+  int64_t n = 1;
+  for (int64_t d : t.dims)
+    if (__builtin_mul_overflow(n, d, &n)) return -1;
+  return n;
+}
+
+std::string dims_text(const std::vector<int64_t>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(v[i]);
+  }
+  return s + "]";
+}
+
+const std::set<std::string>& binary_ops() {
+  static const std::set<std::string> s = {"add",
+                                          "subtract",
+                                          "multiply",
+                                          "divide",
+                                          "remainder",
+                                          "maximum",
+                                          "minimum",
+                                          "power",
+                                          "atan2",
+                                          "and",
+                                          "or",
+                                          "xor",
+                                          "shift_left",
+                                          "shift_right_arithmetic",
+                                          "shift_right_logical"};
+  return s;
+}
+const std::set<std::string>& unary_ops() {
+  static const std::set<std::string> s = {"abs",
+                                          "negate",
+                                          "exponential",
+                                          "exponential_minus_one",
+                                          "log",
+                                          "log_plus_one",
+                                          "logistic",
+                                          "sqrt",
+                                          "rsqrt",
+                                          "cbrt",
+                                          "tanh",
+                                          "sine",
+                                          "cosine",
+                                          "tan",
+                                          "floor",
+                                          "ceil",
+                                          "round_nearest_afz",
+                                          "round_nearest_even",
+                                          "sign",
+                                          "not",
+                                          "popcnt",
+                                          "count_leading_zeros"};
+  return s;
+}
+
+class Verifier {
+ public:
+  Verifier(const Module& m, const std::string& file) : m_(m), file_(file) {}
+
+  Status run() {
+    for (const Func& f : m_.funcs) TJ_TRY(func(f));
+    return {};
+  }
+
+ private:
+  const Module& m_;
+  const std::string& file_;
+  std::vector<std::unordered_map<std::string, Type>> scopes_;
+  const Func* func_ = nullptr;
+
+  Error err(const Op& op, const std::string& msg) const {
+    return make_error(ErrorCode::kInvalidInput, op.name + ": " + msg,
+                      SourceLoc{file_, op.loc.line, op.loc.col});
+  }
+  static std::string key(const ValueRef& v) {
+    return v.index < 0 ? v.name : v.name + "#" + std::to_string(v.index);
+  }
+  const Type* find(const std::string& k) const {
+    for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it) {
+      auto f = it->find(k);
+      if (f != it->end()) return &f->second;
+    }
+    return nullptr;
+  }
+  void define(const std::string& k, Type t) { scopes_.back()[k] = std::move(t); }
+
+  Status func(const Func& f) {
+    func_ = &f;
+    scopes_.clear();
+    scopes_.emplace_back();
+    for (const auto& [name, type] : f.args) define(name, type);
+    return region(f.body, {}, {});
+  }
+
+  // A region's blocks; `bound`/`bound_types` are names the owning op binds in it (while's
+  // iteration arguments).
+  Status region(const Region& r, const std::vector<std::string>& bound,
+                const std::vector<Type>& bound_types) {
+    for (const Block& b : r.blocks) {
+      scopes_.emplace_back();
+      for (size_t i = 0; i < bound.size(); ++i)
+        define(bound[i], i < bound_types.size() ? bound_types[i] : Type{});
+      for (const auto& [name, type] : b.args) define(name, type);
+      for (const Op& o : b.ops) {
+        Status s = op(o, scopes_.size() == 2 && &r == &func_->body);
+        if (!s.ok()) {
+          scopes_.pop_back();
+          return s;
+        }
+      }
+      scopes_.pop_back();
+    }
+    return {};
+  }
+
+  Status op(const Op& o, bool top_level) {
+    std::vector<const Type*> in;
+    for (const ValueRef& v : o.operands) {
+      const Type* t = find(key(v));
+      if (!t && v.index < 0) t = find(v.name + "#0");
+      if (!t) {
+        return make_error(ErrorCode::kInvalidInput, o.name + ": use of undefined value " + key(v),
+                          SourceLoc{file_, v.loc.line ? v.loc.line : o.loc.line,
+                                    v.loc.line ? v.loc.col : o.loc.col});
+      }
+      in.push_back(t);
+    }
+    // The op's own signature, when it spells every operand type, wins over the definitions'.
+    if (o.operand_types.size() == in.size())
+      for (size_t i = 0; i < in.size(); ++i) in[i] = &o.operand_types[i];
+    const Type* res =
+        o.result_types.size() == 1 && o.num_results <= 1 ? &o.result_types[0] : nullptr;
+    TJ_TRY(rules(o, strip(o.name), in, res, top_level));
+
+    std::vector<Type> bound_types;
+    for (const Type* t : in) bound_types.push_back(t ? *t : Type{});
+    for (const Region& r : o.regions) TJ_TRY(region(r, o.bound_names, bound_types));
+
+    // Results: "%a, %b:2 =" -> %a, %b#0, %b#1 (and "%b" for the first of a group).
+    size_t k = 0;
+    for (const auto& [name, count] : o.result_names) {
+      for (int i = 0; i < count; ++i, ++k) {
+        Type t = k < o.result_types.size() && o.result_types.size() == size_t(o.num_results)
+                     ? o.result_types[k]
+                     : Type{};
+        if (count == 1) define(name, t);
+        define(name + "#" + std::to_string(i), t);
+      }
+    }
+    return {};
+  }
+
+  Status same_shape(const Op& o, const Type& a, const Type& b, const std::string& what) const {
+    if (a.dims != b.dims)
+      return err(o, what + " is " + a.text + ", expected the shape of " + b.text + " (C1)");
+    return {};
+  }
+
+  Status rules(const Op& o, const std::string& n, const std::vector<const Type*>& in,
+               const Type* res, bool top_level) {
+    bool all_known = std::all_of(in.begin(), in.end(), static_tensor) && static_tensor(res);
+    if (n == "return" && top_level && o.name != "stablehlo.return") {
+      if (in.size() != func_->results.size())
+        return err(o, "returns " + std::to_string(in.size()) + " values, @" + func_->name +
+                          " declares " + std::to_string(func_->results.size()));
+      for (size_t i = 0; i < in.size(); ++i)
+        if (static_tensor(in[i]) && static_tensor(&func_->results[i]) &&
+            (in[i]->dims != func_->results[i].dims || in[i]->elem != func_->results[i].elem))
+          return err(o, "result " + std::to_string(i) + " is " + in[i]->text + ", @" + func_->name +
+                            " declares " + func_->results[i].text);
+      return {};
+    }
+    if (n == "call") {
+      std::string callee;
+      for (const Attr& a : o.args)
+        if (a.kind == Attr::Kind::kSymbol) callee = a.text;
+      if (const Attr* a = o.attr("callee")) callee = a->text;
+      if (!callee.empty() && callee[0] == '@') callee = callee.substr(1);
+      if (callee.empty()) return {};
+      for (const Func& f : m_.funcs)
+        if (f.name == callee) {
+          if (f.args.size() != in.size())
+            return err(o, "passes " + std::to_string(in.size()) + " arguments, @" + callee +
+                              " takes " + std::to_string(f.args.size()));
+          return {};
+        }
+      return err(o, "call to unknown function @" + callee);
+    }
+    if (!all_known) return {};
+    const Type& r = *res;
+    if (binary_ops().count(n) && in.size() == 2) {
+      TJ_TRY(same_shape(o, *in[0], r, "operand 0"));
+      TJ_TRY(same_shape(o, *in[1], r, "operand 1"));
+      if (in[0]->elem != r.elem || in[1]->elem != r.elem)
+        return err(o, "element types differ: " + in[0]->text + ", " + in[1]->text + " -> " +
+                          r.text + " (C1)");
+      return {};
+    }
+    if (unary_ops().count(n) && in.size() == 1) {
+      TJ_TRY(same_shape(o, *in[0], r, "the operand"));
+      if (n != "abs" && in[0]->elem != r.elem && in[0]->elem.rfind("complex", 0) != 0)
+        return err(o, "element type " + in[0]->elem + " -> " + r.elem + " (C1)");
+      return {};
+    }
+    if ((n == "convert" || n == "is_finite") && in.size() == 1)
+      return same_shape(o, *in[0], r, "the operand");
+    if (n == "compare" && in.size() == 2) {
+      TJ_TRY(same_shape(o, *in[0], r, "operand 0"));
+      TJ_TRY(same_shape(o, *in[1], r, "operand 1"));
+      if (in[0]->elem != in[1]->elem)
+        return err(o, "compares " + in[0]->elem + " with " + in[1]->elem + " (C1)");
+      if (r.elem != "i1") return err(o, "result element type is " + r.elem + ", expected i1 (C2)");
+      return {};
+    }
+    if (n == "select" && in.size() == 3) {
+      if (in[0]->elem != "i1")
+        return err(o, "predicate is " + in[0]->text + ", expected i1 elements");
+      if (!in[0]->dims.empty()) TJ_TRY(same_shape(o, *in[0], r, "the predicate"));
+      TJ_TRY(same_shape(o, *in[1], r, "on_true"));
+      TJ_TRY(same_shape(o, *in[2], r, "on_false"));
+      return {};
+    }
+    if (n == "broadcast_in_dim" && in.size() == 1) {
+      const Attr* a = o.attr("dims") ? o.attr("dims") : o.attr("broadcast_dimensions");
+      if (!a) return err(o, "missing broadcast_dimensions");
+      std::vector<int64_t> d = ints_of(*a);
+      const Type& x = *in[0];
+      if (d.size() != x.dims.size())
+        return err(o, "broadcast_dimensions " + dims_text(d) + " has " + std::to_string(d.size()) +
+                          " entries for an operand of rank " + std::to_string(x.dims.size()) +
+                          " (C2)");
+      std::set<int64_t> seen;
+      for (size_t i = 0; i < d.size(); ++i) {
+        if (d[i] < 0 || d[i] >= int64_t(r.dims.size()))
+          return err(o, "broadcast dimension " + std::to_string(d[i]) +
+                            " is outside the result's rank " + std::to_string(r.dims.size()) +
+                            " (C4)");
+        if (!seen.insert(d[i]).second)
+          return err(o, "broadcast dimension " + std::to_string(d[i]) + " repeats (C5)");
+        if (x.dims[i] != 1 && x.dims[i] != r.dims[size_t(d[i])])
+          return err(o, "operand dimension " + std::to_string(i) + " (" +
+                            std::to_string(x.dims[i]) + ") cannot broadcast to result dimension " +
+                            std::to_string(d[i]) + " (" + std::to_string(r.dims[size_t(d[i])]) +
+                            ") (C6)");
+      }
+      return {};
+    }
+    if (n == "reshape" && in.size() == 1) {
+      if (elements(*in[0]) != elements(r))
+        return err(o, "reshapes " + in[0]->text + " (" + std::to_string(elements(*in[0])) +
+                          " elements) to " + r.text + " (" + std::to_string(elements(r)) +
+                          ") (C1)");
+      return {};
+    }
+    if (n == "transpose" && in.size() == 1) {
+      const Attr* a = o.attr("dims") ? o.attr("dims") : o.attr("permutation");
+      if (!a) return err(o, "missing permutation");
+      std::vector<int64_t> p = ints_of(*a);
+      std::vector<int64_t> sorted = p;
+      std::sort(sorted.begin(), sorted.end());
+      for (size_t i = 0; i < sorted.size(); ++i)
+        if (sorted[i] != int64_t(i) || p.size() != in[0]->dims.size())
+          return err(o, "permutation " + dims_text(p) + " is not a permutation of the operand's " +
+                            std::to_string(in[0]->dims.size()) + " dimensions (C2)");
+      if (p.size() != in[0]->dims.size())
+        return err(o, "permutation " + dims_text(p) + " does not match rank " +
+                          std::to_string(in[0]->dims.size()) + " (C2)");
+      for (size_t i = 0; i < p.size(); ++i)
+        if (r.dims.size() != p.size() || r.dims[i] != in[0]->dims[size_t(p[i])])
+          return err(o, "result " + r.text + " is not " + in[0]->text + " permuted by " +
+                            dims_text(p) + " (C4)");
+      return {};
+    }
+    if (n == "concatenate" && !in.empty()) {
+      const Attr* a = o.attr("dimension") ? o.attr("dimension") : o.attr("dim");
+      if (!a) return {};
+      std::vector<int64_t> dv = ints_of(*a);
+      if (dv.size() != 1) return {};
+      int64_t d = dv[0];
+      size_t rank = in[0]->dims.size();
+      if (d < 0 || d >= int64_t(rank))
+        return err(o, "dimension " + std::to_string(d) + " is outside rank " +
+                          std::to_string(rank) + " (C4)");
+      int64_t sum = 0;
+      for (size_t i = 0; i < in.size(); ++i) {
+        if (in[i]->dims.size() != rank)
+          return err(o, "operand " + std::to_string(i) + " has rank " +
+                            std::to_string(in[i]->dims.size()) + ", expected " +
+                            std::to_string(rank) + " (C2)");
+        for (size_t j = 0; j < rank; ++j)
+          if (int64_t(j) != d && in[i]->dims[j] != in[0]->dims[j])
+            return err(o, "operand " + std::to_string(i) + " is " + in[i]->text +
+                              ", which differs from " + in[0]->text + " outside dimension " +
+                              std::to_string(d) + " (C2)");
+        sum += in[i]->dims[size_t(d)];
+      }
+      if (r.dims.size() != rank || r.dims[size_t(d)] != sum)
+        return err(o, "result " + r.text + " does not have " + std::to_string(sum) +
+                          " elements along dimension " + std::to_string(d) + " (C6)");
+      return {};
+    }
+    if (n == "slice" && in.size() == 1 && o.attr("start_indices") && o.attr("limit_indices")) {
+      std::vector<int64_t> s = ints_of(*o.attr("start_indices")),
+                           l = ints_of(*o.attr("limit_indices"));
+      std::vector<int64_t> st =
+          o.attr("strides") ? ints_of(*o.attr("strides")) : std::vector<int64_t>(s.size(), 1);
+      const Type& x = *in[0];
+      if (s.size() != x.dims.size() || l.size() != x.dims.size() || st.size() != x.dims.size())
+        return err(o, "start/limit/strides do not have one entry per operand dimension (C2)");
+      for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] < 0 || s[i] > l[i] || l[i] > x.dims[i])
+          return err(o, "dimension " + std::to_string(i) + ": 0 <= start " + std::to_string(s[i]) +
+                            " <= limit " + std::to_string(l[i]) +
+                            " <= " + std::to_string(x.dims[i]) + " does not hold (C3)");
+        if (st[i] <= 0) return err(o, "stride " + std::to_string(st[i]) + " is not positive (C4)");
+        int64_t want = (l[i] - s[i] + st[i] - 1) / st[i];
+        if (r.dims.size() != s.size() || r.dims[i] != want)
+          return err(o, "result dimension " + std::to_string(i) + " should be " +
+                            std::to_string(want) + ": " + r.text + " (C5)");
+      }
+      return {};
+    }
+    if (n == "iota" && in.empty()) {
+      const Attr* a = o.attr("dim") ? o.attr("dim") : o.attr("iota_dimension");
+      if (!a) return {};
+      std::vector<int64_t> d = ints_of(*a);
+      if (d.size() == 1 && (d[0] < 0 || d[0] >= int64_t(r.dims.size())))
+        return err(o, "iota_dimension " + std::to_string(d[0]) + " is outside the result's rank " +
+                          std::to_string(r.dims.size()) + " (C1)");
+      return {};
+    }
+    if (n == "dot_general" && in.size() == 2) return dot_general(o, *in[0], *in[1], r);
+    return {};
+  }
+
+  Status dot_general(const Op& o, const Type& L, const Type& R, const Type& r) {
+    std::vector<int64_t> lb, rb, lc, rc;
+    if (const Attr* a = o.attr("batching_dims"); a && a->items.size() == 2)
+      lb = ints_of(a->items[0]), rb = ints_of(a->items[1]);
+    if (const Attr* a = o.attr("contracting_dims"); a && a->items.size() == 2)
+      lc = ints_of(a->items[0]), rc = ints_of(a->items[1]);
+    if (const Attr* a = o.attr("dot_dimension_numbers")) {
+      lb = field_ints(*a, "lhs_batching_dimensions"),
+      rb = field_ints(*a, "rhs_batching_dimensions");
+      lc = field_ints(*a, "lhs_contracting_dimensions"),
+      rc = field_ints(*a, "rhs_contracting_dimensions");
+    }
+    if (lb.size() != rb.size())
+      return err(o, "lhs and rhs batching dimensions differ in number (C1)");
+    if (lc.size() != rc.size())
+      return err(o, "lhs and rhs contracting dimensions differ in number (C2)");
+    auto check = [&](const std::vector<int64_t>& a, const std::vector<int64_t>& b, size_t ra,
+                     size_t rb_, const char* what, const char* c) -> Status {
+      for (size_t i = 0; i < a.size(); ++i) {
+        if (a[i] < 0 || a[i] >= int64_t(ra) || b[i] < 0 || b[i] >= int64_t(rb_))
+          return err(o, std::string(what) + " dimension out of range (" + c + ")");
+        if (L.dims[size_t(a[i])] != R.dims[size_t(b[i])])
+          return err(o, std::string(what) + " dimensions have different sizes: lhs " +
+                            std::to_string(L.dims[size_t(a[i])]) + " vs rhs " +
+                            std::to_string(R.dims[size_t(b[i])]) + " (" + c + ")");
+      }
+      return {};
+    };
+    TJ_TRY(check(lb, rb, L.dims.size(), R.dims.size(), "batching", "C9"));
+    TJ_TRY(check(lc, rc, L.dims.size(), R.dims.size(), "contracting", "C10"));
+    std::set<int64_t> ls(lb.begin(), lb.end()), rs(rb.begin(), rb.end());
+    for (int64_t d : lc)
+      if (!ls.insert(d).second)
+        return err(o, "lhs dimension " + std::to_string(d) + " is used twice (C3)");
+    for (int64_t d : rc)
+      if (!rs.insert(d).second)
+        return err(o, "rhs dimension " + std::to_string(d) + " is used twice (C5)");
+    std::vector<int64_t> want;
+    for (int64_t d : lb) want.push_back(L.dims[size_t(d)]);
+    for (size_t d = 0; d < L.dims.size(); ++d)
+      if (!ls.count(int64_t(d))) want.push_back(L.dims[d]);
+    for (size_t d = 0; d < R.dims.size(); ++d)
+      if (!rs.count(int64_t(d))) want.push_back(R.dims[d]);
+    if (want != r.dims)
+      return err(o, "result " + r.text + " should have dimensions " + dims_text(want) + " (C12)");
+    return {};
+  }
+};
+
+}  // namespace
+
+Status verify_module(const Module& m, const std::string& file) { return Verifier(m, file).run(); }
+
+}  // namespace tierjit::shlo
