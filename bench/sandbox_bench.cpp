@@ -1,9 +1,10 @@
 // vmcall round trip and interpreter speed of the sandbox (Google Benchmark):
 //   build/bench/bench_sandbox GUEST.elf
 // GUEST.elf is tests/sandbox/guests/api_guest.c compiled for riscv64 (bench/run builds it).
-// BM_vmcall_add4: one Sandbox::vmcall of a guest function with four integer arguments
-// (registers set, run loop entered, `ret` to the sentinel, result read); libriscv's published
-// figure for the same is 3-6 ns. BM_vmcall_spin_1M: 1,000,000 guest instructions of a spin
+// BM_vmcall_add4: one Sandbox::vmcall of a guest function with four integer arguments that
+// computes a + 2b + 3c + 4d (8 guest instructions); BM_vmcall_take4_ret: the same call to a
+// function that is one `ret` (the round trip alone; libriscv publishes 3-6 ns for its
+// equivalent). BM_vmcall_spin_1M: 1,000,000 guest instructions of a spin
 // loop per call (items/s = guest instructions per second).
 #include <benchmark/benchmark.h>
 
@@ -37,6 +38,18 @@ void BM_vmcall_add4(benchmark::State& state) {
   if (sum != 30 * state.iterations()) state.SkipWithError("wrong result");
 }
 BENCHMARK(BM_vmcall_add4);
+
+// The round trip alone: four integer arguments to a guest function that is a single `ret`.
+void BM_vmcall_take4_ret(benchmark::State& state) {
+  auto box = load(1'000'000);
+  if (!box) return state.SkipWithError("cannot load the guest");
+  uint64_t fn = box->symbol("take4");
+  tierjit::sandbox::Arg args[] = {
+      tierjit::sandbox::Arg::integer(1), tierjit::sandbox::Arg::integer(2),
+      tierjit::sandbox::Arg::integer(3), tierjit::sandbox::Arg::integer(4)};
+  for (auto _ : state) benchmark::DoNotOptimize(box->vmcall(fn, args).reason);
+}
+BENCHMARK(BM_vmcall_take4_ret);
 
 void BM_vmcall_spin_1M(benchmark::State& state) {
   auto box = load(1'000'000);

@@ -535,7 +535,7 @@ RunResult Sandbox::run(const std::vector<std::string>& argv) {
   }
   m.pc = m.entry;
   m.execute(m.limits.max_instructions);
-  return m.result;
+  return std::move(m.result);
 }
 
 RunResult Sandbox::vmcall(uint64_t address, std::span<const Arg> args) {
@@ -561,7 +561,7 @@ RunResult Sandbox::vmcall(uint64_t address, std::span<const Arg> args) {
   m.x[2] = m.mem_size - 64;
   m.pc = address;
   m.execute(m.limits.max_instructions);
-  return m.result;
+  return std::move(m.result);
 }
 
 uint64_t Sandbox::symbol(std::string_view name) const {

@@ -8,6 +8,7 @@
 static long counter;
 
 TJ_EXPORT long add4(long a, long b, long c, long d) { return a + b * 2 + c * 3 + d * 4; }
+TJ_EXPORT void take4(long a, long b, long c, long d) { (void)a, (void)b, (void)c, (void)d; }
 TJ_EXPORT double scale(double x, float y) { return x * y; }
 TJ_EXPORT long sum_bytes(const unsigned char* p, long n) {
   long s = 0;
