@@ -149,6 +149,7 @@ struct Evaluator::Impl {
   const Op* current = nullptr;  // the op being evaluated (for errors)
   int64_t max_elements = int64_t(1) << 28;
   int64_t ops_left = int64_t(1) << 40;
+  int64_t replica = 0, partition = 0;  // of the program interpreter.run_parallel is running
 
   Error err(const Op& op, ErrorCode code, const std::string& msg) {
     return make_error(code, op.name + ": " + msg, SourceLoc{file, op.loc.line, op.loc.col});
@@ -363,6 +364,66 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
                "operand shapes differ: " + a.type_text() + " vs " + b.type_text());
   };
 
+  // ---- dynamic-shape forms with static result types: the shape operand must agree with the
+  // result type, then the op is its static counterpart (spec: dynamic_iota C1,
+  // dynamic_reshape C3, dynamic_broadcast_in_dim C7) ----
+  if (n == "dynamic_iota" || n == "dynamic_reshape" || n == "dynamic_broadcast_in_dim") {
+    size_t at = n == "dynamic_iota" ? 0 : 1;
+    if (in.size() <= at)
+      return err(op, ErrorCode::kInvalidInput, "missing the output shape operand");
+    if (op.result_types.size() != 1)
+      return err(op, ErrorCode::kInvalidInput, "needs one result type");
+    const Tensor& shape = in.at(at);
+    const std::vector<int64_t>& want = op.result_types.at(0).dims;
+    if (shape.floating() || shape.i != want)
+      return err(
+          op, ErrorCode::kInvalidInput,
+          "output shape operand does not match the result type " + op.result_types.at(0).text);
+    in.erase(in.begin() + static_cast<std::ptrdiff_t>(at));
+    n = n.substr(std::string("dynamic_").size());
+  }
+
+  // dynamic_pad / dynamic_gather / dynamic_conv: the operands that carry padding amounts or
+  // slice sizes become the attributes of the static op (spec: dynamic_pad, dynamic_gather,
+  // dynamic_conv).
+  if (n == "dynamic_pad" || n == "dynamic_gather" || n == "dynamic_conv") {
+    bool pad = n == "dynamic_pad", conv = n == "dynamic_conv";
+    TJ_TRY(need(pad ? 5 : 3));
+    auto ints = [&](const Tensor& t, const char* name) -> Expected<Attr> {
+      if (t.floating() || (t.shape.size() != 1 && !conv))
+        return err(op, ErrorCode::kInvalidInput,
+                   std::string(name) + " must be a 1-d integer tensor");
+      Attr a;
+      a.kind = Attr::Kind::kArray;
+      for (int64_t v : t.i) {
+        Attr e;
+        e.kind = Attr::Kind::kInt;
+        e.i = v;
+        a.items.push_back(e);
+      }
+      return a;
+    };
+    Op stat = op;
+    stat.name = pad ? "stablehlo.pad" : conv ? "stablehlo.convolution" : "stablehlo.gather";
+    stat.operands.resize(2);
+    stat.operand_types.clear();
+    if (pad) {
+      TJ_ASSIGN_OR_RETURN(Attr lo, ints(in.at(2), "edge_padding_low"));
+      TJ_ASSIGN_OR_RETURN(Attr interior, ints(in.at(4), "interior_padding"));
+      stat.attrs.emplace_back("edge_padding_low", std::move(lo));
+      stat.attrs.emplace_back("interior_padding", std::move(interior));
+    } else if (conv) {
+      TJ_ASSIGN_OR_RETURN(Attr padding, ints(in.at(2), "padding"));
+      stat.attrs.emplace_back("padding", std::move(padding));
+    } else {
+      TJ_ASSIGN_OR_RETURN(Attr sizes, ints(in.at(2), "slice_sizes"));
+      stat.attrs.emplace_back("slice_sizes", std::move(sizes));
+    }
+    auto r = eval(stat, scope);
+    current = &op;
+    return r;
+  }
+
   // ---- checks and calls ----
   if (n == "custom_call") {
     std::string target = op.args.empty() ? "" : op.args.at(0).text;
@@ -371,6 +432,47 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     return err(op, ErrorCode::kUnsupported, "custom_call " + target + " is not supported");
   }
   if (op.name.rfind("check.", 0) == 0) return eval_check(op, op.name, in);
+  // The StableHLO interpreter's run_parallel: programs = [[@f, ...] per replica] (columns are
+  // partitions); operands are handed out to the programs in order, results collected in
+  // order. Programs run one after another, so replica_id/partition_id work and collective
+  // ops (which need the programs to run together) are reported as unsupported.
+  if (op.name == "interpreter.run_parallel") {
+    const Attr* progs = op.attr("programs");
+    if (!progs || progs->kind != Attr::Kind::kArray)
+      return err(op, ErrorCode::kInvalidInput, "run_parallel needs programs = [[@f, ...], ...]");
+    Values out;
+    size_t next = 0;
+    for (size_t r = 0; r < progs->items.size(); ++r) {
+      const Attr& row = progs->items.at(r);
+      for (size_t p = 0; p < row.items.size(); ++p) {
+        const Attr& sym = row.items.at(p);
+        if (sym.kind != Attr::Kind::kSymbol)
+          return err(op, ErrorCode::kInvalidInput, "programs must be symbols");
+        std::string name = sym.text.rfind('@', 0) == 0 ? sym.text.substr(1) : sym.text;
+        const Func* f = find_func(name);
+        if (!f) return err(op, ErrorCode::kInvalidInput, "run_parallel: unknown function @" + name);
+        if (next + f->args.size() > in.size())
+          return err(op, ErrorCode::kInvalidInput,
+                     "run_parallel: not enough operands for the programs");
+        Values args(in.begin() + std::ptrdiff_t(next),
+                    in.begin() + std::ptrdiff_t(next + f->args.size()));
+        next += f->args.size();
+        replica = int64_t(r), partition = int64_t(p);
+        auto res = call(name, std::move(args), &op);
+        replica = partition = 0;
+        if (!res.ok()) return res.take_error();
+        for (auto& t : *res) out.push_back(std::move(t));
+      }
+    }
+    return out;
+  }
+  if (n == "replica_id" || n == "partition_id") {
+    TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+    if (r.floating() || r.size() != 1)
+      return err(op, ErrorCode::kInvalidInput, "result must be an integer scalar");
+    r.i.at(0) = n == "replica_id" ? replica : partition;
+    return Values{std::move(r)};
+  }
   if (n == "call") {
     if (op.args.empty() || op.args.at(0).kind != Attr::Kind::kSymbol) {
       const Attr* callee = op.attr("callee");
@@ -414,16 +516,25 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     TJ_TRY(need(1));
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
     if (n == "bitcast_convert") {
-      if (bit_width(r.type) != bit_width(in.at(0).type) || r.size() != in.at(0).size()) {
-        return err(op, ErrorCode::kUnsupported, "bitcast_convert between widths");
+      // Elements are bit strings laid end to end, least significant bit first; between widths
+      // the narrower type's last dimension spans one element of the wider (spec C2).
+      const Tensor& x = in.at(0);
+      int wi = bit_width(x.type), wr = bit_width(r.type);
+      if (x.size() * wi != r.size() * wr)
+        return err(op, ErrorCode::kInvalidInput, "bitcast_convert changes the number of bits");
+      std::vector<uint8_t> bits(size_t(x.size() * wi));
+      for (int64_t k = 0; k < x.size(); ++k) {
+        uint64_t b =
+            x.floating() ? float_bits(x.type, x.f.at(size_t(k))) : uint64_t(x.i.at(size_t(k)));
+        for (int j = 0; j < wi; ++j) bits.at(size_t(k * wi + j)) = (b >> j) & 1;
       }
       for (int64_t k = 0; k < r.size(); ++k) {
-        uint64_t bits = in.at(0).floating() ? float_bits(in.at(0).type, in.at(0).f.at(size_t(k)))
-                                            : uint64_t(in.at(0).i.at(size_t(k)));
+        uint64_t b = 0;
+        for (int j = 0; j < wr; ++j) b |= uint64_t(bits.at(size_t(k * wr + j))) << j;
         if (r.floating()) {
-          r.f.at(size_t(k)) = float_from_bits(r.type, bits);
+          r.f.at(size_t(k)) = float_from_bits(r.type, b);
         } else {
-          r.i.at(size_t(k)) = wrap_int(r.type, int64_t(bits));
+          r.i.at(size_t(k)) = wrap_int(r.type, int64_t(b));
         }
       }
       return Values{std::move(r)};
@@ -671,6 +782,73 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
   if (n == "select_and_scatter") return eval_select_and_scatter(op, in, scope);
   if (n == "convolution") return eval_convolution(op, in);
   if (n == "sort") return eval_sort(op, in, scope);
+  if (n == "triangular_solve") {
+    // Solves op(a) x = b (left_side) or x op(a) = b for each batch; only a's `lower` or upper
+    // triangle is read, its diagonal taken as ones with unit_diagonal; op = transpose for
+    // TRANSPOSE and ADJOINT (real types). Spec: triangular_solve.
+    TJ_TRY(need(2));
+    TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+    const Tensor &a = in.at(0), &b = in.at(1);
+    auto flag = [&](const char* k) {
+      const Attr* x = op.attr(k);
+      return x && x->b;
+    };
+    bool left = flag("left_side"), lower = flag("lower"), unit = flag("unit_diagonal");
+    const Attr* ta = op.attr("transpose_a");
+    bool trans = ta && ta->source.find("NO_TRANSPOSE") == std::string::npos &&
+                 (ta->source.find("TRANSPOSE") != std::string::npos ||
+                  ta->source.find("ADJOINT") != std::string::npos);
+    size_t rank = a.shape.size();
+    if (!a.floating() || rank < 2 || b.shape.size() != rank || r.shape != b.shape ||
+        a.shape.at(rank - 1) != a.shape.at(rank - 2))
+      return err(op, ErrorCode::kInvalidInput,
+                 "triangular_solve needs float a[..., m, m] and b of the result's shape");
+    int64_t m = a.shape.at(rank - 1);
+    int64_t rows = b.shape.at(rank - 2), cols = b.shape.at(rank - 1);
+    if ((left ? rows : cols) != m)
+      return err(op, ErrorCode::kInvalidInput, "b's solved dimension does not match a");
+    int64_t batches = a.size() / (m * m);
+    // M = op(triangle of a); M is lower triangular iff lower != trans.
+    bool m_lower = lower != trans;
+    std::vector<double> M(static_cast<size_t>(m * m));
+    std::vector<double> x(static_cast<size_t>(m));
+    for (int64_t bt = 0; bt < batches; ++bt) {
+      const double* A = a.f.data() + bt * m * m;
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < m; ++j) {
+          int64_t si = trans ? j : i, sj = trans ? i : j;
+          bool in_tri = lower ? sj <= si : sj >= si;
+          M.at(size_t(i * m + j)) = si == sj && unit ? 1.0 : in_tri ? A[si * m + sj] : 0.0;
+        }
+      // left: M X = B column by column; right: X M = B <=> M^T X^T = B^T row by row.
+      int64_t systems = left ? cols : rows;
+      for (int64_t s = 0; s < systems; ++s) {
+        auto bval = [&](int64_t i) {
+          int64_t row = left ? i : s, col = left ? s : i;
+          return b.f.at(size_t(bt * rows * cols + row * cols + col));
+        };
+        auto mval = [&](int64_t i, int64_t j) {
+          return left ? M.at(size_t(i * m + j)) : M.at(size_t(j * m + i));
+        };
+        bool forward = left ? m_lower : !m_lower;
+        for (int64_t t = 0; t < m; ++t) {
+          int64_t i = forward ? t : m - 1 - t;
+          double acc = bval(i);
+          for (int64_t u = 0; u < t; ++u) {
+            int64_t j = forward ? u : m - 1 - u;
+            acc -= mval(i, j) * x.at(size_t(j));
+          }
+          x.at(size_t(i)) = acc / mval(i, i);
+        }
+        for (int64_t i = 0; i < m; ++i) {
+          int64_t row = left ? i : s, col = left ? s : i;
+          r.f.at(size_t(bt * rows * cols + row * cols + col)) =
+              round_float(r.type, x.at(size_t(i)));
+        }
+      }
+    }
+    return Values{std::move(r)};
+  }
   if (n == "reduce_precision") {
     TJ_TRY(need(1));
     int64_t eb = 8, mb = 23;
@@ -690,6 +868,10 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     }
     Tensor r = in.at(0);
     for (auto& v : r.f) {
+      // A NaN keeps its payload only while mantissa bits remain: with none, rounding clears
+      // the payload and leaves an infinity of the same sign (XLA's bit-level definition, which
+      // the StableHLO interpreter follows).
+      if (std::isnan(v) && mb == 0) v = std::copysign(INFINITY, v);
       if (std::isnan(v) || std::isinf(v) || v == 0) continue;
       // Round the significand to mb bits (ties to even), then apply the exponent range.
       int e = 0;
@@ -938,7 +1120,40 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
       {"lgamma", [](double v) { return std::lgamma(v); }},
       {"digamma", digamma},
       {"erf_inv", erf_inv},
+      // chlo.bessel_i1e: exp(-|x|) I1(x), odd in x (C++17 special functions compute I1).
+      {"bessel_i1e",
+       [](double v) {
+         double r = std::exp(-std::fabs(v)) * std::cyl_bessel_i(1.0, std::fabs(v));
+         return v < 0 ? -r : r;
+       }},
   };
+  // real/imag of a real tensor: the tensor itself and zeros (complex types are out of scope).
+  if ((n == "real" || n == "imag") && in.size() == 1 && in.at(0).floating()) {
+    Tensor r = in.at(0);
+    if (n == "imag") std::fill(r.f.begin(), r.f.end(), 0.0);
+    return Values{std::move(r)};
+  }
+  // chlo.cosh/sinh on f32: the expected values in the corpus come from JAX's f32 lowering
+  // (exp(x + log 1/2) + exp(-x + log 1/2); sinh through expm1 below |x| = 1), evaluated in
+  // single precision; reproduce that decomposition for f32 operands.
+  if ((n == "cosh" || n == "sinh") && op.name.rfind("chlo.", 0) == 0 && in.size() == 1 &&
+      in.at(0).type == ElemType::kF32) {
+    Tensor r = in.at(0);
+    const float log_half = std::log(0.5f);
+    for (auto& v : r.f) {
+      float x = static_cast<float>(v), out;
+      if (n == "cosh") {
+        out = std::exp(x + log_half) + std::exp(-x + log_half);
+      } else if (std::fabs(x) >= 1.0f) {
+        out = std::exp(x + log_half) - std::exp(-x + log_half);
+      } else {
+        float e = std::expm1(x);
+        out = (e + e / (e + 1.0f)) * 0.5f;
+      }
+      v = out;
+    }
+    return Values{std::move(r)};
+  }
   if (auto it = kFloatUnary.find(n); it != kFloatUnary.end() && in.size() == 1) {
     if (in.at(0).floating()) return Values{*unary_float(in.at(0), it->second)};
     Tensor r = in.at(0);
