@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 
 #include "bytecode/isa.hpp"
 #include "llvm/bytecode_jit.hpp"
@@ -159,49 +160,46 @@ Status compile_riscv_module(llvm::Module& m, const std::string& name, const Risc
   return link_guest(obj, sysroot, opts.debug, opts.output, extra_libs);
 }
 
+namespace {
+
+// Writes opts.output from the ELF cache when an entry for (kind, source) exists, else runs
+// `build` (which writes opts.output) and stores the result.
+Status cached_build(std::string_view kind, std::string_view source, const RiscvOptions& opts,
+                    const std::function<Status()>& build) {
+  if (!opts.use_cache) return build();
+  TJ_ASSIGN_OR_RETURN(std::string sysroot, sandbox::guest_sysroot());
+  TJ_ASSIGN_OR_RETURN(Hash128 key, cache_key(kind, source, sysroot, opts));
+  ObjectCache cache(ObjectCache::default_dir());
+  if (auto hit = cache.load(key)) return write_executable(opts.output, *hit);
+  TJ_TRY(build());
+  TJ_ASSIGN_OR_RETURN(std::string elf, read_file(opts.output));
+  cache.store(key, elf);
+  return {};
+}
+
+}  // namespace
+
 Status compile_riscv_file(const std::string& input, const RiscvOptions& opts) {
   TJ_ASSIGN_OR_RETURN(std::string bytes, read_file(input));
-  TJ_ASSIGN_OR_RETURN(std::string sysroot, sandbox::guest_sysroot());
-  std::optional<ObjectCache> cache;
-  Hash128 key;
-  if (opts.use_cache) {
-    TJ_ASSIGN_OR_RETURN(key, cache_key("ir", bytes, sysroot, opts));
-    cache.emplace(ObjectCache::default_dir());
-    if (auto hit = cache->load(key)) return write_executable(opts.output, *hit);
-  }
-  llvm::LLVMContext ctx;
-  TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr ir, llvmtier::load_ir_file(input, ctx, false));
-  TJ_TRY(llvmtier::verify_ir(*ir.module, input));
-  TJ_TRY(compile_riscv_module(*ir.module, input, opts));
-  if (cache) {
-    TJ_ASSIGN_OR_RETURN(std::string elf, read_file(opts.output));
-    cache->store(key, elf);
-  }
-  return {};
+  return cached_build("ir", bytes, opts, [&]() -> Status {
+    llvm::LLVMContext ctx;
+    TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr ir, llvmtier::load_ir_file(input, ctx, false));
+    TJ_TRY(llvmtier::verify_ir(*ir.module, input));
+    return compile_riscv_module(*ir.module, input, opts);
+  });
 }
 
 Status compile_riscv_bytecode(const bytecode::Module& m, std::string_view source,
                               const std::string& name, const RiscvOptions& opts) {
-  TJ_ASSIGN_OR_RETURN(std::string sysroot, sandbox::guest_sysroot());
-  std::optional<ObjectCache> cache;
-  Hash128 key;
-  if (opts.use_cache) {
-    TJ_ASSIGN_OR_RETURN(key, cache_key("bytecode", source, sysroot, opts));
-    cache.emplace(ObjectCache::default_dir());
-    if (auto hit = cache->load(key)) return write_executable(opts.output, *hit);
-  }
   if (m.functions.empty() || m.entry >= m.functions.size())
     return make_error(ErrorCode::kMissingEntry, "the module has no entry function", {name});
-  llvm::LLVMContext ctx;
-  llvmtier::TargetConfig tc = guest_target();
-  TJ_ASSIGN_OR_RETURN(auto mod, llvmtier::translate_bytecode_module(m, ctx, &tc));
-  add_runner_tables(*mod, m);
-  TJ_TRY(compile_riscv_module(*mod, name, opts, {"libtjbcrun.a"}));
-  if (cache) {
-    TJ_ASSIGN_OR_RETURN(std::string elf, read_file(opts.output));
-    cache->store(key, elf);
-  }
-  return {};
+  return cached_build("bytecode", source, opts, [&]() -> Status {
+    llvm::LLVMContext ctx;
+    llvmtier::TargetConfig tc = guest_target();
+    TJ_ASSIGN_OR_RETURN(auto mod, llvmtier::translate_bytecode_module(m, ctx, &tc));
+    add_runner_tables(*mod, m);
+    return compile_riscv_module(*mod, name, opts, {"libtjbcrun.a"});
+  });
 }
 
 }  // namespace tierjit::aot

@@ -243,6 +243,20 @@ void Sandbox::Impl::execute(uint64_t budget) {
       host_rm = r_;                           \
     }                                         \
   } while (0)
+// flt/fle: any NaN operand gives 0 and sets NV (signaling comparisons, F spec 11.8).
+#define FCMP_SIGNALING(A, B, OP) \
+  do {                           \
+    FP_ENTER();                  \
+    auto a_ = (A);               \
+    auto b_ = (B);               \
+    if (a_ != a_ || b_ != b_) {  \
+      soft_flags |= kNV;         \
+      RD = 0;                    \
+    } else {                     \
+      RD = a_ OP b_;             \
+    }                            \
+    NEXT();                      \
+  } while (0)
 #define RM_NOW() (in->rm == 7 ? frm : in->rm)
 #define FS1 unbox(F[in->rs1])
 #define FS2 unbox(F[in->rs2])
@@ -925,28 +939,10 @@ L_FEQ_S:
   FP_ENTER();
   RD = FS1 == FS2;
   NEXT();
-L_FLT_S : {
-  FP_ENTER();
-  float a = FS1, b = FS2;
-  if (a != a || b != b) {
-    soft_flags |= kNV;
-    RD = 0;
-  } else {
-    RD = a < b;
-  }
-  NEXT();
-}
-L_FLE_S : {
-  FP_ENTER();
-  float a = FS1, b = FS2;
-  if (a != a || b != b) {
-    soft_flags |= kNV;
-    RD = 0;
-  } else {
-    RD = a <= b;
-  }
-  NEXT();
-}
+L_FLT_S:
+  FCMP_SIGNALING(FS1, FS2, <);
+L_FLE_S:
+  FCMP_SIGNALING(FS1, FS2, <=);
 L_FCLASS_S:
   RD = fclass<float, uint32_t>(FS1);
   NEXT();
@@ -954,28 +950,10 @@ L_FEQ_D:
   FP_ENTER();
   RD = DS1 == DS2;
   NEXT();
-L_FLT_D : {
-  FP_ENTER();
-  double a = DS1, b = DS2;
-  if (a != a || b != b) {
-    soft_flags |= kNV;
-    RD = 0;
-  } else {
-    RD = a < b;
-  }
-  NEXT();
-}
-L_FLE_D : {
-  FP_ENTER();
-  double a = DS1, b = DS2;
-  if (a != a || b != b) {
-    soft_flags |= kNV;
-    RD = 0;
-  } else {
-    RD = a <= b;
-  }
-  NEXT();
-}
+L_FLT_D:
+  FCMP_SIGNALING(DS1, DS2, <);
+L_FLE_D:
+  FCMP_SIGNALING(DS1, DS2, <=);
 L_FCLASS_D:
   RD = fclass<double, uint64_t>(DS1);
   NEXT();

@@ -1192,23 +1192,7 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     }
     return Values{std::move(r)};
   }
-  static const char* kBinary[] = {"add",
-                                  "subtract",
-                                  "multiply",
-                                  "divide",
-                                  "remainder",
-                                  "maximum",
-                                  "minimum",
-                                  "power",
-                                  "and",
-                                  "or",
-                                  "xor",
-                                  "atan2",
-                                  "shift_left",
-                                  "shift_right_logical",
-                                  "shift_right_arithmetic",
-                                  "next_after"};
-  if (std::find(std::begin(kBinary), std::end(kBinary), n) != std::end(kBinary)) {
+  if (is_elementwise_binary(n)) {
     TJ_TRY(need(2));
     TJ_TRY(same_shape(in.at(0), in.at(1)));
     Tensor r = in.at(0);

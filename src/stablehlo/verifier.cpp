@@ -34,24 +34,6 @@ std::string dims_text(const std::vector<int64_t>& v) {
   return s + "]";
 }
 
-const std::set<std::string>& binary_ops() {
-  static const std::set<std::string> s = {"add",
-                                          "subtract",
-                                          "multiply",
-                                          "divide",
-                                          "remainder",
-                                          "maximum",
-                                          "minimum",
-                                          "power",
-                                          "atan2",
-                                          "and",
-                                          "or",
-                                          "xor",
-                                          "shift_left",
-                                          "shift_right_arithmetic",
-                                          "shift_right_logical"};
-  return s;
-}
 const std::set<std::string>& unary_ops() {
   static const std::set<std::string> s = {"abs",
                                           "negate",
@@ -213,7 +195,7 @@ class Verifier {
     }
     if (!all_known) return {};
     const Type& r = *res;
-    if (binary_ops().count(n) && in.size() == 2) {
+    if (is_elementwise_binary(n) && in.size() == 2) {
       TJ_TRY(same_shape(o, *in[0], r, "operand 0"));
       TJ_TRY(same_shape(o, *in[1], r, "operand 1"));
       if (in[0]->elem != r.elem || in[1]->elem != r.elem)
