@@ -466,6 +466,33 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     }
     return out;
   }
+  // Tuples (spec: tuple, get_tuple_element): a value holding values.
+  if (n == "tuple") {
+    // Nested tuples copy their elements: bound the total like any result.
+    int64_t total = 1;
+    for (const Tensor& x : in) {
+      total += x.is_tuple ? x.tuple_elements : x.size();
+      if (total > max_elements)
+        return err(op, ErrorCode::kUnsupported, "tuple is larger than the evaluator's limit");
+    }
+    Tensor t;
+    t.tuple_elements = total;
+    t.is_tuple = true;
+    t.tuple = std::move(in);
+    return Values{std::move(t)};
+  }
+  if (n == "get_tuple_element") {
+    TJ_TRY(need(1));
+    std::vector<int64_t> idx;
+    if (const Attr* a = op.attr("index")) idx = ints_of(*a);
+    for (const Attr& a : op.args)
+      if (idx.empty() && (a.kind == Attr::Kind::kOpaque || a.kind == Attr::Kind::kArray))
+        idx = ints_of(a);
+    if (!in.at(0).is_tuple) return err(op, ErrorCode::kInvalidInput, "operand is not a tuple");
+    if (idx.size() != 1 || idx[0] < 0 || idx[0] >= int64_t(in.at(0).tuple.size()))
+      return err(op, ErrorCode::kInvalidInput, "tuple index out of range");
+    return Values{in.at(0).tuple.at(size_t(idx[0]))};
+  }
   if (n == "replica_id" || n == "partition_id") {
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
     if (r.floating() || r.size() != 1)

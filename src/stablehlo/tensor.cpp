@@ -155,6 +155,14 @@ int64_t Tensor::size() const {
 }
 
 std::string Tensor::type_text() const {
+  if (is_tuple) {
+    std::string t = "tuple<";
+    for (size_t k = 0; k < tuple.size(); ++k) {
+      if (k) t += ", ";
+      t += tuple[k].type_text();
+    }
+    return t + ">";
+  }
   std::string s = "tensor<";
   for (int64_t d : shape) s += std::to_string(d) + "x";
   return s + elem_name(type) + ">";

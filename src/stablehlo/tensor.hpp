@@ -39,6 +39,10 @@ struct Tensor {
   std::vector<int64_t> shape;
   std::vector<double> f;   ///< float element types
   std::vector<int64_t> i;  ///< integer element types (and i1)
+  /// A tuple value (stablehlo.tuple): its elements, in order; the fields above are unused.
+  std::vector<Tensor> tuple;
+  bool is_tuple = false;
+  int64_t tuple_elements = 0;  ///< elements inside the tuple, nested ones included
 
   int64_t size() const;
   bool floating() const { return is_float(type); }
