@@ -20,12 +20,12 @@
 // System calls use the Linux riscv64 numbers (ecall with the number in a7, arguments in
 // a0..a5, result in a0; negative errno on failure). Allowed: read (63, fd 0 only when
 // Limits::allow_stdin), write (64, fds 1 and 2), writev (66), close (57, fds 0-2), lseek
-// (62, -ESPIPE), exit (93), exit_group (94), brk (214), clock_gettime (113), gettimeofday
-// (169). openat (56), and read/lseek/close on the descriptors it returns, only for files the
-// embedder granted with allow_read() (read-only; another path gets -EACCES; without any grant
-// openat is not allowed at all). Host functions registered by the embedder use numbers 500..599
-// (kHostCallFirst.. kHostCallLast): the seed's `print` and `vcall` live there. Anything else stops
-// the guest with FaultKind::kSyscallDenied naming the number.
+// (62, -ESPIPE on fds 0-2), exit (93), exit_group (94), brk (214), clock_gettime (113),
+// gettimeofday (169). openat (56), and read/lseek/close on the descriptors it returns, only for
+// files the embedder granted with allow_read() (read-only; another path gets -EACCES; without any
+// grant openat is not allowed at all). Host functions registered by the embedder use numbers
+// 500..599 (kHostCallFirst.. kHostCallLast): the seed's `print` and `vcall` live there. Anything
+// else stops the guest with FaultKind::kSyscallDenied naming the number.
 //
 // Thread safety: one Sandbox runs on one thread at a time; distinct Sandboxes are independent.
 #pragma once
@@ -115,7 +115,8 @@ class HostCall {
   bool write(uint64_t addr, const void* in, uint64_t n);
   /// Reads a NUL-terminated string of at most `max` bytes; false when unterminated or outside.
   bool read_string(uint64_t addr, std::string& out, uint64_t max = 4096);
-  /// Stops the guest with kHostCallFault and this message (the call does not return).
+  /// Marks the call failed: when the host function returns, the guest stops with
+  /// kHostCallFault and this message instead of resuming (read/write call it themselves).
   void fail(std::string message);
   Sandbox& sandbox() { return s_; }
 
