@@ -346,6 +346,16 @@ int kernel_conv2d(ConvArgs a) {
 
 }  // namespace
 
+namespace {
+// The options every kernel subcommand shares: ISA override, --bench and its duration.
+void add_isa_and_bench(CLI::App* sub, std::string& isa, bool& bench, double& seconds,
+                       const char* bench_help) {
+  sub->add_option("--isa", isa, "scalar, avx2 or avx512 (default: best, or TIERJIT_ISA)");
+  sub->add_flag("--bench", bench, bench_help);
+  sub->add_option("--seconds", seconds, "benchmark duration (default 0.5)");
+}
+}  // namespace
+
 void register_kernel(CLI::App& app) {
   CLI::App* kernel = app.add_subcommand("kernel", "tensor kernel JIT: info, gemm, op, conv2d");
   kernel->require_subcommand(1);
@@ -362,9 +372,8 @@ void register_kernel(CLI::App& app) {
   gemm->add_option("--alpha", a->alpha, "alpha (default 1)");
   gemm->add_option("--beta", a->beta, "beta (default 0)");
   gemm->add_option("--threads", a->threads, "threads (default 1; 0 = one per core)");
-  gemm->add_option("--isa", a->isa, "scalar, avx2 or avx512 (default: best, or TIERJIT_ISA)");
-  gemm->add_flag("--bench", a->bench, "time it: median of short batches, GFLOP/s, % of peak");
-  gemm->add_option("--seconds", a->seconds, "benchmark duration (default 0.5)");
+  add_isa_and_bench(gemm, a->isa, a->bench, a->seconds,
+                    "time it: median of short batches, GFLOP/s, % of peak");
   gemm->callback([a] { set_exit_code(kernel_gemm(*a)); });
 
   auto o = std::make_shared<OpArgs>();
@@ -377,9 +386,7 @@ void register_kernel(CLI::App& app) {
   op->add_option("--rows", o->rows, "rows of x (default 1)");
   op->add_option("--cols", o->cols, "columns of x")->required();
   op->add_option("--axis", o->axis, "reductions: 0 or 1 (default 1)");
-  op->add_option("--isa", o->isa, "scalar, avx2 or avx512 (default: best, or TIERJIT_ISA)");
-  op->add_flag("--bench", o->bench, "time it against the generic kernel");
-  op->add_option("--seconds", o->seconds, "benchmark duration (default 0.5)");
+  add_isa_and_bench(op, o->isa, o->bench, o->seconds, "time it against the generic kernel");
   op->callback([o] { set_exit_code(kernel_op(*o)); });
 
   auto c = std::make_shared<ConvArgs>();
@@ -394,9 +401,7 @@ void register_kernel(CLI::App& app) {
   conv->add_option("--stride", c->stride, "stride (default 1)");
   conv->add_option("--pad", c->pad, "zero padding (default 0)");
   conv->add_option("--threads", c->threads, "GEMM threads (default 1; 0 = one per core)");
-  conv->add_option("--isa", c->isa, "scalar, avx2 or avx512 (default: best, or TIERJIT_ISA)");
-  conv->add_flag("--bench", c->bench, "time it: GFLOP/s and % of peak");
-  conv->add_option("--seconds", c->seconds, "benchmark duration (default 0.5)");
+  add_isa_and_bench(conv, c->isa, c->bench, c->seconds, "time it: GFLOP/s and % of peak");
   conv->callback([c] { set_exit_code(kernel_conv2d(*c)); });
 }
 

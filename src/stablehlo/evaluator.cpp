@@ -254,6 +254,11 @@ struct Evaluator::Impl {
   Expected<Values> eval(const Op& op, Scope& scope);
   Expected<Values> eval_check(const Op& op, const std::string& name, const Values& in);
   Expected<Values> eval_reduce(const Op& op, const Values& in, const Scope& scope);
+  /// One step of a reduction body (reduce, scatter): out[j][at] = body(out[0..n)[at],
+  /// xs[first..first+n)[k]) for j < n. `applies` (reduce's "applies stablehlo.OP" form, one
+  /// operand) replaces the op's region when not null.
+  Status fold_into(const Op& op, const Op* applies, Values& out, int64_t at, const Values& xs,
+                   size_t first, int64_t k, const Scope& scope);
   Expected<Values> eval_scatter(const Op& op, const Values& in, const Scope& scope);
   Expected<Values> eval_reduce_window(const Op& op, const Values& in, const Scope& scope);
   Expected<Values> eval_sort(const Op& op, const Values& in, const Scope& scope);
@@ -1394,27 +1399,31 @@ Expected<Values> Evaluator::Impl::eval_reduce(const Op& op, const Values& in, co
     if (!status.ok()) return;
     int64_t o = 0;
     for (size_t a = 0; a < kept.size(); ++a) o += idx.at(size_t(kept.at(a))) * os.at(a);
-    Values args;
-    for (size_t j = 0; j < n; ++j) args.push_back(scalar_at(out.at(j), o));
-    for (size_t j = 0; j < n; ++j) args.push_back(scalar_at(in.at(j), k));
-    Expected<Values> res = Values{};
-    if (!applies.empty()) {
-      Scope s;
-      s.parent = &scope;
-      s.vals["%lhs"] = {args.at(0)};
-      s.vals["%rhs"] = {args.at(1)};
-      res = eval(body, s);
-    } else {
-      res = run_region(op.regions.at(0), std::move(args), scope);
-    }
-    if (!res.ok()) {
-      status = res.take_error();
-      return;
-    }
-    for (size_t j = 0; j < n && j < res->size(); ++j) copy_elem(out.at(j), o, (*res).at(j), 0);
+    status = fold_into(op, applies.empty() ? nullptr : &body, out, o, in, 0, k, scope);
   });
   TJ_TRY(status);
   return out;
+}
+
+Status Evaluator::Impl::fold_into(const Op& op, const Op* applies, Values& out, int64_t at,
+                                  const Values& xs, size_t first, int64_t k, const Scope& scope) {
+  size_t n = out.size();
+  Values args;
+  for (size_t j = 0; j < n; ++j) args.push_back(scalar_at(out.at(j), at));
+  for (size_t j = 0; j < n; ++j) args.push_back(scalar_at(xs.at(first + j), k));
+  Expected<Values> res = Values{};
+  if (applies) {
+    Scope s;
+    s.parent = &scope;
+    s.vals["%lhs"] = {args.at(0)};
+    s.vals["%rhs"] = {args.at(1)};
+    res = eval(*applies, s);
+  } else {
+    res = run_region(op.regions.at(0), std::move(args), scope);
+  }
+  if (!res.ok()) return res.take_error();
+  for (size_t j = 0; j < n && j < res->size(); ++j) copy_elem(out.at(j), at, (*res).at(j), 0);
+  return {};
 }
 
 Expected<Values> Evaluator::Impl::eval_scatter(const Op& op, const Values& in, const Scope& scope) {
@@ -1454,15 +1463,7 @@ Expected<Values> Evaluator::Impl::eval_scatter(const Op& op, const Values& in, c
       if (ri.at(d) < 0 || ri.at(d) >= out.at(0).shape.at(d)) return;  // out of bounds: skipped
       dst += ri.at(d) * os.at(d);
     }
-    Values args;
-    for (size_t j = 0; j < n; ++j) args.push_back(scalar_at(out.at(j), dst));
-    for (size_t j = 0; j < n; ++j) args.push_back(scalar_at(in.at(n + 1 + j), k));
-    auto res = run_region(op.regions.at(0), std::move(args), scope);
-    if (!res.ok()) {
-      status = res.take_error();
-      return;
-    }
-    for (size_t j = 0; j < n && j < res->size(); ++j) copy_elem(out.at(j), dst, (*res).at(j), 0);
+    status = fold_into(op, nullptr, out, dst, in, n + 1, k, scope);
   });
   TJ_TRY(status);
   return out;
