@@ -36,7 +36,7 @@ int interpret(const RunArgs& a) {
 int run(RunArgs& a) {
   auto head = read_file(a.cfg.path);
   if (head.ok() && is_mlir(a.cfg.path, head.value())) {
-    return run_stablehlo(a.cfg.path, a.cfg.entry, a.inputs, a.outputs);
+    return run_stablehlo(a.cfg.path, a.cfg.entry, a.inputs, a.outputs, a.bc.tier, a.stats);
   }
   if (!a.inputs.empty() || !a.outputs.empty()) {
     return report(
@@ -102,7 +102,9 @@ void register_run(CLI::App& app) {
   sub->add_flag("--eager", a->eager, "compile every function before running (no laziness)");
   sub->add_flag("--perf-map", a->cfg.perf_map, "write /tmp/perf-PID.map for perf");
   sub->add_flag("--debug-info", a->cfg.debug_info, "register JIT code with GDB");
-  sub->add_option("--tier", a->bc.tier, "bytecode: interp, cnp, llvm or auto (tier-up)")
+  sub->add_option("--tier", a->bc.tier,
+                  "bytecode: interp, cnp, llvm or auto (tier-up); StableHLO: interp (reference "
+                  "evaluator) or llvm/auto (compiled)")
       ->check(CLI::IsMember({"interp", "cnp", "llvm", "auto"}));
   sub->add_option("--fuel", a->bc.fuel,
                   "bytecode: instruction budget in ticks (calls + loop "

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "stablehlo/compiled.hpp"
 #include "stablehlo/evaluator.hpp"
 #include "stablehlo/verifier.hpp"
 #include "support/file.hpp"
@@ -36,7 +37,8 @@ bool unsupported_type(const Error& e) {
           e.message.find("complex") != std::string::npos);
 }
 
-Outcome run_file(const fs::path& p, std::string& reason) {
+// `path`: "reference", "compiled" or "both" (a file passes only when every path passes).
+Outcome run_file(const fs::path& p, const std::string& path, std::string& reason) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -57,43 +59,78 @@ Outcome run_file(const fs::path& p, std::string& reason) {
       return Outcome::kFail;
     }
   }
-  int ran = 0, checks = 0;
-  for (const auto& m : *modules) {
-    shlo::Evaluator ev(m, p.filename().string());
-    for (const auto& f : m.funcs) {
-      if (!f.is_public || !f.args.empty()) continue;
-      ++ran;
-      auto r = ev.call(f.name, {});
-      if (!r.ok()) {
-        reason = r.error().to_string();
-        return unsupported_type(r.error()) ? Outcome::kSkip : Outcome::kFail;
+  bool ref = path != "compiled", comp = path != "reference";
+  for (int pass = 0; pass < 2; ++pass) {
+    if ((pass == 0 && !ref) || (pass == 1 && !comp)) continue;
+    const char* tag = pass == 0 ? "" : "[compiled] ";
+    int ran = 0, checks = 0;
+    for (const auto& m : *modules) {
+      std::vector<std::string> entries;
+      for (const auto& f : m.funcs)
+        if (f.is_public && f.args.empty()) entries.push_back(f.name);
+      ran += int(entries.size());
+      if (entries.empty()) continue;
+      const shlo::CheckOutcome* outcome = nullptr;
+      std::unique_ptr<shlo::Evaluator> ev;
+      std::unique_ptr<shlo::CompiledModule> cm;
+      Status st;
+      if (pass == 0) {
+        ev = std::make_unique<shlo::Evaluator>(m, p.filename().string());
+        for (const auto& name : entries) {
+          auto r = ev->call(name, {});
+          if (!r.ok()) {
+            st = r.take_error();
+            break;
+          }
+        }
+        outcome = &ev->checks();
+      } else {
+        auto c = shlo::CompiledModule::create(m, p.filename().string(), entries);
+        if (!c.ok()) {
+          st = c.take_error();
+        } else {
+          cm = std::move(*c);
+          for (const auto& name : entries) {
+            auto r = cm->call(name, {});
+            if (!r.ok()) {
+              st = r.take_error();
+              break;
+            }
+          }
+          outcome = &cm->checks();
+        }
+      }
+      if (!st.ok()) {
+        reason = tag + st.error().to_string();
+        return unsupported_type(st.error()) ? Outcome::kSkip : Outcome::kFail;
+      }
+      checks += outcome->checks;
+      if (!outcome->failures.empty()) {
+        reason = tag + outcome->failures.front();
+        if (outcome->failures.size() > 1) {
+          reason += " (and " + std::to_string(outcome->failures.size() - 1) + " more)";
+        }
+        return Outcome::kFail;
       }
     }
-    checks += ev.checks().checks;
-    if (!ev.checks().failures.empty()) {
-      reason = ev.checks().failures.front();
-      if (ev.checks().failures.size() > 1) {
-        reason += " (and " + std::to_string(ev.checks().failures.size() - 1) + " more)";
-      }
+    if (ran == 0) {
+      reason = "no argument-less public function to run";
+      return Outcome::kSkip;
+    }
+    if (checks == 0) {
+      reason = std::string(tag) + "no check op ran";
       return Outcome::kFail;
     }
-  }
-  if (ran == 0) {
-    reason = "no argument-less public function to run";
-    return Outcome::kSkip;
-  }
-  if (checks == 0) {
-    reason = "no check op ran";
-    return Outcome::kFail;
   }
   return Outcome::kPass;
 }
 
 int stablehlo_test(const TestArgs& a) {
-  if (a.path != "reference") {
-    return report(make_error(ErrorCode::kUnsupported,
-                             "stablehlo-test: --path " + a.path +
-                                 ": the compiled path is not built yet (use reference)"));
+  if (a.path != "reference" && a.path != "compiled" && a.path != "both") {
+    return report(make_error(ErrorCode::kUsage,
+                             "stablehlo-test: --path must be reference, "
+                             "compiled or both, not '" +
+                                 a.path + "'"));
   }
   std::error_code ec;
   if (!fs::is_directory(a.dir, ec)) {
@@ -107,7 +144,7 @@ int stablehlo_test(const TestArgs& a) {
   long passed = 0, failed = 0, skipped = 0;
   for (const auto& p : files) {
     std::string reason;
-    Outcome o = run_file(p, reason);
+    Outcome o = run_file(p, a.path, reason);
     std::string rel = fs::relative(p, a.dir, ec).string();
     if (o == Outcome::kPass) {
       ++passed;
@@ -174,7 +211,8 @@ bool is_mlir(const std::string& path, const std::string& text) {
 }
 
 int run_stablehlo(const std::string& path, const std::string& entry,
-                  const std::vector<std::string>& inputs, const std::vector<std::string>& outputs) {
+                  const std::vector<std::string>& inputs, const std::vector<std::string>& outputs,
+                  const std::string& tier, bool stats) {
   auto text = read_file(path);
   if (!text.ok()) return report(text.error());
   auto prog = stablehlo::Program::parse(text.value(), path);
@@ -193,6 +231,12 @@ int run_stablehlo(const std::string& path, const std::string& entry,
     auto t = stablehlo::read_npy(inputs[k], &(*sig)[k].dtype);
     if (!t.ok()) return report(t.error());
     args.push_back(std::move(*t));
+  }
+  if (tier != "interp") {
+    (*prog)->set_path(stablehlo::ExecutionPath::kCompiled);
+    auto ms = (*prog)->compile(fn);
+    if (!ms.ok()) return report(ms.error());
+    if (stats) std::fprintf(stderr, "tierjit: @%s compiled in %.2f ms\n", fn.c_str(), *ms);
   }
   auto res = (*prog)->run(fn, args);
   if (!res.ok()) return report(res.error());
@@ -217,7 +261,8 @@ void register_stablehlo(CLI::App& app) {
   CLI::App* t = app.add_subcommand(
       "stablehlo-test", "run a StableHLO conformance directory (testdata/ and interpret/ forms)");
   t->add_option("dir", a->dir, "directory searched recursively for .mlir files")->required();
-  t->add_option("--path", a->path, "reference (the evaluator); compiled/both come later");
+  t->add_option("--path", a->path,
+                "reference (the evaluator), compiled (LLVM, the ORC tier) or both");
   t->add_option("--expect-passed", a->expect_passed,
                 "exit 0 when at least this many files pass (a regression gate), else 1");
   t->callback([a] { set_exit_code(stablehlo_test(*a)); });

@@ -1,9 +1,13 @@
 // StableHLO programs (the portable format JAX, TensorFlow and PyTorch/XLA export) as
 // tierjit inputs: parse MLIR text, run a function on tensors, read and write NumPy .npy.
 //
-// Execution is by the reference evaluator (exact StableHLO semantics per the specification,
-// op by op); a compiled path through the ORC tier is future work. Element types: i1,
-// i8..i64, ui8..ui64, f16, bf16, f32, f64 (others, e.g. complex or f8, are kUnsupported).
+// Two execution paths: the reference evaluator (exact StableHLO semantics per the
+// specification, op by op) and the compiled path (the function lowered to LLVM IR with fused
+// elementwise loops, O2, JIT-linked by ORC; f32 dot_general/convolution call the tensor
+// kernels). Both compute every element identically except f32 GEMMs large enough for the
+// kernels, whose summation order differs (error within the usual sgemm bounds). Element
+// types: i1, i8..i64, ui8..ui64, f16, bf16, f32, f64 (others, e.g. complex or f8, are
+// kUnsupported).
 #pragma once
 
 #include <cstdint>
@@ -53,6 +57,11 @@ Expected<Tensor> read_npy(const std::string& path, const DType* hint = nullptr);
 /// Writes a .npy file (version 1; bf16 as descr "bfloat16"). Errors: kIo.
 Status write_npy(const std::string& path, const Tensor& t);
 
+enum class ExecutionPath : uint8_t {
+  kReference,  ///< the evaluator
+  kCompiled,   ///< native code (compiled on the first run of each entry)
+};
+
 /// A parsed StableHLO module.
 class Program {
  public:
@@ -64,7 +73,15 @@ class Program {
   /// Runs function `entry` on `inputs` (count, dtypes and shapes must match its arguments).
   /// Errors: kMissingEntry, kInvalidInput (argument mismatch, a failed check op, a
   /// malformed program), kUnsupported (an op or element type not implemented), located.
+  /// With ExecutionPath::kCompiled, also kUnsupported for an op the lowering does not
+  /// implement (the reference path may still run it) and kCompileFailed. Not reentrant.
   Expected<std::vector<Tensor>> run(const std::string& entry, const std::vector<Tensor>& inputs);
+  /// Selects the path run() takes (default kReference).
+  void set_path(ExecutionPath path);
+  /// Compiles `entry` now (run() on the compiled path otherwise compiles on first use).
+  /// Returns the compile time in milliseconds (lowering + LLVM O2 + code generation +
+  /// GEMM kernel generation). Errors as run()'s compiled path.
+  Expected<double> compile(const std::string& entry);
 
   struct Impl;
 

@@ -3,8 +3,10 @@
 // a Python dict literal padded to 64 bytes) and Program on top of the parser and evaluator.
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 
+#include "stablehlo/compiled.hpp"
 #include "stablehlo/evaluator.hpp"
 #include "stablehlo/verifier.hpp"
 #include "tierjit/stablehlo.hpp"
@@ -39,38 +41,10 @@ Tensor pack(const shlo::Tensor& t) {
   Tensor out;
   out.dtype = t.type;
   out.shape = t.shape;
-  int w = info(out.dtype).size;
-  out.data.resize(size_t(t.size()) * size_t(w));
-  for (int64_t k = 0; k < t.size(); ++k) {
-    uint64_t bits =
-        t.floating() ? shlo::float_bits(t.type, t.f[size_t(k)]) : uint64_t(t.i[size_t(k)]);
-    for (int b = 0; b < w; ++b)
-      out.data[size_t(k) * size_t(w) + size_t(b)] = uint8_t(bits >> (8 * b));
-  }
+  out.data = shlo::to_bytes(t);
   return out;
 }
-shlo::Tensor unpack(const Tensor& t) {
-  shlo::Tensor out;
-  out.type = t.dtype;
-  out.shape = t.shape;
-  int w = info(t.dtype).size;
-  int64_t n = t.size();
-  if (out.floating()) {
-    out.f.resize(size_t(n));
-  } else {
-    out.i.resize(size_t(n));
-  }
-  for (int64_t k = 0; k < n; ++k) {
-    uint64_t bits = 0;
-    for (int b = w - 1; b >= 0; --b) bits = (bits << 8) | t.data[size_t(k) * size_t(w) + size_t(b)];
-    if (out.floating()) {
-      out.f[size_t(k)] = shlo::float_from_bits(out.type, bits);
-    } else {
-      out.i[size_t(k)] = shlo::wrap_int(out.type, int64_t(bits));
-    }
-  }
-  return out;
-}
+shlo::Tensor unpack(const Tensor& t) { return shlo::from_bytes(t.dtype, t.shape, t.data.data()); }
 
 }  // namespace
 
@@ -192,6 +166,8 @@ Status write_npy(const std::string& path, const Tensor& t) {
 struct Program::Impl {
   std::vector<shlo::Module> modules;
   std::string file;
+  ExecutionPath path = ExecutionPath::kReference;
+  std::map<std::string, std::unique_ptr<shlo::CompiledModule>> compiled;  // by entry
 };
 
 Program::Program(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -230,7 +206,7 @@ Expected<std::vector<Tensor>> Program::signature(const std::string& entry) const
     return make_error(ErrorCode::kMissingEntry, "no function @" + entry, SourceLoc{impl_->file});
   std::vector<Tensor> out;
   for (const auto& [name, type] : f->args) {
-    auto t = shlo::make_tensor(type);
+    auto t = shlo::tensor_type(type);
     if (!t.ok())
       return make_error(t.error().code, "argument " + name + ": " + t.error().message,
                         SourceLoc{impl_->file, f->loc.line, f->loc.col});
@@ -267,7 +243,27 @@ Expected<std::vector<Tensor>> Program::run(const std::string& entry,
           "input " + std::to_string(k) + " is " + got + ", @" + entry + " wants " + want,
           SourceLoc{impl_->file, f->loc.line, f->loc.col});
     }
-    args.push_back(unpack(inputs[k]));
+    if (impl_->path == ExecutionPath::kReference) args.push_back(unpack(inputs[k]));
+  }
+  if (impl_->path == ExecutionPath::kCompiled) {
+    if (auto c = compile(entry); !c.ok()) return c.take_error();
+    shlo::CompiledModule& cm = *impl_->compiled.at(entry);
+    std::vector<const uint8_t*> ptrs;
+    for (const Tensor& t : inputs) ptrs.push_back(t.data.data());
+    size_t failures = cm.checks().failures.size();
+    TJ_ASSIGN_OR_RETURN(auto res, cm.run(entry, ptrs));
+    if (cm.checks().failures.size() > failures)
+      return make_error(ErrorCode::kInvalidInput, "check failed: " + cm.checks().failures.back());
+    const shlo::LoweredEntry& e = *cm.entry(entry);
+    std::vector<Tensor> out;
+    for (size_t k = 0; k < res.size(); ++k) {
+      Tensor t;
+      t.dtype = e.results[k].type;
+      t.shape = e.results[k].dims;
+      t.data = std::move(res[k]);
+      out.push_back(std::move(t));
+    }
+    return out;
   }
   shlo::Evaluator ev(*mod, impl_->file);
   TJ_ASSIGN_OR_RETURN(auto res, ev.call(entry, std::move(args)));
@@ -277,6 +273,19 @@ Expected<std::vector<Tensor>> Program::run(const std::string& entry,
   std::vector<Tensor> out;
   for (const auto& t : res) out.push_back(pack(t));
   return out;
+}
+
+void Program::set_path(ExecutionPath path) { impl_->path = path; }
+
+Expected<double> Program::compile(const std::string& entry) {
+  if (auto it = impl_->compiled.find(entry); it != impl_->compiled.end()) return 0.0;
+  const shlo::Module* mod = nullptr;
+  if (find_entry(impl_->modules, entry, &mod) == nullptr)
+    return make_error(ErrorCode::kMissingEntry, "no function @" + entry, SourceLoc{impl_->file});
+  TJ_ASSIGN_OR_RETURN(auto cm, shlo::CompiledModule::create(*mod, impl_->file, {entry}));
+  double ms = cm->times().total_ms();
+  impl_->compiled[entry] = std::move(cm);
+  return ms;
 }
 
 }  // namespace tierjit::stablehlo

@@ -21,4 +21,48 @@ std::vector<int64_t> ints_of(const Attr& a);
 /// (#stablehlo.scatter<...>, #stablehlo.dot<...>); empty when absent.
 std::vector<int64_t> field_ints(const Attr& a, const std::string& key, bool* present = nullptr);
 
+/// Row-major strides (in elements) of `shape`.
+std::vector<int64_t> strides_of(const std::vector<int64_t>& shape);
+bool contains(const std::vector<int64_t>& v, int64_t x);
+/// Axes 0..rank-1 that are in neither list, in order.
+std::vector<int64_t> axes_except(size_t rank, const std::vector<int64_t>& a,
+                                 const std::vector<int64_t>& b = {});
+
+/// The first of the attributes `a`, `b` present on `op` as integers (empty when neither is).
+std::vector<int64_t> op_ints(const Op& op, const char* a, const char* b = nullptr);
+
+/// dot_general's dimension numbers from any of its spellings (pretty `batching_dims = [0] x
+/// [0], contracting_dims = [1] x [0]`, generic #stablehlo.dot<...>); `dot` contracts the lhs's
+/// last dimension with the rhs's first (spec "dot_general"; "dot" is its legacy form).
+struct DotDims {
+  std::vector<int64_t> lb, rb, lc, rc;  ///< lhs/rhs batching, lhs/rhs contracting
+};
+DotDims dot_dims(const Op& op, size_t lhs_rank);
+
+/// slice's start indices and strides for an operand of rank `rank`, from the pretty
+/// "[a:b:s, ...]" spec or the start_indices/strides attributes. False when they are
+/// missing or do not have `rank` entries.
+bool slice_spec(const Op& op, size_t rank, std::vector<int64_t>& start,
+                std::vector<int64_t>& stride);
+
+/// compare's direction word (EQ, NE, LT, LE, GT, GE; empty when missing) and whether the
+/// comparison type is TOTALORDER (spec "compare").
+std::string compare_direction(const Op& op, bool* total_order);
+
+/// convolution's dimension numbers and window (spec "convolution"): the layouts of input,
+/// kernel and output (pretty "[b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f]" or
+/// #stablehlo.conv<...>; for the kernel, batch = i and feature = o), strides, padding
+/// (lo, hi per spatial dim), dilations, window reversal and group counts.
+struct ConvDims {
+  struct Layout {
+    int64_t batch = -1, feature = -1;
+    std::vector<int64_t> spatial;
+  };
+  Layout lay[3];  ///< input, kernel, output
+  std::vector<int64_t> stride, lhs_dil, rhs_dil, pad, rev;
+  int64_t fgc = 1, bgc = 1;
+};
+/// Fills `out` for an input of rank `rank`; returns "" or what is malformed.
+std::string conv_dims(const Op& op, size_t rank, ConvDims& out);
+
 }  // namespace tierjit::shlo

@@ -42,13 +42,6 @@ bool in_range(const std::vector<int64_t>& v, int64_t lo, int64_t hi) {
   return true;
 }
 
-std::vector<int64_t> strides_of(const std::vector<int64_t>& shape) {
-  std::vector<int64_t> s(shape.size(), 1);
-  for (int k = int(shape.size()) - 2; k >= 0; --k)
-    s.at(size_t(k)) = s.at(size_t(k) + 1) * shape.at(size_t(k) + 1);
-  return s;
-}
-
 // Calls fn(index vector, flat position) over every element of `shape` in row-major order.
 void for_each_index(const std::vector<int64_t>& shape,
                     const std::function<void(const std::vector<int64_t>&, int64_t)>& fn) {
@@ -88,19 +81,6 @@ Tensor scalar_at(const Tensor& t, int64_t k) {
     s.i = {t.i.at(size_t(k))};
   }
   return s;
-}
-
-bool contains(const std::vector<int64_t>& v, int64_t x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
-
-// Axes 0..rank-1 that are in neither list, in order.
-std::vector<int64_t> axes_except(size_t rank, const std::vector<int64_t>& a,
-                                 const std::vector<int64_t>& b = {}) {
-  std::vector<int64_t> out;
-  for (size_t d = 0; d < rank; ++d)
-    if (!contains(a, int64_t(d)) && !contains(b, int64_t(d))) out.push_back(int64_t(d));
-  return out;
 }
 
 // Gather/scatter index arithmetic (spec "gather" and "scatter"): component `comp` of the
@@ -167,9 +147,9 @@ struct Evaluator::Impl {
       if (site) e.where = SourceLoc{file, site->loc.line, site->loc.col};
       return e;
     }
-    if (++depth > 256) {
+    if (++depth > 64) {  // eval frames are large (ASan: ~40 KB); 64 fits any 8 MB stack
       --depth;
-      return make_error(ErrorCode::kInvalidInput, "call depth over 256 at @" + name);
+      return make_error(ErrorCode::kInvalidInput, "call depth over 64 at @" + name);
     }
     Scope scope;
     if (args.size() != f->args.size()) {
@@ -278,6 +258,58 @@ Expected<Tensor> unary_float(const Tensor& x, const std::function<double(double)
 
 // digamma by recurrence up to x >= 6 and the asymptotic series (A&S 6.3.18); reflection
 // for negative x (A&S 6.3.7).
+}  // namespace
+
+double bessel_i1e(double v) {  // exp(-|x|) I1(x), odd in x (C++17 computes I1)
+  double r = std::exp(-std::fabs(v)) * std::cyl_bessel_i(1.0, std::fabs(v));
+  return v < 0 ? -r : r;
+}
+
+double next_after(ElemType t, double x, double y) {
+  if (std::isnan(x) || std::isnan(y)) return NAN;
+  if (x == y) return y;
+  uint64_t bits = float_bits(t, x);
+  uint64_t sign = uint64_t(1) << (bit_width(t) - 1);
+  if (x == 0) {
+    bits = (y > 0 ? 0 : sign) | 1;
+  } else if ((x < y) == (x > 0)) {
+    bits += 1;
+  } else {
+    bits -= 1;
+  }
+  return float_from_bits(t, bits);
+}
+
+int64_t int_pow(ElemType t, int64_t base, int64_t e) {
+  if (!is_unsigned(t) && e < 0) return base == 1 ? 1 : base == -1 ? (e % 2 ? -1 : 1) : 0;
+  uint64_t r = 1, b = uint64_t(base), n = uint64_t(e);
+  while (n) {
+    if (n & 1) r *= b;
+    b *= b;
+    n >>= 1;
+  }
+  return wrap_int(t, int64_t(r));
+}
+
+double reduce_precision(ElemType t, double v, int64_t eb, int64_t mb) {
+  // A NaN keeps its payload only while mantissa bits remain: with none, rounding clears the
+  // payload and leaves an infinity of the same sign (XLA's bit-level definition, which the
+  // StableHLO interpreter follows).
+  if (std::isnan(v) && mb == 0) v = std::copysign(INFINITY, v);
+  if (std::isnan(v) || std::isinf(v) || v == 0) return v;
+  // Round the significand to mb bits (ties to even), then apply the exponent range.
+  int e = 0;
+  std::frexp(v, &e);
+  int64_t emax = (int64_t(1) << (eb - 1)) - 1, emin = 1 - emax;
+  int64_t m = std::min<int64_t>(mb, 52);
+  // The quantum: 2^(exponent - m) for normals, 2^(emin - m) in the subnormal range.
+  double q = std::ldexp(1.0, int(std::max<int64_t>(e - 1, emin) - m));
+  double x = std::nearbyint(v / q) * q;
+  std::frexp(x, &e);
+  if (x != 0 && e - 1 > emax) x = std::copysign(INFINITY, x);
+  return round_float(t, x);
+}
+
 double digamma(double x) {
   if (std::isnan(x) || x == -INFINITY) return NAN;
   if (x <= 0 && std::floor(x) == x) return NAN;
@@ -306,6 +338,8 @@ double erf_inv(double y) {
   return x;
 }
 
+namespace {
+
 double sign_of(double v) {
   if (std::isnan(v) || v == 0) return v;
   return v > 0 ? 1.0 : -1.0;
@@ -325,16 +359,6 @@ int64_t int_rem(ElemType t, int64_t a, int64_t b) {
 }
 bool int_less(ElemType t, int64_t a, int64_t b) {
   return t == ElemType::kU64 ? uint64_t(a) < uint64_t(b) : a < b;
-}
-int64_t int_pow(ElemType t, int64_t base, int64_t e) {
-  if (!is_unsigned(t) && e < 0) return base == 1 ? 1 : base == -1 ? (e % 2 ? -1 : 1) : 0;
-  uint64_t r = 1, b = uint64_t(base), n = uint64_t(e);
-  while (n) {
-    if (n & 1) r *= b;
-    b *= b;
-    n >>= 1;
-  }
-  return wrap_int(t, int64_t(r));
 }
 
 }  // namespace
@@ -392,38 +416,9 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
   // slice sizes become the attributes of the static op (spec: dynamic_pad, dynamic_gather,
   // dynamic_conv).
   if (n == "dynamic_pad" || n == "dynamic_gather" || n == "dynamic_conv") {
-    bool pad = n == "dynamic_pad", conv = n == "dynamic_conv";
-    TJ_TRY(need(pad ? 5 : 3));
-    auto ints = [&](const Tensor& t, const char* name) -> Expected<Attr> {
-      if (t.floating() || (t.shape.size() != 1 && !conv))
-        return err(op, ErrorCode::kInvalidInput,
-                   std::string(name) + " must be a 1-d integer tensor");
-      Attr a;
-      a.kind = Attr::Kind::kArray;
-      for (int64_t v : t.i) {
-        Attr e;
-        e.kind = Attr::Kind::kInt;
-        e.i = v;
-        a.items.push_back(e);
-      }
-      return a;
-    };
-    Op stat = op;
-    stat.name = pad ? "stablehlo.pad" : conv ? "stablehlo.convolution" : "stablehlo.gather";
-    stat.operands.resize(2);
-    stat.operand_types.clear();
-    if (pad) {
-      TJ_ASSIGN_OR_RETURN(Attr lo, ints(in.at(2), "edge_padding_low"));
-      TJ_ASSIGN_OR_RETURN(Attr interior, ints(in.at(4), "interior_padding"));
-      stat.attrs.emplace_back("edge_padding_low", std::move(lo));
-      stat.attrs.emplace_back("interior_padding", std::move(interior));
-    } else if (conv) {
-      TJ_ASSIGN_OR_RETURN(Attr padding, ints(in.at(2), "padding"));
-      stat.attrs.emplace_back("padding", std::move(padding));
-    } else {
-      TJ_ASSIGN_OR_RETURN(Attr sizes, ints(in.at(2), "slice_sizes"));
-      stat.attrs.emplace_back("slice_sizes", std::move(sizes));
-    }
+    std::vector<const Tensor*> known;
+    for (const Tensor& t : in) known.push_back(&t);
+    TJ_ASSIGN_OR_RETURN(Op stat, dynamic_static_form(op, known, file));
     auto r = eval(stat, scope);
     current = &op;
     return r;
@@ -644,35 +639,8 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     TJ_TRY(need(1));
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
     size_t rank = in.at(0).shape.size();
-    std::vector<int64_t> start(rank, 0), stride(rank, 1);
-    if (const Attr* s = op.attr("start_indices")) start = ints_of(*s);
-    if (const Attr* s = op.attr("strides")) stride = ints_of(*s);
-    for (const auto& a : op.args) {  // pretty "[a:b:s, ...]"
-      if (a.kind != Attr::Kind::kOpaque || a.text.empty() || a.text.at(0) != '[') continue;
-      std::string_view t = std::string_view(a.text).substr(1, a.text.size() - 2);
-      size_t d = 0;
-      while (!t.empty() && d < rank) {
-        size_t comma = t.find(',');
-        std::string_view part = t.substr(0, comma);
-        std::vector<int64_t> nums;
-        size_t i = 0;
-        while (i < part.size()) {
-          if (std::isdigit(static_cast<unsigned char>(part.at(i))) || part.at(i) == '-') {
-            size_t b = i++;
-            while (i < part.size() && std::isdigit(static_cast<unsigned char>(part.at(i)))) ++i;
-            nums.push_back(std::strtoll(std::string(part.substr(b, i - b)).c_str(), nullptr, 10));
-          } else {
-            ++i;
-          }
-        }
-        if (!nums.empty()) start.at(d) = nums.at(0);
-        if (nums.size() > 2) stride.at(d) = nums.at(2);
-        ++d;
-        if (comma == std::string_view::npos) break;
-        t.remove_prefix(comma + 1);
-      }
-    }
-    if (start.size() != rank || stride.size() != rank)
+    std::vector<int64_t> start, stride;
+    if (!slice_spec(op, rank, start, stride))
       return err(op, ErrorCode::kInvalidInput, "bad slice spec");
     auto xs = strides_of(in.at(0).shape);
     if (!in_range(stride, 1, kMaxAttr) || !in_range(start, 0, kMaxAttr * kMaxAttr)) {
@@ -899,24 +867,7 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
                  "reduce_precision needs 1..11 exponent and 0..52 mantissa bits");
     }
     Tensor r = in.at(0);
-    for (auto& v : r.f) {
-      // A NaN keeps its payload only while mantissa bits remain: with none, rounding clears
-      // the payload and leaves an infinity of the same sign (XLA's bit-level definition, which
-      // the StableHLO interpreter follows).
-      if (std::isnan(v) && mb == 0) v = std::copysign(INFINITY, v);
-      if (std::isnan(v) || std::isinf(v) || v == 0) continue;
-      // Round the significand to mb bits (ties to even), then apply the exponent range.
-      int e = 0;
-      std::frexp(v, &e);
-      int64_t emax = (int64_t(1) << (eb - 1)) - 1, emin = 1 - emax;
-      int64_t m = std::min<int64_t>(mb, 52);
-      // The quantum: 2^(exponent - m) for normals, 2^(emin - m) in the subnormal range.
-      double q = std::ldexp(1.0, int(std::max<int64_t>(e - 1, emin) - m));
-      double x = std::nearbyint(v / q) * q;
-      std::frexp(x, &e);
-      if (x != 0 && e - 1 > emax) x = std::copysign(INFINITY, x);
-      v = round_float(r.type, x);
-    }
+    for (auto& v : r.f) v = reduce_precision(r.type, v, eb, mb);
     return Values{std::move(r)};
   }
   if (n == "top_k") {
@@ -1048,31 +999,7 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
   if (n == "dot_general" || n == "dot") {
     TJ_TRY(need(2));
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
-    std::vector<int64_t> lb, rb, lc, rc;
-    if (n == "dot") {
-      lc = {int64_t(in.at(0).shape.size()) - 1};
-      rc = {0};
-    }
-    if (const Attr* a = op.attr("batching_dims"); a && a->items.size() == 2) {
-      lb = ints_of(a->items.at(0)), rb = ints_of(a->items.at(1));
-    }
-    if (const Attr* a = op.attr("contracting_dims"); a && a->items.size() == 2) {
-      lc = ints_of(a->items.at(0)), rc = ints_of(a->items.at(1));
-    }
-    if (const Attr* a = op.attr("dot_dimension_numbers")) {
-      auto field = [&](const char* key) {
-        std::string_view t = a->source;
-        size_t p = t.find(key);
-        if (p == std::string_view::npos) return std::vector<int64_t>{};
-        size_t b = t.find('[', p), e = t.find(']', p);
-        Attr tmp;
-        tmp.kind = Attr::Kind::kOpaque;
-        tmp.source = std::string(t.substr(b, e - b + 1));
-        return ints_of(tmp);
-      };
-      lb = field("lhs_batching_dimensions"), rb = field("rhs_batching_dimensions");
-      lc = field("lhs_contracting_dimensions"), rc = field("rhs_contracting_dimensions");
-    }
+    auto [lb, rb, lc, rc] = dot_dims(op, in.at(0).shape.size());
     const Tensor &L = in.at(0), &R = in.at(1);
     auto lf = axes_except(L.shape.size(), lb, lc), rf = axes_except(R.shape.size(), rb, rc);
     if (lb.size() != rb.size() || lc.size() != rc.size() ||
@@ -1153,11 +1080,7 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
       {"digamma", digamma},
       {"erf_inv", erf_inv},
       // chlo.bessel_i1e: exp(-|x|) I1(x), odd in x (C++17 special functions compute I1).
-      {"bessel_i1e",
-       [](double v) {
-         double r = std::exp(-std::fabs(v)) * std::cyl_bessel_i(1.0, std::fabs(v));
-         return v < 0 ? -r : r;
-       }},
+      {"bessel_i1e", bessel_i1e},
   };
   // real/imag of a real tensor: the tensor itself and zeros (complex types are out of scope).
   if ((n == "real" || n == "imag") && in.size() == 1 && in.at(0).floating()) {
@@ -1254,23 +1177,9 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
           v = std::pow(x, y);
         else if (n == "atan2")
           v = std::atan2(x, y);
-        else if (n == "next_after") {
-          if (std::isnan(x) || std::isnan(y))
-            v = NAN;
-          else if (x == y)
-            v = y;
-          else {
-            uint64_t bits = float_bits(r.type, x);
-            uint64_t sign = uint64_t(1) << (bit_width(r.type) - 1);
-            if (x == 0)
-              bits = (y > 0 ? 0 : sign) | 1;
-            else if ((x < y) == (x > 0))
-              bits += 1;
-            else
-              bits -= 1;
-            v = float_from_bits(r.type, bits);
-          }
-        } else {
+        else if (n == "next_after")
+          v = next_after(r.type, x, y);
+        else {
           return err(op, ErrorCode::kInvalidInput, "float operands");
         }
         r.f.at(k) = round_float(r.type, v);
@@ -1322,21 +1231,8 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
   if (n == "compare") {
     TJ_TRY(need(2));
     TJ_TRY(same_shape(in.at(0), in.at(1)));
-    std::string dir, kind;
-    for (const auto& a : op.args) {
-      if (a.kind != Attr::Kind::kWord) continue;
-      if (dir.empty()) {
-        dir = a.text;
-      } else {
-        kind = a.text;
-      }
-    }
-    if (const Attr* a = op.attr("comparison_direction")) {
-      dir = a->source.substr(a->source.find_last_of(' ') + 1);
-      if (!dir.empty() && dir.back() == '>') dir.pop_back();
-    }
-    if (const Attr* a = op.attr("compare_type")) kind = a->source;
-    bool total = kind.find("TOTALORDER") != std::string::npos;
+    bool total = false;
+    std::string dir = compare_direction(op, &total);
     TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
     for (int64_t k = 0; k < in.at(0).size(); ++k) {
       int c = 0;  // -1, 0, 1; 2 = unordered
@@ -1487,7 +1383,9 @@ Expected<Values> Evaluator::Impl::eval_reduce_window(const Op& op, const Values&
   auto wdims = attr_or("window_dimensions", 1), wstr = attr_or("window_strides", 1);
   auto bdil = attr_or("base_dilations", 1), wdil = attr_or("window_dilations", 1);
   std::vector<int64_t> pad = attr_or("padding", 0);
-  if (pad.size() == rank) pad.assign(2 * rank, 0);
+  // A splat (JAX: padding = dense<0> : tensor<Nx2xi64>) or per-dim zeros mean no padding.
+  if (pad.size() == rank || pad.size() == 1)
+    pad.assign(2 * rank, pad.size() == 1 && rank != 1 ? pad.at(0) : 0);
   if (wdims.size() != rank || wstr.size() != rank || bdil.size() != rank || wdil.size() != rank ||
       pad.size() != 2 * rank) {
     return err(op, ErrorCode::kInvalidInput, "reduce_window attributes do not match the rank");
@@ -1598,7 +1496,9 @@ Expected<Values> Evaluator::Impl::eval_select_and_scatter(const Op& op, const Va
   };
   auto wdims = get_attr("window_dimensions", 1), wstr = get_attr("window_strides", 1);
   auto pad = get_attr("padding", 0);
-  if (pad.size() == rank) pad.assign(2 * rank, 0);
+  // A splat (JAX: padding = dense<0> : tensor<Nx2xi64>) or per-dim zeros mean no padding.
+  if (pad.size() == rank || pad.size() == 1)
+    pad.assign(2 * rank, pad.size() == 1 && rank != 1 ? pad.at(0) : 0);
   if (wdims.size() != rank || wstr.size() != rank || pad.size() != 2 * rank ||
       !in_range(wdims, 1, kMaxAttr) || !in_range(wstr, 1, kMaxAttr) ||
       !in_range(pad, -kMaxAttr, kMaxAttr)) {
@@ -1650,91 +1550,18 @@ Expected<Values> Evaluator::Impl::eval_convolution(const Op& op, const Values& i
   TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
   const Tensor &L = in.at(0), &K = in.at(1);
   size_t rank = L.shape.size(), ns = rank - 2;
-  // Layouts: "[b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f]" (pretty) or #stablehlo.conv<...>.
-  const Attr* dn = op.attr("dim_numbers") ? op.attr("dim_numbers") : op.attr("dimension_numbers");
-  if (dn == nullptr)
-    return err(op, ErrorCode::kInvalidInput, "convolution without dimension numbers");
-  struct Layout {
-    int64_t batch = -1, feature = -1;  // b/f, or i/o for the kernel
-    std::vector<int64_t> spatial;
-  };
-  std::vector<Layout> lay(3);
-  {
-    std::string_view t = dn->source;
-    size_t g = 0, pos = 0;
-    while (g < 3 && (pos = t.find('[', pos)) != std::string_view::npos) {
-      size_t end = t.find(']', pos);
-      std::string_view body = t.substr(pos + 1, end - pos - 1);
-      int64_t p = 0;
-      lay.at(g).spatial.assign(ns, -1);
-      size_t i = 0;
-      while (i <= body.size()) {
-        size_t comma = body.find(',', i);
-        if (comma == std::string_view::npos) comma = body.size();
-        std::string_view tok = body.substr(i, comma - i);
-        while (!tok.empty() && tok.front() == ' ') tok.remove_prefix(1);
-        while (!tok.empty() && tok.back() == ' ') tok.remove_suffix(1);
-        if (tok == "b" || tok == "i")
-          lay.at(g).batch = p;
-        else if (tok == "f" || tok == "o")
-          lay.at(g).feature = p;
-        else if (!tok.empty() && std::isdigit(static_cast<unsigned char>(tok.at(0)))) {
-          size_t d = size_t(std::atoi(std::string(tok).c_str()));
-          if (d < ns) lay.at(g).spatial.at(d) = p;
-        }
-        ++p;
-        i = comma + 1;
-      }
-      pos = end + 1;
-      ++g;
-    }
-    for (const auto& l : lay)
-      if (l.batch < 0 || l.feature < 0 || std::count(l.spatial.begin(), l.spatial.end(), -1) != 0)
-        return err(op, ErrorCode::kInvalidInput, "malformed convolution dimension numbers");
-  }
-  // Window attributes: pretty `window = {stride = .., pad = .., lhs_dilate = .., rhs_dilate
-  // = .., reverse = ..}` or the generic names.
-  std::vector<int64_t> stride(ns, 1), lhs_dil(ns, 1), rhs_dil(ns, 1), pad(2 * ns, 0), rev(ns, 0);
-  auto take = [&](const Attr& a, std::vector<int64_t>& dst) {
-    std::vector<int64_t> v;
-    if (a.kind == Attr::Kind::kArray && !a.items.empty() &&
-        a.items.at(0).kind == Attr::Kind::kBool) {
-      for (const auto& e : a.items) v.push_back(e.b);
-    } else if (a.source.find("true") != std::string::npos ||
-               a.source.find("false") != std::string::npos) {
-      std::string_view t = a.source;
-      for (size_t p = 0; p < t.size(); ++p) {
-        if (t.substr(p, 4) == "true") v.push_back(1);
-        if (t.substr(p, 5) == "false") v.push_back(0);
-      }
-    } else {
-      v = ints_of(a);
-    }
-    if (v.size() == dst.size()) dst = v;
-  };
-  if (const Attr* w = op.attr("window"); w && w->kind == Attr::Kind::kDict) {
-    for (const auto& f : w->fields) {
-      if (f.name == "stride") take(f.value, stride);
-      if (f.name == "pad") take(f.value, pad);
-      if (f.name == "lhs_dilate") take(f.value, lhs_dil);
-      if (f.name == "rhs_dilate") take(f.value, rhs_dil);
-      if (f.name == "reverse") take(f.value, rev);
-    }
-  }
-  if (const Attr* a = op.attr("window_strides")) take(*a, stride);
-  if (const Attr* a = op.attr("padding")) take(*a, pad);
-  if (const Attr* a = op.attr("lhs_dilation")) take(*a, lhs_dil);
-  if (const Attr* a = op.attr("rhs_dilation")) take(*a, rhs_dil);
-  if (const Attr* a = op.attr("window_reversal")) take(*a, rev);
-  if (!in_range(stride, 1, kMaxAttr) || !in_range(lhs_dil, 1, kMaxAttr) ||
-      !in_range(rhs_dil, 1, kMaxAttr) || !in_range(pad, -kMaxAttr, kMaxAttr)) {
+  ConvDims cd;
+  if (std::string why = conv_dims(op, rank, cd); !why.empty())
+    return err(op, ErrorCode::kInvalidInput, why);
+  if (!in_range(cd.stride, 1, kMaxAttr) || !in_range(cd.lhs_dil, 1, kMaxAttr) ||
+      !in_range(cd.rhs_dil, 1, kMaxAttr) || !in_range(cd.pad, -kMaxAttr, kMaxAttr)) {
     return err(op, ErrorCode::kInvalidInput,
                "convolution strides, dilations or padding out of range");
   }
-  int64_t fgc = 1, bgc = 1;
-  if (const Attr* a = op.attr("feature_group_count")) fgc = std::max<int64_t>(1, a->i);
-  if (const Attr* a = op.attr("batch_group_count")) bgc = std::max<int64_t>(1, a->i);
-  const Layout &li = lay.at(0), &lk = lay.at(1), &lo = lay.at(2);
+  const auto &stride = cd.stride, &lhs_dil = cd.lhs_dil, &rhs_dil = cd.rhs_dil, &pad = cd.pad,
+             &rev = cd.rev;
+  int64_t fgc = cd.fgc, bgc = cd.bgc;
+  const auto &li = cd.lay[0], &lk = cd.lay[1], &lo = cd.lay[2];
   int64_t C = L.shape.at(size_t(li.feature)), NB = L.shape.at(size_t(li.batch));
   int64_t O = K.shape.at(size_t(lk.feature)), KC = K.shape.at(size_t(lk.batch));
   if (C != KC * fgc || O % fgc != 0 || O % bgc != 0 || NB % bgc != 0) {
@@ -1785,8 +1612,59 @@ Expected<Values> Evaluator::Impl::eval_convolution(const Op& op, const Values& i
   return Values{std::move(r)};
 }
 
-Expected<Values> Evaluator::Impl::eval_check(const Op& op, const std::string& name,
-                                             const Values& in) {
+Expected<Op> dynamic_static_form(const Op& op, const std::vector<const Tensor*>& in,
+                                 const std::string& file) {
+  std::string n = strip(op.name);
+  bool pad = n == "dynamic_pad", conv = n == "dynamic_conv";
+  auto err = [&](const std::string& msg) {
+    return make_error(ErrorCode::kInvalidInput, op.name + ": " + msg,
+                      SourceLoc{file, op.loc.line, op.loc.col});
+  };
+  if (in.size() != (pad ? 5u : 3u))
+    return err("takes " + std::to_string(pad ? 5 : 3) + " operands, got " +
+               std::to_string(in.size()));
+  auto ints = [&](size_t k, const char* name) -> Expected<Attr> {
+    const Tensor* t = in.at(k);
+    if (t == nullptr)
+      return make_error(ErrorCode::kUnsupported,
+                        op.name + ": " + name + " must be a constant for the compiled path",
+                        SourceLoc{file, op.loc.line, op.loc.col});
+    if (t->floating() || (t->shape.size() != 1 && !conv))
+      return err(std::string(name) + " must be a 1-d integer tensor");
+    Attr a;
+    a.kind = Attr::Kind::kArray;
+    for (int64_t v : t->i) {
+      Attr e;
+      e.kind = Attr::Kind::kInt;
+      e.i = v;
+      a.items.push_back(e);
+    }
+    return a;
+  };
+  Op stat = op;
+  stat.name = pad ? "stablehlo.pad" : conv ? "stablehlo.convolution" : "stablehlo.gather";
+  stat.operands.resize(2);
+  stat.operand_types.clear();
+  if (pad) {
+    TJ_ASSIGN_OR_RETURN(Attr lo, ints(2, "edge_padding_low"));
+    TJ_ASSIGN_OR_RETURN(Attr interior, ints(4, "interior_padding"));
+    stat.attrs.emplace_back("edge_padding_low", std::move(lo));
+    stat.attrs.emplace_back("interior_padding", std::move(interior));
+  } else if (conv) {
+    TJ_ASSIGN_OR_RETURN(Attr padding, ints(2, "padding"));
+    stat.attrs.emplace_back("padding", std::move(padding));
+  } else {
+    TJ_ASSIGN_OR_RETURN(Attr sizes, ints(2, "slice_sizes"));
+    stat.attrs.emplace_back("slice_sizes", std::move(sizes));
+  }
+  return stat;
+}
+
+Status run_check(const Op& op, const std::string& name, const std::vector<Tensor>& in,
+                 const std::string& file, CheckOutcome& checks) {
+  auto err = [&](const Op& o, ErrorCode code, const std::string& msg) {
+    return make_error(code, o.name + ": " + msg, SourceLoc{file, o.loc.line, o.loc.col});
+  };
   std::string kind = name.substr(std::strlen("check."));
   Tensor expected;
   const Tensor* want = nullptr;
@@ -1814,7 +1692,7 @@ Expected<Values> Evaluator::Impl::eval_check(const Op& op, const std::string& na
   auto fail = [&](const std::string& why) {
     checks.failures.push_back(file + ":" + std::to_string(op.loc.line) + ":" +
                               std::to_string(op.loc.col) + ": " + name + ": " + why);
-    return Values{};
+    return Status{};
   };
   if (got.shape != want->shape || got.type != want->type) {
     return fail("type " + got.type_text() + " vs expected " + want->type_text());
@@ -1855,6 +1733,12 @@ Expected<Values> Evaluator::Impl::eval_check(const Op& op, const std::string& na
                   show(*want));
     }
   }
+  return {};
+}
+
+Expected<Values> Evaluator::Impl::eval_check(const Op& op, const std::string& name,
+                                             const Values& in) {
+  TJ_TRY(run_check(op, name, in, file, checks));
   return Values{};
 }
 

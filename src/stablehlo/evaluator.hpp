@@ -24,6 +24,35 @@ struct EvalLimits {
   int64_t max_ops = int64_t(1) << 40;       ///< operations evaluated per Evaluator
 };
 
+/// Evaluates one check op (`check.expect_eq`, `expect_eq_const`, `expect_almost_eq[_const]`,
+/// `expect_close[_const]` and their custom_call @check.* forms; `name` is "check.KIND") on
+/// its operand values `in`, adding to `checks`. Errors: kInvalidInput (malformed check),
+/// kUnsupported (a kind not implemented), located in `file`. Shared by the evaluator and the
+/// compiled path, which runs the checks on the values its code produced.
+Status run_check(const Op& op, const std::string& name, const std::vector<Tensor>& in,
+                 const std::string& file, CheckOutcome& checks);
+
+/// The static op a dynamic_pad, dynamic_gather or dynamic_conv stands for: the operands that
+/// carry padding amounts or slice sizes (in[k], null when not known) become the static op's
+/// attributes and its operands are the first two (spec: dynamic_pad, dynamic_gather,
+/// dynamic_conv). Errors: kInvalidInput (not 1-d integers), kUnsupported (an unknown one).
+Expected<Op> dynamic_static_form(const Op& op, const std::vector<const Tensor*>& in,
+                                 const std::string& file);
+
+/// digamma (A&S 6.3.18 series with 6.3.7 reflection) and the inverse error function
+/// (Newton on erf) in double precision: the evaluator's definitions, also called by
+/// compiled code so both paths agree bit for bit.
+double digamma(double x);
+double erf_inv(double y);
+/// chlo.bessel_i1e, exp(-|x|) I1(x).
+double bessel_i1e(double x);
+/// The next value of float type t after x toward y (chlo.next_after).
+double next_after(ElemType t, double x, double y);
+/// base^e wrapped to integer type t (negative exponents: 0 unless |base| = 1).
+int64_t int_pow(ElemType t, int64_t base, int64_t e);
+/// x rounded to `eb` exponent and `mb` mantissa bits (spec "reduce_precision"), then to t.
+double reduce_precision(ElemType t, double x, int64_t eb, int64_t mb);
+
 class Evaluator {
  public:
   Evaluator(const Module& module, std::string file, const EvalLimits& limits = {});

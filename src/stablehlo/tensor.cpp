@@ -168,7 +168,7 @@ std::string Tensor::type_text() const {
   return s + elem_name(type) + ">";
 }
 
-Expected<Tensor> make_tensor(const Type& type) {
+Expected<Tensor> tensor_type(const Type& type) {
   Tensor t;
   if (type.kind == Type::Kind::kScalar) {
     TJ_ASSIGN_OR_RETURN(t.type, parse_elem_type(type.elem));
@@ -188,6 +188,12 @@ Expected<Tensor> make_tensor(const Type& type) {
       return make_error(ErrorCode::kUnsupported, "tensor " + type.text + " is too large");
     }
   }
+  return t;
+}
+
+Expected<Tensor> make_tensor(const Type& type) {
+  TJ_ASSIGN_OR_RETURN(Tensor t, tensor_type(type));
+  int64_t n = t.size();
   if (t.floating()) {
     t.f.assign(size_t(n), 0.0);
   } else {
@@ -332,6 +338,41 @@ Expected<Tensor> parse_dense(std::string_view body, const Type& type) {
   }
   for (size_t k = 0; k < n; ++k) TJ_TRY(set_literal(t, k, leaves[k]));
   return t;
+}
+
+int elem_bytes(ElemType t) { return t == ElemType::kBool ? 1 : bit_width(t) / 8; }
+
+std::vector<uint8_t> to_bytes(const Tensor& t) {
+  int w = elem_bytes(t.type);
+  std::vector<uint8_t> out(size_t(t.size()) * size_t(w));
+  for (int64_t k = 0; k < t.size(); ++k) {
+    uint64_t bits = t.floating() ? float_bits(t.type, t.f[size_t(k)]) : uint64_t(t.i[size_t(k)]);
+    for (int b = 0; b < w; ++b) out[size_t(k) * size_t(w) + size_t(b)] = uint8_t(bits >> (8 * b));
+  }
+  return out;
+}
+
+Tensor from_bytes(ElemType type, const std::vector<int64_t>& shape, const uint8_t* data) {
+  Tensor out;
+  out.type = type;
+  out.shape = shape;
+  int w = elem_bytes(type);
+  int64_t n = out.size();
+  if (out.floating()) {
+    out.f.resize(size_t(n));
+  } else {
+    out.i.resize(size_t(n));
+  }
+  for (int64_t k = 0; k < n; ++k) {
+    uint64_t bits = 0;
+    for (int b = w - 1; b >= 0; --b) bits = (bits << 8) | data[size_t(k) * size_t(w) + size_t(b)];
+    if (out.floating()) {
+      out.f[size_t(k)] = float_from_bits(type, bits);
+    } else {
+      out.i[size_t(k)] = wrap_int(type, int64_t(bits));
+    }
+  }
+  return out;
 }
 
 }  // namespace tierjit::shlo

@@ -52,6 +52,14 @@ struct Tensor {
 /// Builds a tensor of a parsed tensor type, zero-filled. Errors: unsupported element type,
 /// dynamic or unranked shape.
 Expected<Tensor> make_tensor(const Type& type);
+/// The element type and shape of a parsed tensor type, without element storage (errors as
+/// make_tensor's).
+Expected<Tensor> tensor_type(const Type& type);
+/// Bytes per element in packed form (the public API's and compiled code's): i1 is one byte.
+int elem_bytes(ElemType t);
+/// Packed little-endian elements (floats in their type's encoding), and back.
+std::vector<uint8_t> to_bytes(const Tensor& t);
+Tensor from_bytes(ElemType type, const std::vector<int64_t>& shape, const uint8_t* data);
 /// Parses the body of `dense<...>` for `type`: a splat, nested lists in row-major order,
 /// or a "0x..." hex string of little-endian elements. Errors name what is wrong.
 Expected<Tensor> parse_dense(std::string_view body, const Type& type);

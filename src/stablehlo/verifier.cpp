@@ -132,9 +132,21 @@ class Verifier {
       }
       in.push_back(t);
     }
-    // The op's own signature, when it spells every operand type, wins over the definitions'.
-    if (o.operand_types.size() == in.size())
-      for (size_t i = 0; i < in.size(); ++i) in[i] = &o.operand_types[i];
+    // The op's own signature, when it spells every operand type, must agree with the
+    // definitions' (where both are known tensor types), then wins over them.
+    if (o.operand_types.size() == in.size()) {
+      for (size_t i = 0; i < in.size(); ++i) {
+        const Type& d = *in[i];
+        const Type& u = o.operand_types[i];
+        if (d.kind == Type::Kind::kTensor && u.kind == Type::Kind::kTensor && d.ranked &&
+            u.ranked && (d.elem != u.elem || d.dims != u.dims))
+          return make_error(ErrorCode::kInvalidInput,
+                            o.name + ": operand " + std::to_string(i) + " is " + d.text +
+                                ", the signature says " + u.text,
+                            SourceLoc{file_, o.loc.line, o.loc.col});
+        in[i] = &o.operand_types[i];
+      }
+    }
     const Type* res =
         o.result_types.size() == 1 && o.num_results <= 1 ? &o.result_types[0] : nullptr;
     TJ_TRY(rules(o, strip(o.name), in, res, top_level));
@@ -150,6 +162,10 @@ class Verifier {
         Type t = k < o.result_types.size() && o.result_types.size() == size_t(o.num_results)
                      ? o.result_types[k]
                      : Type{};
+        // SSA: a name is defined once in a function (MLIR rejects redefinitions).
+        if (find(name + "#" + std::to_string(i)) || (count == 1 && find(name)))
+          return make_error(ErrorCode::kInvalidInput, o.name + ": " + name + " is defined twice",
+                            SourceLoc{file_, o.loc.line, o.loc.col});
         if (count == 1) define(name, t);
         define(name + "#" + std::to_string(i), t);
       }
@@ -341,17 +357,7 @@ class Verifier {
   }
 
   Status dot_general(const Op& o, const Type& L, const Type& R, const Type& r) {
-    std::vector<int64_t> lb, rb, lc, rc;
-    if (const Attr* a = o.attr("batching_dims"); a && a->items.size() == 2)
-      lb = ints_of(a->items[0]), rb = ints_of(a->items[1]);
-    if (const Attr* a = o.attr("contracting_dims"); a && a->items.size() == 2)
-      lc = ints_of(a->items[0]), rc = ints_of(a->items[1]);
-    if (const Attr* a = o.attr("dot_dimension_numbers")) {
-      lb = field_ints(*a, "lhs_batching_dimensions"),
-      rb = field_ints(*a, "rhs_batching_dimensions");
-      lc = field_ints(*a, "lhs_contracting_dimensions"),
-      rc = field_ints(*a, "rhs_contracting_dimensions");
-    }
+    auto [lb, rb, lc, rc] = dot_dims(o, L.dims.size());
     if (lb.size() != rb.size())
       return err(o, "lhs and rhs batching dimensions differ in number (C1)");
     if (lc.size() != rc.size())

@@ -11,13 +11,23 @@ grep -q "^FAIL wrong_expectation.mlir: wrong_expectation.mlir:4:3: check.expect_
 [ "$(tail -1 "$WORK/out")" = "1 passed, 1 failed, 0 skipped" ] ||
   { echo "FAIL: counts line"; tail -1 "$WORK/out"; failures=$((failures + 1)); }
 expect_run "not a directory" 66 "not a directory" -- "$TIERJIT" stablehlo-test "$SRC/nonexistent"
-expect_run "compiled path" 69 "not built yet" -- "$TIERJIT" stablehlo-test "$SRC/tests/stablehlo" --path compiled
+# The compiled path reports the same located failure, tagged.
+expect_run "compiled path" 1 "" -- "$TIERJIT" stablehlo-test "$SRC/tests/stablehlo" --path compiled
+grep -q "^FAIL wrong_expectation.mlir: \[compiled\] wrong_expectation.mlir:4:3: check.expect_eq_const: element 1 is 4, expected 5$" "$WORK/out" ||
+  { echo "FAIL: no located compiled failure line"; cat "$WORK/out"; failures=$((failures + 1)); }
+expect_run "both paths" 1 "" -- "$TIERJIT" stablehlo-test "$SRC/tests/stablehlo" --path both
+[ "$(tail -1 "$WORK/out")" = "1 passed, 1 failed, 0 skipped" ] ||
+  { echo "FAIL: both counts line"; tail -1 "$WORK/out"; failures=$((failures + 1)); }
+expect_run "bad --path" 64 "must be reference, compiled or both" -- "$TIERJIT" stablehlo-test "$SRC/tests/stablehlo" --path fast
 
 # tierjit run model.mlir with .npy inputs and outputs.
 d="$SRC/tests/stablehlo_run"
 expect_run "run mlir" 0 "" -- "$TIERJIT" run "$d/bias_sum.mlir" --input "$d/x.npy" --input "$d/b.npy"
 printf 'tensor<2x3xf32> [1.5, 3, 5, 4.5, 6, 8]\ntensor<2xf32> [9.5, 18.5]\n' > "$WORK/want"
 cmp -s "$WORK/out" "$WORK/want" || { echo "FAIL run mlir output"; cat "$WORK/out"; failures=$((failures + 1)); }
+expect_run "run mlir (evaluator)" 0 "" -- "$TIERJIT" run "$d/bias_sum.mlir" --tier interp --input "$d/x.npy" --input "$d/b.npy"
+cmp -s "$WORK/out" "$WORK/want" || { echo "FAIL run mlir --tier interp output"; cat "$WORK/out"; failures=$((failures + 1)); }
+expect_run "run mlir --stats" 0 "compiled in" -- "$TIERJIT" run "$d/bias_sum.mlir" --stats --input "$d/x.npy" --input "$d/b.npy"
 expect_run "run mlir --output" 0 "" -- "$TIERJIT" run "$d/bias_sum.mlir" --input "$d/x.npy" \
   --input "$d/b.npy" --output "$WORK/y.npy" --output "$WORK/s.npy"
 # Results written as .npy read back as inputs: y (2x3) + b again.
@@ -34,6 +44,9 @@ expect_run "--input on IR" 64 "apply to StableHLO" -- "$TIERJIT" run "$d/bias_su
 corpus="$SRC/../shared/stablehlo"
 if [ -d "$corpus" ]; then
   expect_run "shared corpus" 0 "" -- "$TIERJIT" stablehlo-test "$corpus" --expect-passed 1636
+  tail -1 "$WORK/out"
+  # Both paths: a file counts only when the evaluator and the compiled code pass it.
+  expect_run "shared corpus, both paths" 0 "" -- "$TIERJIT" stablehlo-test "$corpus" --path both --expect-passed 1636
   tail -1 "$WORK/out"
 fi
 # The verifier rejects ill-typed programs before anything runs, located.
