@@ -80,6 +80,9 @@ void count_uses(const Region& r, std::map<std::string, int>& uses) {
 
 // Operations emitted per entry, calls inlined (a bound on IR size and compile time).
 constexpr int64_t kMaxLoweredOps = 200000;
+// Splat constants up to this many elements also keep their elements at compile time (for the
+// shape operands of dynamic_* ops, which are small); larger ones are only their one value.
+constexpr int64_t kMaxKnownSplat = 4096;
 
 class Lowerer {
  public:
@@ -851,11 +854,27 @@ Expected<TVal> Lowerer::lower_constant(const Op& op) {
   if (const Attr* v = op.attr("value")) lit = v;
   if (lit == nullptr || lit->kind != Attr::Kind::kDense || op.result_types.empty())
     return err(op, ErrorCode::kUnsupported, "constant without a dense<...> literal");
-  auto t = parse_dense(lit->text, op.result_types[0]);
+  // A splat stays one value however large its type: the compiled code broadcasts it.
+  auto t = parse_dense(lit->text, op.result_types[0], DenseForm::kSplatAsScalar);
   if (!t.ok()) return err(op, t.error().code, t.error().message);
+  auto ty = tensor_type(op.result_types[0]);
+  if (!ty.ok()) return err(op, ty.error().code, ty.error().message);
   TVal v;
   v.type = t->type;
-  v.shape = t->shape;
+  v.shape = ty->shape;
+  if (t->shape != ty->shape) {  // a splat
+    if (ty->size() <= kMaxKnownSplat) {
+      Tensor full = *ty;
+      if (full.floating()) {
+        full.f.assign(size_t(full.size()), t->f.at(0));
+      } else {
+        full.i.assign(size_t(full.size()), t->i.at(0));
+      }
+      v.known = std::make_shared<const Tensor>(std::move(full));
+    }
+    v.scalar = t->floating() ? fconst(v.type, t->f[0]) : iconst(v.type, t->i[0]);
+    return v;
+  }
   v.known = std::make_shared<const Tensor>(*t);
   bool splat = true;
   for (int64_t k = 1; k < t->size() && splat; ++k) {
@@ -1159,6 +1178,11 @@ Expected<std::vector<TVal>> Lowerer::lower_op(const Op& op, Scope& scope) {
   if (n == "clamp") {
     TJ_TRY(need(3));
     TVal lo = in[0], x = in[1], hi = in[2], r = in[1];
+    for (const TVal* bound : {&lo, &hi})
+      if (bound->type != x.type || (!bound->shape.empty() && bound->shape != x.shape))
+        return err(op, ErrorCode::kInvalidInput,
+                   "min and max must be scalars or the operand's "
+                   "shape, all of its element type (C1-C3)");
     r.ptr = nullptr, r.scalar = nullptr, r.buf = -1;
     if (lo.shape.empty()) lo = scalarize(lo);
     if (hi.shape.empty()) hi = scalarize(hi);

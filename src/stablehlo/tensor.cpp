@@ -263,9 +263,18 @@ Status set_literal(Tensor& t, size_t k, std::string_view lit) {
 
 }  // namespace
 
-Expected<Tensor> parse_dense(std::string_view body, const Type& type) {
-  TJ_ASSIGN_OR_RETURN(Tensor t, make_tensor(type));
+Expected<Tensor> parse_dense(std::string_view body, const Type& type, DenseForm form) {
+  // Every count is checked against the literal before the elements are allocated: the type
+  // alone may ask for up to 2^31 elements.
+  TJ_ASSIGN_OR_RETURN(Tensor t, tensor_type(type));
   size_t n = size_t(t.size());
+  auto allocate = [&t](size_t count) {
+    if (t.floating()) {
+      t.f.assign(count, 0.0);
+    } else {
+      t.i.assign(count, 0);
+    }
+  };
   auto trim = [](std::string_view v) {
     while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.remove_prefix(1);
     while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.remove_suffix(1);
@@ -285,6 +294,11 @@ Expected<Tensor> parse_dense(std::string_view body, const Type& type) {
                                                       std::to_string(count) + " elements, " +
                                                       type.text + " has " + std::to_string(n));
     }
+    if (count == 1 && n != 1 && form == DenseForm::kSplatAsScalar) {
+      t.shape.clear();
+      n = 1;
+    }
+    allocate(n);
     for (size_t k = 0; k < n; ++k) {
       size_t src = count == 1 ? 0 : k;
       uint64_t bits = 0;
@@ -323,6 +337,11 @@ Expected<Tensor> parse_dense(std::string_view body, const Type& type) {
   }
   if (leaves.size() == 1 && body.front() != '[') {
     if (n == 0) return t;
+    if (form == DenseForm::kSplatAsScalar) {
+      t.shape.clear();
+      n = 1;
+    }
+    allocate(n);
     TJ_TRY(set_literal(t, 0, leaves[0]));
     if (t.floating()) {
       std::fill(t.f.begin(), t.f.end(), t.f.empty() ? 0.0 : t.f[0]);
@@ -336,6 +355,7 @@ Expected<Tensor> parse_dense(std::string_view body, const Type& type) {
                                                     std::to_string(leaves.size()) + " elements, " +
                                                     type.text + " needs " + std::to_string(n));
   }
+  allocate(n);
   for (size_t k = 0; k < n; ++k) TJ_TRY(set_literal(t, k, leaves[k]));
   return t;
 }

@@ -60,8 +60,15 @@ int elem_bytes(ElemType t);
 /// Packed little-endian elements (floats in their type's encoding), and back.
 std::vector<uint8_t> to_bytes(const Tensor& t);
 Tensor from_bytes(ElemType type, const std::vector<int64_t>& shape, const uint8_t* data);
+/// How parse_dense returns a splat literal (one value for every element).
+enum class DenseForm : uint8_t {
+  kElements,       ///< every element stored
+  kSplatAsScalar,  ///< a splat as a rank-0 tensor of its one value (a compiler's view)
+};
 /// Parses the body of `dense<...>` for `type`: a splat, nested lists in row-major order,
-/// or a "0x..." hex string of little-endian elements. Errors name what is wrong.
-Expected<Tensor> parse_dense(std::string_view body, const Type& type);
+/// or a "0x..." hex string of little-endian elements. Errors name what is wrong; element
+/// counts are checked before storage is allocated.
+Expected<Tensor> parse_dense(std::string_view body, const Type& type,
+                             DenseForm form = DenseForm::kElements);
 
 }  // namespace tierjit::shlo

@@ -138,8 +138,9 @@ class Verifier {
       for (size_t i = 0; i < in.size(); ++i) {
         const Type& d = *in[i];
         const Type& u = o.operand_types[i];
-        if (d.kind == Type::Kind::kTensor && u.kind == Type::Kind::kTensor && d.ranked &&
-            u.ranked && (d.elem != u.elem || d.dims != u.dims))
+        if ((d.kind == Type::Kind::kTensor && u.kind != Type::Kind::kTensor) ||
+            (d.kind == Type::Kind::kTensor && u.kind == Type::Kind::kTensor && d.ranked &&
+             u.ranked && (d.elem != u.elem || d.dims != u.dims)))
           return make_error(ErrorCode::kInvalidInput,
                             o.name + ": operand " + std::to_string(i) + " is " + d.text +
                                 ", the signature says " + u.text,
@@ -241,6 +242,18 @@ class Verifier {
       if (!in[0]->dims.empty()) TJ_TRY(same_shape(o, *in[0], r, "the predicate"));
       TJ_TRY(same_shape(o, *in[1], r, "on_true"));
       TJ_TRY(same_shape(o, *in[2], r, "on_false"));
+      return {};
+    }
+    if (n == "clamp" && in.size() == 3) {        // spec, clamp: min and max scalars or shaped as
+      for (size_t i : {size_t(0), size_t(2)}) {  // the operand (C1, C2), one element type (C3)
+        const Type& bound = *in[i];
+        if (!bound.dims.empty()) TJ_TRY(same_shape(o, bound, *in[1], i ? "max" : "min"));
+        if (bound.elem != in[1]->elem)
+          return err(o, std::string(i ? "max" : "min") + " is " + bound.text + ", the operand " +
+                            in[1]->text + " (C3)");
+      }
+      if (r.dims != in[1]->dims || r.elem != in[1]->elem)
+        return err(o, "result is " + r.text + ", the operand " + in[1]->text + " (C4)");
       return {};
     }
     if (n == "broadcast_in_dim" && in.size() == 1) {
