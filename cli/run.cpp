@@ -36,7 +36,16 @@ int interpret(const RunArgs& a) {
 int run(RunArgs& a) {
   auto head = read_file(a.cfg.path);
   if (head.ok() && is_mlir(a.cfg.path, head.value())) {
-    return run_stablehlo(a.cfg.path, a.cfg.entry, a.inputs, a.outputs, a.bc.tier, a.stats);
+    StablehloRun r;
+    r.path = a.cfg.path;
+    r.entry = a.cfg.entry;
+    r.inputs = a.inputs;
+    r.outputs = a.outputs;
+    r.tier = a.bc.tier;
+    r.stats = a.stats;
+    r.cache = !a.no_cache;
+    r.cache_dir = a.cfg.cache_dir;
+    return run_stablehlo(r);
   }
   if (!a.inputs.empty() || !a.outputs.empty()) {
     return report(

@@ -210,9 +210,9 @@ bool is_mlir(const std::string& path, const std::string& text) {
          text.compare(i, 11, "\"func.func\"") == 0;
 }
 
-int run_stablehlo(const std::string& path, const std::string& entry,
-                  const std::vector<std::string>& inputs, const std::vector<std::string>& outputs,
-                  const std::string& tier, bool stats) {
+int run_stablehlo(const StablehloRun& r) {
+  const std::string &path = r.path, &entry = r.entry, &tier = r.tier;
+  const std::vector<std::string>&inputs = r.inputs, &outputs = r.outputs;
   auto text = read_file(path);
   if (!text.ok()) return report(text.error());
   auto prog = stablehlo::Program::parse(text.value(), path);
@@ -234,9 +234,10 @@ int run_stablehlo(const std::string& path, const std::string& entry,
   }
   if (tier != "interp") {
     (*prog)->set_path(stablehlo::ExecutionPath::kCompiled);
+    (*prog)->set_object_cache(r.cache, r.cache_dir);
     auto ms = (*prog)->compile(fn);
     if (!ms.ok()) return report(ms.error());
-    if (stats) std::fprintf(stderr, "tierjit: @%s compiled in %.2f ms\n", fn.c_str(), *ms);
+    if (r.stats) std::fprintf(stderr, "tierjit: @%s compiled in %.2f ms\n", fn.c_str(), *ms);
   }
   auto res = (*prog)->run(fn, args);
   if (!res.ok()) return report(res.error());

@@ -12,8 +12,14 @@ bool is_mlir(const std::string& path, const std::string& text);
 /// Runs `entry` (default main) on .npy inputs; writes results to the .npy outputs, or
 /// prints them. `tier`: "interp" runs the reference evaluator, anything else the compiled
 /// path; `stats` prints the compile time. Returns the exit status.
-int run_stablehlo(const std::string& path, const std::string& entry,
-                  const std::vector<std::string>& inputs, const std::vector<std::string>& outputs,
-                  const std::string& tier, bool stats);
+struct StablehloRun {
+  std::string path, entry;
+  std::vector<std::string> inputs, outputs;  ///< .npy files
+  std::string tier;                          ///< "interp" = the evaluator, else compiled
+  bool stats = false;                        ///< print the compile time
+  bool cache = true;                         ///< the persistent object cache
+  std::string cache_dir;                     ///< "" = ObjectCache::default_dir()
+};
+int run_stablehlo(const StablehloRun& run);
 
 }  // namespace tierjit::cli

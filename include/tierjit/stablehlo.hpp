@@ -78,6 +78,13 @@ class Program {
   Expected<std::vector<Tensor>> run(const std::string& entry, const std::vector<Tensor>& inputs);
   /// Selects the path run() takes (default kReference).
   void set_path(ExecutionPath path);
+  /// The persistent object cache of the compiled path (default: enabled, in
+  /// ObjectCache::default_dir(): TIERJIT_CACHE_DIR, else $XDG_CACHE_HOME/tierjit, else
+  /// ~/.cache/tierjit). Objects are keyed by a hash of the lowered LLVM IR, the pipeline, the
+  /// host CPU and features, and the tierjit and LLVM versions, so a hit skips the optimizer and
+  /// code generation and never returns stale code. A corrupt entry is reported and recompiled.
+  /// Applies to later compiles.
+  void set_object_cache(bool enabled, const std::string& dir = "");
   /// Compiles `entry` now (run() on the compiled path otherwise compiles on first use).
   /// Returns the compile time in milliseconds (lowering + LLVM O2 + code generation +
   /// GEMM kernel generation). Errors as run()'s compiled path.

@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "runtime/object_cache.hpp"
 #include "stablehlo/compiled.hpp"
 #include "stablehlo/evaluator.hpp"
 #include "stablehlo/verifier.hpp"
@@ -168,6 +169,9 @@ struct Program::Impl {
   std::string file;
   ExecutionPath path = ExecutionPath::kReference;
   std::map<std::string, std::unique_ptr<shlo::CompiledModule>> compiled;  // by entry
+  bool cache_enabled = true;
+  std::string cache_dir;               // "" = ObjectCache::default_dir()
+  std::unique_ptr<ObjectCache> cache;  // opened on the first compile
 };
 
 Program::Program(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -277,12 +281,25 @@ Expected<std::vector<Tensor>> Program::run(const std::string& entry,
 
 void Program::set_path(ExecutionPath path) { impl_->path = path; }
 
+void Program::set_object_cache(bool enabled, const std::string& dir) {
+  impl_->cache_enabled = enabled;
+  impl_->cache_dir = dir;
+  impl_->cache.reset();
+}
+
 Expected<double> Program::compile(const std::string& entry) {
   if (auto it = impl_->compiled.find(entry); it != impl_->compiled.end()) return 0.0;
   const shlo::Module* mod = nullptr;
   if (find_entry(impl_->modules, entry, &mod) == nullptr)
     return make_error(ErrorCode::kMissingEntry, "no function @" + entry, SourceLoc{impl_->file});
-  TJ_ASSIGN_OR_RETURN(auto cm, shlo::CompiledModule::create(*mod, impl_->file, {entry}));
+  shlo::CompileOptions options;
+  if (impl_->cache_enabled) {
+    if (!impl_->cache)
+      impl_->cache = std::make_unique<ObjectCache>(
+          impl_->cache_dir.empty() ? ObjectCache::default_dir() : impl_->cache_dir);
+    options.cache = impl_->cache.get();
+  }
+  TJ_ASSIGN_OR_RETURN(auto cm, shlo::CompiledModule::create(*mod, impl_->file, {entry}, options));
   double ms = cm->times().total_ms();
   impl_->compiled[entry] = std::move(cm);
   return ms;

@@ -3,19 +3,27 @@
 
 #include <llvm/ExecutionEngine/Orc/AbsoluteSymbols.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
-#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/Module.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <mutex>
+#include <optional>
 
 #include "llvm/codegen.hpp"
+#include "runtime/object_cache.hpp"
+#include "support/hash.hpp"
 #include "tierjit/kernels.hpp"
+#include "tierjit/version.hpp"
 
 namespace tierjit::shlo {
 
@@ -61,11 +69,104 @@ struct AlignedBuffer {
   }
 };
 
+// One LLJIT for the process: each CompiledModule links its object into its own JITDylib
+// (removed with the module), so a compile pays for code generation only, not for a new
+// execution session and target machine. Created on first use and never destroyed (modules
+// may outlive static destruction order).
+class JitSession {
+ public:
+  static Expected<JitSession*> get() {
+    static std::once_flag once;
+    static JitSession* session = nullptr;
+    static Error failure;
+    std::call_once(once, [] {
+      auto s = create();
+      if (s.ok()) {
+        session = *s;
+      } else {
+        failure = s.error();
+      }
+    });
+    if (!session) return failure;
+    return session;
+  }
+
+  // A new JITDylib searching itself, the runtime helpers and the process (libm for the calls
+  // LLVM makes from math intrinsics).
+  Expected<llvm::orc::JITDylib*> new_dylib() {
+    auto& es = jit_->getExecutionSession();
+    auto jd = es.createJITDylib("shlo." + std::to_string(counter_++));
+    if (!jd) return make_error(ErrorCode::kCompileFailed, llvm::toString(jd.takeError()));
+    llvm::orc::JITDylibSearchOrder order = {
+        {&*jd, llvm::orc::JITDylibLookupFlags::MatchAllSymbols},
+        {helpers_, llvm::orc::JITDylibLookupFlags::MatchAllSymbols}};
+    if (auto proc = jit_->getProcessSymbolsJITDylib())
+      order.push_back({proc.get(), llvm::orc::JITDylibLookupFlags::MatchAllSymbols});
+    jd->setLinkOrder(std::move(order), false);
+    return &*jd;
+  }
+  void remove(llvm::orc::JITDylib* jd) {
+    if (jd) llvm::consumeError(jit_->getExecutionSession().removeJITDylib(*jd));
+  }
+  llvm::orc::LLJIT& jit() { return *jit_; }
+  const llvmtier::TargetConfig& target() const { return target_; }
+
+ private:
+  static Expected<JitSession*> create() {
+    llvmtier::initialize_llvm_targets();
+    auto s = std::make_unique<JitSession>();
+    s->target_ = llvmtier::TargetConfig::host();
+    auto jit =
+        llvm::orc::LLJITBuilder().setPlatformSetUp(llvm::orc::setUpInactivePlatform).create();
+    if (!jit)
+      return make_error(ErrorCode::kCompileFailed, "LLJIT: " + llvm::toString(jit.takeError()));
+    s->jit_ = std::move(*jit);
+    auto helpers = s->jit_->getExecutionSession().createJITDylib("shlo.runtime");
+    if (!helpers) return make_error(ErrorCode::kCompileFailed, llvm::toString(helpers.takeError()));
+    s->helpers_ = &*helpers;
+    llvm::orc::SymbolMap syms;
+    auto add = [&](const char* name, void* p) {
+      syms[s->jit_->mangleAndIntern(name)] = {
+          llvm::orc::ExecutorAddr::fromPtr(p),
+          llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+    };
+    add("tj_shlo_round", reinterpret_cast<void*>(&tj_shlo_round));
+    add("tj_shlo_digamma", reinterpret_cast<void*>(&tj_shlo_digamma));
+    add("tj_shlo_erf_inv", reinterpret_cast<void*>(&tj_shlo_erf_inv));
+    add("tj_shlo_bessel_i1e", reinterpret_cast<void*>(&tj_shlo_bessel_i1e));
+    add("tj_shlo_next_after", reinterpret_cast<void*>(&tj_shlo_next_after));
+    add("tj_shlo_ipow", reinterpret_cast<void*>(&tj_shlo_ipow));
+    add("tj_shlo_reduce_precision", reinterpret_cast<void*>(&tj_shlo_reduce_precision));
+    add("tj_shlo_sgemm", reinterpret_cast<void*>(&tj_shlo_sgemm));
+    if (auto e = s->helpers_->define(llvm::orc::absoluteSymbols(std::move(syms))))
+      return make_error(ErrorCode::kCompileFailed, llvm::toString(std::move(e)));
+    return s.release();
+  }
+
+  std::unique_ptr<llvm::orc::LLJIT> jit_;
+  llvm::orc::JITDylib* helpers_ = nullptr;
+  llvmtier::TargetConfig target_;
+  std::atomic<uint64_t> counter_{0};
+};
+
+// Target machines are costly to build (register and lowering tables) and not thread-safe:
+// one per thread and level, reused by every compile on that thread.
+Expected<llvm::TargetMachine*> thread_target_machine(const llvmtier::TargetConfig& cfg,
+                                                     int opt_level) {
+  thread_local std::map<int, std::unique_ptr<llvm::TargetMachine>> tms;
+  auto& tm = tms[opt_level];
+  if (!tm) {
+    TJ_ASSIGN_OR_RETURN(tm, llvmtier::make_target_machine(cfg, opt_level));
+  }
+  return tm.get();
+}
+
 }  // namespace
 
 struct CompiledModule::Impl {
   std::string file;
-  std::unique_ptr<llvm::orc::LLJIT> jit;
+  JitSession* session = nullptr;
+  llvm::orc::JITDylib* jd = nullptr;
   std::unique_ptr<kernels::KernelEngine> engine;
   std::vector<uint8_t> consts;
   struct Entry {
@@ -76,6 +177,9 @@ struct CompiledModule::Impl {
   std::map<std::string, Entry> entries;
   CheckOutcome checks;
   CompileTimes times;
+  ~Impl() {
+    if (session) session->remove(jd);
+  }
 };
 
 CompiledModule::CompiledModule(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -83,9 +187,9 @@ CompiledModule::~CompiledModule() = default;
 
 Expected<std::unique_ptr<CompiledModule>> CompiledModule::create(
     const Module& m, const std::string& file, const std::vector<std::string>& entries,
-    int opt_level) {
-  using llvmtier::TargetConfig;
-  llvmtier::initialize_llvm_targets();
+    const CompileOptions& options) {
+  int opt_level = std::clamp(options.opt_level, 0, 3);
+  TJ_ASSIGN_OR_RETURN(JitSession * session, JitSession::get());
   auto impl = std::make_unique<Impl>();
   impl->file = file;
   auto t0 = std::chrono::steady_clock::now();
@@ -93,8 +197,8 @@ Expected<std::unique_ptr<CompiledModule>> CompiledModule::create(
   impl->times.lower_ms = ms_since(t0);
 
   t0 = std::chrono::steady_clock::now();
-  TargetConfig cfg = TargetConfig::host();
-  TJ_ASSIGN_OR_RETURN(auto tm, llvmtier::make_target_machine(cfg, opt_level));
+  const llvmtier::TargetConfig& cfg = session->target();
+  TJ_ASSIGN_OR_RETURN(llvm::TargetMachine * tm, thread_target_machine(cfg, opt_level));
   low.mod->setDataLayout(tm->createDataLayout());
   low.mod->setTargetTriple(tm->getTargetTriple());
   for (llvm::Function& f : *low.mod) {
@@ -102,41 +206,46 @@ Expected<std::unique_ptr<CompiledModule>> CompiledModule::create(
     f.addFnAttr("target-cpu", cfg.cpu);
     f.addFnAttr("target-features", cfg.features);
   }
-  llvmtier::optimize_module(*low.mod, *tm, opt_level);
-  if (std::getenv("TIERJIT_DUMP_STABLEHLO_IR")) low.mod->print(llvm::errs(), nullptr);
+  // The object cache's key: the lowered IR (which is all the object depends on), the
+  // pipeline, the target and both versions.
+  Hash128 key;
+  std::optional<std::string> object;
+  if (options.cache) {
+    std::string ir;
+    llvm::raw_string_ostream os(ir);
+    low.mod->print(os, nullptr);
+    Hasher h;
+    h.add("tierjit-stablehlo").add(kVersion).add(kLlvmVersion).add(ir);
+    h.add(llvmtier::pipeline_name(opt_level)).add(cfg.key());
+    key = h.finish();
+    object = options.cache->load(key);
+    impl->times.from_cache = object.has_value();
+  }
+  // TIERJIT_DUMP_STABLEHLO_IR=before|after prints the module around the optimizer.
+  const char* dump = std::getenv("TIERJIT_DUMP_STABLEHLO_IR");
+  if (!object) {
+    if (dump && std::string_view(dump) == "before") low.mod->print(llvm::errs(), nullptr);
+    llvmtier::optimize_module(*low.mod, *tm, opt_level);
+    if (dump && std::string_view(dump) != "before") low.mod->print(llvm::errs(), nullptr);
+  }
   impl->times.optimize_ms = ms_since(t0);
 
   t0 = std::chrono::steady_clock::now();
-  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!jtmb) return make_error(ErrorCode::kCompileFailed, llvm::toString(jtmb.takeError()));
-  jtmb->setCodeGenOptLevel(opt_level == 0 ? llvm::CodeGenOptLevel::None
-                                          : llvm::CodeGenOptLevel::Default);
-  auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
-  if (!jit)
-    return make_error(ErrorCode::kCompileFailed, "LLJIT: " + llvm::toString(jit.takeError()));
-  impl->jit = std::move(*jit);
-  llvm::orc::SymbolMap syms;
-  auto add = [&](const char* name, void* p) {
-    syms[impl->jit->mangleAndIntern(name)] = {
-        llvm::orc::ExecutorAddr::fromPtr(p),
-        llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
-  };
-  add("tj_shlo_round", reinterpret_cast<void*>(&tj_shlo_round));
-  add("tj_shlo_digamma", reinterpret_cast<void*>(&tj_shlo_digamma));
-  add("tj_shlo_erf_inv", reinterpret_cast<void*>(&tj_shlo_erf_inv));
-  add("tj_shlo_bessel_i1e", reinterpret_cast<void*>(&tj_shlo_bessel_i1e));
-  add("tj_shlo_next_after", reinterpret_cast<void*>(&tj_shlo_next_after));
-  add("tj_shlo_ipow", reinterpret_cast<void*>(&tj_shlo_ipow));
-  add("tj_shlo_reduce_precision", reinterpret_cast<void*>(&tj_shlo_reduce_precision));
-  add("tj_shlo_sgemm", reinterpret_cast<void*>(&tj_shlo_sgemm));
-  if (auto e = impl->jit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(syms))))
-    return make_error(ErrorCode::kCompileFailed, llvm::toString(std::move(e)));
-  if (auto e = impl->jit->addIRModule(
-          llvm::orc::ThreadSafeModule(std::move(low.mod), std::move(low.ctx))))
-    return make_error(ErrorCode::kCompileFailed, llvm::toString(std::move(e)));
+  if (!object) {
+    TJ_ASSIGN_OR_RETURN(std::string obj, llvmtier::emit_object(*low.mod, *tm));
+    if (options.cache) options.cache->store(key, obj);
+    object = std::move(obj);
+  }
+  impl->session = session;
+  TJ_ASSIGN_OR_RETURN(impl->jd, session->new_dylib());
+  if (auto e = session->jit().addObjectFile(*impl->jd,
+                                            llvm::MemoryBuffer::getMemBufferCopy(*object, file)))
+    return make_error(ErrorCode::kCompileFailed, llvm::toString(std::move(e)), SourceLoc{file});
   for (LoweredEntry& e : low.entries) {
-    auto sym = impl->jit->lookup(e.symbol);
-    if (!sym) return make_error(ErrorCode::kCompileFailed, llvm::toString(sym.takeError()));
+    auto sym = session->jit().lookup(*impl->jd, e.symbol);
+    if (!sym)
+      return make_error(ErrorCode::kCompileFailed, llvm::toString(sym.takeError()),
+                        SourceLoc{file});
     Impl::Entry& slot = impl->entries[e.func];
     slot.fn = sym->toPtr<void (*)(const void**, void**, const void*, void*, void*)>();
     slot.arena.reserve(size_t(std::max<int64_t>(e.arena_bytes, 64)));
@@ -157,9 +266,9 @@ Expected<std::unique_ptr<CompiledModule>> CompiledModule::create(
     }
   impl->times.kernels_ms = ms_since(t0);
   if (std::getenv("TIERJIT_STABLEHLO_TIMES"))
-    std::fprintf(stderr, "lower %.2f ms, optimize %.2f ms, codegen %.2f ms, kernels %.2f ms\n",
+    std::fprintf(stderr, "lower %.2f ms, optimize %.2f ms, codegen %.2f ms, kernels %.2f ms%s\n",
                  impl->times.lower_ms, impl->times.optimize_ms, impl->times.codegen_ms,
-                 impl->times.kernels_ms);
+                 impl->times.kernels_ms, impl->times.from_cache ? " (object cache hit)" : "");
   impl->consts = std::move(low.consts);
   return std::unique_ptr<CompiledModule>(new CompiledModule(std::move(impl)));
 }

@@ -12,10 +12,20 @@
 #include "stablehlo/evaluator.hpp"
 #include "stablehlo/lower.hpp"
 
+namespace tierjit {
+class ObjectCache;
+}
+
 namespace tierjit::shlo {
+
+struct CompileOptions {
+  int opt_level = 2;             ///< LLVM pipeline and code generation level, 0..3
+  ObjectCache* cache = nullptr;  ///< not owned; objects by hash of the lowered IR; null = off
+};
 
 struct CompileTimes {
   double lower_ms = 0, optimize_ms = 0, codegen_ms = 0, kernels_ms = 0;
+  bool from_cache = false;  ///< the object came from the cache (no optimize, no codegen)
   double total_ms() const { return lower_ms + optimize_ms + codegen_ms + kernels_ms; }
 };
 
@@ -24,7 +34,7 @@ class CompiledModule {
   /// Lowers and compiles functions `entries` of `m`. Errors: lower_module's, kCompileFailed.
   static Expected<std::unique_ptr<CompiledModule>> create(const Module& m, const std::string& file,
                                                           const std::vector<std::string>& entries,
-                                                          int opt_level = 2);
+                                                          const CompileOptions& options = {});
   ~CompiledModule();
 
   /// The calling contract of entry `name` (null when it was not compiled).

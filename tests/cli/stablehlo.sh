@@ -39,6 +39,16 @@ expect_run "wrong input shape" 65 "input 0 is f32x3, @main wants f32x2x3" -- \
 expect_run "missing inputs" 64 "takes 2 inputs" -- "$TIERJIT" run "$d/bias_sum.mlir"
 expect_run "bad npy" 65 "bad magic" -- "$TIERJIT" run "$d/bias_sum.mlir" --input "$d/bad.npy" --input "$d/b.npy"
 expect_run "missing entry" 67 "no function @nope" -- "$TIERJIT" run "$d/bias_sum.mlir" --entry nope
+# The compiled path's object cache: the second run loads the object the first one stored.
+rm -rf "$TIERJIT_CACHE_DIR"
+expect_run "run mlir, cache store" 0 "" -- "$TIERJIT" run "$d/bias_sum.mlir" --input "$d/x.npy" --input "$d/b.npy"
+n=$(find "$TIERJIT_CACHE_DIR" -type f 2>/dev/null | wc -l)
+[ "$n" -ge 1 ] || { echo "FAIL run mlir stored no object"; failures=$((failures + 1)); }
+expect_run "run mlir, cache hit" 0 "" -- "$TIERJIT" run "$d/bias_sum.mlir" --input "$d/x.npy" --input "$d/b.npy"
+cmp -s "$WORK/out" "$WORK/want" || { echo "FAIL run mlir cached output"; cat "$WORK/out"; failures=$((failures + 1)); }
+expect_run "run mlir --no-cache" 0 "" -- "$TIERJIT" run "$d/bias_sum.mlir" --no-cache \
+  --cache-dir "$WORK/untouched" --input "$d/x.npy" --input "$d/b.npy"
+[ ! -e "$WORK/untouched" ] || { echo "FAIL --no-cache wrote a cache"; failures=$((failures + 1)); }
 expect_run "--input on IR" 64 "apply to StableHLO" -- "$TIERJIT" run "$d/bias_sum.mlir.ll" --input x.npy
 
 corpus="$SRC/../shared/stablehlo"

@@ -5,14 +5,18 @@
 // matches any NaN: the evaluator keeps no payloads). Also: arena reuse, located errors for
 // what the lowering does not implement, and the public API's compiled path.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "runtime/object_cache.hpp"
 #include "stablehlo/compiled.hpp"
 #include "stablehlo/lower.hpp"
 #include "tierjit/stablehlo.hpp"
@@ -361,6 +365,53 @@ TEST(StablehloCompiled, CompiledChecksReportFailures) {
   EXPECT_NE((*c)->checks().failures[0].find("k.mlir:4:3"), std::string::npos);
   EXPECT_NE((*c)->checks().failures[0].find("element 1 is 4.0"), std::string::npos)
       << (*c)->checks().failures[0];
+}
+
+TEST(StablehloCompiled, ObjectCacheHitsAndRecoversFromCorruptEntries) {
+  std::string text =
+      "func.func @main(%a: tensor<64xf32>) -> tensor<64xf32> {\n"
+      "  %0 = stablehlo.multiply %a, %a : tensor<64xf32>\n"
+      "  %1 = stablehlo.exponential %0 : tensor<64xf32>\n"
+      "  return %1 : tensor<64xf32>\n}\n";
+  auto m = parse_mlir(text, "cache.mlir");
+  ASSERT_TRUE(m.ok());
+  auto dir =
+      std::filesystem::temp_directory_path() / ("tierjit-shlo-cache-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  ObjectCache cache(dir.string());
+  std::vector<std::string> warnings;
+  cache.set_warning_handler([&](const std::string& w) { warnings.push_back(w); });
+  CompileOptions options;
+  options.cache = &cache;
+  Tensor a = *make_tensor((*m)[0].funcs[0].args[0].second);
+  for (size_t k = 0; k < a.f.size(); ++k) a.f[k] = float(k) / 16.0f;
+  auto run = [&](bool expect_hit) {
+    auto c = CompiledModule::create((*m)[0], "cache.mlir", {"main"}, options);
+    EXPECT_TRUE(c.ok()) << c.error().to_string();
+    if (!c.ok()) return std::vector<double>{};
+    EXPECT_EQ((*c)->times().from_cache, expect_hit);
+    auto r = (*c)->call("main", {a});
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? (*r)[0].f : std::vector<double>{};
+  };
+  std::vector<double> first = run(false);
+  ASSERT_EQ(first.size(), 64u);
+  EXPECT_EQ(first[16], double(std::exp(1.0f)));
+  EXPECT_EQ(run(true), first);
+  // Flip a byte in every stored entry: the cache reports it, the compile redoes the work.
+  size_t entries = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::fstream f(e.path(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(std::streamoff(e.file_size() / 2));
+    f.put('\x5a');
+    ++entries;
+  }
+  ASSERT_GE(entries, 1u);
+  EXPECT_EQ(run(false), first);
+  EXPECT_FALSE(warnings.empty());
+  EXPECT_EQ(run(true), first);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
