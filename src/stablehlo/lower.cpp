@@ -308,10 +308,12 @@ class Lowerer {
     Value* next = b.CreateAdd(i, b.getInt64(1), "", true, true);
     i->addIncoming(next, b.GetInsertBlock());
     auto* latch = b.CreateCondBr(b.CreateICmpULT(next, b.getInt64(n)), head, exit);
-    if (loops_made_ != loops_before && n > 4) {
+    if ((loops_made_ != loops_before && n > 4) || n >= 64) {
       // An outer loop: unrolling it would copy whole inner loop nests (compile time for
-      // little gain); inner loops and short outer ones (windows, kernel taps) stay free to
-      // be vectorized and unrolled.
+      // little gain). A long inner loop is still vectorized and interleaved (64 elements an
+      // iteration at 16 lanes x 4); unrolling the vector loop on top only multiplies code
+      // (measured on the MLP at batch 1: compile 30-37 -> 14 ms, run time unchanged). Short
+      // inner loops (windows, kernel taps, channels) stay free to be unrolled.
       llvm::MDNode* off = llvm::MDNode::get(C, llvm::MDString::get(C, "llvm.loop.unroll.disable"));
       auto* self = llvm::MDNode::getDistinct(C, {nullptr, off});
       self->replaceOperandWith(0, self);
