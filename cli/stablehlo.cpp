@@ -117,7 +117,9 @@ Outcome run_file(const fs::path& p, const std::string& path, std::string& reason
       reason = "no argument-less public function to run";
       return Outcome::kSkip;
     }
-    if (checks == 0) {
+    // A file without check ops (interpret/after_all.mlir) passes by running without error,
+    // as in the StableHLO project's own test runs; one with checks must run some.
+    if (checks == 0 && text.find("check.") != std::string::npos) {
       reason = std::string(tag) + "no check op ran";
       return Outcome::kFail;
     }

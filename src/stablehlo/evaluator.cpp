@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "stablehlo/attrs.hpp"
+#include "stablehlo/collectives.hpp"
 
 namespace tierjit::shlo {
 namespace {
@@ -179,20 +180,44 @@ struct Evaluator::Impl {
         return out;
       }
       TJ_ASSIGN_OR_RETURN(Values res, eval(op, scope));
-      if (op.result_names.size() <= 1) {
-        if (!op.result.empty()) scope.vals[op.result] = std::move(res);
-      } else {  // "%a, %b = ...": each name takes its share of the results
-        size_t at = 0;
-        for (const auto& [name, count] : op.result_names) {
-          Values part;
-          for (int c = 0; c < count && at < res.size(); ++c)
-            part.push_back(std::move(res.at(at++)));
-          scope.vals[name] = std::move(part);
-        }
-      }
+      bind(op, scope, std::move(res));
     }
     return Values{};
   }
+
+  // Names an op's results in `scope`.
+  static void bind(const Op& op, Scope& scope, Values res) {
+    if (op.result_names.size() <= 1) {
+      if (!op.result.empty()) scope.vals[op.result] = std::move(res);
+    } else {  // "%a, %b = ...": each name takes its share of the results
+      size_t at = 0;
+      for (const auto& [name, count] : op.result_names) {
+        Values part;
+        for (int c = 0; c < count && at < res.size(); ++c) part.push_back(std::move(res.at(at++)));
+        scope.vals[name] = std::move(part);
+      }
+    }
+  }
+
+  // ---- distribution ops (collectives.hpp) ----
+  Grid grid{};                        // of the run_parallel being run (1 x 1 outside one)
+  bool in_parallel = false;           // run_lockstep is running programs
+  std::vector<std::string> infeed{};  // run_parallel's infeed functions, consumed in order
+  size_t infeed_next = 0;
+  std::map<int64_t, std::vector<Values>> channels{};  // sent, not yet received, per channel id
+
+  static Tensor token() {  // a token carries no data: an empty tuple
+    Tensor t;
+    t.is_tuple = true;
+    return t;
+  }
+  Expected<Values> eval_run_parallel(const Op& op, Values in);
+  Expected<Values> eval_distribution(const Op& op, const std::string& n, Values in);
+  /// Results of collective `ops[j]` for each member j (operands[j] its operands).
+  Expected<std::vector<Values>> eval_collective(const std::vector<int64_t>& group,
+                                                const std::vector<const Op*>& ops,
+                                                const std::vector<Values>& operands,
+                                                const Scope& scope);
 
   Expected<Values> run_region(const Region& r, Values args, const Scope& outer,
                               const std::vector<std::string>& names = {}) {
@@ -432,40 +457,10 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     return err(op, ErrorCode::kUnsupported, "custom_call " + target + " is not supported");
   }
   if (op.name.rfind("check.", 0) == 0) return eval_check(op, op.name, in);
-  // The StableHLO interpreter's run_parallel: programs = [[@f, ...] per replica] (columns are
-  // partitions); operands are handed out to the programs in order, results collected in
-  // order. Programs run one after another, so replica_id/partition_id work and collective
-  // ops (which need the programs to run together) are reported as unsupported.
-  if (op.name == "interpreter.run_parallel") {
-    const Attr* progs = op.attr("programs");
-    if (!progs || progs->kind != Attr::Kind::kArray)
-      return err(op, ErrorCode::kInvalidInput, "run_parallel needs programs = [[@f, ...], ...]");
-    Values out;
-    size_t next = 0;
-    for (size_t r = 0; r < progs->items.size(); ++r) {
-      const Attr& row = progs->items.at(r);
-      for (size_t p = 0; p < row.items.size(); ++p) {
-        const Attr& sym = row.items.at(p);
-        if (sym.kind != Attr::Kind::kSymbol)
-          return err(op, ErrorCode::kInvalidInput, "programs must be symbols");
-        std::string name = sym.text.rfind('@', 0) == 0 ? sym.text.substr(1) : sym.text;
-        const Func* f = find_func(name);
-        if (!f) return err(op, ErrorCode::kInvalidInput, "run_parallel: unknown function @" + name);
-        if (next + f->args.size() > in.size())
-          return err(op, ErrorCode::kInvalidInput,
-                     "run_parallel: not enough operands for the programs");
-        Values args(in.begin() + std::ptrdiff_t(next),
-                    in.begin() + std::ptrdiff_t(next + f->args.size()));
-        next += f->args.size();
-        replica = int64_t(r), partition = int64_t(p);
-        auto res = call(name, std::move(args), &op);
-        replica = partition = 0;
-        if (!res.ok()) return res.take_error();
-        for (auto& t : *res) out.push_back(std::move(t));
-      }
-    }
-    return out;
-  }
+  if (op.name == "interpreter.run_parallel") return eval_run_parallel(op, std::move(in));
+  if (n == "after_all" || n == "create_token" || n == "infeed" || n == "outfeed" || n == "send" ||
+      n == "recv" || is_collective(n))
+    return eval_distribution(op, n, std::move(in));
   // Tuples (spec: tuple, get_tuple_element): a value holding values.
   if (n == "tuple") {
     // Nested tuples copy their elements: bound the total like any result.
@@ -1320,6 +1315,216 @@ Status Evaluator::Impl::fold_into(const Op& op, const Op* applies, Values& out, 
   if (!res.ok()) return res.take_error();
   for (size_t j = 0; j < n && j < res->size(); ++j) copy_elem(out.at(j), at, (*res).at(j), 0);
   return {};
+}
+
+// The StableHLO interpreter's run_parallel: programs = [[@f, ...] per replica] (columns are
+// partitions); operands are handed out to the programs in order and results collected in
+// order; `infeed = [@g, ...]` lists the functions whose results infeed ops receive, in turn.
+// The programs run in lockstep (collectives.hpp), so collectives, send and recv work.
+Expected<Values> Evaluator::Impl::eval_run_parallel(const Op& op, Values in) {
+  if (in_parallel) return err(op, ErrorCode::kUnsupported, "run_parallel inside run_parallel");
+  const Attr* progs = op.attr("programs");
+  if (!progs || progs->kind != Attr::Kind::kArray || progs->items.empty())
+    return err(op, ErrorCode::kInvalidInput, "run_parallel needs programs = [[@f, ...], ...]");
+  Grid g{int64_t(progs->items.size()), int64_t(progs->items.at(0).items.size())};
+  std::vector<ParallelProgram> programs;
+  std::vector<Scope> scopes;
+  size_t next = 0;
+  for (size_t r = 0; r < progs->items.size(); ++r) {
+    const Attr& row = progs->items.at(r);
+    if (int64_t(row.items.size()) != g.partitions || row.items.empty())
+      return err(op, ErrorCode::kInvalidInput, "programs rows must have one length");
+    for (size_t p = 0; p < row.items.size(); ++p) {
+      const Attr& sym = row.items.at(p);
+      if (sym.kind != Attr::Kind::kSymbol)
+        return err(op, ErrorCode::kInvalidInput, "programs must be symbols");
+      std::string name = sym.text.rfind('@', 0) == 0 ? sym.text.substr(1) : sym.text;
+      const Func* f = find_func(name);
+      if (!f) return err(op, ErrorCode::kInvalidInput, "run_parallel: unknown function @" + name);
+      if (next + f->args.size() > in.size())
+        return err(op, ErrorCode::kInvalidInput,
+                   "run_parallel: not enough operands for the programs");
+      Scope scope;
+      for (const auto& a : f->args) scope.vals[a.first] = {std::move(in.at(next++))};
+      programs.push_back(ParallelProgram{f, int64_t(r), int64_t(p)});
+      scopes.push_back(std::move(scope));
+    }
+  }
+  std::vector<std::string> queue;
+  if (const Attr* a = op.attr("infeed"))
+    for (const Attr& sym : a->items) queue.push_back(sym.text.substr(sym.text.rfind('@', 0) == 0));
+  std::vector<Values> results(programs.size());
+  ParallelHooks hooks;
+  hooks.step = [&](size_t p, const Op& o) -> Status {
+    replica = programs[p].replica, partition = programs[p].partition;
+    TJ_ASSIGN_OR_RETURN(Values res, eval(o, scopes[p]));
+    bind(o, scopes[p], std::move(res));
+    return {};
+  };
+  hooks.finish = [&](size_t p, const Op& ret) -> Status {
+    for (const auto& v : ret.operands) {
+      TJ_ASSIGN_OR_RETURN(Tensor t, get(ret, scopes[p], v));
+      results[p].push_back(std::move(t));
+    }
+    return {};
+  };
+  hooks.collective = [&](const std::vector<size_t>& members,
+                         const std::vector<const Op*>& ops) -> Status {
+    std::vector<Values> operands(members.size());
+    std::vector<int64_t> group;
+    for (size_t j = 0; j < members.size(); ++j) {
+      group.push_back(int64_t(members[j]));
+      for (const auto& v : ops[j]->operands) {
+        TJ_ASSIGN_OR_RETURN(Tensor t, get(*ops[j], scopes[members[j]], v));
+        operands[j].push_back(std::move(t));
+      }
+    }
+    TJ_ASSIGN_OR_RETURN(std::vector<Values> res,
+                        eval_collective(group, ops, operands, scopes[members[0]]));
+    for (size_t j = 0; j < members.size(); ++j)
+      bind(*ops[j], scopes[members[j]], std::move(res[j]));
+    return {};
+  };
+  grid = g, in_parallel = true, infeed = std::move(queue), infeed_next = 0;
+  channels.clear();
+  Status st = run_lockstep(op, programs, g, file, hooks);
+  grid = Grid{}, in_parallel = false, infeed.clear();
+  replica = partition = 0;
+  current = &op;
+  if (!st.ok()) return st.take_error();
+  Values out;
+  for (auto& r : results)
+    for (auto& t : r) out.push_back(std::move(t));
+  return out;
+}
+
+// Tokens (spec: after_all, create_token) and the ops that pass data in and out of a program:
+// infeed takes the next infeed function's results, outfeed drops its operands, send queues
+// its operands on the channel, recv takes the oldest message (the lockstep scheduler only
+// runs a recv once a message is there). A collective outside run_parallel is a group of one.
+Expected<Values> Evaluator::Impl::eval_distribution(const Op& op, const std::string& n, Values in) {
+  auto data_types = [&]() {  // the declared results but the trailing token
+    std::vector<Type> t = op.result_types;
+    if (!t.empty() && t.back().kind == Type::Kind::kOther) t.pop_back();
+    return t;
+  };
+  if (n == "after_all" || n == "create_token" || n == "outfeed") return Values{token()};
+  if (n == "send") {
+    if (!in.empty() && in.back().is_tuple) in.pop_back();
+    channels[channel_id(op)].push_back(std::move(in));
+    return Values{token()};
+  }
+  if (n == "recv" || n == "infeed") {
+    Values got;
+    if (n == "recv") {
+      auto& q = channels[channel_id(op)];
+      if (q.empty())
+        return err(op, ErrorCode::kInvalidInput,
+                   "no message on channel " + std::to_string(channel_id(op)));
+      got = std::move(q.front());
+      q.erase(q.begin());
+    } else {
+      if (infeed_next >= infeed.size())
+        return err(op, ErrorCode::kInvalidInput,
+                   "the infeed queue is empty (run_parallel's infeed = [@f, ...])");
+      TJ_ASSIGN_OR_RETURN(got, call(infeed.at(infeed_next++), {}, &op));
+      current = &op;
+    }
+    std::vector<Type> want = data_types();
+    if (got.size() != want.size())
+      return err(op, ErrorCode::kInvalidInput,
+                 "receives " + std::to_string(got.size()) + " values, declares " +
+                     std::to_string(want.size()));
+    for (size_t k = 0; k < want.size(); ++k) {
+      TJ_ASSIGN_OR_RETURN(Tensor t, tensor_type(want[k]));
+      if (got[k].is_tuple || t.type != got[k].type || t.shape != got[k].shape)
+        return err(op, ErrorCode::kInvalidInput,
+                   "received " + got[k].type_text() + " for result type " + want[k].text);
+    }
+    got.push_back(token());
+    return got;
+  }
+  // A collective.
+  if (in_parallel)
+    return err(op, ErrorCode::kUnsupported,
+               "a collective inside a region or a called function of a run_parallel program is "
+               "not supported (only in the program's body)");
+  const Scope none;
+  TJ_ASSIGN_OR_RETURN(std::vector<Values> res,
+                      eval_collective({0}, {&op}, std::vector<Values>{std::move(in)}, none));
+  return std::move(res.at(0));
+}
+
+Expected<std::vector<Values>> Evaluator::Impl::eval_collective(const std::vector<int64_t>& group,
+                                                               const std::vector<const Op*>& ops,
+                                                               const std::vector<Values>& operands,
+                                                               const Scope& scope) {
+  std::vector<Values> out(group.size());
+  for (size_t me = 0; me < group.size(); ++me) {
+    const Op& op = *ops[me];
+    current = &op;
+    std::vector<std::vector<int64_t>> shapes, result_shapes;
+    for (const Tensor& t : operands[me]) {
+      if (t.is_tuple) return err(op, ErrorCode::kInvalidInput, "operands must be tensors");
+      shapes.push_back(t.shape);
+    }
+    for (size_t k = 0; k < op.result_types.size(); ++k) {
+      TJ_ASSIGN_OR_RETURN(Tensor t, result_tensor(op, k));
+      result_shapes.push_back(t.shape);
+    }
+    for (const Values& other : operands)
+      for (size_t k = 0; k < other.size() && k < shapes.size(); ++k)
+        if (other.size() != shapes.size() || other[k].shape != shapes[k] ||
+            other[k].type != operands[me][k].type)
+          return err(op, ErrorCode::kInvalidInput,
+                     "the processes of a group pass operands of different types");
+    TJ_ASSIGN_OR_RETURN(CollectivePlan plan,
+                        plan_collective(op, group, me, grid, shapes, result_shapes, file));
+    for (size_t k = 0; k < plan.results.size(); ++k) {
+      const CollectivePlan::Result& pr = plan.results[k];
+      TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op, k));
+      if (r.type != operands[me].at(k).type)
+        return err(op, ErrorCode::kInvalidInput, "result and operand element types differ");
+      if (pr.kind == CollectivePlan::Kind::kDynamicRoot) {
+        const Tensor& root = operands[me].back();
+        int64_t m = root.floating() ? -1 : root.i.at(k);
+        if (m < 0 || m >= int64_t(pr.parts.size()))
+          return err(op, ErrorCode::kInvalidInput,
+                     "root " + std::to_string(m) + " is not a process of the group");
+        r = operands.at(pr.parts.at(size_t(m)).member).at(k);
+        out[me].push_back(std::move(r));
+        continue;
+      }
+      const auto rs = strides_of(r.shape);
+      auto block = [&](const BlockCopy& c, Tensor& dst) {  // copy c's box of its operand
+        const Tensor& src = operands.at(c.member).at(c.operand);
+        const auto ss = strides_of(src.shape);
+        for_each_index(c.shape, [&](const std::vector<int64_t>& idx, int64_t) {
+          int64_t s = 0, d = 0;
+          for (size_t a = 0; a < idx.size(); ++a) {
+            s += (c.src_start[a] + idx[a]) * ss[a];
+            d += (c.dst_start[a] + idx[a]) * rs[a];
+          }
+          copy_elem(dst, d, src, s);
+        });
+      };
+      if (pr.kind == CollectivePlan::Kind::kCopy) {
+        for (const BlockCopy& c : pr.parts) block(c, r);
+      } else {  // fold body(acc, x) over the members in group order
+        block(pr.parts.at(0), r);
+        Values acc{std::move(r)};
+        for (size_t m = 1; m < pr.parts.size(); ++m) {
+          Values x{acc[0]};
+          block(pr.parts[m], x[0]);
+          for (int64_t e = 0; e < acc[0].size(); ++e)
+            TJ_TRY(fold_into(op, nullptr, acc, e, x, 0, e, scope));
+        }
+        r = std::move(acc[0]);
+      }
+      out[me].push_back(std::move(r));
+    }
+  }
+  return out;
 }
 
 Expected<Values> Evaluator::Impl::eval_scatter(const Op& op, const Values& in, const Scope& scope) {

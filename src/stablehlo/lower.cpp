@@ -18,6 +18,7 @@
 #include <set>
 
 #include "stablehlo/attrs.hpp"
+#include "stablehlo/collectives.hpp"
 #include "stablehlo/evaluator.hpp"
 
 namespace tierjit::shlo {
@@ -555,6 +556,27 @@ class Lowerer {
   Expected<std::vector<TVal>> lower_while(const Op& op, std::vector<TVal> in, const Scope& scope);
   Expected<std::vector<TVal>> lower_branches(const Op& op, const TVal& sel, const Scope& scope);
   Status lower_check(const Op& op, const std::string& name, std::vector<TVal> in);
+  /// Lowers one op of a block into `scope` (the body of lower_block's loop).
+  Status lower_one(const Op& op, Scope& scope);
+
+  // ---- distribution ops (collectives.hpp): run_parallel's programs are scheduled in
+  // lockstep at compile time and emitted interleaved ----
+  Grid grid_;
+  bool in_parallel_ = false;
+  std::vector<std::string> infeed_;  // run_parallel's infeed functions, consumed in order
+  size_t infeed_next_ = 0;
+  std::map<int64_t, std::vector<std::vector<TVal>>> channels_;  // sent, not yet received
+  static TVal token() {  // a token carries no data: an empty tuple
+    TVal t;
+    t.is_tuple = true;
+    return t;
+  }
+  Expected<std::vector<TVal>> lower_run_parallel(const Op& op, std::vector<TVal> in);
+  Expected<std::vector<TVal>> lower_distribution(const Op& op, const std::string& n,
+                                                 std::vector<TVal> in, const Scope& scope);
+  Expected<std::vector<std::vector<TVal>>> lower_collective(
+      const std::vector<int64_t>& group, const std::vector<const Op*>& ops,
+      const std::vector<std::vector<TVal>>& operands, const Scope& scope);
   Expected<TVal> lower_constant(const Op& op);
   void plan_arena();
 };
@@ -775,6 +797,13 @@ Expected<std::vector<TVal>> Lowerer::lower_block(const Block& blk, Scope& scope)
       }
       return out;
     }
+    TJ_TRY(lower_one(op, scope));
+  }
+  return std::vector<TVal>{};
+}
+
+Status Lowerer::lower_one(const Op& op, Scope& scope) {
+  {
     if (++seq_ > kMaxLoweredOps)  // calls are inlined: a call tree can grow exponentially
       return err(op, ErrorCode::kUnsupported,
                  "the program inlines to over " + std::to_string(kMaxLoweredOps) + " operations");
@@ -801,7 +830,7 @@ Expected<std::vector<TVal>> Lowerer::lower_block(const Block& blk, Scope& scope)
       }
     }
   }
-  return std::vector<TVal>{};
+  return {};
 }
 
 Expected<std::vector<TVal>> Lowerer::lower_region(const Region& r, const std::vector<TVal>& args,
@@ -919,6 +948,10 @@ Expected<std::vector<TVal>> Lowerer::lower_op(const Op& op, Scope& scope) {
                "takes " + std::to_string(count) + " operands, got " + std::to_string(in.size()));
   };
   auto one = [](TVal v) { return std::vector<TVal>{std::move(v)}; };
+  if (op.name == "interpreter.run_parallel") return lower_run_parallel(op, std::move(in));
+  if (n == "after_all" || n == "create_token" || n == "infeed" || n == "outfeed" || n == "send" ||
+      n == "recv" || is_collective(n))
+    return lower_distribution(op, n, std::move(in), scope);
   for (const TVal& v : in)
     if (v.is_tuple && n != "tuple" && n != "get_tuple_element" && n != "call" &&
         n != "optimization_barrier")
@@ -1352,41 +1385,6 @@ Expected<std::vector<TVal>> Lowerer::lower_op(const Op& op, Scope& scope) {
     if (idx.size() != 1 || idx[0] < 0 || idx[0] >= int64_t(in[0].elems.size()))
       return err(op, ErrorCode::kInvalidInput, "tuple index out of range");
     return one(in[0].elems.at(size_t(idx.at(0))));
-  }
-  if (op.name == "interpreter.run_parallel") {
-    // The StableHLO interpreter's run_parallel, as the evaluator runs it: the programs one
-    // after another (inlined), each seeing its replica and partition ids; collectives,
-    // which need the programs to run together, are not supported by either path.
-    const Attr* progs = op.attr("programs");
-    if (!progs || progs->kind != Attr::Kind::kArray)
-      return err(op, ErrorCode::kInvalidInput, "run_parallel needs programs = [[@f, ...], ...]");
-    std::vector<TVal> out;
-    size_t next = 0;
-    for (size_t r = 0; r < progs->items.size(); ++r) {
-      const Attr& row = progs->items[r];
-      for (size_t q = 0; q < row.items.size(); ++q) {
-        const Attr& sym = row.items[q];
-        if (sym.kind != Attr::Kind::kSymbol)
-          return err(op, ErrorCode::kInvalidInput, "programs must be symbols");
-        std::string name = sym.text.rfind('@', 0) == 0 ? sym.text.substr(1) : sym.text;
-        const Func* f = nullptr;
-        for (const Func& g : mod_.funcs)
-          if (g.name == name) f = &g;
-        if (!f) return err(op, ErrorCode::kInvalidInput, "run_parallel: unknown function @" + name);
-        if (next + f->args.size() > in.size())
-          return err(op, ErrorCode::kInvalidInput, "run_parallel: not enough operands");
-        std::vector<TVal> args(in.begin() + std::ptrdiff_t(next),
-                               in.begin() + std::ptrdiff_t(next + f->args.size()));
-        next += f->args.size();
-        replica_ = int64_t(r), partition_ = int64_t(q);
-        auto res = inline_call(op, name, std::move(args));
-        replica_ = partition_ = 0;
-        if (!res.ok()) return res.take_error();
-        // Results leave the program's scope: compute them now, under its ids.
-        for (TVal& v : *res) out.push_back(v.is_tuple ? v : stable(v));
-      }
-    }
-    return out;
   }
   if (n == "reduce_precision") {
     TJ_TRY(need(1));
@@ -2454,6 +2452,278 @@ Expected<std::vector<TVal>> Lowerer::lower_branches(const Op& op, const TVal& se
 }
 
 // ---- entries ----
+
+// run_parallel as the evaluator runs it (collectives.hpp), at compile time: the scheduler
+// decides the order, and the programs' ops are emitted in that order into the one function,
+// each under its own replica and partition ids.
+Expected<std::vector<TVal>> Lowerer::lower_run_parallel(const Op& op, std::vector<TVal> in) {
+  if (in_parallel_) return not_lowered(op, "run_parallel inside run_parallel");
+  const Attr* progs = op.attr("programs");
+  if (!progs || progs->kind != Attr::Kind::kArray || progs->items.empty())
+    return err(op, ErrorCode::kInvalidInput, "run_parallel needs programs = [[@f, ...], ...]");
+  Grid g{int64_t(progs->items.size()), int64_t(progs->items[0].items.size())};
+  std::vector<ParallelProgram> programs;
+  std::vector<Scope> scopes;
+  size_t next = 0;
+  for (size_t r = 0; r < progs->items.size(); ++r) {
+    const Attr& row = progs->items[r];
+    if (int64_t(row.items.size()) != g.partitions || row.items.empty())
+      return err(op, ErrorCode::kInvalidInput, "programs rows must have one length");
+    for (size_t q = 0; q < row.items.size(); ++q) {
+      const Attr& sym = row.items[q];
+      if (sym.kind != Attr::Kind::kSymbol)
+        return err(op, ErrorCode::kInvalidInput, "programs must be symbols");
+      std::string name = sym.text.rfind('@', 0) == 0 ? sym.text.substr(1) : sym.text;
+      const Func* f = nullptr;
+      for (const Func& h : mod_.funcs)
+        if (h.name == name) f = &h;
+      if (!f) return err(op, ErrorCode::kInvalidInput, "run_parallel: unknown function @" + name);
+      if (next + f->args.size() > in.size())
+        return err(op, ErrorCode::kInvalidInput, "run_parallel: not enough operands");
+      Scope scope;
+      for (const auto& a : f->args) scope.vals[a.first] = {in[next++]};
+      programs.push_back(ParallelProgram{f, int64_t(r), int64_t(q)});
+      scopes.push_back(std::move(scope));
+      auto [it, fresh] = use_maps_.try_emplace(f);
+      if (fresh) count_uses(f->body, it->second);
+    }
+  }
+  std::vector<std::string> queue;
+  if (const Attr* a = op.attr("infeed"))
+    for (const Attr& sym : a->items) queue.push_back(sym.text.substr(sym.text.rfind('@', 0) == 0));
+  std::vector<std::vector<TVal>> results(programs.size());
+  const auto* saved_uses = uses_;
+  auto enter = [&](size_t p) {
+    replica_ = programs[p].replica, partition_ = programs[p].partition;
+    uses_ = &use_maps_.at(programs[p].func);
+  };
+  ParallelHooks hooks;
+  hooks.step = [&](size_t p, const Op& o) -> Status {
+    enter(p);
+    return lower_one(o, scopes[p]);
+  };
+  hooks.finish = [&](size_t p, const Op& ret) -> Status {
+    enter(p);
+    for (const ValueRef& v : ret.operands) {
+      const auto* vals = scopes[p].find(v.name);
+      size_t k = v.index < 0 ? 0 : size_t(v.index);
+      if (!vals || k >= vals->size())
+        return err(ret, ErrorCode::kInvalidInput, "unknown value " + v.name);
+      const TVal& x = (*vals)[k];
+      results[p].push_back(x.is_tuple ? x : stable(x));  // computed under the program's ids
+    }
+    return {};
+  };
+  hooks.collective = [&](const std::vector<size_t>& members,
+                         const std::vector<const Op*>& ops) -> Status {
+    std::vector<std::vector<TVal>> operands(members.size());
+    std::vector<int64_t> group;
+    for (size_t j = 0; j < members.size(); ++j) {
+      group.push_back(int64_t(members[j]));
+      for (const ValueRef& v : ops[j]->operands) {
+        const auto* vals = scopes[members[j]].find(v.name);
+        size_t k = v.index < 0 ? 0 : size_t(v.index);
+        if (!vals || k >= vals->size())
+          return err(*ops[j], ErrorCode::kInvalidInput, "unknown value " + v.name);
+        operands[j].push_back((*vals)[k]);
+      }
+    }
+    ++seq_;
+    TJ_ASSIGN_OR_RETURN(auto res, lower_collective(group, ops, operands, scopes[members[0]]));
+    for (size_t j = 0; j < members.size(); ++j) {
+      enter(members[j]);
+      const Op& o = *ops[j];
+      if (o.result_names.size() <= 1) {
+        if (!o.result.empty()) scopes[members[j]].vals[o.result] = std::move(res[j]);
+      } else {
+        size_t at = 0;
+        for (const auto& [name, count] : o.result_names) {
+          std::vector<TVal> part;
+          for (int c = 0; c < count && at < res[j].size(); ++c) part.push_back(res[j][at++]);
+          scopes[members[j]].vals[name] = std::move(part);
+        }
+      }
+    }
+    return {};
+  };
+  grid_ = g, in_parallel_ = true, infeed_ = std::move(queue), infeed_next_ = 0;
+  channels_.clear();
+  Status st = run_lockstep(op, programs, g, file_, hooks);
+  grid_ = Grid{}, in_parallel_ = false, infeed_.clear(), channels_.clear();
+  replica_ = partition_ = 0;
+  uses_ = saved_uses;
+  current_ = &op;
+  TJ_TRY(st);
+  std::vector<TVal> out;
+  for (auto& r : results)
+    for (auto& v : r) out.push_back(std::move(v));
+  return out;
+}
+
+// Tokens and data in and out of programs, as the evaluator defines them: messages and infeed
+// values are known at compile time (the schedule is), so they are plain values here.
+Expected<std::vector<TVal>> Lowerer::lower_distribution(const Op& op, const std::string& n,
+                                                        std::vector<TVal> in, const Scope& scope) {
+  if (n == "after_all" || n == "create_token" || n == "outfeed") return std::vector<TVal>{token()};
+  if (n == "send") {
+    if (!in.empty() && in.back().is_tuple) in.pop_back();
+    for (TVal& v : in) {
+      if (v.is_tuple) return not_lowered(op, "a tuple message");
+      v = stable(v);
+    }
+    channels_[channel_id(op)].push_back(std::move(in));
+    return std::vector<TVal>{token()};
+  }
+  if (n == "recv" || n == "infeed") {
+    std::vector<TVal> got;
+    if (n == "recv") {
+      auto& q = channels_[channel_id(op)];
+      if (q.empty())
+        return err(op, ErrorCode::kInvalidInput,
+                   "no message on channel " + std::to_string(channel_id(op)));
+      got = std::move(q.front());
+      q.erase(q.begin());
+    } else {
+      if (infeed_next_ >= infeed_.size())
+        return err(op, ErrorCode::kInvalidInput,
+                   "the infeed queue is empty (run_parallel's infeed = [@f, ...])");
+      TJ_ASSIGN_OR_RETURN(got, inline_call(op, infeed_.at(infeed_next_++), {}));
+      current_ = &op;
+    }
+    std::vector<Type> want = op.result_types;
+    if (!want.empty() && want.back().kind == Type::Kind::kOther) want.pop_back();
+    if (got.size() != want.size())
+      return err(op, ErrorCode::kInvalidInput,
+                 "receives " + std::to_string(got.size()) + " values, declares " +
+                     std::to_string(want.size()));
+    for (size_t k = 0; k < want.size(); ++k) {
+      TJ_ASSIGN_OR_RETURN(TVal t, result_shape(op, k));
+      if (got[k].is_tuple || t.type != got[k].type || t.shape != got[k].shape)
+        return err(op, ErrorCode::kInvalidInput,
+                   "received a value of another type than result type " + want[k].text);
+    }
+    got.push_back(token());
+    return got;
+  }
+  if (in_parallel_)
+    return not_lowered(op,
+                       "a collective inside a region or a called function of a "
+                       "run_parallel program (only in the program's body)");
+  TJ_ASSIGN_OR_RETURN(auto res, lower_collective({0}, {&op}, {std::move(in)}, scope));
+  return std::move(res.at(0));
+}
+
+Expected<std::vector<std::vector<TVal>>> Lowerer::lower_collective(
+    const std::vector<int64_t>& group, const std::vector<const Op*>& ops,
+    const std::vector<std::vector<TVal>>& operands, const Scope& scope) {
+  std::vector<std::vector<TVal>> out(group.size());
+  for (size_t me = 0; me < group.size(); ++me) {
+    const Op& op = *ops[me];
+    current_ = &op;
+    std::vector<std::vector<int64_t>> shapes, result_shapes;
+    for (const TVal& t : operands[me]) {
+      if (t.is_tuple) return err(op, ErrorCode::kInvalidInput, "operands must be tensors");
+      shapes.push_back(t.shape);
+    }
+    std::vector<TVal> results;
+    for (size_t k = 0; k < op.result_types.size(); ++k) {
+      TJ_ASSIGN_OR_RETURN(TVal r, result_shape(op, k));
+      result_shapes.push_back(r.shape);
+      results.push_back(std::move(r));
+    }
+    for (const auto& other : operands)
+      for (size_t k = 0; k < other.size() && k < shapes.size(); ++k)
+        if (other.size() != shapes.size() || other[k].shape != shapes[k] ||
+            other[k].type != operands[me][k].type)
+          return err(op, ErrorCode::kInvalidInput,
+                     "the processes of a group pass operands of different types");
+    TJ_ASSIGN_OR_RETURN(CollectivePlan plan,
+                        plan_collective(op, group, me, grid_, shapes, result_shapes, file_));
+    for (size_t k = 0; k < plan.results.size(); ++k) {
+      const CollectivePlan::Result& pr = plan.results[k];
+      const TVal& want = results.at(k);
+      if (want.type != operands[me].at(k).type)
+        return err(op, ErrorCode::kInvalidInput, "result and operand element types differ");
+      auto src_idx = [&](const BlockCopy& c, const Idx& idx) {
+        Idx src(idx.size());
+        for (size_t a = 0; a < idx.size(); ++a)
+          src[a] = c.src_start[a] == 0 ? idx[a] : b.CreateAdd(idx[a], b.getInt64(c.src_start[a]));
+        return src;
+      };
+      if (pr.kind == CollectivePlan::Kind::kDynamicRoot) {  // select by the root at run time
+        TVal root = operands[me].back();
+        std::vector<TVal> cands;
+        for (const BlockCopy& c : pr.parts) cands.push_back(operands.at(c.member).at(k));
+        TVal r = want;
+        int64_t which = int64_t(k);
+        r.gen = [this, root, cands, which](const Idx& idx) {
+          Value* m = b.CreateSExtOrTrunc(at(root, {b.getInt64(which)}), i64());
+          Value* v = at(cands.back(), idx);
+          for (size_t c = cands.size() - 1; c-- > 0;)
+            v = b.CreateSelect(b.CreateICmpEQ(m, b.getInt64(int64_t(c))), at(cands[c], idx), v);
+          return v;
+        };
+        out[me].push_back(std::move(r));
+        continue;
+      }
+      if (pr.kind == CollectivePlan::Kind::kCopy && pr.parts.size() == 1 &&
+          pr.parts[0].shape == want.shape &&
+          pr.parts[0].src_start == std::vector<int64_t>(want.shape.size(), 0)) {
+        out[me].push_back(operands.at(pr.parts[0].member).at(pr.parts[0].operand));
+        continue;  // the whole operand of one member (permute, broadcast)
+      }
+      TVal r = new_buffer(want.type, want.shape);
+      Status status;
+      ++control_;
+      if (pr.kind == CollectivePlan::Kind::kCopy) {
+        int64_t covered = 0;
+        for (const BlockCopy& c : pr.parts) {
+          int64_t e = 1;
+          for (int64_t d : c.shape) e *= d;
+          covered += e;
+        }
+        if (covered != r.size())  // zeros where no block lands
+          loop_nest(r.shape, [&](const Idx& idx) {
+            store_at(r, linear(r.shape, idx), llvm::Constant::getNullValue(val_ty(r.type)));
+          });
+        for (const BlockCopy& c : pr.parts) {
+          const TVal& x = operands.at(c.member).at(c.operand);
+          loop_nest(c.shape, [&](const Idx& idx) {
+            Idx dst(idx.size());
+            for (size_t a = 0; a < idx.size(); ++a)
+              dst[a] =
+                  c.dst_start[a] == 0 ? idx[a] : b.CreateAdd(idx[a], b.getInt64(c.dst_start[a]));
+            store_at(r, linear(r.shape, dst), at(x, src_idx(c, idx)));
+          });
+        }
+      } else {  // fold body(acc, x) over the members in group order, like the evaluator
+        loop_nest(r.shape, [&](const Idx& idx) {
+          const BlockCopy& c0 = pr.parts.at(0);
+          Value* acc = at(operands.at(c0.member).at(c0.operand), src_idx(c0, idx));
+          for (size_t m = 1; m < pr.parts.size() && status.ok(); ++m) {
+            const BlockCopy& c = pr.parts[m];
+            Value* x = at(operands.at(c.member).at(c.operand), src_idx(c, idx));
+            auto v = body(op, "", scope, {r.type, r.type}, {acc, x});
+            if (!v.ok()) {
+              status = v.take_error();
+              return;
+            }
+            if (v->size() != 1) {
+              status = err(op, ErrorCode::kInvalidInput, "the body must return one value");
+              return;
+            }
+            acc = v->at(0);
+          }
+          store_at(r, linear(r.shape, idx), acc);
+        });
+      }
+      --control_;
+      TJ_TRY(status);
+      out[me].push_back(std::move(r));
+    }
+  }
+  return out;
+}
 
 void Lowerer::plan_arena() {
   // Greedy by size, largest first (as TFLite's arena planner): a buffer takes the lowest
