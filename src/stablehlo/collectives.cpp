@@ -54,10 +54,9 @@ int64_t attr_int(const Op& op, const char* key, int64_t fallback) {
 }  // namespace
 
 bool is_collective(const std::string& name) {
-  static const char* const kNames[] = {"all_gather",           "all_reduce",
-                                       "all_to_all",           "collective_broadcast",
-                                       "collective_permute",   "collective_reduce",
-                                       "reduce_scatter"};
+  static const char* const kNames[] = {
+      "all_gather",         "all_reduce",        "all_to_all",    "collective_broadcast",
+      "collective_permute", "collective_reduce", "reduce_scatter"};
   return std::any_of(std::begin(kNames), std::end(kNames),
                      [&](const char* n) { return name == n; });
 }
@@ -126,8 +125,8 @@ Expected<std::vector<int64_t>> process_group(const Op& op, const Grid& grid, int
   return std::vector<int64_t>{self};  // in no group: the process alone
 }
 
-Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t>& group,
-                                         size_t me, const Grid& grid,
+Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t>& group, size_t me,
+                                         const Grid& grid,
                                          const std::vector<std::vector<int64_t>>& shapes,
                                          const std::vector<std::vector<int64_t>>& result_shapes,
                                          const std::string& file) {
@@ -163,7 +162,8 @@ Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t
     for (size_t k = 0; k < shapes.size(); ++k) {
       TJ_TRY(want(k, shapes[k]));
       CollectivePlan::Result res;
-      if (source >= 0 && size_t(source) < G) res.parts.push_back(whole(size_t(source), k, shapes[k]));
+      if (source >= 0 && size_t(source) < G)
+        res.parts.push_back(whole(size_t(source), k, shapes[k]));
       plan.results.push_back(std::move(res));
     }
     return plan;
@@ -193,8 +193,8 @@ Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t
         TJ_ASSIGN_OR_RETURN(size_t d, dim_of("scatter_dimension", out.size()));
         if (out[d] % int64_t(G) != 0)
           return located(op, file,
-                         "scatter dimension " + std::to_string(out[d]) +
-                             " does not split into " + std::to_string(G) + " parts");
+                         "scatter dimension " + std::to_string(out[d]) + " does not split into " +
+                             std::to_string(G) + " parts");
         out[d] /= int64_t(G);
         start[d] = int64_t(me) * out[d];
       }
@@ -243,9 +243,9 @@ Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t
       return located(op, file, "has_dynamic_root needs a last operand of one root per operand");
     bool grouped = false;
     for (const auto& g : rows_of(op.attr("replica_groups")))
-      for (int64_t id : g) grouped = grouped || id == (channel_id(op) > 0
-                                                           ? me_id % grid.partitions
-                                                           : me_id / grid.partitions);
+      for (int64_t id : g)
+        grouped = grouped ||
+                  id == (channel_id(op) > 0 ? me_id % grid.partitions : me_id / grid.partitions);
     for (size_t k = 0; k < data; ++k) {
       TJ_TRY(want(k, shapes[k]));
       CollectivePlan::Result res;

@@ -76,8 +76,8 @@ struct CollectivePlan {
 /// shapes (every member's are the same), `result_shapes` the declared result shapes, which
 /// are checked against the op's rules. Errors: kInvalidInput naming the attribute or shape
 /// at fault, located.
-Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t>& group,
-                                         size_t me, const Grid& grid,
+Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t>& group, size_t me,
+                                         const Grid& grid,
                                          const std::vector<std::vector<int64_t>>& shapes,
                                          const std::vector<std::vector<int64_t>>& result_shapes,
                                          const std::string& file);

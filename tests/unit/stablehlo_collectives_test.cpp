@@ -47,9 +47,10 @@ TEST(StablehloCollectives, ProcessGroupsFollowTheSpecExamples) {
   EXPECT_EQ(cr[3], (std::vector<int64_t>{1, 3}));
   EXPECT_EQ(cr[5], (std::vector<int64_t>{5, 7}));
   // cross_replica_and_partition: [(0,0),(1,0),(0,1),(1,1)], [(2,0),(3,0),(2,1),(3,1)]
-  auto crp = groups_of(collective(all_gather(two, ", channel_handle = "
-                                                  "#stablehlo.channel_handle<handle = 1, "
-                                                  "type = 0>")),
+  auto crp = groups_of(collective(all_gather(two,
+                                             ", channel_handle = "
+                                             "#stablehlo.channel_handle<handle = 1, "
+                                             "type = 0>")),
                        Grid{4, 2});
   EXPECT_EQ(crp[1], (std::vector<int64_t>{0, 2, 1, 3}));
   EXPECT_EQ(crp[7], (std::vector<int64_t>{4, 6, 5, 7}));
@@ -70,8 +71,8 @@ TEST(StablehloCollectives, ProcessGroupsFollowTheSpecExamples) {
   auto cp = groups_of(a2a, Grid{4, 2});
   EXPECT_EQ(cp[4], (std::vector<int64_t>{4, 5}));
   // A process in no group is alone; an id past the grid is a located error.
-  auto alone = process_group(
-      collective(all_gather("dense<[[1]]> : tensor<1x1xi64>", "")), Grid{2, 1}, 0, "g.mlir");
+  auto alone = process_group(collective(all_gather("dense<[[1]]> : tensor<1x1xi64>", "")),
+                             Grid{2, 1}, 0, "g.mlir");
   ASSERT_TRUE(alone.ok());
   EXPECT_EQ(*alone, (std::vector<int64_t>{0}));
   auto bad = process_group(collective(all_gather("dense<[[0, 5]]> : tensor<1x2xi64>", "")),
