@@ -100,6 +100,25 @@ Expected<std::unique_ptr<llvm::TargetMachine>> make_target_machine(const TargetC
   return tm;
 }
 
+Status optimize_module(llvm::Module& m, llvm::TargetMachine& tm, const std::string& pipeline) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(&tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::ModulePassManager mpm;
+  if (auto e = pb.parsePassPipeline(mpm, pipeline))
+    return make_error(ErrorCode::kInternal,
+                      "pass pipeline '" + pipeline + "': " + llvm::toString(std::move(e)));
+  mpm.run(m, mam);
+  return {};
+}
+
 void optimize_module(llvm::Module& m, llvm::TargetMachine& tm, int opt_level) {
   if (opt_level <= 0) return;
   llvm::LoopAnalysisManager lam;

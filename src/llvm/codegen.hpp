@@ -44,6 +44,9 @@ Expected<std::unique_ptr<llvm::TargetMachine>> make_target_machine(const TargetC
 /// Runs the default per-module pipeline (PassBuilder::buildPerModuleDefaultPipeline) at
 /// `opt_level` 1..3; 0 does nothing. The same pipeline clang -O{N} runs.
 void optimize_module(llvm::Module& m, llvm::TargetMachine& tm, int opt_level);
+/// Runs a textual new-pass-manager pipeline (`opt -passes=` syntax) with `tm`'s cost model.
+/// Errors: kInternal naming the pipeline when it does not parse.
+Status optimize_module(llvm::Module& m, llvm::TargetMachine& tm, const std::string& pipeline);
 
 /// Emits an ELF relocatable object for `m`. kCompileFailed when the target cannot emit.
 Expected<std::string> emit_object(llvm::Module& m, llvm::TargetMachine& tm);

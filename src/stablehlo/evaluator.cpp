@@ -393,6 +393,10 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
   current = &op;
   if (--ops_left < 0) return err(op, ErrorCode::kInvalidInput, "evaluation budget exhausted");
   for (const auto& t : op.result_types) {
+    if (t.kind == Type::Kind::kTensor) {  // quantized, complex, f8...: named before the op
+      auto et = parse_elem_type(t.elem);
+      if (!et.ok()) return err(op, et.error().code, et.error().message);
+    }
     int64_t elems = 1;
     for (int64_t d : t.dims) {
       if (d < 0 || __builtin_mul_overflow(elems, d, &elems) || elems > max_elements) {

@@ -298,8 +298,14 @@ class Parser {
       t.dims.push_back(d);
     }
     std::string_view elem = body.substr(i);
-    if (size_t comma = elem.find(','); comma != std::string_view::npos)
-      elem = elem.substr(0, comma);
+    int depth = 0;  // the encoding's comma is outside the element type's own <...>
+    for (size_t k = 0; k < elem.size(); ++k) {
+      depth += elem[k] == '<' ? 1 : elem[k] == '>' ? -1 : 0;
+      if (elem[k] == ',' && depth == 0) {
+        elem = elem.substr(0, k);
+        break;
+      }
+    }
     while (!elem.empty() && elem.back() == ' ') elem.remove_suffix(1);
     if (elem.empty() || std::strchr("fbiusc!", elem[0]) == nullptr) return bad();
     t.elem = std::string(elem);

@@ -142,6 +142,20 @@ module @jit_main attributes {mhlo.num_partitions = 1 : i32} {
   EXPECT_TRUE(cc.result_types.empty());
 }
 
+// A tensor type's encoding follows a comma; an element type's own commas (quantized types'
+// per-axis scales) are inside its angle brackets.
+TEST(StablehloParser, ElementTypesWithCommasAndEncodings) {
+  const char* text =
+      "func.func @f(%a: tensor<2xf32, #enc>, %b: tensor<2x!quant.uniform<i8:f32:0, "
+      "{0.1:-30,0.5:-20}>>) {\n  func.return\n}\n";
+  auto m = parse_mlir(text, "q.mlir");
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  const Func& f = (*m)[0].funcs.at(0);
+  EXPECT_EQ(f.args.at(0).second.elem, "f32");
+  EXPECT_EQ(f.args.at(1).second.elem, "!quant.uniform<i8:f32:0, {0.1:-30,0.5:-20}>");
+  EXPECT_EQ(f.args.at(1).second.dims, (std::vector<int64_t>{2}));
+}
+
 TEST(StablehloParser, SplitInputFileAndReducer) {
   const char* text = R"(func.func @a() {
   %0:2 = stablehlo.reduce(%x init: %c), (%y init: %d) across dimensions = [0] : (tensor<4xf32>, tensor<4xi32>, tensor<f32>, tensor<i32>) -> (tensor<f32>, tensor<i32>)
