@@ -27,8 +27,21 @@
 
 namespace tierjit::shlo {
 
+// What the lowered code's `ctx` argument points at while an entry runs.
+struct RunContext {
+  kernels::KernelEngine* engine = nullptr;
+  const LoweredEntry* entry = nullptr;
+  std::map<std::string, std::vector<Tensor>>* probes = nullptr;
+};
+
 // ---- runtime helpers called by lowered code ----
 extern "C" {
+void tj_shlo_probe(void* ctx, int32_t point, const void* data) {
+  auto* rc = static_cast<RunContext*>(ctx);
+  const LoweredEntry::ProbePoint& p = rc->entry->probe_points.at(size_t(point));
+  (*rc->probes)[p.id].push_back(
+      from_bytes(p.shape.type, p.shape.dims, static_cast<const uint8_t*>(data)));
+}
 double tj_shlo_round(int32_t type, double x) { return round_float(ElemType(type), x); }
 double tj_shlo_digamma(double x) { return digamma(x); }
 double tj_shlo_erf_inv(double x) { return erf_inv(x); }
@@ -44,7 +57,7 @@ double tj_shlo_reduce_precision(int32_t type, double x, int32_t eb, int32_t mb) 
 }
 void tj_shlo_sgemm(void* ctx, int64_t m, int64_t n, int64_t k, int32_t trans_a, int32_t trans_b,
                    const float* a, const float* b, float* c) {
-  auto* engine = static_cast<kernels::KernelEngine*>(ctx);
+  kernels::KernelEngine* engine = static_cast<RunContext*>(ctx)->engine;
   auto desc = kernels::GemmDesc::row_major(m, n, k, trans_a != 0, trans_b != 0);
   // Shapes were checked when the module was lowered; the kernel cannot fail on them.
   (void)engine->sgemm(desc, 1.0f, a, b, 0.0f, c);
@@ -138,6 +151,7 @@ class JitSession {
     add("tj_shlo_ipow", reinterpret_cast<void*>(&tj_shlo_ipow));
     add("tj_shlo_reduce_precision", reinterpret_cast<void*>(&tj_shlo_reduce_precision));
     add("tj_shlo_sgemm", reinterpret_cast<void*>(&tj_shlo_sgemm));
+    add("tj_shlo_probe", reinterpret_cast<void*>(&tj_shlo_probe));
     if (auto e = s->helpers_->define(llvm::orc::absoluteSymbols(std::move(syms))))
       return make_error(ErrorCode::kCompileFailed, llvm::toString(std::move(e)));
     return s.release();
@@ -320,7 +334,8 @@ Expected<std::vector<std::vector<uint8_t>>> CompiledModule::run(
     res_ptrs[k] = out[k].data();
   }
   std::vector<const void*> arg_ptrs(args.begin(), args.end());
-  e.fn(arg_ptrs.data(), res_ptrs.data(), impl_->consts.data(), e.arena.p, impl_->engine.get());
+  RunContext rc{impl_->engine.get(), &e.info, &impl_->checks.probes};
+  e.fn(arg_ptrs.data(), res_ptrs.data(), impl_->consts.data(), e.arena.p, &rc);
   for (const LoweredEntry::Probe& p : e.info.probes) {
     std::vector<Tensor> vals;
     for (size_t slot : p.slots) {

@@ -462,6 +462,13 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
   }
   if (op.name.rfind("check.", 0) == 0) return eval_check(op, op.name, in);
   if (op.name == "interpreter.run_parallel") return eval_run_parallel(op, std::move(in));
+  if (op.name == "interpreter.probe") {  // records its operand's value, returns it
+    const Attr* id = op.attr("probe_id");
+    if (in.size() != 1 || in[0].is_tuple || id == nullptr || id->kind != Attr::Kind::kString)
+      return err(op, ErrorCode::kInvalidInput, "needs one tensor and probe_id = \"...\"");
+    checks.probes[id->text].push_back(in[0]);
+    return in;
+  }
   if (n == "after_all" || n == "create_token" || n == "infeed" || n == "outfeed" || n == "send" ||
       n == "recv" || is_collective(n))
     return eval_distribution(op, n, std::move(in));
@@ -1877,6 +1884,7 @@ Status run_check(const Op& op, const std::string& name, const std::vector<Tensor
   std::string kind = name.substr(std::strlen("check."));
   Tensor expected;
   const Tensor* want = nullptr;
+  const Tensor* recorded = nullptr;  // expect_serialized_eq: the probe's value
   if (kind.size() > 6 && kind.substr(kind.size() - 6) == "_const") {
     const Attr* lit = nullptr;
     for (const auto& a : op.args)
@@ -1889,14 +1897,31 @@ Status run_check(const Op& op, const std::string& name, const std::vector<Tensor
     expected = std::move(*t);
     want = &expected;
     kind = kind.substr(0, kind.size() - 6);
+  } else if (kind == "expect_serialized_eq" && in.size() == 1) {
+    // The operand is the expected value; the probe's recorded value is what is checked.
+    const Attr* id = op.attr("probe_id");
+    std::vector<int64_t> iter = op_ints(op, "iter");
+    if (id == nullptr || id->kind != Attr::Kind::kString)
+      return err(op, ErrorCode::kInvalidInput, name + " needs probe_id = \"...\"");
+    int64_t n = iter.empty() ? 0 : iter[0];
+    auto it = checks.probes.find(id->text);
+    ++checks.checks;
+    if (it == checks.probes.end() || n < 0 || n >= int64_t(it->second.size())) {
+      checks.failures.push_back(file + ":" + std::to_string(op.loc.line) + ":" +
+                                std::to_string(op.loc.col) + ": " + name + ": probe \"" + id->text +
+                                "\" recorded no value for iteration " + std::to_string(n));
+      return {};
+    }
+    --checks.checks;  // counted below
+    recorded = &it->second[size_t(n)];
+    want = &in.at(0);
+    kind = "expect_eq";
   } else if (in.size() == 2) {
     want = &in.at(1);
   } else {
     return err(op, ErrorCode::kInvalidInput, name + " takes two operands");
   }
-  if (kind == "expect_serialized_eq")
-    return err(op, ErrorCode::kUnsupported, name + " is not supported");
-  const Tensor& got = in.at(0);
+  const Tensor& got = recorded ? *recorded : in.at(0);
   ++checks.checks;
   auto fail = [&](const std::string& why) {
     checks.failures.push_back(file + ":" + std::to_string(op.loc.line) + ":" +

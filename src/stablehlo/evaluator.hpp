@@ -5,6 +5,7 @@
 // StableHLO test suite's conventions) are evaluated and their outcomes collected.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,9 @@ namespace tierjit::shlo {
 struct CheckOutcome {
   int checks = 0;                     ///< check ops evaluated
   std::vector<std::string> failures;  ///< one message per failed check, located
+  /// The values `interpreter.probe` recorded, per probe_id, one per execution (the StableHLO
+  /// interpreter serializes them to files; check.expect_serialized_eq reads them back).
+  std::map<std::string, std::vector<Tensor>> probes;
 };
 
 struct EvalLimits {
@@ -25,10 +29,11 @@ struct EvalLimits {
 };
 
 /// Evaluates one check op (`check.expect_eq`, `expect_eq_const`, `expect_almost_eq[_const]`,
-/// `expect_close[_const]` and their custom_call @check.* forms; `name` is "check.KIND") on
-/// its operand values `in`, adding to `checks`. Errors: kInvalidInput (malformed check),
-/// kUnsupported (a kind not implemented), located in `file`. Shared by the evaluator and the
-/// compiled path, which runs the checks on the values its code produced.
+/// `expect_close[_const]`, `expect_serialized_eq` (operand vs. the `iter`-th value probe
+/// `probe_id` recorded in `checks.probes`) and their custom_call @check.* forms; `name` is
+/// "check.KIND") on its operand values `in`, adding to `checks`. Errors: kInvalidInput (malformed
+/// check), kUnsupported (a kind not implemented), located in `file`. Shared by the evaluator and
+/// the compiled path, which runs the checks on the values its code produced.
 Status run_check(const Op& op, const std::string& name, const std::vector<Tensor>& in,
                  const std::string& file, CheckOutcome& checks);
 

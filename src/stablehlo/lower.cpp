@@ -401,7 +401,8 @@ class Lowerer {
     llvm::FunctionCallee f = M.getOrInsertFunction(name, fty);
     if (auto* fn = llvm::dyn_cast<llvm::Function>(f.getCallee())) {
       fn->setDoesNotThrow();
-      if (std::string(name) != "tj_shlo_sgemm") fn->setDoesNotAccessMemory();
+      if (std::string(name) != "tj_shlo_sgemm" && std::string(name) != "tj_shlo_probe")
+        fn->setDoesNotAccessMemory();
     }
     return b.CreateCall(f, args);
   }
@@ -949,6 +950,17 @@ Expected<std::vector<TVal>> Lowerer::lower_op(const Op& op, Scope& scope) {
   };
   auto one = [](TVal v) { return std::vector<TVal>{std::move(v)}; };
   if (op.name == "interpreter.run_parallel") return lower_run_parallel(op, std::move(in));
+  if (op.name == "interpreter.probe") {  // hands the value to the runtime each time it runs
+    const Attr* id = op.attr("probe_id");
+    if (in.size() != 1 || in[0].is_tuple || id == nullptr || id->kind != Attr::Kind::kString)
+      return err(op, ErrorCode::kInvalidInput, "needs one tensor and probe_id = \"...\"");
+    TVal x = materialize(in[0]);
+    touch(x.buf);
+    entry_->probe_points.push_back({id->text, TensorShape{x.type, x.shape}});
+    call("tj_shlo_probe", b.getVoidTy(),
+         {ctx_, b.getInt32(int32_t(entry_->probe_points.size() - 1)), x.ptr});
+    return one(std::move(x));
+  }
   if (n == "after_all" || n == "create_token" || n == "infeed" || n == "outfeed" || n == "send" ||
       n == "recv" || is_collective(n))
     return lower_distribution(op, n, std::move(in), scope);

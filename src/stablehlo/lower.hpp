@@ -70,6 +70,13 @@ struct LoweredEntry {
   std::vector<TensorShape> probe_shapes;
   int64_t arena_bytes = 0;
   std::vector<GemmCall> gemms;
+  /// interpreter.probe ops: the code calls tj_shlo_probe(ctx, index into this, data) each
+  /// time one runs (inside loops too), with the operand's packed elements.
+  struct ProbePoint {
+    std::string id;  ///< probe_id
+    TensorShape shape;
+  };
+  std::vector<ProbePoint> probe_points;
 };
 
 struct LoweredModule {
@@ -99,6 +106,9 @@ double tj_shlo_next_after(int32_t type, double x, double y);
 int64_t tj_shlo_ipow(int32_t type, int64_t base, int64_t e);
 /// x rounded to `eb` exponent and `mb` mantissa bits, then to `type` (spec reduce_precision).
 double tj_shlo_reduce_precision(int32_t type, double x, int32_t eb, int32_t mb);
+/// Records the value of probe point `point` of the running entry (`data`: its packed
+/// elements) in the run context's probe log.
+void tj_shlo_probe(void* ctx, int32_t point, const void* data);
 /// C = A B for f32 row-major A (m x k, or k x m with trans_a), B (k x n, or n x k).
 void tj_shlo_sgemm(void* ctx, int64_t m, int64_t n, int64_t k, int32_t trans_a, int32_t trans_b,
                    const float* a, const float* b, float* c);

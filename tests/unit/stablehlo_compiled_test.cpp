@@ -420,5 +420,52 @@ TEST(StablehloCompiled, ObjectCacheHitsAndRecoversFromCorruptEntries) {
   std::filesystem::remove_all(dir);
 }
 
+// interpreter.probe records its operand each time it runs (here inside a while loop) and
+// check.expect_serialized_eq compares the iter-th record; both paths, with a wrong
+// expectation reported as a located failure.
+TEST(StablehloCompiled, ProbesRecordEveryExecutionOnBothPaths) {
+  std::string text =
+      "func.func @main() {\n"
+      "  %i0 = stablehlo.constant dense<0> : tensor<i64>\n"
+      "  %x0 = stablehlo.constant dense<[1.5, 2.0]> : tensor<2xf32>\n"
+      "  %three = stablehlo.constant dense<3> : tensor<i64>\n"
+      "  %one = stablehlo.constant dense<1> : tensor<i64>\n"
+      "  %r0, %r1 = stablehlo.while(%i = %i0, %x = %x0) : tensor<i64>, tensor<2xf32>\n"
+      "  cond {\n"
+      "    %c = stablehlo.compare LT, %i, %three : (tensor<i64>, tensor<i64>) -> tensor<i1>\n"
+      "    stablehlo.return %c : tensor<i1>\n"
+      "  } do {\n"
+      "    %y = stablehlo.add %x, %x : tensor<2xf32>\n"
+      "    %p = interpreter.probe %y, probe_id = \"doubled\" : tensor<2xf32>\n"
+      "    %j = stablehlo.add %i, %one : tensor<i64>\n"
+      "    stablehlo.return %j, %p : tensor<i64>, tensor<2xf32>\n"
+      "  }\n"
+      "  %e1 = stablehlo.constant dense<[6.0, 8.0]> : tensor<2xf32>\n"
+      "  %e2 = stablehlo.constant dense<[12.0, 15.0]> : tensor<2xf32>\n"
+      "  check.expect_serialized_eq %e1, probe_id = \"doubled\", iter = 1 : tensor<2xf32>\n"
+      "  check.expect_serialized_eq %e2, probe_id = \"doubled\", iter = 2 : tensor<2xf32>\n"
+      "  check.expect_serialized_eq %e2, probe_id = \"doubled\", iter = 3 : tensor<2xf32>\n"
+      "  func.return\n}\n";
+  auto m = parse_mlir(text, "p.mlir");
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  Evaluator ev((*m)[0], "p.mlir");
+  ASSERT_TRUE(ev.call("main", {}).ok());
+  auto c = CompiledModule::create((*m)[0], "p.mlir", {"main"});
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  ASSERT_TRUE((*c)->call("main", {}).ok());
+  for (const CheckOutcome* o : {&ev.checks(), &(*c)->checks()}) {
+    ASSERT_EQ(o->probes.count("doubled"), 1u);
+    ASSERT_EQ(o->probes.at("doubled").size(), 3u);
+    EXPECT_EQ(o->probes.at("doubled")[2].f, (std::vector<double>{12.0, 16.0}));
+    EXPECT_EQ(o->checks, 3);
+    ASSERT_EQ(o->failures.size(), 2u);
+    EXPECT_NE(o->failures[0].find("p.mlir:19:3: check.expect_serialized_eq: element 1 is 16"),
+              std::string::npos)
+        << o->failures[0];
+    EXPECT_NE(o->failures[1].find("recorded no value for iteration 3"), std::string::npos)
+        << o->failures[1];
+  }
+}
+
 }  // namespace
 }  // namespace tierjit::shlo
