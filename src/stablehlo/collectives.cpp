@@ -127,10 +127,23 @@ Expected<std::vector<int64_t>> process_group(const Op& op, const Grid& grid, int
 
 Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t>& group, size_t me,
                                          const Grid& grid,
-                                         const std::vector<std::vector<int64_t>>& shapes,
+                                         const std::vector<std::vector<OperandType>>& operands,
                                          const std::vector<std::vector<int64_t>>& result_shapes,
                                          const std::string& file) {
   const std::string n = strip(op.name);
+  std::vector<std::vector<int64_t>> shapes;
+  for (const OperandType& t : operands.at(me)) {
+    if (!t.tensor) return located(op, file, "operands must be tensors");
+    shapes.push_back(t.shape);
+  }
+  for (const auto& other : operands) {
+    bool same = other.size() == shapes.size();
+    for (size_t k = 0; same && k < other.size(); ++k)
+      same =
+          other[k].tensor && other[k].shape == shapes[k] && other[k].type == operands[me][k].type;
+    if (!same)
+      return located(op, file, "the processes of a group pass operands of different types");
+  }
   const size_t G = group.size();
   CollectivePlan plan;
   auto want = [&](size_t k, const std::vector<int64_t>& shape) -> Status {
@@ -263,6 +276,38 @@ Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t
   }
   return make_error(ErrorCode::kUnsupported, op.name + ": not a collective op",
                     SourceLoc{file, op.loc.line, op.loc.col});
+}
+
+Expected<ParallelSetup> parallel_setup(const Op& op, const Module& m, size_t operands,
+                                       const std::string& file) {
+  const Attr* progs = op.attr("programs");
+  if (!progs || progs->kind != Attr::Kind::kArray || progs->items.empty())
+    return located(op, file, "run_parallel needs programs = [[@f, ...], ...]");
+  ParallelSetup ps;
+  ps.grid = Grid{int64_t(progs->items.size()), int64_t(progs->items[0].items.size())};
+  auto name_of = [](const Attr& sym) { return sym.text.substr(sym.text.rfind('@', 0) == 0); };
+  size_t next = 0;
+  for (size_t r = 0; r < progs->items.size(); ++r) {
+    const Attr& row = progs->items[r];
+    if (int64_t(row.items.size()) != ps.grid.partitions || row.items.empty())
+      return located(op, file, "programs rows must have one length");
+    for (size_t q = 0; q < row.items.size(); ++q) {
+      const Attr& sym = row.items[q];
+      if (sym.kind != Attr::Kind::kSymbol) return located(op, file, "programs must be symbols");
+      const Func* f = nullptr;
+      for (const Func& g : m.funcs)
+        if (g.name == name_of(sym)) f = &g;
+      if (!f) return located(op, file, "run_parallel: unknown function @" + name_of(sym));
+      if (next + f->args.size() > operands)
+        return located(op, file, "run_parallel: not enough operands for the programs");
+      ps.programs.push_back(ParallelProgram{f, int64_t(r), int64_t(q)});
+      ps.operands.emplace_back(next, next + f->args.size());
+      next += f->args.size();
+    }
+  }
+  if (const Attr* a = op.attr("infeed"))
+    for (const Attr& sym : a->items) ps.infeed.push_back(name_of(sym));
+  return ps;
 }
 
 Status run_lockstep(const Op& site, std::vector<ParallelProgram>& programs, const Grid& grid,

@@ -19,11 +19,14 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "stablehlo/ast.hpp"
+#include "stablehlo/tensor.hpp"
 #include "tierjit/error.hpp"
 
 namespace tierjit::shlo {
@@ -72,13 +75,20 @@ struct CollectivePlan {
   std::vector<Result> results;
 };
 
-/// The plan for process `me` (index in `group`) of collective `op`; `shapes` are the operand
-/// shapes (every member's are the same), `result_shapes` the declared result shapes, which
-/// are checked against the op's rules. Errors: kInvalidInput naming the attribute or shape
-/// at fault, located.
+/// The type of an operand value as a collective sees it.
+struct OperandType {
+  bool tensor = true;  ///< false for tokens and tuples
+  ElemType type = ElemType::kF32;
+  std::vector<int64_t> shape;
+};
+
+/// The plan for process `me` (index in `group`) of collective `op`; `operands[m]` are the
+/// types of member m's operands (all members must pass the same), `result_shapes` the
+/// declared result shapes, which are checked against the op's rules. Errors: kInvalidInput
+/// naming the attribute, operand or shape at fault, located.
 Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t>& group, size_t me,
                                          const Grid& grid,
-                                         const std::vector<std::vector<int64_t>>& shapes,
+                                         const std::vector<std::vector<OperandType>>& operands,
                                          const std::vector<std::vector<int64_t>>& result_shapes,
                                          const std::string& file);
 
@@ -88,6 +98,55 @@ struct ParallelProgram {
   int64_t replica = 0, partition = 0;
   size_t pc = 0;  ///< index of the next op of the body's block
   bool done = false;
+};
+
+/// run_parallel's attributes resolved: `programs = [[@f, ...] per replica]` (columns are
+/// partitions) with each program's operands (a range of the op's operands, handed out in
+/// order) and `infeed = [@g, ...]`, the functions whose results infeed ops take in turn.
+struct ParallelSetup {
+  Grid grid;
+  std::vector<ParallelProgram> programs;
+  std::vector<std::pair<size_t, size_t>> operands;  ///< [first, last) per program
+  std::vector<std::string> infeed;
+};
+/// Errors: kInvalidInput for a malformed programs attribute, an unknown function or too
+/// few operands, located at `op`.
+Expected<ParallelSetup> parallel_setup(const Op& op, const Module& m, size_t operands,
+                                       const std::string& file);
+
+/// The messages of one run_parallel: send/recv channels and the infeed queue, holding the
+/// engine's values (the evaluator's tensors, the lowering's compile-time values).
+template <class V>
+struct Mailbox {
+  std::map<int64_t, std::deque<std::vector<V>>> channels;
+  std::vector<std::string> infeed;  ///< function names, taken in turn
+  size_t infeed_next = 0;
+
+  void reset(std::vector<std::string> queue) {
+    channels.clear();
+    infeed = std::move(queue);
+    infeed_next = 0;
+  }
+  /// The oldest message on recv `op`'s channel. Errors: kInvalidInput when there is none.
+  Expected<std::vector<V>> recv(const Op& op, const std::string& file) {
+    auto& q = channels[channel_id(op)];
+    if (q.empty())
+      return make_error(ErrorCode::kInvalidInput,
+                        op.name + ": no message on channel " + std::to_string(channel_id(op)),
+                        SourceLoc{file, op.loc.line, op.loc.col});
+    std::vector<V> msg = std::move(q.front());
+    q.pop_front();
+    return msg;
+  }
+  /// The function whose results infeed `op` receives. Errors: kInvalidInput when the queue
+  /// is empty.
+  Expected<std::string> next_infeed(const Op& op, const std::string& file) {
+    if (infeed_next >= infeed.size())
+      return make_error(ErrorCode::kInvalidInput,
+                        op.name + ": the infeed queue is empty (run_parallel's infeed = [@f])",
+                        SourceLoc{file, op.loc.line, op.loc.col});
+    return infeed[infeed_next++];
+  }
 };
 
 /// What the engine does for the scheduler.

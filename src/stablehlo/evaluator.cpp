@@ -200,11 +200,9 @@ struct Evaluator::Impl {
   }
 
   // ---- distribution ops (collectives.hpp) ----
-  Grid grid{};                        // of the run_parallel being run (1 x 1 outside one)
-  bool in_parallel = false;           // run_lockstep is running programs
-  std::vector<std::string> infeed{};  // run_parallel's infeed functions, consumed in order
-  size_t infeed_next = 0;
-  std::map<int64_t, std::vector<Values>> channels{};  // sent, not yet received, per channel id
+  Grid grid{};               // of the run_parallel being run (1 x 1 outside one)
+  bool in_parallel = false;  // run_lockstep is running programs
+  Mailbox<Tensor> mail{};    // send/recv channels and the infeed queue
 
   static Tensor token() {  // a token carries no data: an empty tuple
     Tensor t;
@@ -1334,36 +1332,12 @@ Status Evaluator::Impl::fold_into(const Op& op, const Op* applies, Values& out, 
 // The programs run in lockstep (collectives.hpp), so collectives, send and recv work.
 Expected<Values> Evaluator::Impl::eval_run_parallel(const Op& op, Values in) {
   if (in_parallel) return err(op, ErrorCode::kUnsupported, "run_parallel inside run_parallel");
-  const Attr* progs = op.attr("programs");
-  if (!progs || progs->kind != Attr::Kind::kArray || progs->items.empty())
-    return err(op, ErrorCode::kInvalidInput, "run_parallel needs programs = [[@f, ...], ...]");
-  Grid g{int64_t(progs->items.size()), int64_t(progs->items.at(0).items.size())};
-  std::vector<ParallelProgram> programs;
-  std::vector<Scope> scopes;
-  size_t next = 0;
-  for (size_t r = 0; r < progs->items.size(); ++r) {
-    const Attr& row = progs->items.at(r);
-    if (int64_t(row.items.size()) != g.partitions || row.items.empty())
-      return err(op, ErrorCode::kInvalidInput, "programs rows must have one length");
-    for (size_t p = 0; p < row.items.size(); ++p) {
-      const Attr& sym = row.items.at(p);
-      if (sym.kind != Attr::Kind::kSymbol)
-        return err(op, ErrorCode::kInvalidInput, "programs must be symbols");
-      std::string name = sym.text.rfind('@', 0) == 0 ? sym.text.substr(1) : sym.text;
-      const Func* f = find_func(name);
-      if (!f) return err(op, ErrorCode::kInvalidInput, "run_parallel: unknown function @" + name);
-      if (next + f->args.size() > in.size())
-        return err(op, ErrorCode::kInvalidInput,
-                   "run_parallel: not enough operands for the programs");
-      Scope scope;
-      for (const auto& a : f->args) scope.vals[a.first] = {std::move(in.at(next++))};
-      programs.push_back(ParallelProgram{f, int64_t(r), int64_t(p)});
-      scopes.push_back(std::move(scope));
-    }
-  }
-  std::vector<std::string> queue;
-  if (const Attr* a = op.attr("infeed"))
-    for (const Attr& sym : a->items) queue.push_back(sym.text.substr(sym.text.rfind('@', 0) == 0));
+  TJ_ASSIGN_OR_RETURN(ParallelSetup ps, parallel_setup(op, module, in.size(), file));
+  std::vector<ParallelProgram>& programs = ps.programs;
+  std::vector<Scope> scopes(programs.size());
+  for (size_t p = 0; p < programs.size(); ++p)
+    for (size_t k = ps.operands[p].first; k < ps.operands[p].second; ++k)
+      scopes[p].vals[programs[p].func->args.at(k - ps.operands[p].first).first] = {in.at(k)};
   std::vector<Values> results(programs.size());
   ParallelHooks hooks;
   hooks.step = [&](size_t p, const Op& o) -> Status {
@@ -1396,10 +1370,11 @@ Expected<Values> Evaluator::Impl::eval_run_parallel(const Op& op, Values in) {
       bind(*ops[j], scopes[members[j]], std::move(res[j]));
     return {};
   };
-  grid = g, in_parallel = true, infeed = std::move(queue), infeed_next = 0;
-  channels.clear();
-  Status st = run_lockstep(op, programs, g, file, hooks);
-  grid = Grid{}, in_parallel = false, infeed.clear();
+  grid = ps.grid, in_parallel = true;
+  mail.reset(std::move(ps.infeed));
+  Status st = run_lockstep(op, programs, ps.grid, file, hooks);
+  grid = Grid{}, in_parallel = false;
+  mail.reset({});
   replica = partition = 0;
   current = &op;
   if (!st.ok()) return st.take_error();
@@ -1422,23 +1397,16 @@ Expected<Values> Evaluator::Impl::eval_distribution(const Op& op, const std::str
   if (n == "after_all" || n == "create_token" || n == "outfeed") return Values{token()};
   if (n == "send") {
     if (!in.empty() && in.back().is_tuple) in.pop_back();
-    channels[channel_id(op)].push_back(std::move(in));
+    mail.channels[channel_id(op)].push_back(std::move(in));
     return Values{token()};
   }
   if (n == "recv" || n == "infeed") {
     Values got;
     if (n == "recv") {
-      auto& q = channels[channel_id(op)];
-      if (q.empty())
-        return err(op, ErrorCode::kInvalidInput,
-                   "no message on channel " + std::to_string(channel_id(op)));
-      got = std::move(q.front());
-      q.erase(q.begin());
+      TJ_ASSIGN_OR_RETURN(got, mail.recv(op, file));
     } else {
-      if (infeed_next >= infeed.size())
-        return err(op, ErrorCode::kInvalidInput,
-                   "the infeed queue is empty (run_parallel's infeed = [@f, ...])");
-      TJ_ASSIGN_OR_RETURN(got, call(infeed.at(infeed_next++), {}, &op));
+      TJ_ASSIGN_OR_RETURN(std::string fn, mail.next_infeed(op, file));
+      TJ_ASSIGN_OR_RETURN(got, call(fn, {}, &op));
       current = &op;
     }
     std::vector<Type> want = data_types();
@@ -1474,23 +1442,16 @@ Expected<std::vector<Values>> Evaluator::Impl::eval_collective(const std::vector
   for (size_t me = 0; me < group.size(); ++me) {
     const Op& op = *ops[me];
     current = &op;
-    std::vector<std::vector<int64_t>> shapes, result_shapes;
-    for (const Tensor& t : operands[me]) {
-      if (t.is_tuple) return err(op, ErrorCode::kInvalidInput, "operands must be tensors");
-      shapes.push_back(t.shape);
-    }
+    std::vector<std::vector<int64_t>> result_shapes;
     for (size_t k = 0; k < op.result_types.size(); ++k) {
       TJ_ASSIGN_OR_RETURN(Tensor t, result_tensor(op, k));
       result_shapes.push_back(t.shape);
     }
-    for (const Values& other : operands)
-      for (size_t k = 0; k < other.size() && k < shapes.size(); ++k)
-        if (other.size() != shapes.size() || other[k].shape != shapes[k] ||
-            other[k].type != operands[me][k].type)
-          return err(op, ErrorCode::kInvalidInput,
-                     "the processes of a group pass operands of different types");
+    std::vector<std::vector<OperandType>> types(operands.size());
+    for (size_t m = 0; m < operands.size(); ++m)
+      for (const Tensor& t : operands[m]) types[m].push_back({!t.is_tuple, t.type, t.shape});
     TJ_ASSIGN_OR_RETURN(CollectivePlan plan,
-                        plan_collective(op, group, me, grid, shapes, result_shapes, file));
+                        plan_collective(op, group, me, grid, types, result_shapes, file));
     for (size_t k = 0; k < plan.results.size(); ++k) {
       const CollectivePlan::Result& pr = plan.results[k];
       TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op, k));

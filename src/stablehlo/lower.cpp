@@ -564,9 +564,7 @@ class Lowerer {
   // lockstep at compile time and emitted interleaved ----
   Grid grid_;
   bool in_parallel_ = false;
-  std::vector<std::string> infeed_;  // run_parallel's infeed functions, consumed in order
-  size_t infeed_next_ = 0;
-  std::map<int64_t, std::vector<std::vector<TVal>>> channels_;  // sent, not yet received
+  Mailbox<TVal> mail_;   // send/recv channels and the infeed queue
   static TVal token() {  // a token carries no data: an empty tuple
     TVal t;
     t.is_tuple = true;
@@ -2470,39 +2468,16 @@ Expected<std::vector<TVal>> Lowerer::lower_branches(const Op& op, const TVal& se
 // each under its own replica and partition ids.
 Expected<std::vector<TVal>> Lowerer::lower_run_parallel(const Op& op, std::vector<TVal> in) {
   if (in_parallel_) return not_lowered(op, "run_parallel inside run_parallel");
-  const Attr* progs = op.attr("programs");
-  if (!progs || progs->kind != Attr::Kind::kArray || progs->items.empty())
-    return err(op, ErrorCode::kInvalidInput, "run_parallel needs programs = [[@f, ...], ...]");
-  Grid g{int64_t(progs->items.size()), int64_t(progs->items[0].items.size())};
-  std::vector<ParallelProgram> programs;
-  std::vector<Scope> scopes;
-  size_t next = 0;
-  for (size_t r = 0; r < progs->items.size(); ++r) {
-    const Attr& row = progs->items[r];
-    if (int64_t(row.items.size()) != g.partitions || row.items.empty())
-      return err(op, ErrorCode::kInvalidInput, "programs rows must have one length");
-    for (size_t q = 0; q < row.items.size(); ++q) {
-      const Attr& sym = row.items[q];
-      if (sym.kind != Attr::Kind::kSymbol)
-        return err(op, ErrorCode::kInvalidInput, "programs must be symbols");
-      std::string name = sym.text.rfind('@', 0) == 0 ? sym.text.substr(1) : sym.text;
-      const Func* f = nullptr;
-      for (const Func& h : mod_.funcs)
-        if (h.name == name) f = &h;
-      if (!f) return err(op, ErrorCode::kInvalidInput, "run_parallel: unknown function @" + name);
-      if (next + f->args.size() > in.size())
-        return err(op, ErrorCode::kInvalidInput, "run_parallel: not enough operands");
-      Scope scope;
-      for (const auto& a : f->args) scope.vals[a.first] = {in[next++]};
-      programs.push_back(ParallelProgram{f, int64_t(r), int64_t(q)});
-      scopes.push_back(std::move(scope));
-      auto [it, fresh] = use_maps_.try_emplace(f);
-      if (fresh) count_uses(f->body, it->second);
-    }
+  TJ_ASSIGN_OR_RETURN(ParallelSetup ps, parallel_setup(op, mod_, in.size(), file_));
+  std::vector<ParallelProgram>& programs = ps.programs;
+  std::vector<Scope> scopes(programs.size());
+  for (size_t p = 0; p < programs.size(); ++p) {
+    const Func* f = programs[p].func;
+    for (size_t k = ps.operands[p].first; k < ps.operands[p].second; ++k)
+      scopes[p].vals[f->args.at(k - ps.operands[p].first).first] = {in.at(k)};
+    auto [it, fresh] = use_maps_.try_emplace(f);
+    if (fresh) count_uses(f->body, it->second);
   }
-  std::vector<std::string> queue;
-  if (const Attr* a = op.attr("infeed"))
-    for (const Attr& sym : a->items) queue.push_back(sym.text.substr(sym.text.rfind('@', 0) == 0));
   std::vector<std::vector<TVal>> results(programs.size());
   const auto* saved_uses = uses_;
   auto enter = [&](size_t p) {
@@ -2558,10 +2533,11 @@ Expected<std::vector<TVal>> Lowerer::lower_run_parallel(const Op& op, std::vecto
     }
     return {};
   };
-  grid_ = g, in_parallel_ = true, infeed_ = std::move(queue), infeed_next_ = 0;
-  channels_.clear();
-  Status st = run_lockstep(op, programs, g, file_, hooks);
-  grid_ = Grid{}, in_parallel_ = false, infeed_.clear(), channels_.clear();
+  grid_ = ps.grid, in_parallel_ = true;
+  mail_.reset(std::move(ps.infeed));
+  Status st = run_lockstep(op, programs, ps.grid, file_, hooks);
+  grid_ = Grid{}, in_parallel_ = false;
+  mail_.reset({});
   replica_ = partition_ = 0;
   uses_ = saved_uses;
   current_ = &op;
@@ -2583,23 +2559,16 @@ Expected<std::vector<TVal>> Lowerer::lower_distribution(const Op& op, const std:
       if (v.is_tuple) return not_lowered(op, "a tuple message");
       v = stable(v);
     }
-    channels_[channel_id(op)].push_back(std::move(in));
+    mail_.channels[channel_id(op)].push_back(std::move(in));
     return std::vector<TVal>{token()};
   }
   if (n == "recv" || n == "infeed") {
     std::vector<TVal> got;
     if (n == "recv") {
-      auto& q = channels_[channel_id(op)];
-      if (q.empty())
-        return err(op, ErrorCode::kInvalidInput,
-                   "no message on channel " + std::to_string(channel_id(op)));
-      got = std::move(q.front());
-      q.erase(q.begin());
+      TJ_ASSIGN_OR_RETURN(got, mail_.recv(op, file_));
     } else {
-      if (infeed_next_ >= infeed_.size())
-        return err(op, ErrorCode::kInvalidInput,
-                   "the infeed queue is empty (run_parallel's infeed = [@f, ...])");
-      TJ_ASSIGN_OR_RETURN(got, inline_call(op, infeed_.at(infeed_next_++), {}));
+      TJ_ASSIGN_OR_RETURN(std::string fn, mail_.next_infeed(op, file_));
+      TJ_ASSIGN_OR_RETURN(got, inline_call(op, fn, {}));
       current_ = &op;
     }
     std::vector<Type> want = op.result_types;
@@ -2632,25 +2601,18 @@ Expected<std::vector<std::vector<TVal>>> Lowerer::lower_collective(
   for (size_t me = 0; me < group.size(); ++me) {
     const Op& op = *ops[me];
     current_ = &op;
-    std::vector<std::vector<int64_t>> shapes, result_shapes;
-    for (const TVal& t : operands[me]) {
-      if (t.is_tuple) return err(op, ErrorCode::kInvalidInput, "operands must be tensors");
-      shapes.push_back(t.shape);
-    }
+    std::vector<std::vector<int64_t>> result_shapes;
     std::vector<TVal> results;
     for (size_t k = 0; k < op.result_types.size(); ++k) {
       TJ_ASSIGN_OR_RETURN(TVal r, result_shape(op, k));
       result_shapes.push_back(r.shape);
       results.push_back(std::move(r));
     }
-    for (const auto& other : operands)
-      for (size_t k = 0; k < other.size() && k < shapes.size(); ++k)
-        if (other.size() != shapes.size() || other[k].shape != shapes[k] ||
-            other[k].type != operands[me][k].type)
-          return err(op, ErrorCode::kInvalidInput,
-                     "the processes of a group pass operands of different types");
+    std::vector<std::vector<OperandType>> types(operands.size());
+    for (size_t m = 0; m < operands.size(); ++m)
+      for (const TVal& t : operands[m]) types[m].push_back({!t.is_tuple, t.type, t.shape});
     TJ_ASSIGN_OR_RETURN(CollectivePlan plan,
-                        plan_collective(op, group, me, grid_, shapes, result_shapes, file_));
+                        plan_collective(op, group, me, grid_, types, result_shapes, file_));
     for (size_t k = 0; k < plan.results.size(); ++k) {
       const CollectivePlan::Result& pr = plan.results[k];
       const TVal& want = results.at(k);
