@@ -21,6 +21,14 @@ std::vector<int64_t> ints_of(const Attr& a);
 /// (#stablehlo.scatter<...>, #stablehlo.dot<...>); empty when absent.
 std::vector<int64_t> field_ints(const Attr& a, const std::string& key, bool* present = nullptr);
 
+/// Points `cur` (an engine's "op being run", where an out-of-range exception is reported)
+/// back at `op` when a temporary op's evaluation or lowering ends, by return or by unwinding.
+struct CurrentOpGuard {
+  const Op*& cur;
+  const Op* op;
+  ~CurrentOpGuard() { cur = op; }
+};
+
 /// Row-major strides (in elements) of `shape`.
 std::vector<int64_t> strides_of(const std::vector<int64_t>& shape);
 bool contains(const std::vector<int64_t>& v, int64_t x);

@@ -446,9 +446,8 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
     std::vector<const Tensor*> known;
     for (const Tensor& t : in) known.push_back(&t);
     TJ_ASSIGN_OR_RETURN(Op stat, dynamic_static_form(op, known, file));
-    auto r = eval(stat, scope);
-    current = &op;
-    return r;
+    CurrentOpGuard guard{current, &op};  // `stat` dies here, also when an error unwinds
+    return eval(stat, scope);
   }
 
   // ---- checks and calls ----
@@ -1317,6 +1316,7 @@ Status Evaluator::Impl::fold_into(const Op& op, const Op* applies, Values& out, 
     s.parent = &scope;
     s.vals["%lhs"] = {args.at(0)};
     s.vals["%rhs"] = {args.at(1)};
+    CurrentOpGuard guard{current, &op};  // `applies` is a temporary op
     res = eval(*applies, s);
   } else {
     res = run_region(op.regions.at(0), std::move(args), scope);

@@ -1002,17 +1002,15 @@ Expected<std::vector<TVal>> Lowerer::lower_op(const Op& op, Scope& scope) {
     Op stat = op;
     stat.name = "stablehlo." + n.substr(std::string("dynamic_").size());
     stat.operands.erase(stat.operands.begin() + std::ptrdiff_t(at_));
-    auto r = lower_op(stat, scope);
-    current_ = &op;
-    return r;
+    CurrentOpGuard guard{current_, &op};  // `stat` dies here, also when an error unwinds
+    return lower_op(stat, scope);
   }
   if (n == "dynamic_pad" || n == "dynamic_gather" || n == "dynamic_conv") {
     std::vector<const Tensor*> known;
     for (const TVal& v : in) known.push_back(v.known.get());
     TJ_ASSIGN_OR_RETURN(Op stat, dynamic_static_form(op, known, file_));
-    auto r = lower_op(stat, scope);
-    current_ = &op;
-    return r;
+    CurrentOpGuard guard{current_, &op};
+    return lower_op(stat, scope);
   }
   if (n == "constant") {
     TJ_ASSIGN_OR_RETURN(TVal v, lower_constant(op));
