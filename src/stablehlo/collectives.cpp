@@ -99,6 +99,13 @@ Expected<std::vector<int64_t>> process_group(const Op& op, const Grid& grid, int
   const bool by_partition = (n == "all_to_all" || n == "collective_broadcast") && channel;
   const bool flattened = channel && flag(op, "use_global_device_ids") && !by_partition;
   const bool both = channel && !flattened && !by_partition;
+  {
+    std::vector<int64_t> seen;
+    for (const auto& g : groups) seen.insert(seen.end(), g.begin(), g.end());
+    std::sort(seen.begin(), seen.end());
+    if (std::adjacent_find(seen.begin(), seen.end()) != seen.end())
+      return located(op, file, "replica_groups must not repeat an id (C2)");
+  }
   for (const auto& g : groups) {
     const int64_t key = flattened ? self : by_partition ? p : r;
     if (std::find(g.begin(), g.end(), key) == g.end()) continue;

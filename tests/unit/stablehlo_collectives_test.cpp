@@ -80,6 +80,10 @@ TEST(StablehloCollectives, ProcessGroupsFollowTheSpecExamples) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().to_string().find("g.mlir:2:3"), std::string::npos)
       << bad.error().to_string();
+  auto twice = process_group(collective(all_gather("dense<[[0, 0]]> : tensor<1x2xi64>", "")),
+                             Grid{2, 1}, 0, "g.mlir");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.error().to_string().find("(C2)"), std::string::npos) << twice.error().to_string();
 }
 
 // Runs `main` of `text` on both paths; returns the two errors ("" when it ran).
