@@ -128,6 +128,49 @@ std::vector<int64_t> op_ints(const Op& op, const char* a, const char* b) {
   return x ? ints_of(*x) : std::vector<int64_t>{};
 }
 
+bool window_attrs(const Op& op, size_t rank, WindowAttrs& out) {
+  auto attr_or = [&](const char* key, int64_t def) {
+    std::vector<int64_t> v = op_ints(op, key);
+    if (v.empty()) v.assign(rank, def);
+    return v;
+  };
+  out.dims = attr_or("window_dimensions", 1);
+  out.strides = attr_or("window_strides", 1);
+  out.base_dil = attr_or("base_dilations", 1);
+  out.win_dil = attr_or("window_dilations", 1);
+  out.pad = attr_or("padding", 0);
+  if (out.pad.size() == rank || out.pad.size() == 1)
+    out.pad.assign(2 * rank, out.pad.size() == 1 && rank != 1 ? out.pad.at(0) : 0);
+  return out.dims.size() == rank && out.strides.size() == rank && out.base_dil.size() == rank &&
+         out.win_dil.size() == rank && out.pad.size() == 2 * rank;
+}
+
+bool gather_dims(const Op& op, GatherDims& out) {
+  const Attr* dn = op.attr("dimension_numbers");
+  if (dn == nullptr) return false;
+  out.offset_dims = field_ints(*dn, "offset_dims");
+  out.collapsed = field_ints(*dn, "collapsed_slice_dims");
+  out.operand_batching = field_ints(*dn, "operand_batching_dims");
+  out.indices_batching = field_ints(*dn, "start_indices_batching_dims");
+  out.start_map = field_ints(*dn, "start_index_map");
+  std::vector<int64_t> ivd = field_ints(*dn, "index_vector_dim");
+  out.index_vector_dim = ivd.empty() ? 0 : ivd[0];
+  return true;
+}
+
+bool scatter_dims(const Op& op, ScatterDims& out) {
+  const Attr* dn = op.attr("scatter_dimension_numbers");
+  if (dn == nullptr) return false;
+  out.update_window = field_ints(*dn, "update_window_dims");
+  out.inserted_window = field_ints(*dn, "inserted_window_dims");
+  out.input_batching = field_ints(*dn, "input_batching_dims");
+  out.indices_batching = field_ints(*dn, "scatter_indices_batching_dims");
+  out.to_operand = field_ints(*dn, "scatter_dims_to_operand_dims");
+  std::vector<int64_t> ivd = field_ints(*dn, "index_vector_dim");
+  out.index_vector_dim = ivd.empty() ? 0 : ivd[0];
+  return true;
+}
+
 DotDims dot_dims(const Op& op, size_t lhs_rank) {
   DotDims d;
   if (strip(op.name) == "dot") {

@@ -57,6 +57,29 @@ bool slice_spec(const Op& op, size_t rank, std::vector<int64_t>& start,
 /// comparison type is TOTALORDER (spec "compare").
 std::string compare_direction(const Op& op, bool* total_order);
 
+/// The window of reduce_window and select_and_scatter for an operand of rank `rank`: absent
+/// lists default to 1 (dimensions, strides, dilations) and 0 (padding); padding is (lo, hi)
+/// per dimension, where a splat (JAX: dense<0> : tensor<Nx2xi64>) or per-dimension zeros
+/// mean none. False when a list does not have `rank` entries (2 x rank for padding).
+struct WindowAttrs {
+  std::vector<int64_t> dims, strides, base_dil, win_dil, pad;
+};
+bool window_attrs(const Op& op, size_t rank, WindowAttrs& out);
+
+/// gather's dimension_numbers (spec "gather"); false when the attribute is missing.
+struct GatherDims {
+  std::vector<int64_t> offset_dims, collapsed, operand_batching, indices_batching, start_map;
+  int64_t index_vector_dim = 0;
+};
+bool gather_dims(const Op& op, GatherDims& out);
+
+/// scatter's scatter_dimension_numbers (spec "scatter"); false when the attribute is missing.
+struct ScatterDims {
+  std::vector<int64_t> update_window, inserted_window, input_batching, indices_batching, to_operand;
+  int64_t index_vector_dim = 0;
+};
+bool scatter_dims(const Op& op, ScatterDims& out);
+
 /// convolution's dimension numbers and window (spec "convolution"): the layouts of input,
 /// kernel and output (pretty "[b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f]" or
 /// #stablehlo.conv<...>; for the kernel, batch = i and feature = o), strides, padding

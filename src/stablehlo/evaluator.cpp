@@ -922,18 +922,15 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
       return Values{std::move(r)};
     }
     TJ_TRY(need(2));
-    const Attr* dn = op.attr("dimension_numbers");
-    if (dn == nullptr) return err(op, ErrorCode::kInvalidInput, "gather without dimension_numbers");
-    auto offset_dims = field_ints(*dn, "offset_dims");
-    auto collapsed = field_ints(*dn, "collapsed_slice_dims");
-    auto obatch = field_ints(*dn, "operand_batching_dims");
-    auto sbatch = field_ints(*dn, "start_indices_batching_dims");
-    auto start_map = field_ints(*dn, "start_index_map");
-    auto ivd_v = field_ints(*dn, "index_vector_dim");
-    const Attr* ss = op.attr("slice_sizes");
-    std::vector<int64_t> sizes = ss ? ints_of(*ss) : std::vector<int64_t>{};
+    GatherDims gd;
+    if (!gather_dims(op, gd))
+      return err(op, ErrorCode::kInvalidInput, "gather without dimension_numbers");
+    const auto &offset_dims = gd.offset_dims, &collapsed = gd.collapsed;
+    const auto &obatch = gd.operand_batching, &sbatch = gd.indices_batching;
+    const auto& start_map = gd.start_map;
+    std::vector<int64_t> sizes = op_ints(op, "slice_sizes");
     const Tensor& idxs = in.at(1);
-    int64_t ivd = ivd_v.empty() ? 0 : ivd_v.at(0);
+    int64_t ivd = gd.index_vector_dim;
     if (sizes.size() != rank) return err(op, ErrorCode::kInvalidInput, "bad slice_sizes");
     auto is = strides_of(idxs.shape);
     std::vector<int64_t> batch_dims = axes_except(r.shape.size(), offset_dims);
@@ -1506,16 +1503,12 @@ Expected<Values> Evaluator::Impl::eval_scatter(const Op& op, const Values& in, c
     return err(op, ErrorCode::kInvalidInput, "scatter operands");
   size_t n = (in.size() - 1) / 2;
   const Tensor& idxs = in.at(n);
-  const Attr* dn = op.attr("scatter_dimension_numbers");
-  if (dn == nullptr || op.regions.empty())
+  ScatterDims sd;
+  if (!scatter_dims(op, sd) || op.regions.empty())
     return err(op, ErrorCode::kInvalidInput, "scatter without dimension numbers or body");
-  auto uwd = field_ints(*dn, "update_window_dims");
-  auto iwd = field_ints(*dn, "inserted_window_dims");
-  auto ibd = field_ints(*dn, "input_batching_dims");
-  auto sbd = field_ints(*dn, "scatter_indices_batching_dims");
-  auto sdod = field_ints(*dn, "scatter_dims_to_operand_dims");
-  auto ivd_v = field_ints(*dn, "index_vector_dim");
-  int64_t ivd = ivd_v.empty() ? 0 : ivd_v.at(0);
+  const auto &uwd = sd.update_window, &iwd = sd.inserted_window;
+  const auto &ibd = sd.input_batching, &sbd = sd.indices_batching, &sdod = sd.to_operand;
+  int64_t ivd = sd.index_vector_dim;
   Values out(in.begin(), in.begin() + long(n));
   const Tensor& u0 = in.at(n + 1);
   size_t rank = out.at(0).shape.size();
@@ -1551,22 +1544,11 @@ Expected<Values> Evaluator::Impl::eval_reduce_window(const Op& op, const Values&
     return err(op, ErrorCode::kInvalidInput, "reduce_window operands");
   const Tensor& x0 = in.at(0);
   size_t rank = x0.shape.size();
-  auto attr_or = [&](const char* key, int64_t def) {
-    const Attr* a = op.attr(key);
-    std::vector<int64_t> v = a ? ints_of(*a) : std::vector<int64_t>{};
-    if (v.empty()) v.assign(rank, def);
-    return v;
-  };
-  auto wdims = attr_or("window_dimensions", 1), wstr = attr_or("window_strides", 1);
-  auto bdil = attr_or("base_dilations", 1), wdil = attr_or("window_dilations", 1);
-  std::vector<int64_t> pad = attr_or("padding", 0);
-  // A splat (JAX: padding = dense<0> : tensor<Nx2xi64>) or per-dim zeros mean no padding.
-  if (pad.size() == rank || pad.size() == 1)
-    pad.assign(2 * rank, pad.size() == 1 && rank != 1 ? pad.at(0) : 0);
-  if (wdims.size() != rank || wstr.size() != rank || bdil.size() != rank || wdil.size() != rank ||
-      pad.size() != 2 * rank) {
+  WindowAttrs w;
+  if (!window_attrs(op, rank, w))
     return err(op, ErrorCode::kInvalidInput, "reduce_window attributes do not match the rank");
-  }
+  const auto &wdims = w.dims, &wstr = w.strides, &bdil = w.base_dil, &wdil = w.win_dil,
+             &pad = w.pad;
   if (!in_range(wdims, 1, kMaxAttr) || !in_range(wstr, 1, kMaxAttr) ||
       !in_range(bdil, 1, kMaxAttr) || !in_range(wdil, 1, kMaxAttr) ||
       !in_range(pad, -kMaxAttr, kMaxAttr)) {
@@ -1665,19 +1647,10 @@ Expected<Values> Evaluator::Impl::eval_select_and_scatter(const Op& op, const Va
     return err(op, ErrorCode::kInvalidInput, "select_and_scatter operands/regions");
   const Tensor &x = in.at(0), &src = in.at(1);
   size_t rank = x.shape.size();
-  auto get_attr = [&](const char* key, int64_t def) {
-    const Attr* a = op.attr(key);
-    std::vector<int64_t> v = a ? ints_of(*a) : std::vector<int64_t>{};
-    if (v.empty()) v.assign(rank, def);
-    return v;
-  };
-  auto wdims = get_attr("window_dimensions", 1), wstr = get_attr("window_strides", 1);
-  auto pad = get_attr("padding", 0);
-  // A splat (JAX: padding = dense<0> : tensor<Nx2xi64>) or per-dim zeros mean no padding.
-  if (pad.size() == rank || pad.size() == 1)
-    pad.assign(2 * rank, pad.size() == 1 && rank != 1 ? pad.at(0) : 0);
-  if (wdims.size() != rank || wstr.size() != rank || pad.size() != 2 * rank ||
-      !in_range(wdims, 1, kMaxAttr) || !in_range(wstr, 1, kMaxAttr) ||
+  WindowAttrs w;
+  bool shaped = window_attrs(op, rank, w);
+  const auto &wdims = w.dims, &wstr = w.strides, &pad = w.pad;
+  if (!shaped || !in_range(wdims, 1, kMaxAttr) || !in_range(wstr, 1, kMaxAttr) ||
       !in_range(pad, -kMaxAttr, kMaxAttr)) {
     return err(op, ErrorCode::kInvalidInput,
                "select_and_scatter window, strides or padding out of range");

@@ -1645,20 +1645,11 @@ Expected<std::vector<TVal>> Lowerer::lower_reduce_window(const Op& op, std::vect
   if (n == 0 || in.size() % 2 != 0 || op.regions.empty())
     return err(op, ErrorCode::kInvalidInput, "reduce_window operands");
   size_t rank = in[0].shape.size();
-  auto attr_or = [&](const char* key, int64_t def) {
-    std::vector<int64_t> v = op_ints(op, key);
-    if (v.empty()) v.assign(rank, def);
-    return v;
-  };
-  auto wdims = attr_or("window_dimensions", 1), wstr = attr_or("window_strides", 1);
-  auto bdil = attr_or("base_dilations", 1), wdil = attr_or("window_dilations", 1);
-  std::vector<int64_t> pad = attr_or("padding", 0);
-  // A splat (JAX: padding = dense<0> : tensor<Nx2xi64>) or per-dim zeros mean no padding.
-  if (pad.size() == rank || pad.size() == 1)
-    pad.assign(2 * rank, pad.size() == 1 && rank != 1 ? pad.at(0) : 0);
-  if (wdims.size() != rank || wstr.size() != rank || bdil.size() != rank || wdil.size() != rank ||
-      pad.size() != 2 * rank)
+  WindowAttrs w;
+  if (!window_attrs(op, rank, w))
     return err(op, ErrorCode::kInvalidInput, "reduce_window attributes do not match the rank");
+  const auto &wdims = w.dims, &wstr = w.strides, &bdil = w.base_dil, &wdil = w.win_dil,
+             &pad = w.pad;
   std::vector<TVal> outs;
   std::vector<ElemType> types;
   for (size_t k = 0; k < n; ++k) {
@@ -1751,16 +1742,12 @@ Expected<std::vector<TVal>> Lowerer::lower_scatter(const Op& op, std::vector<TVa
   if (in.size() < 3 || (in.size() - 1) % 2 != 0)
     return err(op, ErrorCode::kInvalidInput, "scatter operands");
   size_t n = (in.size() - 1) / 2;
-  const Attr* dn = op.attr("scatter_dimension_numbers");
-  if (dn == nullptr || op.regions.empty())
+  ScatterDims sd;
+  if (!scatter_dims(op, sd) || op.regions.empty())
     return err(op, ErrorCode::kInvalidInput, "scatter without dimension numbers or body");
-  auto uwd = field_ints(*dn, "update_window_dims");
-  auto iwd = field_ints(*dn, "inserted_window_dims");
-  auto ibd = field_ints(*dn, "input_batching_dims");
-  auto sbd = field_ints(*dn, "scatter_indices_batching_dims");
-  auto sdod = field_ints(*dn, "scatter_dims_to_operand_dims");
-  auto ivd_v = field_ints(*dn, "index_vector_dim");
-  int64_t ivd = ivd_v.empty() ? 0 : ivd_v[0];
+  const auto &uwd = sd.update_window, &iwd = sd.inserted_window;
+  const auto &ibd = sd.input_batching, &sbd = sd.indices_batching, &sdod = sd.to_operand;
+  int64_t ivd = sd.index_vector_dim;
   TVal idxs = stable(in[n]);
   std::vector<TVal> outs;
   std::vector<ElemType> types;
@@ -1831,16 +1818,14 @@ Expected<std::vector<TVal>> Lowerer::lower_scatter(const Op& op, std::vector<TVa
 Expected<TVal> Lowerer::lower_gather(const Op& op, std::vector<TVal> in) {
   if (in.size() != 2) return err(op, ErrorCode::kInvalidInput, "gather takes 2 operands");
   TJ_ASSIGN_OR_RETURN(TVal r, result_shape(op, 0));
-  const Attr* dn = op.attr("dimension_numbers");
-  if (dn == nullptr) return err(op, ErrorCode::kInvalidInput, "gather without dimension_numbers");
-  auto offset_dims = field_ints(*dn, "offset_dims");
-  auto collapsed = field_ints(*dn, "collapsed_slice_dims");
-  auto obatch = field_ints(*dn, "operand_batching_dims");
-  auto sbatch = field_ints(*dn, "start_indices_batching_dims");
-  auto start_map = field_ints(*dn, "start_index_map");
-  auto ivd_v = field_ints(*dn, "index_vector_dim");
+  GatherDims gd;
+  if (!gather_dims(op, gd))
+    return err(op, ErrorCode::kInvalidInput, "gather without dimension_numbers");
+  const auto &offset_dims = gd.offset_dims, &collapsed = gd.collapsed;
+  const auto &obatch = gd.operand_batching, &sbatch = gd.indices_batching;
+  const auto& start_map = gd.start_map;
   auto sizes = op_ints(op, "slice_sizes");
-  int64_t ivd = ivd_v.empty() ? 0 : ivd_v[0];
+  int64_t ivd = gd.index_vector_dim;
   TVal x = stable(in[0]), idxs = stable(in[1]);
   size_t rank = x.shape.size();
   if (sizes.size() != rank || collapsed.size() + obatch.size() + offset_dims.size() != rank)
@@ -2168,18 +2153,10 @@ Expected<TVal> Lowerer::lower_select_and_scatter(const Op& op, std::vector<TVal>
     return err(op, ErrorCode::kInvalidInput, "init_value must be a scalar of the operand's type");
   TVal x = stable(in[0]), src = in[1], init = scalarize(in[2]);
   size_t rank = x.shape.size();
-  auto attr_or = [&](const char* key, int64_t def) {
-    std::vector<int64_t> v = op_ints(op, key);
-    if (v.empty()) v.assign(rank, def);
-    return v;
-  };
-  auto wdims = attr_or("window_dimensions", 1), wstr = attr_or("window_strides", 1);
-  auto pad = attr_or("padding", 0);
-  // A splat (JAX: padding = dense<0> : tensor<Nx2xi64>) or per-dim zeros mean no padding.
-  if (pad.size() == rank || pad.size() == 1)
-    pad.assign(2 * rank, pad.size() == 1 && rank != 1 ? pad.at(0) : 0);
-  if (wdims.size() != rank || wstr.size() != rank || pad.size() != 2 * rank)
+  WindowAttrs w;
+  if (!window_attrs(op, rank, w))
     return err(op, ErrorCode::kInvalidInput, "select_and_scatter attributes do not match the rank");
+  const auto &wdims = w.dims, &wstr = w.strides, &pad = w.pad;
   TVal r = new_buffer(x.type, x.shape);
   loop_nest(r.shape, [&](const Idx& i) { store_at(r, linear(r.shape, i), at(init, {})); });
   llvm::IRBuilder<> eb(entry_term_);
