@@ -128,6 +128,21 @@ std::vector<int64_t> op_ints(const Op& op, const char* a, const char* b) {
   return x ? ints_of(*x) : std::vector<int64_t>{};
 }
 
+bool reduce_precision_bits(const Op& op, int64_t& eb, int64_t& mb) {
+  eb = 8, mb = 23;
+  if (const Attr* a = op.attr("format")) {  // e5m10
+    std::string f = a->text.empty() ? a->source : a->text;
+    size_t m = f.find('m');
+    if (f.size() > 1 && f[0] == 'e' && m != std::string::npos) {
+      eb = std::atoll(f.substr(1, m - 1).c_str());
+      mb = std::atoll(f.substr(m + 1).c_str());
+    }
+  }
+  if (const Attr* a = op.attr("exponent_bits")) eb = a->i;
+  if (const Attr* a = op.attr("mantissa_bits")) mb = a->i;
+  return eb >= 1 && eb <= 11 && mb >= 0 && mb <= 52;
+}
+
 bool window_attrs(const Op& op, size_t rank, WindowAttrs& out) {
   auto attr_or = [&](const char* key, int64_t def) {
     std::vector<int64_t> v = op_ints(op, key);

@@ -29,6 +29,26 @@ struct CurrentOpGuard {
   ~CurrentOpGuard() { cur = op; }
 };
 
+/// Hands an op's results to the names they are bound to: fn(name, values) once for `%r =`
+/// or `%r:2 =` (all results) and once per name for `%a, %b = ...` (its share, in order).
+template <class V, class Fn>
+void for_each_result(const Op& op, std::vector<V> res, Fn&& fn) {
+  if (op.result_names.size() <= 1) {
+    if (!op.result.empty()) fn(op.result, std::move(res));
+    return;
+  }
+  size_t at = 0;
+  for (const auto& [name, count] : op.result_names) {
+    std::vector<V> part;
+    for (int c = 0; c < count && at < res.size(); ++c) part.push_back(std::move(res[at++]));
+    fn(name, std::move(part));
+  }
+}
+
+/// reduce_precision's exponent and mantissa bits (`format = e5m10` or exponent_bits /
+/// mantissa_bits; default f32's 8 and 23). False outside 1..11 and 0..52 (spec C2, C3).
+bool reduce_precision_bits(const Op& op, int64_t& exponent_bits, int64_t& mantissa_bits);
+
 /// Row-major strides (in elements) of `shape`.
 std::vector<int64_t> strides_of(const std::vector<int64_t>& shape);
 bool contains(const std::vector<int64_t>& v, int64_t x);

@@ -187,16 +187,8 @@ struct Evaluator::Impl {
 
   // Names an op's results in `scope`.
   static void bind(const Op& op, Scope& scope, Values res) {
-    if (op.result_names.size() <= 1) {
-      if (!op.result.empty()) scope.vals[op.result] = std::move(res);
-    } else {  // "%a, %b = ...": each name takes its share of the results
-      size_t at = 0;
-      for (const auto& [name, count] : op.result_names) {
-        Values part;
-        for (int c = 0; c < count && at < res.size(); ++c) part.push_back(std::move(res.at(at++)));
-        scope.vals[name] = std::move(part);
-      }
-    }
+    for_each_result(op, std::move(res),
+                    [&](const std::string& name, Values v) { scope.vals[name] = std::move(v); });
   }
 
   // ---- distribution ops (collectives.hpp) ----
@@ -854,18 +846,8 @@ Expected<Values> Evaluator::Impl::eval(const Op& op, Scope& scope) {
   }
   if (n == "reduce_precision") {
     TJ_TRY(need(1));
-    int64_t eb = 8, mb = 23;
-    if (const Attr* a = op.attr("format")) {  // e5m10
-      std::string f = a->text.empty() ? a->source : a->text;
-      size_t m = f.find('m');
-      if (f.size() > 1 && f.at(0) == 'e' && m != std::string::npos) {
-        eb = std::atoll(f.substr(1, m - 1).c_str());
-        mb = std::atoll(f.substr(m + 1).c_str());
-      }
-    }
-    if (const Attr* a = op.attr("exponent_bits")) eb = a->i;
-    if (const Attr* a = op.attr("mantissa_bits")) mb = a->i;
-    if (eb < 1 || eb > 11 || mb < 0 || mb > 52) {
+    int64_t eb = 0, mb = 0;
+    if (!reduce_precision_bits(op, eb, mb)) {
       return err(op, ErrorCode::kInvalidInput,
                  "reduce_precision needs 1..11 exponent and 0..52 mantissa bits");
     }

@@ -559,6 +559,8 @@ class Lowerer {
   Status lower_check(const Op& op, const std::string& name, std::vector<TVal> in);
   /// Lowers one op of a block into `scope` (the body of lower_block's loop).
   Status lower_one(const Op& op, Scope& scope);
+  /// Names an op's results in `scope` (materializing lazy ones used more than once).
+  void bind(const Op& op, Scope& scope, std::vector<TVal> res);
 
   // ---- distribution ops (collectives.hpp): run_parallel's programs are scheduled in
   // lockstep at compile time and emitted interleaved ----
@@ -809,27 +811,21 @@ Status Lowerer::lower_one(const Op& op, Scope& scope) {
     auto lowered = lower_op(op, scope);
     if (!deferred_.ok()) return deferred_.error();
     TJ_ASSIGN_OR_RETURN(std::vector<TVal> res, std::move(lowered));
-    // Fusion policy: a lazy value used once stays lazy (fused into its consumer), one used
-    // several times is computed once; an unused one is never emitted.
-    auto settle = [&](const std::string& name, std::vector<TVal> vals) {
-      auto it = uses_->find(name);
-      int uses = it == uses_->end() ? 0 : it->second;
-      for (TVal& v : vals)
-        if (v.lazy() && uses > 1) v = stable(v);
-      scope.vals[name] = std::move(vals);
-    };
-    if (op.result_names.size() <= 1) {
-      if (!op.result.empty()) settle(op.result, std::move(res));
-    } else {
-      size_t at = 0;
-      for (const auto& [name, count] : op.result_names) {
-        std::vector<TVal> part;
-        for (int c = 0; c < count && at < res.size(); ++c) part.push_back(std::move(res[at++]));
-        settle(name, std::move(part));
-      }
-    }
+    bind(op, scope, std::move(res));
   }
   return {};
+}
+
+void Lowerer::bind(const Op& op, Scope& scope, std::vector<TVal> res) {
+  // Fusion policy: a lazy value used once stays lazy (fused into its consumer), one used
+  // several times is computed once; an unused one is never emitted.
+  for_each_result(op, std::move(res), [&](const std::string& name, std::vector<TVal> vals) {
+    auto it = uses_->find(name);
+    int uses = it == uses_->end() ? 0 : it->second;
+    for (TVal& v : vals)
+      if (v.lazy() && uses > 1) v = stable(v);
+    scope.vals[name] = std::move(vals);
+  });
 }
 
 Expected<std::vector<TVal>> Lowerer::lower_region(const Region& r, const std::vector<TVal>& args,
@@ -1396,18 +1392,8 @@ Expected<std::vector<TVal>> Lowerer::lower_op(const Op& op, Scope& scope) {
   }
   if (n == "reduce_precision") {
     TJ_TRY(need(1));
-    int64_t eb = 8, mb = 23;
-    if (const Attr* a = op.attr("format")) {  // e5m10
-      std::string f = a->text.empty() ? a->source : a->text;
-      size_t m = f.find('m');
-      if (f.size() > 1 && f[0] == 'e' && m != std::string::npos) {
-        eb = std::atoll(f.substr(1, m - 1).c_str());
-        mb = std::atoll(f.substr(m + 1).c_str());
-      }
-    }
-    if (const Attr* a = op.attr("exponent_bits")) eb = a->i;
-    if (const Attr* a = op.attr("mantissa_bits")) mb = a->i;
-    if (eb < 1 || eb > 11 || mb < 0 || mb > 52 || !is_float(in[0].type))
+    int64_t eb = 0, mb = 0;
+    if (!reduce_precision_bits(op, eb, mb) || !is_float(in[0].type))
       return err(op, ErrorCode::kInvalidInput,
                  "reduce_precision needs floats and 1..11 exponent, 0..52 mantissa bits");
     TVal x = in[0], r = in[0];
@@ -2494,17 +2480,7 @@ Expected<std::vector<TVal>> Lowerer::lower_run_parallel(const Op& op, std::vecto
     TJ_ASSIGN_OR_RETURN(auto res, lower_collective(group, ops, operands, scopes[members[0]]));
     for (size_t j = 0; j < members.size(); ++j) {
       enter(members[j]);
-      const Op& o = *ops[j];
-      if (o.result_names.size() <= 1) {
-        if (!o.result.empty()) scopes[members[j]].vals[o.result] = std::move(res[j]);
-      } else {
-        size_t at = 0;
-        for (const auto& [name, count] : o.result_names) {
-          std::vector<TVal> part;
-          for (int c = 0; c < count && at < res[j].size(); ++c) part.push_back(res[j][at++]);
-          scopes[members[j]].vals[name] = std::move(part);
-        }
-      }
+      bind(*ops[j], scopes[members[j]], std::move(res[j]));
     }
     return {};
   };
