@@ -557,6 +557,19 @@ class Lowerer {
   Expected<std::vector<TVal>> lower_while(const Op& op, std::vector<TVal> in, const Scope& scope);
   Expected<std::vector<TVal>> lower_branches(const Op& op, const TVal& sel, const Scope& scope);
   Status lower_check(const Op& op, const std::string& name, std::vector<TVal> in);
+  /// Operands of `op` read from `scope` (an error located at the use when one is unknown).
+  Expected<std::vector<TVal>> operands_of(const Op& op, const Scope& scope) const {
+    std::vector<TVal> in;
+    for (const ValueRef& v : op.operands) {
+      const auto* vals = scope.find(v.name);
+      size_t k = v.index < 0 ? 0 : size_t(v.index);
+      if (!vals || k >= vals->size())
+        return make_error(ErrorCode::kInvalidInput, op.name + ": unknown value " + v.name,
+                          SourceLoc{file_, v.loc.line, v.loc.col});
+      in.push_back((*vals)[k]);
+    }
+    return in;
+  }
   /// Lowers one op of a block into `scope` (the body of lower_block's loop).
   Status lower_one(const Op& op, Scope& scope);
   /// Names an op's results in `scope` (materializing lazy ones used more than once).
@@ -787,17 +800,7 @@ Expected<TVal> Lowerer::result_shape(const Op& op, size_t k) {
 Expected<std::vector<TVal>> Lowerer::lower_block(const Block& blk, Scope& scope) {
   for (const Op& op : blk.ops) {
     std::string n = strip(op.name);
-    if (n == "return") {
-      std::vector<TVal> out;
-      for (const ValueRef& v : op.operands) {
-        const auto* vals = scope.find(v.name);
-        size_t k = v.index < 0 ? 0 : size_t(v.index);
-        if (!vals || k >= vals->size())
-          return err(op, ErrorCode::kInvalidInput, "unknown value " + v.name);
-        out.push_back((*vals)[k]);
-      }
-      return out;
-    }
+    if (n == "return") return operands_of(op, scope);
     TJ_TRY(lower_one(op, scope));
   }
   return std::vector<TVal>{};
@@ -927,16 +930,7 @@ Expected<TVal> Lowerer::lower_constant(const Op& op) {
 Expected<std::vector<TVal>> Lowerer::lower_op(const Op& op, Scope& scope) {
   current_ = &op;
   std::string n = strip(op.name);
-  std::vector<TVal> in;
-  for (const ValueRef& v : op.operands) {
-    const auto* vals = scope.find(v.name);
-    size_t k = v.index < 0 ? 0 : size_t(v.index);
-    if (!vals || k >= vals->size()) {
-      return make_error(ErrorCode::kInvalidInput, op.name + ": unknown value " + v.name,
-                        SourceLoc{file_, v.loc.line, v.loc.col});
-    }
-    in.push_back((*vals)[k]);
-  }
+  TJ_ASSIGN_OR_RETURN(std::vector<TVal> in, operands_of(op, scope));
   auto need = [&](size_t count) -> Status {
     if (in.size() == count) return {};
     return err(op, ErrorCode::kInvalidInput,
@@ -2452,14 +2446,9 @@ Expected<std::vector<TVal>> Lowerer::lower_run_parallel(const Op& op, std::vecto
   };
   hooks.finish = [&](size_t p, const Op& ret) -> Status {
     enter(p);
-    for (const ValueRef& v : ret.operands) {
-      const auto* vals = scopes[p].find(v.name);
-      size_t k = v.index < 0 ? 0 : size_t(v.index);
-      if (!vals || k >= vals->size())
-        return err(ret, ErrorCode::kInvalidInput, "unknown value " + v.name);
-      const TVal& x = (*vals)[k];
+    TJ_ASSIGN_OR_RETURN(std::vector<TVal> vals, operands_of(ret, scopes[p]));
+    for (const TVal& x : vals)
       results[p].push_back(x.is_tuple ? x : stable(x));  // computed under the program's ids
-    }
     return {};
   };
   hooks.collective = [&](const std::vector<size_t>& members,
@@ -2468,13 +2457,7 @@ Expected<std::vector<TVal>> Lowerer::lower_run_parallel(const Op& op, std::vecto
     std::vector<int64_t> group;
     for (size_t j = 0; j < members.size(); ++j) {
       group.push_back(int64_t(members[j]));
-      for (const ValueRef& v : ops[j]->operands) {
-        const auto* vals = scopes[members[j]].find(v.name);
-        size_t k = v.index < 0 ? 0 : size_t(v.index);
-        if (!vals || k >= vals->size())
-          return err(*ops[j], ErrorCode::kInvalidInput, "unknown value " + v.name);
-        operands[j].push_back((*vals)[k]);
-      }
+      TJ_ASSIGN_OR_RETURN(operands[j], operands_of(*ops[j], scopes[members[j]]));
     }
     ++seq_;
     TJ_ASSIGN_OR_RETURN(auto res, lower_collective(group, ops, operands, scopes[members[0]]));
