@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 # Entry points: `make demo` (set-up, build, run the main job on real input) and `make check`
 # (set-up, build, the whole test suite through ctest).
 BUILD ?= build

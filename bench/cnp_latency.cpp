@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Tier-1 (copy-and-patch) compile latency: ns per instruction and per 32-instruction program,
 // with the seed's breakdown (buffer acquire, decode+lookup layout, copy+patch). The peer
 // figure is the seed's stated 4 us per 32-instruction program (../shared/seeds/000-*.md).

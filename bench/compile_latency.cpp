@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Compile latency of one small function: in-process ORC (O0, O2), cache hits (memory, disk),
 // and the seed's subprocess pipeline (llvm-as → opt → llc → as → ld -shared), in one run.
 // Prints Google Benchmark's table, then the ratios the foundation issue sets targets for.

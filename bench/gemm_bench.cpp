@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // fp32 GEMM, one core: tierjit vs OpenBLAS vs BLIS vs libxsmm vs oneDNN in one run, square
 // sizes 16..1024 and ML shapes, warm and cold operands, GFLOP/s and the fraction of the
 // peak measured by an FMA loop in the same run; then code-generation latency (tierjit per

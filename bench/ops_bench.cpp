@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The non-GEMM tensor kernels, one core, fp32, warm operands: tierjit's generated kernels vs
 // oneDNN 2.6 primitives (same plain layouts: row-major rows x cols, NCHW/OIHW) vs plain C++
 // loops built with -O3 -march=native -ffast-math (libmvec). Median of short batches; the

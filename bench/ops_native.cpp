@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The "what the compiler gives you" peer for bench_ops: plain loops built with -O3
 // -march=native -ffast-math, so GCC vectorizes expf/tanhf through glibc's libmvec.
 #include <cmath>

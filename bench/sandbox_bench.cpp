@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // vmcall round trip and interpreter speed of the sandbox (Google Benchmark):
 //   build/bench/bench_sandbox GUEST.elf
 // GUEST.elf is tests/sandbox/guests/api_guest.c compiled for riscv64 (bench/run builds it).

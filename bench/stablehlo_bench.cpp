@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // One StableHLO model through tierjit's compiled path and the reference evaluator:
 //   bench_stablehlo MODEL.mlir IN.npy... --out OUT.npy [--iters N] [--ref-iters N]
 // Prints "first_compile_ms W" (the process's first compile), "compile_ms X" (a second one;

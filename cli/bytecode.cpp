@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Bytecode subcommands: `tierjit asm`, `tierjit disasm`, and the bytecode half of `tierjit run`.
 #include "cli/bytecode.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The bytecode half of the CLI (run, asm, disasm; compile lives in compile.cpp).
 #pragma once
 #include <string>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // `tierjit cache stats|clear`: inspect or empty the persistent object cache.
 #include <fmt/format.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Subcommand registration for the `tierjit` command.
 #pragma once
 

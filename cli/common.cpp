@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Shared CLI helpers: error reporting and the chosen exit status.
 #include <cstdio>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // `tierjit llbc wrap|inspect`: the LLBC container (128-byte header + bitcode).
 #include "llvm/llbc.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The `tierjit` command: subcommands run, compile, llbc, cache. Maps errors to exit codes.
 #include <CLI/CLI.hpp>
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // `tierjit sandbox ELF [--max-instructions N] [--max-memory BYTES] [--allow-read FILE]...
 //  [--stats] [-- ARGS...]`:
 // runs a riscv64 guest in the tierjit sandbox. Exit status: the guest's own, 124 when the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // `tierjit stablehlo-test DIR`: the StableHLO conformance runner. Every .mlir file under DIR
 // (the StableHLO project's testdata/ and interpret/ forms) is parsed and every argument-less
 // public function in it is run by the reference evaluator; the file passes when all of its

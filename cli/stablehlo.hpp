@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // `tierjit run model.mlir`: StableHLO programs, compiled (default) or by the reference
 // evaluator.
 #pragma once

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 # cmake -DIN=file -DOUT=file.inc -DNAME=symbol -P embed.cmake: writes `file` as a C++ byte array.
 file(READ ${IN} hex HEX)
 string(LENGTH "${hex}" len)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 /* jsrun: evaluate a JavaScript file with Duktape and print what it prints.
  *
  *   jsrun SCRIPT.js [ARGS...]    `print(...)` writes its arguments to stdout; `scriptArgs`

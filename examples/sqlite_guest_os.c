@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 /* SQLite's OS layer for tierjit's riscv64 guests (SQLITE_OS_OTHER=1): the sandbox has no file
  * system, so this VFS serves in-memory databases only (":memory:", with SQLITE_TEMP_STORE=3
  * for temporary tables): opening a file fails with SQLITE_CANTOPEN; time comes from time()

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 /* sqlrun: execute SQL against an SQLite database and print every result row.
  *
  *   sqlrun [-d DB] [SQL ...]     SQL from the arguments, else from stdin; DB default :memory:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The demo's JavaScript workload: a JSON round-trip and a recursive benchmark.
 function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Build-time tool: reads the stencil object file (clang-22 output of src/cnp/stencils.c) with
 // LLVM's Object library and writes the stencil table (C++ header). Fails on anything it does
 // not understand: unknown relocation types, relocations against non-hole symbols, data

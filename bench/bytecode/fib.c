@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // fib.tjasm in C (bench/bytecode: the same algorithms for the clang -O2 comparison).
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // matmul.tjasm in C.
 #include <stdio.h>
 #include <stdlib.h>

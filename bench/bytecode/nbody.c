@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // nbody.tjasm in C (same initial state, same operation order).
 #include <math.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // strsearch.tjasm in C.
 #include <stdint.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 """The StableHLO benchmark models, written as JAX exports them (jax.export / jit(...).lower():
 weights as arguments, `module @jit_...`, dot_general with contracting_dims, broadcast_in_dim for
 biases, maximum against a broadcast zero for relu, reduce_window max for pooling, NHWC x HWIO

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 /* The execution ABI shared by every bytecode tier: the interpreter (C++), the copy-and-patch
  * stencils (C, clang-22), the LLVM translation (offsets of TjCtx fields) and objects written
  * by `tierjit compile prog.tjasm -o prog.o`. C-compatible. docs/ISA.md describes the model.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // tierjit's engine for whole programs: load LLVM IR (.ll, .bc, LLBC), compile it lazily in
 // process with tier-up, and run its entry point.
 //

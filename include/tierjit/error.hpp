@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // tierjit's one error type and the Expected<T> that carries it.
 // Fallible functions return Expected<T>; the CLI maps ErrorCode to an exit status.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Error codes shared by the library and the `tierjit` command, with their exit statuses.
 #pragma once
 

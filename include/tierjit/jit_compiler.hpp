@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The seed API "LLVM IR JIT with cache" (shared/seeds/001): compile a snippet of LLVM IR to
 // native code in process and keep it in an LRU cache keyed by id.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The tierjit sandbox: runs untrusted RISC-V 64 (RV64IMAFDC + Zicsr/Zifencei, Zba, Zbb) ELF
 // executables inside the host process.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // StableHLO programs (the portable format JAX, TensorFlow and PyTorch/XLA export) as
 // tierjit inputs: parse MLIR text, run a function on tensors, read and write NumPy .npy.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // AOT compilation to .o and .so.
 #include "aot/aot.hpp"
 

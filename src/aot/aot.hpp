@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Ahead-of-time outputs: relocatable objects and shared libraries, in process (TargetMachine
 // for code generation, lld as a library for linking). No llc/ld subprocesses.
 // Requires: LLVM IR for the host architecture. Produces: an ELF file at `output`.

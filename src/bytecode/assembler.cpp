@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The .tjasm assembler: one pass that parses and encodes, then fixups for labels, functions
 // and data symbols, then the verifier. Errors carry file:line:col.
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The disassembler: canonical .tjasm for a verified module (labels L<byte pc>).
 #include <fmt/format.h>
 

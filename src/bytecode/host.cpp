@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The host function registry and tierjit's standard host functions.
 #include "bytecode/host.hpp"
 

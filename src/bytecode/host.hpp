@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Host functions: the indexed table of C functions a bytecode module imports by name (`hcall`).
 // The embedder registers its own next to tierjit's standard set (print_i64, write, ...).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Instance: memory and register-stack mappings, import binding, reset, outcomes.
 #include "bytecode/instance.hpp"
 

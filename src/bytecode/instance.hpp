@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // An Instance is one execution of a bytecode module: its linear memory, register stack,
 // entry cells, heat counters, bound host imports and output. Every tier runs against it.
 // Not thread-safe: one thread executes an Instance at a time (tier-up compiles elsewhere and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The opcode table (from opcodes.def) and Module helpers.
 #include "bytecode/isa.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // tierjit bytecode: opcodes, operand kinds, instruction encoding, and the in-memory Module.
 // Encoding (docs/ISA.md): little-endian 32-bit words. Word 0 = op | a << 8 | b << 16 | c << 24;
 // 8-byte instructions carry a 32-bit immediate in word 1. The kind of the opcode (from

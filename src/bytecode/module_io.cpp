@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // .tjbc reader/writer and the bytecode verifier.
 #include "bytecode/module_io.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The binary .tjbc format (reader, writer) and the verifier. Layout: docs/ISA.md "Binary format".
 // Requires: nothing. Produces: a Module that passed verify(), or an Error with the byte offset.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 /* Bytecode semantics helpers used by the EXPR column of opcodes.def, shared verbatim by the
  * interpreter (C++), the stencils (C, clang-22) and the LLVM tier (compiled to bitcode), so
  * every tier computes bit-identical results. Rules: docs/ISA.md. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The .tjasm text form: assembler (text -> Module) and disassembler (Module -> canonical text).
 // Syntax: docs/ISA.md "Assembly". disassemble(assemble(t)) == t for canonical text (golden
 // files), and assemble(disassemble(m)) == m for every verified module.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The bytecode verifier: every rule a tier relies on, checked once before any tier runs.
 // Requires: a decoded Module. Produces: OK, or the first violation with its location.
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The copy-and-patch emitter.
 #include "cnp/compiler.hpp"
 

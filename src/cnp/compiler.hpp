@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Tier 1: the copy-and-patch compiler. One function at a time, two passes over its bytecode:
 // layout (decode, O(1) stencil lookup, sizes and native offsets), then copy and patch into a
 // CodePool block through its RW alias. Stencils come from the generated table.

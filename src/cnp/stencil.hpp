@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The stencil table's types. The table itself (stencils.inc) is generated at build time by
 // tools/stencil_extract from the object file clang-22 makes of src/cnp/stencils.c.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 /* Copy-and-patch stencils: one C function per opcode (and operand variant), compiled at build
  * time by clang-22 with pinned flags (src/cnp/CMakeLists.txt), then read by
  * tools/stencil_extract into the stencil table. Technique: Xu & Kjolstad, "Copy-and-Patch

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 /* Operand-location lists for the pinned-register stencil variants, shared by the stencils
  * (src/cnp/stencils.c) and the emitter's lookup table (src/cnp/compiler.cpp). A location is
  * m (the frame slot) or 0..3 (machine registers x0..x3); LI_<loc> is its index in a shape

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Engine: the whole-program driver over the LLVM tier (load → prepare → ORC → run).
 #include "tierjit/engine.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // LLVM interpreter fallback, guarded by fork().
 #include "engine/interp_fallback.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Fallback execution under LLVM's IR interpreter, for programs the native tier cannot take
 // (e.g. thread-local variables). LLVM's interpreter crashes on large programs such as SQLite,
 // so it runs in a forked child: a crash there is reported, never taken down with the host.

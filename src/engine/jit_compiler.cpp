@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // JitCompiler: the seed's snippet API over ORC, with an id-keyed LRU and the object cache.
 #include "tierjit/jit_compiler.hpp"
 

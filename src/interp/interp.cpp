@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Tier 0 interpreter: computed-goto dispatch over encoded instructions; handlers are generated
 // from opcodes.def (BIN/BINI/UN/LD/ST/branches) or written once per operand kind.
 #include "interp/interp.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Tier 0: the bytecode interpreter, the reference semantics every other tier is tested against.
 // Requires: a verified module bound to an Instance. Dispatch: computed goto over the encoded
 // words (no pre-decoding); interpreted calls use an explicit frame stack, not the C stack.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Bytecode -> LLVM IR translation and the bytecode LLJIT.
 #include "llvm/bytecode_jit.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Tier 2 for bytecode: translation of bytecode functions to LLVM IR with the TjFn ABI
 // (preserve_none; registers become allocas that mem2reg promotes), the per-opcode semantics
 // linked in from embedded bitcode and inlined, then the new-PM pipeline and ORC LLJIT.

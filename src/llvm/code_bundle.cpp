@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Warm starts: the code bundle (a run's bodies merged into one object, with heat).
 #include <cstdio>
 #include <cstring>

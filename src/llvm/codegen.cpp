@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // In-process optimization and code generation.
 #include "llvm/codegen.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Target machines, the new-pass-manager optimization pipeline and object emission, in process.
 // Requires: a verified module. Produces: optimized IR (optimize_module) or ELF object bytes.
 #pragma once

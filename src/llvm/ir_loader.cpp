@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Format detection and parsing of LLVM IR inputs.
 #include "llvm/ir_loader.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Loads LLVM IR from .ll text, .bc bitcode or an LLBC container, detected from the content.
 // Requires: a readable file. Produces: an llvm::Module (bitcode bodies loaded lazily on request).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // lld as a library: shared libraries and relocatable merges, in process (no `ld` subprocess).
 // lld keeps global state, so calls are serialized process-wide.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // LLBC container reader and writer.
 #include "llvm/llbc.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The ORC tier: lazy per-function compilation through stubs and entry cells, tier-up on a
 // background thread, perf map and GDB registration. Warm starts: code_bundle.cpp; process
 // exit: process_exit.cpp.

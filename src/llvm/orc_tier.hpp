@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Tier 2: the in-process LLVM ORC tier with lazy per-function compilation and tier-up.
 //
 //   load ─► Program::prepare ─► data object (globals) + one stub, entry cell and lazy

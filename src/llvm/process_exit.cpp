@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Process exit for JIT programs: the program's exit()/atexit()/__cxa_atexit() are served by
 // the engine so that its handlers and destructors run in native order while LLVM is intact.
 #include <cstdio>

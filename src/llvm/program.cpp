@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Module preparation and per-function extraction for lazy, tiered compilation.
 #include "llvm/program.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // A source module prepared for per-function compilation: locals promoted, functions numbered,
 // constructors/destructors recorded, and extraction of one function (or all data) into a
 // module of its own that refers to everything else by name.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // CodePool: dual-mapped memfd regions and the lock-free buffer free list (Treiber stack with
 // an ABA tag in the upper 32 bits of the head word).
 #include "runtime/code_pool.hpp"

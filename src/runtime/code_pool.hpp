@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Executable memory for the JIT tiers (copy-and-patch code, tensor kernels), never writable
 // and executable at once: each region is one memfd mapped twice, RW for the emitter and RX
 // for execution (no mprotect per compile). Small functions take one buffer from a lock-free

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Disk object cache implementation.
 #include "runtime/object_cache.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Content-addressed, size-bounded disk cache of compiled objects, safe to share between
 // concurrent processes.
 //

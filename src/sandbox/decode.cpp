@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // RISC-V decoding. Bit layouts follow the RISC-V Unprivileged ISA manual, chapter 2 (base
 // formats and immediates), chapter 16 ("C" extension, quadrant tables) and the bit-manipulation
 // specification (Zba, Zbb encodings).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // RISC-V instruction decoding: one 16- or 32-bit instruction word to an operation with its
 // operands. RV64IMAFDC + Zicsr + Zifencei + Zba + Zbb (RISC-V Unprivileged ISA, 20191213 and
 // the ratified bit-manipulation specification 1.0). Compressed instructions decode to the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Locating the guest sysroot.
 #include "sandbox/guest_sysroot.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The riscv64 guest sysroot: tierjit's start-up code and system-call layer, picolibc and
 // libgcc, plus the linker script (src/sandbox/guest, built by src/sandbox/CMakeLists.txt).
 // Located at run time; the engine needs no cross package installed.

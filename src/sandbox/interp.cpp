@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The sandbox interpreter: a direct-threaded loop over the decoded-instruction cache
 // (computed goto; one handler per operation of rv_ops.def). Semantics follow the RISC-V
 // Unprivileged ISA manual: integer division by zero and overflow (M, table 7.1), NaN boxing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Sandbox set-up and the guest boundary: ELF loading (LLVM's Object library parses the
 // headers; every address is checked here), the memory map, the initial stack, system calls
 // and host calls, and the public Sandbox API.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The sandbox's machine state: guest memory map, RV64 registers, the decoded-instruction cache
 // and the run loop's entry point. Internal to src/sandbox; the public face is
 // include/tierjit/sandbox.hpp.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Source positions through llvm::symbolize.
 #include "sandbox/source_map.hpp"
 

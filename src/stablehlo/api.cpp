@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // include/tierjit/stablehlo.hpp: the public tensor type, .npy files (NumPy's format
 // description, numpy/lib/format.py: magic "\x93NUMPY", version, little-endian header length,
 // a Python dict literal padded to 64 bytes) and Program on top of the parser and evaluator.

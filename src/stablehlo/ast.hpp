@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // StableHLO / MLIR text as a syntax tree: modules, functions, regions, blocks and operations
 // in both the generic form ("stablehlo.add"(%a, %b) : (...) -> ...) and the pretty forms
 // the StableHLO printer emits (stablehlo.add %a, %b : tensor<...>). The tree keeps every

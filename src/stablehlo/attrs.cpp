@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Attribute helpers shared by the evaluator and the verifier.
 #include "stablehlo/attrs.hpp"
 

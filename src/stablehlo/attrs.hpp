@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Attribute helpers shared by the evaluator and the verifier: op names without their dialect
 // prefix and integer lists from the several spellings StableHLO text uses for them.
 #pragma once

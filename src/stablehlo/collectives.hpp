@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Distribution ops of StableHLO programs run by `interpreter.run_parallel` (the StableHLO
 // interpreter's grid of replicas x partitions), shared by the evaluator and the lowering.
 //

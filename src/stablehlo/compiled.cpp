@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The compiled path's JIT and runtime (see compiled.hpp).
 #include "stablehlo/compiled.hpp"
 

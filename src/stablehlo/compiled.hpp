@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The compiled path: a lowered StableHLO module (lower.hpp) optimized by LLVM's O2 pipeline
 // for the host CPU, emitted as an object and linked in process into its own JITDylib of one
 // process-wide LLJIT (JITLink; pages are writable or executable, never both). With an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The reference evaluator (see evaluator.hpp). Semantics follow the StableHLO
 // specification (docs/spec.md of openxla/stablehlo, section "Ops"); integer arithmetic
 // wraps, float results are computed in double and rounded once to the element type.

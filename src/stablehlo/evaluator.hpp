@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The StableHLO reference evaluator (the seed's "fallback" path and the oracle for the
 // compiled path): executes a parsed module op by op, exactly per the StableHLO
 // specification's semantics for each op it implements; any other op is a kUnsupported

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // StableHLO -> LLVM IR by elemental generators with loop fusion (see lower.hpp).
 #include "stablehlo/lower.hpp"
 

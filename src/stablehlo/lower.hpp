@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // StableHLO -> LLVM IR (the compiled path, issue 5 item 4).
 //
 // Every tensor value is lowered as an *elemental generator* in the manner of XLA's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Recursive-descent parser for MLIR text as StableHLO programs are written (see ast.hpp).
 // Grammar sources: the MLIR LangRef ("Operations", "Attributes", "Builtin types") for the
 // generic form, and the StableHLO printer's pretty forms as they appear in the StableHLO

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Element types, rounding and dense literals (see tensor.hpp).
 #include "stablehlo/tensor.hpp"
 

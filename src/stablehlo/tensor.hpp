@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Tensors of the StableHLO reference evaluator: an element type, a shape, and the elements
 // held exactly — integers as int64 (unsigned values zero-extended, ui64 as its bit
 // pattern), floats as double already rounded to their type (f16, bf16, f32, f64), so every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The StableHLO verifier (see verifier.hpp). Constraint labels (C1, C2, ...) refer to the
 // op's "Constraints" list in the StableHLO specification.
 #include "stablehlo/verifier.hpp"

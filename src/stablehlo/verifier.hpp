@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Static checks of a parsed StableHLO module against the specification's constraints
 // (openxla/stablehlo docs/spec.md, the "Constraints" paragraph of each op), before anything
 // runs: every value used is defined (in an enclosing scope), calls name a function with the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Error formatting and the assertion-failure handler.
 #include "tierjit/error.hpp"
 

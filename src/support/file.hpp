@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Whole-file reads and atomic writes (temp file + rename).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // XXH3 wrappers.
 #include "support/hash.hpp"
 

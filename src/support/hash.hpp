@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Content hashing (XXH3-128) for cache keys and integrity checks.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Channel-filtered debug log to stderr.
 #include "support/log.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Debug logging by channel: TJ_LOG(Channel::kTier, "fmt", args...). Channels are switched on
 // with `--debug=tier,cache,lazy` or TJ_DEBUG=...; compiled out when TIERJIT_NO_LOG is defined.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // CPU feature and cache detection with cpuid + xgetbv, and the TIERJIT_ISA override.
 // Sources: Intel SDM vol. 2A "CPUID" (leaves 1, 4, 7; XCR0 bits 1-2 and 5-7), AMD APM vol. 3
 // appendix E (leaves 0x80000005/6 and 0x8000001D cache descriptors).

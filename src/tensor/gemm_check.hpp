@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // sgemm argument checking and the column-major to row-major transposition.
 #pragma once
 

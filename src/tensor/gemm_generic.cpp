@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The generic GEMM kernel and the packing routines (see gemm_ops.hpp). Compiled for baseline
 // x86-64: these run on every ISA level, including TIERJIT_ISA=scalar.
 #include <immintrin.h>

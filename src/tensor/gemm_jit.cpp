@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // GEMM block-kernel emission with Xbyak (see gemm_jit.hpp for the block layout).
 // Register plan (System V, caller-saved except rbx/r12 which are pushed):
 //   rdi A tile base   rsi B base      rdx C row base   rcx &{alpha, beta}

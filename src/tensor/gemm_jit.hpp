@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The GEMM code generator: emits, with Xbyak, one "block kernel" for a block whose sizes and
 // strides are all compile-time constants. The kernel walks the block in register tiles of
 // mr rows x nv vectors (the microkernel: accumulators stay in vector registers for the whole

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Portable GEMM pieces shared by the driver: the generic kernel (runs before a shape is
 // compiled, and is the whole of the scalar ISA level), C scaling, and operand packing.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // A GEMM plan: the generated kernels and blocking for one shape, and how to run them.
 // Two regimes (chosen per shape in build_gemm_plan):
 //   direct  - small operands: one block kernel reads A and B in place (libxsmm's model);

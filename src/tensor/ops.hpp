@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The non-GEMM kernels (elementwise, reductions, softmax, layer norm) as "row kernels": one
 // generated function per OpKey sweeps `rows` rows whose length and strides are compile-time
 // constants. The engine reduces every call to such rows (binary broadcasting collapses to at

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Portable row kernels (see ops.hpp): the scalar ISA level and the pre-threshold path.
 // Semantics match the generated kernels: NaN-propagating max/min, max reductions that return
 // NaN when any element is NaN, two-pass layer norm, max-subtracted softmax.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Row-kernel emission with Xbyak (contract in ops.hpp). One emitter serves AVX2 (ymm, tail
 // mask in ymm15 for vmaskmovps) and AVX-512 (zmm, tail mask in k1); every length, stride and
 // the tail mask are compile-time constants of the kernel. Constants live after the code as

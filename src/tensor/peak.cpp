@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The core's fp32 FMA peak, measured: a generated loop of independent FMAs on 24 registers
 // (enough to cover FMA latency x throughput on current cores), timed with steady_clock.
 #define XBYAK_NO_EXCEPTION

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // A small fork-join pool: run(n, fn) calls fn(0..n-1) across the workers and the caller and
 // returns when all are done and every worker has finished with the job (so none can touch
 // it afterwards). One job at a time (callers are serialized).

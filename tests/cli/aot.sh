@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 # AOT outputs: an object linked into a C program, and a shared library a C program dlopens.
 . "$(dirname "$0")/lib.sh"
 cat > "$WORK/lib.c" <<'C'

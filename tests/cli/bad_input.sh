@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 # Every bad-input class: a one-line located error, a documented exit status, no crash.
 . "$(dirname "$0")/lib.sh"
 

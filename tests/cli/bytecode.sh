@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 # Bytecode CLI: every example in every tier matches its expected output (made by the C version
 # of the same algorithm); asm -> bin -> asm is the identity on golden files; disasm -> asm
 # reproduces the binary; traps report KIND at FUNC+PC with exit 100+kind; bad input is rejected

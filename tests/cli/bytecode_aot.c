@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 /* Links against `tierjit compile fib.tjasm -o fib.o` and calls the bytecode functions from C,
  * with a host_call that implements print_i64. Usage: bytecode_aot N */
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 # --debug-info registers JIT code with GDB: a fault in JIT code shows function, file and line.
 . "$(dirname "$0")/lib.sh"
 command -v gdb >/dev/null || { echo "SKIP: gdb not installed"; exit 77; }

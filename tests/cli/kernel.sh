@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 # `tierjit kernel`: info names the features and ISA; gemm, op and conv2d generate, check
 # (against the generic kernels) and time shapes; TIERJIT_ISA lowers the ISA; bad arguments
 # exit 64 (usage) or 65 (invalid input) with a message.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 # Helpers for the CLI tests. Each test script sources this, then calls expect_* functions.
 set -u
 : "${TIERJIT:?}" "${DATA:?}"

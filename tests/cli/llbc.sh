@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 # LLBC: wrap, inspect, run with the header's entry and opt level, and corrupt containers.
 . "$(dirname "$0")/lib.sh"
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 # Duktape (a full JavaScript engine) through tierjit at every level, identical to native.
 . "$(dirname "$0")/lib.sh"
 "$EXAMPLES/jsrun-native" "$SRC/examples/workload.js" > "$WORK/native.txt"

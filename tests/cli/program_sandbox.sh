@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 # The real programs as riscv64 guests (examples/CMakeLists.txt, example_riscv): SQLite and
 # Duktape compiled for riscv64, linked by `tierjit compile --target riscv64`, run in the
 # sandbox with output identical to the native builds (and to qemu-riscv64 when installed).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 # SQLite (real code nobody here wrote) through tierjit at every level, identical to native.
 . "$(dirname "$0")/lib.sh"
 "$EXAMPLES/sqlrun-native" < "$SRC/examples/workload.sql" > "$WORK/native.txt"

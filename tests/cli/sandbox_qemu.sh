@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 # The sandbox against Debian's qemu-riscv64, instruction by instruction and on whole
 # programs: random RV64GC+Zba/Zbb instruction streams (tests/sandbox/rv_stream_gen.cpp;
 # registers, FP registers and fcsr dumped at the end) and the C guests must give identical

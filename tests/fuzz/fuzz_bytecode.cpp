@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // libFuzzer target: the .tjbc reader + verifier and the .tjasm assembler must reject or accept
 // any input without crashing; accepted modules must round-trip through the disassembler, and
 // the interpreter runs them under a fuel limit (every trap is a clean outcome).

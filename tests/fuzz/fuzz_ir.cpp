@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // libFuzzer target: IR loading (text, bitcode, LLBC) and program preparation must turn any
 // bytes into a module or a located error, never a crash.
 #include <llvm/IR/LLVMContext.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // libFuzzer target: the LLBC container reader must reject or accept any bytes without
 // crashing, and what it accepts must round-trip through the writer.
 #include <cstddef>

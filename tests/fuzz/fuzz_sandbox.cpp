@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // libFuzzer target for the sandbox's guest boundary: arbitrary bytes as an ELF (loader
 // checks), and whatever loads runs under a small instruction budget (decoder, interpreter,
 // memory checks, syscalls). Any crash, sanitizer report or leak is a bug; guest faults are

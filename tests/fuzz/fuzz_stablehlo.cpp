@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // libFuzzer target: the StableHLO/MLIR text parser, the reference evaluator and the compiled
 // path's lowering to LLVM IR must accept or reject any input with a located error — never
 // crash, hang or leak. Every argument-less public function is run under small limits (tensor

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Generates a random RISC-V instruction stream as assembly text for differential testing of
 // the sandbox against qemu-riscv64 (tests/cli/sandbox_qemu_diff.sh): the program sets every
 // register to a random value (integer and floating point, including NaNs, infinities, signed

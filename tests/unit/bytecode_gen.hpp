@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // A seeded generator of random valid bytecode modules covering every opcode, with loops
 // (ended by the fuel budget), calls, recursion, traps and memory traffic. Used by the
 // differential tests (interpreter = oracle) and the benchmarks of compile latency.

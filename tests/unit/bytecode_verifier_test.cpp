@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Every rejection of the .tjbc reader and verifier, each with its byte offset, and the
 // assembler's located errors. A module that passes must round-trip asm -> bin -> asm.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The seed API: compile, call, LRU by id, staleness, statistics, errors, thread safety.
 #include "tierjit/jit_compiler.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // LLBC container: layout, round trip, and every malformed-input class.
 #include "llvm/llbc.hpp"
 

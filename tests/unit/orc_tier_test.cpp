@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The LLVM tier: lazy compilation, tier-up observed through the entry cell, stats.
 #include "llvm/orc_tier.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The sandbox's embedding API on a real guest (tests/sandbox/guests/api_guest.c compiled for
 // riscv64 at test time through tierjit's own AOT path): run, vmcall with integer and float
 // arguments, checked copies, guest_alloc, host functions (including one handed a bad

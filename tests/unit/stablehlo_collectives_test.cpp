@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Distribution ops (collectives.hpp): the spec's process-group strategies on its own
 // examples, the lockstep scheduler's deadlock and nesting errors, and the evaluator and the
 // compiled path agreeing on a 2 x 2 grid.

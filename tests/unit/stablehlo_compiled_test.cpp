@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The StableHLO compiled path against the reference evaluator: random programs (elementwise
 // chains, compare/select, clamp, convert round trips, transpose, reverse, reduce + broadcast,
 // slice + pad, dot_general, iota) over every element type, run on random inputs (with

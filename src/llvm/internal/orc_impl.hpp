@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Internal to the ORC tier (orc_tier.cpp, code_bundle.cpp, process_exit.cpp): the engine's
 // state and the helpers its files share. Not part of any public interface.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 /* tierjit bytecode runner for riscv64 guests: the `main` of an ELF made by
  * `tierjit compile --target riscv64 prog.tjasm`. The compiled module (the bytecode's LLVM IR
  * translation) provides the tables below; this file gives it what `tierjit run` gives a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception */
 /* tierjit guest start-up: the process entry point of every ELF `tierjit compile --target
  * riscv64` links. The stack holds argc, argv[], NULL, envp[], NULL, auxv[] as the Linux
  * riscv64 ABI lays them out (the sandbox builds it the same way, so the ELF also runs under

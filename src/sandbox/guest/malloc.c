@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 /* tierjit guest heap: a size-class allocator over sbrk, replacing picolibc's first-fit
  * free list (whose free() walks the whole list: quadratic on allocation-heavy programs such
  * as a JavaScript engine). Single-threaded, like every guest.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 /* tierjit guest start-up, C half: runs the C library's constructors, main, and exit. */
 #include <stdint.h>
 #include <stdlib.h>

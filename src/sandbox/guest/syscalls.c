@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 /* tierjit guest system-call layer under picolibc. Linux riscv64 numbers (ecall, number in
  * a7, arguments in a0..a5, result or -errno in a0), so a guest ELF runs both in the tierjit
  * sandbox and under qemu-riscv64. stdout is line-buffered, stderr unbuffered; both are

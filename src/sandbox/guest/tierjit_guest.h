@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 /* tierjit guest interface: system calls and host calls from C code running in the tierjit
  * sandbox (include/tierjit/sandbox.hpp documents the numbers and the rules).
  *
