@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // `tierjit compile FILE -o out.o|out.so [--opt N]`: ahead-of-time object or shared library.
 // Bytecode inputs (.tjasm/.tjbc) give an object with one C entry point per function
 // (include/tierjit/bytecode_abi.h) or, with --format raw, tier-1 machine code.
@@ -52,6 +53,7 @@ void register_compile(CLI::App& app) {
     std::string target = "host";
     bool debug = false;
     bool no_cache = false;
+    bool stats = false;
   };
   auto a = std::make_shared<Args>();
   CLI::App* sub =
@@ -68,6 +70,7 @@ void register_compile(CLI::App& app) {
       ->check(CLI::IsMember({"host", "riscv64"}));
   sub->add_flag("-g", a->debug, "riscv64: keep DWARF for source lines (addr2line, faults)");
   sub->add_flag("--no-cache", a->no_cache, "riscv64: do not reuse a cached ELF");
+  sub->add_flag("--stats", a->stats, "riscv64: print what the ELF cache did (stderr)");
   sub->callback([a] {
     if (a->target == "riscv64") {
       aot::RiscvOptions ro;
@@ -75,14 +78,21 @@ void register_compile(CLI::App& app) {
       ro.debug = a->debug;
       ro.output = a->opts.output;
       ro.use_cache = !a->no_cache;
+      aot::ElfCacheOutcome outcome = aot::ElfCacheOutcome::kOff;
+      ro.cache_outcome = &outcome;
       auto bytes = read_file(a->input);
+      Status s;
       if (bytes.ok() && is_bytecode(bytes.value())) {
         auto m = load_bytecode(a->input);
         if (!m.ok()) return set_exit_code(report(m.error()));
-        Status s = aot::compile_riscv_bytecode(m.value(), bytes.value(), a->input, ro);
-        return set_exit_code(s.ok() ? 0 : report(s.error()));
+        s = aot::compile_riscv_bytecode(m.value(), bytes.value(), a->input, ro);
+      } else {
+        s = aot::compile_riscv_file(a->input, ro);
       }
-      Status s = aot::compile_riscv_file(a->input, ro);
+      if (s.ok() && a->stats) {
+        const char* what[] = {"off", "hit", "miss (compiled, linked and stored)"};
+        fmt::print(stderr, "tierjit: riscv64 ELF cache: {}\n", what[int(outcome)]);
+      }
       return set_exit_code(s.ok() ? 0 : report(s.error()));
     }
     a->opts.kind = aot::kind_for_output(a->opts.output);

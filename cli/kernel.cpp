@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // `tierjit kernel info` (CPU features, chosen ISA, measured peak), `tierjit kernel gemm`
 // (generate a shape-specialized sgemm, check it against the generic kernel, optionally time
 // it and print GFLOP/s and the fraction of the measured peak), `tierjit kernel op` (the same
@@ -61,11 +62,14 @@ int kernel_info() {
   return 0;
 }
 
+// The worst relative difference of x against y; NaN when any element differs by NaN (a NaN
+// on either side), so that `!(diff <= tol)` rejects it.
 double max_rel_diff(const std::vector<float>& x, const std::vector<float>& y) {
   double worst = 0;
   for (size_t i = 0; i < x.size(); ++i) {
     double d = std::fabs(double(x[i]) - y[i]) / std::max(1.0, std::fabs(double(y[i])));
-    worst = std::max(worst, d);
+    if (std::isnan(d) || d > worst) worst = d;
+    if (std::isnan(worst)) break;
   }
   return worst;
 }
@@ -120,7 +124,7 @@ int kernel_gemm(const GemmArgs& a) {
       "generated in %.1f us (%zu bytes of code); max relative difference vs the generic "
       "kernel %.2e\n",
       double(*gen_ns) / 1e3, s.code_bytes, diff);
-  if (diff > 1e-3) {
+  if (!(diff <= 1e-3)) {
     return report(make_error(ErrorCode::kInternal,
                              "kernel gemm: result differs from the "
                              "generic kernel"));
@@ -282,7 +286,7 @@ int kernel_op(const OpArgs& a) {
       "generated in %.1f us (first call %.1f us, %zu bytes of code); max relative difference "
       "vs the generic kernel %.2e\n",
       s.compile_ns / 1e3, first_us, s.code_bytes, diff);
-  if (diff > 1e-4) {
+  if (!(diff <= 1e-4)) {
     return report(
         make_error(ErrorCode::kInternal, "kernel op: result differs from the generic kernel"));
   }
@@ -328,7 +332,7 @@ int kernel_conv2d(ConvArgs a) {
       (long long)d.r, (long long)d.s, (long long)a.stride, (long long)a.pad, (long long)P,
       (long long)Q, isa_name((*engine)->isa()), (*engine)->threads());
   std::printf("max relative difference vs the generic kernels %.2e\n", diff);
-  if (diff > 1e-3) {
+  if (!(diff <= 1e-3)) {
     return report(
         make_error(ErrorCode::kInternal, "kernel conv2d: result differs from the generic kernels"));
   }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // `tierjit run FILE [options] [-- ARGS...]`: run a program's entry point through the JIT.
 #include <cstdio>
 #include <cstdlib>
@@ -26,10 +27,21 @@ struct RunArgs {
   std::vector<std::string> inputs, outputs;  // StableHLO: .npy files
 };
 
-int interpret(const RunArgs& a) {
+// `fallback_reason` is empty when the user asked for the interpreter (--interp); otherwise
+// the run is a fallback from native code, which --stats counts.
+int interpret(const RunArgs& a, const std::string& fallback_reason = {}) {
   std::vector<std::string> argv = {a.cfg.path};
   argv.insert(argv.end(), a.args.begin(), a.args.end());
   auto status = run_interpreted(a.cfg.path, a.cfg.entry.empty() ? "main" : a.cfg.entry, argv);
+  if (a.stats) {
+    if (fallback_reason.empty()) {
+      std::fprintf(stderr, "tier: LLVM interpreter (--interp); fallbacks: 0\n");
+    } else {
+      std::fprintf(stderr,
+                   "tier: LLVM interpreter; fallbacks: 1 (native code -> interpreter: %s)\n",
+                   fallback_reason.c_str());
+    }
+  }
   return status.ok() ? status.value() : report(status.error());
 }
 
@@ -75,7 +87,7 @@ int run(RunArgs& a) {
                  "tierjit: note: %s\ntierjit: note: native compilation is not possible; "
                  "running under LLVM's interpreter (slow)\n",
                  err.to_string().c_str());
-    return interpret(a);
+    return interpret(a, err.to_string());
   }
   // The engine lives until the process ends: the program's exit handlers, destructors and the
   // stats table run in exit_process, also when the program calls exit() itself.

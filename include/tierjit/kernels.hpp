@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Tensor kernels generated at run time for the exact shape and the CPU's best ISA.
 //
 // Model (seed 002, "neural kernel JIT"): every call is profiled by (op, shape, ISA); a shape
@@ -125,23 +126,25 @@ struct KernelConfig {
   Isa isa = Isa::kScalar;
 };
 
-/// Per-(op, shape) profile, as the seed's "hot path" table.
+/// Per-(op, shape) profile: the engine's table of hot shapes.
 struct ShapeProfile {
   std::string op;     ///< "sgemm", "exp", "add", "reduce_sum", "softmax", ...
   std::string shape;  ///< "RM NN 64x64x64 lda=64 ldb=64 ldc=64 b1"
   uint64_t calls = 0;
   uint64_t cycles = 0;  ///< TSC cycles spent in those calls (sampled 1 in 16 once compiled)
   bool compiled = false;
+  bool failed = false;  ///< generation failed: this shape runs the generic kernel for good
 };
 
 struct KernelStats {
-  uint64_t calls = 0;          ///< all kernel calls
-  uint64_t generic_calls = 0;  ///< calls that ran the generic kernel (below threshold)
-  uint64_t hits = 0;           ///< calls that found their compiled kernel in the cache
-  uint64_t compiles = 0;       ///< kernels generated
-  uint64_t evictions = 0;      ///< kernels evicted by the LRU bound
-  uint64_t compile_ns = 0;     ///< total generation time
-  size_t code_bytes = 0;       ///< code held by the cache now
+  uint64_t calls = 0;             ///< all kernel calls
+  uint64_t generic_calls = 0;     ///< calls that ran the generic kernel (below threshold)
+  uint64_t hits = 0;              ///< calls that found their compiled kernel in the cache
+  uint64_t compiles = 0;          ///< kernels generated
+  uint64_t compile_failures = 0;  ///< shapes whose generation failed (they run generic)
+  uint64_t evictions = 0;         ///< kernels evicted by the LRU bound
+  uint64_t compile_ns = 0;        ///< total generation time
+  size_t code_bytes = 0;          ///< code held by the cache now
   std::vector<ShapeProfile> shapes;
 };
 

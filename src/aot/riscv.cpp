@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // RISC-V 64 ELF executables: codegen with LLVM's RISC-V backend, link with lld, cache by
 // content hash.
 #include "aot/riscv.hpp"
@@ -166,14 +167,26 @@ namespace {
 // `build` (which writes opts.output) and stores the result.
 Status cached_build(std::string_view kind, std::string_view source, const RiscvOptions& opts,
                     const std::function<Status()>& build) {
-  if (!opts.use_cache) return build();
+  auto outcome = [&](ElfCacheOutcome o) {
+    if (opts.cache_outcome) *opts.cache_outcome = o;
+  };
+  if (!opts.use_cache) {
+    TJ_TRY(build());
+    outcome(ElfCacheOutcome::kOff);
+    return {};
+  }
   TJ_ASSIGN_OR_RETURN(std::string sysroot, sandbox::guest_sysroot());
   TJ_ASSIGN_OR_RETURN(Hash128 key, cache_key(kind, source, sysroot, opts));
   ObjectCache cache(ObjectCache::default_dir());
-  if (auto hit = cache.load(key)) return write_executable(opts.output, *hit);
+  if (auto hit = cache.load(key)) {
+    TJ_TRY(write_executable(opts.output, *hit));
+    outcome(ElfCacheOutcome::kHit);
+    return {};
+  }
   TJ_TRY(build());
   TJ_ASSIGN_OR_RETURN(std::string elf, read_file(opts.output));
   cache.store(key, elf);
+  outcome(ElfCacheOutcome::kStored);
   return {};
 }
 

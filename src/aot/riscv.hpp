@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Ahead-of-time RISC-V 64 executables for the tierjit sandbox, in process: LLVM's RISC-V
 // backend (RV64GC, LP64D, medany) emits the object, lld (as a library) links it with the
 // guest sysroot (src/sandbox/guest: start-up, system calls, picolibc, libgcc) under tierjit's
@@ -19,11 +20,20 @@ struct Module;
 
 namespace tierjit::aot {
 
+/// What the ELF cache did for one compile (`tierjit compile --stats` prints it).
+enum class ElfCacheOutcome {
+  kOff,     ///< use_cache was false
+  kHit,     ///< the ELF was written from a cached entry; nothing was compiled or linked
+  kStored,  ///< compiled and linked, then stored
+};
+
 struct RiscvOptions {
   int opt_level = 2;      ///< 0..3
   bool debug = false;     ///< keep DWARF (-g); otherwise --strip-debug
   std::string output;     ///< the ELF file to write
   bool use_cache = true;  ///< reuse a linked ELF with the same content hash
+  /// When not null, set to what the cache did (left untouched when the compile fails).
+  ElfCacheOutcome* cache_outcome = nullptr;
 };
 
 /// Compiles LLVM IR made for riscv64 (`tierjit guest-cflags`) to a static ELF executable.

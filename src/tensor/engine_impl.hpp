@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // KernelEngine internals shared by the GEMM front (kernel_engine.cpp) and the other kernels
 // (ops_engine.cpp): per-shape profiles, compiled code, and one LRU bound over all of it.
 #pragma once
@@ -19,8 +20,8 @@ constexpr uint64_t kCycleSample = 16;     // compiled calls are timed 1 in 16
 struct Profile {
   GemmKey key;
   std::atomic<uint64_t> calls{0}, generic{0}, cycles{0}, last_use{0};
-  std::shared_ptr<GemmPlan> plan;  // guarded by Impl::mu
-  bool failed = false;             // generation failed: stays generic (guarded by compile_mu)
+  std::shared_ptr<GemmPlan> plan;   // guarded by Impl::mu
+  std::atomic<bool> failed{false};  // generation failed: stays generic (set under compile_mu)
 };
 
 /// One generated row kernel; its code returns to the pool with the last reference.
@@ -38,7 +39,7 @@ struct OpProfile {
   OpKey key;
   std::atomic<uint64_t> calls{0}, generic{0}, cycles{0}, last_use{0};
   std::shared_ptr<OpKernel> kernel;  // guarded by Impl::mu
-  bool failed = false;               // guarded by compile_mu
+  std::atomic<bool> failed{false};   // set under compile_mu
 };
 
 struct KernelEngine::Impl {
@@ -58,7 +59,7 @@ struct KernelEngine::Impl {
 
   // Calls are counted per profile (one atomic add on the hot path); these count the rest.
   std::atomic<uint64_t> unprofiled_calls{0}, unprofiled_generic{0};
-  std::atomic<uint64_t> compiles{0}, evictions{0}, compile_ns{0};
+  std::atomic<uint64_t> compiles{0}, compile_failures{0}, evictions{0}, compile_ns{0};
   std::atomic<uint64_t> clock{0};  // LRU clock: advanced with a plain load + store (approximate)
 
   Profile* profile_for(const GemmKey& key);

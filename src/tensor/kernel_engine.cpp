@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // KernelEngine: per-shape profiles, threshold compilation, the LRU kernel cache and stats.
 // Hot path: a thread-local one-entry cache (engine id, eviction epoch, key) finds the plan
 // without taking a lock; otherwise a shared lock on the profile table.
@@ -103,6 +104,7 @@ std::shared_ptr<GemmPlan> KernelEngine::Impl::compile(Profile& p) {
   auto plan = build_gemm_plan(p.key, pool);
   if (!plan.ok()) {
     p.failed = true;  // e.g. code pool exhausted: this shape keeps the generic kernel
+    compile_failures.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
   }
   compiles.fetch_add(1, std::memory_order_relaxed);
@@ -230,20 +232,21 @@ KernelStats KernelEngine::stats() const {
   KernelStats s;
   s.calls = im.unprofiled_calls.load(), s.generic_calls = im.unprofiled_generic.load();
   s.compiles = im.compiles.load(), s.evictions = im.evictions.load();
+  s.compile_failures = im.compile_failures.load();
   s.compile_ns = im.compile_ns.load();
   std::shared_lock lock(im.mu);
   s.code_bytes = im.code_bytes;
   for (const auto& [key, p] : im.profiles) {
     uint64_t calls = p->calls.load(), generic = p->generic.load();
     s.calls += calls, s.generic_calls += generic, s.hits += calls - generic;
-    s.shapes.push_back(
-        ShapeProfile{"sgemm", key.to_string(), calls, p->cycles.load(), p->plan != nullptr});
+    s.shapes.push_back(ShapeProfile{"sgemm", key.to_string(), calls, p->cycles.load(),
+                                    p->plan != nullptr, p->failed});
   }
   for (const auto& [key, p] : im.op_profiles) {
     uint64_t calls = p->calls.load(), generic = p->generic.load();
     s.calls += calls, s.generic_calls += generic, s.hits += calls - generic;
-    s.shapes.push_back(
-        ShapeProfile{key.name(), key.to_string(), calls, p->cycles.load(), p->kernel != nullptr});
+    s.shapes.push_back(ShapeProfile{key.name(), key.to_string(), calls, p->cycles.load(),
+                                    p->kernel != nullptr, p->failed});
   }
   std::sort(s.shapes.begin(), s.shapes.end(),
             [](const ShapeProfile& x, const ShapeProfile& y) { return x.cycles > y.cycles; });
@@ -257,18 +260,20 @@ std::string KernelEngine::stats_text() const {
   std::snprintf(line, sizeof line,
                 "kernels: isa %s, %d thread(s), threshold %u, cache %zu of %zu bytes\n"
                 "calls %llu (generic %llu, compiled %llu), %llu kernel(s) generated in %.1f us, "
-                "%llu evicted\n",
+                "%llu evicted, %llu generation failure(s) (generic kernel used)\n",
                 isa_name(impl_->isa), impl_->threads, impl_->cfg.compile_threshold, s.code_bytes,
                 impl_->cfg.cache_bytes, (unsigned long long)s.calls,
                 (unsigned long long)s.generic_calls, (unsigned long long)s.hits,
-                (unsigned long long)s.compiles, s.compile_ns / 1e3,
-                (unsigned long long)s.evictions);
+                (unsigned long long)s.compiles, s.compile_ns / 1e3, (unsigned long long)s.evictions,
+                (unsigned long long)s.compile_failures);
   out += line;
   for (const auto& sp : s.shapes) {
     std::snprintf(line, sizeof line, "  %s %s: %llu calls, %.0f cycles/call%s\n", sp.op.c_str(),
                   sp.shape.c_str(), (unsigned long long)sp.calls,
                   sp.calls ? double(sp.cycles) / double(sp.calls) : 0.0,
-                  sp.compiled ? ", compiled" : "");
+                  sp.compiled ? ", compiled"
+                  : sp.failed ? ", generation failed (generic)"
+                              : "");
     out += line;
   }
   return out;

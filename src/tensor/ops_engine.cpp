@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // KernelEngine's non-GEMM kernels: argument checks, the reduction of every call to row
 // kernels (ops.hpp), profile-guided dispatch to generated or generic code, and conv2d by
 // im2col + sgemm.
@@ -216,6 +217,7 @@ std::shared_ptr<OpKernel> KernelEngine::Impl::op_dispatch(const OpKey& key, OpPr
           evict_locked(p);
         } else {
           p->failed = true;  // not encodable or pool exhausted: this shape stays generic
+          compile_failures.fetch_add(1, std::memory_order_relaxed);
         }
       }
     }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The tiering VM: entry cells, hot callbacks, OSR, background LLVM compiles.
 #include "vm/vm.hpp"
 
@@ -140,7 +141,8 @@ class Vm::Impl {
     FunctionStats& st = vm_.stats_[fn];
     if (!code.ok()) {
       if (code.error().message.rfind("MissingStencil", 0) == 0) {
-        st.missing_stencil = true;  // stays in the interpreter
+        st.missing_stencil = true;  // stays in the interpreter, counted in fallbacks()
+        st.fallback = code.error().message;
         return {};
       }
       return code.take_error();
@@ -173,21 +175,32 @@ class Vm::Impl {
     return {};
   }
 
+  // A failed tier-up leaves the function at tier 1, recorded for --stats.
+  void compile_llvm_or_record(uint32_t fn) {
+    Status s = compile_llvm(fn);
+    if (s.ok()) return;
+    FunctionStats& st = vm_.stats_[fn];
+    st.llvm_failed = true;
+    st.fallback = s.error().to_string();
+  }
+
   // Heat reached a threshold: the interpreter's (-> tier 1) or tier 1's (-> LLVM).
   static void on_hot(TjCtx* ctx, uint64_t fn) {
     auto* self = static_cast<Impl*>(ctx->vm);
     FunctionStats& st = self->vm_.stats_[fn];
     if (self->cfg_.tier != Tier::kAuto) return;
-    if (st.tier == 0 && !st.missing_stencil) {
+    if (st.tier == 0 && !st.missing_stencil && !st.cnp_failed) {
       Status s = self->compile_cnp(static_cast<uint32_t>(fn), /*for_osr=*/true);
-      (void)s;  // pool exhaustion: the function simply stays interpreted
+      if (!s.ok()) {  // e.g. code pool exhaustion: stays interpreted, counted, not retried
+        st.cnp_failed = true;
+        st.fallback = s.error().to_string();
+      }
       return;
     }
     if (st.tier == 1 && self->jit_ && !self->queued_[fn] && ctx->heat[fn] >= ctx->hot_threshold) {
       self->queued_[fn] = true;
       if (!self->cfg_.background) {
-        Status s = self->compile_llvm(static_cast<uint32_t>(fn));
-        (void)s;
+        self->compile_llvm_or_record(static_cast<uint32_t>(fn));
         return;
       }
       std::lock_guard<std::mutex> lock(self->mu_);
@@ -205,8 +218,7 @@ class Vm::Impl {
       queue_.pop_front();
       busy_ = true;
       lock.unlock();
-      Status s = compile_llvm(fn);
-      if (!s.ok()) llvm_errors_++;
+      compile_llvm_or_record(fn);
       lock.lock();
       busy_ = false;
       idle_cv_.notify_all();
@@ -242,7 +254,6 @@ class Vm::Impl {
   std::condition_variable cv_, idle_cv_;
   std::deque<uint32_t> queue_;
   bool stop_ = false, busy_ = false;
-  uint64_t llvm_errors_ = 0;
 };
 
 Expected<std::unique_ptr<Vm>> Vm::create(const bytecode::Module& m,
@@ -271,13 +282,32 @@ std::string Vm::stats_text() const {
     const FunctionStats& s = stats_[i];
     std::string notes;
     if (s.missing_stencil) notes += "MissingStencil(interpreted) ";
+    if (s.cnp_failed) notes += "cnp-failed(interpreted) ";
+    if (s.llvm_failed) notes += "llvm-failed(tier 1) ";
     if (s.osr) notes += "osr ";
     out += fmt::format("{:<24} {:>5} {:>12} {:>10} {:>10} {:>10}  {}\n", m.functions[i].name,
                        s.tier, inst_->ctx()->heat[i], s.cnp_ns, s.cnp_bytes, s.llvm_us, notes);
   }
   out += fmt::format("stencils: {} ({} bytes); code buffers in use: {}\n", cnp::stencil_count(),
                      cnp::stencil_bytes(), impl_->pool_.buffers_in_use());
+  VmFallbacks f = fallbacks();
+  out += fmt::format(
+      "fallbacks: {} (missing stencil {}, tier-1 compile failed {}, LLVM compile failed {})\n",
+      f.total(), f.missing_stencil, f.cnp_failed, f.llvm_failed);
+  for (size_t i = 0; i < m.functions.size(); ++i)
+    if (!stats_[i].fallback.empty())
+      out += fmt::format("  {}: {}\n", m.functions[i].name, stats_[i].fallback);
   return out;
+}
+
+VmFallbacks Vm::fallbacks() const {
+  VmFallbacks f;
+  for (const FunctionStats& s : stats_) {
+    f.missing_stencil += s.missing_stencil;
+    f.cnp_failed += s.cnp_failed;
+    f.llvm_failed += s.llvm_failed;
+  }
+  return f;
 }
 
 }  // namespace tierjit::vm

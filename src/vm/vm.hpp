@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The bytecode VM: one Instance run across the tiers (interpreter, copy-and-patch, LLVM) with
 // profile-driven tier-up through atomically swapped entry cells and interpreter->tier-1 OSR.
 //
@@ -42,7 +43,18 @@ struct FunctionStats {
   uint64_t cnp_bytes = 0;
   uint64_t llvm_us = 0;          ///< tier-2 compile time
   bool missing_stencil = false;  ///< stays interpreted (MissingStencil fallback)
+  bool cnp_failed = false;       ///< tier-1 compile failed (e.g. code pool full): interpreted
+  bool llvm_failed = false;      ///< tier-2 compile failed: stays at tier 1
   bool osr = false;              ///< entered tier 1 through on-stack replacement
+  std::string fallback;          ///< why the function runs below the tier asked for, if it does
+};
+
+/// Totals over a Vm's functions: how often a tier was asked for and not delivered.
+struct VmFallbacks {
+  uint64_t missing_stencil = 0;  ///< functions interpreted because an opcode has no stencil
+  uint64_t cnp_failed = 0;       ///< functions interpreted because tier 1 failed to compile
+  uint64_t llvm_failed = 0;      ///< functions left at tier 1 because LLVM failed
+  uint64_t total() const { return missing_stencil + cnp_failed + llvm_failed; }
 };
 
 class Vm {
@@ -59,7 +71,11 @@ class Vm {
   bytecode::Instance& instance() { return *inst_; }
   /// Blocks until queued background compiles are installed.
   void wait_idle();
+  /// Per function; tier and fallback fields written by a background compile are complete
+  /// after wait_idle().
   const std::vector<FunctionStats>& function_stats() const { return stats_; }
+  VmFallbacks fallbacks() const;
+  /// The --stats table, then one "fallbacks:" line (always printed, zeros included).
   std::string stats_text() const;
 
  private:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 # The persistent object cache: warm runs skip code generation, corruption is caught and
 # rebuilt, concurrent processes share a directory safely, --no-cache bypasses it.
 . "$(dirname "$0")/lib.sh"
@@ -18,7 +19,7 @@ expect_run "rebuilt entries are good" 0 "\(0 compiles" -- "$TIERJIT" run --opt 1
 # Changed IR never hits the old entry.
 sed 's/i32 noundef 24)/i32 noundef 20)/' "$DATA/hello.ll" > "$WORK/changed.ll"
 "$TIERJIT" run --opt 1 "$DATA/hello.ll" > /dev/null
-expect_run "changed IR recompiles" 0 "fib|compiles" -- "$TIERJIT" run --opt 1 --stats "$WORK/changed.ll"
+expect_run "changed IR recompiles" 0 "\([1-9][0-9]* compiles" -- "$TIERJIT" run --opt 1 --stats "$WORK/changed.ll"
 grep -q "fib(24) 6765" "$WORK/out" || { echo "FAIL stale code after IR change"; cat "$WORK/out"; failures=$((failures + 1)); }
 
 # Two processes at once on one cache directory, several times.

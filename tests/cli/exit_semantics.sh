@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 # Whole-program semantics in every mode: ctors in priority order, argv, exit status, exit()
 # from deep frames with atexit handlers and destructors in native order; W^X; perf map.
 . "$(dirname "$0")/lib.sh"
@@ -59,7 +60,11 @@ C
 echo "work 17711 rwx 0" > "$WORK/maps.expected"
 expect_stdout "no W+X mapping (tiered)" "$WORK/maps.expected" -- "$TIERJIT" run --no-cache --tier-thresholds 1 "$WORK/maps.bc"
 
-expect_run "perf map" 0 "" -- "$TIERJIT" run --no-cache --perf-map --opt 1 "$DATA/hello.bc"
+# The map is /tmp/perf-PID.map of this very run: the shell records its pid, then execs tierjit.
+expect_run "perf map" 0 "" -- sh -c 'echo $$ > "$1"; shift; exec "$@"' sh "$WORK/pid" \
+  "$TIERJIT" run --no-cache --perf-map --opt 1 "$DATA/hello.bc"
+map="/tmp/perf-$(cat "$WORK/pid").map"
 checks=$((checks + 1))
-if grep -q 'main\$impl' /tmp/perf-*.map 2>/dev/null; then echo "ok   perf map names JIT functions"; else echo "FAIL perf map"; failures=$((failures + 1)); fi
+if grep -q 'main\$impl' "$map" 2>/dev/null; then echo "ok   perf map names JIT functions"; else echo "FAIL perf map $map"; failures=$((failures + 1)); fi
+rm -f "$map"
 finish

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 # RISC-V AOT + sandbox: C guests compiled through riscv64 IR give the same output and exit
 # status in the sandbox as natively; hostile guests (endless loop, endless recursion, wild
 # store, self-patching, jump into data, forbidden syscall, heap exhaustion) stop with a clear
@@ -88,7 +89,8 @@ expect_run "bytecode trap status as on the host" "$want" "$(sed 's/+/\\+/' "$WOR
   "$TIERJIT" sandbox "$WORK/trap.elf" -- 5
 
 # The ELF cache: a second compile of the same IR is a hit and gives the same bytes.
-"$TIERJIT" compile --target riscv64 "$WORK/basic.ll" -o "$WORK/again.elf"
+expect_run "second compile is a cache hit" 0 "riscv64 ELF cache: hit" -- \
+  "$TIERJIT" compile --target riscv64 --stats "$WORK/basic.ll" -o "$WORK/again.elf"
 cmp -s "$WORK/basic.elf" "$WORK/again.elf" || { echo "FAIL cached ELF differs"; failures=$((failures + 1)); }
 checks=$((checks + 1))
 finish

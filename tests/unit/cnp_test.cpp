@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Tier 1 specifics: W^X (no writable+executable mapping while JIT code exists), the code
 // pool's limits, the MissingStencil fallback, and interpreter -> tier 1 tier-up with OSR.
 #include <gtest/gtest.h>
@@ -79,6 +80,31 @@ TEST(Cnp, MissingStencilFallsBackToTheInterpreter) {
   EXPECT_EQ((*v)->function_stats()[0].tier, 0);
   EXPECT_EQ((*v)->function_stats()[1].tier, 1);
   EXPECT_NE((*v)->stats_text().find("MissingStencil"), std::string::npos);
+  EXPECT_EQ((*v)->fallbacks().missing_stencil, 1u);
+  EXPECT_NE((*v)->stats_text().find("fallbacks: 1 (missing stencil 1,"), std::string::npos)
+      << (*v)->stats_text();
+}
+
+// A tier-1 compile that fails at run time (here: the code pool is full after the entry shim and
+// the interpreter thunks) leaves the function interpreted, and says so in the stats instead of
+// dropping the error.
+TEST(Cnp, FailedTierUpIsCountedNotSilent) {
+  bytecode::Module m = assemble(kLoop);
+  vm::VmConfig cfg;
+  cfg.tier = vm::Tier::kAuto;
+  cfg.eager_cnp_instructions = 1000;  // everything starts interpreted
+  cfg.cnp_threshold = 100;
+  cfg.llvm_threshold = 0;
+  cfg.pool.buffers_per_region = 2;
+  cfg.pool.max_regions = 1;
+  auto v = vm::Vm::create(m, bytecode::HostRegistry::standard(), cfg);
+  ASSERT_TRUE(v.ok()) << v.error().to_string();
+  EXPECT_EQ((*v)->call(1, {100000}).value, 100000u);
+  EXPECT_EQ((*v)->function_stats()[0].tier, 0);
+  EXPECT_TRUE((*v)->function_stats()[0].cnp_failed);
+  EXPECT_EQ((*v)->fallbacks().cnp_failed, 1u);
+  EXPECT_NE((*v)->stats_text().find("tier-1 compile failed 1"), std::string::npos)
+      << (*v)->stats_text();
 }
 
 TEST(Cnp, HotLoopTiersUpThroughOsr) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Tensor kernels: sgemm against a double-precision reference on every ISA level this CPU
 // runs, in both regimes (direct and packed), with every layout/transpose/alpha/beta case;
 // against OpenBLAS; bad arguments; profiling, the LRU bound and W^X.
@@ -154,6 +155,17 @@ void run_random(Isa isa, uint32_t threshold, int count, int max_dim, uint32_t se
       check(cs, c, what);
       if (::testing::Test::HasFatalFailure()) return;
     }
+  }
+  // The path the caller named is the path that ran: generated kernels at threshold 0 (no
+  // shape fell back to the generic kernel), the generic kernel when the threshold is never met.
+  KernelStats s = e->stats();
+  EXPECT_EQ(s.compile_failures, 0u) << e->stats_text();
+  if (threshold == 0 && isa != Isa::kScalar) {
+    EXPECT_GT(s.hits, uint64_t(count)) << "generated kernels barely ran: " << e->stats_text();
+  } else if (threshold >= uint32_t(2 * count)) {
+    EXPECT_EQ(s.hits, 0u);
+    EXPECT_EQ(s.compiles, 0u);
+    EXPECT_GT(s.generic_calls, 0u);
   }
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Object cache: hits and misses, corruption is detected and never returned, LRU trimming,
 // concurrent writers.
 #include "runtime/object_cache.hpp"
@@ -5,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -80,21 +82,32 @@ TEST(ObjectCache, TrimEvictsLeastRecentlyUsed) {
 
 TEST(ObjectCache, ConcurrentWritersNeverTearEntries) {
   std::string dir = temp_dir("concurrent");
+  auto blob = [](int k) { return std::string(5000 + k, char('a' + k)); };
+  std::atomic<int> cross_hits{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
       ObjectCache c(dir);
       for (int i = 0; i < 200; ++i) {
-        c.store(key(i % 10), std::string(5000 + (i % 10), char('a' + i % 10)));
-        auto got = c.load(key((i + t) % 10));
-        if (got) {
-          ASSERT_EQ(got->size(), 5000u + (i + t) % 10);
-          ASSERT_EQ((*got)[0], char('a' + (i + t) % 10));
+        c.store(key(i % 10), blob(i % 10));
+        // Entries are never removed here, so the key just stored must load, whole.
+        auto own = c.load(key(i % 10));
+        ASSERT_TRUE(own.has_value()) << "thread " << t << " lost its own store " << i;
+        ASSERT_EQ(*own, blob(i % 10));
+        // Another key, possibly being written by another thread right now: a miss is fine
+        // before its first store, a torn or foreign entry never is.
+        int k = (i + t) % 10;
+        if (auto got = c.load(key(k))) {
+          ASSERT_EQ(*got, blob(k));
+          cross_hits.fetch_add(1);
         }
       }
       EXPECT_EQ(c.stats().corrupt, 0u);
     });
   for (auto& th : threads) th.join();
+  // Every key is stored within a thread's first ten steps, so nearly every later cross load
+  // hits; a cache that misses everything fails here.
+  EXPECT_GT(cross_hits.load(), 4 * 150);
 }
 
 TEST(ObjectCache, ClearRemovesEverything) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The StableHLO/MLIR parser: every file of the shared StableHLO corpus parses (both the
 // testdata/ programs and the split interpret/ cases), the structure of representative ops
 // (pretty and generic forms, regions, attributes) is what the text says, and malformed
@@ -9,6 +10,7 @@
 #include <sstream>
 
 #include "stablehlo/ast.hpp"
+#include "unit/stablehlo_corpus.hpp"
 
 namespace tierjit::shlo {
 namespace {
@@ -22,13 +24,10 @@ std::string read(const fs::path& p) {
   return ss.str();
 }
 
-fs::path corpus() {
-  const char* dir = std::getenv("TIERJIT_STABLEHLO_DIR");
-  return dir ? fs::path(dir) : fs::path(TIERJIT_SOURCE_DIR) / ".." / "shared" / "stablehlo";
-}
+fs::path corpus() { return tierjit::testing::stablehlo_corpus(); }
 
 TEST(StablehloParser, ParsesTheWholeCorpus) {
-  if (!fs::exists(corpus())) GTEST_SKIP() << "no corpus at " << corpus();
+  TIERJIT_REQUIRE_STABLEHLO_CORPUS(corpus());
   size_t files = 0, modules = 0, ops = 0;
   std::vector<std::string> failures;
   for (const char* sub : {"testdata", "interpret"}) {

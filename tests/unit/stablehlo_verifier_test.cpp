@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The StableHLO verifier: each broken module is rejected at the right line and column with
 // the constraint it breaks; well-formed modules in both forms pass; and no file of the shared
 // corpus that parses is rejected (the verifier must not refuse valid programs).
@@ -9,6 +10,7 @@
 
 #include "stablehlo/ast.hpp"
 #include "stablehlo/verifier.hpp"
+#include "unit/stablehlo_corpus.hpp"
 
 namespace tierjit::shlo {
 namespace {
@@ -129,9 +131,8 @@ TEST(StablehloVerifier, RejectsBrokenModulesWithLocatedErrors) {
 // rejection as a failure, so this is the no-false-positive guarantee file by file).
 TEST(StablehloVerifier, AcceptsTheCorpus) {
   namespace fs = std::filesystem;
-  const char* env = std::getenv("TIERJIT_STABLEHLO_DIR");
-  fs::path dir = env ? fs::path(env) : fs::path(TIERJIT_SOURCE_DIR) / ".." / "shared" / "stablehlo";
-  if (!fs::exists(dir)) GTEST_SKIP() << "no StableHLO corpus at " << dir;
+  fs::path dir = tierjit::testing::stablehlo_corpus();
+  TIERJIT_REQUIRE_STABLEHLO_CORPUS(dir);
   int files = 0;
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (e.path().extension() != ".mlir") continue;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The non-GEMM kernels (elementwise with broadcasting, reductions, softmax, layer norm,
 // conv2d) against double-precision references on every ISA level this CPU runs, generated
 // (threshold 0) and generic; the accuracy bounds documented in kernels.hpp; NaN/inf
@@ -48,6 +49,14 @@ double ulps(float y, double ref) {
   return std::fabs(double(y) - ref) / spacing;
 }
 
+// Raises worst to err when err is larger or NaN; a NaN worst stays NaN, so a bound check
+// `EXPECT_LE(worst, bound)` fails on any NaN error. Returns whether worst changed.
+bool keep_worst(double& worst, double err) {
+  if (std::isnan(worst) || !(std::isnan(err) || err > worst)) return false;
+  worst = err;
+  return true;
+}
+
 double ref_unary(UnaryOp op, double x) {
   switch (op) {
     case UnaryOp::kRelu:
@@ -90,7 +99,7 @@ TEST(TensorOps, UnaryAccuracyOnDenseSweeps) {
       for (int i = 0; i < n; ++i) {
         double ref = ref_unary(b.op, x[i]);
         double err = ulps(y[i], ref) / (b.max_ulp + b.quad * double(x[i]) * x[i]);
-        if (!(err <= worst)) worst = err, worst_x = x[i];
+        if (keep_worst(worst, err)) worst_x = x[i];
       }
       std::printf("%-8s %-7s worst %.3g of the bound (%.3g ulp) at x=%.9g\n", isa_name(isa),
                   op_name(b.op), worst, worst * (b.max_ulp + b.quad * worst_x * worst_x), worst_x);
@@ -294,7 +303,8 @@ TEST(TensorOps, SoftmaxAndLayerNormRows) {
         for (int64_t j = 0; j < cols; ++j) s += std::exp(x[r * cols + j] - m);
         for (int64_t j = 0; j < cols; ++j) {
           double want = std::exp(x[r * cols + j] - m) / s;
-          worst = std::max(worst, ulps(y[r * cols + j], want) / (8 + (m - x[r * cols + j])));
+          double err = ulps(y[r * cols + j], want) / (8 + (m - x[r * cols + j]));
+          keep_worst(worst, err);
         }
       }
       EXPECT_LE(worst, 1) << "softmax cols=" << cols << " " << isa_name(isa);
