@@ -12,18 +12,18 @@
 
 namespace tierjit::cli {
 
-bool is_bytecode(std::string_view bytes) {
-  return bytecode::is_tjbc(bytes) || bytecode::looks_like_tjasm(bytes);
-}
-
-Expected<bytecode::Module> load_bytecode(const std::string& path) {
-  TJ_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
+Expected<bytecode::Module> parse_bytecode(std::string_view bytes, const std::string& path) {
   if (bytecode::is_tjbc(bytes)) return bytecode::read_module(bytes, path);
   return bytecode::assemble(bytes, path);
 }
 
-int run_bytecode(const BytecodeRunArgs& a) {
-  auto m = load_bytecode(a.path);
+Expected<bytecode::Module> load_bytecode(const std::string& path) {
+  TJ_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
+  return parse_bytecode(bytes, path);
+}
+
+int run_bytecode(const BytecodeRunArgs& a, std::string_view bytes) {
+  auto m = parse_bytecode(bytes, a.path);
   if (!m.ok()) return report(m.error());
   vm::VmConfig cfg;
   auto tier = vm::parse_tier(a.tier);

@@ -17,11 +17,12 @@ struct BytecodeRunArgs {
   std::vector<std::string> args;
 };
 
-/// True for .tjbc (magic) or .tjasm (first directive) content.
-bool is_bytecode(std::string_view bytes);
-/// Reads .tjbc or .tjasm (by content).
+/// A module from .tjbc or .tjasm bytes (by content; `path` names it in errors).
+Expected<bytecode::Module> parse_bytecode(std::string_view bytes, const std::string& path);
+/// Reads `path`, then parse_bytecode.
 Expected<bytecode::Module> load_bytecode(const std::string& path);
-/// Runs the entry; returns the process exit status (docs/ISA.md "Exit status").
-int run_bytecode(const BytecodeRunArgs& a);
+/// Runs the entry of the module in `bytes` (read once by the front door); returns the
+/// process exit status (docs/ISA.md "Exit status").
+int run_bytecode(const BytecodeRunArgs& a, std::string_view bytes);
 
 }  // namespace tierjit::cli

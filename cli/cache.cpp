@@ -14,12 +14,12 @@ void register_cache(CLI::App& app) {
                   "cache directory (default: TIERJIT_CACHE_DIR, XDG, ~/.cache)");
   sub->require_subcommand(1);
   sub->add_subcommand("stats", "entries and bytes in the cache")->callback([dir] {
-    ObjectCache cache(dir->empty() ? ObjectCache::default_dir() : *dir);
+    ObjectCache cache(*dir);
     DiskUsage u = cache.usage();
     fmt::print("cache {}\nentries {}\nbytes {}\n", cache.dir(), u.entries, u.bytes);
   });
   sub->add_subcommand("clear", "remove every entry")->callback([dir] {
-    ObjectCache cache(dir->empty() ? ObjectCache::default_dir() : *dir);
+    ObjectCache cache(*dir);
     if (Status s = cache.clear(); !s.ok()) return set_exit_code(report(s.error()));
     fmt::print("cleared {}\n", cache.dir());
   });

@@ -9,6 +9,7 @@
 #include "cli/bytecode.hpp"
 #include "cli/commands.hpp"
 #include "cnp/compiler.hpp"
+#include "driver/input.hpp"
 #include "llvm/bytecode_jit.hpp"
 #include "support/file.hpp"
 
@@ -32,9 +33,9 @@ Status write_raw(const bytecode::Module& m, const std::string& out) {
   return write_file_atomic(out + ".map", map);
 }
 
-Status compile_bytecode(const std::string& input, const aot::CompileOptions& opts,
+Status compile_bytecode(const driver::InputFile& in, const aot::CompileOptions& opts,
                         const std::string& format) {
-  TJ_ASSIGN_OR_RETURN(bytecode::Module m, load_bytecode(input));
+  TJ_ASSIGN_OR_RETURN(bytecode::Module m, parse_bytecode(in.bytes, in.path));
   if (format == "raw") return write_raw(m, opts.output);
   if (opts.kind != aot::OutputKind::kObject)
     return make_error(ErrorCode::kUsage, "bytecode compiles to an object (.o) or --format raw");
@@ -72,6 +73,9 @@ void register_compile(CLI::App& app) {
   sub->add_flag("--no-cache", a->no_cache, "riscv64: do not reuse a cached ELF");
   sub->add_flag("--stats", a->stats, "riscv64: print what the ELF cache did (stderr)");
   sub->callback([a] {
+    auto in = driver::read_input(a->input);
+    if (!in.ok()) return set_exit_code(report(in.error()));
+    bool bc = in->kind == driver::InputKind::kTjbc || in->kind == driver::InputKind::kTjasm;
     if (a->target == "riscv64") {
       aot::RiscvOptions ro;
       ro.opt_level = a->opts.opt_level;
@@ -80,14 +84,13 @@ void register_compile(CLI::App& app) {
       ro.use_cache = !a->no_cache;
       aot::ElfCacheOutcome outcome = aot::ElfCacheOutcome::kOff;
       ro.cache_outcome = &outcome;
-      auto bytes = read_file(a->input);
       Status s;
-      if (bytes.ok() && is_bytecode(bytes.value())) {
-        auto m = load_bytecode(a->input);
+      if (bc) {
+        auto m = parse_bytecode(in->bytes, a->input);
         if (!m.ok()) return set_exit_code(report(m.error()));
-        s = aot::compile_riscv_bytecode(m.value(), bytes.value(), a->input, ro);
+        s = aot::compile_riscv_bytecode(m.value(), in->bytes, a->input, ro);
       } else {
-        s = aot::compile_riscv_file(a->input, ro);
+        s = aot::compile_riscv_ir(in->bytes, a->input, ro);
       }
       if (s.ok() && a->stats) {
         const char* what[] = {"off", "hit", "miss (compiled, linked and stored)"};
@@ -96,10 +99,8 @@ void register_compile(CLI::App& app) {
       return set_exit_code(s.ok() ? 0 : report(s.error()));
     }
     a->opts.kind = aot::kind_for_output(a->opts.output);
-    auto head = read_file(a->input);
-    bool bc = head.ok() && is_bytecode(head.value());
-    Status s =
-        bc ? compile_bytecode(a->input, a->opts, a->format) : aot::compile_file(a->input, a->opts);
+    Status s = bc ? compile_bytecode(in.value(), a->opts, a->format)
+                  : aot::compile_bytes(std::move(in->bytes), a->input, a->opts);
     set_exit_code(s.ok() ? 0 : report(s.error()));
   });
 }

@@ -6,10 +6,10 @@
 
 #include "cli/bytecode.hpp"
 #include "cli/commands.hpp"
+#include "cli/sandbox.hpp"
 #include "cli/stablehlo.hpp"
+#include "driver/input.hpp"
 #include "engine/interp_fallback.hpp"
-#include "runtime/object_cache.hpp"
-#include "support/file.hpp"
 #include "tierjit/engine.hpp"
 
 namespace tierjit::cli {
@@ -45,31 +45,38 @@ int interpret(const RunArgs& a, const std::string& fallback_reason = {}) {
   return status.ok() ? status.value() : report(status.error());
 }
 
-int run(RunArgs& a) {
-  auto head = read_file(a.cfg.path);
-  if (head.ok() && is_mlir(a.cfg.path, head.value())) {
-    StablehloRun r;
-    r.path = a.cfg.path;
-    r.entry = a.cfg.entry;
-    r.inputs = a.inputs;
-    r.outputs = a.outputs;
-    r.tier = a.bc.tier;
-    r.stats = a.stats;
-    r.cache = !a.no_cache;
-    r.cache_dir = a.cfg.cache_dir;
-    return run_stablehlo(r);
-  }
-  if (!a.inputs.empty() || !a.outputs.empty()) {
-    return report(
-        make_error(ErrorCode::kUsage, "--input/--output apply to StableHLO (.mlir) inputs"));
-  }
-  if (head.ok() && is_bytecode(head.value())) {
-    a.bc.path = a.cfg.path;
-    a.bc.stats = a.stats;
-    a.bc.entry = a.cfg.entry;
-    a.bc.args = a.args;
-    return run_bytecode(a.bc);
-  }
+int run_stablehlo_file(RunArgs& a, driver::InputFile& in) {
+  StablehloRun r;
+  r.path = a.cfg.path;
+  r.text = std::move(in.bytes);
+  r.entry = a.cfg.entry;
+  r.inputs = a.inputs;
+  r.outputs = a.outputs;
+  r.tier = a.bc.tier;
+  r.stats = a.stats;
+  r.cache = !a.no_cache;
+  r.cache_dir = a.cfg.cache_dir;
+  return run_stablehlo(r);
+}
+
+int run_bytecode_file(RunArgs& a, const driver::InputFile& in) {
+  a.bc.path = a.cfg.path;
+  a.bc.stats = a.stats;
+  a.bc.entry = a.cfg.entry;
+  a.bc.args = a.args;
+  return run_bytecode(a.bc, in.bytes);
+}
+
+// A riscv64 ELF runs in the sandbox with its default limits (`tierjit sandbox` sets them).
+int run_guest_file(const RunArgs& a, const driver::InputFile& in) {
+  SandboxArgs s;
+  s.elf = a.cfg.path;
+  s.stats = a.stats;
+  s.args = a.args;
+  return run_sandbox(s, in.bytes);
+}
+
+int run_llvm_ir(RunArgs& a, driver::InputFile& in) {
   if (a.bc.tier != "auto")
     return report(make_error(ErrorCode::kUsage,
                              "--tier applies to bytecode inputs; for LLVM IR "
@@ -78,7 +85,7 @@ int run(RunArgs& a) {
   a.cfg.lazy = !a.eager;
   if (a.interp) return interpret(a);
   Error err;
-  std::unique_ptr<Engine> engine = Engine::load(a.cfg, &err);
+  std::unique_ptr<Engine> engine = Engine::load(a.cfg, std::move(in.bytes), &err);
   if (!engine) {
     bool native_impossible =
         err.code == ErrorCode::kUnsupported || err.code == ErrorCode::kCompileFailed;
@@ -98,6 +105,32 @@ int run(RunArgs& a) {
   int status = e->run(argv, &err);
   if (status == -1 && !err.message.empty()) return report(err);
   e->exit_process(status);
+}
+
+// The front door reads the file once; each kind goes to its own runner with the bytes.
+int run(RunArgs& a) {
+  auto in = driver::read_input(a.cfg.path);
+  if (!in.ok()) return report(in.error());
+  driver::InputKind kind = in->kind;
+  if (kind == driver::InputKind::kStableHlo) return run_stablehlo_file(a, in.value());
+  if (!a.inputs.empty() || !a.outputs.empty()) {
+    return report(
+        make_error(ErrorCode::kUsage, "--input/--output apply to StableHLO (.mlir) inputs"));
+  }
+  switch (kind) {
+    case driver::InputKind::kTjbc:
+    case driver::InputKind::kTjasm:
+      return run_bytecode_file(a, in.value());
+    case driver::InputKind::kRiscvElf:
+      return run_guest_file(a, in.value());
+    case driver::InputKind::kOtherElf:
+      return report(make_error(ErrorCode::kInvalidInput,
+                               "an ELF file but not for riscv64: not LLVM IR, bytecode, "
+                               "StableHLO or a riscv64 guest",
+                               {a.cfg.path}));
+    default:
+      return run_llvm_ir(a, in.value());
+  }
 }
 
 }  // namespace

@@ -14,28 +14,14 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "cli/sandbox.hpp"
 #include "sandbox/guest_sysroot.hpp"
 #include "sandbox/source_map.hpp"
 #include "support/file.hpp"
 
 namespace tierjit::cli {
-namespace {
 
-struct SandboxArgs {
-  std::string elf;
-  uint64_t max_instructions = 0;
-  uint64_t max_memory = 0;
-  uint64_t stack = 0;
-  bool stats = false;
-  bool allow_stdin = false;
-  bool trace = false;
-  std::vector<std::string> readable;
-  std::vector<std::string> args;
-};
-
-int run_sandbox(const SandboxArgs& a) {
-  auto bytes = read_file(a.elf);
-  if (!bytes.ok()) return report(bytes.error());
+int run_sandbox(const SandboxArgs& a, std::string_view elf_bytes) {
   sandbox::Limits limits;
   if (a.max_instructions) limits.max_instructions = a.max_instructions;
   if (a.max_memory) limits.max_memory = a.max_memory;
@@ -43,7 +29,7 @@ int run_sandbox(const SandboxArgs& a) {
   limits.allow_stdin = a.allow_stdin;
   limits.trace_syscalls = a.trace;
   auto t0 = std::chrono::steady_clock::now();
-  auto box = sandbox::Sandbox::load(bytes.value(), a.elf, limits);
+  auto box = sandbox::Sandbox::load(elf_bytes, a.elf, limits);
   if (!box.ok()) return report(box.error());
   for (const std::string& f : a.readable)
     if (Status s = box.value()->allow_read(f); !s.ok()) return report(s.error());
@@ -79,8 +65,6 @@ int run_sandbox(const SandboxArgs& a) {
   return 125;
 }
 
-}  // namespace
-
 void register_sandbox(CLI::App& app) {
   auto a = std::make_shared<SandboxArgs>();
   CLI::App* sub = app.add_subcommand("sandbox", "run a riscv64 ELF in the tierjit sandbox");
@@ -96,7 +80,10 @@ void register_sandbox(CLI::App& app) {
   sub->add_flag("--trace-syscalls", a->trace, "print each system call and its result (stderr)");
   sub->add_flag("--stats", a->stats, "print instructions retired and speed to stderr");
   sub->add_option("args", a->args, "arguments for the guest (after --)");
-  sub->callback([a] { set_exit_code(run_sandbox(*a)); });
+  sub->callback([a] {
+    auto bytes = read_file(a->elf);
+    set_exit_code(bytes.ok() ? run_sandbox(*a, bytes.value()) : report(bytes.error()));
+  });
 
   CLI::App* flags =
       app.add_subcommand("guest-cflags", "print clang-22 flags for riscv64 guest C code");

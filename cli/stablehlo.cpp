@@ -196,29 +196,10 @@ void print_tensor(const stablehlo::Tensor& t) {
 
 }  // namespace
 
-bool is_mlir(const std::string& path, const std::string& text) {
-  if (path.size() > 5 && path.compare(path.size() - 5, 5, ".mlir") == 0) return true;
-  size_t i = 0;
-  while (i < text.size()) {
-    if (std::isspace(static_cast<unsigned char>(text[i]))) {
-      ++i;
-    } else if (text.compare(i, 2, "//") == 0) {
-      i = text.find('\n', i);
-      if (i == std::string::npos) return false;
-    } else {
-      break;
-    }
-  }
-  return text.compare(i, 6, "module") == 0 || text.compare(i, 9, "func.func") == 0 ||
-         text.compare(i, 11, "\"func.func\"") == 0;
-}
-
 int run_stablehlo(const StablehloRun& r) {
   const std::string &path = r.path, &entry = r.entry, &tier = r.tier;
   const std::vector<std::string>&inputs = r.inputs, &outputs = r.outputs;
-  auto text = read_file(path);
-  if (!text.ok()) return report(text.error());
-  auto prog = stablehlo::Program::parse(text.value(), path);
+  auto prog = stablehlo::Program::parse(r.text, path);
   if (!prog.ok()) return report(prog.error());
   std::string fn = entry.empty() ? "main" : entry;
   auto sig = (*prog)->signature(fn);

@@ -9,12 +9,12 @@
 namespace tierjit::cli {
 
 /// True when `text` looks like MLIR (after comments: `module`, `func.func`, `"func.func"`).
-bool is_mlir(const std::string& path, const std::string& text);
 /// Runs `entry` (default main) on .npy inputs; writes results to the .npy outputs, or
 /// prints them. `tier`: "interp" runs the reference evaluator, anything else the compiled
 /// path; `stats` prints the compile time. Returns the exit status.
 struct StablehloRun {
   std::string path, entry;
+  std::string text;                          ///< the file's contents (read by the front door)
   std::vector<std::string> inputs, outputs;  ///< .npy files
   std::string tier;                          ///< "interp" = the evaluator, else compiled
   bool stats = false;                        ///< print the compile time

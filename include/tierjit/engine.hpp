@@ -49,6 +49,9 @@ class Engine {
  public:
   /// Loads and prepares cfg.path. Errors carry a code (see error_code.hpp) and location.
   static std::unique_ptr<Engine> load(const RunConfig& cfg, Error* error);
+  /// The same for a file the caller has already read: `bytes` is its content (.ll, .bc or
+  /// LLBC, detected from the bytes); cfg.path only names it in errors and statistics.
+  static std::unique_ptr<Engine> load(const RunConfig& cfg, std::string bytes, Error* error);
   ~Engine();
 
   /// Runs constructors, then the entry with `args` (args[0] is the program name).

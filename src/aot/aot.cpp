@@ -44,8 +44,14 @@ Status link_shared(const std::string& object, const std::string& output) {
 }  // namespace
 
 Status compile_file(const std::string& input, const CompileOptions& opts) {
+  TJ_ASSIGN_OR_RETURN(std::string bytes, read_file(input));
+  return compile_bytes(std::move(bytes), input, opts);
+}
+
+Status compile_bytes(std::string bytes, const std::string& input, const CompileOptions& opts) {
   llvm::LLVMContext ctx;
-  TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr ir, llvmtier::load_ir_file(input, ctx, false));
+  TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr ir,
+                      llvmtier::load_ir_bytes(std::move(bytes), input, ctx, false));
   llvm::Module& m = *ir.module;
   TJ_TRY(llvmtier::verify_ir(m, input));
   std::string triple =

@@ -25,5 +25,7 @@ OutputKind kind_for_output(const std::string& path);
 /// Compiles `input` (.ll/.bc/.llbc) to `opts.output`. Errors: those of loading, kInvalidInput
 /// (verifier), kCompileFailed (codegen or link, with lld's message), kIo.
 Status compile_file(const std::string& input, const CompileOptions& opts);
+/// The same for the file's content, already read (`name` names it in errors).
+Status compile_bytes(std::string bytes, const std::string& name, const CompileOptions& opts);
 
 }  // namespace tierjit::aot

@@ -21,11 +21,11 @@
 #include "llvm/codegen.hpp"
 #include "llvm/ir_loader.hpp"
 #include "llvm/linker.hpp"
+#include "runtime/cache_key.hpp"
 #include "runtime/object_cache.hpp"
 #include "sandbox/guest_sysroot.hpp"
 #include "support/file.hpp"
 #include "support/hash.hpp"
-#include "tierjit/version.hpp"
 
 namespace tierjit::aot {
 namespace {
@@ -96,9 +96,9 @@ Status link_guest(const std::string& object, const std::string& sysroot, bool de
 // Everything the ELF depends on besides the input: versions, options, target, sysroot files.
 Expected<Hash128> cache_key(std::string_view kind, std::string_view input,
                             const std::string& sysroot, const RiscvOptions& o) {
-  Hasher h;
-  h.add("tierjit-riscv-elf").add(kind).add(kVersion).add(kLlvmVersion).add(input);
-  h.add_u64(static_cast<uint64_t>(o.opt_level)).add_u64(o.debug ? 1 : 0).add(guest_target().key());
+  CacheKey h("riscv-elf");
+  h.add(kind).add(input).add_u64(static_cast<uint64_t>(o.opt_level)).add_u64(o.debug ? 1 : 0);
+  h.target(guest_target().key());
   std::vector<std::string> files = sandbox::guest_libraries(sysroot);
   files.push_back(sandbox::guest_crt0(sysroot));
   files.push_back(sandbox::guest_linker_script(sysroot));
@@ -177,7 +177,7 @@ Status cached_build(std::string_view kind, std::string_view source, const RiscvO
   }
   TJ_ASSIGN_OR_RETURN(std::string sysroot, sandbox::guest_sysroot());
   TJ_ASSIGN_OR_RETURN(Hash128 key, cache_key(kind, source, sysroot, opts));
-  ObjectCache cache(ObjectCache::default_dir());
+  ObjectCache cache;
   if (auto hit = cache.load(key)) {
     TJ_TRY(write_executable(opts.output, *hit));
     outcome(ElfCacheOutcome::kHit);
@@ -194,9 +194,15 @@ Status cached_build(std::string_view kind, std::string_view source, const RiscvO
 
 Status compile_riscv_file(const std::string& input, const RiscvOptions& opts) {
   TJ_ASSIGN_OR_RETURN(std::string bytes, read_file(input));
+  return compile_riscv_ir(bytes, input, opts);
+}
+
+Status compile_riscv_ir(std::string_view bytes, const std::string& input,
+                        const RiscvOptions& opts) {
   return cached_build("ir", bytes, opts, [&]() -> Status {
     llvm::LLVMContext ctx;
-    TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr ir, llvmtier::load_ir_file(input, ctx, false));
+    TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr ir,
+                        llvmtier::load_ir_bytes(std::string(bytes), input, ctx, false));
     TJ_TRY(llvmtier::verify_ir(*ir.module, input));
     return compile_riscv_module(*ir.module, input, opts);
   });

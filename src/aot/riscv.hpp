@@ -41,6 +41,8 @@ struct RiscvOptions {
 /// sound: data layout, ABI and inline assembly are baked in), those of loading and
 /// verifying, kCompileFailed (codegen or lld's message), kFileNotFound (no guest sysroot).
 Status compile_riscv_file(const std::string& input, const RiscvOptions& opts);
+/// The same for the file's content, already read (`name` names it in errors).
+Status compile_riscv_ir(std::string_view bytes, const std::string& name, const RiscvOptions& opts);
 
 /// The same for a module already in memory. `extra_libs` are sysroot libraries linked before
 /// the C library (e.g. "libtjbcrun.a", the bytecode runner's main).

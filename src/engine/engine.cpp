@@ -13,12 +13,12 @@
 #include "llvm/ir_loader.hpp"
 #include "llvm/orc_tier.hpp"
 #include "llvm/program.hpp"
+#include "runtime/cache_key.hpp"
 #include "runtime/object_cache.hpp"
 #include "support/error.hpp"
 #include "support/file.hpp"
 #include "support/hash.hpp"
 #include "support/log.hpp"
-#include "tierjit/version.hpp"
 
 namespace tierjit {
 
@@ -39,21 +39,15 @@ Engine::~Engine() {
 }
 
 namespace {
-Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg) {
+Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg, std::string bytes) {
   using Clock = std::chrono::steady_clock;
   auto t0 = Clock::now();
   auto impl = std::make_unique<Engine::Impl>();
   impl->cfg = cfg;
-  TJ_ASSIGN_OR_RETURN(std::string bytes, read_file(cfg.path));
-  if (cfg.cache)
-    impl->cache = std::make_unique<ObjectCache>(
-        cfg.cache_dir.empty() ? ObjectCache::default_dir() : cfg.cache_dir, cfg.cache_max_bytes);
+  if (cfg.cache) impl->cache = std::make_unique<ObjectCache>(cfg.cache_dir, cfg.cache_max_bytes);
   // A previous run left a manifest of this exact input: start without parsing it at all.
   Hash128 content = hash_bytes(bytes);
-  Hasher mk;
-  mk.add("tierjit-manifest").add(kVersion).add(kLlvmVersion);
-  mk.add_u64(content.lo).add_u64(content.hi);
-  Hash128 manifest_key = mk.finish();
+  Hash128 manifest_key = CacheKey("manifest").add(content).finish();
   std::unique_ptr<llvmtier::Program> program;
   std::optional<llvmtier::LlbcHeader> llbc;
   if (llvmtier::is_llbc(bytes)) {
@@ -116,7 +110,16 @@ Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg) {
 }  // namespace
 
 std::unique_ptr<Engine> Engine::load(const RunConfig& cfg, Error* error) {
-  auto impl = load_impl(cfg);
+  auto bytes = read_file(cfg.path);
+  if (!bytes.ok()) {
+    if (error) *error = bytes.take_error();
+    return nullptr;
+  }
+  return load(cfg, std::move(bytes).value(), error);
+}
+
+std::unique_ptr<Engine> Engine::load(const RunConfig& cfg, std::string bytes, Error* error) {
+  auto impl = load_impl(cfg, std::move(bytes));
   if (!impl.ok()) {
     if (error) *error = impl.take_error();
     return nullptr;

@@ -18,9 +18,9 @@
 
 #include "llvm/codegen.hpp"
 #include "llvm/ir_loader.hpp"
+#include "runtime/cache_key.hpp"
 #include "runtime/object_cache.hpp"
 #include "support/file.hpp"
-#include "tierjit/version.hpp"
 
 namespace tierjit {
 namespace orc = llvm::orc;
@@ -62,12 +62,17 @@ struct JitCompiler::Impl {
   uint64_t disk_hits = 0;
   std::atomic<uint64_t> jd_counter{0};
 
+  Hash128 snippet_key(std::string_view ir) const {
+    return CacheKey("snippet")
+        .add(ir)
+        .add(llvmtier::pipeline_name(cfg.optimization_level))
+        .target(target.key())
+        .finish();
+  }
+
   // Object payload for `ir`: entry name, NUL, ELF object. From the disk cache when possible.
   Expected<std::string> build(std::string_view ir, const std::string& id, bool* from_disk) {
-    Hasher h;
-    h.add("tierjit-snippet").add(kVersion).add(kLlvmVersion).add(ir);
-    h.add(llvmtier::pipeline_name(cfg.optimization_level)).add(target.key());
-    Hash128 key = h.finish();
+    Hash128 key = snippet_key(ir);
     if (disk) {
       if (auto payload = disk->load(key); payload && payload->find('\0') != std::string::npos) {
         *from_disk = true;
@@ -141,9 +146,7 @@ JitCompiler::JitCompiler(JitConfig config) : impl_(std::make_unique<Impl>()) {
   } else {
     impl_->jit = std::shared_ptr<orc::LLJIT>(std::move(*jit));
   }
-  if (impl_->cfg.cache_enabled)
-    impl_->disk = std::make_unique<ObjectCache>(
-        impl_->cfg.cache_dir.empty() ? ObjectCache::default_dir() : impl_->cfg.cache_dir);
+  if (impl_->cfg.cache_enabled) impl_->disk = std::make_unique<ObjectCache>(impl_->cfg.cache_dir);
 }
 
 JitCompiler::~JitCompiler() { clear_cache(); }
@@ -205,10 +208,8 @@ Expected<std::shared_ptr<const CompiledFunction>> JitCompiler::compile_llvm_ir(
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   f->from_disk_cache = from_disk;
   if (s.cfg.cache_enabled && !s.cfg.work_dir.empty()) {
-    Hasher h;  // same key as build(): the object is named after it
-    h.add("tierjit-snippet").add(kVersion).add(kLlvmVersion).add(llvm_ir);
-    h.add(llvmtier::pipeline_name(s.cfg.optimization_level)).add(s.target.key());
-    f->native_code_path = s.cfg.work_dir + "/" + h.finish().hex() + ".o";
+    // The same key as build()'s: the object file is named after it.
+    f->native_code_path = s.cfg.work_dir + "/" + s.snippet_key(llvm_ir).hex() + ".o";
   }
   s.stats.successful_compilations++;
   s.stats.total_compilation_time_ms += f->compilation_time_ms;

@@ -4,7 +4,7 @@
 // disagreed on the header size (124 vs 120 bytes); ours is exactly 128 bytes:
 //
 //   offset size field
-//   0      4    magic: the bytes 'L' 'L' 'B' 'C' (0x4C4C4243 read big-endian, as the seed says)
+//   0      4    magic: the bytes 'L' 'L' 'B' 'C' (0x4C4C4243 read big-endian)
 //   4      32   module_name, NUL-padded UTF-8 (at most 31 bytes + NUL)
 //   36     64   entry_name, NUL-padded (at most 63 bytes + NUL); empty = "main"
 //   100    4    bitcode_size, u32 little-endian, bytes of payload after the header

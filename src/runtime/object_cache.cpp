@@ -33,7 +33,7 @@ std::string ObjectCache::default_dir() {
 }
 
 ObjectCache::ObjectCache(std::string dir, uint64_t max_bytes)
-    : dir_(std::move(dir)), max_bytes_(max_bytes) {
+    : dir_(dir.empty() ? default_dir() : std::move(dir)), max_bytes_(max_bytes) {
   warn_ = [](const std::string& m) { std::fprintf(stderr, "tierjit: warning: %s\n", m.c_str()); };
 }
 

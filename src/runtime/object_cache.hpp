@@ -36,8 +36,9 @@ class ObjectCache {
   /// TIERJIT_CACHE_DIR, else $XDG_CACHE_HOME/tierjit, else $HOME/.cache/tierjit.
   static std::string default_dir();
 
-  /// `dir` is created on first store. max_bytes = 0 means unbounded.
-  explicit ObjectCache(std::string dir, uint64_t max_bytes = 1ull << 30);
+  /// `dir` is created on first store; "" means default_dir(), the one place that rule lives.
+  /// max_bytes = 0 means unbounded.
+  explicit ObjectCache(std::string dir = {}, uint64_t max_bytes = 1ull << 30);
 
   /// The verified payload for `key`, or nullopt (miss, or corrupt entry: reported + removed).
   std::optional<std::string> load(const Hash128& key);

@@ -295,9 +295,7 @@ Expected<double> Program::compile(const std::string& entry) {
     return make_error(ErrorCode::kMissingEntry, "no function @" + entry, SourceLoc{impl_->file});
   shlo::CompileOptions options;
   if (impl_->cache_enabled) {
-    if (!impl_->cache)
-      impl_->cache = std::make_unique<ObjectCache>(
-          impl_->cache_dir.empty() ? ObjectCache::default_dir() : impl_->cache_dir);
+    if (!impl_->cache) impl_->cache = std::make_unique<ObjectCache>(impl_->cache_dir);
     options.cache = impl_->cache.get();
   }
   TJ_ASSIGN_OR_RETURN(auto cm, shlo::CompiledModule::create(*mod, impl_->file, {entry}, options));

@@ -134,4 +134,8 @@ struct Module {
 /// Errors: kInvalidInput "FILE:LINE:COL: expected X, got Y".
 Expected<std::vector<Module>> parse_mlir(std::string_view text, const std::string& file);
 
+/// True when `text` is MLIR to hand to parse_mlir: `path` ends in `.mlir`, or the first token
+/// after blank lines and `//` comments is `module`, `func.func` or `"func.func"`.
+bool looks_like_mlir(std::string_view path, std::string_view text);
+
 }  // namespace tierjit::shlo

@@ -21,10 +21,10 @@
 #include <optional>
 
 #include "llvm/codegen.hpp"
+#include "runtime/cache_key.hpp"
 #include "runtime/object_cache.hpp"
 #include "support/hash.hpp"
 #include "tierjit/kernels.hpp"
-#include "tierjit/version.hpp"
 
 namespace tierjit::shlo {
 
@@ -250,10 +250,7 @@ Expected<std::unique_ptr<CompiledModule>> CompiledModule::create(
     std::string ir;
     llvm::raw_string_ostream os(ir);
     low.mod->print(os, nullptr);
-    Hasher h;
-    h.add("tierjit-stablehlo").add(kVersion).add(kLlvmVersion).add(ir);
-    h.add(pipeline).add(cfg.key());
-    key = h.finish();
+    key = CacheKey("stablehlo").add(ir).add(pipeline).target(cfg.key()).finish();
     object = options.cache->load(key);
     impl->times.from_cache = object.has_value();
   }

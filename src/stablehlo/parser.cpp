@@ -952,4 +952,22 @@ Expected<std::vector<Module>> parse_mlir(std::string_view text, const std::strin
   return out;
 }
 
+bool looks_like_mlir(std::string_view path, std::string_view text) {
+  if (path.size() > 5 && path.substr(path.size() - 5) == ".mlir") return true;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (std::isspace(static_cast<unsigned char>(text[i]))) {
+      ++i;
+    } else if (text.compare(i, 2, "//") == 0) {
+      i = text.find('\n', i);
+      if (i == std::string_view::npos) return false;
+    } else {
+      break;
+    }
+  }
+  std::string_view rest = text.substr(i);
+  return rest.starts_with("module") || rest.starts_with("func.func") ||
+         rest.starts_with("\"func.func\"");
+}
+
 }  // namespace tierjit::shlo

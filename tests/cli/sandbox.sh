@@ -27,6 +27,8 @@ done
 expect_stdout "basic: sandbox == native" "$WORK/native.out" -- "$TIERJIT" sandbox "$WORK/basic.elf" -- a bc
 expect_run "basic: exit status" "$native_rc" "" -- "$TIERJIT" sandbox "$WORK/basic.elf" -- a bc
 "$WORK/basic-native" > "$WORK/native0.out"
+# The front door sends a riscv64 ELF given to `tierjit run` to the sandbox.
+expect_stdout "basic: run dispatches to the sandbox" "$WORK/native.out" -- "$TIERJIT" run "$WORK/basic.elf" -- a bc
 expect_stdout "basic: no args" "$WORK/native0.out" -- "$TIERJIT" sandbox "$WORK/basic.elf"
 
 # Hostile guests: each stops with its own error; exit 124 (budget) or 125 (fault).

@@ -50,7 +50,7 @@ cmp -s "$WORK/out" "$WORK/want" || { echo "FAIL run mlir cached output"; cat "$W
 expect_run "run mlir --no-cache" 0 "" -- "$TIERJIT" run "$d/bias_sum.mlir" --no-cache \
   --cache-dir "$WORK/untouched" --input "$d/x.npy" --input "$d/b.npy"
 [ ! -e "$WORK/untouched" ] || { echo "FAIL --no-cache wrote a cache"; failures=$((failures + 1)); }
-expect_run "--input on IR" 64 "apply to StableHLO" -- "$TIERJIT" run "$d/bias_sum.mlir.ll" --input x.npy
+expect_run "--input on IR" 64 "apply to StableHLO" -- "$TIERJIT" run "$DATA/hello.ll" --input x.npy
 
 corpus="${TIERJIT_STABLEHLO_DIR:-$SRC/../shared/stablehlo}"
 if [ ! -d "$corpus" ]; then

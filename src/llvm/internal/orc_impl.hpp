@@ -32,9 +32,9 @@
 #include "llvm/codegen.hpp"
 #include "llvm/linker.hpp"
 #include "llvm/orc_tier.hpp"
+#include "runtime/cache_key.hpp"
 #include "runtime/object_cache.hpp"
 #include "support/log.hpp"
-#include "tierjit/version.hpp"
 
 namespace tierjit::llvmtier {
 namespace orc = llvm::orc;
@@ -127,13 +127,11 @@ class OrcEngine::Impl {
 
   Hash128 cache_key(const std::string& kind, const std::string& name, const ExtractOptions& o,
                     int level) const {
-    Hasher h;
-    h.add("tierjit-object").add(kVersion).add(kLlvmVersion).add(kind);
-    h.add_u64(program->input().content_hash.lo).add_u64(program->input().content_hash.hi);
+    CacheKey h("object");
+    h.add(kind).add(program->input().content_hash);
     h.add(name).add(o.symbol).add(pipeline_name(level)).add_u64(uint64_t(level));
     h.add_u64(o.count_calls).add_u64(o.heat_threshold).add_u64(o.next_level);
-    h.add(target.key());
-    return h.finish();
+    return h.target(target.key()).finish();
   }
 
   Expected<llvm::TargetMachine*> main_tm(int level) {  // caller holds the program mutex
@@ -190,14 +188,12 @@ class OrcEngine::Impl {
   }
 
   Hash128 bundle_key() const {
-    Hasher h;
-    h.add("tierjit-bundle").add(kVersion).add(kLlvmVersion);
-    h.add_u64(program->input().content_hash.lo).add_u64(program->input().content_hash.hi);
+    CacheKey h("bundle");
+    h.add(program->input().content_hash);
     h.add_u64(uint64_t(options.policy.fixed_opt + 1)).add_u64(uint64_t(options.policy.base_opt));
     for (size_t i = 0; i < options.policy.levels.size(); ++i)
       h.add_u64(options.policy.thresholds[i]).add_u64(uint64_t(options.policy.levels[i]));
-    h.add(target.key());
-    return h.finish();
+    return h.target(target.key()).finish();
   }
 
   Status load_bundle(orc::JITDylib& jd, std::vector<int>& bundled_tier);

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+// Running a riscv64 guest from the command line (`tierjit sandbox`, and `tierjit run` of an ELF).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tierjit::cli {
+
+struct SandboxArgs {
+  std::string elf;
+  uint64_t max_instructions = 0;
+  uint64_t max_memory = 0;
+  uint64_t stack = 0;
+  bool stats = false;
+  bool allow_stdin = false;
+  bool trace = false;
+  std::vector<std::string> readable;
+  std::vector<std::string> args;
+};
+
+/// Runs the guest whose ELF bytes were read by the caller; returns the exit status (the
+/// guest's own, 124 budget exhausted, 125 guest fault, or the load error's status).
+int run_sandbox(const SandboxArgs& a, std::string_view elf_bytes);
+
+}  // namespace tierjit::cli
