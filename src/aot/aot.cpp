@@ -9,7 +9,7 @@
 #include <llvm/TargetParser/Host.h>
 #include <unistd.h>
 
-#include "llvm/codegen.hpp"
+#include "backend/codegen.hpp"
 #include "llvm/ir_loader.hpp"
 #include "llvm/linker.hpp"
 #include "support/file.hpp"
@@ -56,13 +56,12 @@ Status compile_bytes(std::string bytes, const std::string& input, const CompileO
   TJ_TRY(llvmtier::verify_ir(m, input));
   std::string triple =
       m.getTargetTriple().empty() ? llvm::sys::getProcessTriple() : m.getTargetTriple().str();
-  llvmtier::TargetConfig tc =
-      opts.native_cpu ? llvmtier::TargetConfig::host() : llvmtier::TargetConfig::generic(triple);
+  backend::TargetConfig tc =
+      opts.native_cpu ? backend::TargetConfig::host() : backend::TargetConfig::generic(triple);
   tc.emulated_tls = false;  // a normal linker resolves native TLS
-  TJ_ASSIGN_OR_RETURN(auto tm, llvmtier::make_target_machine(tc, opts.opt_level));
+  TJ_ASSIGN_OR_RETURN(auto tm, backend::make_target_machine(tc, opts.opt_level));
   m.setDataLayout(tm->createDataLayout());
-  llvmtier::optimize_module(m, *tm, opts.opt_level);
-  TJ_ASSIGN_OR_RETURN(std::string obj, llvmtier::emit_object(m, *tm));
+  TJ_ASSIGN_OR_RETURN(std::string obj, backend::compile_to_object(m, *tm, opts.opt_level));
   if (opts.kind == OutputKind::kObject) return write_file_atomic(opts.output, obj);
   return link_shared(obj, opts.output);
 }

@@ -16,9 +16,9 @@
 #include <filesystem>
 #include <functional>
 
+#include "backend/codegen.hpp"
 #include "bytecode/isa.hpp"
 #include "llvm/bytecode_jit.hpp"
-#include "llvm/codegen.hpp"
 #include "llvm/ir_loader.hpp"
 #include "llvm/linker.hpp"
 #include "runtime/cache_key.hpp"
@@ -30,8 +30,8 @@
 namespace tierjit::aot {
 namespace {
 
-llvmtier::TargetConfig guest_target() {
-  llvmtier::TargetConfig tc;
+backend::TargetConfig guest_target() {
+  backend::TargetConfig tc;
   tc.triple = sandbox::kGuestTriple;
   tc.cpu = "generic-rv64";
   tc.features = sandbox::kGuestFeatures;
@@ -154,10 +154,9 @@ Status compile_riscv_module(llvm::Module& m, const std::string& name, const Risc
                                   m.getTargetTriple().str()),
                       {name});
   TJ_ASSIGN_OR_RETURN(std::string sysroot, sandbox::guest_sysroot());
-  TJ_ASSIGN_OR_RETURN(auto tm, llvmtier::make_target_machine(guest_target(), opts.opt_level));
+  TJ_ASSIGN_OR_RETURN(auto tm, backend::make_target_machine(guest_target(), opts.opt_level));
   m.setDataLayout(tm->createDataLayout());
-  llvmtier::optimize_module(m, *tm, opts.opt_level);
-  TJ_ASSIGN_OR_RETURN(std::string obj, llvmtier::emit_object(m, *tm));
+  TJ_ASSIGN_OR_RETURN(std::string obj, backend::compile_to_object(m, *tm, opts.opt_level));
   return link_guest(obj, sysroot, opts.debug, opts.output, extra_libs);
 }
 
@@ -214,7 +213,7 @@ Status compile_riscv_bytecode(const bytecode::Module& m, std::string_view source
     return make_error(ErrorCode::kMissingEntry, "the module has no entry function", {name});
   return cached_build("bytecode", source, opts, [&]() -> Status {
     llvm::LLVMContext ctx;
-    llvmtier::TargetConfig tc = guest_target();
+    backend::TargetConfig tc = guest_target();
     TJ_ASSIGN_OR_RETURN(auto mod, llvmtier::translate_bytecode_module(m, ctx, &tc));
     add_runner_tables(*mod, m);
     return compile_riscv_module(*mod, name, opts, {"libtjbcrun.a"});

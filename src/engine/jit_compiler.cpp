@@ -16,7 +16,8 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "llvm/codegen.hpp"
+#include "backend/codegen.hpp"
+#include "backend/jit_session.hpp"
 #include "llvm/ir_loader.hpp"
 #include "runtime/cache_key.hpp"
 #include "runtime/object_cache.hpp"
@@ -25,47 +26,39 @@
 namespace tierjit {
 namespace orc = llvm::orc;
 
-namespace {
-// Link errors (e.g. "Symbols not found: [ x ]") reach ORC's reporter on the linking thread.
-thread_local std::string t_last_link_error;
-}  // namespace
-
+// One compiled snippet's code: a JITDylib of the process-wide session, removed with the last
+// CompiledFunction that refers to it.
 struct CodeHandle {
-  std::shared_ptr<orc::LLJIT> jit;
+  backend::JitSession* session = nullptr;
   orc::JITDylib* jd = nullptr;
   ~CodeHandle() {
-    if (jd) llvm::consumeError(jit->getExecutionSession().removeJITDylib(*jd));
+    if (session) session->remove(jd);
   }
 };
 
 void* CompiledFunction::lookup(const std::string& symbol) const {
   if (!code) return nullptr;
-  auto addr = code->jit->lookup(*code->jd, symbol);
-  if (!addr) {
-    llvm::consumeError(addr.takeError());
-    return nullptr;
-  }
-  return addr->toPtr<void*>();
+  auto addr = code->session->lookup(*code->jd, symbol);
+  return addr.ok() ? addr.value() : nullptr;
 }
 
 struct JitCompiler::Impl {
   JitConfig cfg;
-  std::shared_ptr<orc::LLJIT> jit;
+  backend::JitSession* session = nullptr;
   Error init_error;
   bool init_failed = false;
   std::unique_ptr<ObjectCache> disk;
-  llvmtier::TargetConfig target;
+  backend::TargetConfig target;
   mutable std::mutex mu;
   mutable std::list<std::shared_ptr<const CompiledFunction>> lru;  // front = most recent
   mutable std::unordered_map<std::string, decltype(lru)::iterator> index;
   CompilationStats stats;
   uint64_t disk_hits = 0;
-  std::atomic<uint64_t> jd_counter{0};
 
   Hash128 snippet_key(std::string_view ir) const {
     return CacheKey("snippet")
         .add(ir)
-        .add(llvmtier::pipeline_name(cfg.optimization_level))
+        .add(backend::pipeline_name(cfg.optimization_level))
         .target(target.key())
         .finish();
   }
@@ -93,16 +86,11 @@ struct JitCompiler::Impl {
     if (entry.empty())
       return make_error(ErrorCode::kMissingEntry, "the IR defines no externally visible function",
                         {id});
-    // Target machines are costly to build (register and lowering tables) and not thread-safe:
-    // one per thread and level, reused.
-    thread_local std::map<int, std::unique_ptr<llvm::TargetMachine>> tms;
-    auto& tm = tms[cfg.optimization_level];
-    if (!tm) {
-      TJ_ASSIGN_OR_RETURN(tm, llvmtier::make_target_machine(target, cfg.optimization_level));
-    }
+    TJ_ASSIGN_OR_RETURN(llvm::TargetMachine * tm,
+                        backend::thread_target_machine(target, cfg.optimization_level));
     m.setDataLayout(tm->createDataLayout());
-    llvmtier::optimize_module(m, *tm, cfg.optimization_level);
-    TJ_ASSIGN_OR_RETURN(std::string obj, llvmtier::emit_object(m, *tm));
+    TJ_ASSIGN_OR_RETURN(std::string obj,
+                        backend::compile_to_object(m, *tm, cfg.optimization_level));
     std::string payload = entry + '\0' + obj;
     if (disk) disk->store(key, payload);
     if (cfg.cache_enabled && !cfg.work_dir.empty()) {
@@ -115,36 +103,27 @@ struct JitCompiler::Impl {
   }
 
   Expected<std::shared_ptr<CodeHandle>> load(const std::string& obj, const std::string& id) {
-    auto& es = jit->getExecutionSession();
-    auto jd = es.createJITDylib("snippet." + std::to_string(jd_counter++) + "." + id);
-    if (!jd) return make_error(ErrorCode::kInternal, llvm::toString(jd.takeError()));
-    orc::JITDylibSearchOrder order = {{&*jd, orc::JITDylibLookupFlags::MatchAllSymbols}};
-    if (auto proc = jit->getProcessSymbolsJITDylib())
-      order.push_back({proc.get(), orc::JITDylibLookupFlags::MatchAllSymbols});
-    jd->setLinkOrder(std::move(order), false);
     auto handle = std::make_shared<CodeHandle>();
-    handle->jit = jit;
-    handle->jd = &*jd;
-    if (llvm::Error e = jit->addObjectFile(*jd, llvm::MemoryBuffer::getMemBufferCopy(obj, id)))
-      return make_error(ErrorCode::kCompileFailed, llvm::toString(std::move(e)), {id});
+    TJ_ASSIGN_OR_RETURN(handle->jd, session->create_dylib("snippet." + id));
+    handle->session = session;
+    if (Status st = session->add_object(*handle->jd, obj, id); !st.ok()) {
+      Error e = st.error();
+      e.where = SourceLoc{id};
+      return e;
+    }
     return handle;
   }
 };
 
 JitCompiler::JitCompiler(JitConfig config) : impl_(std::make_unique<Impl>()) {
   impl_->cfg = std::move(config);
-  llvmtier::initialize_llvm_targets();
-  impl_->target = llvmtier::TargetConfig::host();
-  auto jit = orc::LLJITBuilder().setPlatformSetUp(orc::setUpInactivePlatform).create();
-  if (jit) {  // link failures come back as values; don't also print them
-    (*jit)->getExecutionSession().setErrorReporter(
-        [](llvm::Error e) { t_last_link_error = llvm::toString(std::move(e)); });
-  }
-  if (!jit) {
+  impl_->target = backend::TargetConfig::host();
+  auto session = backend::JitSession::get();
+  if (!session) {
     impl_->init_failed = true;
-    impl_->init_error = make_error(ErrorCode::kInternal, llvm::toString(jit.takeError()));
+    impl_->init_error = session.error();
   } else {
-    impl_->jit = std::shared_ptr<orc::LLJIT>(std::move(*jit));
+    impl_->session = *session;
   }
   if (impl_->cfg.cache_enabled) impl_->disk = std::make_unique<ObjectCache>(impl_->cfg.cache_dir);
 }
@@ -184,13 +163,11 @@ Expected<std::shared_ptr<const CompiledFunction>> JitCompiler::compile_llvm_ir(
     f = std::make_shared<CompiledFunction>();
     f->name = payload.value().substr(0, payload.value().find('\0'));
     f->code = handle.value();
-    t_last_link_error.clear();
-    auto addr = s.jit->lookup(*f->code->jd, f->name);
+    auto addr = s.session->lookup(*f->code->jd, f->name);
     if (addr) {
-      f->function_pointer = addr->toPtr<void*>();
+      f->function_pointer = addr.value();
     } else {
-      std::string why = llvm::toString(addr.takeError());
-      if (!t_last_link_error.empty()) why = t_last_link_error;
+      std::string why = addr.error().message;
       bool missing = why.find("Symbols not found") != std::string::npos;
       handle = make_error(missing ? ErrorCode::kUnresolvedSymbol : ErrorCode::kCompileFailed,
                           "cannot link '" + f->name + "': " + why, {id});

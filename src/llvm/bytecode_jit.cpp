@@ -21,10 +21,11 @@
 #include <mutex>
 #include <set>
 
+#include "backend/codegen.hpp"
+#include "backend/jit_session.hpp"
 #include "bc_semantics.inc"
 #include "bc_semantics_riscv64.inc"
 #include "bytecode/abi.h"
-#include "llvm/codegen.hpp"
 
 namespace tierjit::llvmtier {
 namespace {
@@ -392,9 +393,9 @@ llvm::Function* declare_tjfn(llvm::Module& mod, const std::string& name) {
 }
 
 Expected<std::unique_ptr<llvm::Module>> new_module(llvm::LLVMContext& ctx, const std::string& name,
-                                                   const TargetConfig& target) {
+                                                   const backend::TargetConfig& target) {
   auto mod = std::make_unique<llvm::Module>(name, ctx);
-  TJ_ASSIGN_OR_RETURN(auto tm, make_target_machine(target, 2));
+  TJ_ASSIGN_OR_RETURN(auto tm, backend::make_target_machine(target, 2));
   mod->setDataLayout(tm->createDataLayout());
   mod->setTargetTriple(tm->getTargetTriple());
   TJ_TRY(link_semantics(*mod));
@@ -413,7 +414,8 @@ Status finish(llvm::Module& mod) {
 
 Expected<std::unique_ptr<llvm::Module>> translate_bytecode(const bytecode::Module& m, uint32_t fn,
                                                            llvm::LLVMContext& ctx) {
-  TJ_ASSIGN_OR_RETURN(auto mod, new_module(ctx, fmt::format("tj_bc_{}", fn), TargetConfig::host()));
+  TJ_ASSIGN_OR_RETURN(auto mod,
+                      new_module(ctx, fmt::format("tj_bc_{}", fn), backend::TargetConfig::host()));
   llvm::Function* f = declare_tjfn(*mod, fmt::format("tj_bc_{}", fn));
   std::map<uint32_t, llvm::Function*> direct = {{fn, f}};  // self-recursion calls directly
   FunctionTranslator(m, fn, f, direct).run();
@@ -428,7 +430,7 @@ namespace {
 Expected<std::unique_ptr<llvm::Module>> translate_all(const bytecode::Module& m,
                                                       llvm::LLVMContext& ctx, bool internal,
                                                       std::map<uint32_t, llvm::Function*>& fns,
-                                                      const TargetConfig& target) {
+                                                      const backend::TargetConfig& target) {
   TJ_ASSIGN_OR_RETURN(auto mod, new_module(ctx, "tierjit_bytecode", target));
   for (uint32_t i = 0; i < m.functions.size(); ++i) {
     fns[i] = declare_tjfn(*mod, fmt::format("tj_bc_{}", i));
@@ -440,12 +442,11 @@ Expected<std::unique_ptr<llvm::Module>> translate_all(const bytecode::Module& m,
 
 }  // namespace
 
-Expected<std::unique_ptr<llvm::Module>> translate_bytecode_module(const bytecode::Module& m,
-                                                                  llvm::LLVMContext& ctx,
-                                                                  const TargetConfig* target) {
+Expected<std::unique_ptr<llvm::Module>> translate_bytecode_module(
+    const bytecode::Module& m, llvm::LLVMContext& ctx, const backend::TargetConfig* target) {
   std::map<uint32_t, llvm::Function*> fns;
   TJ_ASSIGN_OR_RETURN(auto mod, translate_all(m, ctx, /*internal=*/true, fns,
-                                              target ? *target : TargetConfig::host()));
+                                              target ? *target : backend::TargetConfig::host()));
   // Tables the wrappers install in the caller's TjCtx: entry cells (callr) and arg counts.
   auto* p = llvm::PointerType::getUnqual(ctx);
   auto* i64 = llvm::Type::getInt64Ty(ctx);
@@ -497,38 +498,58 @@ Expected<std::unique_ptr<llvm::Module>> translate_bytecode_module(const bytecode
 
 Expected<std::string> compile_bytecode_object(const bytecode::Module& m, int opt_level,
                                               bool native_cpu) {
-  initialize_llvm_targets();
+  backend::initialize_llvm_targets();
   llvm::LLVMContext ctx;
   TJ_ASSIGN_OR_RETURN(auto mod, translate_bytecode_module(m, ctx));
-  TargetConfig cfg =
-      native_cpu ? TargetConfig::host() : TargetConfig::generic(mod->getTargetTriple().str());
+  backend::TargetConfig cfg = native_cpu
+                                  ? backend::TargetConfig::host()
+                                  : backend::TargetConfig::generic(mod->getTargetTriple().str());
   cfg.emulated_tls = false;
-  TJ_ASSIGN_OR_RETURN(auto tm, make_target_machine(cfg, opt_level));
+  TJ_ASSIGN_OR_RETURN(auto tm, backend::make_target_machine(cfg, opt_level));
   mod->setDataLayout(tm->createDataLayout());
-  optimize_module(*mod, *tm, opt_level);
-  return emit_object(*mod, *tm);
+  return backend::compile_to_object(*mod, *tm, opt_level);
 }
 
 // ---- BytecodeJit ---------------------------------------------------------------------------
+// Each BytecodeJit compiles with its own TargetMachine (under its mutex) and links the objects
+// into a JITDylib of its own in the process-wide JIT session, removed with it.
 class BytecodeJit::Impl {
  public:
-  std::unique_ptr<llvm::orc::LLJIT> jit;
+  backend::JitSession* session = nullptr;
+  llvm::orc::JITDylib* jd = nullptr;
   std::unique_ptr<llvm::TargetMachine> tm;
   int opt = 2;
   std::mutex mu;
   uint64_t serial = 0;
+  ~Impl() {
+    if (session) session->remove(jd);
+  }
+
+  // Optimizes and emits `mod`, links it, returns the addresses of `names`.
+  Expected<std::vector<void*>> link(llvm::Module& mod, const std::vector<std::string>& names) {
+    auto dump = [](llvm::Module& m) {
+      if (std::getenv("TIERJIT_DUMP_BYTECODE_IR")) m.print(llvm::errs(), nullptr);
+    };
+    TJ_ASSIGN_OR_RETURN(std::string obj, backend::compile_to_object(mod, *tm, opt, dump));
+    TJ_TRY(session->add_object(*jd, obj, names.empty() ? "bytecode" : names.front()));
+    std::vector<void*> out;
+    for (const std::string& name : names) {
+      TJ_ASSIGN_OR_RETURN(void* addr, session->lookup(*jd, name));
+      out.push_back(addr);
+    }
+    return out;
+  }
 };
 
 Expected<std::unique_ptr<BytecodeJit>> BytecodeJit::create(int opt_level) {
-  initialize_llvm_targets();
-  auto jit = llvm::orc::LLJITBuilder().create();
-  if (!jit)
-    return make_error(ErrorCode::kCompileFailed, "LLJIT: " + llvm::toString(jit.takeError()));
+  TJ_ASSIGN_OR_RETURN(backend::JitSession * session, backend::JitSession::get());
   std::unique_ptr<BytecodeJit> out(new BytecodeJit);
   out->impl_ = std::make_unique<Impl>();
-  out->impl_->jit = std::move(*jit);
   out->impl_->opt = opt_level;
-  TJ_ASSIGN_OR_RETURN(out->impl_->tm, make_target_machine(TargetConfig::host(), opt_level));
+  TJ_ASSIGN_OR_RETURN(out->impl_->tm,
+                      backend::make_target_machine(backend::TargetConfig::host(), opt_level));
+  TJ_ASSIGN_OR_RETURN(out->impl_->jd, session->create_dylib("bytecode"));
+  out->impl_->session = session;
   return out;
 }
 
@@ -536,27 +557,21 @@ BytecodeJit::~BytecodeJit() = default;
 
 Expected<void*> BytecodeJit::compile(const bytecode::Module& m, uint32_t fn) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto ctx = std::make_unique<llvm::LLVMContext>();
-  TJ_ASSIGN_OR_RETURN(auto mod, translate_bytecode(m, fn, *ctx));
+  llvm::LLVMContext ctx;
+  TJ_ASSIGN_OR_RETURN(auto mod, translate_bytecode(m, fn, ctx));
   // Unique symbol per compile: a function may be recompiled (e.g. after reset).
   std::string name = fmt::format("tj_bc_{}_{}", fn, impl_->serial++);
   mod->getFunction(fmt::format("tj_bc_{}", fn))->setName(name);
-  optimize_module(*mod, *impl_->tm, impl_->opt);
-  if (std::getenv("TIERJIT_DUMP_BYTECODE_IR")) mod->print(llvm::errs(), nullptr);
-  if (auto err =
-          impl_->jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))))
-    return make_error(ErrorCode::kCompileFailed, llvm::toString(std::move(err)));
-  auto sym = impl_->jit->lookup(name);
-  if (!sym) return make_error(ErrorCode::kCompileFailed, llvm::toString(sym.takeError()));
-  return sym->toPtr<void*>();
+  TJ_ASSIGN_OR_RETURN(std::vector<void*> addr, impl_->link(*mod, {name}));
+  return addr.front();
 }
 
 Expected<std::vector<void*>> BytecodeJit::compile_all(const bytecode::Module& m) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto ctx = std::make_unique<llvm::LLVMContext>();
+  llvm::LLVMContext ctx;
   std::map<uint32_t, llvm::Function*> fns;
-  TJ_ASSIGN_OR_RETURN(auto mod,
-                      translate_all(m, *ctx, /*internal=*/false, fns, TargetConfig::host()));
+  TJ_ASSIGN_OR_RETURN(
+      auto mod, translate_all(m, ctx, /*internal=*/false, fns, backend::TargetConfig::host()));
   TJ_TRY(finish(*mod));
   uint64_t serial = impl_->serial++;
   std::vector<std::string> names;
@@ -564,18 +579,7 @@ Expected<std::vector<void*>> BytecodeJit::compile_all(const bytecode::Module& m)
     names.push_back(fmt::format("tj_bc_{}_{}", i, serial));
     f->setName(names.back());
   }
-  optimize_module(*mod, *impl_->tm, impl_->opt);
-  if (std::getenv("TIERJIT_DUMP_BYTECODE_IR")) mod->print(llvm::errs(), nullptr);
-  if (auto err =
-          impl_->jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))))
-    return make_error(ErrorCode::kCompileFailed, llvm::toString(std::move(err)));
-  std::vector<void*> out;
-  for (const std::string& name : names) {
-    auto sym = impl_->jit->lookup(name);
-    if (!sym) return make_error(ErrorCode::kCompileFailed, llvm::toString(sym.takeError()));
-    out.push_back(sym->toPtr<void*>());
-  }
-  return out;
+  return impl_->link(*mod, names);
 }
 
 }  // namespace tierjit::llvmtier

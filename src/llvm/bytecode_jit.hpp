@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "backend/codegen.hpp"
 #include "bytecode/isa.hpp"
-#include "llvm/codegen.hpp"
 #include "support/error.hpp"
 
 namespace llvm {
@@ -31,7 +31,8 @@ Expected<std::unique_ptr<llvm::Module>> translate_bytecode(const bytecode::Modul
 /// host) sets the triple, data layout and semantics bitcode; for riscv64 the functions use the
 /// C calling convention (LLVM has no preserve_none there).
 Expected<std::unique_ptr<llvm::Module>> translate_bytecode_module(
-    const bytecode::Module& m, llvm::LLVMContext& ctx, const TargetConfig* target = nullptr);
+    const bytecode::Module& m, llvm::LLVMContext& ctx,
+    const backend::TargetConfig* target = nullptr);
 
 /// An ELF relocatable object for the whole module (translate_bytecode_module, the O<level>
 /// pipeline, portable x86-64 unless `native_cpu`).

@@ -138,9 +138,9 @@ Expected<std::string> OrcEngine::Impl::compile_function(uint32_t id, int tier, b
     TJ_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> m, program->extract_function(id, o));
     auto te = Clock::now();
     TJ_ASSIGN_OR_RETURN(llvm::TargetMachine * tm, main_tm(level));
-    optimize_module(*m, *tm, level);
-    auto topt = Clock::now();
-    TJ_ASSIGN_OR_RETURN(obj, emit_object(*m, *tm));
+    auto topt = te;
+    TJ_ASSIGN_OR_RETURN(obj, backend::compile_to_object(
+                                 *m, *tm, level, [&](llvm::Module&) { topt = Clock::now(); }));
     TJ_LOG(Channel::kLazy, "  extract {:.3f} ms, optimize {:.3f} ms, emit {:.3f} ms",
            std::chrono::duration<double, std::milli>(te - t0).count(),
            std::chrono::duration<double, std::milli>(topt - te).count(), ms_since(topt));
@@ -155,10 +155,9 @@ Expected<std::string> OrcEngine::Impl::compile_function(uint32_t id, int tier, b
     if (!m) return from_llvm(m.takeError(), ErrorCode::kInternal, "re-reading extracted IR: ");
     auto& tm = worker_tms[level];  // only the worker thread compiles in background mode
     if (!tm) {
-      TJ_ASSIGN_OR_RETURN(tm, make_target_machine(target, level));
+      TJ_ASSIGN_OR_RETURN(tm, backend::make_target_machine(target, level));
     }
-    optimize_module(**m, *tm, level);
-    TJ_ASSIGN_OR_RETURN(obj, emit_object(**m, *tm));
+    TJ_ASSIGN_OR_RETURN(obj, backend::compile_to_object(**m, *tm, level));
   }
   double ms = ms_since(t0);
   fns[id].compile_us += uint64_t(ms * 1000);
@@ -359,7 +358,7 @@ Status OrcEngine::Impl::add_data_object(orc::JITDylib& jd) {
     std::lock_guard<std::mutex> lock(program->mutex());
     TJ_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> m, program->build_data_module());
     TJ_ASSIGN_OR_RETURN(llvm::TargetMachine * tm, main_tm(0));
-    TJ_ASSIGN_OR_RETURN(obj, emit_object(*m, *tm));
+    TJ_ASSIGN_OR_RETURN(obj, backend::compile_to_object(*m, *tm, 0));
     if (options.cache) options.cache->store(key, obj);
   }
   if (llvm::Error e = jit->getObjLinkingLayer().add(
@@ -427,8 +426,8 @@ Status OrcEngine::Impl::define_functions(orc::JITDylib& jd) {
 }
 
 Status OrcEngine::Impl::setup() {
-  target = TargetConfig::host();
-  initialize_llvm_targets();
+  target = backend::TargetConfig::host();
+  backend::initialize_llvm_targets();
   auto jtmb = orc::JITTargetMachineBuilder::detectHost();
   if (!jtmb) return from_llvm(jtmb.takeError(), ErrorCode::kUnsupported, "host detection: ");
   auto jit_or = orc::LLJITBuilder()

@@ -2,10 +2,8 @@
 // The compiled path's JIT and runtime (see compiled.hpp).
 #include "stablehlo/compiled.hpp"
 
-#include <llvm/ExecutionEngine/Orc/AbsoluteSymbols.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/IR/Module.h>
-#include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
@@ -20,7 +18,8 @@
 #include <mutex>
 #include <optional>
 
-#include "llvm/codegen.hpp"
+#include "backend/codegen.hpp"
+#include "backend/jit_session.hpp"
 #include "runtime/cache_key.hpp"
 #include "runtime/object_cache.hpp"
 #include "support/hash.hpp"
@@ -83,97 +82,38 @@ struct AlignedBuffer {
   }
 };
 
-// One LLJIT for the process: each CompiledModule links its object into its own JITDylib
-// (removed with the module), so a compile pays for code generation only, not for a new
-// execution session and target machine. Created on first use and never destroyed (modules
-// may outlive static destruction order).
-class JitSession {
- public:
-  static Expected<JitSession*> get() {
-    static std::once_flag once;
-    static JitSession* session = nullptr;
-    static Error failure;
-    std::call_once(once, [] {
-      auto s = create();
-      if (s.ok()) {
-        session = *s;
-      } else {
-        failure = s.error();
-      }
-    });
-    if (!session) return failure;
-    return session;
-  }
-
-  // A new JITDylib searching itself, the runtime helpers and the process (libm for the calls
-  // LLVM makes from math intrinsics).
-  Expected<llvm::orc::JITDylib*> new_dylib() {
-    auto& es = jit_->getExecutionSession();
-    auto jd = es.createJITDylib("shlo." + std::to_string(counter_++));
-    if (!jd) return make_error(ErrorCode::kCompileFailed, llvm::toString(jd.takeError()));
-    llvm::orc::JITDylibSearchOrder order = {
-        {&*jd, llvm::orc::JITDylibLookupFlags::MatchAllSymbols},
-        {helpers_, llvm::orc::JITDylibLookupFlags::MatchAllSymbols}};
-    if (auto proc = jit_->getProcessSymbolsJITDylib())
-      order.push_back({proc.get(), llvm::orc::JITDylibLookupFlags::MatchAllSymbols});
-    jd->setLinkOrder(std::move(order), false);
-    return &*jd;
-  }
-  void remove(llvm::orc::JITDylib* jd) {
-    if (jd) llvm::consumeError(jit_->getExecutionSession().removeJITDylib(*jd));
-  }
-  llvm::orc::LLJIT& jit() { return *jit_; }
-  const llvmtier::TargetConfig& target() const { return target_; }
-
- private:
-  static Expected<JitSession*> create() {
-    llvmtier::initialize_llvm_targets();
-    auto s = std::make_unique<JitSession>();
-    s->target_ = llvmtier::TargetConfig::host();
-    auto jit =
-        llvm::orc::LLJITBuilder().setPlatformSetUp(llvm::orc::setUpInactivePlatform).create();
-    if (!jit)
-      return make_error(ErrorCode::kCompileFailed, "LLJIT: " + llvm::toString(jit.takeError()));
-    s->jit_ = std::move(*jit);
-    auto helpers = s->jit_->getExecutionSession().createJITDylib("shlo.runtime");
-    if (!helpers) return make_error(ErrorCode::kCompileFailed, llvm::toString(helpers.takeError()));
-    s->helpers_ = &*helpers;
-    llvm::orc::SymbolMap syms;
-    auto add = [&](const char* name, void* p) {
-      syms[s->jit_->mangleAndIntern(name)] = {
-          llvm::orc::ExecutorAddr::fromPtr(p),
-          llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
-    };
-    add("tj_shlo_round", reinterpret_cast<void*>(&tj_shlo_round));
-    add("tj_shlo_digamma", reinterpret_cast<void*>(&tj_shlo_digamma));
-    add("tj_shlo_erf_inv", reinterpret_cast<void*>(&tj_shlo_erf_inv));
-    add("tj_shlo_bessel_i1e", reinterpret_cast<void*>(&tj_shlo_bessel_i1e));
-    add("tj_shlo_next_after", reinterpret_cast<void*>(&tj_shlo_next_after));
-    add("tj_shlo_ipow", reinterpret_cast<void*>(&tj_shlo_ipow));
-    add("tj_shlo_reduce_precision", reinterpret_cast<void*>(&tj_shlo_reduce_precision));
-    add("tj_shlo_sgemm", reinterpret_cast<void*>(&tj_shlo_sgemm));
-    add("tj_shlo_probe", reinterpret_cast<void*>(&tj_shlo_probe));
-    if (auto e = s->helpers_->define(llvm::orc::absoluteSymbols(std::move(syms))))
-      return make_error(ErrorCode::kCompileFailed, llvm::toString(std::move(e)));
-    return s.release();
-  }
-
-  std::unique_ptr<llvm::orc::LLJIT> jit_;
-  llvm::orc::JITDylib* helpers_ = nullptr;
-  llvmtier::TargetConfig target_;
-  std::atomic<uint64_t> counter_{0};
-};
-
-// Target machines are costly to build (register and lowering tables) and not thread-safe:
-// one per thread and level, reused by every compile on that thread.
-Expected<llvm::TargetMachine*> thread_target_machine(const llvmtier::TargetConfig& cfg,
-                                                     int opt_level) {
-  thread_local std::map<int, std::unique_ptr<llvm::TargetMachine>> tms;
-  auto& tm = tms[opt_level];
-  if (!tm) {
-    TJ_ASSIGN_OR_RETURN(tm, llvmtier::make_target_machine(cfg, opt_level));
-  }
-  return tm.get();
+// The runtime helpers' JITDylib in the process-wide JIT session: created once, searched by
+// every module's own JITDylib (removed with the module), so a compile pays for code
+// generation only, not for a new execution session.
+Expected<llvm::orc::JITDylib*> runtime_helpers(backend::JitSession& session) {
+  static std::once_flag once;
+  static llvm::orc::JITDylib* helpers = nullptr;
+  static Error failure;
+  std::call_once(once, [&] {
+    auto jd = session.create_dylib("shlo.runtime");
+    if (!jd.ok()) {
+      failure = jd.error();
+      return;
+    }
+    auto fn = [](auto* f) { return reinterpret_cast<void*>(f); };
+    Status s =
+        session.define_absolute(**jd, {{"tj_shlo_round", fn(&tj_shlo_round)},
+                                       {"tj_shlo_digamma", fn(&tj_shlo_digamma)},
+                                       {"tj_shlo_erf_inv", fn(&tj_shlo_erf_inv)},
+                                       {"tj_shlo_bessel_i1e", fn(&tj_shlo_bessel_i1e)},
+                                       {"tj_shlo_next_after", fn(&tj_shlo_next_after)},
+                                       {"tj_shlo_ipow", fn(&tj_shlo_ipow)},
+                                       {"tj_shlo_reduce_precision", fn(&tj_shlo_reduce_precision)},
+                                       {"tj_shlo_sgemm", fn(&tj_shlo_sgemm)},
+                                       {"tj_shlo_probe", fn(&tj_shlo_probe)}});
+    if (s.ok()) {
+      helpers = *jd;
+    } else {
+      failure = s.error();
+    }
+  });
+  if (!helpers) return failure;
+  return helpers;
 }
 
 // The pass pipeline at `opt_level`. O1 and O3 are LLVM's defaults. O2 (the default) is the
@@ -188,7 +128,7 @@ Expected<llvm::TargetMachine*> thread_target_machine(const llvmtier::TargetConfi
 // experiments.
 std::string pipeline_for(int opt_level) {
   if (const char* p = std::getenv("TIERJIT_STABLEHLO_PIPELINE"); p && *p) return p;
-  if (opt_level != 2) return llvmtier::pipeline_name(opt_level);
+  if (opt_level != 2) return backend::pipeline_name(opt_level);
   // instcombine as default<O2> runs it: one iteration, no fixpoint check (which would abort).
   return "function(sroa,early-cse,instcombine<no-verify-fixpoint>,simplifycfg,"
          "loop-mssa(loop-rotate,licm),indvars,loop(loop-unroll-full),loop-vectorize,"
@@ -200,7 +140,7 @@ std::string pipeline_for(int opt_level) {
 
 struct CompiledModule::Impl {
   std::string file;
-  JitSession* session = nullptr;
+  backend::JitSession* session = nullptr;
   llvm::orc::JITDylib* jd = nullptr;
   std::unique_ptr<kernels::KernelEngine> engine;
   std::vector<uint8_t> consts;
@@ -224,7 +164,8 @@ Expected<std::unique_ptr<CompiledModule>> CompiledModule::create(
     const Module& m, const std::string& file, const std::vector<std::string>& entries,
     const CompileOptions& options) {
   int opt_level = std::clamp(options.opt_level, 0, 3);
-  TJ_ASSIGN_OR_RETURN(JitSession * session, JitSession::get());
+  TJ_ASSIGN_OR_RETURN(backend::JitSession * session, backend::JitSession::get());
+  TJ_ASSIGN_OR_RETURN(llvm::orc::JITDylib * helpers, runtime_helpers(*session));
   auto impl = std::make_unique<Impl>();
   impl->file = file;
   auto t0 = std::chrono::steady_clock::now();
@@ -232,8 +173,8 @@ Expected<std::unique_ptr<CompiledModule>> CompiledModule::create(
   impl->times.lower_ms = ms_since(t0);
 
   t0 = std::chrono::steady_clock::now();
-  const llvmtier::TargetConfig& cfg = session->target();
-  TJ_ASSIGN_OR_RETURN(llvm::TargetMachine * tm, thread_target_machine(cfg, opt_level));
+  const backend::TargetConfig& cfg = session->target();
+  TJ_ASSIGN_OR_RETURN(llvm::TargetMachine * tm, backend::thread_target_machine(cfg, opt_level));
   const std::string pipeline = pipeline_for(opt_level);
   low.mod->setDataLayout(tm->createDataLayout());
   low.mod->setTargetTriple(tm->getTargetTriple());
@@ -258,29 +199,30 @@ Expected<std::unique_ptr<CompiledModule>> CompiledModule::create(
   const char* dump = std::getenv("TIERJIT_DUMP_STABLEHLO_IR");
   if (!object) {
     if (dump && std::string_view(dump) == "before") low.mod->print(llvm::errs(), nullptr);
-    if (opt_level > 0) TJ_TRY(llvmtier::optimize_module(*low.mod, *tm, pipeline));
+    if (opt_level > 0) TJ_TRY(backend::optimize_module(*low.mod, *tm, pipeline));
     if (dump && std::string_view(dump) != "before") low.mod->print(llvm::errs(), nullptr);
   }
   impl->times.optimize_ms = ms_since(t0);
 
   t0 = std::chrono::steady_clock::now();
   if (!object) {
-    TJ_ASSIGN_OR_RETURN(std::string obj, llvmtier::emit_object(*low.mod, *tm));
+    TJ_ASSIGN_OR_RETURN(std::string obj, backend::emit_object(*low.mod, *tm));
     if (options.cache) options.cache->store(key, obj);
     object = std::move(obj);
   }
   impl->session = session;
-  TJ_ASSIGN_OR_RETURN(impl->jd, session->new_dylib());
-  if (auto e = session->jit().addObjectFile(*impl->jd,
-                                            llvm::MemoryBuffer::getMemBufferCopy(*object, file)))
-    return make_error(ErrorCode::kCompileFailed, llvm::toString(std::move(e)), SourceLoc{file});
+  TJ_ASSIGN_OR_RETURN(impl->jd, session->create_dylib("shlo", {helpers}));
+  auto located = [&](Error e) {
+    e.where = SourceLoc{file};
+    return e;
+  };
+  if (Status st = session->add_object(*impl->jd, *object, file); !st.ok())
+    return located(st.error());
   for (LoweredEntry& e : low.entries) {
-    auto sym = session->jit().lookup(*impl->jd, e.symbol);
-    if (!sym)
-      return make_error(ErrorCode::kCompileFailed, llvm::toString(sym.takeError()),
-                        SourceLoc{file});
+    auto sym = session->lookup(*impl->jd, e.symbol);
+    if (!sym) return located(sym.error());
     Impl::Entry& slot = impl->entries[e.func];
-    slot.fn = sym->toPtr<void (*)(const void**, void**, const void*, void*, void*)>();
+    slot.fn = reinterpret_cast<void (*)(const void**, void**, const void*, void*, void*)>(*sym);
     slot.arena.reserve(size_t(std::max<int64_t>(e.arena_bytes, 64)));
     slot.info = std::move(e);
   }

@@ -29,7 +29,7 @@
 #include <thread>
 #include <utility>
 
-#include "llvm/codegen.hpp"
+#include "backend/codegen.hpp"
 #include "llvm/linker.hpp"
 #include "llvm/orc_tier.hpp"
 #include "runtime/cache_key.hpp"
@@ -76,7 +76,7 @@ class OrcEngine::Impl {
  public:
   std::unique_ptr<Program> program;
   OrcOptions options;
-  TargetConfig target;
+  backend::TargetConfig target;
   std::unique_ptr<orc::LLJIT> jit;
   std::unique_ptr<orc::LazyCallThroughManager> lctm;
   std::unique_ptr<orc::IndirectStubsManager> ism;
@@ -129,7 +129,7 @@ class OrcEngine::Impl {
                     int level) const {
     CacheKey h("object");
     h.add(kind).add(program->input().content_hash);
-    h.add(name).add(o.symbol).add(pipeline_name(level)).add_u64(uint64_t(level));
+    h.add(name).add(o.symbol).add(backend::pipeline_name(level)).add_u64(uint64_t(level));
     h.add_u64(o.count_calls).add_u64(o.heat_threshold).add_u64(o.next_level);
     return h.target(target.key()).finish();
   }
@@ -137,7 +137,7 @@ class OrcEngine::Impl {
   Expected<llvm::TargetMachine*> main_tm(int level) {  // caller holds the program mutex
     auto& tm = main_tms[level];
     if (!tm) {
-      TJ_ASSIGN_OR_RETURN(tm, make_target_machine(target, level));
+      TJ_ASSIGN_OR_RETURN(tm, backend::make_target_machine(target, level));
     }
     return tm.get();
   }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // In-process optimization and code generation.
-#include "llvm/codegen.hpp"
+#include "backend/codegen.hpp"
 
 #include <llvm/Analysis/CGSCCPassManager.h>
 #include <llvm/Analysis/LoopAnalysisManager.h>
@@ -16,9 +16,11 @@
 #include <llvm/TargetParser/Host.h>
 #include <llvm/TargetParser/SubtargetFeature.h>
 
+#include <map>
 #include <mutex>
+#include <utility>
 
-namespace tierjit::llvmtier {
+namespace tierjit::backend {
 
 void initialize_llvm_targets() {
   static std::once_flag once;
@@ -155,4 +157,28 @@ Expected<std::string> emit_object(llvm::Module& m, llvm::TargetMachine& tm) {
   return std::string(buf.data(), buf.size());
 }
 
-}  // namespace tierjit::llvmtier
+Expected<std::string> compile_to_object(llvm::Module& m, llvm::TargetMachine& tm, int opt_level,
+                                        const std::function<void(llvm::Module&)>& after_optimize) {
+  if (m.getDataLayoutStr().empty()) m.setDataLayout(tm.createDataLayout());
+  optimize_module(m, tm, opt_level);
+  if (after_optimize) after_optimize(m);
+  return emit_object(m, tm);
+}
+
+Expected<std::string> compile_to_object(llvm::Module& m, llvm::TargetMachine& tm,
+                                        const std::string& pipeline) {
+  if (m.getDataLayoutStr().empty()) m.setDataLayout(tm.createDataLayout());
+  if (!pipeline.empty()) TJ_TRY(optimize_module(m, tm, pipeline));
+  return emit_object(m, tm);
+}
+
+Expected<llvm::TargetMachine*> thread_target_machine(const TargetConfig& cfg, int opt_level) {
+  thread_local std::map<std::pair<std::string, int>, std::unique_ptr<llvm::TargetMachine>> tms;
+  auto& tm = tms[{cfg.key(), opt_level}];
+  if (!tm) {
+    TJ_ASSIGN_OR_RETURN(tm, make_target_machine(cfg, opt_level));
+  }
+  return tm.get();
+}
+
+}  // namespace tierjit::backend

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
-// Target machines, the new-pass-manager optimization pipeline and object emission, in process.
-// Requires: a verified module. Produces: optimized IR (optimize_module) or ELF object bytes.
+// The LLVM back end every tier and output shares: target machines per target (host, riscv64),
+// the pass pipelines (O0-O3 and textual ones), and the one path from IR to an ELF object
+// (compile_to_object). Requires: a verified module. Produces: optimized IR or object bytes.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -13,7 +15,7 @@ class Module;
 class TargetMachine;
 }  // namespace llvm
 
-namespace tierjit::llvmtier {
+namespace tierjit::backend {
 
 /// Everything about the target that changes the machine code; part of every cache key.
 struct TargetConfig {
@@ -52,7 +54,24 @@ Status optimize_module(llvm::Module& m, llvm::TargetMachine& tm, const std::stri
 /// Emits an ELF relocatable object for `m`. kCompileFailed when the target cannot emit.
 Expected<std::string> emit_object(llvm::Module& m, llvm::TargetMachine& tm);
 
+/// The one IR-to-object path: runs the default pipeline at `opt_level` (0: none), calls
+/// `after_optimize` (if set; e.g. to print the IR), emits. Requires: `m`'s data layout is the
+/// one `tm` generates for, or empty (then it is set from `tm`). Errors: those of emit_object.
+Expected<std::string> compile_to_object(
+    llvm::Module& m, llvm::TargetMachine& tm, int opt_level,
+    const std::function<void(llvm::Module&)>& after_optimize = {});
+/// The same with a textual pipeline ("" = none). Errors: a pipeline that does not parse
+/// (kInternal), those of emit_object.
+Expected<std::string> compile_to_object(llvm::Module& m, llvm::TargetMachine& tm,
+                                        const std::string& pipeline);
+
+/// This thread's TargetMachine for (cfg, opt_level), built on first use. Target machines are
+/// costly to build (register and lowering tables) and not thread-safe, so compiles on one
+/// thread reuse one and threads never share one. Valid until the thread ends; `cfg` must be
+/// the same for every call on a thread with the same `opt_level` (the host, in practice).
+Expected<llvm::TargetMachine*> thread_target_machine(const TargetConfig& cfg, int opt_level);
+
 /// The name of the pass pipeline used at `opt_level` (for cache keys and --stats).
 std::string pipeline_name(int opt_level);
 
-}  // namespace tierjit::llvmtier
+}  // namespace tierjit::backend

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+#include "backend/jit_session.hpp"
+
+#include <llvm/ExecutionEngine/Orc/AbsoluteSymbols.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/Support/MemoryBuffer.h>
+
+#include <atomic>
+#include <mutex>
+
+namespace tierjit::backend {
+
+namespace {
+
+thread_local std::string t_last_error;  // the session error reporter's last message here
+
+Error llvm_error(llvm::Error e, const std::string& what) {
+  std::string msg = llvm::toString(std::move(e));
+  if (!t_last_error.empty() && msg.find(t_last_error) == std::string::npos)
+    msg += " (" + t_last_error + ")";
+  t_last_error.clear();
+  return make_error(ErrorCode::kCompileFailed, what + msg);
+}
+
+}  // namespace
+
+JitSession::~JitSession() = default;
+
+Expected<JitSession*> JitSession::get() {
+  static std::once_flag once;
+  static JitSession* session = nullptr;
+  static Error failure;
+  std::call_once(once, [] {
+    initialize_llvm_targets();
+    std::unique_ptr<JitSession> s(new JitSession);
+    s->target_ = TargetConfig::host();
+    auto jit =
+        llvm::orc::LLJITBuilder().setPlatformSetUp(llvm::orc::setUpInactivePlatform).create();
+    if (!jit) {
+      failure = make_error(ErrorCode::kCompileFailed, "LLJIT: " + llvm::toString(jit.takeError()));
+      return;
+    }
+    s->jit_ = std::move(*jit);
+    s->jit_->getExecutionSession().setErrorReporter(
+        [](llvm::Error e) { t_last_error = llvm::toString(std::move(e)); });
+    session = s.release();  // lives until the process ends: code may run until then
+  });
+  if (!session) return failure;
+  return session;
+}
+
+Expected<llvm::orc::JITDylib*> JitSession::create_dylib(
+    std::string_view name, const std::vector<llvm::orc::JITDylib*>& also) {
+  static std::atomic<uint64_t> counter{0};
+  auto& es = jit_->getExecutionSession();
+  auto jd = es.createJITDylib(std::string(name) + "." + std::to_string(counter++));
+  if (!jd) return llvm_error(jd.takeError(), "JITDylib: ");
+  using Flags = llvm::orc::JITDylibLookupFlags;
+  llvm::orc::JITDylibSearchOrder order = {{&*jd, Flags::MatchAllSymbols}};
+  for (llvm::orc::JITDylib* other : also) order.push_back({other, Flags::MatchAllSymbols});
+  if (auto proc = jit_->getProcessSymbolsJITDylib())
+    order.push_back({proc.get(), Flags::MatchAllSymbols});
+  jd->setLinkOrder(std::move(order), false);
+  return &*jd;
+}
+
+void JitSession::remove(llvm::orc::JITDylib* jd) {
+  if (jd) llvm::consumeError(jit_->getExecutionSession().removeJITDylib(*jd));
+}
+
+Status JitSession::define_absolute(llvm::orc::JITDylib& jd,
+                                   const std::vector<std::pair<std::string, void*>>& symbols) {
+  llvm::orc::SymbolMap map;
+  for (const auto& [name, addr] : symbols)
+    map[jit_->mangleAndIntern(name)] = {
+        llvm::orc::ExecutorAddr::fromPtr(addr),
+        llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+  if (llvm::Error e = jd.define(llvm::orc::absoluteSymbols(std::move(map))))
+    return llvm_error(std::move(e), "defining host symbols: ");
+  return {};
+}
+
+Status JitSession::add_object(llvm::orc::JITDylib& jd, std::string_view object,
+                              const std::string& name) {
+  if (llvm::Error e = jit_->addObjectFile(
+          jd, llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(object.data(), object.size()),
+                                                   name)))
+    return llvm_error(std::move(e), "");
+  return {};
+}
+
+Expected<void*> JitSession::lookup(llvm::orc::JITDylib& jd, std::string_view symbol) {
+  t_last_error.clear();
+  auto addr = jit_->lookup(jd, llvm::StringRef(symbol.data(), symbol.size()));
+  if (!addr) return llvm_error(addr.takeError(), "");
+  return addr->toPtr<void*>();
+}
+
+}  // namespace tierjit::backend
