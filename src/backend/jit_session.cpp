@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 #include "backend/jit_session.hpp"
 
+#include <llvm/ExecutionEngine/JITLink/JITLink.h>
 #include <llvm/ExecutionEngine/Orc/AbsoluteSymbols.h>
+#include <llvm/ExecutionEngine/Orc/Debugging/DebuggerSupport.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h>
 #include <llvm/Support/MemoryBuffer.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <mutex>
 
 namespace tierjit::backend {
@@ -13,6 +18,46 @@ namespace tierjit::backend {
 namespace {
 
 thread_local std::string t_last_error;  // the session error reporter's last message here
+thread_local int t_in_lookup = 0;       // > 0 while this thread is inside JitSession::lookup
+
+// Appends "ADDR SIZE NAME" lines for every linked function to /tmp/perf-PID.map.
+class PerfMapPlugin final : public llvm::orc::ObjectLinkingLayer::Plugin {
+ public:
+  PerfMapPlugin() {
+    std::string path = "/tmp/perf-" + std::to_string(::getpid()) + ".map";
+    file_ = std::fopen(path.c_str(), "a");
+  }
+  ~PerfMapPlugin() override {
+    if (file_) std::fclose(file_);
+  }
+  void modifyPassConfig(llvm::orc::MaterializationResponsibility&, llvm::jitlink::LinkGraph&,
+                        llvm::jitlink::PassConfiguration& config) override {
+    config.PostFixupPasses.push_back([this](llvm::jitlink::LinkGraph& g) -> llvm::Error {
+      if (!file_) return llvm::Error::success();
+      std::lock_guard<std::mutex> lock(mu_);
+      for (llvm::jitlink::Symbol* sym : g.defined_symbols())
+        if (sym->hasName() && sym->isCallable())
+          std::fprintf(file_, "%llx %llx %s\n",
+                       static_cast<unsigned long long>(sym->getAddress().getValue()),
+                       static_cast<unsigned long long>(sym->getSize()),
+                       (*sym->getName()).str().c_str());
+      std::fflush(file_);
+      return llvm::Error::success();
+    });
+  }
+  llvm::Error notifyFailed(llvm::orc::MaterializationResponsibility&) override {
+    return llvm::Error::success();
+  }
+  llvm::Error notifyRemovingResources(llvm::orc::JITDylib&, llvm::orc::ResourceKey) override {
+    return llvm::Error::success();
+  }
+  void notifyTransferringResources(llvm::orc::JITDylib&, llvm::orc::ResourceKey,
+                                   llvm::orc::ResourceKey) override {}
+
+ private:
+  std::FILE* file_ = nullptr;
+  std::mutex mu_;
+};
 
 Error llvm_error(llvm::Error e, const std::string& what) {
   std::string msg = llvm::toString(std::move(e));
@@ -41,8 +86,12 @@ Expected<JitSession*> JitSession::get() {
       return;
     }
     s->jit_ = std::move(*jit);
-    s->jit_->getExecutionSession().setErrorReporter(
-        [](llvm::Error e) { t_last_error = llvm::toString(std::move(e)); });
+    s->jit_->getExecutionSession().setErrorReporter([](llvm::Error e) {
+      t_last_error = llvm::toString(std::move(e));
+      if (t_in_lookup > 0) return;  // lookup() returns it to its caller
+      std::fflush(stdout);
+      std::fprintf(stderr, "tierjit: error: %s\n", t_last_error.c_str());
+    });
     session = s.release();  // lives until the process ends: code may run until then
   });
   if (!session) return failure;
@@ -82,18 +131,36 @@ Status JitSession::define_absolute(llvm::orc::JITDylib& jd,
 
 Status JitSession::add_object(llvm::orc::JITDylib& jd, std::string_view object,
                               const std::string& name) {
-  if (llvm::Error e = jit_->addObjectFile(
-          jd, llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(object.data(), object.size()),
-                                                   name)))
+  if (llvm::Error e =
+          jit_->addObjectFile(jd, llvm::MemoryBuffer::getMemBufferCopy(
+                                      llvm::StringRef(object.data(), object.size()), name)))
     return llvm_error(std::move(e), "");
   return {};
 }
 
 Expected<void*> JitSession::lookup(llvm::orc::JITDylib& jd, std::string_view symbol) {
   t_last_error.clear();
+  ++t_in_lookup;
   auto addr = jit_->lookup(jd, llvm::StringRef(symbol.data(), symbol.size()));
+  --t_in_lookup;
   if (!addr) return llvm_error(addr.takeError(), "");
   return addr->toPtr<void*>();
+}
+
+void JitSession::enable_perf_map() {
+  std::call_once(perf_map_once_, [this] {
+    auto& layer = static_cast<llvm::orc::ObjectLinkingLayer&>(jit_->getObjLinkingLayer());
+    layer.addPlugin(std::make_unique<PerfMapPlugin>());
+  });
+}
+
+Status JitSession::enable_debugger_support() {
+  std::call_once(debugger_once_, [this] {
+    if (llvm::Error e = llvm::orc::enableDebuggerSupport(*jit_))
+      debugger_status_ = make_error(ErrorCode::kUnsupported,
+                                    "GDB JIT registration: " + llvm::toString(std::move(e)));
+  });
+  return debugger_status_;
 }
 
 }  // namespace tierjit::backend

@@ -7,11 +7,14 @@
 // Thread safety: every method may be called from any thread (ORC's ExecutionSession is
 // thread-safe); a JITDylib's owner removes it once no code of it can run.
 // Link failures: ORC reports some of them through the session's error reporter rather than
-// the failing lookup; the session keeps the last one per thread and lookup() folds it into
-// its error message, so nothing is printed behind a client's back.
+// the failing lookup. Inside lookup() the session keeps the report and folds it into the
+// returned error, so nothing is printed behind the caller's back; a failure anywhere else (a
+// lazy compile on a program's own thread, a background link) is printed to stderr as
+// "tierjit: error: MESSAGE", since no caller is there to receive it.
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,6 +54,13 @@ class JitSession {
   /// Errors: kCompileFailed with LLVM's message (an undefined reference names the symbol).
   Expected<void*> lookup(llvm::orc::JITDylib& jd, std::string_view symbol);
 
+  /// Writes /tmp/perf-PID.map lines ("ADDR SIZE NAME", perf's JIT map format) for every
+  /// function linked from now on, by any client. Idempotent.
+  void enable_perf_map();
+  /// Registers linked code with GDB (the GDB JIT interface) from now on. Idempotent.
+  /// Errors: kUnsupported when LLVM cannot (e.g. no debug object support for the target).
+  Status enable_debugger_support();
+
   /// The host target every object for this session is compiled for.
   const TargetConfig& target() const { return target_; }
   llvm::orc::LLJIT& jit() { return *jit_; }
@@ -61,6 +71,8 @@ class JitSession {
   JitSession() = default;
   std::unique_ptr<llvm::orc::LLJIT> jit_;
   TargetConfig target_;
+  std::once_flag perf_map_once_, debugger_once_;
+  Status debugger_status_;
 };
 
 }  // namespace tierjit::backend

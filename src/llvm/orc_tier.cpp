@@ -64,44 +64,6 @@ namespace {
   std::_Exit(70);
 }
 
-// Appends "ADDR SIZE NAME" lines for every JIT-compiled function to /tmp/perf-PID.map.
-class PerfMapPlugin final : public orc::ObjectLinkingLayer::Plugin {
- public:
-  PerfMapPlugin() {
-    std::string path = "/tmp/perf-" + std::to_string(::getpid()) + ".map";
-    file_ = std::fopen(path.c_str(), "a");
-  }
-  ~PerfMapPlugin() override {
-    if (file_) std::fclose(file_);
-  }
-  void modifyPassConfig(orc::MaterializationResponsibility&, llvm::jitlink::LinkGraph&,
-                        llvm::jitlink::PassConfiguration& config) override {
-    config.PostFixupPasses.push_back([this](llvm::jitlink::LinkGraph& g) -> llvm::Error {
-      if (!file_) return llvm::Error::success();
-      std::lock_guard<std::mutex> lock(mu_);
-      for (llvm::jitlink::Symbol* sym : g.defined_symbols())
-        if (sym->hasName() && sym->isCallable())
-          std::fprintf(file_, "%llx %llx %s\n",
-                       static_cast<unsigned long long>(sym->getAddress().getValue()),
-                       static_cast<unsigned long long>(sym->getSize()),
-                       (*sym->getName()).str().c_str());
-      std::fflush(file_);
-      return llvm::Error::success();
-    });
-  }
-  llvm::Error notifyFailed(orc::MaterializationResponsibility&) override {
-    return llvm::Error::success();
-  }
-  llvm::Error notifyRemovingResources(orc::JITDylib&, orc::ResourceKey) override {
-    return llvm::Error::success();
-  }
-  void notifyTransferringResources(orc::JITDylib&, orc::ResourceKey, orc::ResourceKey) override {}
-
- private:
-  std::FILE* file_ = nullptr;
-  std::mutex mu_;
-};
-
 void on_hot(size_t slot, uint32_t id, uint32_t level) {
   if (OrcEngine::Impl* impl = g_engines[slot].load(std::memory_order_acquire))
     impl->request(id, level);
@@ -111,8 +73,9 @@ void on_hot(size_t slot, uint32_t id, uint32_t level) {
 OrcEngine::Impl::~Impl() {
   stop_background();
   if (slot < kMaxEngines) g_engines[slot].store(nullptr);
-  if (jit) {
-    if (llvm::Error e = jit->getExecutionSession().endSession()) llvm::consumeError(std::move(e));
+  if (session) {  // tier JITDylibs first: they search the main one
+    for (auto it = tier_jds.rbegin(); it != tier_jds.rend(); ++it) session->remove(*it);
+    session->remove(main_jd);
   }
 }
 
@@ -426,27 +389,12 @@ Status OrcEngine::Impl::define_functions(orc::JITDylib& jd) {
 }
 
 Status OrcEngine::Impl::setup() {
-  target = backend::TargetConfig::host();
-  backend::initialize_llvm_targets();
-  auto jtmb = orc::JITTargetMachineBuilder::detectHost();
-  if (!jtmb) return from_llvm(jtmb.takeError(), ErrorCode::kUnsupported, "host detection: ");
-  auto jit_or = orc::LLJITBuilder()
-                    .setJITTargetMachineBuilder(std::move(*jtmb))
-                    .setPlatformSetUp(orc::setUpInactivePlatform)
-                    .create();
-  if (!jit_or) return from_llvm(jit_or.takeError(), ErrorCode::kInternal, "creating LLJIT: ");
-  jit = std::move(*jit_or);
+  TJ_ASSIGN_OR_RETURN(session, backend::JitSession::get());
+  target = session->target();
+  jit = &session->jit();
   auto& es = jit->getExecutionSession();
-  es.setErrorReporter([](llvm::Error e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "tierjit: error: %s\n", llvm::toString(std::move(e)).c_str());
-  });
-  auto& layer = static_cast<orc::ObjectLinkingLayer&>(jit->getObjLinkingLayer());
-  if (options.perf_map) layer.addPlugin(std::make_unique<PerfMapPlugin>());
-  if (options.debug_info) {
-    if (llvm::Error e = orc::enableDebuggerSupport(*jit))
-      return from_llvm(std::move(e), ErrorCode::kUnsupported, "GDB JIT registration: ");
-  }
+  if (options.perf_map) session->enable_perf_map();
+  if (options.debug_info) TJ_TRY(session->enable_debugger_support());
   llvm::Triple triple(target.triple);
   auto lctm_or = orc::createLocalLazyCallThroughManager(
       triple, es, orc::ExecutorAddr::fromPtr(&lazy_compile_failed));
@@ -465,21 +413,17 @@ Status OrcEngine::Impl::setup() {
     return make_error(ErrorCode::kInternal, "too many live engines (max 64)");
   counters = std::make_unique<uint64_t[]>(2 * program->functions().size() + 2);
 
-  orc::JITDylib& jd = jit->getMainJITDylib();
+  TJ_ASSIGN_OR_RETURN(main_jd, session->create_dylib("program"));
+  orc::JITDylib& jd = *main_jd;
   TJ_TRY(check_externals(jd));
   TJ_TRY(define_host_symbols(jd));
   TJ_TRY(add_data_object(jd));
   TJ_TRY(define_functions(jd));
   if (tiered()) {
     for (size_t k = 1; k <= options.policy.levels.size(); ++k) {
-      auto tjd = es.createJITDylib("tier" + std::to_string(k));
-      if (!tjd) return from_llvm(tjd.takeError(), ErrorCode::kInternal, "tier JITDylib: ");
-      orc::JITDylibSearchOrder order = {{&*tjd, orc::JITDylibLookupFlags::MatchAllSymbols},
-                                        {&jd, orc::JITDylibLookupFlags::MatchAllSymbols}};
-      if (auto proc = jit->getProcessSymbolsJITDylib())
-        order.push_back({proc.get(), orc::JITDylibLookupFlags::MatchAllSymbols});
-      tjd->setLinkOrder(std::move(order), false);
-      tier_jds.push_back(&*tjd);
+      TJ_ASSIGN_OR_RETURN(orc::JITDylib * tjd,
+                          session->create_dylib("tier" + std::to_string(k), {&jd}));
+      tier_jds.push_back(tjd);
     }
     worker = std::thread([this] { worker_loop(); });
     // Heat carried over in the bundle may already be past a threshold: the code only checks
@@ -526,10 +470,10 @@ std::string OrcEngine::describe_policy() const {
 }
 
 Expected<void*> OrcEngine::lookup(const std::string& name) {
-  auto addr = impl_->jit->lookup(name);
+  auto addr = impl_->session->lookup(*impl_->main_jd, name);
   if (!addr)
-    return from_llvm(addr.takeError(), ErrorCode::kMissingEntry, "symbol '" + name + "': ");
-  return addr->toPtr<void*>();
+    return make_error(ErrorCode::kMissingEntry, "symbol '" + name + "': " + addr.error().message);
+  return addr.value();
 }
 
 Status OrcEngine::run_constructors() {

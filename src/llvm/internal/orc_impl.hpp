@@ -30,6 +30,7 @@
 #include <utility>
 
 #include "backend/codegen.hpp"
+#include "backend/jit_session.hpp"
 #include "llvm/linker.hpp"
 #include "llvm/orc_tier.hpp"
 #include "runtime/cache_key.hpp"
@@ -77,7 +78,12 @@ class OrcEngine::Impl {
   std::unique_ptr<Program> program;
   OrcOptions options;
   backend::TargetConfig target;
-  std::unique_ptr<orc::LLJIT> jit;
+  // The process-wide JIT session (src/backend) and this program's JITDylibs in it: `main_jd`
+  // holds the data object, the stubs and the base tier's bodies; tier k's bodies live in
+  // tier_jds[k-1]. All are removed when the engine is destroyed.
+  backend::JitSession* session = nullptr;
+  orc::LLJIT* jit = nullptr;  // session->jit()
+  orc::JITDylib* main_jd = nullptr;
   std::unique_ptr<orc::LazyCallThroughManager> lctm;
   std::unique_ptr<orc::IndirectStubsManager> ism;
   std::unique_ptr<FnState[]> fns;
@@ -89,7 +95,7 @@ class OrcEngine::Impl {
   std::map<int, std::unique_ptr<llvm::TargetMachine>> worker_tms;  // tier-up thread only
   bool dtors_done = false;
   std::function<void(int)> exit_hook;
-  std::vector<orc::JITDylib*> tier_jds;  // tier k's bodies live in tier_jds[k-1]
+  std::vector<orc::JITDylib*> tier_jds;
   std::mutex code_mu;
   uint32_t code_changes = 0;  // bodies compiled or installed outside the bundle this run
   uint32_t bundle_size = 0;   // functions in the bundle loaded at start (0 = none)
