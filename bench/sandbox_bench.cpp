@@ -35,7 +35,13 @@ void BM_vmcall_add4(benchmark::State& state) {
       tierjit::sandbox::Arg::integer(1), tierjit::sandbox::Arg::integer(2),
       tierjit::sandbox::Arg::integer(3), tierjit::sandbox::Arg::integer(4)};
   uint64_t sum = 0;
-  for (auto _ : state) sum += box->vmcall(fn, args).value;
+  bool ok = true;
+  for (auto _ : state) {
+    auto r = box->vmcall(fn, args);
+    ok &= r.reason == tierjit::sandbox::StopReason::kReturned;
+    sum += r.value;
+  }
+  if (!ok) return state.SkipWithError("a vmcall did not return (fault or budget)");
   if (sum != 30 * state.iterations()) state.SkipWithError("wrong result");
 }
 BENCHMARK(BM_vmcall_add4);
@@ -48,7 +54,10 @@ void BM_vmcall_take4_ret(benchmark::State& state) {
   tierjit::sandbox::Arg args[] = {
       tierjit::sandbox::Arg::integer(1), tierjit::sandbox::Arg::integer(2),
       tierjit::sandbox::Arg::integer(3), tierjit::sandbox::Arg::integer(4)};
-  for (auto _ : state) benchmark::DoNotOptimize(box->vmcall(fn, args).reason);
+  bool ok = true;
+  for (auto _ : state)
+    ok &= box->vmcall(fn, args).reason == tierjit::sandbox::StopReason::kReturned;
+  if (!ok) state.SkipWithError("a vmcall did not return (fault or budget)");
 }
 BENCHMARK(BM_vmcall_take4_ret);
 
@@ -56,7 +65,13 @@ void BM_vmcall_spin_1M(benchmark::State& state) {
   auto box = load(1'000'000);
   if (!box) return state.SkipWithError("cannot load the guest");
   uint64_t fn = box->symbol("spin");
-  for (auto _ : state) benchmark::DoNotOptimize(box->vmcall(fn, {}).instructions);
+  bool ok = true;
+  for (auto _ : state) {
+    auto r = box->vmcall(fn, {});
+    ok &= r.reason == tierjit::sandbox::StopReason::kReturned;
+    benchmark::DoNotOptimize(r.instructions);
+  }
+  if (!ok) state.SkipWithError("spin did not return (fault or budget): no speed to report");
   state.SetItemsProcessed(state.iterations() * 1'000'000);
 }
 BENCHMARK(BM_vmcall_spin_1M);

@@ -6,11 +6,11 @@
 
 #include "aot/aot.hpp"
 #include "aot/riscv.hpp"
+#include "bytecode_llvm/bytecode_jit.hpp"
 #include "cli/bytecode.hpp"
 #include "cli/commands.hpp"
 #include "cnp/compiler.hpp"
 #include "driver/input.hpp"
-#include "llvm/bytecode_jit.hpp"
 #include "support/file.hpp"
 
 namespace tierjit::cli {
@@ -40,7 +40,7 @@ Status compile_bytecode(const driver::InputFile& in, const aot::CompileOptions& 
   if (opts.kind != aot::OutputKind::kObject)
     return make_error(ErrorCode::kUsage, "bytecode compiles to an object (.o) or --format raw");
   TJ_ASSIGN_OR_RETURN(std::string obj,
-                      llvmtier::compile_bytecode_object(m, opts.opt_level, opts.native_cpu));
+                      bytecode_llvm::compile_bytecode_object(m, opts.opt_level, opts.native_cpu));
   return write_file_atomic(opts.output, obj);
 }
 

@@ -18,7 +18,7 @@
 
 #include "backend/codegen.hpp"
 #include "bytecode/isa.hpp"
-#include "llvm/bytecode_jit.hpp"
+#include "bytecode_llvm/bytecode_jit.hpp"
 #include "llvm/ir_loader.hpp"
 #include "llvm/linker.hpp"
 #include "runtime/cache_key.hpp"
@@ -214,7 +214,7 @@ Status compile_riscv_bytecode(const bytecode::Module& m, std::string_view source
   return cached_build("bytecode", source, opts, [&]() -> Status {
     llvm::LLVMContext ctx;
     backend::TargetConfig tc = guest_target();
-    TJ_ASSIGN_OR_RETURN(auto mod, llvmtier::translate_bytecode_module(m, ctx, &tc));
+    TJ_ASSIGN_OR_RETURN(auto mod, bytecode_llvm::translate_bytecode_module(m, ctx, &tc));
     add_runner_tables(*mod, m);
     return compile_riscv_module(*mod, name, opts, {"libtjbcrun.a"});
   });

@@ -155,33 +155,7 @@ Expected<std::string> OrcEngine::Impl::cached_top_tier(uint32_t id, int* tier) {
 
 void OrcEngine::Impl::request(uint32_t id, uint32_t tier) {
   if (!tiered() || tier == 0 || tier > options.policy.levels.size()) return;
-  int prev = fns[id].requested.load();
-  while (prev < int(tier))
-    if (fns[id].requested.compare_exchange_weak(prev, int(tier))) {
-      std::lock_guard<std::mutex> lock(q_mu);
-      if (stopping) return;
-      queue.emplace_back(id, tier);
-      in_flight++;
-      q_cv.notify_one();
-      return;
-    }
-}
-
-void OrcEngine::Impl::worker_loop() {
-  for (;;) {
-    std::pair<uint32_t, uint32_t> job;
-    {
-      std::unique_lock<std::mutex> lock(q_mu);
-      q_cv.wait(lock, [&] { return stopping || !queue.empty(); });
-      if (stopping) return;
-      job = queue.front();
-      queue.pop_front();
-    }
-    install_tier(job.first, int(job.second));
-    std::lock_guard<std::mutex> lock(q_mu);
-    in_flight--;
-    idle_cv.notify_all();
-  }
+  tier_ups->request(id, tier);
 }
 
 void OrcEngine::Impl::install_tier(uint32_t id, int tier) {
@@ -230,25 +204,7 @@ void OrcEngine::Impl::install_tier(uint32_t id, int tier) {
   // The previous version stays mapped: a frame may still be executing it (see DESIGN.md).
 }
 
-bool OrcEngine::Impl::stop_background(bool wait) {
-  bool busy;
-  {
-    std::lock_guard<std::mutex> lock(q_mu);
-    stopping = true;
-    in_flight -= int(queue.size());
-    queue.clear();
-    busy = in_flight > 0;
-  }
-  q_cv.notify_all();
-  idle_cv.notify_all();
-  if (!worker.joinable()) return false;
-  if (busy && !wait) {
-    worker.detach();
-    return true;
-  }
-  worker.join();
-  return false;
-}
+bool OrcEngine::Impl::stop_background(bool wait) { return tier_ups ? tier_ups->stop(wait) : false; }
 
 Expected<TierPolicy> TierPolicy::parse_thresholds(const std::string& list) {
   TierPolicy p;
@@ -369,7 +325,7 @@ Status OrcEngine::Impl::define_functions(orc::JITDylib& jd) {
     if (bundled[f.id] >= 0) {
       FnState& st = fns[f.id];
       st.code_tier = bundled[f.id];
-      st.requested = bundled[f.id];
+      tier_ups->mark_requested(f.id, uint32_t(bundled[f.id]));
       st.opt_level = tier_level(bundled[f.id]);
       st.from_cache = true;
       continue;
@@ -412,6 +368,9 @@ Status OrcEngine::Impl::setup() {
   if (slot == kMaxEngines)
     return make_error(ErrorCode::kInternal, "too many live engines (max 64)");
   counters = std::make_unique<uint64_t[]>(2 * program->functions().size() + 2);
+  tier_ups = std::make_unique<tierup::CompileQueue>(
+      program->functions().size(),
+      [this](uint32_t id, uint32_t tier) { install_tier(id, int(tier)); });
 
   TJ_ASSIGN_OR_RETURN(main_jd, session->create_dylib("program"));
   orc::JITDylib& jd = *main_jd;
@@ -425,11 +384,11 @@ Status OrcEngine::Impl::setup() {
                           session->create_dylib("tier" + std::to_string(k), {&jd}));
       tier_jds.push_back(tjd);
     }
-    worker = std::thread([this] { worker_loop(); });
+    tier_ups->start();
     // Heat carried over in the bundle may already be past a threshold: the code only checks
     // for crossings, so ask now (served from the per-function cache when compiled before).
     for (const FunctionInfo& f : program->functions()) {
-      int tier = fns[f.id].requested.load();
+      int tier = int(tier_ups->requested(f.id));
       if (fns[f.id].code_tier < 0 || size_t(tier) >= options.policy.thresholds.size()) continue;
       if (counters[2 * f.id + 1] >= uint64_t(options.policy.thresholds[size_t(tier)]) * kCallHeat)
         request(f.id, uint32_t(tier + 1));
@@ -513,10 +472,7 @@ Expected<int> OrcEngine::run_main(const std::string& entry, const std::vector<st
   return returns_int ? r : 0;
 }
 
-void OrcEngine::drain_tier_ups() {
-  std::unique_lock<std::mutex> lock(impl_->q_mu);
-  impl_->idle_cv.wait(lock, [&] { return impl_->in_flight == 0 || impl_->stopping; });
-}
+void OrcEngine::drain_tier_ups() { impl_->tier_ups->drain(); }
 
 void OrcEngine::stop_background() { impl_->stop_background(); }
 

@@ -6,20 +6,19 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <deque>
-#include <mutex>
-#include <thread>
 
+#include "bytecode_llvm/bytecode_jit.hpp"
 #include "cnp/compiler.hpp"
 #include "interp/interp.hpp"
-#include "llvm/bytecode_jit.hpp"
+#include "tierup/compile_queue.hpp"
 
 namespace tierjit::vm {
 
 using bytecode::Outcome;
+
+constexpr uint32_t kLlvmTier = 2;  // tier-up service tier index of the LLVM tier
 
 Expected<Tier> parse_tier(const std::string& s) {
   if (s == "interp") return Tier::kInterp;
@@ -49,12 +48,7 @@ class Vm::Impl {
     compiler_.disabled = cfg.disabled_stencils;
   }
   ~Impl() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (worker_.joinable()) worker_.join();
+    if (tier_ups_) tier_ups_->stop();  // before the state its compiles touch goes away
   }
 
   Status init() {
@@ -77,7 +71,7 @@ class Vm::Impl {
     }
     interp_ = std::make_unique<interp::Interpreter>(inst, hooks);
     if (cfg_.tier == Tier::kLlvm || (cfg_.tier == Tier::kAuto && cfg_.llvm_threshold)) {
-      TJ_ASSIGN_OR_RETURN(jit_, llvmtier::BytecodeJit::create(cfg_.llvm_opt));
+      TJ_ASSIGN_OR_RETURN(jit_, bytecode_llvm::BytecodeJit::create(cfg_.llvm_opt));
     }
     if (cfg_.tier == Tier::kLlvm) {  // the whole module at once: direct calls, inlining
       auto t0 = std::chrono::steady_clock::now();
@@ -100,7 +94,11 @@ class Vm::Impl {
     if (cfg_.tier == Tier::kAuto) {
       ctx->interp_threshold = cfg_.cnp_threshold ? cfg_.cnp_threshold : 1;
       ctx->hot_threshold = cfg_.llvm_threshold ? cfg_.llvm_threshold : UINT64_MAX;
-      if (cfg_.background && jit_) worker_ = std::thread([this] { work(); });
+      if (cfg_.background && jit_) {
+        tier_ups_ = std::make_unique<tierup::CompileQueue>(
+            n, [this](uint32_t fn, uint32_t) { compile_llvm_or_record(fn); });
+        tier_ups_->start();
+      }
     }
     return {};
   }
@@ -126,8 +124,7 @@ class Vm::Impl {
   }
 
   void wait_idle() {
-    std::unique_lock<std::mutex> lock(mu_);
-    idle_cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
+    if (tier_ups_) tier_ups_->drain();
   }
 
  private:
@@ -158,8 +155,7 @@ class Vm::Impl {
     }
     st.tier = 1;
     cnp_[fn] = std::make_unique<cnp::CompiledCode>(std::move(code.value()));
-    __atomic_store_n(&vm_.inst_->cells()[fn], reinterpret_cast<void*>(cnp_[fn]->entry),
-                     __ATOMIC_RELEASE);
+    tierup::install_entry(vm_.inst_->cells()[fn], reinterpret_cast<void*>(cnp_[fn]->entry));
     return {};
   }
 
@@ -171,7 +167,7 @@ class Vm::Impl {
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
             .count());
     st.tier = 2;
-    __atomic_store_n(&vm_.inst_->cells()[fn], entry, __ATOMIC_RELEASE);
+    tierup::install_entry(vm_.inst_->cells()[fn], entry);
     return {};
   }
 
@@ -197,31 +193,14 @@ class Vm::Impl {
       }
       return;
     }
-    if (st.tier == 1 && self->jit_ && !self->queued_[fn] && ctx->heat[fn] >= ctx->hot_threshold) {
-      self->queued_[fn] = true;
-      if (!self->cfg_.background) {
+    if (st.tier == 1 && self->jit_ && !self->llvm_requested_[fn] &&
+        ctx->heat[fn] >= ctx->hot_threshold) {
+      self->llvm_requested_[fn] = true;
+      if (self->tier_ups_) {
+        self->tier_ups_->request(static_cast<uint32_t>(fn), kLlvmTier);
+      } else {
         self->compile_llvm_or_record(static_cast<uint32_t>(fn));
-        return;
       }
-      std::lock_guard<std::mutex> lock(self->mu_);
-      self->queue_.push_back(static_cast<uint32_t>(fn));
-      self->cv_.notify_one();
-    }
-  }
-
-  void work() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (true) {
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      if (stop_) return;
-      uint32_t fn = queue_.front();
-      queue_.pop_front();
-      busy_ = true;
-      lock.unlock();
-      compile_llvm_or_record(fn);
-      lock.lock();
-      busy_ = false;
-      idle_cv_.notify_all();
     }
   }
 
@@ -247,13 +226,9 @@ class Vm::Impl {
   std::vector<void*> thunks_;
   std::vector<std::unique_ptr<cnp::CompiledCode>> cnp_;
   std::unique_ptr<interp::Interpreter> interp_;
-  std::unique_ptr<llvmtier::BytecodeJit> jit_;
-  std::vector<bool> queued_;
-  std::thread worker_;
-  std::mutex mu_;
-  std::condition_variable cv_, idle_cv_;
-  std::deque<uint32_t> queue_;
-  bool stop_ = false, busy_ = false;
+  std::unique_ptr<bytecode_llvm::BytecodeJit> jit_;
+  std::vector<bool> llvm_requested_;  // on_hot asked for LLVM (runs on the program's thread)
+  std::unique_ptr<tierup::CompileQueue> tier_ups_;  // background mode only
 };
 
 Expected<std::unique_ptr<Vm>> Vm::create(const bytecode::Module& m,
@@ -262,7 +237,7 @@ Expected<std::unique_ptr<Vm>> Vm::create(const bytecode::Module& m,
   TJ_ASSIGN_OR_RETURN(vm->inst_, bytecode::Instance::create(m, hosts, cfg.instance));
   vm->stats_.resize(m.functions.size());
   vm->impl_ = std::make_unique<Impl>(*vm, cfg);
-  vm->impl_->queued_.assign(m.functions.size(), false);
+  vm->impl_->llvm_requested_.assign(m.functions.size(), false);
   if (cfg.tier == Tier::kInterp) vm->impl_->thunks_.assign(m.functions.size(), nullptr);
   TJ_TRY(vm->impl_->init());
   return vm;

@@ -36,6 +36,7 @@
 #include "runtime/cache_key.hpp"
 #include "runtime/object_cache.hpp"
 #include "support/log.hpp"
+#include "tierup/compile_queue.hpp"
 
 namespace tierjit::llvmtier {
 namespace orc = llvm::orc;
@@ -54,7 +55,6 @@ constexpr size_t kMaxEngines = 64;
 struct FnState {
   uint64_t* cell = nullptr;        // the stub's pointer (entry cell)
   uint64_t trampoline = 0;         // initial cell value: lazy call-through
-  std::atomic<int> requested{0};   // highest tier index requested
   std::atomic<int> opt_level{-1};  // level of installed code
   std::atomic<uint64_t> compile_us{0};
   std::atomic<uint32_t> tier_ups{0};
@@ -101,13 +101,8 @@ class OrcEngine::Impl {
   uint32_t bundle_size = 0;   // functions in the bundle loaded at start (0 = none)
   std::vector<orc::ResourceTrackerSP> retired;  // superseded code, freed by reclaim (code_mu)
 
-  // Background tier-up.
-  std::thread worker;
-  std::mutex q_mu;
-  std::condition_variable q_cv, idle_cv;
-  std::deque<std::pair<uint32_t, uint32_t>> queue;
-  bool stopping = false;
-  int in_flight = 0;
+  // Background tier-up: the shared tier-up service (src/tierup) runs install_tier.
+  std::unique_ptr<tierup::CompileQueue> tier_ups;
 
   ~Impl();
 
@@ -171,7 +166,7 @@ class OrcEngine::Impl {
         return;
       }
       impl_.fns[id_].opt_level = impl_.tier_level(tier);
-      impl_.fns[id_].requested = tier;
+      impl_.tier_ups->mark_requested(id_, uint32_t(tier));
       impl_.remember_code(id_, tier, obj.value());
       auto& layer = static_cast<orc::ObjectLinkingLayer&>(impl_.jit->getObjLinkingLayer());
       layer.emit(std::move(r), own_buffer(obj.value(), impl_.program->functions()[id_].name));
@@ -205,14 +200,10 @@ class OrcEngine::Impl {
   Status load_bundle(orc::JITDylib& jd, std::vector<int>& bundled_tier);
   void write_bundle();
 
-  void set_cell(uint32_t id, uint64_t addr) {
-    std::atomic_ref<uint64_t>(*fns[id].cell).store(addr, std::memory_order_release);
-  }
+  void set_cell(uint32_t id, uint64_t addr) { tierup::install_entry(*fns[id].cell, addr); }
 
   // --- tier-up ---
   void request(uint32_t id, uint32_t tier);
-
-  void worker_loop();
 
   void install_tier(uint32_t id, int tier);
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Bytecode -> LLVM IR translation and the bytecode LLJIT.
-#include "llvm/bytecode_jit.hpp"
+#include "bytecode_llvm/bytecode_jit.hpp"
 
 #include <fmt/format.h>
 #include <llvm/Bitcode/BitcodeReader.h>
@@ -27,7 +27,7 @@
 #include "bc_semantics_riscv64.inc"
 #include "bytecode/abi.h"
 
-namespace tierjit::llvmtier {
+namespace tierjit::bytecode_llvm {
 namespace {
 
 using bytecode::Insn;
@@ -582,4 +582,4 @@ Expected<std::vector<void*>> BytecodeJit::compile_all(const bytecode::Module& m)
   return impl_->link(*mod, names);
 }
 
-}  // namespace tierjit::llvmtier
+}  // namespace tierjit::bytecode_llvm

@@ -18,7 +18,7 @@ class LLVMContext;
 class Module;
 }  // namespace llvm
 
-namespace tierjit::llvmtier {
+namespace tierjit::bytecode_llvm {
 
 /// Translates function `fn` of `m` into a new LLVM module (function `tj_bc_<fn>`).
 Expected<std::unique_ptr<llvm::Module>> translate_bytecode(const bytecode::Module& m, uint32_t fn,
@@ -56,4 +56,4 @@ class BytecodeJit {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace tierjit::llvmtier
+}  // namespace tierjit::bytecode_llvm

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+#include "tierup/compile_queue.hpp"
+
+namespace tierjit::tierup {
+
+CompileQueue::CompileQueue(size_t functions, Job job)
+    : job_(std::move(job)), requested_(new std::atomic<uint32_t>[functions]) {
+  for (size_t i = 0; i < functions; ++i) requested_[i].store(0, std::memory_order_relaxed);
+}
+
+CompileQueue::~CompileQueue() { stop(); }
+
+void CompileQueue::start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!worker_.joinable() && !stopping_) worker_ = std::thread([this] { work(); });
+}
+
+bool CompileQueue::request(uint32_t fn, uint32_t tier) {
+  uint32_t prev = requested_[fn].load(std::memory_order_relaxed);
+  while (prev < tier) {
+    if (requested_[fn].compare_exchange_weak(prev, tier)) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return false;
+      queue_.emplace_back(fn, tier);
+      in_flight_++;
+      cv_.notify_one();
+      return true;
+    }
+  }
+  return false;
+}
+
+void CompileQueue::mark_requested(uint32_t fn, uint32_t tier) {
+  uint32_t prev = requested_[fn].load(std::memory_order_relaxed);
+  while (prev < tier && !requested_[fn].compare_exchange_weak(prev, tier)) {
+  }
+}
+
+void CompileQueue::drain() {
+  std::unique_lock<std::mutex> lock(mu_);
+  idle_cv_.wait(lock, [&] { return in_flight_ == 0 || stopping_; });
+}
+
+bool CompileQueue::stop(bool wait) {
+  bool busy;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    in_flight_ -= int(queue_.size());
+    queue_.clear();
+    busy = in_flight_ > 0;
+  }
+  cv_.notify_all();
+  idle_cv_.notify_all();
+  if (!worker_.joinable()) return false;
+  if (busy && !wait) {
+    worker_.detach();
+    return true;
+  }
+  worker_.join();
+  return false;
+}
+
+void CompileQueue::work() {
+  for (;;) {
+    std::pair<uint32_t, uint32_t> next;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      next = queue_.front();
+      queue_.pop_front();
+    }
+    job_(next.first, next.second);
+    completed_.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lock(mu_);
+    in_flight_--;
+    idle_cv_.notify_all();
+  }
+}
+
+}  // namespace tierjit::tierup
