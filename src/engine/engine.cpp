@@ -171,7 +171,7 @@ size_t Engine::reclaim_retired_code() { return impl_->orc->reclaim_retired_code(
 std::vector<FunctionReport> Engine::function_reports() const {
   std::vector<FunctionReport> out;
   for (const auto& s : impl_->orc->function_stats())
-    out.push_back({s.name, s.calls, s.opt_level, s.compile_ms, s.tier_ups, s.from_cache});
+    out.push_back({s.name, s.calls, s.opt_level, s.compile_ms(), s.tier_ups, s.from_cache});
   return out;
 }
 
@@ -188,6 +188,12 @@ std::string Engine::stats_text(size_t max_rows) const {
       "  functions {}, compiled {} ({} compiles, {:.1f} ms total), cache hits {} ({} from the "
       "bundle), tier-ups {}\n",
       es.functions, ran, es.compiled, es.compile_ms, es.cache_hits, es.bundled, es.tier_ups);
+  // Every way a function can end up below the tier asked for, always printed (zeros too).
+  out +=
+      fmt::format("  fallbacks: {} (tier-up compile or link failed: the function kept its code)\n",
+                  es.tier_up_failures);
+  for (const auto& s : impl_->orc->function_stats())
+    if (!s.fallback.empty()) out += fmt::format("    {}: {}\n", s.name, s.fallback);
   if (impl_->cache) {
     ObjectCacheStats cs = impl_->cache->stats();
     out += fmt::format("  object cache {}: hits {}, misses {}, stores {}, corrupt {}\n",

@@ -165,21 +165,16 @@ void OrcEngine::Impl::install_tier(uint32_t id, int tier) {
   if (!obj.ok()) {  // tier-up failure is not fatal: the function keeps running its old code
     std::fprintf(stderr, "tierjit: warning: tier-up of '%s' failed: %s\n", f.name.c_str(),
                  obj.error().to_string().c_str());
-    return;
+    return record_tier_up_failure(id, obj.error().to_string());
   }
   orc::JITDylib& jd = *tier_jds[size_t(tier) - 1];
   orc::ResourceTrackerSP rt = jd.createResourceTracker();
   auto& layer = static_cast<orc::ObjectLinkingLayer&>(jit->getObjLinkingLayer());
   std::string sym = extract_options(f, tier).symbol;
-  if (llvm::Error e = layer.add(rt, llvm::MemoryBuffer::getMemBufferCopy(obj.value(), sym))) {
-    es.reportError(std::move(e));
-    return;
-  }
+  if (llvm::Error e = layer.add(rt, llvm::MemoryBuffer::getMemBufferCopy(obj.value(), sym)))
+    return record_tier_up_failure(id, llvm::toString(std::move(e)));
   auto addr = es.lookup({&jd}, es.intern(sym));
-  if (!addr) {
-    es.reportError(addr.takeError());
-    return;
-  }
+  if (!addr) return record_tier_up_failure(id, llvm::toString(addr.takeError()));
   set_cell(id, addr->getAddress().getValue());
   remember_code(id, tier, obj.value());
   {
@@ -202,6 +197,16 @@ void OrcEngine::Impl::install_tier(uint32_t id, int tier) {
       request(id, uint32_t(tier + 1));
   }
   // The previous version stays mapped: a frame may still be executing it (see DESIGN.md).
+}
+
+// The function keeps its current code; the failure is counted and shown by --stats.
+void OrcEngine::Impl::record_tier_up_failure(uint32_t id, const std::string& why) {
+  {
+    std::lock_guard<std::mutex> lock(code_mu);
+    fns[id].fallback = why;
+  }
+  std::lock_guard<std::mutex> lock(stats_mu);
+  stats.tier_up_failures++;
 }
 
 bool OrcEngine::Impl::stop_background(bool wait) { return tier_ups ? tier_ups->stop(wait) : false; }
@@ -508,9 +513,13 @@ std::vector<FunctionStats> OrcEngine::function_stats() const {
     fs.name = f.name;
     fs.calls = std::atomic_ref<uint64_t>(impl_->counters[2 * f.id]).load(std::memory_order_relaxed);
     fs.opt_level = s.opt_level.load();
-    fs.compile_ms = double(s.compile_us.load()) / 1000.0;
+    fs.compile_ns[0] = s.compile_us.load() * 1000;
     fs.tier_ups = s.tier_ups.load();
     fs.from_cache = s.from_cache.load();
+    std::lock_guard<std::mutex> lock(impl_->code_mu);
+    fs.tier = s.code_tier;
+    fs.llvm_failed = !s.fallback.empty();
+    fs.fallback = s.fallback;
     out.push_back(std::move(fs));
   }
   return out;

@@ -19,6 +19,7 @@
 
 #include "llvm/program.hpp"
 #include "support/error.hpp"
+#include "tierup/function_stats.hpp"
 
 namespace tierjit {
 class ObjectCache;
@@ -48,21 +49,17 @@ struct OrcOptions {
   bool debug_info = false;       ///< register JIT objects with GDB (ORC debugger support)
 };
 
-struct FunctionStats {
-  std::string name;
-  uint64_t calls = 0;     ///< calls seen by profiled (non-top) tiers
-  int opt_level = -1;     ///< level of the code the entry cell points at; -1 = never run
-  double compile_ms = 0;  ///< total compile time across tiers (0 for cache hits)
-  uint32_t tier_ups = 0;
-  bool from_cache = false;  ///< the current code came from the disk cache
-};
+/// Per function: tier = index of the installed tier (0 base), opt_level its LLVM level (-1:
+/// never called), calls seen by profiled tiers, compile time of every tier in compile_ns[0].
+using FunctionStats = tierup::FunctionStats;
 
 struct EngineStats {
   double load_ms = 0;  ///< parse + prepare
   double data_ms = 0;  ///< globals object (compile or cache)
   uint64_t functions = 0, compiled = 0, cache_hits = 0, tier_ups = 0;
-  uint64_t bundled = 0;   ///< bodies that came in the code bundle
-  double compile_ms = 0;  ///< sum over all compiles, all threads
+  uint64_t tier_up_failures = 0;  ///< tier-ups that failed: those functions kept their code
+  uint64_t bundled = 0;           ///< bodies that came in the code bundle
+  double compile_ms = 0;          ///< sum over all compiles, all threads
 };
 
 class OrcEngine {

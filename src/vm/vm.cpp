@@ -81,7 +81,7 @@ class Vm::Impl {
                                               .count());
       for (uint32_t i = 0; i < n; ++i) {
         vm_.stats_[i].tier = 2;
-        vm_.stats_[i].llvm_us = us;
+        vm_.stats_[i].compile_ns[2] = us * 1000;
         inst.cells()[i] = entries[i];
       }
     }
@@ -144,8 +144,8 @@ class Vm::Impl {
       }
       return code.take_error();
     }
-    st.cnp_ns = static_cast<uint64_t>((std::chrono::steady_clock::now() - t0).count());
-    st.cnp_bytes = code->code_bytes;
+    st.compile_ns[1] = static_cast<uint64_t>((std::chrono::steady_clock::now() - t0).count());
+    st.code_bytes = code->code_bytes;
     if (const char* dir = std::getenv("TIERJIT_DUMP_CNP")) {  // raw code, for objdump -b binary
       std::string path = fmt::format("{}/{}.bin", dir, vm_.inst_->module().functions[fn].name);
       if (FILE* f = std::fopen(path.c_str(), "wb")) {
@@ -163,8 +163,8 @@ class Vm::Impl {
     auto t0 = std::chrono::steady_clock::now();
     TJ_ASSIGN_OR_RETURN(void* entry, jit_->compile(vm_.inst_->module(), fn));
     FunctionStats& st = vm_.stats_[fn];
-    st.llvm_us = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+    st.compile_ns[2] = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
             .count());
     st.tier = 2;
     tierup::install_entry(vm_.inst_->cells()[fn], entry);
@@ -236,6 +236,10 @@ Expected<std::unique_ptr<Vm>> Vm::create(const bytecode::Module& m,
   std::unique_ptr<Vm> vm(new Vm);
   TJ_ASSIGN_OR_RETURN(vm->inst_, bytecode::Instance::create(m, hosts, cfg.instance));
   vm->stats_.resize(m.functions.size());
+  for (size_t i = 0; i < m.functions.size(); ++i) {
+    vm->stats_[i].name = m.functions[i].name;
+    vm->stats_[i].tier = 0;  // every function starts in the interpreter
+  }
   vm->impl_ = std::make_unique<Impl>(*vm, cfg);
   vm->impl_->llvm_requested_.assign(m.functions.size(), false);
   if (cfg.tier == Tier::kInterp) vm->impl_->thunks_.assign(m.functions.size(), nullptr);
@@ -261,7 +265,8 @@ std::string Vm::stats_text() const {
     if (s.llvm_failed) notes += "llvm-failed(tier 1) ";
     if (s.osr) notes += "osr ";
     out += fmt::format("{:<24} {:>5} {:>12} {:>10} {:>10} {:>10}  {}\n", m.functions[i].name,
-                       s.tier, inst_->ctx()->heat[i], s.cnp_ns, s.cnp_bytes, s.llvm_us, notes);
+                       s.tier, inst_->ctx()->heat[i], s.compile_ns[1], s.code_bytes,
+                       s.compile_ns[2] / 1000, notes);
   }
   out += fmt::format("stencils: {} ({} bytes); code buffers in use: {}\n", cnp::stencil_count(),
                      cnp::stencil_bytes(), impl_->pool_.buffers_in_use());

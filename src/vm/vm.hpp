@@ -13,6 +13,7 @@
 
 #include "bytecode/instance.hpp"
 #include "runtime/code_pool.hpp"
+#include "tierup/function_stats.hpp"
 
 namespace tierjit::vm {
 
@@ -37,17 +38,7 @@ struct VmConfig {
   std::bitset<256> disabled_stencils;  ///< testing: opcodes without a stencil
 };
 
-struct FunctionStats {
-  int tier = 0;         ///< 0 interp, 1 copy-and-patch, 2 LLVM
-  uint64_t cnp_ns = 0;  ///< tier-1 compile time
-  uint64_t cnp_bytes = 0;
-  uint64_t llvm_us = 0;          ///< tier-2 compile time
-  bool missing_stencil = false;  ///< stays interpreted (MissingStencil fallback)
-  bool cnp_failed = false;       ///< tier-1 compile failed (e.g. code pool full): interpreted
-  bool llvm_failed = false;      ///< tier-2 compile failed: stays at tier 1
-  bool osr = false;              ///< entered tier 1 through on-stack replacement
-  std::string fallback;          ///< why the function runs below the tier asked for, if it does
-};
+using FunctionStats = tierup::FunctionStats;  // tier: 0 interpreter, 1 copy-and-patch, 2 LLVM
 
 /// Totals over a Vm's functions: how often a tier was asked for and not delivered.
 struct VmFallbacks {

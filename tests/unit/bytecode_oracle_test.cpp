@@ -83,9 +83,7 @@ std::map<std::string, Oracle> binary_oracles() {
   put("add", [](u64 a, u64 b) { return a + b; });
   put("sub", [](u64 a, u64 b) { return a - b; });
   put("mul", [](u64 a, u64 b) { return a * b; });
-  put("mulh", [](u64 a, u64 b) {
-    return u64((__int128(i64(a)) * __int128(i64(b))) >> 64);
-  });
+  put("mulh", [](u64 a, u64 b) { return u64((__int128(i64(a)) * __int128(i64(b))) >> 64); });
   put("mulhu", [](u64 a, u64 b) {
     return u64((static_cast<unsigned __int128>(a) * static_cast<unsigned __int128>(b)) >> 64);
   });
@@ -280,7 +278,8 @@ Program build() {
   for (const auto& [op, f] : branch_oracles()) {
     std::string name = name_for(op);
     std::string args = op == "bz" || op == "bnz" ? "r0" : "r0, r1";
-    func(name, "  " + op + " " + args + ", yes\n  ldi r2, 0\n  ret r2\nyes:\n  ldi r2, 1\n  ret r2\n");
+    func(name,
+         "  " + op + " " + args + ", yes\n  ldi r2, 0\n  ret r2\nyes:\n  ldi r2, 1\n  ret r2\n");
     p.expect[name] = [f](u64 a, u64 b) { return std::optional<u64>(flag(f(a, b))); };
   }
   text += ".func main 2 3\n  ret r0\n.end\n.entry main\n";
@@ -316,8 +315,8 @@ TEST_P(BytecodeOracle, EveryTierMatchesTheIsaRules) {
           continue;
         }
         ASSERT_EQ(got.status, TJ_RUNNING) << name << " a=" << a << " b=" << b;
-        ASSERT_EQ(got.value, *want) << std::hex << "function " << name << " a=0x" << a
-                                    << " b=0x" << b;
+        ASSERT_EQ(got.value, *want)
+            << std::hex << "function " << name << " a=0x" << a << " b=0x" << b;
       }
   }
   EXPECT_GT(checked, 100000u);

@@ -62,6 +62,7 @@ struct FnState {
   orc::ResourceTrackerSP rt;  // owner of the installed code, when it can be freed alone
   int code_tier = -1;         // tier of the installed code (guarded by Impl::code_mu)
   std::string code;           // its object bytes when compiled or loaded one by one
+  std::string fallback;       // why the last tier-up failed (guarded by Impl::code_mu)
 };
 }  // namespace detail
 
@@ -204,6 +205,7 @@ class OrcEngine::Impl {
 
   // --- tier-up ---
   void request(uint32_t id, uint32_t tier);
+  void record_tier_up_failure(uint32_t id, const std::string& why);
 
   void install_tier(uint32_t id, int tier);
 
