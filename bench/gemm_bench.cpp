@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "tensor/gemm_plan.hpp"
+#include "kernels/gemm_plan.hpp"
 #include "tierjit/kernels.hpp"
 
 extern "C" {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // `tierjit llbc wrap|inspect`: the LLBC container (128-byte header + bitcode).
-#include "llvm/llbc.hpp"
+#include "llvmir/llbc.hpp"
 
 #include <fmt/format.h>
 
@@ -11,18 +11,18 @@
 namespace tierjit::cli {
 namespace {
 
-Status wrap(const std::string& in, const std::string& out, llvmtier::LlbcHeader h) {
+Status wrap(const std::string& in, const std::string& out, llvmir::LlbcHeader h) {
   TJ_ASSIGN_OR_RETURN(std::string bc, read_file(in));
-  if (!llvmtier::is_bitcode(bc))
+  if (!llvmir::is_bitcode(bc))
     return make_error(ErrorCode::kInvalidInput, "not LLVM bitcode (wrap takes a .bc file)", {in});
-  TJ_ASSIGN_OR_RETURN(std::string bytes, llvmtier::write_llbc(h, bc));
+  TJ_ASSIGN_OR_RETURN(std::string bytes, llvmir::write_llbc(h, bc));
   return write_file_atomic(out, bytes);
 }
 
 Status inspect(const std::string& in) {
   TJ_ASSIGN_OR_RETURN(std::string bytes, read_file(in));
   std::string_view payload;
-  TJ_ASSIGN_OR_RETURN(llvmtier::LlbcHeader h, llvmtier::parse_llbc(bytes, in, &payload));
+  TJ_ASSIGN_OR_RETURN(llvmir::LlbcHeader h, llvmir::parse_llbc(bytes, in, &payload));
   fmt::print(
       "file          {}\nmodule_name   {}\nentry_name    {}\nbitcode_size  {}\n"
       "version       {}\nopt_level     {}\npayload_hash  {:016x} (verified)\n",
@@ -37,7 +37,7 @@ void register_llbc(CLI::App& app) {
   sub->require_subcommand(1);
   struct WrapArgs {
     std::string in, out;
-    llvmtier::LlbcHeader h;
+    llvmir::LlbcHeader h;
   };
   auto w = std::make_shared<WrapArgs>();
   CLI::App* ws = sub->add_subcommand("wrap", "wrap a .bc file in an LLBC header");

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "backend/codegen.hpp"
-#include "llvm/ir_loader.hpp"
-#include "llvm/linker.hpp"
+#include "llvmir/ir_loader.hpp"
+#include "llvmir/linker.hpp"
 #include "support/file.hpp"
 
 namespace tierjit::aot {
@@ -28,7 +28,7 @@ Status link_shared(const std::string& object, const std::string& output) {
   std::string tmp = output + ".tmp." + std::to_string(::getpid()) + ".o";
   TJ_TRY(write_file_atomic(tmp, object));
   std::string out_tmp = output + ".tmp." + std::to_string(::getpid());
-  Status s = llvmtier::run_lld({"-shared", "--eh-frame-hdr", "-o", out_tmp, tmp});
+  Status s = llvmir::run_lld({"-shared", "--eh-frame-hdr", "-o", out_tmp, tmp});
   ::unlink(tmp.c_str());
   if (!s.ok()) {
     ::unlink(out_tmp.c_str());
@@ -50,10 +50,10 @@ Status compile_file(const std::string& input, const CompileOptions& opts) {
 
 Status compile_bytes(std::string bytes, const std::string& input, const CompileOptions& opts) {
   llvm::LLVMContext ctx;
-  TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr ir,
-                      llvmtier::load_ir_bytes(std::move(bytes), input, ctx, false));
+  TJ_ASSIGN_OR_RETURN(llvmir::LoadedIr ir,
+                      llvmir::load_ir_bytes(std::move(bytes), input, ctx, false));
   llvm::Module& m = *ir.module;
-  TJ_TRY(llvmtier::verify_ir(m, input));
+  TJ_TRY(llvmir::verify_ir(m, input));
   std::string triple =
       m.getTargetTriple().empty() ? llvm::sys::getProcessTriple() : m.getTargetTriple().str();
   backend::TargetConfig tc =

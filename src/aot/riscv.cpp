@@ -19,8 +19,8 @@
 #include "backend/codegen.hpp"
 #include "bytecode/isa.hpp"
 #include "bytecode_llvm/bytecode_jit.hpp"
-#include "llvm/ir_loader.hpp"
-#include "llvm/linker.hpp"
+#include "llvmir/ir_loader.hpp"
+#include "llvmir/linker.hpp"
 #include "runtime/cache_key.hpp"
 #include "runtime/object_cache.hpp"
 #include "sandbox/guest_sysroot.hpp"
@@ -83,7 +83,7 @@ Status link_guest(const std::string& object, const std::string& sysroot, bool de
   for (const std::string& lib : sandbox::guest_libraries(sysroot)) args.push_back(lib);
   args.push_back("--end-group");
   if (!debug) args.push_back("--strip-debug");
-  Status s = llvmtier::run_lld(args);
+  Status s = llvmir::run_lld(args);
   if (!s.ok()) {
     Error e = s.take_error();
     e.where = {output};
@@ -200,9 +200,9 @@ Status compile_riscv_ir(std::string_view bytes, const std::string& input,
                         const RiscvOptions& opts) {
   return cached_build("ir", bytes, opts, [&]() -> Status {
     llvm::LLVMContext ctx;
-    TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr ir,
-                        llvmtier::load_ir_bytes(std::string(bytes), input, ctx, false));
-    TJ_TRY(llvmtier::verify_ir(*ir.module, input));
+    TJ_ASSIGN_OR_RETURN(llvmir::LoadedIr ir,
+                        llvmir::load_ir_bytes(std::string(bytes), input, ctx, false));
+    TJ_TRY(llvmir::verify_ir(*ir.module, input));
     return compile_riscv_module(*ir.module, input, opts);
   });
 }

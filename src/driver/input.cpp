@@ -5,7 +5,7 @@
 
 #include "bytecode/module_io.hpp"
 #include "bytecode/text.hpp"
-#include "llvm/llbc.hpp"
+#include "llvmir/llbc.hpp"
 #include "stablehlo/ast.hpp"
 #include "support/file.hpp"
 
@@ -52,8 +52,8 @@ const char* input_kind_name(InputKind kind) {
 }
 
 InputKind classify_input(std::string_view path, std::string_view bytes) {
-  if (llvmtier::is_llbc(bytes)) return InputKind::kLlbc;
-  if (llvmtier::is_bitcode(bytes)) return InputKind::kLlvmBitcode;
+  if (llvmir::is_llbc(bytes)) return InputKind::kLlbc;
+  if (llvmir::is_bitcode(bytes)) return InputKind::kLlvmBitcode;
   if (bytecode::is_tjbc(bytes)) return InputKind::kTjbc;
   if (is_elf(bytes)) return is_riscv64_elf(bytes) ? InputKind::kRiscvElf : InputKind::kOtherElf;
   if (shlo::looks_like_mlir(path, bytes)) return InputKind::kStableHlo;

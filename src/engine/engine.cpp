@@ -10,9 +10,9 @@
 #include <chrono>
 #include <optional>
 
-#include "llvm/ir_loader.hpp"
-#include "llvm/orc_tier.hpp"
-#include "llvm/program.hpp"
+#include "llvmir/ir_loader.hpp"
+#include "llvmir/orc_tier.hpp"
+#include "llvmir/program.hpp"
 #include "runtime/cache_key.hpp"
 #include "runtime/object_cache.hpp"
 #include "support/error.hpp"
@@ -26,7 +26,7 @@ struct Engine::Impl {
   RunConfig cfg;
   std::string entry;
   std::unique_ptr<ObjectCache> cache;
-  std::unique_ptr<llvmtier::OrcEngine> orc;
+  std::unique_ptr<llvmir::OrcEngine> orc;
   double load_ms = 0, setup_ms = 0;
   std::string format;
   bool finished = false;
@@ -48,33 +48,33 @@ Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg, std::str
   // A previous run left a manifest of this exact input: start without parsing it at all.
   Hash128 content = hash_bytes(bytes);
   Hash128 manifest_key = CacheKey("manifest").add(content).finish();
-  std::unique_ptr<llvmtier::Program> program;
-  std::optional<llvmtier::LlbcHeader> llbc;
-  if (llvmtier::is_llbc(bytes)) {
-    TJ_ASSIGN_OR_RETURN(llbc, llvmtier::parse_llbc(bytes, cfg.path, nullptr));
+  std::unique_ptr<llvmir::IrProgram> program;
+  std::optional<llvmir::LlbcHeader> llbc;
+  if (llvmir::is_llbc(bytes)) {
+    TJ_ASSIGN_OR_RETURN(llbc, llvmir::parse_llbc(bytes, cfg.path, nullptr));
   }
   if (impl->cache) {
     if (auto manifest = impl->cache->load(manifest_key)) {
-      llvmtier::LoadedIr header;
-      header.format = llbc                          ? llvmtier::IrFormat::kLlbc
-                      : llvmtier::is_bitcode(bytes) ? llvmtier::IrFormat::kBitcode
-                                                    : llvmtier::IrFormat::kText;
+      llvmir::LoadedIr header;
+      header.format = llbc                        ? llvmir::IrFormat::kLlbc
+                      : llvmir::is_bitcode(bytes) ? llvmir::IrFormat::kBitcode
+                                                  : llvmir::IrFormat::kText;
       header.content_hash = content;
       header.llbc = llbc;
-      auto p = llvmtier::Program::from_manifest(*manifest, std::move(header), std::move(bytes),
+      auto p = llvmir::IrProgram::from_manifest(*manifest, std::move(header), std::move(bytes),
                                                 cfg.path);
       if (p.ok()) program = std::move(p).value();
     }
   }
   if (!program) {
     auto ctx = std::make_unique<llvm::LLVMContext>();
-    TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr ir,
-                        llvmtier::load_ir_bytes(std::move(bytes), cfg.path, *ctx, true, &content));
+    TJ_ASSIGN_OR_RETURN(llvmir::LoadedIr ir,
+                        llvmir::load_ir_bytes(std::move(bytes), cfg.path, *ctx, true, &content));
     TJ_ASSIGN_OR_RETURN(program,
-                        llvmtier::Program::prepare(std::move(ir), std::move(ctx), cfg.path));
+                        llvmir::IrProgram::prepare(std::move(ir), std::move(ctx), cfg.path));
     if (impl->cache) impl->cache->store(manifest_key, program->manifest());
   }
-  impl->format = llvmtier::format_name(program->input().format);
+  impl->format = llvmir::format_name(program->input().format);
   int opt = cfg.opt_level;
   std::string entry = cfg.entry;
   int llbc_target = -1;  // LLBC's opt level: the level tier-up aims for
@@ -91,11 +91,11 @@ Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg, std::str
   auto t1 = Clock::now();
   impl->load_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
 
-  llvmtier::OrcOptions o;
+  llvmir::OrcOptions o;
   if (opt >= 0) {
     o.policy.fixed_opt = opt;
   } else {
-    TJ_ASSIGN_OR_RETURN(o.policy, llvmtier::TierPolicy::parse_thresholds(
+    TJ_ASSIGN_OR_RETURN(o.policy, llvmir::TierPolicy::parse_thresholds(
                                       cfg.tier_thresholds.empty() ? "100" : cfg.tier_thresholds));
     if (llbc_target > 0) o.policy.levels.back() = llbc_target;
   }
@@ -103,7 +103,7 @@ Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg, std::str
   o.lazy = cfg.lazy;
   o.perf_map = cfg.perf_map;
   o.debug_info = cfg.debug_info;
-  TJ_ASSIGN_OR_RETURN(impl->orc, llvmtier::OrcEngine::create(std::move(program), std::move(o)));
+  TJ_ASSIGN_OR_RETURN(impl->orc, llvmir::OrcEngine::create(std::move(program), std::move(o)));
   impl->setup_ms = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
   return impl;
 }
@@ -177,7 +177,7 @@ std::vector<FunctionReport> Engine::function_reports() const {
 
 std::string Engine::stats_text(size_t max_rows) const {
   auto reports = function_reports();
-  llvmtier::EngineStats es = impl_->orc->stats();
+  llvmir::EngineStats es = impl_->orc->stats();
   std::string out =
       fmt::format("tierjit stats: {} ({}), load {:.1f} ms, JIT setup {:.1f} ms (data {:.1f} ms)\n",
                   impl_->cfg.path, impl_->format, impl_->load_ms, impl_->setup_ms, es.data_ms);

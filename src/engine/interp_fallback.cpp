@@ -14,7 +14,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "llvm/ir_loader.hpp"
+#include "llvmir/ir_loader.hpp"
 
 namespace tierjit {
 
@@ -26,7 +26,7 @@ Expected<int> run_interpreted(const std::string& path, const std::string& entry,
     return make_error(ErrorCode::kInternal, "fork failed: " + std::string(std::strerror(errno)));
   if (pid == 0) {
     llvm::LLVMContext ctx;
-    auto ir = llvmtier::load_ir_file(path, ctx, false);
+    auto ir = llvmir::load_ir_file(path, ctx, false);
     if (!ir.ok()) {
       std::fprintf(stderr, "tierjit: %s\n", ir.error().to_string().c_str());
       std::_Exit(exit_status(ir.error().code));

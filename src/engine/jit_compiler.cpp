@@ -18,7 +18,7 @@
 
 #include "backend/codegen.hpp"
 #include "backend/jit_session.hpp"
-#include "llvm/ir_loader.hpp"
+#include "llvmir/ir_loader.hpp"
 #include "runtime/cache_key.hpp"
 #include "runtime/object_cache.hpp"
 #include "support/file.hpp"
@@ -73,10 +73,10 @@ struct JitCompiler::Impl {
       }
     }
     llvm::LLVMContext ctx;
-    TJ_ASSIGN_OR_RETURN(llvmtier::LoadedIr loaded,
-                        llvmtier::load_ir_bytes(std::string(ir), id, ctx, false));
+    TJ_ASSIGN_OR_RETURN(llvmir::LoadedIr loaded,
+                        llvmir::load_ir_bytes(std::string(ir), id, ctx, false));
     llvm::Module& m = *loaded.module;
-    TJ_TRY(llvmtier::verify_ir(m, id));
+    TJ_TRY(llvmir::verify_ir(m, id));
     std::string entry;
     for (llvm::Function& f : m.functions())
       if (!f.isDeclaration() && !f.hasLocalLinkage()) {

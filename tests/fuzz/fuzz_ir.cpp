@@ -8,20 +8,20 @@
 #include <cstdint>
 #include <string>
 
-#include "llvm/ir_loader.hpp"
-#include "llvm/program.hpp"
+#include "llvmir/ir_loader.hpp"
+#include "llvmir/program.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto ctx = std::make_unique<llvm::LLVMContext>();
   ctx->setDiagnosticHandlerCallBack([](const llvm::DiagnosticInfo*, void*) {});
   std::string bytes(reinterpret_cast<const char*>(data), size);
-  auto ir = tierjit::llvmtier::load_ir_bytes(std::move(bytes), "fuzz", *ctx, false);
+  auto ir = tierjit::llvmir::load_ir_bytes(std::move(bytes), "fuzz", *ctx, false);
   if (!ir.ok()) return 0;
-  auto program = tierjit::llvmtier::Program::prepare(std::move(ir).value(), std::move(ctx), "fuzz");
+  auto program = tierjit::llvmir::IrProgram::prepare(std::move(ir).value(), std::move(ctx), "fuzz");
   if (!program.ok()) return 0;
   std::lock_guard<std::mutex> lock(program.value()->mutex());
   for (const auto& f : program.value()->functions()) {
-    tierjit::llvmtier::ExtractOptions o;
+    tierjit::llvmir::ExtractOptions o;
     o.symbol = f.name + "$impl";
     o.heat_threshold = 1600;
     o.next_level = 1;

@@ -5,14 +5,14 @@
 #include <cstdint>
 #include <string_view>
 
-#include "llvm/llbc.hpp"
+#include "llvmir/llbc.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
   std::string_view payload;
-  auto h = tierjit::llvmtier::parse_llbc(bytes, "fuzz.llbc", &payload);
+  auto h = tierjit::llvmir::parse_llbc(bytes, "fuzz.llbc", &payload);
   if (h.ok()) {
-    auto again = tierjit::llvmtier::write_llbc(h.value(), payload);
+    auto again = tierjit::llvmir::write_llbc(h.value(), payload);
     if (!again.ok() || again.value().substr(128) != payload) __builtin_trap();
   }
   return 0;

@@ -231,16 +231,16 @@ std::vector<u64> operands() {
 
 const int kImmediates[] = {0, 1, -1, 5, 31, 63, 64, 100, -2147483647 - 1, 2147483647};
 
-struct Program {
+struct OracleModule {
   bytecode::Module module;
   // Function name -> how to compute its expected result.
   std::map<std::string, Oracle> expect;
 };
 
 // One function per (opcode, immediate): r2 = OP(r0, r1 | imm); branches return 1 when taken.
-Program build() {
+OracleModule build() {
   std::string text;
-  Program p;
+  OracleModule p;
   auto func = [&](const std::string& name, const std::string& body) {
     text += ".func " + name + " 2 3\n" + body + ".end\n";
   };
@@ -292,7 +292,7 @@ Program build() {
 class BytecodeOracle : public ::testing::TestWithParam<vm::Tier> {};
 
 TEST_P(BytecodeOracle, EveryTierMatchesTheIsaRules) {
-  Program p = build();
+  OracleModule p = build();
   ASSERT_FALSE(p.module.functions.empty());
   vm::VmConfig cfg;
   cfg.tier = GetParam();

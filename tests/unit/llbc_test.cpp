@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // LLBC container: layout, round trip, and every malformed-input class.
-#include "llvm/llbc.hpp"
+#include "llvmir/llbc.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <functional>
 
 using namespace tierjit;
-using namespace tierjit::llvmtier;
+using namespace tierjit::llvmir;
 
 namespace {
 const std::string kBitcode = std::string("BC\xC0\xDE", 4) + std::string(60, 'x');

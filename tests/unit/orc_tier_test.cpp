@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The LLVM tier: lazy compilation, tier-up observed through the entry cell, stats.
-#include "llvm/orc_tier.hpp"
+#include "llvmir/orc_tier.hpp"
 
 #include <gtest/gtest.h>
 #include <llvm/IR/LLVMContext.h>
@@ -10,12 +10,12 @@
 
 #include <cerrno>
 
-#include "llvm/ir_loader.hpp"
-#include "llvm/program.hpp"
+#include "llvmir/ir_loader.hpp"
+#include "llvmir/program.hpp"
 #include "support/file.hpp"
 
 using namespace tierjit;
-using namespace tierjit::llvmtier;
+using namespace tierjit::llvmir;
 
 namespace {
 
@@ -23,7 +23,7 @@ std::unique_ptr<OrcEngine> make_engine(const std::string& path, OrcOptions o) {
   auto ctx = std::make_unique<llvm::LLVMContext>();
   auto ir = load_ir_file(path, *ctx, true);
   EXPECT_TRUE(ir.ok()) << (ir.ok() ? "" : ir.error().to_string());
-  auto prog = Program::prepare(std::move(ir).value(), std::move(ctx), path);
+  auto prog = IrProgram::prepare(std::move(ir).value(), std::move(ctx), path);
   EXPECT_TRUE(prog.ok()) << (prog.ok() ? "" : prog.error().to_string());
   auto e = OrcEngine::create(std::move(prog).value(), std::move(o));
   EXPECT_TRUE(e.ok()) << (e.ok() ? "" : e.error().to_string());

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "tensor/ops.hpp"
+#include "kernels/ops.hpp"
 
 namespace tierjit::kernels {
 namespace {

@@ -10,7 +10,7 @@
 //   F$t<N>      the body recompiled at tier N by tier-up.
 //   __tj_counters, __tj_hot   profile counters and the tier-up hook, provided by the host.
 //
-// Thread-safety: a Program is not thread-safe; callers hold mutex() around every call.
+// Thread-safety: an IrProgram is not thread-safe; callers hold mutex() around every call.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "llvm/ir_loader.hpp"
+#include "llvmir/ir_loader.hpp"
 #include "support/error.hpp"
 
 namespace llvm {
@@ -29,7 +29,7 @@ class LLVMContext;
 class Module;
 }  // namespace llvm
 
-namespace tierjit::llvmtier {
+namespace tierjit::llvmir {
 
 struct FunctionInfo {
   uint32_t id = 0;
@@ -58,24 +58,24 @@ struct ExtractOptions {
 /// iterations, in the spirit of JavaScriptCore's execution counters.
 inline constexpr uint64_t kCallHeat = 16;
 
-class Program {
+class IrProgram {
  public:
   /// Prepares `ir` (whose module lives in `ctx`). Errors: kInvalidInput (verifier failure for
   /// text IR, IR for another architecture), kUnsupported (ifuncs, thread-locals).
-  static Expected<std::unique_ptr<Program>> prepare(LoadedIr ir,
-                                                    std::unique_ptr<llvm::LLVMContext> ctx,
-                                                    std::string path);
-  /// A Program known only from its manifest (a previous run's summary in the cache): the
+  static Expected<std::unique_ptr<IrProgram>> prepare(LoadedIr ir,
+                                                      std::unique_ptr<llvm::LLVMContext> ctx,
+                                                      std::string path);
+  /// An IrProgram known only from its manifest (a previous run's summary in the cache): the
   /// module is parsed on first need (a function not yet in the cache). `bytes` is the input.
   /// Errors: kCacheCorrupt for an unreadable manifest.
-  static Expected<std::unique_ptr<Program>> from_manifest(std::string_view manifest,
-                                                          LoadedIr header, std::string bytes,
-                                                          std::string path);
+  static Expected<std::unique_ptr<IrProgram>> from_manifest(std::string_view manifest,
+                                                            LoadedIr header, std::string bytes,
+                                                            std::string path);
   /// Serializes everything from_manifest needs.
   std::string manifest() const;
   /// True when this program was known from a manifest (an earlier run saw the same input).
   bool seen_before() const { return seen_before_; }
-  ~Program();
+  ~IrProgram();
 
   std::mutex& mutex() { return mu_; }
   const std::string& path() const { return path_; }
@@ -105,7 +105,7 @@ class Program {
   Expected<std::string> extract_function_bitcode(uint32_t id, const ExtractOptions& o);
 
  private:
-  Program() = default;
+  IrProgram() = default;
   Status promote_and_scan();
   Status ensure_module();  // parses a manifest-only program; caller holds mutex()
 
@@ -122,4 +122,4 @@ class Program {
   bool seen_before_ = false;
 };
 
-}  // namespace tierjit::llvmtier
+}  // namespace tierjit::llvmir

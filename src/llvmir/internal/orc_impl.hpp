@@ -31,14 +31,14 @@
 
 #include "backend/codegen.hpp"
 #include "backend/jit_session.hpp"
-#include "llvm/linker.hpp"
-#include "llvm/orc_tier.hpp"
+#include "llvmir/linker.hpp"
+#include "llvmir/orc_tier.hpp"
 #include "runtime/cache_key.hpp"
 #include "runtime/object_cache.hpp"
 #include "support/log.hpp"
 #include "tierup/compile_queue.hpp"
 
-namespace tierjit::llvmtier {
+namespace tierjit::llvmir {
 namespace orc = llvm::orc;
 
 namespace detail {
@@ -76,7 +76,7 @@ using detail::own_buffer;
 
 class OrcEngine::Impl {
  public:
-  std::unique_ptr<Program> program;
+  std::unique_ptr<IrProgram> program;
   OrcOptions options;
   backend::TargetConfig target;
   // The process-wide JIT session (src/backend) and this program's JITDylibs in it: `main_jd`
@@ -220,4 +220,4 @@ class OrcEngine::Impl {
   Status define_functions(orc::JITDylib& jd);
 };
 
-}  // namespace tierjit::llvmtier
+}  // namespace tierjit::llvmir

@@ -5,9 +5,9 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
-#include "llvm/internal/orc_impl.hpp"
+#include "llvmir/internal/orc_impl.hpp"
 
-namespace tierjit::llvmtier {
+namespace tierjit::llvmir {
 
 namespace detail {
 double ms_since(Clock::time_point t0) {
@@ -412,7 +412,7 @@ Status OrcEngine::Impl::setup() {
 OrcEngine::OrcEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 OrcEngine::~OrcEngine() = default;
 
-Expected<std::unique_ptr<OrcEngine>> OrcEngine::create(std::unique_ptr<Program> program,
+Expected<std::unique_ptr<OrcEngine>> OrcEngine::create(std::unique_ptr<IrProgram> program,
                                                        OrcOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->program = std::move(program);
@@ -421,7 +421,7 @@ Expected<std::unique_ptr<OrcEngine>> OrcEngine::create(std::unique_ptr<Program> 
   return std::unique_ptr<OrcEngine>(new OrcEngine(std::move(impl)));
 }
 
-Program& OrcEngine::program() { return *impl_->program; }
+IrProgram& OrcEngine::program() { return *impl_->program; }
 
 std::string OrcEngine::describe_policy() const {
   const TierPolicy& p = impl_->options.policy;
@@ -530,4 +530,4 @@ EngineStats OrcEngine::stats() const {
   return impl_->stats;
 }
 
-}  // namespace tierjit::llvmtier
+}  // namespace tierjit::llvmir

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // GEMM plans: regime and blocking choice, kernel generation into the code pool, execution.
-#include "tensor/gemm_plan.hpp"
+#include "kernels/gemm_plan.hpp"
 
 #include <algorithm>
 #include <chrono>

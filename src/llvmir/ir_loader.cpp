@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Format detection and parsing of LLVM IR inputs.
-#include "llvm/ir_loader.hpp"
+#include "llvmir/ir_loader.hpp"
 
 #include <llvm/AsmParser/Parser.h>
 #include <llvm/Bitcode/BitcodeReader.h>
@@ -14,7 +14,7 @@
 
 #include "support/file.hpp"
 
-namespace tierjit::llvmtier {
+namespace tierjit::llvmir {
 
 const char* format_name(IrFormat f) {
   switch (f) {
@@ -97,4 +97,4 @@ Expected<LoadedIr> load_ir_file(const std::string& path, llvm::LLVMContext& ctx,
   return load_ir_bytes(std::move(bytes), path, ctx, lazy);
 }
 
-}  // namespace tierjit::llvmtier
+}  // namespace tierjit::llvmir

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "llvm/llbc.hpp"
+#include "llvmir/llbc.hpp"
 #include "support/error.hpp"
 #include "support/hash.hpp"
 
@@ -16,7 +16,7 @@ class LLVMContext;
 class Module;
 }  // namespace llvm
 
-namespace tierjit::llvmtier {
+namespace tierjit::llvmir {
 
 enum class IrFormat { kText, kBitcode, kLlbc };
 const char* format_name(IrFormat f);
@@ -43,4 +43,4 @@ Status verify_ir(const llvm::Module& m, const std::string& name, const std::stri
 Expected<LoadedIr> load_ir_bytes(std::string bytes, const std::string& name, llvm::LLVMContext& ctx,
                                  bool lazy, const Hash128* known_hash = nullptr);
 
-}  // namespace tierjit::llvmtier
+}  // namespace tierjit::llvmir

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Module preparation and per-function extraction for lazy, tiered compilation.
-#include "llvm/program.hpp"
+#include "llvmir/program.hpp"
 
 #include <llvm/Analysis/CFG.h>
 #include <llvm/Bitcode/BitcodeWriter.h>
@@ -22,7 +22,7 @@
 #include <cstring>
 #include <unordered_map>
 
-namespace tierjit::llvmtier {
+namespace tierjit::llvmir {
 namespace {
 
 bool treat_as_definition(const llvm::GlobalValue& gv) {
@@ -156,16 +156,16 @@ void instrument(llvm::Function& f, const FunctionInfo& info, const ExtractOption
 
 }  // namespace
 
-Program::~Program() {
+IrProgram::~IrProgram() {
   // The module must die before its context.
   ir_.module.reset();
   ctx_.reset();
 }
 
-Expected<std::unique_ptr<Program>> Program::prepare(LoadedIr ir,
-                                                    std::unique_ptr<llvm::LLVMContext> ctx,
-                                                    std::string path) {
-  std::unique_ptr<Program> p(new Program());
+Expected<std::unique_ptr<IrProgram>> IrProgram::prepare(LoadedIr ir,
+                                                        std::unique_ptr<llvm::LLVMContext> ctx,
+                                                        std::string path) {
+  std::unique_ptr<IrProgram> p(new IrProgram());
   p->path_ = std::move(path);
   p->ctx_ = std::move(ctx);
   p->ir_ = std::move(ir);
@@ -188,7 +188,7 @@ Expected<std::unique_ptr<Program>> Program::prepare(LoadedIr ir,
   return p;
 }
 
-Status Program::promote_and_scan() {
+Status IrProgram::promote_and_scan() {
   llvm::Module& m = *ir_.module;
   if (!m.ifuncs().empty())
     return make_error(ErrorCode::kUnsupported,
@@ -255,13 +255,13 @@ Status Program::promote_and_scan() {
   return {};
 }
 
-const FunctionInfo* Program::find_function(const std::string& name) const {
+const FunctionInfo* IrProgram::find_function(const std::string& name) const {
   auto it = by_name_.find(name);
   return it == by_name_.end() ? nullptr : &functions_[it->second];
 }
 
-bool Program::entry_takes_args(const FunctionInfo& f) const { return f.takes_args; }
-bool Program::entry_returns_int(const FunctionInfo& f) const { return f.returns_int; }
+bool IrProgram::entry_takes_args(const FunctionInfo& f) const { return f.takes_args; }
+bool IrProgram::entry_returns_int(const FunctionInfo& f) const { return f.returns_int; }
 
 // --- manifest: u32-length-prefixed records, see manifest() ---
 namespace {
@@ -296,7 +296,7 @@ struct Reader {
 };
 }  // namespace
 
-std::string Program::manifest() const {
+std::string IrProgram::manifest() const {
   std::string out = "TJM1";
   put_u32(out, uint32_t(functions_.size()));
   for (const FunctionInfo& f : functions_) {
@@ -321,10 +321,10 @@ std::string Program::manifest() const {
   return out;
 }
 
-Expected<std::unique_ptr<Program>> Program::from_manifest(std::string_view manifest,
-                                                          LoadedIr header, std::string bytes,
-                                                          std::string path) {
-  std::unique_ptr<Program> p(new Program());
+Expected<std::unique_ptr<IrProgram>> IrProgram::from_manifest(std::string_view manifest,
+                                                              LoadedIr header, std::string bytes,
+                                                              std::string path) {
+  std::unique_ptr<IrProgram> p(new IrProgram());
   p->path_ = std::move(path);
   p->ir_ = std::move(header);
   p->bytes_ = std::move(bytes);
@@ -369,13 +369,13 @@ Expected<std::unique_ptr<Program>> Program::from_manifest(std::string_view manif
   return p;
 }
 
-Status Program::ensure_module() {
+Status IrProgram::ensure_module() {
   if (ir_.module) return {};
   auto ctx = std::make_unique<llvm::LLVMContext>();
   TJ_ASSIGN_OR_RETURN(LoadedIr ir,
                       load_ir_bytes(std::move(bytes_), path_, *ctx, true, &ir_.content_hash));
-  TJ_ASSIGN_OR_RETURN(std::unique_ptr<Program> fresh,
-                      Program::prepare(std::move(ir), std::move(ctx), path_));
+  TJ_ASSIGN_OR_RETURN(std::unique_ptr<IrProgram> fresh,
+                      IrProgram::prepare(std::move(ir), std::move(ctx), path_));
   if (fresh->functions_.size() != functions_.size())
     return make_error(ErrorCode::kCacheCorrupt, "program manifest does not match the input",
                       {path_});
@@ -390,7 +390,7 @@ Status Program::ensure_module() {
   return {};
 }
 
-Expected<std::unique_ptr<llvm::Module>> Program::build_data_module() {
+Expected<std::unique_ptr<llvm::Module>> IrProgram::build_data_module() {
   TJ_TRY(ensure_module());
   llvm::Module& src = *ir_.module;
   auto dst = std::make_unique<llvm::Module>(src.getModuleIdentifier() + ".data", *ctx_);
@@ -424,8 +424,8 @@ Expected<std::unique_ptr<llvm::Module>> Program::build_data_module() {
   return dst;
 }
 
-Expected<std::unique_ptr<llvm::Module>> Program::extract_function(uint32_t id,
-                                                                  const ExtractOptions& o) {
+Expected<std::unique_ptr<llvm::Module>> IrProgram::extract_function(uint32_t id,
+                                                                    const ExtractOptions& o) {
   TJ_ASSERT(id < functions_.size(), "function id out of range");
   TJ_TRY(ensure_module());
   const FunctionInfo& info = functions_[id];
@@ -462,7 +462,7 @@ Expected<std::unique_ptr<llvm::Module>> Program::extract_function(uint32_t id,
   return dst;
 }
 
-Expected<std::string> Program::extract_function_bitcode(uint32_t id, const ExtractOptions& o) {
+Expected<std::string> IrProgram::extract_function_bitcode(uint32_t id, const ExtractOptions& o) {
   TJ_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> m, extract_function(id, o));
   std::string out;
   llvm::raw_string_ostream os(out);
@@ -471,4 +471,4 @@ Expected<std::string> Program::extract_function_bitcode(uint32_t id, const Extra
   return out;
 }
 
-}  // namespace tierjit::llvmtier
+}  // namespace tierjit::llvmir

@@ -2,7 +2,7 @@
 // sgemm argument checking and the column-major to row-major transposition.
 #pragma once
 
-#include "tensor/gemm_ops.hpp"
+#include "kernels/gemm_ops.hpp"
 #include "tierjit/kernels.hpp"
 
 namespace tierjit::kernels {

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "tensor/gemm_ops.hpp"
+#include "kernels/gemm_ops.hpp"
 
 namespace tierjit::kernels {
 

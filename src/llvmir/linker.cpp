@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // In-process lld.
-#include "llvm/linker.hpp"
+#include "llvmir/linker.hpp"
 
 #include <lld/Common/Driver.h>
 #include <llvm/Support/raw_ostream.h>
@@ -14,7 +14,7 @@
 
 LLD_HAS_DRIVER(elf)
 
-namespace tierjit::llvmtier {
+namespace tierjit::llvmir {
 
 Status run_lld(const std::vector<std::string>& args) {
   static std::mutex mu;
@@ -49,4 +49,4 @@ Expected<std::string> merge_objects(const std::vector<std::string>& objects) {
   return read_file(dir + "/merged.o");
 }
 
-}  // namespace tierjit::llvmtier
+}  // namespace tierjit::llvmir

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // LLBC container reader and writer.
-#include "llvm/llbc.hpp"
+#include "llvmir/llbc.hpp"
 
 #include <cstring>
 
 #include "support/hash.hpp"
 
-namespace tierjit::llvmtier {
+namespace tierjit::llvmir {
 namespace {
 
 uint32_t rd32(std::string_view b, size_t off) {
@@ -98,4 +98,4 @@ Expected<std::string> write_llbc(const LlbcHeader& h, std::string_view bitcode) 
   return out;
 }
 
-}  // namespace tierjit::llvmtier
+}  // namespace tierjit::llvmir

@@ -22,7 +22,7 @@
 #include <limits>
 #include <map>
 
-#include "tensor/ops.hpp"
+#include "kernels/ops.hpp"
 
 namespace tierjit::kernels {
 namespace {

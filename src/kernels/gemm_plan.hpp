@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "kernels/gemm_jit.hpp"
+#include "kernels/gemm_ops.hpp"
+#include "kernels/thread_pool.hpp"
 #include "runtime/code_pool.hpp"
-#include "tensor/gemm_jit.hpp"
-#include "tensor/gemm_ops.hpp"
-#include "tensor/thread_pool.hpp"
 
 namespace tierjit::kernels {
 

@@ -13,8 +13,8 @@
 #include <thread>
 #include <unordered_map>
 
-#include "tensor/engine_impl.hpp"
-#include "tensor/gemm_check.hpp"
+#include "kernels/engine_impl.hpp"
+#include "kernels/gemm_check.hpp"
 
 namespace tierjit::kernels {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "support/error.hpp"
 
-namespace tierjit::llvmtier {
+namespace tierjit::llvmir {
 
 /// Runs the ELF linker with `args` (without argv[0]). Errors: kCompileFailed with lld's
 /// diagnostics.
@@ -18,4 +18,4 @@ Status run_lld(const std::vector<std::string>& args);
 /// private temporary directory. Errors: kIo, kCompileFailed.
 Expected<std::string> merge_objects(const std::vector<std::string>& objects);
 
-}  // namespace tierjit::llvmtier
+}  // namespace tierjit::llvmir

@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <cstring>
 
-#include "llvm/internal/orc_impl.hpp"
+#include "llvmir/internal/orc_impl.hpp"
 
-namespace tierjit::llvmtier {
+namespace tierjit::llvmir {
 
 // The bundle: every function body a previous run ended with, merged by lld into one object
 // so that a warm start links one object instead of hundreds, with each function's heat so
@@ -101,4 +101,4 @@ void OrcEngine::Impl::write_bundle() {
   TJ_LOG(Channel::kCache, "bundle of {} functions written in {:.1f} ms", count, ms_since(t0));
 }
 
-}  // namespace tierjit::llvmtier
+}  // namespace tierjit::llvmir

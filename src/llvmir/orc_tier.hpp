@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Tier 2: the in-process LLVM ORC tier with lazy per-function compilation and tier-up.
 //
-//   load ─► Program::prepare ─► data object (globals) + one stub, entry cell and lazy
+//   load ─► IrProgram::prepare ─► data object (globals) + one stub, entry cell and lazy
 //   trampoline per function ─► first call: extract F, compile at the base level, swap the
 //   cell ─► F's heat counter crosses a threshold: background thread recompiles F at the next
 //   level (O2 by default) and swaps the cell atomically. Callers always go through the stub.
 //
-// Requires: a prepared Program. Produces: callable native code; never maps memory W+X
+// Requires: a prepared IrProgram. Produces: callable native code; never maps memory W+X
 // (JITLink writes RW then protects RX; stubs and trampolines likewise).
 // Thread-safety: lookup/run/stats may be called from any thread.
 #pragma once
@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "llvm/program.hpp"
+#include "llvmir/program.hpp"
 #include "support/error.hpp"
 #include "tierup/function_stats.hpp"
 
@@ -25,7 +25,7 @@ namespace tierjit {
 class ObjectCache;
 }
 
-namespace tierjit::llvmtier {
+namespace tierjit::llvmir {
 
 struct TierPolicy {
   /// >= 0: compile every function once at this level (no counters, no tier-up).
@@ -66,7 +66,7 @@ class OrcEngine {
  public:
   /// Builds the JIT for `program`. Errors: kUnresolvedSymbol (names the first missing
   /// symbols), kCompileFailed, kInvalidInput.
-  static Expected<std::unique_ptr<OrcEngine>> create(std::unique_ptr<Program> program,
+  static Expected<std::unique_ptr<OrcEngine>> create(std::unique_ptr<IrProgram> program,
                                                      OrcOptions options);
   ~OrcEngine();
 
@@ -105,7 +105,7 @@ class OrcEngine {
 
   std::vector<FunctionStats> function_stats() const;
   EngineStats stats() const;
-  Program& program();
+  IrProgram& program();
   /// "fixed O2" or "tiered O0 -> O2 at 100 calls".
   std::string describe_policy() const;
 
@@ -116,4 +116,4 @@ class OrcEngine {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace tierjit::llvmtier
+}  // namespace tierjit::llvmir

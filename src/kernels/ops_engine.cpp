@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/engine_impl.hpp"
 #include "support/hash.hpp"
-#include "tensor/engine_impl.hpp"
 
 namespace tierjit::kernels {
 

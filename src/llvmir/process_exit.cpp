@@ -4,11 +4,11 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "llvm/internal/orc_impl.hpp"
+#include "llvmir/internal/orc_impl.hpp"
 
 extern "C" void* __dso_handle;  // NOLINT: the C runtime's per-DSO handle
 
-namespace tierjit::llvmtier {
+namespace tierjit::llvmir {
 namespace {
 // Process exit for JIT programs. The program's exit() and atexit()/__cxa_atexit() are
 // redirected here so that its handlers and llvm.global_dtors run, in the native order, while
@@ -84,4 +84,4 @@ void OrcEngine::exit_process(int status) {
   std::exit(status);
 }
 
-}  // namespace tierjit::llvmtier
+}  // namespace tierjit::llvmir

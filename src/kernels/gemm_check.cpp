@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Argument checking for sgemm: dimensions, leading dimensions, extents, null buffers and
 // aliasing, then the transposition of column-major calls into the row-major form.
-#include "tensor/gemm_check.hpp"
+#include "kernels/gemm_check.hpp"
 
 #include <algorithm>
 #include <cstdint>

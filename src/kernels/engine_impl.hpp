@@ -9,8 +9,8 @@
 #include <shared_mutex>
 #include <unordered_map>
 
-#include "tensor/gemm_plan.hpp"
-#include "tensor/ops.hpp"
+#include "kernels/gemm_plan.hpp"
+#include "kernels/ops.hpp"
 
 namespace tierjit::kernels {
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Fork-join pool for the tensor kernels (see thread_pool.hpp).
-#include "tensor/thread_pool.hpp"
+#include "kernels/thread_pool.hpp"
 
 namespace tierjit::kernels {
 

@@ -7,7 +7,7 @@
 // Vector registers: accumulators 0 .. mr*nv-1, then nv B registers, then (AVX2) one
 // broadcast register; AVX2 keeps its tail mask in ymm15, AVX-512 in k1.
 #define XBYAK_NO_EXCEPTION
-#include "tensor/gemm_jit.hpp"
+#include "kernels/gemm_jit.hpp"
 
 #include <xbyak/xbyak.h>
 

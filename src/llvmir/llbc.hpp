@@ -21,7 +21,7 @@
 
 #include "support/error.hpp"
 
-namespace tierjit::llvmtier {
+namespace tierjit::llvmir {
 
 inline constexpr size_t kLlbcHeaderSize = 128;
 inline constexpr uint32_t kLlbcVersion = 1;
@@ -51,4 +51,4 @@ Expected<std::string> write_llbc(const LlbcHeader& header, std::string_view bitc
 /// True when `bytes` starts with raw bitcode magic or the bitcode wrapper magic.
 bool is_bitcode(std::string_view bytes);
 
-}  // namespace tierjit::llvmtier
+}  // namespace tierjit::llvmir
