@@ -31,7 +31,7 @@ struct TestArgs {
 
 enum class Outcome { kPass, kFail, kSkip };
 
-// Element types the issue does not ask for: their files are skips, not failures.
+// Element types the front end does not support yet: their files are skips, not failures.
 bool unsupported_type(const Error& e) {
   return e.code == ErrorCode::kUnsupported &&
          (e.message.find("element type") != std::string::npos ||

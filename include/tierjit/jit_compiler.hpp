@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
-// The seed API "LLVM IR JIT with cache" (shared/seeds/001): compile a snippet of LLVM IR to
-// native code in process and keep it in an LRU cache keyed by id.
+// The snippet API, "LLVM IR JIT with cache": compile a snippet of LLVM IR to native code in
+// process and keep it in an LRU cache keyed by id.
 //
-//   tierjit::JitCompiler jit;                            // defaults as in the seed
+//   tierjit::JitCompiler jit;                            // the defaults below
 //   auto f = jit.compile_llvm_ir(ir_text, "add-pattern");
 //   if (f.ok()) { auto add = f.value()->as<int(int, int)>(); add(2, 3); }
 //
-// Differences from the seed, each fixing one of its weaknesses:
+// Design choices, each against a weakness of the classic subprocess pipeline:
 //  - no subprocesses (llvm-as/opt/llc/as/ld): ORC + the new pass manager in process;
 //  - the cache never returns stale code: an id whose IR changed is recompiled, and the disk
 //    cache is keyed by a hash of (IR, pipeline, opt level, target, CPU, versions);
@@ -32,8 +32,8 @@ struct JitConfig {
   bool cache_enabled = true;
   /// 0..3, the pipelines of clang -O0..-O3. Values above 3 are an error at compile time.
   int optimization_level = 2;
-  /// Seed option; native compilation of valid IR does not fail on x86-64, so tierjit reports
-  /// compile errors instead of interpreting (an interpreter tier is the bytecode issue's).
+  /// Kept for API compatibility; native compilation of valid IR does not fail on x86-64, so
+  /// tierjit reports compile errors instead of interpreting.
   bool fallback_to_interpretation = true;
   /// LRU capacity of the in-memory cache (entries). 0 = unbounded.
   size_t max_cached_functions = 1000;

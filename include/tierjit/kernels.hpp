@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Tensor kernels generated at run time for the exact shape and the CPU's best ISA.
 //
-// Model (seed 002, "neural kernel JIT"): every call is profiled by (op, shape, ISA); a shape
+// Model (a "neural kernel JIT"): every call is profiled by (op, shape, ISA); a shape
 // that reaches the compile threshold gets its own machine code, emitted with Xbyak into
 // tierjit's W^X code pool (never a page that is writable and executable at once); until then
 // a portable generic kernel runs. Compiled kernels live in an LRU cache bounded in bytes.

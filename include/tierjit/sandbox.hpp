@@ -2,8 +2,8 @@
 // The tierjit sandbox: runs untrusted RISC-V 64 (RV64IMAFDC + Zicsr/Zifencei, Zba, Zbb) ELF
 // executables inside the host process.
 //
-// Model (seed 004, "StableHLO to RISC-V ELF64": the host embeds a sandbox that runs RISC-V
-// guests; libriscv is the published reference point). The guest sees one flat address space
+// Model: the host embeds a sandbox that runs RISC-V guests (compiled from C, bytecode or
+// StableHLO to riscv64 ELFs); libriscv is the published reference point. The guest sees one flat address space
 // of `Limits::max_memory` bytes:
 //
 //   0 .. 64 KiB            never mapped: null-pointer accesses fault
@@ -25,7 +25,7 @@
 // gettimeofday (169). openat (56), and read/lseek/close on the descriptors it returns, only for
 // files the embedder granted with allow_read() (read-only; another path gets -EACCES; without any
 // grant openat is not allowed at all). Host functions registered by the embedder use numbers
-// 500..599 (kHostCallFirst.. kHostCallLast): the seed's `print` and `vcall` live there. Anything
+// 500..599 (kHostCallFirst.. kHostCallLast): the guest library's `print` and `vcall` live there. Anything
 // else stops the guest with FaultKind::kSyscallDenied naming the number.
 //
 // Thread safety: one Sandbox runs on one thread at a time; distinct Sandboxes are independent.

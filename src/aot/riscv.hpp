@@ -2,7 +2,7 @@
 // Ahead-of-time RISC-V 64 executables for the tierjit sandbox, in process: LLVM's RISC-V
 // backend (RV64GC, LP64D, medany) emits the object, lld (as a library) links it with the
 // guest sysroot (src/sandbox/guest: start-up, system calls, picolibc, libgcc) under tierjit's
-// linker script (text at 0x100000, --gc-sections; seed 004). No llc/ld subprocesses.
+// linker script (text at 0x100000, --gc-sections). No llc/ld subprocesses.
 #pragma once
 
 #include <string>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 /* The bytecode semantics as LLVM bitcode for tier 2: one function per opcodes.def row, the
  * same EXPR the interpreter and the stencils use. Compiled by clang-22 at build time, embedded,
- * linked into each translated module and inlined (src/llvm/bytecode_ir.cpp). */
+ * linked into each translated module and inlined (bytecode_jit.cpp). */
 #include "bytecode/abi.h"
 #include "bytecode/semantics.h"
 

@@ -37,7 +37,7 @@ struct CompileOptions {
   bool osr_entries = true;
 };
 
-/// Optional timing breakdown of one compile (the seed's table), in nanoseconds.
+/// Optional timing breakdown of one compile, phase by phase, in nanoseconds.
 struct CompileProfile {
   uint64_t decode_ns = 0;      ///< decoding the instructions
   uint64_t layout_ns = 0;      ///< register choice, stencil lookup, sizes, offsets

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
-// JitCompiler: the seed's snippet API over ORC, with an id-keyed LRU and the object cache.
+// JitCompiler: the snippet API over ORC, with an id-keyed LRU and the object cache.
 #include "tierjit/jit_compiler.hpp"
 
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>

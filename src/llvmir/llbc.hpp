@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The LLBC container: a fixed 128-byte header followed by one LLVM bitcode module.
-// From the seed "bitcode modules and tier-up" (shared/seeds/003), whose writer and reader
-// disagreed on the header size (124 vs 120 bytes); ours is exactly 128 bytes:
+// The original LLBC writer and reader disagreed on the header size (124 vs 120 bytes);
+// this layout is exactly 128 bytes:
 //
 //   offset size field
 //   0      4    magic: the bytes 'L' 'L' 'B' 'C' (0x4C4C4243 read big-endian)

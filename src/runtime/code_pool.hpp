@@ -2,7 +2,7 @@
 // Executable memory for the JIT tiers (copy-and-patch code, tensor kernels), never writable
 // and executable at once: each region is one memfd mapped twice, RW for the emitter and RX
 // for execution (no mprotect per compile). Small functions take one buffer from a lock-free
-// pool (the seed's 64 x 4 KiB regions, O(1) acquire/release); larger ones get a dedicated
+// pool (64 x 4 KiB buffers per region, O(1) acquire/release); larger ones get a dedicated
 // region.
 #pragma once
 #include <atomic>

@@ -27,7 +27,7 @@ struct VmConfig {
   Tier tier = Tier::kAuto;
   bytecode::InstanceConfig instance;
   /// Auto: functions with at least this many instructions start in tier 1 (compiled before
-  /// their first call); smaller ones start in the interpreter (the seed's "interpreter for
+  /// their first call); smaller ones start in the interpreter (an "interpreter for
   /// < 10 instructions" rule).
   uint32_t eager_cnp_instructions = 10;
   uint64_t cnp_threshold = 50;      ///< auto: heat (calls + back-edges) for interp -> tier 1
