@@ -3,8 +3,8 @@
 // executables inside the host process.
 //
 // Model: the host embeds a sandbox that runs RISC-V guests (compiled from C, bytecode or
-// StableHLO to riscv64 ELFs); libriscv is the published reference point. The guest sees one flat address space
-// of `Limits::max_memory` bytes:
+// StableHLO to riscv64 ELFs); libriscv is the published reference point. The guest sees one flat
+// address space of `Limits::max_memory` bytes:
 //
 //   0 .. 64 KiB            never mapped: null-pointer accesses fault
 //   ELF PT_LOAD segments   text (read + execute), read-only data, data + bss (read + write)
@@ -25,8 +25,8 @@
 // gettimeofday (169). openat (56), and read/lseek/close on the descriptors it returns, only for
 // files the embedder granted with allow_read() (read-only; another path gets -EACCES; without any
 // grant openat is not allowed at all). Host functions registered by the embedder use numbers
-// 500..599 (kHostCallFirst.. kHostCallLast): the guest library's `print` and `vcall` live there. Anything
-// else stops the guest with FaultKind::kSyscallDenied naming the number.
+// 500..599 (kHostCallFirst.. kHostCallLast): the guest library's `print` and `vcall` live there.
+// Anything else stops the guest with FaultKind::kSyscallDenied naming the number.
 //
 // Thread safety: one Sandbox runs on one thread at a time; distinct Sandboxes are independent.
 #pragma once
