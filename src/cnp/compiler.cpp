@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bitset>
 #include <chrono>
 #include <cstring>
 
@@ -317,21 +318,13 @@ const Stencil* const kReload[TJ_PINNED_REGS] = {
 
 }  // namespace
 
-Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
-                                         const CompileOptions& opts, CompileProfile* profile) {
-  const bytecode::Function& f = m.functions[fn];
-  const Table& t = table();
+namespace {
+
+// Decodes `f` once into sc.insns and notes its loop headers (targets of backward branches:
+// the OSR entries) in sc.osr.
+void decode_function(const bytecode::Function& f, Scratch& sc) {
   const uint32_t* code = f.code.data();
   const size_t nwords = f.code.size();
-  const Stencil& enter = generated::kStencil_ENTER;
-  const Stencil& stub = generated::kStencil_TRAP_STUB;
-  const Stencil& stub_keep = generated::kStencil_TRAP_STUB_KEEP;
-  const Stencil& osr = generated::kStencil_OSR_ENTRY;
-  const Stencil& refuel = generated::kStencil_REFUEL_STUB;
-  uint64_t t0 = profile ? now_ns() : 0;
-
-  // Decode once; note loop headers (OSR entries).
-  Scratch& sc = scratch;
   sc.insns.clear();
   sc.osr.clear();
   for (size_t w = 0; w < nwords;) {
@@ -341,19 +334,22 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
       sc.osr.push_back(static_cast<uint32_t>(w + in.simm() / 4));
     w += in.size() / 4;
   }
-  uint64_t t_decoded = profile ? now_ns() : 0;
-  // Register pinning: slot of each virtual register (-1 = frame only).
-  std::array<int, TJ_PINNED_REGS> pins;
-  pins.fill(-1);
-  if (opts.pin_registers) pins = choose_pins(f, sc);
-  int8_t slot[256];
-  std::memset(slot, -1, sizeof slot);
-  for (int k = 0; k < TJ_PINNED_REGS; ++k)
-    if (pins[k] >= 0) slot[pins[k]] = static_cast<int8_t>(k);
+}
 
-  // Pass 1: layout. Stencil choice and native offset per instruction; cold-area stubs.
-  CompiledCode out;
-  if (sc.offsets.size() < nwords + 1) sc.offsets.resize(nwords + 1);
+// Where pass 1 put things: hot code [0, hot), cold stubs and refuel blocks [hot, osr_start),
+// OSR entries [osr_start, total).
+struct Layout {
+  size_t hot = 0, osr_start = 0, total = 0;
+};
+
+// Pass 1: the stencil (and operand variant) of every instruction, its native offset
+// (sc.offsets, by word) and length (sc.choice), and the sizes of the cold areas.
+// `slot[r]` is the pinned machine-register slot of virtual register r, or -1.
+Expected<Layout> layout_pass(const bytecode::Function& f, const Table& t,
+                             const std::bitset<256>& disabled, const int8_t (&slot)[256],
+                             bool osr_entries, Scratch& sc) {
+  const Stencil& enter = generated::kStencil_ENTER;
+  if (sc.offsets.size() < f.code.size() + 1) sc.offsets.resize(f.code.size() + 1);
   uint32_t* offsets = sc.offsets.data();
   sc.choice.clear();
   size_t pos = enter.body_size;  // ENTER's trailing jmp NEXT is dropped: insn 0 follows
@@ -393,20 +389,31 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
     pos += len + (reload >= 0 ? kReload[reload]->body_size : 0);
   }
   std::vector<uint32_t>& osr_targets = sc.osr;
-  if (!opts.osr_entries) osr_targets.clear();
+  if (!osr_entries) osr_targets.clear();
   std::sort(osr_targets.begin(), osr_targets.end());
   osr_targets.erase(std::unique(osr_targets.begin(), osr_targets.end()), osr_targets.end());
-  const size_t hot = pos;
-  const size_t osr_start = hot + stubs * stub.size + refuels * refuel.size;
-  const size_t total = osr_start + osr_targets.size() * osr.size;
-  uint64_t t1 = profile ? now_ns() : 0;
-  TJ_ASSIGN_OR_RETURN(out.block, pool_.acquire(total));
-  uint64_t t2 = profile ? now_ns() : 0;
+  Layout l;
+  l.hot = pos;
+  l.osr_start = l.hot + stubs * generated::kStencil_TRAP_STUB.size +
+                refuels * generated::kStencil_REFUEL_STUB.size;
+  l.total = l.osr_start + osr_targets.size() * generated::kStencil_OSR_ENTRY.size;
+  return l;
+}
 
-  // Pass 2: copy and patch.
+// Pass 2: copies every stencil into `out.block` and patches its holes: the entry, each
+// instruction with its trap stubs and refuel block in the cold area, then the OSR entries.
+void patch_pass(const bytecode::Function& f, uint32_t fn,
+                const std::array<int, TJ_PINNED_REGS>& pins, const Layout& l, const Scratch& sc,
+                CompiledCode& out) {
+  const Stencil& enter = generated::kStencil_ENTER;
+  const Stencil& stub = generated::kStencil_TRAP_STUB;
+  const Stencil& stub_keep = generated::kStencil_TRAP_STUB_KEEP;
+  const Stencil& osr = generated::kStencil_OSR_ENTRY;
+  const Stencil& refuel = generated::kStencil_REFUEL_STUB;
+  const uint32_t* offsets = sc.offsets.data();
   uint8_t* rw = out.block.rw;
   const uint64_t rx = reinterpret_cast<uint64_t>(out.block.rx);
-  size_t cold = hot;
+  size_t cold = l.hot;
   Values vals;
   auto add_stub = [&](uint32_t kind, uint32_t pc) {
     vals.v[static_cast<int>(HoleKind::kKind)] = kind;
@@ -474,16 +481,42 @@ Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
     }
   }
   // OSR entries: load the pinned registers, then jump to the loop header.
-  TJ_ASSERT(cold <= osr_start, "cold area overflow");
-  cold = osr_start;
-  for (uint32_t target : osr_targets) {
+  TJ_ASSERT(cold <= l.osr_start, "cold area overflow");
+  cold = l.osr_start;
+  for (uint32_t target : sc.osr) {
     vals.v[static_cast<int>(HoleKind::kTarget)] = rx + offsets[target];
     copy_patch(osr, osr.size, rw, rx, cold, vals);
     out.osr.emplace_back(target, static_cast<uint32_t>(cold));
     cold += osr.size;
   }
-  out.entry = reinterpret_cast<TjFn>(out.block.rx);
   out.code_bytes = cold;
+}
+
+}  // namespace
+
+Expected<CompiledCode> Compiler::compile(const bytecode::Module& m, uint32_t fn,
+                                         const CompileOptions& opts, CompileProfile* profile) {
+  const bytecode::Function& f = m.functions[fn];
+  uint64_t t0 = profile ? now_ns() : 0;
+  Scratch& sc = scratch;
+  decode_function(f, sc);
+  uint64_t t_decoded = profile ? now_ns() : 0;
+  // Register pinning: slot of each virtual register (-1 = frame only).
+  std::array<int, TJ_PINNED_REGS> pins;
+  pins.fill(-1);
+  if (opts.pin_registers) pins = choose_pins(f, sc);
+  int8_t slot[256];
+  std::memset(slot, -1, sizeof slot);
+  for (int k = 0; k < TJ_PINNED_REGS; ++k)
+    if (pins[k] >= 0) slot[pins[k]] = static_cast<int8_t>(k);
+
+  TJ_ASSIGN_OR_RETURN(Layout l, layout_pass(f, table(), disabled, slot, opts.osr_entries, sc));
+  uint64_t t1 = profile ? now_ns() : 0;
+  CompiledCode out;
+  TJ_ASSIGN_OR_RETURN(out.block, pool_.acquire(l.total));
+  uint64_t t2 = profile ? now_ns() : 0;
+  patch_pass(f, fn, pins, l, sc, out);
+  out.entry = reinterpret_cast<TjFn>(out.block.rx);
   if (profile) {
     uint64_t t3 = now_ns();
     profile->decode_ns += t_decoded - t0;
