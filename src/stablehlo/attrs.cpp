@@ -189,7 +189,7 @@ bool scatter_dims(const Op& op, ScatterDims& out) {
 
 DotDims dot_dims(const Op& op, size_t lhs_rank) {
   DotDims d;
-  if (strip(op.name) == "dot") {
+  if (op.code == OpCode::kDot) {
     d.lc = {int64_t(lhs_rank) - 1};
     d.rc = {0};
   }

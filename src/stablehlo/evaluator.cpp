@@ -1270,7 +1270,7 @@ Expected<Values> Evaluator::Impl::eval_reduce(const Op& op, const Values& in, co
   std::vector<int64_t> kept = axes_except(x0.shape.size(), dims);
   auto os = strides_of(out.at(0).shape);
   Op body;  // for "applies"
-  body.name = "stablehlo." + applies;
+  body.set_name("stablehlo." + applies);
   body.loc = op.loc;
   body.operands = {ValueRef{"%lhs", -1, op.loc}, ValueRef{"%rhs", -1, op.loc}};
   Status status;
@@ -1775,7 +1775,7 @@ Expected<Op> dynamic_static_form(const Op& op, const std::vector<const Tensor*>&
     return a;
   };
   Op stat = op;
-  stat.name = pad ? "stablehlo.pad" : conv ? "stablehlo.convolution" : "stablehlo.gather";
+  stat.set_name(pad ? "stablehlo.pad" : conv ? "stablehlo.convolution" : "stablehlo.gather");
   stat.operands.resize(2);
   stat.operand_types.clear();
   if (pad) {

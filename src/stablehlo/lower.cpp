@@ -991,7 +991,7 @@ Expected<std::vector<TVal>> Lowerer::lower_op(const Op& op, Scope& scope) {
       return err(op, ErrorCode::kInvalidInput,
                  "output shape operand does not match the result type " + op.result_types[0].text);
     Op stat = op;
-    stat.name = "stablehlo." + n.substr(std::string("dynamic_").size());
+    stat.set_name("stablehlo." + n.substr(std::string("dynamic_").size()));
     stat.operands.erase(stat.operands.begin() + std::ptrdiff_t(at_));
     CurrentOpGuard guard{current_, &op};  // `stat` dies here, also when an error unwinds
     return lower_op(stat, scope);
