@@ -20,7 +20,7 @@
 
 #include "stablehlo/attrs.hpp"
 #include "stablehlo/collectives.hpp"
-#include "stablehlo/evaluator.hpp"
+#include "stablehlo/semantics.hpp"
 
 namespace tierjit::shlo {
 
