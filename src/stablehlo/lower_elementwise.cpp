@@ -130,7 +130,7 @@ Expected<Value*> Lowerer::unary(const Op& op, OpCode code, ElemType t, Value* x)
   }
   if ((code == OpCode::kCosh || code == OpCode::kSinh) && op.name.rfind("chlo.", 0) == 0 &&
       t == ElemType::kF32) {
-    // JAX's f32 decomposition, as the evaluator computes it (see evaluator.cpp).
+    // JAX's f32 decomposition, as the evaluator computes it (see eval_elementwise.cpp).
     auto expf = [&](Value* v) { return call("expf", b.getFloatTy(), {v}); };
     Value* lh = llvm::ConstantFP::get(b.getFloatTy(), double(std::log(0.5f)));
     Value* a = expf(b.CreateFAdd(x, lh));
