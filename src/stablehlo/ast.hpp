@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "stablehlo/ops.hpp"
 #include "tierjit/error.hpp"
 
 namespace tierjit::shlo {
@@ -110,8 +111,13 @@ struct Op {
   std::vector<Region> regions;
   std::vector<Type> operand_types, result_types;  ///< from the trailing type signature
   Loc loc;
+  /// op_code(name) (ops.hpp), resolved once when the op is named: what the verifier, the
+  /// evaluator and the lowering dispatch on.
+  OpCode code = OpCode::kUnknown;
 
   const Attr* attr(const std::string& key) const;
+  /// Names the op and resolves its code (ops.hpp): the one place a name becomes an OpCode.
+  void set_name(std::string n);
 };
 
 struct Func {

@@ -83,28 +83,6 @@ std::vector<int64_t> field_ints(const Attr& a, const std::string& key, bool* pre
   return {};
 }
 
-bool is_elementwise_binary(const std::string& op) {
-  static const char* const kBinary[] = {"add",
-                                        "subtract",
-                                        "multiply",
-                                        "divide",
-                                        "remainder",
-                                        "maximum",
-                                        "minimum",
-                                        "power",
-                                        "and",
-                                        "or",
-                                        "xor",
-                                        "atan2",
-                                        "shift_left",
-                                        "shift_right_logical",
-                                        "shift_right_arithmetic",
-                                        "next_after"};
-  for (const char* b : kBinary)
-    if (op == b) return true;
-  return false;
-}
-
 std::vector<int64_t> strides_of(const std::vector<int64_t>& shape) {
   std::vector<int64_t> s(shape.size(), 1);
   for (size_t d = shape.size(); d-- > 1;) s[d - 1] = s[d] * shape[d];
@@ -189,7 +167,7 @@ bool scatter_dims(const Op& op, ScatterDims& out) {
 
 DotDims dot_dims(const Op& op, size_t lhs_rank) {
   DotDims d;
-  if (strip(op.name) == "dot") {
+  if (op.code == OpCode::kDot) {
     d.lc = {int64_t(lhs_rank) - 1};
     d.rc = {0};
   }

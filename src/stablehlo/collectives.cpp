@@ -54,13 +54,7 @@ int64_t attr_int(const Op& op, const char* key, int64_t fallback) {
 
 }  // namespace
 
-bool is_collective(const std::string& name) {
-  static const char* const kNames[] = {
-      "all_gather",         "all_reduce",        "all_to_all",    "collective_broadcast",
-      "collective_permute", "collective_reduce", "reduce_scatter"};
-  return std::any_of(std::begin(kNames), std::end(kNames),
-                     [&](const char* n) { return name == n; });
-}
+bool is_collective(OpCode code) { return op_family(code) == OpFamily::kCollective; }
 
 int64_t channel_id(const Op& op) {
   if (const Attr* a = op.attr("channel_handle")) {
@@ -72,7 +66,7 @@ int64_t channel_id(const Op& op) {
 
 Expected<std::vector<int64_t>> process_group(const Op& op, const Grid& grid, int64_t self,
                                              const std::string& file) {
-  const std::string n = strip(op.name);
+  const OpCode code = op.code;
   const int64_t R = grid.replicas, P = grid.partitions;
   const int64_t r = self / P, p = self % P;
   const bool channel = channel_id(op) > 0;
@@ -84,7 +78,7 @@ Expected<std::vector<int64_t>> process_group(const Op& op, const Grid& grid, int
                          std::to_string(R) + " replicas x " + std::to_string(P) + " partitions)");
     return {};
   };
-  if (n == "collective_permute") {  // the line of the grid the pairs index
+  if (code == OpCode::kCollectivePermute) {  // the line of the grid the pairs index
     for (const auto& pair : rows_of(op.attr("source_target_pairs"))) {
       if (pair.size() != 2) return located(op, file, "source_target_pairs must be [N, 2]");
       for (int64_t id : pair) TJ_TRY(check(id, channel ? P : R, channel ? "partition" : "replica"));
@@ -97,7 +91,8 @@ Expected<std::vector<int64_t>> process_group(const Op& op, const Grid& grid, int
     return group;
   }
   const auto groups = rows_of(op.attr("replica_groups"));
-  const bool by_partition = (n == "all_to_all" || n == "collective_broadcast") && channel;
+  const bool by_partition =
+      (code == OpCode::kAllToAll || code == OpCode::kCollectiveBroadcast) && channel;
   const bool flattened = channel && flag(op, "use_global_device_ids") && !by_partition;
   const bool both = channel && !flattened && !by_partition;
   {
@@ -133,12 +128,12 @@ Expected<std::vector<int64_t>> process_group(const Op& op, const Grid& grid, int
   return std::vector<int64_t>{self};  // in no group: the process alone
 }
 
-Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t>& group, size_t me,
-                                         const Grid& grid,
-                                         const std::vector<std::vector<OperandType>>& operands,
-                                         const std::vector<std::vector<int64_t>>& result_shapes,
-                                         const std::string& file) {
-  const std::string n = strip(op.name);
+namespace {
+
+// The shapes of member `me`'s operands, which every member of the group must pass alike.
+Expected<std::vector<std::vector<int64_t>>> operand_shapes(
+    const Op& op, const std::vector<std::vector<OperandType>>& operands, size_t me,
+    const std::string& file) {
   std::vector<std::vector<int64_t>> shapes;
   for (const OperandType& t : operands.at(me)) {
     if (!t.tensor) return located(op, file, "operands must be tensors");
@@ -152,6 +147,19 @@ Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t
     if (!same)
       return located(op, file, "the processes of a group pass operands of different types");
   }
+  return shapes;
+}
+
+}  // namespace
+
+Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t>& group, size_t me,
+                                         const Grid& grid,
+                                         const std::vector<std::vector<OperandType>>& operands,
+                                         const std::vector<std::vector<int64_t>>& result_shapes,
+                                         const std::string& file) {
+  const OpCode code = op.code;
+  TJ_ASSIGN_OR_RETURN(std::vector<std::vector<int64_t>> shapes,
+                      operand_shapes(op, operands, me, file));
   const size_t G = group.size();
   CollectivePlan plan;
   auto want = [&](size_t k, const std::vector<int64_t>& shape) -> Status {
@@ -173,7 +181,7 @@ Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t
                      std::vector<int64_t>(shape.size(), 0), shape};
   };
   const int64_t me_id = group.at(me);
-  if (n == "collective_permute") {  // members are the line; ids are positions in it
+  if (code == OpCode::kCollectivePermute) {  // members are the line; ids are positions in it
     int64_t source = -1;
     for (const auto& pair : rows_of(op.attr("source_target_pairs")))
       if (pair.size() == 2 && pair[1] == int64_t(me)) {
@@ -189,7 +197,7 @@ Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t
     }
     return plan;
   }
-  if (n == "all_gather") {
+  if (code == OpCode::kAllGather) {
     for (size_t k = 0; k < shapes.size(); ++k) {
       TJ_ASSIGN_OR_RETURN(size_t d, dim_of("all_gather_dim", shapes[k].size()));
       std::vector<int64_t> out = shapes[k];
@@ -205,12 +213,13 @@ Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t
     }
     return plan;
   }
-  if (n == "all_reduce" || n == "collective_reduce" || n == "reduce_scatter") {
+  if (code == OpCode::kAllReduce || code == OpCode::kCollectiveReduce ||
+      code == OpCode::kReduceScatter) {
     if (op.regions.empty()) return located(op, file, "needs a reduction body");
     for (size_t k = 0; k < shapes.size(); ++k) {
       std::vector<int64_t> out = shapes[k];
       std::vector<int64_t> start(out.size(), 0);
-      if (n == "reduce_scatter") {
+      if (code == OpCode::kReduceScatter) {
         TJ_ASSIGN_OR_RETURN(size_t d, dim_of("scatter_dimension", out.size()));
         if (out[d] % int64_t(G) != 0)
           return located(op, file,
@@ -221,7 +230,7 @@ Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t
       }
       TJ_TRY(want(k, out));
       CollectivePlan::Result res;
-      if (n == "collective_reduce" && me != 0) {  // only the root receives the reduction
+      if (code == OpCode::kCollectiveReduce && me != 0) {  // only the root receives the reduction
         plan.results.push_back(std::move(res));
         continue;
       }
@@ -232,7 +241,7 @@ Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t
     }
     return plan;
   }
-  if (n == "all_to_all") {
+  if (code == OpCode::kAllToAll) {
     if (attr_int(op, "split_count", -1) != int64_t(G))
       return located(op, file,
                      "split_count must equal the process group's size " + std::to_string(G));
@@ -257,7 +266,7 @@ Expected<CollectivePlan> plan_collective(const Op& op, const std::vector<int64_t
     }
     return plan;
   }
-  if (n == "collective_broadcast") {
+  if (code == OpCode::kCollectiveBroadcast) {
     const bool dynamic = flag(op, "has_dynamic_root");
     size_t data = dynamic ? shapes.size() - 1 : shapes.size();
     if (dynamic && (shapes.empty() || shapes.back() != std::vector<int64_t>{int64_t(data)}))
@@ -340,20 +349,20 @@ Status run_lockstep(const Op& site, std::vector<ParallelProgram>& programs, cons
           p.done = true;
           break;
         }
-        std::string n = strip(op->name);
-        if (n == "return") {
+        const OpCode code = op->code;
+        if (is_return(code)) {
           TJ_TRY(hooks.finish(k, *op));
           p.done = progress = true;
           break;
         }
-        if (is_collective(n)) break;
-        if (n == "recv") {
+        if (is_collective(code)) break;
+        if (code == OpCode::kRecv) {
           int64_t& waiting = pending[channel_id(*op)];
           if (waiting == 0) break;
           --waiting;
         }
         TJ_TRY(hooks.step(k, *op));
-        if (n == "send") ++pending[channel_id(*op)];
+        if (code == OpCode::kSend) ++pending[channel_id(*op)];
         ++p.pc;
         progress = true;
       }
@@ -365,7 +374,7 @@ Status run_lockstep(const Op& site, std::vector<ParallelProgram>& programs, cons
     for (size_t k = 0; k < programs.size(); ++k) {
       const ParallelProgram& p = programs[k];
       const Op* op = p.done ? nullptr : op_at(p);
-      if (op == nullptr || !is_collective(strip(op->name))) continue;
+      if (op == nullptr || !is_collective(op->code)) continue;
       TJ_ASSIGN_OR_RETURN(std::vector<int64_t> group, process_group(*op, grid, int64_t(k), file));
       std::vector<size_t> members;
       std::vector<const Op*> ops;
@@ -373,7 +382,7 @@ Status run_lockstep(const Op& site, std::vector<ParallelProgram>& programs, cons
       for (int64_t id : group) {
         const ParallelProgram& q = programs.at(size_t(id));
         const Op* qop = q.done ? nullptr : op_at(q);
-        if (qop == nullptr || strip(qop->name) != strip(op->name)) {
+        if (qop == nullptr || qop->code != op->code) {
           ready = false;
           break;
         }

@@ -39,8 +39,8 @@ struct Grid {
   int64_t processes() const { return replicas * partitions; }
 };
 
-/// Whether `name` (without dialect prefix) is a collective op.
-bool is_collective(const std::string& name);
+/// Whether `code` is a collective op (ops.def family kCollective).
+bool is_collective(OpCode code);
 
 /// The channel id of a distribution op: channel_handle's `handle` (or channel_id); 0 when
 /// absent.

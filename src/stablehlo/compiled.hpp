@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "stablehlo/evaluator.hpp"
 #include "stablehlo/lower.hpp"
+#include "stablehlo/semantics.hpp"
 
 namespace tierjit {
 class ObjectCache;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
-// StableHLO -> LLVM IR (the compiled path, issue 5 item 4).
+// StableHLO -> LLVM IR (the compiled path).
 //
 // Every tensor value is lowered as an *elemental generator* in the manner of XLA's
 // ElementalIrEmitter: a function that emits the IR computing one element at a given

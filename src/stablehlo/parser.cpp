@@ -680,11 +680,11 @@ class Parser {
     skip();
     if (peek() == '"') {
       TJ_ASSIGN_OR_RETURN(Attr name, string_lit());
-      op.name = name.text;
+      op.set_name(name.text);
       op.generic = true;
       TJ_TRY(generic_rest(op));
     } else {
-      op.name = ident();
+      op.set_name(ident());
       if (op.name.empty()) return fail("an operation");
       TJ_TRY(pretty_rest(op));
     }

@@ -3,7 +3,7 @@
 // (openxla/stablehlo docs/spec.md, the "Constraints" paragraph of each op), before anything
 // runs: every value used is defined (in an enclosing scope), calls name a function with the
 // right argument count, `return` matches the function's results, and the shape/type rules of
-// the ops the corpus uses most: elementwise ops (C1: same shapes, element types),
+// the ops the StableHLO test corpus uses most: elementwise ops (C1: same shapes, element types),
 // compare (i1 result, direction), select, clamp, convert, broadcast_in_dim (C1-C6), reshape
 // (C1: element count), transpose (C1-C4), concatenate (C1-C6), slice (C1-C4), pad (C1-C4),
 // iota (C1), dot_general (C1-C12 on dimension numbers and sizes), reverse (C1-C3).

@@ -19,6 +19,7 @@
 
 #include "runtime/object_cache.hpp"
 #include "stablehlo/compiled.hpp"
+#include "stablehlo/evaluator.hpp"
 #include "stablehlo/lower.hpp"
 #include "tierjit/stablehlo.hpp"
 

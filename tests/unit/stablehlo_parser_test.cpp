@@ -155,6 +155,47 @@ TEST(StablehloParser, ElementTypesWithCommasAndEncodings) {
   EXPECT_EQ(f.args.at(1).second.dims, (std::vector<int64_t>{2}));
 }
 
+// Op names resolve to codes once, at parse time, by the rule of ops.def: the whole name, else
+// the name without a stablehlo./func./chlo. prefix; anything else is kUnknown.
+TEST(StablehloParser, OpNamesResolveToCodesOnce) {
+  EXPECT_EQ(op_code("stablehlo.add"), OpCode::kAdd);
+  EXPECT_EQ(op_code("add"), OpCode::kAdd);
+  EXPECT_EQ(op_code("chlo.add"), OpCode::kAdd);
+  EXPECT_EQ(op_code("chlo.erf_inv"), OpCode::kErfInv);
+  EXPECT_EQ(op_code("stablehlo.erf_inv"), OpCode::kErfInv);
+  EXPECT_EQ(op_code("func.call"), OpCode::kCall);
+  EXPECT_EQ(op_code("call"), OpCode::kCall);
+  EXPECT_EQ(op_code("stablehlo.return"), OpCode::kReturn);
+  EXPECT_EQ(op_code("func.return"), OpCode::kFuncReturn);
+  EXPECT_EQ(op_code("return"), OpCode::kFuncReturn);
+  EXPECT_EQ(op_code("check.expect_eq_const"), OpCode::kCheckExpectEqConst);
+  EXPECT_EQ(op_code("interpreter.probe"), OpCode::kProbe);
+  for (const char* unknown : {"stablehlo.frobnicate", "check.expect_foo", "expect_eq",
+                              "stablehlo.check.expect_eq", "stablehlo.interpreter.probe", ""})
+    EXPECT_EQ(op_code(unknown), OpCode::kUnknown) << unknown;
+  EXPECT_EQ(op_name(OpCode::kAdd), "stablehlo.add");
+  EXPECT_EQ(op_short_name(OpCode::kNextAfter), "next_after");
+  EXPECT_EQ(op_family(OpCode::kNextAfter), OpFamily::kBinary);
+  EXPECT_EQ(op_dialect(OpCode::kNextAfter), OpDialect::kChlo);
+  EXPECT_EQ(op_name(OpCode::kUnknown), "");
+  for (int k = 1; op_family(OpCode(k)) != OpFamily::kUnknown; ++k)  // every row round-trips
+    EXPECT_EQ(op_code(op_name(OpCode(k))), OpCode(k)) << op_name(OpCode(k));
+
+  auto m = parse_mlir(
+      "func.func @f(%a: tensor<2xf32>) -> tensor<2xf32> {\n"
+      "  %0 = \"chlo.cosh\"(%a) : (tensor<2xf32>) -> tensor<2xf32>\n"
+      "  %1 = stablehlo.frobnicate %0 : tensor<2xf32>\n"
+      "  return %1 : tensor<2xf32>\n}\n",
+      "codes.mlir");
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  const auto& ops = (*m)[0].funcs.at(0).body.blocks.at(0).ops;
+  ASSERT_EQ(ops.size(), 3u);
+  EXPECT_EQ(ops[0].code, OpCode::kCosh);
+  EXPECT_EQ(ops[1].code, OpCode::kUnknown);
+  EXPECT_EQ(ops[1].name, "stablehlo.frobnicate");
+  EXPECT_EQ(ops[2].code, OpCode::kFuncReturn);
+}
+
 TEST(StablehloParser, SplitInputFileAndReducer) {
   const char* text = R"(func.func @a() {
   %0:2 = stablehlo.reduce(%x init: %c), (%y init: %d) across dimensions = [0] : (tensor<4xf32>, tensor<4xi32>, tensor<f32>, tensor<i32>) -> (tensor<f32>, tensor<i32>)

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+// The lowering's linear algebra (ops.def family kLinalg): dot_general (the tensor kernels'
+// sgemm for large f32 matrices, else loops in the evaluator's order) and convolution (im2col and
+// sgemm for f32 NHWC x HWIO, else the direct formula).
+#include <algorithm>
+
+#include "stablehlo/lower_impl.hpp"
+
+namespace tierjit::shlo::lower_impl {
+
+Expected<std::vector<TVal>> Lowerer::lower_linalg(const Op& op, TVals& in) {
+  switch (op.code) {
+    case OpCode::kDot:
+    case OpCode::kDotGeneral: {
+      TJ_TRY(need(op, in, 2));
+      TJ_ASSIGN_OR_RETURN(TVal r, lower_dot(op, in[0], in[1]));
+      return one(std::move(r));
+    }
+    case OpCode::kConvolution: {
+      TJ_TRY(need(op, in, 2));
+      TJ_ASSIGN_OR_RETURN(TVal r, lower_convolution(op, in[0], in[1]));
+      return one(std::move(r));
+    }
+    default:  // triangular_solve
+      return not_lowered(op, "this operation");
+  }
+}
+
+// ---- convolution ----
+
+Expected<TVal> Lowerer::lower_convolution(const Op& op, TVal L, TVal K) {
+  TJ_ASSIGN_OR_RETURN(TVal r, result_shape(op, 0));
+  size_t rank = L.shape.size();
+  if (rank < 2 || K.shape.size() != rank || r.shape.size() != rank)
+    return err(op, ErrorCode::kInvalidInput, "convolution operands must have one rank >= 2");
+  size_t ns = rank - 2;
+  ConvDims cd;
+  if (std::string why = conv_dims(op, rank, cd); !why.empty())
+    return err(op, ErrorCode::kInvalidInput, why);
+  const auto &li = cd.lay[0], &lk = cd.lay[1], &lo = cd.lay[2];
+  int64_t chans = L.shape.at(size_t(li.feature)), NB = L.shape.at(size_t(li.batch));
+  int64_t O = K.shape.at(size_t(lk.feature)), KC = K.shape.at(size_t(lk.batch));
+  if (chans != KC * cd.fgc || O % cd.fgc != 0 || O % cd.bgc != 0 || NB % cd.bgc != 0)
+    return err(op, ErrorCode::kInvalidInput,
+               "convolution feature/batch group counts do not match the shapes");
+  if (r.shape.at(size_t(lo.batch)) != NB / cd.bgc || r.shape.at(size_t(lo.feature)) != O ||
+      L.type != K.type)
+    return err(op, ErrorCode::kInvalidInput,
+               "convolution result batch or feature size does not match the operands");
+  for (size_t d = 0; d < ns; ++d)
+    if (cd.stride[d] < 1 || cd.lhs_dil[d] < 1 || cd.rhs_dil[d] < 1)
+      return err(op, ErrorCode::kInvalidInput, "convolution strides and dilations must be >= 1");
+  L = stable(L);
+  K = stable(K);
+  TVal out = new_buffer(r.type, r.shape);
+  std::vector<int64_t> kspatial(ns);
+  for (size_t d = 0; d < ns; ++d) kspatial[d] = K.shape.at(size_t(lk.spatial.at(d)));
+
+  // f32 NHWC x HWIO -> NHWC without dilation or groups (JAX's default layouts): im2col into
+  // the arena, then one sgemm — the kernel is already the [KH*KW*C, O] matrix.
+  bool nhwc = rank == 4 && li.batch == 0 && li.spatial == std::vector<int64_t>{1, 2} &&
+              li.feature == 3 && lk.spatial == std::vector<int64_t>{0, 1} && lk.batch == 2 &&
+              lk.feature == 3 && lo.batch == 0 && lo.spatial == std::vector<int64_t>{1, 2} &&
+              lo.feature == 3;
+  bool plain = cd.fgc == 1 && cd.bgc == 1;
+  for (size_t d = 0; d < ns; ++d)
+    plain = plain && cd.lhs_dil[d] == 1 && cd.rhs_dil[d] == 1 && cd.rev[d] == 0;
+  int64_t m = r.size() / std::max<int64_t>(1, O), kk = nhwc ? kspatial[0] * kspatial[1] * chans : 0;
+  if (nhwc && plain && r.type == ElemType::kF32 && L.type == ElemType::kF32 &&
+      K.type == ElemType::kF32 && L.ptr && K.ptr && m * O * kk >= 32768) {
+    Value* a = L.ptr;
+    bool direct = kspatial[0] == 1 && kspatial[1] == 1 && cd.stride[0] == 1 && cd.stride[1] == 1 &&
+                  cd.pad == std::vector<int64_t>{0, 0, 0, 0};
+    if (!direct) {
+      std::vector<int64_t> cols = {r.shape[0],  r.shape[1],  r.shape[2],
+                                   kspatial[0], kspatial[1], chans};
+      TVal xc = new_buffer(ElemType::kF32, cols);
+      loop_nest(cols, [&](const Idx& i) {
+        Value* valid = b.getTrue();
+        Idx src = {i[0], nullptr, nullptr, i[5]};
+        for (size_t d = 0; d < 2; ++d) {
+          Value* p =
+              b.CreateSub(b.CreateAdd(b.CreateMul(i[1 + d], b.getInt64(cd.stride[d])), i[3 + d]),
+                          b.getInt64(cd.pad[2 * d]));
+          int64_t hi = L.shape[1 + d];
+          valid = b.CreateAnd(valid, b.CreateICmpULT(p, b.getInt64(hi)));
+          // Clamped so the load stays in bounds; the select zeroes padding.
+          Value* c = b.CreateSelect(b.CreateICmpSLT(p, b.getInt64(0)), b.getInt64(0), p);
+          src[1 + d] = b.CreateSelect(b.CreateICmpSGE(c, b.getInt64(hi)), b.getInt64(hi - 1), c);
+        }
+        Value* v = b.CreateSelect(valid, at(L, src), llvm::ConstantFP::get(b.getFloatTy(), 0.0));
+        store_at(xc, linear(cols, i), v);
+      });
+      a = xc.ptr;
+      touch(xc.buf);
+    }
+    GemmCall g;
+    g.m = m;
+    g.n = O;
+    g.k = kk;
+    entry_->gemms.push_back(g);
+    touch(L.buf);
+    touch(K.buf);
+    touch(out.buf);
+    call("tj_shlo_sgemm", b.getVoidTy(),
+         {ctx_, b.getInt64(g.m), b.getInt64(g.n), b.getInt64(g.k), b.getInt32(0), b.getInt32(0), a,
+          K.ptr, out.ptr});
+    return out;
+  }
+
+  // The direct formula (spec "convolution"), in the evaluator's order: kernel positions
+  // row-major, then input channels.
+  ElemType t = r.type;
+  llvm::IRBuilder<> eb(entry_term_);
+  llvm::AllocaInst* acc = eb.CreateAlloca(val_ty(t));
+  int64_t per_fg = O / cd.fgc, per_bg = O / cd.bgc;
+  loop_nest(out.shape, [&](const Idx& ri) {
+    Value* bi = ri.at(size_t(lo.batch));
+    Value* f = ri.at(size_t(lo.feature));
+    Value* fg = b.CreateUDiv(f, b.getInt64(per_fg));
+    Value* bg = b.CreateUDiv(f, b.getInt64(per_bg));
+    Value* lb = b.CreateAdd(b.CreateMul(bg, b.getInt64(NB / cd.bgc)), bi);
+    b.CreateStore(zero_of(t), acc);
+    loop_nest(kspatial, [&](const Idx& kw) {
+      Idx lidx(rank), kidx(rank);
+      lidx.at(size_t(li.batch)) = lb;
+      kidx.at(size_t(lk.feature)) = f;
+      Value* valid = b.getTrue();
+      for (size_t d = 0; d < ns; ++d) {
+        Value* kd = cd.rev[d] ? b.CreateSub(b.getInt64(kspatial[d] - 1), kw[d]) : kw[d];
+        Value* p = b.CreateSub(
+            b.CreateAdd(b.CreateMul(ri.at(size_t(lo.spatial.at(d))), b.getInt64(cd.stride[d])),
+                        b.CreateMul(kw[d], b.getInt64(cd.rhs_dil[d]))),
+            b.getInt64(cd.pad[2 * d]));
+        valid = b.CreateAnd(valid, b.CreateICmpSGE(p, b.getInt64(0)));
+        if (cd.lhs_dil[d] != 1) {
+          valid = b.CreateAnd(
+              valid, b.CreateICmpEQ(b.CreateSRem(p, b.getInt64(cd.lhs_dil[d])), b.getInt64(0)));
+          p = b.CreateSDiv(p, b.getInt64(cd.lhs_dil[d]));
+        }
+        valid = b.CreateAnd(valid,
+                            b.CreateICmpSLT(p, b.getInt64(L.shape.at(size_t(li.spatial.at(d))))));
+        lidx.at(size_t(li.spatial.at(d))) = p;
+        kidx.at(size_t(lk.spatial.at(d))) = kd;
+      }
+      if (KC == 0) return;
+      auto* then = llvm::BasicBlock::Create(C, "conv.in", fn_);
+      auto* cont = llvm::BasicBlock::Create(C, "conv.next", fn_);
+      b.CreateCondBr(valid, then, cont);
+      b.SetInsertPoint(then);
+      for_range(KC, [&](Value* c) {
+        Idx l2 = lidx, k2 = kidx;
+        l2.at(size_t(li.feature)) = b.CreateAdd(b.CreateMul(fg, b.getInt64(KC)), c);
+        k2.at(size_t(lk.batch)) = c;
+        Value* x = convert(L.type, t, at(L, l2));
+        Value* y = convert(K.type, t, at(K, k2));
+        b.CreateStore(mul_add(t, b.CreateLoad(val_ty(t), acc), x, y), acc);
+      });
+      b.CreateBr(cont);
+      b.SetInsertPoint(cont);
+    });
+    store_at(out, linear(out.shape, ri), b.CreateLoad(val_ty(t), acc));
+  });
+  return out;
+}
+
+// ---- dot_general ----
+
+Expected<TVal> Lowerer::lower_dot(const Op& op, TVal L, TVal R) {
+  TJ_ASSIGN_OR_RETURN(TVal r, result_shape(op, 0));
+  auto [lb, rb, lc, rc] = dot_dims(op, L.shape.size());
+  auto lf = axes_except(L.shape.size(), lb, lc), rf = axes_except(R.shape.size(), rb, rc);
+  if (lb.size() != rb.size() || lc.size() != rc.size() ||
+      r.shape.size() != lb.size() + lf.size() + rf.size())
+    return err(op, ErrorCode::kInvalidInput, "dot dimension numbers do not match the shapes");
+  {
+    std::vector<int64_t> want;
+    for (size_t a = 0; a < lb.size(); ++a) {
+      if (L.shape.at(size_t(lb[a])) != R.shape.at(size_t(rb[a])))
+        return err(op, ErrorCode::kInvalidInput, "batching dimensions differ in size");
+      want.push_back(L.shape.at(size_t(lb[a])));
+    }
+    for (size_t a = 0; a < lc.size(); ++a)
+      if (L.shape.at(size_t(lc[a])) != R.shape.at(size_t(rc[a])))
+        return err(op, ErrorCode::kInvalidInput, "contracting dimensions differ in size");
+    for (int64_t d : lf) want.push_back(L.shape.at(size_t(d)));
+    for (int64_t d : rf) want.push_back(R.shape.at(size_t(d)));
+    TJ_TRY(shape_is(op, r.shape, want, "the result"));
+  }
+  L = stable(L);
+  R = stable(R);
+  TVal out = new_buffer(r.type, r.shape);
+  // f32 with enough work: the tensor kernels' sgemm (rank-2 operands, one contraction).
+  int64_t work = r.size();
+  for (int64_t d : lc) work *= L.shape.at(size_t(d));
+  bool f32 = r.type == ElemType::kF32 && L.type == ElemType::kF32 && R.type == ElemType::kF32;
+  bool mat = lb.empty() && L.shape.size() == 2 && R.shape.size() == 2 && lc.size() == 1;
+  if (f32 && mat && work >= 32768 && lc[0] == 1 && rc[0] == 0 && L.shape[0] <= 4) {
+    // A few rows (batch 1 inference): row-vector times matrix as axpy sweeps over the rows of
+    // R, which LLVM vectorizes along N; no packing, and each output is summed over k in
+    // order, exactly as the evaluator does.
+    int64_t m = L.shape[0], k = L.shape[1], n = R.shape[1];
+    loop_nest({m, n}, [&](const Idx& i) {
+      store_at(out, linear(out.shape, i), llvm::ConstantFP::get(b.getFloatTy(), 0.0));
+    });
+    loop_nest({m, k}, [&](const Idx& mk) {
+      Value* x = at(L, mk);
+      for_range(n, [&](Value* j) {
+        Value* o = linear(out.shape, {mk[0], j});
+        Value* y = at(R, {mk[1], j});
+        store_at(out, o, b.CreateFAdd(load_at(out, o), b.CreateFMul(x, y)));
+      });
+    });
+    return out;
+  }
+  if (f32 && mat && work >= 32768 && L.ptr && R.ptr) {
+    GemmCall g;
+    g.trans_a = lc[0] == 0;
+    g.trans_b = rc[0] == 1;
+    g.m = L.shape.at(size_t(1 - lc[0]));
+    g.k = L.shape.at(size_t(lc.at(0)));
+    g.n = R.shape.at(size_t(1 - rc[0]));
+    entry_->gemms.push_back(g);
+    touch(L.buf);
+    touch(R.buf);
+    touch(out.buf);
+    call("tj_shlo_sgemm", b.getVoidTy(),
+         {ctx_, b.getInt64(g.m), b.getInt64(g.n), b.getInt64(g.k), b.getInt32(g.trans_a),
+          b.getInt32(g.trans_b), L.ptr, R.ptr, out.ptr});
+    return out;
+  }
+  // The general case, in the evaluator's order: products rounded to the result type, summed
+  // one by one in it.
+  std::vector<int64_t> cshape;
+  for (int64_t d : lc) cshape.push_back(L.shape.at(size_t(d)));
+  llvm::IRBuilder<> eb(entry_term_);
+  llvm::AllocaInst* acc = eb.CreateAlloca(val_ty(r.type));
+  ElemType t = r.type;
+  loop_nest(out.shape, [&](const Idx& oi) {
+    b.CreateStore(zero_of(t), acc);
+    loop_nest(cshape, [&](const Idx& ci) {
+      Idx li(L.shape.size()), ri(R.shape.size());
+      size_t p = 0;
+      for (size_t a = 0; a < lb.size(); ++a, ++p)
+        li.at(size_t(lb.at(a))) = ri.at(size_t(rb.at(a))) = oi[p];
+      for (int64_t d : lf) li.at(size_t(d)) = oi[p++];
+      for (int64_t d : rf) ri.at(size_t(d)) = oi[p++];
+      for (size_t a = 0; a < lc.size(); ++a)
+        li.at(size_t(lc.at(a))) = ri.at(size_t(rc.at(a))) = ci[a];
+      Value* x = convert(L.type, t, at(L, li));
+      Value* y = convert(R.type, t, at(R, ri));
+      b.CreateStore(mul_add(t, b.CreateLoad(val_ty(t), acc), x, y), acc);
+    });
+    store_at(out, linear(out.shape, oi), b.CreateLoad(val_ty(t), acc));
+  });
+  return out;
+}
+
+}  // namespace tierjit::shlo::lower_impl

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+// Op semantics shared by the evaluator and the compiled path (see semantics.hpp).
+#include "stablehlo/semantics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "stablehlo/attrs.hpp"
+
+namespace tierjit::shlo {
+
+uint64_t ordered_bits(ElemType t, double x) {
+  uint64_t b = float_bits(t, x);
+  int w = bit_width(t);
+  uint64_t sign = uint64_t(1) << (w - 1);
+  return (b & sign) ? (sign - 1) - (b & (sign - 1)) : b | sign;  // -0 and +0 adjacent
+}
+
+double bessel_i1e(double v) {  // exp(-|x|) I1(x), odd in x (C++17 computes I1)
+  double r = std::exp(-std::fabs(v)) * std::cyl_bessel_i(1.0, std::fabs(v));
+  return v < 0 ? -r : r;
+}
+
+double next_after(ElemType t, double x, double y) {
+  if (std::isnan(x) || std::isnan(y)) return NAN;
+  if (x == y) return y;
+  uint64_t bits = float_bits(t, x);
+  uint64_t sign = uint64_t(1) << (bit_width(t) - 1);
+  if (x == 0) {
+    bits = (y > 0 ? 0 : sign) | 1;
+  } else if ((x < y) == (x > 0)) {
+    bits += 1;
+  } else {
+    bits -= 1;
+  }
+  return float_from_bits(t, bits);
+}
+
+int64_t int_pow(ElemType t, int64_t base, int64_t e) {
+  if (!is_unsigned(t) && e < 0) return base == 1 ? 1 : base == -1 ? (e % 2 ? -1 : 1) : 0;
+  uint64_t r = 1, b = uint64_t(base), n = uint64_t(e);
+  while (n) {
+    if (n & 1) r *= b;
+    b *= b;
+    n >>= 1;
+  }
+  return wrap_int(t, int64_t(r));
+}
+
+double reduce_precision(ElemType t, double v, int64_t eb, int64_t mb) {
+  // A NaN keeps its payload only while mantissa bits remain: with none, rounding clears the
+  // payload and leaves an infinity of the same sign (XLA's bit-level definition, which the
+  // StableHLO interpreter follows).
+  if (std::isnan(v) && mb == 0) v = std::copysign(INFINITY, v);
+  if (std::isnan(v) || std::isinf(v) || v == 0) return v;
+  // Round the significand to mb bits (ties to even), then apply the exponent range.
+  int e = 0;
+  std::frexp(v, &e);
+  int64_t emax = (int64_t(1) << (eb - 1)) - 1, emin = 1 - emax;
+  int64_t m = std::min<int64_t>(mb, 52);
+  // The quantum: 2^(exponent - m) for normals, 2^(emin - m) in the subnormal range.
+  double q = std::ldexp(1.0, int(std::max<int64_t>(e - 1, emin) - m));
+  double x = std::nearbyint(v / q) * q;
+  std::frexp(x, &e);
+  if (x != 0 && e - 1 > emax) x = std::copysign(INFINITY, x);
+  return round_float(t, x);
+}
+
+double digamma(double x) {
+  if (std::isnan(x) || x == -INFINITY) return NAN;
+  if (x <= 0 && std::floor(x) == x) return NAN;
+  if (x < 0) return digamma(1 - x) - M_PI / std::tan(M_PI * x);
+  double r = 0;
+  while (x < 6) r -= 1 / x, x += 1;
+  double f = 1 / (x * x);
+  return r + std::log(x) - 0.5 / x -
+         f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))));
+}
+
+// The inverse of erf by Newton's method on erf (double precision, from a rough start).
+double erf_inv(double y) {
+  if (std::isnan(y) || y < -1 || y > 1) return NAN;
+  if (y == 1) return INFINITY;
+  if (y == -1) return -INFINITY;
+  double x = 0;
+  double w = -std::log((1 - y) * (1 + y));  // Giles' starting point form
+  x = std::copysign(std::sqrt(std::max(0.0, w)), y) * 0.8;
+  for (int i = 0; i < 100; ++i) {
+    double err = std::erf(x) - y;
+    double step = err / (2 / std::sqrt(M_PI) * std::exp(-x * x));
+    x -= step;
+    if (std::fabs(step) <= 1e-17 * std::max(1.0, std::fabs(x))) break;
+  }
+  return x;
+}
+
+Expected<Op> dynamic_static_form(const Op& op, const std::vector<const Tensor*>& in,
+                                 const std::string& file) {
+  bool pad = op.code == OpCode::kDynamicPad, conv = op.code == OpCode::kDynamicConv;
+  auto err = [&](const std::string& msg) {
+    return make_error(ErrorCode::kInvalidInput, op.name + ": " + msg,
+                      SourceLoc{file, op.loc.line, op.loc.col});
+  };
+  if (in.size() != (pad ? 5u : 3u))
+    return err("takes " + std::to_string(pad ? 5 : 3) + " operands, got " +
+               std::to_string(in.size()));
+  auto ints = [&](size_t k, const char* name) -> Expected<Attr> {
+    const Tensor* t = in.at(k);
+    if (t == nullptr)
+      return make_error(ErrorCode::kUnsupported,
+                        op.name + ": " + name + " must be a constant for the compiled path",
+                        SourceLoc{file, op.loc.line, op.loc.col});
+    if (t->floating() || (t->shape.size() != 1 && !conv))
+      return err(std::string(name) + " must be a 1-d integer tensor");
+    Attr a;
+    a.kind = Attr::Kind::kArray;
+    for (int64_t v : t->i) {
+      Attr e;
+      e.kind = Attr::Kind::kInt;
+      e.i = v;
+      a.items.push_back(e);
+    }
+    return a;
+  };
+  Op stat = op;
+  stat.set_name(pad ? "stablehlo.pad" : conv ? "stablehlo.convolution" : "stablehlo.gather");
+  stat.operands.resize(2);
+  stat.operand_types.clear();
+  if (pad) {
+    TJ_ASSIGN_OR_RETURN(Attr lo, ints(2, "edge_padding_low"));
+    TJ_ASSIGN_OR_RETURN(Attr interior, ints(4, "interior_padding"));
+    stat.attrs.emplace_back("edge_padding_low", std::move(lo));
+    stat.attrs.emplace_back("interior_padding", std::move(interior));
+  } else if (conv) {
+    TJ_ASSIGN_OR_RETURN(Attr padding, ints(2, "padding"));
+    stat.attrs.emplace_back("padding", std::move(padding));
+  } else {
+    TJ_ASSIGN_OR_RETURN(Attr sizes, ints(2, "slice_sizes"));
+    stat.attrs.emplace_back("slice_sizes", std::move(sizes));
+  }
+  return stat;
+}
+
+Status run_check(const Op& op, const std::string& name, const std::vector<Tensor>& in,
+                 const std::string& file, CheckOutcome& checks) {
+  auto err = [&](const Op& o, ErrorCode code, const std::string& msg) {
+    return make_error(code, o.name + ": " + msg, SourceLoc{file, o.loc.line, o.loc.col});
+  };
+  std::string kind = name.substr(std::strlen("check."));
+  Tensor expected;
+  const Tensor* want = nullptr;
+  const Tensor* recorded = nullptr;  // expect_serialized_eq: the probe's value
+  if (kind.size() > 6 && kind.substr(kind.size() - 6) == "_const") {
+    const Attr* lit = nullptr;
+    for (const auto& a : op.args)
+      if (a.kind == Attr::Kind::kDense) lit = &a;
+    if (lit == nullptr || op.result_types.empty() || in.size() != 1) {
+      return err(op, ErrorCode::kInvalidInput, "malformed " + name);
+    }
+    auto t = parse_dense(lit->text, op.result_types.at(0));
+    if (!t.ok()) return err(op, t.error().code, t.error().message);
+    expected = std::move(*t);
+    want = &expected;
+    kind = kind.substr(0, kind.size() - 6);
+  } else if (kind == "expect_serialized_eq" && in.size() == 1) {
+    // The operand is the expected value; the probe's recorded value is what is checked.
+    const Attr* id = op.attr("probe_id");
+    std::vector<int64_t> iter = op_ints(op, "iter");
+    if (id == nullptr || id->kind != Attr::Kind::kString)
+      return err(op, ErrorCode::kInvalidInput, name + " needs probe_id = \"...\"");
+    int64_t n = iter.empty() ? 0 : iter[0];
+    auto it = checks.probes.find(id->text);
+    ++checks.checks;
+    if (it == checks.probes.end() || n < 0 || n >= int64_t(it->second.size())) {
+      checks.failures.push_back(file + ":" + std::to_string(op.loc.line) + ":" +
+                                std::to_string(op.loc.col) + ": " + name + ": probe \"" + id->text +
+                                "\" recorded no value for iteration " + std::to_string(n));
+      return {};
+    }
+    --checks.checks;  // counted below
+    recorded = &it->second[size_t(n)];
+    want = &in.at(0);
+    kind = "expect_eq";
+  } else if (in.size() == 2) {
+    want = &in.at(1);
+  } else {
+    return err(op, ErrorCode::kInvalidInput, name + " takes two operands");
+  }
+  const Tensor& got = recorded ? *recorded : in.at(0);
+  ++checks.checks;
+  auto fail = [&](const std::string& why) {
+    checks.failures.push_back(file + ":" + std::to_string(op.loc.line) + ":" +
+                              std::to_string(op.loc.col) + ": " + name + ": " + why);
+    return Status{};
+  };
+  if (got.shape != want->shape || got.type != want->type) {
+    return fail("type " + got.type_text() + " vs expected " + want->type_text());
+  }
+  double tol = kind == "expect_almost_eq" ? (op.name.rfind("check.", 0) == 0 ? 1e-4 : 1e-3) : 0;
+  if (const Attr* a = op.attr("tolerance"))
+    tol = a->kind == Attr::Kind::kFloat ? a->f : double(a->i);
+  int64_t max_ulp = 3;
+  if (const Attr* a = op.attr("max_ulp_difference")) max_ulp = a->i;
+  for (int64_t k = 0; k < got.size(); ++k) {
+    bool ok = true;
+    if (!got.floating()) {
+      ok = got.i.at(size_t(k)) == want->i.at(size_t(k));
+    } else {
+      double a = got.f.at(size_t(k)), b = want->f.at(size_t(k));
+      if (std::isnan(a) || std::isnan(b)) {
+        ok = std::isnan(a) && std::isnan(b);
+      } else if (kind == "expect_eq") {
+        ok = a == b && std::signbit(a) == std::signbit(b);
+      } else if (kind == "expect_close") {
+        if (!std::isfinite(a) || !std::isfinite(b)) {
+          ok = float_bits(got.type, a) == float_bits(got.type, b);
+        } else {
+          uint64_t oa = ordered_bits(got.type, a), ob = ordered_bits(got.type, b);
+          ok = (oa > ob ? oa - ob : ob - oa) <= uint64_t(max_ulp);
+        }
+      } else if (kind == "expect_almost_eq") {
+        ok = (std::isinf(a) || std::isinf(b)) ? a == b : std::fabs(a - b) <= tol;
+      } else {
+        return err(op, ErrorCode::kUnsupported, name + " is not supported");
+      }
+    }
+    if (!ok) {
+      auto show = [&](const Tensor& t) {
+        return t.floating() ? std::to_string(t.f.at(size_t(k))) : std::to_string(t.i.at(size_t(k)));
+      };
+      return fail("element " + std::to_string(k) + " is " + show(got) + ", expected " +
+                  show(*want));
+    }
+  }
+  return {};
+}
+
+}  // namespace tierjit::shlo

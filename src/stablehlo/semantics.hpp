@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+// Op semantics shared by the reference evaluator and the compiled path, so both compute the
+// same values bit for bit: special functions (digamma, erf_inv, bessel_i1e, next_after), integer
+// power, reduce_precision's rounding, the total order on float bits, the static form of the
+// dynamic ops (dynamic_pad, dynamic_gather, dynamic_conv) and the check ops of the StableHLO test
+// suite (their comparison and the outcomes collected).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "stablehlo/ast.hpp"
+#include "stablehlo/tensor.hpp"
+
+namespace tierjit::shlo {
+
+struct CheckOutcome {
+  int checks = 0;                     ///< check ops evaluated
+  std::vector<std::string> failures;  ///< one message per failed check, located
+  /// The values `interpreter.probe` recorded, per probe_id, one per execution (the StableHLO
+  /// interpreter serializes them to files; check.expect_serialized_eq reads them back).
+  std::map<std::string, std::vector<Tensor>> probes;
+};
+
+/// Evaluates one check op (`check.expect_eq`, `expect_eq_const`, `expect_almost_eq[_const]`,
+/// `expect_close[_const]`, `expect_serialized_eq` (operand vs. the `iter`-th value probe
+/// `probe_id` recorded in `checks.probes`) and their custom_call @check.* forms; `name` is
+/// "check.KIND") on its operand values `in`, adding to `checks`. Errors: kInvalidInput (malformed
+/// check), kUnsupported (a kind not implemented), located in `file`. Shared by the evaluator and
+/// the compiled path, which runs the checks on the values its code produced.
+Status run_check(const Op& op, const std::string& name, const std::vector<Tensor>& in,
+                 const std::string& file, CheckOutcome& checks);
+
+/// The static op a dynamic_pad, dynamic_gather or dynamic_conv stands for: the operands that
+/// carry padding amounts or slice sizes (in[k], null when not known) become the static op's
+/// attributes and its operands are the first two (spec: dynamic_pad, dynamic_gather,
+/// dynamic_conv). Errors: kInvalidInput (not 1-d integers), kUnsupported (an unknown one).
+Expected<Op> dynamic_static_form(const Op& op, const std::vector<const Tensor*>& in,
+                                 const std::string& file);
+
+/// digamma (A&S 6.3.18 series with 6.3.7 reflection) and the inverse error function
+/// (Newton on erf) in double precision: the evaluator's definitions, also called by
+/// compiled code so both paths agree bit for bit.
+double digamma(double x);
+double erf_inv(double y);
+/// chlo.bessel_i1e, exp(-|x|) I1(x).
+double bessel_i1e(double x);
+/// The next value of float type t after x toward y (chlo.next_after).
+double next_after(ElemType t, double x, double y);
+/// base^e wrapped to integer type t (negative exponents: 0 unless |base| = 1).
+int64_t int_pow(ElemType t, int64_t base, int64_t e);
+/// x rounded to `eb` exponent and `mb` mantissa bits (spec "reduce_precision"), then to t.
+double reduce_precision(ElemType t, double x, int64_t eb, int64_t mb);
+/// The bits of float x of type t mapped to an integer whose order is the IEEE total order
+/// (-NaN < -inf < ... < -0 < +0 < ... < +inf < +NaN): compare's TOTALORDER, top_k, ULP distances.
+uint64_t ordered_bits(ElemType t, double x);
+
+}  // namespace tierjit::shlo
