@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // vmcall round trip and interpreter speed of the sandbox (Google Benchmark):
 //   build/bench/bench_sandbox GUEST.elf
-// GUEST.elf is tests/sandbox/guests/api_guest.c compiled for riscv64 (bench/run builds it).
+// GUEST.elf is tests/sandbox/guests/api_guest.c compiled for riscv64 as in
+// tests/unit/sandbox_test.cpp: clang-22 -O2 -march=rv64gc_zbb with `tierjit guest-cflags`
+// (less its -march) -S -emit-llvm, then `tierjit compile --target riscv64`.
 // BM_vmcall_add4: one Sandbox::vmcall of a guest function with four integer arguments that
 // computes a + 2b + 3c + 4d (8 guest instructions); BM_vmcall_take4_ret: the same call to a
 // function that is one `ret` (the round trip alone; libriscv publishes 3-6 ns for its
