@@ -15,7 +15,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/sandbox.hpp"
-#include "sandbox/guest_sysroot.hpp"
+#include "guest/guest_sysroot.hpp"
 #include "sandbox/source_map.hpp"
 #include "support/file.hpp"
 
@@ -88,10 +88,10 @@ void register_sandbox(CLI::App& app) {
   CLI::App* flags =
       app.add_subcommand("guest-cflags", "print clang-22 flags for riscv64 guest C code");
   flags->callback([] {
-    auto root = sandbox::guest_sysroot();
+    auto root = guest::guest_sysroot();
     if (!root.ok()) return set_exit_code(report(root.error()));
     std::string line;
-    for (const std::string& f : sandbox::guest_cflags(root.value()))
+    for (const std::string& f : guest::guest_cflags(root.value()))
       line += (line.empty() ? "" : " ") + f;
     std::printf("%s\n", line.c_str());
     set_exit_code(0);

@@ -19,11 +19,11 @@
 #include "backend/codegen.hpp"
 #include "bytecode/isa.hpp"
 #include "bytecode_llvm/bytecode_jit.hpp"
+#include "guest/guest_sysroot.hpp"
 #include "llvmir/ir_loader.hpp"
 #include "llvmir/linker.hpp"
 #include "runtime/cache_key.hpp"
 #include "runtime/object_cache.hpp"
-#include "sandbox/guest_sysroot.hpp"
 #include "support/file.hpp"
 #include "support/hash.hpp"
 
@@ -32,12 +32,12 @@ namespace {
 
 backend::TargetConfig guest_target() {
   backend::TargetConfig tc;
-  tc.triple = sandbox::kGuestTriple;
+  tc.triple = guest::kGuestTriple;
   tc.cpu = "generic-rv64";
-  tc.features = sandbox::kGuestFeatures;
+  tc.features = guest::kGuestFeatures;
   tc.pic = false;
   tc.emulated_tls = false;
-  tc.abi = sandbox::kGuestAbi;
+  tc.abi = guest::kGuestAbi;
   tc.medium_code_model = true;
   return tc;
 }
@@ -72,15 +72,15 @@ Status link_guest(const std::string& object, const std::string& sysroot, bool de
                                    "elf64lriscv",
                                    "-static",
                                    "-T",
-                                   sandbox::guest_linker_script(sysroot),
+                                   guest::guest_linker_script(sysroot),
                                    "--gc-sections",
                                    "-o",
                                    out,
-                                   sandbox::guest_crt0(sysroot),
+                                   guest::guest_crt0(sysroot),
                                    obj,
                                    "--start-group"};
   for (const std::string& lib : extra_libs) args.push_back(sysroot + "/lib/" + lib);
-  for (const std::string& lib : sandbox::guest_libraries(sysroot)) args.push_back(lib);
+  for (const std::string& lib : guest::guest_libraries(sysroot)) args.push_back(lib);
   args.push_back("--end-group");
   if (!debug) args.push_back("--strip-debug");
   Status s = llvmir::run_lld(args);
@@ -99,9 +99,9 @@ Expected<Hash128> cache_key(std::string_view kind, std::string_view input,
   CacheKey h("riscv-elf");
   h.add(kind).add(input).add_u64(static_cast<uint64_t>(o.opt_level)).add_u64(o.debug ? 1 : 0);
   h.target(guest_target().key());
-  std::vector<std::string> files = sandbox::guest_libraries(sysroot);
-  files.push_back(sandbox::guest_crt0(sysroot));
-  files.push_back(sandbox::guest_linker_script(sysroot));
+  std::vector<std::string> files = guest::guest_libraries(sysroot);
+  files.push_back(guest::guest_crt0(sysroot));
+  files.push_back(guest::guest_linker_script(sysroot));
   if (kind == "bytecode") files.push_back(sysroot + "/lib/libtjbcrun.a");
   for (const std::string& f : files) {
     TJ_ASSIGN_OR_RETURN(std::string bytes, read_file(f));
@@ -153,7 +153,7 @@ Status compile_riscv_module(llvm::Module& m, const std::string& name, const Risc
                                   "IR made for another architecture is not sound)",
                                   m.getTargetTriple().str()),
                       {name});
-  TJ_ASSIGN_OR_RETURN(std::string sysroot, sandbox::guest_sysroot());
+  TJ_ASSIGN_OR_RETURN(std::string sysroot, guest::guest_sysroot());
   TJ_ASSIGN_OR_RETURN(auto tm, backend::make_target_machine(guest_target(), opts.opt_level));
   m.setDataLayout(tm->createDataLayout());
   TJ_ASSIGN_OR_RETURN(std::string obj, backend::compile_to_object(m, *tm, opts.opt_level));
@@ -174,7 +174,7 @@ Status cached_build(std::string_view kind, std::string_view source, const RiscvO
     outcome(ElfCacheOutcome::kOff);
     return {};
   }
-  TJ_ASSIGN_OR_RETURN(std::string sysroot, sandbox::guest_sysroot());
+  TJ_ASSIGN_OR_RETURN(std::string sysroot, guest::guest_sysroot());
   TJ_ASSIGN_OR_RETURN(Hash128 key, cache_key(kind, source, sysroot, opts));
   ObjectCache cache;
   if (auto hit = cache.load(key)) {

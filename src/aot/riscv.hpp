@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Ahead-of-time RISC-V 64 executables for the tierjit sandbox, in process: LLVM's RISC-V
 // backend (RV64GC, LP64D, medany) emits the object, lld (as a library) links it with the
-// guest sysroot (src/sandbox/guest: start-up, system calls, picolibc, libgcc) under tierjit's
+// guest sysroot (src/guest/runtime: start-up, system calls, picolibc, libgcc) under tierjit's
 // linker script (text at 0x100000, --gc-sections). No llc/ld subprocesses.
 #pragma once
 
@@ -50,7 +50,7 @@ Status compile_riscv_module(llvm::Module& m, const std::string& name, const Risc
                             const std::vector<std::string>& extra_libs = {});
 
 /// A bytecode module (`source` = its file bytes, for the cache key) as a riscv64 ELF: the
-/// bytecode's LLVM IR translation for riscv64 plus the guest runner (src/sandbox/guest/bcrun.c),
+/// bytecode's LLVM IR translation for riscv64 plus the guest runner (src/guest/runtime/bcrun.c),
 /// which behaves like `tierjit run prog.tjasm -- ARGS` (same output, exit statuses, traps).
 Status compile_riscv_bytecode(const bytecode::Module& m, std::string_view source,
                               const std::string& name, const RiscvOptions& opts);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
-// The sandbox's machine state: guest memory map, RV64 registers, the decoded-instruction cache
-// and the run loop's entry point. Internal to src/sandbox; the public face is
-// include/tierjit/sandbox.hpp.
+// The sandbox's machine state, shared by its parts: guest memory map, RV64 registers, the
+// decoded-instruction cache, open files and host functions, and the entry points of the
+// interpreter (rv_interp.cpp), the ELF loader (elf_loader.cpp), the system calls
+// (syscalls.cpp), host calls (host_calls.cpp) and the machine set-up (machine.cpp). Internal
+// to src/sandbox; the public face is include/tierjit/sandbox.hpp (sandbox.cpp).
 #pragma once
 
 #include <array>
@@ -22,6 +24,8 @@ inline constexpr uint64_t kNullGuard = 0x10000;
 inline constexpr uint64_t kStackGuard = 0x10000;
 /// Return address planted by vmcall: jumping here ends the call (it is never executable).
 inline constexpr uint64_t kVmcallReturn = 0x1000;
+
+inline uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
 /// One decoded-cache entry: a direct-threaded handler plus operands. Entries cover every
 /// 2-byte position of the executable range; they are decoded lazily on first execution. Text
@@ -86,6 +90,8 @@ struct Sandbox::Impl {
   ~Impl();
   /// Maps memory and loads the ELF. Errors name `name` and the header or segment.
   Status load(std::string_view elf);
+  /// Reserves the guest memory for the loaded layout, sizes the decoded cache and resets.
+  Status map_memory();
   /// Puts memory and registers back to the post-load state.
   void reset();
   /// Builds the initial stack (argc, argv, envp, auxv as Linux does) and sets sp.
@@ -104,11 +110,19 @@ struct Sandbox::Impl {
   void execute(uint64_t budget);
   /// Handles ecall (a7 = number). Returns false when the guest must stop (result is set).
   bool syscall();
+  /// Whether system-call number `n` is a host call with a registered function.
+  bool has_host_function(uint64_t n) const {
+    return n >= kHostCallFirst && n <= kHostCallLast && host[n - kHostCallFirst];
+  }
+  /// Runs registered host function `n`. Returns false when the guest must stop.
+  bool host_call(uint64_t n);
   /// Stops with a fault.
   void fault(FaultKind kind, uint64_t at_pc, uint64_t addr, std::string message);
 };
 
 /// Name of a Linux riscv64 syscall number for messages ("openat"), or "" when unknown.
 const char* syscall_name(uint64_t number);
+/// The default output sink: writes guest stdout/stderr to the host's file descriptor.
+void default_output(int fd, std::string_view bytes);
 
 }  // namespace tierjit::sandbox

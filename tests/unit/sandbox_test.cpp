@@ -11,8 +11,8 @@
 #include <filesystem>
 
 #include "aot/riscv.hpp"
+#include "guest/guest_sysroot.hpp"
 #include "sandbox/decode.hpp"
-#include "sandbox/guest_sysroot.hpp"
 #include "support/file.hpp"
 
 namespace tierjit::sandbox {
@@ -21,13 +21,13 @@ namespace {
 class SandboxApi : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto root = guest_sysroot();
+    auto root = guest::guest_sysroot();
     ASSERT_TRUE(root.ok()) << root.error().to_string();
     dir_ = std::filesystem::temp_directory_path() / ("tierjit-sbx-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
     std::string ll = (dir_ / "api.ll").string(), elf = (dir_ / "api.elf").string();
     std::string cmd = std::string(TIERJIT_TEST_CLANG) + " -O2 -march=rv64gc_zbb";
-    for (const std::string& f : guest_cflags(root.value()))
+    for (const std::string& f : guest::guest_cflags(root.value()))
       if (f.rfind("-march", 0) != 0) cmd += " " + f;
     cmd += " -S -emit-llvm " + std::string(TIERJIT_TEST_SRC) +
            "/tests/sandbox/guests/api_guest.c -o " + ll;

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Locating the guest sysroot.
-#include "sandbox/guest_sysroot.hpp"
+#include "guest/guest_sysroot.hpp"
 
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 
-namespace tierjit::sandbox {
+namespace tierjit::guest {
 namespace {
 
 bool has_sysroot(const std::filesystem::path& dir) {
@@ -59,4 +59,4 @@ std::vector<std::string> guest_libraries(const std::string& sysroot) {
 
 std::string guest_linker_script(const std::string& sysroot) { return sysroot + "/lib/tierjit.ld"; }
 
-}  // namespace tierjit::sandbox
+}  // namespace tierjit::guest

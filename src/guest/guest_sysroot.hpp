@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The riscv64 guest sysroot: tierjit's start-up code and system-call layer, picolibc and
-// libgcc, plus the linker script (src/sandbox/guest, built by src/sandbox/CMakeLists.txt).
-// Located at run time; the engine needs no cross package installed.
+// libgcc, plus the linker script (src/guest/runtime, built by src/guest/CMakeLists.txt).
+// Located at run time; the engine needs no cross package installed. Used by the AOT compiler
+// (src/aot/riscv.cpp links guests with it) and the CLI (`tierjit guest-cflags`).
 #pragma once
 
 #include <string>
@@ -9,7 +10,7 @@
 
 #include "support/error.hpp"
 
-namespace tierjit::sandbox {
+namespace tierjit::guest {
 
 /// The target every guest is compiled for: RV64GC with the LP64D ABI, medany code model.
 inline constexpr const char* kGuestTriple = "riscv64-unknown-elf";
@@ -29,4 +30,4 @@ std::string guest_crt0(const std::string& sysroot);
 std::vector<std::string> guest_libraries(const std::string& sysroot);
 std::string guest_linker_script(const std::string& sysroot);
 
-}  // namespace tierjit::sandbox
+}  // namespace tierjit::guest

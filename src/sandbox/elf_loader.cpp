@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+// Loading a guest ELF: LLVM's Object library parses the headers, and every address is checked
+// here before anything is mapped (ELF-64 object file format; RISC-V ELF psABI for e_machine and
+// e_flags). A guest is a static little-endian RV64 executable with exactly one executable
+// segment, no writable-and-executable segment and every PT_LOAD inside the guest memory below
+// the stack (the memory map of include/tierjit/sandbox.hpp).
+#include <fmt/format.h>
+#include <llvm/Object/ELF.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "sandbox/machine.hpp"
+
+namespace tierjit::sandbox {
+namespace {
+
+using ElfFile = llvm::object::ELF64LEFile;
+
+Error not_a_guest(const std::string& name, std::string what, int64_t offset = -1) {
+  SourceLoc loc{name};
+  loc.byte_offset = offset;
+  return make_error(ErrorCode::kInvalidInput, "not a tierjit guest: " + what, loc);
+}
+
+// The identification bytes and the file header: a static RV64 (not RV64E) executable.
+Expected<ElfFile> open_elf(const std::string& name, std::string_view elf) {
+  if (elf.size() < 64 || std::memcmp(elf.data(),
+                                     "\x7f"
+                                     "ELF",
+                                     4) != 0)
+    return not_a_guest(name, "no ELF magic", 0);
+  if (elf[4] != 2) return not_a_guest(name, "not a 64-bit ELF (EI_CLASS)", 4);
+  if (elf[5] != 1) return not_a_guest(name, "not little-endian (EI_DATA)", 5);
+  auto file = ElfFile::create(llvm::StringRef(elf.data(), elf.size()));
+  if (!file) return not_a_guest(name, llvm::toString(file.takeError()));
+  const auto& hdr = file->getHeader();
+  if (hdr.e_machine != llvm::ELF::EM_RISCV) return not_a_guest(name, "e_machine is not RISC-V", 18);
+  if (hdr.e_type != llvm::ELF::ET_EXEC)
+    return not_a_guest(name, "not an executable (ET_EXEC); link it statically", 16);
+  if (hdr.e_flags & llvm::ELF::EF_RISCV_RVE)
+    return not_a_guest(name, "RV64E guests are not supported", 48);
+  return std::move(*file);
+}
+
+Status check_limits(const Limits& limits) {
+  if (limits.max_memory < (1u << 20) || limits.max_memory > (64ull << 30))
+    return make_error(ErrorCode::kUsage, "guest memory limit must be between 1 MiB and 64 GiB");
+  if (limits.stack_size < 4096 || limits.stack_size > limits.max_memory / 2)
+    return make_error(ErrorCode::kUsage,
+                      "guest stack size must be between 4 KiB and half the memory");
+  return {};
+}
+
+// What the program headers ask for: the segments' contents and the bounds of the image.
+struct Image {
+  std::vector<Sandbox::Impl::Segment> segments;
+  uint64_t lo_ro = UINT64_MAX, lo_rw = UINT64_MAX, hi = 0;  ///< lowest, lowest writable, end
+  uint64_t exec_lo = UINT64_MAX, exec_hi = 0;               ///< the executable segment
+};
+
+// Reads the PT_LOAD segments, each checked to lie in [kNullGuard, image_max).
+Expected<Image> read_segments(const std::string& name, std::string_view elf, const ElfFile& file,
+                              uint64_t image_max) {
+  const auto& hdr = file.getHeader();
+  auto phdrs = file.program_headers();
+  if (!phdrs) return not_a_guest(name, llvm::toString(phdrs.takeError()), 32);
+  Image image;
+  int index = 0;
+  for (const auto& ph : *phdrs) {
+    int64_t at = static_cast<int64_t>(hdr.e_phoff + index * hdr.e_phentsize);
+    ++index;
+    if (ph.p_type == llvm::ELF::PT_INTERP || ph.p_type == llvm::ELF::PT_DYNAMIC)
+      return not_a_guest(
+          name,
+          fmt::format("program header {} asks for dynamic linking; link statically", index - 1),
+          at);
+    if (ph.p_type != llvm::ELF::PT_LOAD || ph.p_memsz == 0) continue;
+    uint64_t v = ph.p_vaddr, n = ph.p_memsz;
+    if (ph.p_filesz > n)
+      return not_a_guest(name, fmt::format("segment {}: p_filesz > p_memsz", index - 1), at);
+    if (ph.p_offset > elf.size() || ph.p_filesz > elf.size() - ph.p_offset)
+      return not_a_guest(
+          name, fmt::format("segment {}: file range beyond the end of the file", index - 1), at);
+    if (v < kNullGuard || v > image_max || n > image_max - v)
+      return not_a_guest(
+          name,
+          fmt::format("segment {} at 0x{:x}+0x{:x} does not fit the guest memory below the stack "
+                      "(0x{:x}..0x{:x}); raise --max-memory",
+                      index - 1, v, n, kNullGuard, image_max),
+          at);
+    bool w = ph.p_flags & llvm::ELF::PF_W, x = ph.p_flags & llvm::ELF::PF_X;
+    if (w && x)
+      return not_a_guest(name, fmt::format("segment {} is writable and executable", index - 1), at);
+    if (x) {
+      if (image.exec_hi != 0) return not_a_guest(name, "more than one executable segment", at);
+      image.exec_lo = v;
+      image.exec_hi = v + n;
+    }
+    if (w) image.lo_rw = std::min(image.lo_rw, v);
+    image.lo_ro = std::min(image.lo_ro, v);
+    image.hi = std::max(image.hi, v + n);
+    Sandbox::Impl::Segment s;
+    s.vaddr = v;
+    s.memsz = n;
+    s.bytes.assign(elf.substr(ph.p_offset, ph.p_filesz));
+    image.segments.push_back(std::move(s));
+  }
+  return image;
+}
+
+// The symbol table, for vmcall by name and for messages. A damaged table is ignored.
+void read_symbols(const ElfFile& file, std::unordered_map<std::string, uint64_t>& symbols) {
+  auto sections = file.sections();
+  if (!sections) {
+    llvm::consumeError(sections.takeError());
+    return;
+  }
+  for (const auto& sec : *sections) {
+    if (sec.sh_type != llvm::ELF::SHT_SYMTAB) continue;
+    auto syms = file.symbols(&sec);
+    auto strtab = file.getStringTableForSymtab(sec);
+    if (!syms || !strtab) {
+      if (!syms) llvm::consumeError(syms.takeError());
+      if (!strtab) llvm::consumeError(strtab.takeError());
+      break;
+    }
+    for (const auto& sym : *syms) {
+      if (sym.st_shndx == llvm::ELF::SHN_UNDEF || sym.st_name == 0) continue;
+      auto nm = sym.getName(*strtab);
+      if (!nm) {
+        llvm::consumeError(nm.takeError());
+        continue;
+      }
+      symbols.emplace(nm->str(), sym.st_value);
+    }
+  }
+}
+
+}  // namespace
+
+Status Sandbox::Impl::load(std::string_view elf) {
+  TJ_ASSIGN_OR_RETURN(ElfFile file, open_elf(name, elf));
+  TJ_TRY(check_limits(limits));
+  mem_size = align_up(limits.max_memory, 4096);
+  stack_lo = mem_size - align_up(limits.stack_size, 16);
+  uint64_t image_max = stack_lo - kStackGuard;
+
+  TJ_ASSIGN_OR_RETURN(Image image, read_segments(name, elf, file, image_max));
+  if (image.exec_hi == 0) return not_a_guest(name, "no executable segment");
+  exec_lo = image.exec_lo;
+  exec_hi = image.exec_hi & ~uint64_t{1};
+  for (const Segment& s : image.segments)
+    if (image.lo_rw != UINT64_MAX && s.vaddr < image.lo_rw && s.vaddr + s.memsz > image.lo_rw)
+      return not_a_guest(
+          name, fmt::format("read-only segment at 0x{:x} overlaps the writable area", s.vaddr));
+  if (image.lo_rw != UINT64_MAX && exec_hi > image.lo_rw)
+    return not_a_guest(name, "text lies above writable data");
+  const uint64_t e_entry = file.getHeader().e_entry;
+  if (e_entry < exec_lo || e_entry >= exec_hi)
+    return not_a_guest(
+        name, fmt::format("entry point 0x{:x} is outside the executable segment", e_entry), 24);
+  segments = std::move(image.segments);
+  entry = e_entry;
+  ro_lo = image.lo_ro;
+  brk_lo = align_up(image.hi, 16);
+  rw_lo = image.lo_rw == UINT64_MAX ? brk_lo : image.lo_rw;
+  brk_max = image_max;
+
+  read_symbols(file, symbols);
+  return map_memory();
+}
+
+}  // namespace tierjit::sandbox
