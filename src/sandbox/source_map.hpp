@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Guest pc -> source position, from the ELF's DWARF (`-g` builds) or else its symbol table
-// (LLVM's symbolizer library). The seed's "source mapping" for guest faults and addr2line.
+// (LLVM's symbolizer library): source positions for guest faults and addr2line.
 #pragma once
 
 #include <cstdint>

@@ -4,7 +4,7 @@
  *
  *   tj_syscall3/4   raw Linux riscv64 system calls (ecall; number in a7)
  *   tj_host_call    a host function the embedder registered (numbers 500..599)
- *   tj_print        host call 500 when the embedder registers the seed's `print`
+ *   tj_print        host call 500 when the embedder registers a `print`
  *   TJ_EXPORT       keeps a function the host calls by name through vmcall
  */
 #ifndef TIERJIT_GUEST_H
