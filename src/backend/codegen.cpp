@@ -16,6 +16,7 @@
 #include <llvm/TargetParser/Host.h>
 #include <llvm/TargetParser/SubtargetFeature.h>
 
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -73,6 +74,16 @@ std::string TargetConfig::key() const {
 
 std::string pipeline_name(int opt_level) {
   return opt_level == 0 ? "none" : "default<O" + std::to_string(opt_level) + ">";
+}
+
+std::string loop_nest_pipeline(int opt_level) {
+  if (const char* p = std::getenv("TIERJIT_STABLEHLO_PIPELINE"); p && *p) return p;
+  if (opt_level != 2) return pipeline_name(opt_level);
+  // instcombine as default<O2> runs it: one iteration, no fixpoint check (which would abort).
+  return "function(sroa,early-cse,instcombine<no-verify-fixpoint>,simplifycfg,"
+         "loop-mssa(loop-rotate,licm),indvars,loop(loop-unroll-full),loop-vectorize,"
+         "instcombine<no-verify-fixpoint>,simplifycfg,slp-vectorizer,"
+         "instcombine<no-verify-fixpoint>)";
 }
 
 Expected<std::unique_ptr<llvm::TargetMachine>> make_target_machine(const TargetConfig& cfg,

@@ -116,26 +116,6 @@ Expected<llvm::orc::JITDylib*> runtime_helpers(backend::JitSession& session) {
   return helpers;
 }
 
-// The pass pipeline at `opt_level`. O1 and O3 are LLVM's defaults. O2 (the default) is the
-// part of default<O2> that lowered StableHLO needs: the IR is loop nests over known shapes
-// with scalars in allocas and no calls to inline, so SROA, instcombine and CFG cleanup, loop
-// rotation with LICM and induction-variable simplification prepare the loops; small loops
-// (pooling windows, short reductions) are fully unrolled; the loop vectorizer (which also
-// interleaves) and the SLP vectorizer (for what unrolling exposed) follow, then a cleanup.
-// Against default<O2> on the benchmark models (docs/BENCHMARKS.md): compile time about
-// 0.8x, run time the same for the MLPs and up to 10% longer for the CNNs (O3 runs LLVM's
-// full pipeline). TIERJIT_STABLEHLO_PIPELINE overrides it (opt -passes= syntax) for
-// experiments.
-std::string pipeline_for(int opt_level) {
-  if (const char* p = std::getenv("TIERJIT_STABLEHLO_PIPELINE"); p && *p) return p;
-  if (opt_level != 2) return backend::pipeline_name(opt_level);
-  // instcombine as default<O2> runs it: one iteration, no fixpoint check (which would abort).
-  return "function(sroa,early-cse,instcombine<no-verify-fixpoint>,simplifycfg,"
-         "loop-mssa(loop-rotate,licm),indvars,loop(loop-unroll-full),loop-vectorize,"
-         "instcombine<no-verify-fixpoint>,simplifycfg,slp-vectorizer,"
-         "instcombine<no-verify-fixpoint>)";
-}
-
 }  // namespace
 
 struct CompiledModule::Impl {
@@ -175,7 +155,7 @@ Expected<std::unique_ptr<CompiledModule>> CompiledModule::create(
   t0 = std::chrono::steady_clock::now();
   const backend::TargetConfig& cfg = session->target();
   TJ_ASSIGN_OR_RETURN(llvm::TargetMachine * tm, backend::thread_target_machine(cfg, opt_level));
-  const std::string pipeline = pipeline_for(opt_level);
+  const std::string pipeline = backend::loop_nest_pipeline(opt_level);
   low.mod->setDataLayout(tm->createDataLayout());
   low.mod->setTargetTriple(tm->getTargetTriple());
   for (llvm::Function& f : *low.mod) {
