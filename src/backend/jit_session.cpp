@@ -4,6 +4,7 @@
 #include <llvm/ExecutionEngine/JITLink/JITLink.h>
 #include <llvm/ExecutionEngine/Orc/AbsoluteSymbols.h>
 #include <llvm/ExecutionEngine/Orc/Debugging/DebuggerSupport.h>
+#include <llvm/ExecutionEngine/Orc/EHFrameRegistrationPlugin.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h>
 #include <llvm/Support/MemoryBuffer.h>
@@ -86,6 +87,19 @@ Expected<JitSession*> JitSession::get() {
       return;
     }
     s->jit_ = std::move(*jit);
+    // Unwind tables: with no ORC platform active nothing registers .eh_frame sections, and a
+    // C++ throw through JIT code finds no FDE and calls std::terminate. The plugin registers
+    // each linked object's frames with the unwinder (__register_frame) and deregisters them
+    // when the object's memory is freed.
+    auto& es = s->jit_->getExecutionSession();
+    auto eh = llvm::orc::EHFrameRegistrationPlugin::Create(es);
+    if (!eh) {
+      failure = make_error(ErrorCode::kCompileFailed,
+                           "EH frame registration: " + llvm::toString(eh.takeError()));
+      return;
+    }
+    static_cast<llvm::orc::ObjectLinkingLayer&>(s->jit_->getObjLinkingLayer())
+        .addPlugin(std::move(*eh));
     s->jit_->getExecutionSession().setErrorReporter([](llvm::Error e) {
       t_last_error = llvm::toString(std::move(e));
       if (t_in_lookup > 0) return;  // lookup() returns it to its caller
