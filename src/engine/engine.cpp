@@ -189,9 +189,11 @@ std::string Engine::stats_text(size_t max_rows) const {
       "bundle), tier-ups {}\n",
       es.functions, ran, es.compiled, es.compile_ms, es.cache_hits, es.bundled, es.tier_ups);
   // Every way a function can end up below the tier asked for, always printed (zeros too).
-  out +=
-      fmt::format("  fallbacks: {} (tier-up compile or link failed: the function kept its code)\n",
-                  es.tier_up_failures);
+  out += fmt::format(
+      "  fallbacks: {} (tier-up compile or link failed: the function kept its code), "
+      "pinned {} (block addresses used outside the function: one body, never "
+      "tiered up)\n",
+      es.tier_up_failures, es.pinned);
   for (const auto& s : impl_->orc->function_stats())
     if (!s.fallback.empty()) out += fmt::format("    {}: {}\n", s.name, s.fallback);
   if (impl_->cache) {

@@ -99,6 +99,7 @@ Expected<std::string> OrcEngine::Impl::compile_function(uint32_t id, int tier, b
   if (!background) {
     std::lock_guard<std::mutex> lock(program->mutex());
     TJ_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> m, program->extract_function(id, o));
+    TJ_TRY(check_replaceable(id, tier));
     auto te = Clock::now();
     TJ_ASSIGN_OR_RETURN(llvm::TargetMachine * tm, main_tm(level));
     auto topt = te;
@@ -112,6 +113,7 @@ Expected<std::string> OrcEngine::Impl::compile_function(uint32_t id, int tier, b
     {
       std::lock_guard<std::mutex> lock(program->mutex());
       TJ_ASSIGN_OR_RETURN(bc, program->extract_function_bitcode(id, o));
+      TJ_TRY(check_replaceable(id, tier));
     }
     llvm::LLVMContext ctx;
     auto m = llvm::parseBitcodeFile(llvm::MemoryBufferRef(bc, f.name), ctx);
@@ -162,6 +164,15 @@ void OrcEngine::Impl::install_tier(uint32_t id, int tier) {
   const FunctionInfo& f = program->functions()[id];
   auto obj = compile_function(id, tier, true);
   auto& es = jit->getExecutionSession();
+  if (!obj.ok() && !f.single_body_reason.empty()) {  // by design, not a failure
+    std::lock_guard<std::mutex> lock(code_mu);
+    if (fns[id].fallback.empty()) {
+      fns[id].fallback = "keeps its first body: " + f.single_body_reason;
+      std::lock_guard<std::mutex> slock(stats_mu);
+      stats.pinned++;
+    }
+    return;
+  }
   if (!obj.ok()) {  // tier-up failure is not fatal: the function keeps running its old code
     std::fprintf(stderr, "tierjit: warning: tier-up of '%s' failed: %s\n", f.name.c_str(),
                  obj.error().to_string().c_str());
@@ -272,7 +283,9 @@ Status OrcEngine::Impl::add_data_object(orc::JITDylib& jd) {
   auto t0 = Clock::now();
   ExtractOptions o;
   o.symbol = "<data>";
-  Hash128 key = cache_key("data", "", o, 0);
+  // Pinned functions are compiled here, once, at the level tier-up would end at.
+  int level = program->has_pinned() ? pinned_level() : 0;
+  Hash128 key = cache_key("data", "", o, level);
   std::string obj;
   std::optional<std::string> cached;
   if (options.cache && program->seen_before()) cached = options.cache->load(key);
@@ -281,8 +294,8 @@ Status OrcEngine::Impl::add_data_object(orc::JITDylib& jd) {
   } else {
     std::lock_guard<std::mutex> lock(program->mutex());
     TJ_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> m, program->build_data_module());
-    TJ_ASSIGN_OR_RETURN(llvm::TargetMachine * tm, main_tm(0));
-    TJ_ASSIGN_OR_RETURN(obj, backend::compile_to_object(*m, *tm, 0));
+    TJ_ASSIGN_OR_RETURN(llvm::TargetMachine * tm, main_tm(level));
+    TJ_ASSIGN_OR_RETURN(obj, backend::compile_to_object(*m, *tm, level));
     if (options.cache) options.cache->store(key, obj);
   }
   if (llvm::Error e = jit->getObjLinkingLayer().add(
@@ -327,6 +340,14 @@ Status OrcEngine::Impl::define_functions(orc::JITDylib& jd) {
   if (llvm::Error e = jd.define(orc::absoluteSymbols(std::move(stubs))))
     return from_llvm(std::move(e), ErrorCode::kInvalidInput, "defining stubs: ");
   for (const FunctionInfo& f : functions) {
+    if (f.pinned) {  // F$impl is defined by the data object; it never tiers up
+      fns[f.id].opt_level = pinned_level();
+      tier_ups->mark_requested(f.id, uint32_t(options.policy.levels.size()));
+      std::lock_guard<std::mutex> lock(code_mu);
+      fns[f.id].fallback = "pinned to one body: " + program->pin_reason();
+      stats.pinned++;
+      continue;
+    }
     if (bundled[f.id] >= 0) {
       FnState& st = fns[f.id];
       st.code_tier = bundled[f.id];
@@ -518,7 +539,7 @@ std::vector<FunctionStats> OrcEngine::function_stats() const {
     fs.from_cache = s.from_cache.load();
     std::lock_guard<std::mutex> lock(impl_->code_mu);
     fs.tier = s.code_tier;
-    fs.llvm_failed = !s.fallback.empty();
+    fs.llvm_failed = !s.fallback.empty() && !f.pinned;
     fs.fallback = s.fallback;
     out.push_back(std::move(fs));
   }

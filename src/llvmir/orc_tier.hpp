@@ -59,7 +59,10 @@ struct EngineStats {
   uint64_t functions = 0, compiled = 0, cache_hits = 0, tier_ups = 0;
   uint64_t tier_up_failures = 0;  ///< tier-ups that failed: those functions kept their code
   uint64_t bundled = 0;           ///< bodies that came in the code bundle
-  double compile_ms = 0;          ///< sum over all compiles, all threads
+  /// Functions compiled once with the data and never tiered up: their block addresses are
+  /// used outside their own body (IrProgram, FunctionInfo::pinned).
+  uint64_t pinned = 0;
+  double compile_ms = 0;  ///< sum over all compiles, all threads
 };
 
 class OrcEngine {

@@ -3,6 +3,7 @@
 #include "llvmir/program.hpp"
 
 #include <llvm/Analysis/CFG.h>
+#include <llvm/Analysis/ValueTracking.h>
 #include <llvm/Bitcode/BitcodeWriter.h>
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/DebugInfoMetadata.h>
@@ -29,12 +30,19 @@ bool treat_as_definition(const llvm::GlobalValue& gv) {
   return !gv.isDeclaration() && !gv.hasAvailableExternallyLinkage();
 }
 
-// Maps references to source globals into declarations in the destination module.
+// Maps references to source globals into declarations in the destination module, and block
+// addresses of the functions cloned into it (`bodies`: source -> clone) to the cloned blocks
+// (which `vmap` holds once CloneFunctionInto has created them).
 class DeclMaterializer final : public llvm::ValueMaterializer {
  public:
-  explicit DeclMaterializer(llvm::Module& dst) : dst_(dst) {}
+  explicit DeclMaterializer(llvm::Module& dst, const llvm::ValueToValueMapTy* vmap = nullptr)
+      : dst_(dst), vmap_(vmap) {}
+
+  std::unordered_map<const llvm::Function*, llvm::Function*> bodies;
+  std::string error;  ///< set when a block address could not be mapped
 
   llvm::Value* materialize(llvm::Value* v) override {
+    if (auto* ba = llvm::dyn_cast<llvm::BlockAddress>(v)) return block_address(*ba);
     auto* gv = llvm::dyn_cast<llvm::GlobalValue>(v);
     if (!gv || gv->getParent() == &dst_) return nullptr;
     if (auto* f = llvm::dyn_cast<llvm::Function>(gv)) return declare_function(*f);
@@ -49,6 +57,23 @@ class DeclMaterializer final : public llvm::ValueMaterializer {
   }
 
  private:
+  llvm::Value* block_address(const llvm::BlockAddress& ba) {
+    auto body = bodies.find(ba.getFunction());
+    const llvm::Value* block = nullptr;
+    if (body != bodies.end() && vmap_) {
+      auto it = vmap_->find(ba.getBasicBlock());
+      if (it != vmap_->end()) block = it->second;
+    }
+    if (!block) {
+      if (error.empty())
+        error = "block address of '" + ba.getFunction()->getName().str() +
+                "' used where that function's body is not compiled";
+      return llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(ba.getType()));
+    }
+    return llvm::BlockAddress::get(
+        body->second, const_cast<llvm::BasicBlock*>(llvm::cast<llvm::BasicBlock>(block)));
+  }
+
   llvm::Function* declare(llvm::StringRef name, llvm::FunctionType* ty, const llvm::Function& src) {
     if (auto* existing = dst_.getFunction(name)) return existing;
     auto* f = llvm::Function::Create(ty, llvm::GlobalValue::ExternalLinkage, name, dst_);
@@ -80,7 +105,75 @@ class DeclMaterializer final : public llvm::ValueMaterializer {
   }
 
   llvm::Module& dst_;
+  const llvm::ValueToValueMapTy* vmap_;
 };
+
+// Functions whose block addresses appear in `c` (a global's initializer).
+void block_address_functions(const llvm::Constant* c,
+                             llvm::SmallPtrSetImpl<const llvm::Function*>& out,
+                             llvm::SmallPtrSetImpl<const llvm::Constant*>& seen) {
+  if (!seen.insert(c).second || llvm::isa<llvm::GlobalValue>(c)) return;
+  if (auto* ba = llvm::dyn_cast<llvm::BlockAddress>(c)) {
+    out.insert(ba->getFunction());
+    return;
+  }
+  for (const llvm::Use& op : c->operands())
+    if (auto* oc = llvm::dyn_cast<llvm::Constant>(op.get())) block_address_functions(oc, out, seen);
+}
+
+// True when every use of `v` — through constant expressions and GEPs — is a non-volatile
+// load inside `f`: the memory is only read, and only by f.
+bool only_loaded_in(const llvm::Value* v, const llvm::Function* f) {
+  for (const llvm::User* u : v->users()) {
+    if (auto* ce = llvm::dyn_cast<llvm::ConstantExpr>(u)) {
+      if (!only_loaded_in(ce, f)) return false;
+      continue;
+    }
+    auto* inst = llvm::dyn_cast<llvm::Instruction>(u);
+    if (!inst || inst->getFunction() != f) return false;
+    if (auto* ld = llvm::dyn_cast<llvm::LoadInst>(inst)) {
+      if (ld->getPointerOperand() != v || ld->isVolatile()) return false;
+    } else if (auto* gep = llvm::dyn_cast<llvm::GetElementPtrInst>(inst)) {
+      if (gep->getPointerOperand() != v || !only_loaded_in(gep, f)) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// True when a block address used by `u` (an instruction in its own function) cannot outlive
+// the running invocation: it is jumped to, compared, or kept in the frame (stored to an
+// alloca, as -O0 code does), directly or through phis and selects. Anything else — a store
+// to other memory, a call argument, a return — may be jumped to after a tier-up has replaced
+// the body.
+bool frame_local_use(const llvm::User* u, const llvm::Value* v,
+                     llvm::SmallPtrSetImpl<const llvm::User*>& seen) {
+  if (!seen.insert(u).second) return true;
+  if (llvm::isa<llvm::IndirectBrInst, llvm::ICmpInst>(u)) return true;
+  if (auto* st = llvm::dyn_cast<llvm::StoreInst>(u))
+    return st->getValueOperand() != v ||
+           llvm::isa<llvm::AllocaInst>(llvm::getUnderlyingObject(st->getPointerOperand()));
+  if (llvm::isa<llvm::PHINode, llvm::SelectInst>(u)) {
+    if (auto* sel = llvm::dyn_cast<llvm::SelectInst>(u); sel && sel->getCondition() == v)
+      return true;
+    for (const llvm::User* next : u->users())
+      if (!frame_local_use(next, u, seen)) return false;
+    return true;
+  }
+  return false;
+}
+
+// The instructions and globals that use `v`, looking through constant expressions and
+// aggregates.
+void constant_use_roots(const llvm::Value* v, std::vector<const llvm::User*>& out) {
+  for (const llvm::User* u : v->users()) {
+    if (llvm::isa<llvm::Constant>(u) && !llvm::isa<llvm::GlobalValue>(u))
+      constant_use_roots(u, out);
+    else
+      out.push_back(u);
+  }
+}
 
 void copy_module_flags(const llvm::Module& src, llvm::Module& dst) {
   dst.setDataLayout(src.getDataLayout());
@@ -152,6 +245,54 @@ void instrument(llvm::Function& f, const FunctionInfo& info, const ExtractOption
                       hot);
   }
   insert_heat_check(at, heat_ptr, kCallHeat, o.heat_threshold, info.id, o.next_level, hot);
+}
+
+// Clones info's body into `nf` (created in the destination module) through `mat`.
+Status clone_body(const FunctionInfo& info, llvm::Function& nf, llvm::ValueToValueMapTy& vmap,
+                  llvm::ValueMaterializer& mat, const std::string& path) {
+  llvm::Function& sf = *info.fn;
+  if (llvm::Error e = sf.materialize())
+    return make_error(
+        ErrorCode::kInvalidInput,
+        "invalid bitcode in function '" + info.name + "': " + llvm::toString(std::move(e)), {path});
+  auto na = nf.arg_begin();
+  for (const llvm::Argument& a : sf.args()) {
+    na->setName(a.getName());
+    vmap[&a] = &*na++;
+  }
+  llvm::SmallVector<llvm::ReturnInst*, 8> returns;
+  llvm::CloneFunctionInto(&nf, &sf, vmap, llvm::CloneFunctionChangeType::DifferentModule, returns,
+                          "", nullptr, nullptr, &mat);
+  nf.setLinkage(llvm::GlobalValue::ExternalLinkage);
+  nf.setVisibility(llvm::GlobalValue::DefaultVisibility);
+  nf.setComdat(nullptr);
+  nf.setDSOLocal(false);
+  return {};
+}
+
+// Why `f`'s block addresses may be used after its body is replaced ("" if they cannot): a
+// use other than a frame-local one inside f itself (see frame_local_use).
+std::string escaping_block_address(
+    const llvm::Function& f,
+    const std::unordered_map<const llvm::GlobalVariable*, uint32_t>& private_tables) {
+  for (const llvm::BasicBlock& bb : f) {
+    if (!bb.hasAddressTaken()) continue;
+    llvm::BlockAddress* ba = llvm::BlockAddress::lookup(&bb);
+    if (!ba) continue;
+    std::vector<const llvm::User*> roots;
+    constant_use_roots(ba, roots);
+    for (const llvm::User* r : roots) {
+      if (auto* g = llvm::dyn_cast<llvm::GlobalVariable>(r); g && private_tables.count(g)) continue;
+      auto* inst = llvm::dyn_cast<llvm::Instruction>(r);
+      if (!inst) return "a block address is used by '" + r->getName().str() + "'";
+      if (inst->getFunction() != &f)
+        return "a block address is used by '" + inst->getFunction()->getName().str() + "'";
+      llvm::SmallPtrSet<const llvm::User*, 8> seen;
+      if (!llvm::is_contained(inst->operands(), ba) || !frame_local_use(inst, ba, seen))
+        return std::string("a block address escapes the frame (") + inst->getOpcodeName() + ")";
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -252,6 +393,57 @@ Status IrProgram::promote_and_scan() {
     if (const FunctionInfo* info = find_function(f->getName().str()))
       function_aliases_.push_back({ga.getName().str(), info->id});
   }
+  return scan_block_addresses();
+}
+
+// Block addresses (GNU labels as values: computed goto) name code inside one compiled body.
+// A dispatch table in a global that only its function reads is cloned into each body; a
+// global shared otherwise pins the functions whose blocks it names (FunctionInfo::pinned).
+// Uses inside bodies are checked when a body is extracted (single_body_reason).
+Status IrProgram::scan_block_addresses() {
+  llvm::Module& m = *ir_.module;
+  std::vector<llvm::GlobalVariable*> tables;
+  for (llvm::GlobalVariable& g : m.globals()) {
+    if (!g.hasInitializer() || g.getName().starts_with("llvm.")) continue;
+    llvm::SmallPtrSet<const llvm::Function*, 2> fns;
+    llvm::SmallPtrSet<const llvm::Constant*, 16> seen;
+    block_address_functions(g.getInitializer(), fns, seen);
+    if (!fns.empty()) tables.push_back(&g);
+  }
+  if (tables.empty()) return {};
+  // Who reads a table is decided by function bodies: with lazily read bitcode, read them all
+  // now (only programs with such tables pay for this).
+  if (llvm::Error e = m.materializeAll())
+    return make_error(ErrorCode::kInvalidInput, "invalid bitcode: " + llvm::toString(std::move(e)),
+                      {path_});
+  for (llvm::GlobalVariable* g : tables) {
+    llvm::SmallPtrSet<const llvm::Function*, 2> fns;
+    llvm::SmallPtrSet<const llvm::Constant*, 16> seen;
+    block_address_functions(g->getInitializer(), fns, seen);
+    const llvm::Function* only = fns.size() == 1 ? *fns.begin() : nullptr;
+    const FunctionInfo* info = only ? find_function(only->getName().str()) : nullptr;
+    if (info && g->hasDefinitiveInitializer() && only_loaded_in(g, only)) {
+      private_tables_[info->id].push_back(g);
+      table_owner_[g] = info->id;
+      continue;
+    }
+    for (const llvm::Function* f : fns) {
+      const FunctionInfo* fi = find_function(f->getName().str());
+      if (!fi || fi->pinned) continue;
+      functions_[fi->id].pinned = true;
+      if (pin_reason_.empty())
+        pin_reason_ = "'" + fi->name + "': block addresses in '" + g->getName().str() + "'";
+    }
+  }
+  // A pinned function has one body: its tables stay ordinary data.
+  for (auto it = table_owner_.begin(); it != table_owner_.end();) {
+    if (functions_[it->second].pinned) {
+      private_tables_.erase(it->second);
+      it = table_owner_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   return {};
 }
 
@@ -297,12 +489,12 @@ struct Reader {
 }  // namespace
 
 std::string IrProgram::manifest() const {
-  std::string out = "TJM1";
+  std::string out = "TJM2";
   put_u32(out, uint32_t(functions_.size()));
   for (const FunctionInfo& f : functions_) {
     put_str(out, f.name);
-    put_u32(out,
-            uint32_t(f.is_vararg) | uint32_t(f.takes_args) << 1 | uint32_t(f.returns_int) << 2);
+    put_u32(out, uint32_t(f.is_vararg) | uint32_t(f.takes_args) << 1 |
+                     uint32_t(f.returns_int) << 2 | uint32_t(f.pinned) << 3);
   }
   for (const auto* list : {&ctors_, &dtors_}) {
     put_u32(out, uint32_t(list->size()));
@@ -318,22 +510,22 @@ std::string IrProgram::manifest() const {
   }
   put_u32(out, uint32_t(externals_.size()));
   for (const std::string& x : externals_) put_str(out, x);
+  put_str(out, pin_reason_);
   return out;
 }
 
 Expected<std::unique_ptr<IrProgram>> IrProgram::from_manifest(std::string_view manifest,
-                                                              LoadedIr header, std::string bytes,
+                                                              LoadedIr header, std::string&& bytes,
                                                               std::string path) {
   std::unique_ptr<IrProgram> p(new IrProgram());
   p->path_ = std::move(path);
   p->ir_ = std::move(header);
-  p->bytes_ = std::move(bytes);
   p->seen_before_ = true;
   auto bad = [&] {
     return make_error(ErrorCode::kCacheCorrupt, "unreadable program manifest in the cache",
                       {p->path_});
   };
-  if (manifest.substr(0, 4) != "TJM1") return bad();
+  if (manifest.substr(0, 4) != "TJM2") return bad();
   Reader r{manifest.substr(4)};
   uint32_t n = r.u32();
   for (uint32_t i = 0; r.ok && i < n; ++i) {
@@ -344,6 +536,7 @@ Expected<std::unique_ptr<IrProgram>> IrProgram::from_manifest(std::string_view m
     f.is_vararg = flags & 1;
     f.takes_args = flags & 2;
     f.returns_int = flags & 4;
+    f.pinned = flags & 8;
     p->by_name_[f.name] = i;
     p->functions_.push_back(std::move(f));
   }
@@ -365,7 +558,9 @@ Expected<std::unique_ptr<IrProgram>> IrProgram::from_manifest(std::string_view m
   }
   uint32_t externals = r.u32();
   for (uint32_t i = 0; r.ok && i < externals; ++i) p->externals_.push_back(r.str());
+  p->pin_reason_ = r.str();
   if (!r.ok || !r.b.empty()) return bad();
+  p->bytes_ = std::move(bytes);  // only now: on failure the caller still has the input
   return p;
 }
 
@@ -383,8 +578,13 @@ Status IrProgram::ensure_module() {
     if (fresh->functions_[i].name != functions_[i].name)
       return make_error(ErrorCode::kCacheCorrupt, "program manifest does not match the input",
                         {path_});
+    if (fresh->functions_[i].pinned != functions_[i].pinned)
+      return make_error(ErrorCode::kCacheCorrupt, "program manifest does not match the input",
+                        {path_});
     functions_[i].fn = fresh->functions_[i].fn;
   }
+  private_tables_ = std::move(fresh->private_tables_);
+  table_owner_ = std::move(fresh->table_owner_);
   ctx_ = std::move(fresh->ctx_);
   ir_.module = std::move(fresh->ir_.module);
   return {};
@@ -395,11 +595,12 @@ Expected<std::unique_ptr<llvm::Module>> IrProgram::build_data_module() {
   llvm::Module& src = *ir_.module;
   auto dst = std::make_unique<llvm::Module>(src.getModuleIdentifier() + ".data", *ctx_);
   copy_module_flags(src, *dst);
-  DeclMaterializer mat(*dst);
   llvm::ValueToValueMapTy vmap;
+  DeclMaterializer mat(*dst, &vmap);
   std::vector<std::pair<llvm::GlobalVariable*, llvm::GlobalVariable*>> defs;
   for (llvm::GlobalVariable& g : src.globals()) {
     if (!treat_as_definition(g) || g.getName().starts_with("llvm.")) continue;
+    if (table_owner_.count(&g)) continue;  // cloned into its function's bodies instead
     auto* ng = new llvm::GlobalVariable(*dst, g.getValueType(), g.isConstant(),
                                         llvm::GlobalValue::ExternalLinkage, nullptr, g.getName(),
                                         nullptr, g.getThreadLocalMode(), g.getAddressSpace());
@@ -411,8 +612,20 @@ Expected<std::unique_ptr<llvm::Module>> IrProgram::build_data_module() {
     vmap[&g] = ng;
     defs.push_back({&g, ng});
   }
+  // Pinned bodies first: the globals' block addresses refer to their blocks.
+  std::vector<std::pair<const FunctionInfo*, llvm::Function*>> pinned;
+  for (const FunctionInfo& info : functions_) {
+    if (!info.pinned) continue;
+    auto* nf =
+        llvm::Function::Create(info.fn->getFunctionType(), llvm::GlobalValue::ExternalLinkage,
+                               info.name + "$impl", dst.get());
+    mat.bodies[info.fn] = nf;
+    pinned.push_back({&info, nf});
+  }
+  for (auto& [info, nf] : pinned) TJ_TRY(clone_body(*info, *nf, vmap, mat, path_));
   for (auto& [g, ng] : defs)
     ng->setInitializer(llvm::MapValue(g->getInitializer(), vmap, llvm::RF_None, nullptr, &mat));
+  if (!mat.error.empty()) return make_error(ErrorCode::kUnsupported, mat.error, {path_});
   for (llvm::GlobalAlias& ga : src.aliases()) {
     if (llvm::isa_and_nonnull<llvm::Function>(ga.getAliaseeObject())) continue;  // stub aliases
     auto* aliasee = llvm::MapValue(ga.getAliasee(), vmap, llvm::RF_None, nullptr, &mat);
@@ -429,33 +642,40 @@ Expected<std::unique_ptr<llvm::Module>> IrProgram::extract_function(uint32_t id,
   TJ_ASSERT(id < functions_.size(), "function id out of range");
   TJ_TRY(ensure_module());
   const FunctionInfo& info = functions_[id];
+  if (info.pinned)
+    return make_error(ErrorCode::kInternal,
+                      "function '" + info.name + "' is pinned: its body is in the data module",
+                      {path_});
   llvm::Function& sf = *info.fn;
-  if (llvm::Error e = sf.materialize())
-    return make_error(
-        ErrorCode::kInvalidInput,
-        "invalid bitcode in function '" + info.name + "': " + llvm::toString(std::move(e)),
-        {path_});
   llvm::Module& src = *ir_.module;
   auto dst = std::make_unique<llvm::Module>(info.name, *ctx_);
   copy_module_flags(src, *dst);
-  DeclMaterializer mat(*dst);
 
   auto* nf = llvm::Function::Create(sf.getFunctionType(), llvm::GlobalValue::ExternalLinkage,
                                     o.symbol, dst.get());
   llvm::ValueToValueMapTy vmap;
-  auto na = nf->arg_begin();
-  for (const llvm::Argument& a : sf.args()) {
-    na->setName(a.getName());
-    vmap[&a] = &*na++;
+  DeclMaterializer mat(*dst, &vmap);
+  mat.bodies[&sf] = nf;
+  // This body's own copy of its dispatch tables (initialized once its blocks exist).
+  std::vector<std::pair<llvm::GlobalVariable*, llvm::GlobalVariable*>> tables;
+  if (auto it = private_tables_.find(id); it != private_tables_.end()) {
+    for (llvm::GlobalVariable* g : it->second) {
+      auto* copy = new llvm::GlobalVariable(
+          *dst, g->getValueType(), true, llvm::GlobalValue::PrivateLinkage, nullptr, g->getName(),
+          nullptr, g->getThreadLocalMode(), g->getAddressSpace());
+      copy->setAlignment(g->getAlign());
+      vmap[g] = copy;
+      tables.push_back({g, copy});
+    }
   }
-  llvm::SmallVector<llvm::ReturnInst*, 8> returns;
-  llvm::CloneFunctionInto(nf, &sf, vmap, llvm::CloneFunctionChangeType::DifferentModule, returns,
-                          "", nullptr, nullptr, &mat);
-  nf->setLinkage(llvm::GlobalValue::ExternalLinkage);
-  nf->setVisibility(llvm::GlobalValue::DefaultVisibility);
-  nf->setComdat(nullptr);
-  nf->setDSOLocal(false);
-  // Bodies the optimizer may later see must not stay optnone/noinline-only because of -O0.
+  TJ_TRY(clone_body(info, *nf, vmap, mat, path_));
+  if (!info.checked_block_addresses) {
+    functions_[id].single_body_reason = escaping_block_address(sf, table_owner_);
+    functions_[id].checked_block_addresses = true;
+  }
+  for (auto& [g, copy] : tables)
+    copy->setInitializer(llvm::MapValue(g->getInitializer(), vmap, llvm::RF_None, nullptr, &mat));
+  if (!mat.error.empty()) return make_error(ErrorCode::kUnsupported, mat.error, {path_});
   if (o.count_calls || o.heat_threshold) instrument(*nf, info, o);
 
   TJ_TRY(verify_ir(*dst, path_, "function '" + info.name + "'"));

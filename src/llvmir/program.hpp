@@ -25,6 +25,7 @@
 
 namespace llvm {
 class Function;
+class GlobalVariable;
 class LLVMContext;
 class Module;
 }  // namespace llvm
@@ -38,6 +39,17 @@ struct FunctionInfo {
   bool is_vararg = false;
   bool takes_args = false;  ///< has parameters (an entry is called as main(argc, argv, envp))
   bool returns_int = false;
+  /// Its block addresses are used outside its own body (in data shared with other code, or
+  /// by another function): its one body is compiled with the program's data, at the policy's
+  /// top level, and never replaced — a block address must name the same code for the whole
+  /// run. Function-private dispatch tables (`static void *tab[] = {&&a, ...}` only loaded by
+  /// the function) do not pin: each compiled body gets its own copy of its tables.
+  bool pinned = false;
+  /// Non-empty once an extraction found that a block address of this function may be used
+  /// after its body is replaced (e.g. stored in a global to resume from later): tier-up must
+  /// not replace the body it has. Set by extract_function (under mutex()).
+  std::string single_body_reason;
+  bool checked_block_addresses = false;
 };
 
 struct InitEntry {
@@ -66,10 +78,11 @@ class IrProgram {
                                                       std::unique_ptr<llvm::LLVMContext> ctx,
                                                       std::string path);
   /// An IrProgram known only from its manifest (a previous run's summary in the cache): the
-  /// module is parsed on first need (a function not yet in the cache). `bytes` is the input.
+  /// module is parsed on first need (a function not yet in the cache). `bytes` is the input;
+  /// it is moved from only on success.
   /// Errors: kCacheCorrupt for an unreadable manifest.
   static Expected<std::unique_ptr<IrProgram>> from_manifest(std::string_view manifest,
-                                                            LoadedIr header, std::string bytes,
+                                                            LoadedIr header, std::string&& bytes,
                                                             std::string path);
   /// Serializes everything from_manifest needs.
   std::string manifest() const;
@@ -94,11 +107,20 @@ class IrProgram {
   bool entry_takes_args(const FunctionInfo& f) const;
   bool entry_returns_int(const FunctionInfo& f) const;
 
-  /// All global variable definitions (and aliases of them) in one module; function
-  /// references become declarations of their stubs. Lives in the program's context.
+  /// Functions with `pinned` set (their bodies go into the data module), and why.
+  bool has_pinned() const { return !pin_reason_.empty(); }
+  const std::string& pin_reason() const { return pin_reason_; }
+
+  /// All global variable definitions (and aliases of them) in one module, with the bodies of
+  /// pinned functions (named F$impl); other function references become declarations of
+  /// their stubs. Lives in the program's context. Errors: kUnsupported for a block address
+  /// taken of one pinned function inside another's body.
   Expected<std::unique_ptr<llvm::Module>> build_data_module();
 
-  /// One function in a module of its own, in the program's context. Verified.
+  /// One function in a module of its own, in the program's context, with private copies of
+  /// its dispatch tables. Verified. Errors: kInvalidInput (bad bitcode), kUnsupported (the
+  /// body takes the block address of another function; such functions are pinned when the
+  /// module is scanned, so this means a use the scan could not see).
   Expected<std::unique_ptr<llvm::Module>> extract_function(uint32_t id, const ExtractOptions& o);
 
   /// As extract_function, serialized to bitcode (for compiling in another context/thread).
@@ -107,6 +129,7 @@ class IrProgram {
  private:
   IrProgram() = default;
   Status promote_and_scan();
+  Status scan_block_addresses();
   Status ensure_module();  // parses a manifest-only program; caller holds mutex()
 
   std::mutex mu_;
@@ -118,7 +141,11 @@ class IrProgram {
   std::vector<std::pair<std::string, uint32_t>> function_aliases_;
   std::vector<std::string> externals_;
   std::unordered_map<std::string, uint32_t> by_name_;
-  std::string bytes_;  // input kept for a deferred parse (manifest mode only)
+  // Dispatch tables private to one function (by function id): cloned into each body.
+  std::unordered_map<uint32_t, std::vector<llvm::GlobalVariable*>> private_tables_;
+  std::unordered_map<const llvm::GlobalVariable*, uint32_t> table_owner_;
+  std::string pin_reason_;  // the first reason a function was pinned ("" = none)
+  std::string bytes_;       // input kept for a deferred parse (manifest mode only)
   bool seen_before_ = false;
 };
 

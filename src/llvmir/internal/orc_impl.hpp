@@ -111,6 +111,8 @@ class OrcEngine::Impl {
     return tier == 0 ? options.policy.base_opt : options.policy.levels[tier - 1];
   }
   bool tiered() const { return options.policy.fixed_opt < 0; }
+  // Pinned functions (IrProgram) are compiled once, with the data, at the top tier's level.
+  int pinned_level() const { return tier_level(tiered() ? int(options.policy.levels.size()) : 0); }
 
   ExtractOptions extract_options(const FunctionInfo& f, int tier) const {
     ExtractOptions o;
@@ -141,6 +143,15 @@ class OrcEngine::Impl {
       TJ_ASSIGN_OR_RETURN(tm, backend::make_target_machine(target, level));
     }
     return tm.get();
+  }
+
+  // A body above the first may replace the running one only if no block address of the
+  // function can outlive it (caller holds the program mutex, after an extraction).
+  Status check_replaceable(uint32_t id, int tier) const {
+    const FunctionInfo& f = program->functions()[id];
+    if (tier == 0 || f.single_body_reason.empty()) return {};
+    return make_error(ErrorCode::kUnsupported,
+                      "'" + f.name + "' keeps its first body: " + f.single_body_reason);
   }
 
   // Compiles function `id` at `tier`; returns object bytes. Background compiles extract under
