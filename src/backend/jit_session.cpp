@@ -80,8 +80,16 @@ Expected<JitSession*> JitSession::get() {
     initialize_llvm_targets();
     std::unique_ptr<JitSession> s(new JitSession);
     s->target_ = TargetConfig::host();
-    auto jit =
-        llvm::orc::LLJITBuilder().setPlatformSetUp(llvm::orc::setUpInactivePlatform).create();
+    s->memory_ = std::make_unique<DualMappedMemoryManager>();
+    auto* memory = s->memory_.get();
+    auto jit = llvm::orc::LLJITBuilder()
+                   .setPlatformSetUp(llvm::orc::setUpInactivePlatform)
+                   .setObjectLinkingLayerCreator(
+                       [memory](llvm::orc::ExecutionSession& es)
+                           -> llvm::Expected<std::unique_ptr<llvm::orc::ObjectLayer>> {
+                         return std::make_unique<llvm::orc::ObjectLinkingLayer>(es, *memory);
+                       })
+                   .create();
     if (!jit) {
       failure = make_error(ErrorCode::kCompileFailed, "LLJIT: " + llvm::toString(jit.takeError()));
       return;

@@ -4,6 +4,11 @@
 // each in JITDylibs of its own. Clients hand it finished ELF objects (compile_to_object); the
 // session never compiles IR itself, so no client shares a TargetMachine with another.
 //
+// Memory: every linked object lives in DualMappedMemoryManager memory (jit_memory.hpp), never
+// writable and executable at once and never made executable after the fact, so the session
+// works under PR_SET_MDWE. Unwind tables are registered with the unwinder, so C++ exceptions
+// cross JIT code.
+//
 // Thread safety: every method may be called from any thread (ORC's ExecutionSession is
 // thread-safe); a JITDylib's owner removes it once no code of it can run.
 // Link failures: ORC reports some of them through the session's error reporter rather than
@@ -21,6 +26,7 @@
 #include <vector>
 
 #include "backend/codegen.hpp"
+#include "backend/jit_memory.hpp"
 #include "support/error.hpp"
 
 namespace llvm::orc {
@@ -64,11 +70,14 @@ class JitSession {
   /// The host target every object for this session is compiled for.
   const TargetConfig& target() const { return target_; }
   llvm::orc::LLJIT& jit() { return *jit_; }
+  /// The memory every linked object lives in.
+  const DualMappedMemoryManager& memory() const { return *memory_; }
 
   ~JitSession();
 
  private:
   JitSession() = default;
+  std::unique_ptr<DualMappedMemoryManager> memory_;  // outlives jit_ (declared first)
   std::unique_ptr<llvm::orc::LLJIT> jit_;
   TargetConfig target_;
   std::once_flag perf_map_once_, debugger_once_;

@@ -70,6 +70,18 @@ void on_hot(size_t slot, uint32_t id, uint32_t level) {
 }
 }  // namespace
 
+uint64_t OrcEngine::Impl::resolve_lazy(uint32_t id) {
+  auto& es = jit->getExecutionSession();
+  auto addr = es.lookup({main_jd}, es.intern(program->functions()[id].name + "$impl"));
+  if (!addr) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "tierjit: error: %s\n", llvm::toString(addr.takeError()).c_str());
+    lazy_compile_failed();
+  }
+  tierup::install_entry_if(*fns[id].cell, fns[id].trampoline, addr->getAddress().getValue());
+  return tierup::load_entry(*fns[id].cell);
+}
+
 OrcEngine::Impl::~Impl() {
   stop_background();
   if (slot < kMaxEngines) g_engines[slot].store(nullptr);
@@ -312,32 +324,18 @@ Status OrcEngine::Impl::define_functions(orc::JITDylib& jd) {
   fns = std::make_unique<FnState[]>(n);
   std::vector<int> bundled(n, -1);
   TJ_TRY(load_bundle(jd, bundled));
-  orc::IndirectStubsManager::StubInitsMap inits;
+  TJ_ASSIGN_OR_RETURN(stubs, tierup::EntryStubs::create(
+                                 uint32_t(n), [this](uint32_t id) { return resolve_lazy(id); }));
   auto callable = llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable;
+  orc::SymbolMap stub_syms;
   for (const FunctionInfo& f : functions) {
-    uint32_t id = f.id;
-    auto tramp = lctm->getCallThroughTrampoline(
-        jd, es.intern(f.name + "$impl"), [this, id](orc::ExecutorAddr addr) -> llvm::Error {
-          uint64_t expected = fns[id].trampoline;  // never overwrite a newer tier
-          std::atomic_ref<uint64_t>(*fns[id].cell)
-              .compare_exchange_strong(expected, addr.getValue(), std::memory_order_release);
-          return llvm::Error::success();
-        });
-    if (!tramp) return from_llvm(tramp.takeError(), ErrorCode::kInternal, "trampoline: ");
-    fns[id].trampoline = tramp->getValue();
-    inits[f.name] = {*tramp, callable};
-  }
-  if (llvm::Error e = ism->createStubs(inits))
-    return from_llvm(std::move(e), ErrorCode::kInternal, "creating stubs: ");
-  orc::SymbolMap stubs;
-  for (const FunctionInfo& f : functions) {
-    orc::ExecutorSymbolDef stub = ism->findStub(f.name, false);
-    fns[f.id].cell = ism->findPointer(f.name).getAddress().toPtr<uint64_t*>();
-    stubs[es.intern(f.name)] = {stub.getAddress(), callable};
+    fns[f.id].cell = stubs->cell(f.id);
+    fns[f.id].trampoline = tierup::EntryStubs::lazy_entry();
+    stub_syms[es.intern(f.name)] = {orc::ExecutorAddr::fromPtr(stubs->stub(f.id)), callable};
   }
   for (auto& [alias, id] : program->function_aliases())
-    stubs[es.intern(alias)] = stubs[es.intern(functions[id].name)];
-  if (llvm::Error e = jd.define(orc::absoluteSymbols(std::move(stubs))))
+    stub_syms[es.intern(alias)] = stub_syms[es.intern(functions[id].name)];
+  if (llvm::Error e = jd.define(orc::absoluteSymbols(std::move(stub_syms))))
     return from_llvm(std::move(e), ErrorCode::kInvalidInput, "defining stubs: ");
   for (const FunctionInfo& f : functions) {
     if (f.pinned) {  // F$impl is defined by the data object; it never tiers up
@@ -377,12 +375,6 @@ Status OrcEngine::Impl::setup() {
   auto& es = jit->getExecutionSession();
   if (options.perf_map) session->enable_perf_map();
   if (options.debug_info) TJ_TRY(session->enable_debugger_support());
-  llvm::Triple triple(target.triple);
-  auto lctm_or = orc::createLocalLazyCallThroughManager(
-      triple, es, orc::ExecutorAddr::fromPtr(&lazy_compile_failed));
-  if (!lctm_or) return from_llvm(lctm_or.takeError(), ErrorCode::kUnsupported, "lazy calls: ");
-  lctm = std::move(*lctm_or);
-  ism = orc::createLocalIndirectStubsManagerBuilder(triple)();
 
   for (size_t i = 0; i < kMaxEngines; ++i) {
     Impl* none = nullptr;

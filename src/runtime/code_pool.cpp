@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "support/dual_map.hpp"
+
 namespace tierjit::runtime {
 
 CodePool::CodePool(CodePoolConfig cfg) : cfg_(cfg), regions_(cfg.max_regions), head_(0) {
@@ -23,40 +25,11 @@ CodePool::~CodePool() {
 }
 
 Expected<CodePool::Mapping> CodePool::map_dual(size_t size, bool populate) {
-  int fd = memfd_create("tierjit-code", MFD_CLOEXEC);
-  if (fd < 0)
-    return make_error(
-        ErrorCode::kCompileFailed,
-        fmt::format("BufferAllocationFailed: memfd_create: {}", std::strerror(errno)));
-  Mapping m;
-  m.size = size;
-  void* rw = MAP_FAILED;
-  void* rx = MAP_FAILED;
-  if (ftruncate(fd, static_cast<off_t>(size)) == 0) {
-    // MAP_POPULATE: fault every page in now, in both views, instead of twice per page while
-    // compiling (a shmem fault costs microseconds in a VM).
-    int flags = MAP_SHARED | (populate ? MAP_POPULATE : 0);
-    rw = mmap(nullptr, size, PROT_READ | PROT_WRITE, flags, fd, 0);
-    rx = mmap(nullptr, size, PROT_READ | PROT_EXEC, flags, fd, 0);
-  }
-  int err = errno;
-  close(fd);
-  if (rw == MAP_FAILED || rx == MAP_FAILED) {
-    if (rw != MAP_FAILED) munmap(rw, size);
-    if (rx != MAP_FAILED) munmap(rx, size);
-    return make_error(ErrorCode::kCompileFailed,
-                      fmt::format("BufferAllocationFailed: mapping {} bytes of code memory: {}",
-                                  size, std::strerror(err)));
-  }
-  m.rw = static_cast<uint8_t*>(rw);
-  m.rx = static_cast<uint8_t*>(rx);
-  return m;
+  TJ_ASSIGN_OR_RETURN(DualMapping d, tierjit::map_dual(size, populate));
+  return Mapping{d.rw, d.rx, d.size};
 }
 
-void CodePool::unmap(const Mapping& m) {
-  munmap(m.rw, m.size);
-  munmap(m.rx, m.size);
-}
+void CodePool::unmap(const Mapping& m) { unmap_dual({m.rw, m.rx, m.size}); }
 
 bool CodePool::grow() {
   std::lock_guard<std::mutex> lock(grow_mu_);

@@ -7,9 +7,7 @@
 #include <llvm/ExecutionEngine/JITLink/JITLink.h>
 #include <llvm/ExecutionEngine/Orc/AbsoluteSymbols.h>
 #include <llvm/ExecutionEngine/Orc/Debugging/DebuggerSupport.h>
-#include <llvm/ExecutionEngine/Orc/IndirectionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
-#include <llvm/ExecutionEngine/Orc/LazyReexports.h>
 #include <llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
@@ -36,6 +34,7 @@
 #include "runtime/object_cache.hpp"
 #include "support/log.hpp"
 #include "tierup/compile_queue.hpp"
+#include "tierup/entry_stubs.hpp"
 
 namespace tierjit::llvmir {
 namespace orc = llvm::orc;
@@ -53,7 +52,7 @@ constexpr size_t kMaxEngines = 64;
 
 struct FnState {
   uint64_t* cell = nullptr;        // the stub's pointer (entry cell)
-  uint64_t trampoline = 0;         // initial cell value: lazy call-through
+  uint64_t trampoline = 0;         // initial cell value: the lazy entry
   std::atomic<int> opt_level{-1};  // level of installed code
   std::atomic<uint64_t> compile_us{0};
   std::atomic<uint32_t> tier_ups{0};
@@ -84,8 +83,7 @@ class OrcEngine::Impl {
   backend::JitSession* session = nullptr;
   orc::LLJIT* jit = nullptr;  // session->jit()
   orc::JITDylib* main_jd = nullptr;
-  std::unique_ptr<orc::LazyCallThroughManager> lctm;
-  std::unique_ptr<orc::IndirectStubsManager> ism;
+  std::unique_ptr<tierup::EntryStubs> stubs;  // one stub and entry cell per function
   std::unique_ptr<FnState[]> fns;
   std::unique_ptr<uint64_t[]> counters;
   size_t slot = kMaxEngines;
@@ -212,6 +210,9 @@ class OrcEngine::Impl {
   void write_bundle();
 
   void set_cell(uint32_t id, uint64_t addr) { tierup::install_entry(*fns[id].cell, addr); }
+  // The lazy entry's resolver: links (compiling if needed) the first-tier body of `id`,
+  // installs it unless a newer tier got there first, and returns what the cell holds.
+  uint64_t resolve_lazy(uint32_t id);
 
   // --- tier-up ---
   void request(uint32_t id, uint32_t tier);
