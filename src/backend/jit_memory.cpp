@@ -3,8 +3,10 @@
 
 #include <llvm/ExecutionEngine/JITLink/JITLink.h>
 #include <llvm/ExecutionEngine/Orc/Shared/AllocationActions.h>
+#include <pthread.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -57,6 +59,9 @@ class RangeAllocator {
 // Reserved address space: the code half is the executable view of a dual mapping, the data
 // half ordinary read-write pages.
 struct Arena {
+  // Inherited from the parent by fork(): its code pages are shared with the parent (one
+  // memfd), so this process neither allocates from it nor frees into it any more.
+  bool foreign = false;
   uint8_t* base = nullptr;
   size_t half = 0;
   DualMapping code;  // code.rx == base
@@ -86,8 +91,39 @@ llvm::Error make_llvm_error(const std::string& msg) {
 
 class DualMappedMemoryManager::Impl {
  public:
-  explicit Impl(size_t arena_bytes) : arena_bytes_(arena_bytes) {}
+  explicit Impl(size_t arena_bytes) : arena_bytes_(arena_bytes) {
+    static std::once_flag once;
+    std::call_once(once, [] {
+      pthread_atfork([] { for_each_live([](Impl& m) { m.mu_.lock(); }); },
+                     [] { for_each_live([](Impl& m) { m.mu_.unlock(); }); },
+                     [] {
+                       for_each_live([](Impl& m) {
+                         for (auto& a : m.arenas_) a->foreign = true;
+                         m.mu_.unlock();
+                       });
+                     });
+    });
+    std::lock_guard<std::mutex> lock(live_mu());
+    live().push_back(this);
+  }
+  template <class F>
+  static void for_each_live(F f) {
+    for (Impl* m : live()) f(*m);
+  }
+  static std::vector<Impl*>& live() {
+    static std::vector<Impl*> v;
+    return v;
+  }
+  static std::mutex& live_mu() {
+    static std::mutex m;
+    return m;
+  }
+
   ~Impl() {
+    {
+      std::lock_guard<std::mutex> lock(live_mu());
+      live().erase(std::find(live().begin(), live().end(), this));
+    }
     // Code may run until the process ends (the JIT session is never destroyed before exit);
     // an owner that does destroy the manager has removed everything linked through it.
     for (auto& a : arenas_) {
@@ -100,14 +136,14 @@ class DualMappedMemoryManager::Impl {
   llvm::Error take(std::vector<Range>& ranges) {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& a : arenas_)
-      if (take_from(*a, ranges)) return llvm::Error::success();
+      if (!a->foreign && take_from(*a, ranges)) return llvm::Error::success();
     size_t code_need = 0, data_need = 0;
     for (const Range& r : ranges) (r.code ? code_need : data_need) += r.size;
     size_t half = std::max(arena_bytes_ / 2, std::max(code_need, data_need));
     half = (half + page_size() - 1) & ~(page_size() - 1);
     auto arena = std::make_unique<Arena>();
-    void* base = mmap(nullptr, 2 * half, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                      -1, 0);
+    void* base =
+        mmap(nullptr, 2 * half, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base == MAP_FAILED)
       return make_llvm_error("reserving JIT memory: " + std::string(std::strerror(errno)));
     arena->base = static_cast<uint8_t*>(base);
@@ -137,14 +173,13 @@ class DualMappedMemoryManager::Impl {
   // Returns ranges for reuse and their pages to the system: code pages are removed from the
   // memfd (both views then read zeros), data pages dropped (zero-filled when touched again).
   void give(const std::vector<Range>& ranges) {
-    for (const Range& r : ranges) {
-      if (r.read_only) mprotect(r.address(), r.size, PROT_READ | PROT_WRITE);
-      madvise(r.working(), r.size, r.code ? MADV_REMOVE : MADV_DONTNEED);
-    }
     std::lock_guard<std::mutex> lock(mu_);
     for (const Range& r : ranges) {
-      (r.code ? r.arena->code_free : r.arena->data_free).give(r.off, r.size);
       (r.code ? code_bytes : data_bytes) -= r.size;
+      if (r.arena->foreign) continue;  // the parent's pages: leave them alone
+      if (r.read_only) mprotect(r.address(), r.size, PROT_READ | PROT_WRITE);
+      madvise(r.working(), r.size, r.code ? MADV_REMOVE : MADV_DONTNEED);
+      (r.code ? r.arena->code_free : r.arena->data_free).give(r.off, r.size);
     }
   }
 
@@ -164,7 +199,8 @@ class DualMappedMemoryManager::Impl {
       for (const Range& r : ranges) (r.code ? code_bytes : data_bytes) += r.size;
       return true;
     }
-    while (i-- > 0) (ranges[i].code ? a.code_free : a.data_free).give(ranges[i].off, ranges[i].size);
+    while (i-- > 0)
+      (ranges[i].code ? a.code_free : a.data_free).give(ranges[i].off, ranges[i].size);
     return false;
   }
 

@@ -13,6 +13,10 @@
 // their pages given back to the system at once; the address space stays reserved (under MDWE
 // a range could never be made executable again once unmapped or protected).
 //
+// fork(): the code pages are shared with the child (one memfd), so a forked child treats every
+// arena it inherited as the parent's: it runs the code there but allocates new code in arenas
+// of its own and never frees into inherited ones.
+//
 // Thread-safety: allocate/deallocate may be called from any thread (JITLink does so from the
 // compiling threads).
 #pragma once

@@ -43,6 +43,16 @@ Expected<DualMapping> map_dual(size_t size, bool populate, void* rx_at) {
   return DualMapping{static_cast<uint8_t*>(rw), static_cast<uint8_t*>(rx), size};
 }
 
+Status privatize_dual(const DualMapping& m) {
+  TJ_ASSIGN_OR_RETURN(DualMapping fresh, map_dual(m.size));
+  std::memcpy(fresh.rw, m.rw, m.size);
+  if (mremap(fresh.rw, m.size, m.size, MREMAP_MAYMOVE | MREMAP_FIXED, m.rw) == MAP_FAILED ||
+      mremap(fresh.rx, m.size, m.size, MREMAP_MAYMOVE | MREMAP_FIXED, m.rx) == MAP_FAILED)
+    return make_error(ErrorCode::kCompileFailed,
+                      fmt::format("remapping code memory after fork: {}", std::strerror(errno)));
+  return {};
+}
+
 void unmap_dual(const DualMapping& m) {
   if (m.rw) munmap(m.rw, m.size);
   if (m.rx) munmap(m.rx, m.size);

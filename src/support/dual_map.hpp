@@ -25,6 +25,13 @@ struct DualMapping {
 /// Thread-safe.
 Expected<DualMapping> map_dual(size_t size, bool populate = false, void* rx_at = nullptr);
 
+/// Gives `m` memory of its own, for a forked child: the two views are shared with the parent
+/// (MAP_SHARED of one memfd), so without this either process's writes — code, entry cells —
+/// would show in the other. Copies the bytes into a new memfd and moves its views over the
+/// old addresses (mremap), so every pointer into `m` stays valid. Errors: kCompileFailed.
+/// Call with no other thread using `m` (e.g. in a pthread_atfork child handler).
+Status privatize_dual(const DualMapping& m);
+
 /// Unmaps both views.
 void unmap_dual(const DualMapping& m);
 

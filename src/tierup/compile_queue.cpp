@@ -1,18 +1,75 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 #include "tierup/compile_queue.hpp"
 
+#include <pthread.h>
+
+#include <algorithm>
+#include <vector>
+
 namespace tierjit::tierup {
+
+// Every live queue, for the fork handlers.
+struct ForkGuard {
+  static std::mutex& mu() {
+    static std::mutex m;
+    return m;
+  }
+  static std::vector<CompileQueue*>& queues() {
+    static std::vector<CompileQueue*> q;
+    return q;
+  }
+  static void prepare() {
+    mu().lock();
+    for (CompileQueue* q : queues()) {
+      q->job_mu_.lock();  // waits for the job in progress
+      q->mu_.lock();
+    }
+  }
+  static void parent() {
+    for (CompileQueue* q : queues()) {
+      q->mu_.unlock();
+      q->job_mu_.unlock();
+    }
+    mu().unlock();
+  }
+  static void child() {
+    for (CompileQueue* q : queues()) {
+      q->stopping_ = true;
+      q->queue_.clear();
+      q->in_flight_ = 0;
+      (void)q->worker_.release();  // that thread does not exist here: never join it
+      q->mu_.unlock();
+      q->job_mu_.unlock();
+    }
+    mu().unlock();
+  }
+  static void add(CompileQueue* q) {
+    static std::once_flag once;
+    std::call_once(once, [] { pthread_atfork(&prepare, &parent, &child); });
+    std::lock_guard<std::mutex> lock(mu());
+    queues().push_back(q);
+  }
+  static void remove(CompileQueue* q) {
+    std::lock_guard<std::mutex> lock(mu());
+    auto& v = queues();
+    v.erase(std::remove(v.begin(), v.end(), q), v.end());
+  }
+};
 
 CompileQueue::CompileQueue(size_t functions, Job job)
     : job_(std::move(job)), requested_(new std::atomic<uint32_t>[functions]) {
   for (size_t i = 0; i < functions; ++i) requested_[i].store(0, std::memory_order_relaxed);
+  ForkGuard::add(this);
 }
 
-CompileQueue::~CompileQueue() { stop(); }
+CompileQueue::~CompileQueue() {
+  stop();
+  ForkGuard::remove(this);
+}
 
 void CompileQueue::start() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!worker_.joinable() && !stopping_) worker_ = std::thread([this] { work(); });
+  if (!worker_ && !stopping_) worker_ = std::make_unique<std::thread>([this] { work(); });
 }
 
 bool CompileQueue::request(uint32_t fn, uint32_t tier) {
@@ -52,12 +109,12 @@ bool CompileQueue::stop(bool wait) {
   }
   cv_.notify_all();
   idle_cv_.notify_all();
-  if (!worker_.joinable()) return false;
+  if (!worker_ || !worker_->joinable()) return false;
   if (busy && !wait) {
-    worker_.detach();
+    worker_->detach();
     return true;
   }
-  worker_.join();
+  worker_->join();
   return false;
 }
 
@@ -71,7 +128,10 @@ void CompileQueue::work() {
       next = queue_.front();
       queue_.pop_front();
     }
-    job_(next.first, next.second);
+    {
+      std::lock_guard<std::mutex> busy(job_mu_);
+      job_(next.first, next.second);
+    }
     completed_.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard<std::mutex> lock(mu_);
     in_flight_--;

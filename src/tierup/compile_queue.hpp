@@ -44,6 +44,11 @@ inline Cell load_entry(Cell& cell) {
   return std::atomic_ref<Cell>(cell).load(std::memory_order_acquire);
 }
 
+/// fork(): a child process has no worker thread, so before a fork every queue waits for the
+/// job in progress to finish and holds its locks (pthread_atfork); the parent then goes on,
+/// the child's queues are stopped (its code stays at the tiers it had). No lock a job takes is
+/// then held by a thread that does not exist in the child, so the child can still compile
+/// lazily on its own threads.
 class CompileQueue {
  public:
   /// Compiles function `fn` at tier `tier` and installs it; runs on the worker thread. A
@@ -85,7 +90,10 @@ class CompileQueue {
   std::deque<std::pair<uint32_t, uint32_t>> queue_;
   int in_flight_ = 0;  // queued + running
   bool stopping_ = false;
-  std::thread worker_;
+  std::mutex job_mu_;                    // held by the worker while a job runs
+  std::unique_ptr<std::thread> worker_;  // released (never joined) in a forked child
+
+  friend struct ForkGuard;
   std::atomic<uint64_t> completed_{0};
 };
 

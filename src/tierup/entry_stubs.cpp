@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 #include "tierup/entry_stubs.hpp"
 
+#include <pthread.h>
+
 #include <array>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 // The stub template and the lazy entry, encoded by the assembler. The template's displacement
 // is the magic 0x7f7f7f7f, found and patched per stub (a stencil with one hole).
@@ -125,6 +128,15 @@ constexpr size_t kStubBytes = 16;  // slot per stub (the template is 10 bytes)
 
 uint64_t EntryStubs::lazy_entry() { return reinterpret_cast<uint64_t>(&tierjit_lazy_entry); }
 
+namespace {
+// A forked child gets its own copy of every stub set: the cells are shared memory otherwise,
+// and an install in either process would redirect the other's calls.
+void privatize_after_fork() {
+  for (auto& live : g_live)
+    if (EntryStubs* s = live.load(std::memory_order_acquire)) s->privatize();
+}
+}  // namespace
+
 Expected<std::unique_ptr<EntryStubs>> EntryStubs::create(uint32_t count, Resolver resolve) {
   const Template& t = stub_template();
   TJ_ASSERT(t.hole > 0 && t.size <= kStubBytes, "stub template not found");
@@ -137,12 +149,16 @@ Expected<std::unique_ptr<EntryStubs>> EntryStubs::create(uint32_t count, Resolve
     uint8_t* stub = s->mem_.rw + size_t(id) * kStubBytes;
     std::memcpy(stub, tierjit_stub_template, t.size);
     std::memset(stub + t.size, 0xcc, kStubBytes - t.size);  // int3 padding
-    int64_t next = int64_t(reinterpret_cast<uintptr_t>(s->mem_.rx + size_t(id) * kStubBytes + t.hole + 4));
-    int64_t target = int64_t(reinterpret_cast<uintptr_t>(s->mem_.rx + s->cells_offset_ + size_t(id) * 8));
+    int64_t next =
+        int64_t(reinterpret_cast<uintptr_t>(s->mem_.rx + size_t(id) * kStubBytes + t.hole + 4));
+    int64_t target =
+        int64_t(reinterpret_cast<uintptr_t>(s->mem_.rx + s->cells_offset_ + size_t(id) * 8));
     int32_t disp = int32_t(target - next);  // same mapping: well within +-2 GiB
     std::memcpy(stub + t.hole, &disp, 4);
     *s->cell(id) = lazy_entry();
   }
+  static std::once_flag fork_once;
+  std::call_once(fork_once, [] { pthread_atfork(nullptr, nullptr, &privatize_after_fork); });
   for (size_t i = 0; i < kMaxLive; ++i) {
     EntryStubs* none = nullptr;
     if (g_live[i].compare_exchange_strong(none, s.get(), std::memory_order_acq_rel)) {
@@ -151,6 +167,13 @@ Expected<std::unique_ptr<EntryStubs>> EntryStubs::create(uint32_t count, Resolve
     }
   }
   return make_error(ErrorCode::kInternal, "too many live stub sets (max 1024)");
+}
+
+void EntryStubs::privatize() {
+  if (Status st = privatize_dual(mem_); !st.ok()) {
+    std::fprintf(stderr, "tierjit: fatal: %s\n", st.error().to_string().c_str());
+    std::_Exit(70);
+  }
 }
 
 EntryStubs::~EntryStubs() {

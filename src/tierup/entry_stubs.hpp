@@ -12,6 +12,8 @@
 // encodes, with its displacement patched). r11 is free at every call boundary of the System V
 // ABI (neither an argument nor callee-saved register), so the lazy entry receives the cell in
 // it and finds the function from the cell's address.
+// fork(): the child's stubs and cells are copied into memory of its own at once, so installs
+// in one process never redirect calls in the other.
 // Thread-safety: create/destroy from one thread; stub/cell accessors from any thread; the
 // resolver may run on any thread that calls a function for the first time.
 #pragma once
@@ -51,6 +53,10 @@ class EntryStubs {
   /// The resolver call for the cell at executable address `cell_rx` (the lazy entry's
   /// callee): the code to jump to.
   static uint64_t resolve(const uint64_t* cell_rx);
+
+  /// Moves this set into memory of its own (done for every live set in a forked child:
+  /// support/dual_map.hpp, privatize_dual). Ends the process if that fails.
+  void privatize();
 
  private:
   EntryStubs() = default;
