@@ -58,12 +58,6 @@ std::unique_ptr<llvm::MemoryBuffer> detail::own_buffer(std::string bytes, std::s
 
 namespace {
 
-[[noreturn]] void lazy_compile_failed() {
-  std::fflush(stdout);
-  std::fprintf(stderr, "tierjit: lazy compilation failed (see the error above)\n");
-  std::_Exit(70);
-}
-
 void on_hot(size_t slot, uint32_t id, uint32_t level) {
   if (OrcEngine::Impl* impl = g_engines[slot].load(std::memory_order_acquire))
     impl->request(id, level);
@@ -73,10 +67,11 @@ void on_hot(size_t slot, uint32_t id, uint32_t level) {
 uint64_t OrcEngine::Impl::resolve_lazy(uint32_t id) {
   auto& es = jit->getExecutionSession();
   auto addr = es.lookup({main_jd}, es.intern(program->functions()[id].name + "$impl"));
-  if (!addr) {
+  if (!addr) {  // a call cannot go on without code: report the cause and end the process
+    Error e = compile_error_or(from_llvm(addr.takeError(), ErrorCode::kCompileFailed, ""));
     std::fflush(stdout);
-    std::fprintf(stderr, "tierjit: error: %s\n", llvm::toString(addr.takeError()).c_str());
-    lazy_compile_failed();
+    std::fprintf(stderr, "tierjit: error: %s\n", e.to_string().c_str());
+    std::_Exit(exit_status(e.code));
   }
   tierup::install_entry_if(*fns[id].cell, fns[id].trampoline, addr->getAddress().getValue());
   return tierup::load_entry(*fns[id].cell);
@@ -415,7 +410,8 @@ Status OrcEngine::Impl::setup() {
   if (!options.lazy) {
     for (const FunctionInfo& f : program->functions()) {
       auto addr = es.lookup({&jd}, es.intern(f.name + "$impl"));
-      if (!addr) return from_llvm(addr.takeError(), ErrorCode::kCompileFailed, "");
+      if (!addr)
+        return compile_error_or(from_llvm(addr.takeError(), ErrorCode::kCompileFailed, ""));
       set_cell(f.id, addr->getAddress().getValue());
     }
   }
@@ -448,6 +444,8 @@ std::string OrcEngine::describe_policy() const {
 
 Expected<void*> OrcEngine::lookup(const std::string& name) {
   auto addr = impl_->session->lookup(*impl_->main_jd, name);
+  if (!addr && impl_->program->find_function(name))  // defined: its compile failed
+    return impl_->compile_error_or(addr.error());
   if (!addr)
     return make_error(ErrorCode::kMissingEntry, "symbol '" + name + "': " + addr.error().message);
   return addr.value();

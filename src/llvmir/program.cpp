@@ -410,6 +410,31 @@ Status IrProgram::scan_block_addresses() {
     block_address_functions(g.getInitializer(), fns, seen);
     if (!fns.empty()) tables.push_back(&g);
   }
+  // Block addresses used by other functions' bodies, where those bodies are already read
+  // (text IR; lazily read bitcode is checked when each body is extracted): both pinned.
+  for (llvm::Function& f : m.functions()) {
+    if (f.isDeclaration() || f.isMaterializable()) continue;
+    for (llvm::BasicBlock& bb : f) {
+      if (!bb.hasAddressTaken()) continue;
+      llvm::BlockAddress* ba = llvm::BlockAddress::lookup(&bb);
+      if (!ba) continue;
+      std::vector<const llvm::User*> roots;
+      constant_use_roots(ba, roots);
+      for (const llvm::User* r : roots) {
+        auto* inst = llvm::dyn_cast<llvm::Instruction>(r);
+        if (!inst || inst->getFunction() == &f) continue;
+        for (const llvm::Function* g :
+             {static_cast<const llvm::Function*>(&f), inst->getFunction()}) {
+          const FunctionInfo* fi = find_function(g->getName().str());
+          if (!fi || fi->pinned) continue;
+          functions_[fi->id].pinned = true;
+          if (pin_reason_.empty())
+            pin_reason_ = "'" + fi->name + "': a block address of '" + f.getName().str() +
+                          "' is used by '" + inst->getFunction()->getName().str() + "'";
+        }
+      }
+    }
+  }
   if (tables.empty()) return {};
   // Who reads a table is decided by function bodies: with lazily read bitcode, read them all
   // now (only programs with such tables pay for this).
@@ -622,6 +647,12 @@ Expected<std::unique_ptr<llvm::Module>> IrProgram::build_data_module() {
     mat.bodies[info.fn] = nf;
     pinned.push_back({&info, nf});
   }
+  // Bodies whose blocks are named elsewhere first: a body naming another's blocks needs them.
+  std::stable_partition(pinned.begin(), pinned.end(), [](const auto& p) {
+    for (const llvm::BasicBlock& bb : *p.first->fn)
+      if (bb.hasAddressTaken()) return true;
+    return false;
+  });
   for (auto& [info, nf] : pinned) TJ_TRY(clone_body(*info, *nf, vmap, mat, path_));
   for (auto& [g, ng] : defs)
     ng->setInitializer(llvm::MapValue(g->getInitializer(), vmap, llvm::RF_None, nullptr, &mat));
@@ -675,7 +706,9 @@ Expected<std::unique_ptr<llvm::Module>> IrProgram::extract_function(uint32_t id,
   }
   for (auto& [g, copy] : tables)
     copy->setInitializer(llvm::MapValue(g->getInitializer(), vmap, llvm::RF_None, nullptr, &mat));
-  if (!mat.error.empty()) return make_error(ErrorCode::kUnsupported, mat.error, {path_});
+  if (!mat.error.empty())
+    return make_error(ErrorCode::kUnsupported, "function '" + info.name + "': " + mat.error,
+                      {path_});
   if (o.count_calls || o.heat_threshold) instrument(*nf, info, o);
 
   TJ_TRY(verify_ir(*dst, path_, "function '" + info.name + "'"));

@@ -29,4 +29,18 @@ expect_run "published table: pinned" 0 "classify: pinned to one body: 'classify'
   "$TIERJIT" run --no-cache --stats --tier-thresholds 1 "$WORK/cg-O0.ll" -- 3000000
 expect_run "both counted" 0 "pinned 2 \(" -- \
   "$TIERJIT" run --no-cache --stats --tier-thresholds 1 "$WORK/cg-O0.ll" -- 3000000
+
+# A block address used by another function: text IR pins both; lazily read bitcode cannot
+# see the use before compiling it, and stops with a located error instead of a crash.
+for mode in "--opt 0" "--opt 2" "" "--tier-thresholds 1"; do
+  expect_run "cross-function block address $mode" 30 "" -- \
+    "$TIERJIT" run --no-cache $mode "$SRC/tests/data/cross_blockaddress.ll"
+done
+expect_run "cross-function block address pinned" 30 "get: pinned to one body: 'f': a block address of 'f' is used by 'get'" -- \
+  "$TIERJIT" run --no-cache --stats "$SRC/tests/data/cross_blockaddress.ll"
+llvm-as-22 "$SRC/tests/data/cross_blockaddress.ll" -o "$WORK/xba.bc" 2>/dev/null ||
+  "$CLANG" -c -emit-llvm -x ir "$SRC/tests/data/cross_blockaddress.ll" -o "$WORK/xba.bc"
+expect_run "cross-function block address from bitcode: located error" 69 \
+  "xba.bc: function 'get': block address of 'f' used where that function's body is not compiled" -- \
+  "$TIERJIT" run --no-cache "$WORK/xba.bc"
 finish

@@ -167,10 +167,8 @@ class OrcEngine::Impl {
       int tier = 0;
       Expected<std::string> obj = impl_.cached_top_tier(id_, &tier);
       if (obj.ok() && obj.value().empty()) obj = impl_.compile_function(id_, 0, false);
-      auto& es = impl_.jit->getExecutionSession();
-      if (!obj.ok()) {
-        es.reportError(llvm::make_error<llvm::StringError>(obj.error().to_string(),
-                                                           llvm::inconvertibleErrorCode()));
+      if (!obj.ok()) {  // the lookup that asked fails; its caller reports this error
+        impl_.note_compile_error(obj.error());
         r->failMaterialization();
         return;
       }
@@ -186,6 +184,18 @@ class OrcEngine::Impl {
     Impl& impl_;
     uint32_t id_;
   };
+
+  // The first error of a failed first-tier compile: the ORC lookup that triggered it only
+  // says "failed to materialize", so whoever reports the failure asks for this one instead.
+  void note_compile_error(const Error& e) {
+    std::lock_guard<std::mutex> lock(stats_mu);
+    if (!compile_error) compile_error = e;
+  }
+  Error compile_error_or(Error fallback) {
+    std::lock_guard<std::mutex> lock(stats_mu);
+    return compile_error ? *compile_error : fallback;
+  }
+  std::optional<Error> compile_error;  // guarded by stats_mu
 
   // The highest-tier object of `id` already in the disk cache, or "" (tier 0 = none found).
   Expected<std::string> cached_top_tier(uint32_t id, int* tier);
