@@ -270,27 +270,36 @@ Status clone_body(const FunctionInfo& info, llvm::Function& nf, llvm::ValueToVal
   return {};
 }
 
+// Every use of a block address of `f`, as (the block address, the instruction or global that
+// uses it, looking through constants).
+std::vector<std::pair<const llvm::BlockAddress*, const llvm::User*>> block_address_uses(
+    const llvm::Function& f) {
+  std::vector<std::pair<const llvm::BlockAddress*, const llvm::User*>> uses;
+  for (const llvm::BasicBlock& bb : f) {
+    if (!bb.hasAddressTaken()) continue;
+    const llvm::BlockAddress* ba = llvm::BlockAddress::lookup(&bb);
+    if (!ba) continue;
+    std::vector<const llvm::User*> roots;
+    constant_use_roots(ba, roots);
+    for (const llvm::User* r : roots) uses.push_back({ba, r});
+  }
+  return uses;
+}
+
 // Why `f`'s block addresses may be used after its body is replaced ("" if they cannot): a
 // use other than a frame-local one inside f itself (see frame_local_use).
 std::string escaping_block_address(
     const llvm::Function& f,
     const std::unordered_map<const llvm::GlobalVariable*, uint32_t>& private_tables) {
-  for (const llvm::BasicBlock& bb : f) {
-    if (!bb.hasAddressTaken()) continue;
-    llvm::BlockAddress* ba = llvm::BlockAddress::lookup(&bb);
-    if (!ba) continue;
-    std::vector<const llvm::User*> roots;
-    constant_use_roots(ba, roots);
-    for (const llvm::User* r : roots) {
-      if (auto* g = llvm::dyn_cast<llvm::GlobalVariable>(r); g && private_tables.count(g)) continue;
-      auto* inst = llvm::dyn_cast<llvm::Instruction>(r);
-      if (!inst) return "a block address is used by '" + r->getName().str() + "'";
-      if (inst->getFunction() != &f)
-        return "a block address is used by '" + inst->getFunction()->getName().str() + "'";
-      llvm::SmallPtrSet<const llvm::User*, 8> seen;
-      if (!llvm::is_contained(inst->operands(), ba) || !frame_local_use(inst, ba, seen))
-        return std::string("a block address escapes the frame (") + inst->getOpcodeName() + ")";
-    }
+  for (auto [ba, r] : block_address_uses(f)) {
+    if (auto* g = llvm::dyn_cast<llvm::GlobalVariable>(r); g && private_tables.count(g)) continue;
+    auto* inst = llvm::dyn_cast<llvm::Instruction>(r);
+    if (!inst) return "a block address is used by '" + r->getName().str() + "'";
+    if (inst->getFunction() != &f)
+      return "a block address is used by '" + inst->getFunction()->getName().str() + "'";
+    llvm::SmallPtrSet<const llvm::User*, 8> seen;
+    if (!llvm::is_contained(inst->operands(), ba) || !frame_local_use(inst, ba, seen))
+      return std::string("a block address escapes the frame (") + inst->getOpcodeName() + ")";
   }
   return {};
 }
@@ -402,38 +411,32 @@ Status IrProgram::promote_and_scan() {
 // Uses inside bodies are checked when a body is extracted (single_body_reason).
 Status IrProgram::scan_block_addresses() {
   llvm::Module& m = *ir_.module;
-  std::vector<llvm::GlobalVariable*> tables;
+  auto pin = [&](const llvm::Function* f, const std::string& why) {
+    const FunctionInfo* fi = find_function(f->getName().str());
+    if (!fi || fi->pinned) return;
+    functions_[fi->id].pinned = true;
+    if (pin_reason_.empty()) pin_reason_ = "'" + fi->name + "': " + why;
+  };
+  // Block addresses used by other functions' bodies, where those bodies are already read
+  // (text IR; lazily read bitcode is checked when each body is extracted): both pinned.
+  for (const llvm::Function& f : m.functions()) {
+    if (f.isDeclaration() || f.isMaterializable()) continue;
+    for (auto [ba, r] : block_address_uses(f)) {
+      auto* inst = llvm::dyn_cast<llvm::Instruction>(r);
+      if (!inst || inst->getFunction() == &f) continue;
+      std::string why = "a block address of '" + f.getName().str() + "' is used by '" +
+                        inst->getFunction()->getName().str() + "'";
+      pin(&f, why);
+      pin(inst->getFunction(), why);
+    }
+  }
+  std::vector<std::pair<llvm::GlobalVariable*, llvm::SmallPtrSet<const llvm::Function*, 2>>> tables;
   for (llvm::GlobalVariable& g : m.globals()) {
     if (!g.hasInitializer() || g.getName().starts_with("llvm.")) continue;
     llvm::SmallPtrSet<const llvm::Function*, 2> fns;
     llvm::SmallPtrSet<const llvm::Constant*, 16> seen;
     block_address_functions(g.getInitializer(), fns, seen);
-    if (!fns.empty()) tables.push_back(&g);
-  }
-  // Block addresses used by other functions' bodies, where those bodies are already read
-  // (text IR; lazily read bitcode is checked when each body is extracted): both pinned.
-  for (llvm::Function& f : m.functions()) {
-    if (f.isDeclaration() || f.isMaterializable()) continue;
-    for (llvm::BasicBlock& bb : f) {
-      if (!bb.hasAddressTaken()) continue;
-      llvm::BlockAddress* ba = llvm::BlockAddress::lookup(&bb);
-      if (!ba) continue;
-      std::vector<const llvm::User*> roots;
-      constant_use_roots(ba, roots);
-      for (const llvm::User* r : roots) {
-        auto* inst = llvm::dyn_cast<llvm::Instruction>(r);
-        if (!inst || inst->getFunction() == &f) continue;
-        for (const llvm::Function* g :
-             {static_cast<const llvm::Function*>(&f), inst->getFunction()}) {
-          const FunctionInfo* fi = find_function(g->getName().str());
-          if (!fi || fi->pinned) continue;
-          functions_[fi->id].pinned = true;
-          if (pin_reason_.empty())
-            pin_reason_ = "'" + fi->name + "': a block address of '" + f.getName().str() +
-                          "' is used by '" + inst->getFunction()->getName().str() + "'";
-        }
-      }
-    }
+    if (!fns.empty()) tables.push_back({&g, std::move(fns)});
   }
   if (tables.empty()) return {};
   // Who reads a table is decided by function bodies: with lazily read bitcode, read them all
@@ -441,10 +444,7 @@ Status IrProgram::scan_block_addresses() {
   if (llvm::Error e = m.materializeAll())
     return make_error(ErrorCode::kInvalidInput, "invalid bitcode: " + llvm::toString(std::move(e)),
                       {path_});
-  for (llvm::GlobalVariable* g : tables) {
-    llvm::SmallPtrSet<const llvm::Function*, 2> fns;
-    llvm::SmallPtrSet<const llvm::Constant*, 16> seen;
-    block_address_functions(g->getInitializer(), fns, seen);
+  for (auto& [g, fns] : tables) {
     const llvm::Function* only = fns.size() == 1 ? *fns.begin() : nullptr;
     const FunctionInfo* info = only ? find_function(only->getName().str()) : nullptr;
     if (info && g->hasDefinitiveInitializer() && only_loaded_in(g, only)) {
@@ -452,13 +452,7 @@ Status IrProgram::scan_block_addresses() {
       table_owner_[g] = info->id;
       continue;
     }
-    for (const llvm::Function* f : fns) {
-      const FunctionInfo* fi = find_function(f->getName().str());
-      if (!fi || fi->pinned) continue;
-      functions_[fi->id].pinned = true;
-      if (pin_reason_.empty())
-        pin_reason_ = "'" + fi->name + "': block addresses in '" + g->getName().str() + "'";
-    }
+    for (const llvm::Function* f : fns) pin(f, "block addresses in '" + g->getName().str() + "'");
   }
   // A pinned function has one body: its tables stay ordinary data.
   for (auto it = table_owner_.begin(); it != table_owner_.end();) {
