@@ -227,10 +227,8 @@ class InFlight final : public jitlink::JITLinkMemoryManager::InFlightAlloc {
       release();
       return on_finalized(dealloc.takeError());
     }
-    for (const Range& r : standard_)
-      if (r.read_only && mprotect(r.address(), r.size, PROT_READ) != 0) {
-        // Not fatal: the data stays writable.
-      }
+    for (const Range& r : standard_)  // a failure is not fatal: the data stays writable
+      if (r.read_only) (void)mprotect(r.address(), r.size, PROT_READ);
     mm_.give(finalize_only_);
     finalize_only_.clear();
     no_alloc_.clear();
