@@ -18,6 +18,7 @@ namespace {
 struct RunArgs {
   RunConfig cfg;
   bool no_cache = false;
+  bool no_baseline = false;
   bool eager = false;
   bool stats = false;
   bool no_fallback = false;
@@ -77,10 +78,22 @@ int run_guest_file(const RunArgs& a, const driver::InputFile& in) {
 }
 
 int run_llvm_ir(RunArgs& a, driver::InputFile& in) {
-  if (a.bc.tier != "auto")
+  // --tier for LLVM IR: baseline (fixed: no tier-up), llvm-O0..llvm-O3 (fixed), auto (tiered)
+  const std::string& t = a.bc.tier;
+  if (t == "baseline") {
+    a.cfg.baseline = true;
+    a.cfg.opt_level = 0;
+  } else if (t.size() == 7 && t.compare(0, 6, "llvm-O") == 0 && t[6] >= '0' && t[6] <= '3') {
+    a.cfg.baseline = false;
+    a.cfg.opt_level = t[6] - '0';
+  } else if (t != "auto") {
     return report(make_error(ErrorCode::kUsage,
-                             "--tier applies to bytecode inputs; for LLVM IR "
-                             "use --opt, --tier-thresholds or --interp"));
+                             "--tier for LLVM IR is baseline, llvm-O0, llvm-O1, llvm-O2, "
+                             "llvm-O3 or auto, not '" +
+                                 t + "'"));
+  }
+  if (a.no_baseline) a.cfg.baseline = false;
+  if (a.cfg.opt_level >= 0 && t == "auto") a.cfg.baseline = false;  // --opt N: LLVM only
   a.cfg.cache = !a.no_cache;
   a.cfg.lazy = !a.eager;
   if (a.interp) return interpret(a);
@@ -154,12 +167,16 @@ void register_run(CLI::App& app) {
   sub->add_flag("--interp", a->interp,
                 "run under LLVM's IR interpreter (in a guarded child process), no JIT");
   sub->add_flag("--eager", a->eager, "compile every function before running (no laziness)");
+  sub->add_flag("--no-baseline", a->no_baseline,
+                "LLVM IR: start every function in LLVM (O0) instead of the baseline tier");
   sub->add_flag("--perf-map", a->cfg.perf_map, "write /tmp/perf-PID.map for perf");
   sub->add_flag("--debug-info", a->cfg.debug_info, "register JIT code with GDB");
   sub->add_option("--tier", a->bc.tier,
                   "bytecode: interp, cnp, llvm or auto (tier-up); StableHLO: interp (reference "
-                  "evaluator) or llvm/auto (compiled)")
-      ->check(CLI::IsMember({"interp", "cnp", "llvm", "auto"}));
+                  "evaluator) or llvm/auto (compiled); LLVM IR: baseline, llvm-O0..llvm-O3 "
+                  "(fixed) or auto (baseline, then O2)")
+      ->check(CLI::IsMember({"interp", "cnp", "llvm", "auto", "baseline", "llvm-O0", "llvm-O1",
+                             "llvm-O2", "llvm-O3"}));
   sub->add_option("--fuel", a->bc.fuel,
                   "bytecode: instruction budget in ticks (calls + loop "
                   "back-edges); exhausted = trap");

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
-// Build-time tool: reads the stencil object file (clang-22 output of src/cnp/stencils.c) with
-// LLVM's Object library and writes the stencil table (C++ header). Fails on anything it does
-// not understand: unknown relocation types, relocations against non-hole symbols, data
-// sections, absolute relocations on jump holes, or PC-relative ones on value holes.
-//   usage: stencil_extract stencils.o out.inc
+// Build-time tool: reads a stencil object file (clang-22 output of src/cnp/stencils.c or
+// src/baseline/stencils.c) with LLVM's Object library and writes the stencil table (C++
+// header). Fails on anything it does not understand: unknown relocation types, relocations
+// against non-hole symbols, data sections, absolute relocations on jump holes, or
+// PC-relative ones on value holes.
+//   usage: stencil_extract [--family cnp|baseline] stencils.o out.inc
 #include <llvm/BinaryFormat/ELF.h>
 #include <llvm/Object/ELFObjectFile.h>
 #include <llvm/Object/ObjectFile.h>
@@ -13,6 +14,7 @@
 
 #include <cstdio>
 #include <map>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -29,8 +31,46 @@ const std::map<std::string, std::string> kHoles = {
     {"TJ_HOLE_TRAP", "kTrap"},     {"TJ_HOLE_TRAP2", "kTrap2"}, {"TJ_HOLE_P0", "kP0"},
     {"TJ_HOLE_P1", "kP1"},         {"TJ_HOLE_P2", "kP2"},       {"TJ_HOLE_P3", "kP3"},
     {"TJ_HOLE_REFUEL", "kRefuel"}};
+// The baseline tier's holes (src/baseline/stencils.c): TJB_<NAME> becomes HoleKind::k<NAME>.
+const char* const kBaselineHoles[] = {"A",  "B",   "C",   "D",  "I",  "J",    "N",     "P0",
+                                      "P1", "P2",  "P3",  "P4", "P5", "P6",   "P7",    "P8",
+                                      "P9", "P10", "P11", "Q0", "Q1", "Q2",   "Q3",    "Q4",
+                                      "Q5", "Q6",  "Q7",  "K",  "K2", "NEXT", "TARGET"};
+
+struct Family {
+  std::string section_prefix, symbol_prefix, ns, source;
+  std::map<std::string, std::string> holes;
+};
+
+Family family_named(const std::string& name) {
+  Family f;
+  if (name == "cnp") {
+    f = {".text.tj_st_", "tj_st_", "tierjit::cnp::generated", "src/cnp/stencils.c", kHoles};
+  } else if (name == "baseline") {
+    f = {".text.tjb_st_", "tjb_st_", "tierjit::baseline::generated", "src/baseline/stencils.c", {}};
+    for (const char* h : kBaselineHoles) f.holes[std::string("TJB_") + h] = std::string("k") + h;
+  } else {
+    errs() << "stencil_extract: error: unknown family '" << name << "'\n";
+    std::exit(1);
+  }
+  return f;
+}
+
+// Baseline stencils that take an immediate as the raw `(i64)TJB_I` (addresses, 64-bit
+// add/and/or/xor/compare) rely on clang folding it into a sign-extended imm32/disp32
+// (R_X86_64_32S). A zero-extending R_X86_64_32 field there would turn a negative value
+// positive: fail the build instead.
+bool needs_sign_extended(const std::string& stencil, const std::string& hole) {
+  static const std::regex addr("(ld|ldF|ldS|st|stP|stF|stKX|stKF)(8|16|32|64)|lea_F");
+  static const std::regex wide("add_64_XI|stK[XF]64");
+  if (stencil.rfind("gep", 0) == 0) return hole == "kJ";  // kI: the scale, never negative
+  if (std::regex_match(stencil, addr)) return hole == "kI" || std::regex_match(stencil, wide);
+  return std::regex_match(stencil, wide);
+}
+
 bool is_jump_hole(const std::string& k) {
-  return k == "kNext" || k == "kTarget" || k == "kTrap" || k == "kTrap2" || k == "kRefuel";
+  return k == "kNext" || k == "kTarget" || k == "kTrap" || k == "kTrap2" || k == "kRefuel" ||
+         k == "kNEXT" || k == "kTARGET";
 }
 
 [[noreturn]] void die(const std::string& msg) {
@@ -74,7 +114,14 @@ bool allowed_empty_or_meta(StringRef name) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) die("usage: stencil_extract stencils.o out.inc");
+  std::string family_name = "cnp";
+  if (argc == 5 && std::string(argv[1]) == "--family") {
+    family_name = argv[2];
+    argv += 2;
+    argc -= 2;
+  }
+  if (argc != 3) die("usage: stencil_extract [--family cnp|baseline] stencils.o out.inc");
+  const Family fam = family_named(family_name);
   auto obj_or = object::ObjectFile::createObjectFile(argv[1]);
   if (!obj_or) die(toString(obj_or.takeError()));
   auto* obj = dyn_cast<object::ELF64LEObjectFile>(obj_or->getBinary());
@@ -83,9 +130,13 @@ int main(int argc, char** argv) {
   std::map<uint64_t, StencilRec> by_section;  // section index -> stencil
   for (const object::SectionRef& sec : obj->sections()) {
     StringRef name = cantFail(sec.getName());
-    if (name.starts_with(".text.tj_st_")) {
+    // clang puts cold functions (e.g. a lone trap) in .text.unlikely.<name>
+    std::string norm = name.str();
+    if (name.starts_with(".text.unlikely."))
+      norm = ".text" + name.drop_front(strlen(".text.unlikely")).str();
+    if (StringRef(norm).starts_with(fam.section_prefix)) {
       StencilRec s;
-      s.name = name.drop_front(strlen(".text.tj_st_")).str();
+      s.name = norm.substr(fam.section_prefix.size());
       StringRef data = cantFail(sec.getContents());
       s.code.assign(data.bytes_begin(), data.bytes_end());
       by_section[sec.getIndex()] = std::move(s);
@@ -110,10 +161,10 @@ int main(int argc, char** argv) {
     for (const object::RelocationRef& rel : sec.relocations()) {
       object::symbol_iterator sym = rel.getSymbol();
       std::string sname = sym == obj->symbol_end() ? "" : cantFail(sym->getName()).str();
-      auto h = kHoles.find(sname);
-      if (h == kHoles.end())
+      auto h = fam.holes.find(sname);
+      if (h == fam.holes.end())
         die("stencil '" + s.name + "': relocation against '" + sname +
-            "', which is not a TJ_HOLE_* symbol");
+            "', which is not one of its family's hole symbols");
       std::string reloc;
       switch (rel.getType()) {
         case ELF::R_X86_64_32:
@@ -137,6 +188,11 @@ int main(int argc, char** argv) {
       }
       if (is_jump_hole(h->second) != (reloc == "kPcRel32"))
         die("stencil '" + s.name + "': hole " + sname + " used with relocation " + reloc);
+      if (family_name == "baseline" && reloc == "kAbs32" &&
+          (h->second == "kI" || h->second == "kJ") && needs_sign_extended(s.name, h->second))
+        die("stencil '" + s.name + "': immediate " + sname +
+            " is zero-extended (R_X86_64_32) in a 64-bit context; spell the sign extension "
+            "out (IMMSX)");
       int64_t addend = cantFail(object::ELFRelocationRef(rel).getAddend());
       s.holes.push_back({rel.getOffset(), h->second, reloc, sname, addend});
     }
@@ -158,11 +214,11 @@ int main(int argc, char** argv) {
   std::error_code ec;
   raw_fd_ostream out(argv[2], ec);
   if (ec) die(std::string("cannot write ") + argv[2] + ": " + ec.message());
-  out << "// Generated by tools/stencil_extract from " << sys::path::filename(argv[1])
-      << " (src/cnp/stencils.c). Do not edit.\n"
+  out << "// Generated by tools/stencil_extract from " << sys::path::filename(argv[1]) << " ("
+      << fam.source << "). Do not edit.\n"
       << "// One entry per stencil: code bytes, holes (offset, kind, relocation, addend), and\n"
       << "// the trailing jump the emitter may drop.\n"
-      << "namespace tierjit::cnp::generated {\n";
+      << "namespace " << fam.ns << " {\n";
   size_t total = 0;
   for (auto& [idx, s] : by_section) {
     total += s.code.size();
@@ -186,7 +242,13 @@ int main(int argc, char** argv) {
         << (has_hole(s, "kRefuel") ? "true" : "false") << "};\n";
   }
   out << "\ninline constexpr size_t kStencilCount = " << by_section.size()
-      << ";\ninline constexpr size_t kStencilBytes = " << total << ";\n}  // namespace "
-      << "tierjit::cnp::generated\n";
+      << ";\ninline constexpr size_t kStencilBytes = " << total << ";\n";
+  if (family_name != "cnp") {  // a table by name, for variant lookup at start-up
+    out << "inline constexpr NamedStencil kAllStencils[] = {\n";
+    for (auto& [idx, s] : by_section)
+      out << "    {\"" << s.name << "\", &kStencil_" << s.name << "},\n";
+    out << "};\n";
+  }
+  out << "}  // namespace " << fam.ns << "\n";
   return 0;
 }

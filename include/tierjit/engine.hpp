@@ -31,6 +31,10 @@ struct RunConfig {
   bool cache = true;                    ///< persistent object cache
   std::string cache_dir;                ///< "" = ObjectCache::default_dir()
   uint64_t cache_max_bytes = 1ull << 30;
+  /// First tier: the baseline compiler (src/baseline) for every function it covers, the
+  /// others LLVM at O0 (tiered) or at opt_level (fixed); false: LLVM only. Ignored with
+  /// debug_info (baseline code has no debug info yet).
+  bool baseline = true;
   bool lazy = true;         ///< compile functions on first call
   bool perf_map = false;    ///< write /tmp/perf-PID.map
   bool debug_info = false;  ///< register JIT code with GDB
@@ -39,10 +43,11 @@ struct RunConfig {
 struct FunctionReport {
   std::string name;
   uint64_t calls = 0;  ///< calls seen while running profiled (non-top-tier) code
-  int opt_level = -1;  ///< -1: never compiled
+  int opt_level = -1;  ///< LLVM level of the current code; -1: not LLVM code (or never ran)
   double compile_ms = 0;
   uint32_t tier_ups = 0;
   bool from_cache = false;
+  bool baseline = false;  ///< the current code is the baseline tier's
 };
 
 class Engine {

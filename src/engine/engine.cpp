@@ -99,6 +99,8 @@ Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg, std::str
                                       cfg.tier_thresholds.empty() ? "100" : cfg.tier_thresholds));
     if (llbc_target > 0) o.policy.levels.back() = llbc_target;
   }
+  // Baseline code carries no debug info yet: a run asked to be debuggable uses LLVM only.
+  o.policy.baseline = cfg.baseline && !cfg.debug_info;
   o.cache = impl->cache.get();
   o.lazy = cfg.lazy;
   o.perf_map = cfg.perf_map;
@@ -171,7 +173,8 @@ size_t Engine::reclaim_retired_code() { return impl_->orc->reclaim_retired_code(
 std::vector<FunctionReport> Engine::function_reports() const {
   std::vector<FunctionReport> out;
   for (const auto& s : impl_->orc->function_stats())
-    out.push_back({s.name, s.calls, s.opt_level, s.compile_ms(), s.tier_ups, s.from_cache});
+    out.push_back(
+        {s.name, s.calls, s.opt_level, s.compile_ms(), s.tier_ups, s.from_cache, s.baseline});
   return out;
 }
 
@@ -182,8 +185,9 @@ std::string Engine::stats_text(size_t max_rows) const {
       fmt::format("tierjit stats: {} ({}), load {:.1f} ms, JIT setup {:.1f} ms (data {:.1f} ms)\n",
                   impl_->cfg.path, impl_->format, impl_->load_ms, impl_->setup_ms, es.data_ms);
   out += "  mode: " + impl_->orc->describe_policy() + "\n";
-  size_t ran = std::count_if(reports.begin(), reports.end(),
-                             [](const FunctionReport& r) { return r.opt_level >= 0; });
+  size_t ran = std::count_if(reports.begin(), reports.end(), [](const FunctionReport& r) {
+    return r.opt_level >= 0 || r.baseline;
+  });
   out += fmt::format(
       "  functions {}, compiled {} ({} compiles, {:.1f} ms total), cache hits {} ({} from the "
       "bundle), tier-ups {}\n",
@@ -196,6 +200,17 @@ std::string Engine::stats_text(size_t max_rows) const {
       es.tier_up_failures, es.pinned);
   for (const auto& s : impl_->orc->function_stats())
     if (!s.fallback.empty()) out += fmt::format("    {}: {}\n", s.name, s.fallback);
+  if (es.baseline || es.baseline_fallbacks) {
+    out += fmt::format(
+        "  baseline {} ({} instructions, {} code bytes, {:.2f} ms: {:.2f} compiling), "
+        "fallback {}",
+        es.baseline, es.baseline_instructions, es.baseline_code_bytes, es.baseline_ms,
+        es.baseline_compile_ms, es.baseline_fallbacks);
+    for (size_t i = 0; i < es.baseline_fallback_reasons.size(); ++i)
+      out += fmt::format("{} {} x{}", i ? "," : ":", es.baseline_fallback_reasons[i].first,
+                         es.baseline_fallback_reasons[i].second);
+    out += "\n";
+  }
   if (impl_->cache) {
     ObjectCacheStats cs = impl_->cache->stats();
     out += fmt::format("  object cache {}: hits {}, misses {}, stores {}, corrupt {}\n",
@@ -211,10 +226,10 @@ std::string Engine::stats_text(size_t max_rows) const {
                      "compile ms", "source");
   for (size_t i = 0; i < reports.size() && i < max_rows; ++i) {
     const FunctionReport& r = reports[i];
-    if (r.opt_level < 0) continue;
-    out +=
-        fmt::format("  {:<40} {:>14} {:>6} {:>12.3f} {:>8}\n", r.name.substr(0, 40), r.calls,
-                    fmt::format("O{}", r.opt_level), r.compile_ms, r.from_cache ? "cache" : "jit");
+    if (r.opt_level < 0 && !r.baseline) continue;
+    out += fmt::format("  {:<40} {:>14} {:>6} {:>12.3f} {:>8}\n", r.name.substr(0, 40), r.calls,
+                       r.baseline ? std::string("base") : fmt::format("O{}", r.opt_level),
+                       r.compile_ms, r.from_cache ? "cache" : "jit");
   }
   return out;
 }

@@ -68,7 +68,7 @@ void OrcEngine::Impl::write_bundle() {
     if (bundle_size && code_changes < std::max<uint32_t>(8, bundle_size / 20)) return;
     for (const FunctionInfo& f : program->functions()) {
       FnState& st = fns[f.id];
-      if (st.code_tier < 0) continue;
+      if (st.code_tier < 0 || (st.code_tier == 0 && st.baseline_entry.load() != 0)) continue;
       std::string obj = st.code;
       if (obj.empty()) {  // came from the previous bundle: its own entry is in the cache
         auto cached = options.cache->load(

@@ -64,7 +64,103 @@ void on_hot(size_t slot, uint32_t id, uint32_t level) {
 }
 }  // namespace
 
+Expected<uint64_t> OrcEngine::Impl::global_address(const llvm::GlobalValue& gv) {
+  if (auto it = global_addresses.find(&gv); it != global_addresses.end()) return it->second;
+  if (gv.isThreadLocal()) return make_error(ErrorCode::kUnsupported, "thread-local variable");
+  std::string name = gv.getName().str();
+  uint64_t addr = 0;
+  if (const FunctionInfo* f = program->find_function(name); f && !f->pinned) {
+    addr = uint64_t(stubs->stub(f->id));
+  } else if (gv.isDeclaration() && !program->find_function(name)) {
+    // a host symbol, found as the JIT's own resolution does (check_externals)
+    auto shim = host_shims().find(name);
+    void* p = shim != host_shims().end() ? shim->second : ::dlsym(RTLD_DEFAULT, name.c_str());
+    if (!p && !gv.hasExternalWeakLinkage())
+      return make_error(ErrorCode::kUnsupported, "unresolved symbol " + name);
+    addr = uint64_t(p);  // an undefined weak symbol is null
+  } else {
+    auto a = session->lookup(*main_jd, name);
+    if (!a) return make_error(ErrorCode::kUnsupported, "unresolved symbol " + name);
+    addr = uint64_t(a.value());
+  }
+  global_addresses[&gv] = addr;
+  return addr;
+}
+
+uint64_t OrcEngine::Impl::baseline_entry(uint32_t id) {
+  FnState& st = fns[id];
+  if (uint64_t e = st.baseline_entry.load(std::memory_order_acquire)) return e;
+  const FunctionInfo& f = program->functions()[id];
+  if (f.pinned) return 0;
+  {
+    int tier = 0;  // a body tiered up in an earlier run is in the cache: start with it
+    if (program->seen_before() && cached_top_tier(id, &tier).ok() && tier > 0) return 0;
+  }
+  std::lock_guard<std::mutex> lock(program->mutex());
+  if (st.baseline_tried) return st.baseline_entry.load(std::memory_order_acquire);
+  st.baseline_tried = true;
+  // Debugging aid for bisecting a miscompile: TIERJIT_BASELINE_LIMIT=N compiles only the
+  // first N functions with the baseline tier (the rest go to LLVM, counted as "limit").
+  static const long limit = [] {
+    const char* e = std::getenv("TIERJIT_BASELINE_LIMIT");
+    return e ? std::atol(e) : -1L;
+  }();
+  if (limit >= 0) {
+    std::lock_guard<std::mutex> slock(stats_mu);
+    if (long(stats.baseline) >= limit) {
+      stats.baseline_fallbacks++;
+      baseline_reasons["TIERJIT_BASELINE_LIMIT"]++;
+      return 0;
+    }
+  }
+  auto t0 = Clock::now();
+  baseline::Profile prof;
+  if (tiered()) {
+    prof.counters = &counters[2 * id];
+    prof.call_heat = kCallHeat;
+    prof.threshold = uint64_t(options.policy.thresholds[0]) * kCallHeat;
+    prof.hook = kHotHooks[slot];
+    prof.id = id;
+    prof.next_level = 1;
+  }
+  Expected<baseline::Compiled> c = make_error(ErrorCode::kInternal, "");
+  auto body = program->body(id);  // reads the function's bitcode (lazy modules)
+  auto t1 = Clock::now();
+  if (!body.ok())
+    c = body.take_error();
+  else
+    c = baseline->compile(*body.value(), prof);
+  double ms = ms_since(t0), compile_ms = ms_since(t1);
+  std::lock_guard<std::mutex> slock(stats_mu);
+  if (!c.ok()) {
+    stats.baseline_fallbacks++;
+    baseline_reasons[c.error().message]++;
+    TJ_LOG(Channel::kLazy, "baseline: {} falls back to LLVM: {}", f.name, c.error().message);
+    return 0;
+  }
+  stats.baseline++;
+  stats.baseline_instructions += c.value().instructions;
+  stats.baseline_code_bytes += c.value().code_bytes;
+  stats.baseline_ms += ms;
+  stats.baseline_compile_ms += compile_ms;
+  st.compile_us += uint64_t(ms * 1000);
+  {
+    std::lock_guard<std::mutex> clock(code_mu);
+    st.code_tier = 0;
+  }
+  TJ_LOG(Channel::kLazy, "baseline: {} in {:.3f} ms ({} instructions, {} bytes)", f.name, ms,
+         c.value().instructions, c.value().code_bytes);
+  st.baseline_entry.store(c.value().entry, std::memory_order_release);
+  return c.value().entry;
+}
+
 uint64_t OrcEngine::Impl::resolve_lazy(uint32_t id) {
+  if (baseline) {
+    if (uint64_t entry = baseline_entry(id)) {
+      tierup::install_entry_if(*fns[id].cell, fns[id].trampoline, entry);
+      return tierup::load_entry(*fns[id].cell);
+    }
+  }
   auto& es = jit->getExecutionSession();
   auto addr = es.lookup({main_jd}, es.intern(program->functions()[id].name + "$impl"));
   if (!addr) {  // a call cannot go on without code: report the cause and end the process
@@ -385,6 +481,15 @@ Status OrcEngine::Impl::setup() {
       program->functions().size(),
       [this](uint32_t id, uint32_t tier) { install_tier(id, int(tier)); });
 
+  if (options.policy.baseline && options.lazy) {
+    baseline::Environment env;
+    env.address_of = [this](const llvm::GlobalValue& gv) { return global_address(gv); };
+    {
+      std::lock_guard<std::mutex> lock(program->mutex());
+      env.module_has_eh = program->has_eh();
+    }
+    baseline = std::make_unique<baseline::Compiler>(std::move(env));
+  }
   TJ_ASSIGN_OR_RETURN(main_jd, session->create_dylib("program"));
   orc::JITDylib& jd = *main_jd;
   TJ_TRY(check_externals(jd));
@@ -434,8 +539,11 @@ IrProgram& OrcEngine::program() { return *impl_->program; }
 
 std::string OrcEngine::describe_policy() const {
   const TierPolicy& p = impl_->options.policy;
-  if (p.fixed_opt >= 0) return "fixed O" + std::to_string(p.fixed_opt);
-  std::string s = "tiered O" + std::to_string(p.base_opt);
+  std::string base =
+      p.baseline ? "baseline (else O" + std::to_string(std::max(p.fixed_opt, p.base_opt)) + ")"
+                 : "O" + std::to_string(std::max(p.fixed_opt, p.base_opt));
+  if (p.fixed_opt >= 0) return "fixed " + base;
+  std::string s = "tiered " + base;
   for (size_t i = 0; i < p.levels.size(); ++i)
     s +=
         " -> O" + std::to_string(p.levels[i]) + " at " + std::to_string(p.thresholds[i]) + " calls";
@@ -529,6 +637,7 @@ std::vector<FunctionStats> OrcEngine::function_stats() const {
     fs.from_cache = s.from_cache.load();
     std::lock_guard<std::mutex> lock(impl_->code_mu);
     fs.tier = s.code_tier;
+    fs.baseline = s.code_tier == 0 && s.baseline_entry.load() != 0;
     fs.llvm_failed = !s.fallback.empty() && !f.pinned;
     fs.fallback = s.fallback;
     out.push_back(std::move(fs));
@@ -538,7 +647,11 @@ std::vector<FunctionStats> OrcEngine::function_stats() const {
 
 EngineStats OrcEngine::stats() const {
   std::lock_guard<std::mutex> lock(impl_->stats_mu);
-  return impl_->stats;
+  EngineStats s = impl_->stats;
+  for (auto& [why, n] : impl_->baseline_reasons) s.baseline_fallback_reasons.push_back({why, n});
+  std::sort(s.baseline_fallback_reasons.begin(), s.baseline_fallback_reasons.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
+  return s;
 }
 
 }  // namespace tierjit::llvmir

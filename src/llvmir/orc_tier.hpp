@@ -32,6 +32,9 @@ struct TierPolicy {
   int fixed_opt = -1;
   /// Base level for tiered mode (0: FastISel, no optimizer).
   int base_opt = 0;
+  /// The first tier is the baseline compiler (src/baseline) for every function it covers;
+  /// the others start at base_opt (tiered) or fixed_opt (fixed), each counted with its reason.
+  bool baseline = false;
   /// Cumulative heat thresholds, in calls (a back-edge counts 1/kCallHeat of a call). The
   /// i-th crossing recompiles at levels[i].
   std::vector<uint32_t> thresholds = {100};
@@ -63,6 +66,13 @@ struct EngineStats {
   /// used outside their own body (IrProgram, FunctionInfo::pinned).
   uint64_t pinned = 0;
   double compile_ms = 0;  ///< sum over all compiles, all threads
+  /// The baseline tier: functions it compiled (their IR instructions, code bytes, time) and
+  /// the functions it could not compile, by reason ("vector type" -> 3), which went to LLVM.
+  uint64_t baseline = 0, baseline_instructions = 0, baseline_code_bytes = 0;
+  double baseline_ms = 0;          ///< reading the bodies (lazy bitcode) and compiling them
+  double baseline_compile_ms = 0;  ///< compiling alone
+  uint64_t baseline_fallbacks = 0;
+  std::vector<std::pair<std::string, uint64_t>> baseline_fallback_reasons;
 };
 
 class OrcEngine {

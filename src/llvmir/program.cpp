@@ -709,6 +709,30 @@ Expected<std::unique_ptr<llvm::Module>> IrProgram::extract_function(uint32_t id,
   return dst;
 }
 
+Expected<llvm::Function*> IrProgram::body(uint32_t id) {
+  TJ_ASSERT(id < functions_.size(), "function id out of range");
+  TJ_TRY(ensure_module());
+  const FunctionInfo& info = functions_[id];
+  if (llvm::Error e = info.fn->materialize())
+    return make_error(
+        ErrorCode::kInvalidInput,
+        "invalid bitcode in function '" + info.name + "': " + llvm::toString(std::move(e)),
+        {path_});
+  return info.fn;
+}
+
+bool IrProgram::has_eh() {
+  if (has_eh_ < 0) {
+    has_eh_ = 0;
+    if (ensure_module().ok())
+      for (const llvm::Function& f : *ir_.module)
+        if (f.hasPersonalityFn() || f.getName() == "__cxa_throw" ||
+            f.getName() == "_Unwind_RaiseException")
+          has_eh_ = 1;
+  }
+  return has_eh_ == 1;
+}
+
 Expected<std::string> IrProgram::extract_function_bitcode(uint32_t id, const ExtractOptions& o) {
   TJ_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> m, extract_function(id, o));
   std::string out;

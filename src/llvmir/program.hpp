@@ -123,6 +123,12 @@ class IrProgram {
   /// module is scanned, so this means a use the scan could not see).
   Expected<std::unique_ptr<llvm::Module>> extract_function(uint32_t id, const ExtractOptions& o);
 
+  /// The function's own body in the program's module, materialized (bitcode is read lazily),
+  /// for compilers that read IR in place (the baseline tier). Not for pinned functions.
+  /// Errors: kInvalidInput (bad bitcode).
+  Expected<llvm::Function*> body(uint32_t id);
+  /// True when some function has a personality (C++ exception handling).
+  bool has_eh();
   /// As extract_function, serialized to bitcode (for compiling in another context/thread).
   Expected<std::string> extract_function_bitcode(uint32_t id, const ExtractOptions& o);
 
@@ -146,6 +152,7 @@ class IrProgram {
   std::unordered_map<const llvm::GlobalVariable*, uint32_t> table_owner_;
   std::string pin_reason_;  // the first reason a function was pinned ("" = none)
   std::string bytes_;       // input kept for a deferred parse (manifest mode only)
+  int has_eh_ = -1;         // has_eh(), computed once
   bool seen_before_ = false;
 };
 

@@ -25,6 +25,7 @@ struct FunctionStats {
   uint64_t code_bytes = 0;  ///< size of the tier-1 code, when the engine knows it
   bool from_cache = false;  ///< the current code came from the persistent object cache
   bool osr = false;         ///< entered compiled code through on-stack replacement
+  bool baseline = false;    ///< the code is the LLVM IR baseline tier's (src/baseline)
 
   // Fallbacks: the function runs below the tier that was asked for, and why.
   bool missing_stencil = false;  ///< an opcode has no copy-and-patch stencil: interpreted

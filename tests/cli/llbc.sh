@@ -10,9 +10,9 @@ grep -q "entry_name    main" "$WORK/out" && grep -q "opt_level     3" "$WORK/out
 printf 'ctors 12\narg 1 4\nfib(24) 46368\ndestructor ran\n' > "$WORK/expected"
 expect_stdout "run LLBC" "$WORK/expected" -- "$TIERJIT" run --no-cache "$WORK/hello.llbc" -- 4
 expect_run "run LLBC status" 4 "" -- "$TIERJIT" run --no-cache "$WORK/hello.llbc" -- 4
-expect_run "LLBC opt level is the tier-up target" 0 "mode: tiered O0 -> O3" -- "$TIERJIT" run --no-cache --stats "$WORK/hello.llbc"
+expect_run "LLBC opt level is the tier-up target" 0 "mode: tiered baseline \(else O0\) -> O3" -- "$TIERJIT" run --no-cache --stats "$WORK/hello.llbc"
 "$TIERJIT" llbc wrap --input "$DATA/hello.bc" --output "$WORK/o0.llbc" --name hello --opt 0
-expect_run "LLBC opt 0 runs at O0 only" 0 "mode: fixed O0" -- "$TIERJIT" run --no-cache --stats "$WORK/o0.llbc"
+expect_run "LLBC opt 0 runs at O0 only" 0 "mode: fixed baseline \(else O0\)" -- "$TIERJIT" run --no-cache --stats "$WORK/o0.llbc"
 
 head -c 100 "$WORK/hello.llbc" > "$WORK/short.llbc"
 expect_run "truncated header" 65 "short.llbc: offset 100: LLBC: truncated header" -- "$TIERJIT" run "$WORK/short.llbc"

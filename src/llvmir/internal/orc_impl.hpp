@@ -24,10 +24,12 @@
 #include <map>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 
 #include "backend/codegen.hpp"
 #include "backend/jit_session.hpp"
+#include "baseline/compiler.hpp"
 #include "llvmir/linker.hpp"
 #include "llvmir/orc_tier.hpp"
 #include "runtime/cache_key.hpp"
@@ -61,6 +63,8 @@ struct FnState {
   int code_tier = -1;         // tier of the installed code (guarded by Impl::code_mu)
   std::string code;           // its object bytes when compiled or loaded one by one
   std::string fallback;       // why the last tier-up failed (guarded by Impl::code_mu)
+  std::atomic<uint64_t> baseline_entry{0};  // baseline code, once compiled
+  bool baseline_tried = false;              // guarded by the program mutex
 };
 }  // namespace detail
 
@@ -98,6 +102,16 @@ class OrcEngine::Impl {
   uint32_t code_changes = 0;  // bodies compiled or installed outside the bundle this run
   uint32_t bundle_size = 0;   // functions in the bundle loaded at start (0 = none)
   std::vector<orc::ResourceTrackerSP> retired;  // superseded code, freed by reclaim (code_mu)
+
+  // The baseline tier (policy.baseline): compiles first-tier bodies in place, under the
+  // program mutex; addresses of globals it asked for are remembered.
+  std::unique_ptr<baseline::Compiler> baseline;
+  std::unordered_map<const llvm::GlobalValue*, uint64_t> global_addresses;  // program mutex
+  std::map<std::string, uint64_t> baseline_reasons;                         // stats_mu
+  // The baseline body of `id`, compiled now if need be; 0 when the tier does not cover it
+  // (the reason is counted) or the function is better served by a cached higher tier.
+  uint64_t baseline_entry(uint32_t id);
+  Expected<uint64_t> global_address(const llvm::GlobalValue& gv);
 
   // Background tier-up: the shared tier-up service (src/tierup) runs install_tier.
   std::unique_ptr<tierup::CompileQueue> tier_ups;

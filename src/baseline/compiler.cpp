@@ -1,0 +1,2004 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+// The baseline tier's one-pass compiler (see compiler.hpp for the code shape).
+#include "baseline/compiler.hpp"
+
+#include <llvm/ADT/DenseMap.h>
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/DataLayout.h>
+#include <llvm/IR/Function.h>
+#include <llvm/IR/GetElementPtrTypeIterator.h>
+#include <llvm/IR/InlineAsm.h>
+#include <llvm/IR/Instructions.h>
+#include <llvm/IR/IntrinsicInst.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Operator.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "baseline/stencil.hpp"
+#include "runtime/code_pool.hpp"
+#include "stencils.inc"  // namespace tierjit::baseline::generated
+
+namespace tierjit::baseline {
+namespace {
+
+using llvm::cast;
+using llvm::dyn_cast;
+using llvm::isa;
+
+// ---- the stencil tables, indexed by operation, width and operand variant ------------------
+enum Width { kW8, kW16, kW32, kW64, kNumWidths };
+constexpr const char* kWidthName[] = {"8", "16", "32", "64"};
+enum BinOp {
+  kAdd,
+  kSub,
+  kMul,
+  kAnd,
+  kOr,
+  kXor,
+  kShl,
+  kLShr,
+  kAShr,
+  kUDiv,
+  kURem,
+  kSDiv,
+  kSRem,
+  kSMin,
+  kSMax,
+  kUMin,
+  kUMax,
+  kUAddSat,
+  kUSubSat,
+  kNumBinOps
+};
+constexpr const char* kBinName[] = {"add",  "sub",  "mul",  "and",     "or",     "xor",  "shl",
+                                    "lshr", "ashr", "udiv", "urem",    "sdiv",   "srem", "smin",
+                                    "smax", "umin", "umax", "uaddsat", "usubsat"};
+constexpr const char* kPredName[] = {"eq",  "ne",  "ugt", "uge", "ult",
+                                     "ule", "sgt", "sge", "slt", "sle"};
+constexpr int kNumPreds = 10;
+constexpr const char* kFPredName[] = {"oeq", "ogt", "oge", "olt", "ole", "one", "ord",
+                                      "uno", "ueq", "ugt", "uge", "ult", "ule", "une"};
+constexpr int kNumFPreds = 14;
+enum MemOp { kLd, kLdF, kLdS, kSt, kStP, kStF, kStKX, kStKF, kStSC, kNumMemOps };
+constexpr const char* kMemName[] = {"ld", "ldF", "ldS", "st", "stP", "stF", "stKX", "stKF", "stsc"};
+enum RmwOp { kRXchg, kRAdd, kRSub, kRAnd, kROr, kRXor, kRCas, kNumRmw };
+constexpr const char* kRmwName[] = {"rmw_xchg", "rmw_xadd", "rmw_xsub", "rmw_xand",
+                                    "rmw_xor",  "rmw_xxor", "rmw_cas"};
+enum UnOp { kTrunc, kCtlz, kCttz, kCtpop, kAbs, kSext64, kBswap, kNumUnOps };
+constexpr const char* kUnName[] = {"trunc", "ctlz", "cttz", "ctpop", "abs", "sext64", "bswap"};
+enum OvfOp { kUAddO, kSAddO, kUSubO, kSSubO, kUMulO, kSMulO, kNumOvf };
+constexpr const char* kOvfName[] = {"uaddo", "saddo", "usubo", "ssubo", "umulo", "smulo"};
+enum FOp { kFAdd, kFSub, kFMul, kFDiv, kFNeg, kFAbs, kFSqrt, kFCall1, kFCall2, kFCall3, kNumFOps };
+constexpr const char* kFName[] = {"fadd", "fsub",  "fmul",   "fdiv",   "fneg",
+                                  "fabs", "fsqrt", "fcall1", "fcall2", "fcall3"};
+enum FType { kF32, kF64, kNumFTypes };
+constexpr const char* kFTypeName[] = {"f32", "f64"};
+enum CvtOp { kSIToFP, kUIToFP, kFPToSI, kFPToUI, kNumCvt };
+constexpr const char* kCvtName[] = {"sitofp", "uitofp", "fptosi", "fptoui"};
+constexpr int kMaxIntArgs = 12, kMaxFpArgs = 8;
+
+struct Tables {
+  const Stencil* bin[kNumBinOps][kNumWidths][2] = {};  // [XS, XI]
+  const Stencil* icmp[kNumPreds][kNumWidths][2] = {};
+  const Stencil* br[kNumPreds][kNumWidths][2] = {};
+  const Stencil* mem[kNumMemOps][kNumWidths] = {};
+  const Stencil* rmw[kNumRmw][kNumWidths] = {};
+  const Stencil* un[kNumUnOps][kNumWidths] = {};
+  const Stencil* ovf[kNumOvf][kNumWidths] = {};
+  const Stencil* fshl[kNumWidths] = {};
+  const Stencil* fshr[kNumWidths] = {};
+  const Stencil* f[kNumFOps][kNumFTypes] = {};
+  const Stencil* fcmp[kNumFPreds][kNumFTypes] = {};
+  const Stencil* cvt[kNumCvt][kNumWidths][kNumFTypes] = {};
+  const Stencil* gep[2][2][5] = {};  // [XS, SX][idx 64, 32][scale 1, 2, 4, 8, n]
+  const Stencil* call[2][kMaxIntArgs + 1][kMaxFpArgs + 1] = {};   // [K, S]
+  const Stencil* entry[kMaxIntArgs + 1][kMaxFpArgs + 1][2] = {};  // [i, f]
+  const Stencil *ldx_S, *ldx_S32, *ldx_K, *lea_F, *stx_S, *stk_S, *mov_SS, *jmp, *trap;
+  const Stencil *trunc1, *sext1, *brnz, *brz, *sel, *fpext, *fptrunc, *fence, *ret_X, *ret_S,
+      *count, *vastart, *vacopy;
+  const Stencil* entry_va[2] = {};  // [i, f]
+  const Stencil* jtab[kNumWidths] = {};
+  const Stencil* icmpz[2][kNumWidths] = {};  // [eq, ne] against zero
+  const Stencil* brzero[2][kNumWidths] = {};
+};
+
+const Tables& tables() {
+  static const Tables t = [] {
+    std::unordered_map<std::string_view, const Stencil*> by;
+    for (const NamedStencil& n : generated::kAllStencils) by[n.name] = n.stencil;
+    auto get = [&](const std::string& name) -> const Stencil* {
+      auto it = by.find(name);
+      if (it == by.end()) {
+        std::fprintf(stderr, "tierjit: internal error: no baseline stencil '%s'\n", name.c_str());
+        std::abort();
+      }
+      return it->second;
+    };
+    auto opt = [&](const std::string& name) -> const Stencil* {
+      auto it = by.find(name);
+      return it == by.end() ? nullptr : it->second;
+    };
+    Tables t;
+    const char* v2[] = {"XS", "XI"};
+    for (int w = 0; w < kNumWidths; ++w) {
+      std::string ws = kWidthName[w];
+      for (int o = 0; o < kNumBinOps; ++o)
+        for (int v = 0; v < 2; ++v)
+          t.bin[o][w][v] = get(std::string(kBinName[o]) + "_" + ws + "_" + v2[v]);
+      for (int p = 0; p < kNumPreds; ++p)
+        for (int v = 0; v < 2; ++v) {
+          t.icmp[p][w][v] = get(std::string("icmp_") + kPredName[p] + "_" + ws + "_" + v2[v]);
+          t.br[p][w][v] = get(std::string("br_") + kPredName[p] + "_" + ws + "_" + v2[v]);
+        }
+      for (int m = 0; m < kNumMemOps; ++m) t.mem[m][w] = get(kMemName[m] + ws);
+      for (int r = 0; r < kNumRmw; ++r) t.rmw[r][w] = get(kRmwName[r] + ws);
+      for (int u = 0; u < kNumUnOps; ++u) t.un[u][w] = opt(std::string(kUnName[u]) + "_" + ws);
+      for (int o = 0; o < kNumOvf; ++o) t.ovf[o][w] = get(std::string(kOvfName[o]) + "_" + ws);
+      t.fshl[w] = get("fshl_" + ws);
+      t.fshr[w] = get("fshr_" + ws);
+      t.jtab[w] = get("jtab_" + ws);
+      for (int z = 0; z < 2; ++z) {
+        t.icmpz[z][w] = get(std::string("icmp_") + (z ? "ne_" : "eq_") + ws + "_XZ");
+        t.brzero[z][w] = get(std::string("br_") + (z ? "ne_" : "eq_") + ws + "_XZ");
+      }
+      for (int c = 0; c < kNumCvt; ++c)
+        for (int ft = 0; ft < kNumFTypes; ++ft)
+          t.cvt[c][w][ft] = get(std::string(kCvtName[c]) + "_" + ws + "_" + kFTypeName[ft]);
+    }
+    for (int ft = 0; ft < kNumFTypes; ++ft) {
+      for (int o = 0; o < kNumFOps; ++o)
+        t.f[o][ft] = get(std::string(kFName[o]) + "_" + kFTypeName[ft]);
+      for (int p = 0; p < kNumFPreds; ++p)
+        t.fcmp[p][ft] = get(std::string("fcmp_") + kFPredName[p] + "_" + kFTypeName[ft]);
+    }
+    const char* gv[] = {"gepXS", "gepSX"};
+    const char* gi[] = {"64", "32"};
+    const char* gs[] = {"1", "2", "4", "8", "n"};
+    for (int a = 0; a < 2; ++a)
+      for (int b = 0; b < 2; ++b)
+        for (int c = 0; c < 5; ++c) t.gep[a][b][c] = get(std::string(gv[a]) + gi[b] + "_" + gs[c]);
+    for (int ni = 0; ni <= kMaxIntArgs; ++ni)
+      for (int nf = 0; nf <= kMaxFpArgs; ++nf) {
+        std::string n = std::to_string(ni) + "_" + std::to_string(nf);
+        t.call[0][ni][nf] = get("callK_" + n);
+        t.call[1][ni][nf] = get("callS_" + n);
+        t.entry[ni][nf][0] = get("entry_" + n + "_i");
+        t.entry[ni][nf][1] = get("entry_" + n + "_f");
+      }
+    t.ldx_S = get("ldx_S");
+    t.ldx_S32 = get("ldx_S32");
+    t.ldx_K = get("ldx_K");
+    t.lea_F = get("lea_F");
+    t.stx_S = get("stx_S");
+    t.stk_S = get("stk_S");
+    t.mov_SS = get("mov_SS");
+    t.jmp = get("jmp");
+    t.trap = get("trap");
+    t.trunc1 = get("trunc_1");
+    t.sext1 = get("sext64_1");
+    t.brnz = get("brnz_X");
+    t.brz = get("brz_X");
+    t.vastart = get("vastart");
+    t.vacopy = get("vacopy");
+    t.entry_va[0] = get("entry_va_i");
+    t.entry_va[1] = get("entry_va_f");
+    t.sel = get("sel_X");
+    t.fpext = get("fpext");
+    t.fptrunc = get("fptrunc");
+    t.fence = get("fence");
+    t.ret_X = get("ret_X");
+    t.ret_S = get("ret_S");
+    t.count = get("count");
+    return t;
+  }();
+  return t;
+}
+
+/// Why a function is not compiled by this tier (becomes an Error with kUnsupported).
+struct Unsupported {
+  std::string reason;
+};
+
+constexpr uint32_t kSlot = 8;
+constexpr int kNoLabel = -1;
+
+/// The holes of one stencil use.
+struct Patch {
+  int64_t v[size_t(HoleKind::kCount)] = {};
+  int target = kNoLabel;
+  Patch& set(HoleKind k, int64_t x) {
+    v[size_t(k)] = x;
+    return *this;
+  }
+};
+
+bool fits_i32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
+
+// Conventions that pass arguments and results as the C one does on x86-64 (LLVM's
+// X86CallingConv.td: fastcc and coldcc delegate to CC_X86_64_C there).
+bool psabi_convention(llvm::CallingConv::ID cc) {
+  return cc == llvm::CallingConv::C || cc == llvm::CallingConv::Fast ||
+         cc == llvm::CallingConv::Cold;
+}
+
+// Code memory: stencil copies are placed into chunks taken from the W^X code pool.
+class Arena {
+ public:
+  Expected<runtime::CodeBlock> place(const std::vector<uint8_t>& code) {
+    size_t need = (code.size() + 15) & ~size_t(15);
+    // After fork() the chunks are memfd mappings shared with the parent: a child that kept
+    // filling them would write into the parent's code. It starts a chunk of its own instead
+    // (the old ones stay mapped for the code already in them).
+    pid_t pid = ::getpid();
+    bool forked = pid != pid_;
+    pid_ = pid;
+    if (chunks_.empty() || forked || used_ + need > chunks_.back().size) {
+      size_t size = std::max<size_t>(need, kChunk);
+      TJ_ASSIGN_OR_RETURN(runtime::CodeBlock b, pool_.acquire(size));
+      chunks_.push_back(b);
+      used_ = 0;
+    }
+    runtime::CodeBlock& c = chunks_.back();
+    runtime::CodeBlock out{c.rw + used_, c.rx + used_, need, -1};
+    used_ += need;
+    total_ += need;
+    return out;
+  }
+  size_t bytes() const { return total_; }
+  ~Arena() {
+    for (const auto& c : chunks_) pool_.release(c);
+  }
+
+ private:
+  static constexpr size_t kChunk = 1 << 20;
+  runtime::CodePool pool_{runtime::CodePoolConfig{4096, 16, 64, 64 << 20, false}};
+  std::vector<runtime::CodeBlock> chunks_;
+  size_t used_ = 0, total_ = 0;
+  pid_t pid_ = ::getpid();
+};
+
+// ---- one function ---------------------------------------------------------------------------
+class FunctionCompiler {
+ public:
+  FunctionCompiler(const Environment& env, const llvm::Function& f, const Profile& prof)
+      : env_(env), f_(f), dl_(f.getParent()->getDataLayout()), prof_(prof), t_(tables()) {}
+
+  void run();  // throws Unsupported
+  std::vector<uint8_t> code;
+  struct AbsFixup {
+    uint32_t at;  // 8-byte absolute address of label
+    int label;
+  };
+  std::vector<AbsFixup> abs_fixups;
+  std::vector<int64_t> labels;  // code offsets
+  uint32_t frame_size = 0;
+  uint32_t ninstr = 0;
+
+ private:
+  // Operand kinds for integer values.
+  enum class Kind { kConst, kFrame, kSlot };
+  struct Opnd {
+    Kind kind;
+    int64_t value;  // constant bits, frame offset, or slot offset
+  };
+
+  [[noreturn]] static void fail(std::string why) { throw Unsupported{std::move(why)}; }
+  static std::string type_name(llvm::Type* t) {
+    std::string s;
+    llvm::raw_string_ostream os(s);
+    t->print(os);
+    return s;
+  }
+
+  // Emission
+  void emit(const Stencil* s, const Patch& p);
+  int new_label() {
+    labels.push_back(-1);
+    return int(labels.size() - 1);
+  }
+  void bind(int label) { labels[size_t(label)] = int64_t(code.size()); }
+
+  // Values
+  uint32_t alloc_slot(uint32_t bytes = kSlot, uint32_t align = 8) {
+    frame_size = (frame_size + align - 1) & ~(align - 1);
+    uint32_t off = frame_size;
+    frame_size += bytes;
+    return off;
+  }
+  uint32_t slot_of(const llvm::Value* v) {
+    auto it = slots_.find(v);
+    if (it != slots_.end()) return it->second;
+    bool pair = v->getType()->isStructTy();
+    uint32_t off = alloc_slot(pair ? 16 : 8);
+    slots_[v] = off;
+    return off;
+  }
+  uint32_t scratch(int i) {  // per-instruction temporaries
+    while (int(scratch_.size()) <= i) scratch_.push_back(alloc_slot());
+    return scratch_[size_t(i)];
+  }
+  uint64_t const_bits(const llvm::Constant* c);
+  Opnd operand(const llvm::Value* v);
+  bool is_const(const llvm::Value* v) const { return isa<llvm::Constant>(v); }
+
+  Width int_width(llvm::Type* t, bool* is_i1 = nullptr) {
+    if (is_i1) *is_i1 = false;
+    if (t->isPointerTy()) {
+      if (t->getPointerAddressSpace() != 0)
+        fail("pointer in address space " + std::to_string(t->getPointerAddressSpace()));
+      return kW64;
+    }
+    if (auto* it = dyn_cast<llvm::IntegerType>(t)) {
+      switch (it->getBitWidth()) {
+        case 1:
+          if (is_i1) *is_i1 = true;
+          return kW8;
+        case 8:
+          return kW8;
+        case 16:
+          return kW16;
+        case 32:
+          return kW32;
+        case 64:
+          return kW64;
+        default:
+          fail("i" + std::to_string(it->getBitWidth()));
+      }
+    }
+    if (t->isVectorTy()) fail("vector type");
+    fail("type " + type_name(t));
+  }
+  FType fp_type(llvm::Type* t) {
+    if (t->isFloatTy()) return kF32;
+    if (t->isDoubleTy()) return kF64;
+    if (t->isVectorTy()) fail("vector type");
+    fail("type " + type_name(t));
+  }
+  static int width_bits(Width w) { return 8 << int(w); }
+  // Immediate form of constant `bits` for a w-wide operation, if it has one.
+  static bool as_imm(uint64_t bits, Width w, int64_t* imm) {
+    if (w == kW64) {
+      if (!fits_i32(int64_t(bits))) return false;
+      *imm = int64_t(bits);
+      return true;
+    }
+    *imm = int64_t(int32_t(uint32_t(bits)));
+    return true;
+  }
+
+  // x0 management
+  void load_x0(const llvm::Value* v);
+  void store_result(const llvm::Instruction& i);
+  bool forwarded(const llvm::Instruction& i) const;
+  const llvm::Value* x0_operand(const llvm::Instruction& u) const;
+  uint32_t slot_or_materialize(const llvm::Value* v, int scratch_index);
+
+  // Instructions
+  void prologue();
+  void instruction(const llvm::Instruction& i);
+  void binop(const llvm::BinaryOperator& i);
+  void int_binop(BinOp op, const llvm::Instruction& i, const llvm::Value* a, const llvm::Value* b,
+                 Width w);
+  void fp_binop(FOp op, const llvm::Instruction& i);
+  void icmp(const llvm::ICmpInst& i, const llvm::BranchInst* fused);
+  void fcmp(const llvm::FCmpInst& i);
+  void cast_inst(const llvm::CastInst& i);
+  void load(const llvm::LoadInst& i);
+  void store(const llvm::StoreInst& i);
+  void gep(const llvm::GetElementPtrInst& i);
+  void call(const llvm::CallInst& i);
+  bool intrinsic(const llvm::CallInst& i, const llvm::Function& callee);
+  void host_call(const llvm::CallInst& i, uint64_t addr, const llvm::Value* callee_value);
+  void ret(const llvm::ReturnInst& i);
+  void branch(const llvm::BranchInst& i);
+  void switch_inst(const llvm::SwitchInst& i);
+  void select(const llvm::SelectInst& i);
+  void fcall(FOp op, FType ft, const llvm::CallInst& i, uint64_t fn);
+  void unary_int(UnOp op, const llvm::Instruction& i, const llvm::Value* a, Width w);
+
+  // Control flow
+  int edge_label(const llvm::BasicBlock* from, const llvm::BasicBlock* to);
+  void edge_copies(const llvm::BasicBlock* from, const llvm::BasicBlock* to);
+  void jump_to(const llvm::BasicBlock* from, const llvm::BasicBlock* to);
+  bool is_back_edge(const llvm::BasicBlock* from, const llvm::BasicBlock* to) const {
+    return block_index_.at(to) <= block_index_.at(from);
+  }
+  void count_back_edge();
+
+  const Environment& env_;
+  const llvm::Function& f_;
+  const llvm::DataLayout& dl_;
+  const Profile& prof_;
+  const Tables& t_;
+  llvm::DenseMap<const llvm::Value*, uint32_t> slots_;
+  llvm::DenseMap<const llvm::AllocaInst*, uint32_t> frame_objects_;
+  llvm::DenseMap<const llvm::BasicBlock*, int> block_label_;
+  llvm::DenseMap<const llvm::BasicBlock*, size_t> block_index_;
+  std::vector<uint32_t> scratch_;
+  struct EdgeStub {
+    int label;
+    const llvm::BasicBlock *from, *to;
+  };
+  std::vector<EdgeStub> edge_stubs_;
+  struct TableFixup {
+    int label;        // the table's label
+    uint32_t at = 0;  // its code offset, once laid out
+    std::vector<int> targets;
+  };
+  std::vector<TableFixup> jump_tables_;
+  std::vector<uint32_t> frame_size_sites_;  // offsets of N holes (entry stencil)
+  std::vector<int32_t> frame_size_addends_;
+  struct Fixup {
+    uint32_t at;
+    int label;
+    int32_t addend;
+  };
+  std::vector<Fixup> fixups_;
+  uint32_t va_gp_ = 0, va_fp_ = 0, va_rsa_ = 0, va_overflow_ = 0;  // variadic definitions
+  const llvm::Value* x0_ = nullptr;  // value the accumulator holds, if known
+  const llvm::BasicBlock* next_block_ = nullptr;
+  const llvm::Instruction* skip_ = nullptr;  // a branch already emitted by a fused compare
+
+ public:
+  void finish(uint64_t rx_base);
+};
+
+void FunctionCompiler::emit(const Stencil* s, const Patch& p) {
+  size_t base = code.size();
+  bool drop_tail = s->tail == HoleKind::kNEXT;
+  size_t len = drop_tail ? s->body_size : s->size;
+  code.insert(code.end(), s->code, s->code + len);
+  uint8_t* c = code.data() + base;
+  for (uint16_t k = 0; k < s->nholes; ++k) {
+    const Hole& h = s->holes[k];
+    if (h.offset >= len) continue;  // in the dropped trailing jump
+    switch (h.kind) {
+      case HoleKind::kNEXT: {
+        int32_t rel = int32_t(int64_t(len) + h.addend - int64_t(h.offset));
+        std::memcpy(c + h.offset, &rel, 4);
+        break;
+      }
+      case HoleKind::kTARGET:
+        fixups_.push_back({uint32_t(base + h.offset), p.target, h.addend});
+        break;
+      case HoleKind::kN:
+        frame_size_sites_.push_back(uint32_t(base + h.offset));
+        frame_size_addends_.push_back(h.addend);
+        break;
+      default: {
+        int64_t v = p.v[size_t(h.kind)] + h.addend;
+        if (h.reloc == RelocKind::kAbs64) {
+          std::memcpy(c + h.offset, &v, 8);
+        } else {
+          uint32_t lo = uint32_t(uint64_t(v));
+          std::memcpy(c + h.offset, &lo, 4);
+        }
+      }
+    }
+  }
+}
+
+uint64_t FunctionCompiler::const_bits(const llvm::Constant* c) {
+  if (auto* ci = dyn_cast<llvm::ConstantInt>(c)) {
+    if (ci->getBitWidth() > 64) fail("i" + std::to_string(ci->getBitWidth()));
+    return ci->getZExtValue();
+  }
+  if (auto* cf = dyn_cast<llvm::ConstantFP>(c)) {
+    if (!c->getType()->isFloatTy() && !c->getType()->isDoubleTy())
+      fail("type " + type_name(c->getType()));
+    return cf->getValueAPF().bitcastToAPInt().getZExtValue();
+  }
+  if (isa<llvm::ConstantPointerNull>(c) || isa<llvm::UndefValue>(c)) {
+    if (c->getType()->isVectorTy() || c->getType()->isAggregateType()) fail("vector type");
+    return 0;
+  }
+  if (auto* gv = dyn_cast<llvm::GlobalValue>(c)) {
+    auto a = env_.address_of(*gv);
+    if (!a.ok()) fail(a.error().message);
+    return a.value();
+  }
+  if (auto* ce = dyn_cast<llvm::ConstantExpr>(c)) {
+    switch (ce->getOpcode()) {
+      case llvm::Instruction::GetElementPtr: {
+        auto* gep = cast<llvm::GEPOperator>(ce);
+        llvm::APInt off(64, 0);
+        if (!gep->accumulateConstantOffset(dl_, off)) fail("constant expression");
+        return const_bits(cast<llvm::Constant>(gep->getPointerOperand())) + off.getZExtValue();
+      }
+      case llvm::Instruction::BitCast:
+      case llvm::Instruction::IntToPtr:
+      case llvm::Instruction::AddrSpaceCast:
+        return const_bits(ce->getOperand(0));
+      case llvm::Instruction::PtrToInt:
+      case llvm::Instruction::Trunc: {
+        uint64_t v = const_bits(ce->getOperand(0));
+        unsigned bits = ce->getType()->getIntegerBitWidth();
+        return bits >= 64 ? v : v & ((uint64_t(1) << bits) - 1);
+      }
+      case llvm::Instruction::Add:
+      case llvm::Instruction::Sub:
+      case llvm::Instruction::Xor: {
+        uint64_t a = const_bits(ce->getOperand(0)), b = const_bits(ce->getOperand(1));
+        uint64_t r = ce->getOpcode() == llvm::Instruction::Add   ? a + b
+                     : ce->getOpcode() == llvm::Instruction::Sub ? a - b
+                                                                 : a ^ b;
+        unsigned bits = ce->getType()->isIntegerTy() ? ce->getType()->getIntegerBitWidth() : 64;
+        return bits >= 64 ? r : r & ((uint64_t(1) << bits) - 1);
+      }
+      default:
+        fail(std::string("constant expression ") + ce->getOpcodeName());
+    }
+  }
+  if (isa<llvm::BlockAddress>(c)) fail("blockaddress");
+  fail("constant of type " + type_name(c->getType()));
+}
+
+FunctionCompiler::Opnd FunctionCompiler::operand(const llvm::Value* v) {
+  if (auto* c = dyn_cast<llvm::Constant>(v)) return {Kind::kConst, int64_t(const_bits(c))};
+  if (auto* a = dyn_cast<llvm::AllocaInst>(v)) {
+    auto it = frame_objects_.find(a);
+    if (it != frame_objects_.end()) return {Kind::kFrame, int64_t(it->second)};
+  }
+  return {Kind::kSlot, int64_t(slot_of(v))};
+}
+
+void FunctionCompiler::load_x0(const llvm::Value* v) {
+  if (x0_ == v) return;
+  Opnd o = operand(v);
+  switch (o.kind) {
+    case Kind::kConst:
+      emit(t_.ldx_K, Patch().set(HoleKind::kK, o.value));
+      break;
+    case Kind::kFrame:
+      emit(t_.lea_F, Patch().set(HoleKind::kI, o.value));
+      break;
+    case Kind::kSlot:
+      emit(v->getType()->isFloatTy() ? t_.ldx_S32 : t_.ldx_S, Patch().set(HoleKind::kA, o.value));
+      break;
+  }
+  x0_ = v;
+}
+
+// A slot holding v's bits (constants and frame addresses are written to scratch slots).
+uint32_t FunctionCompiler::slot_or_materialize(const llvm::Value* v, int scratch_index) {
+  Opnd o = operand(v);
+  switch (o.kind) {
+    case Kind::kSlot:
+      return uint32_t(o.value);
+    case Kind::kConst: {
+      uint32_t s = scratch(scratch_index);
+      emit(t_.stk_S, Patch().set(HoleKind::kK, o.value).set(HoleKind::kC, s));
+      return s;
+    }
+    case Kind::kFrame: {
+      // frame addresses have their slot filled by the prologue
+      return slots_.at(v);
+    }
+  }
+  return 0;
+}
+
+// The operand an instruction wants in the accumulator first (nullptr: none).
+const llvm::Value* FunctionCompiler::x0_operand(const llvm::Instruction& u) const {
+  auto not_const = [](const llvm::Value* v) { return !isa<llvm::Constant>(v); };
+  switch (u.getOpcode()) {
+    case llvm::Instruction::Add:
+    case llvm::Instruction::Mul:
+    case llvm::Instruction::And:
+    case llvm::Instruction::Or:
+    case llvm::Instruction::Xor:
+      if (isa<llvm::Constant>(u.getOperand(0)) && not_const(u.getOperand(1)))
+        return u.getOperand(1);
+      return u.getOperand(0);
+    case llvm::Instruction::Sub:
+    case llvm::Instruction::Shl:
+    case llvm::Instruction::LShr:
+    case llvm::Instruction::AShr:
+    case llvm::Instruction::UDiv:
+    case llvm::Instruction::SDiv:
+    case llvm::Instruction::URem:
+    case llvm::Instruction::SRem:
+      return u.getOperand(0);
+    case llvm::Instruction::ICmp:
+      if (isa<llvm::Constant>(u.getOperand(0)) && not_const(u.getOperand(1)))
+        return u.getOperand(1);
+      return u.getOperand(0);
+    case llvm::Instruction::Trunc:
+    case llvm::Instruction::ZExt:
+    case llvm::Instruction::SExt:
+    case llvm::Instruction::PtrToInt:
+    case llvm::Instruction::IntToPtr:
+    case llvm::Instruction::Freeze:
+      return u.getOperand(0);
+    case llvm::Instruction::BitCast:
+      return u.getType()->isFloatingPointTy() ? nullptr : u.getOperand(0);
+    case llvm::Instruction::Select:
+      return u.getOperand(0);
+    case llvm::Instruction::Br:
+      return cast<llvm::BranchInst>(u).isConditional() ? u.getOperand(0) : nullptr;
+    case llvm::Instruction::Switch:
+      return u.getOperand(0);
+    case llvm::Instruction::Ret:
+      return u.getNumOperands() && !u.getOperand(0)->getType()->isFloatingPointTy()
+                 ? u.getOperand(0)
+                 : nullptr;
+    case llvm::Instruction::Load: {
+      const llvm::Value* p = u.getOperand(0);
+      return isa<llvm::AllocaInst>(p) ? nullptr : p;
+    }
+    case llvm::Instruction::Store: {
+      const llvm::Value *v = u.getOperand(0), *p = u.getOperand(1);
+      if (v->getType()->isFloatingPointTy() || isa<llvm::Constant>(v)) return p;
+      if (isa<llvm::AllocaInst>(p)) return v;
+      if (p == u.getPrevNode() && v != p) return p;
+      return v;
+    }
+    case llvm::Instruction::GetElementPtr: {
+      const llvm::Value* base = u.getOperand(0);
+      if (u.getNumOperands() == 2 && u.getOperand(1) == u.getPrevNode() &&
+          base != u.getOperand(1) && !isa<llvm::AllocaInst>(base))
+        return u.getOperand(1);
+      return base;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+// A result consumed only by the next instruction, as its accumulator operand, is not stored.
+bool FunctionCompiler::forwarded(const llvm::Instruction& i) const {
+  if (!i.hasOneUse()) return false;
+  const llvm::Instruction* next = i.getNextNode();
+  if (!next || *i.user_begin() != next || isa<llvm::PHINode>(next)) return false;
+  // a GEP whose index is this value reads it from a slot unless it is the accumulator operand
+  return x0_operand(*next) == &i;
+}
+
+void FunctionCompiler::store_result(const llvm::Instruction& i) {
+  x0_ = &i;
+  if (forwarded(i)) return;
+  emit(t_.stx_S, Patch().set(HoleKind::kC, slot_of(&i)));
+}
+
+void FunctionCompiler::prologue() {
+  // Parameters: integers and pointers in the integer registers, float/double in SSE ones.
+  int ni = 0, nf = 0;
+  std::vector<std::pair<HoleKind, uint32_t>> param_slots;
+  for (const llvm::Argument& a : f_.args()) {
+    if (a.hasByValAttr() || a.hasInAllocaAttr() || a.hasPreallocatedAttr() ||
+        a.hasAttribute(llvm::Attribute::Nest))
+      fail("byval/inalloca parameter");
+    llvm::Type* t = a.getType();
+    if (t->isFloatTy() || t->isDoubleTy()) {
+      if (nf >= kMaxFpArgs) fail("more than 8 floating-point parameters");
+      if (f_.isVarArg() && nf >= 8) fail("variadic definition with stack parameters");
+      param_slots.push_back({HoleKind(int(HoleKind::kQ0) + nf++), slot_of(&a)});
+    } else {
+      int_width(t);
+      if (ni >= kMaxIntArgs) fail("more than 12 integer parameters");
+      if (f_.isVarArg() && ni >= 6) fail("variadic definition with stack parameters");
+      param_slots.push_back({HoleKind(int(HoleKind::kP0) + ni++), slot_of(&a)});
+    }
+  }
+  llvm::Type* rt = f_.getReturnType();
+  int fret = 0;
+  if (rt->isFloatTy() || rt->isDoubleTy())
+    fret = 1;
+  else if (!rt->isVoidTy())
+    int_width(rt);
+  // Frame objects: static allocas of the entry block.
+  for (const llvm::Instruction& i : f_.getEntryBlock()) {
+    auto* a = dyn_cast<llvm::AllocaInst>(&i);
+    if (!a) continue;
+    if (!a->isStaticAlloca()) fail("dynamic alloca");
+    auto size = a->getAllocationSize(dl_);
+    if (!size || size->isScalable()) fail("dynamic alloca");
+    uint32_t align = uint32_t(a->getAlign().value());
+    if (align > 16) fail("alloca aligned to more than 16 bytes");
+    uint64_t bytes = std::max<uint64_t>(size->getFixedValue(), 1);
+    if (bytes > (1u << 30)) fail("alloca larger than 1 GiB");
+    frame_objects_[a] = alloc_slot(uint32_t(bytes), std::max<uint32_t>(align, 8));
+  }
+  Patch p;
+  for (auto& [k, s] : param_slots) p.set(k, s);
+  if (f_.isVarArg()) {  // register save area and the caller's stack arguments (va_start)
+    va_gp_ = 8 * ni;
+    va_fp_ = 48 + 16 * nf;
+    va_rsa_ = alloc_slot(176, 16);
+    va_overflow_ = alloc_slot();
+    p.set(HoleKind::kD, va_rsa_).set(HoleKind::kC, va_overflow_);
+    emit(t_.entry_va[fret], p);
+  } else {
+    emit(t_.entry[ni][nf][fret], p);
+  }
+  if (prof_.counters) {
+    emit(t_.count, Patch()
+                       .set(HoleKind::kK, int64_t(prof_.counters))
+                       .set(HoleKind::kK2, int64_t(prof_.hook))
+                       .set(HoleKind::kD, 1)
+                       .set(HoleKind::kJ, int64_t(prof_.call_heat))
+                       .set(HoleKind::kI, int64_t(std::min<uint64_t>(prof_.threshold, INT32_MAX)))
+                       .set(HoleKind::kA, prof_.id)
+                       .set(HoleKind::kB, prof_.next_level));
+  }
+  // Narrow integer parameters arrive with undefined upper bits (psABI): make them canonical.
+  for (const llvm::Argument& a : f_.args()) {
+    llvm::Type* t = a.getType();
+    if (!t->isIntegerTy() || t->getIntegerBitWidth() == 64) continue;
+    load_x0(&a);
+    bool i1 = false;
+    Width w = int_width(t, &i1);
+    emit(i1 ? t_.trunc1 : t_.un[kTrunc][w], Patch());
+    emit(t_.stx_S, Patch().set(HoleKind::kC, slot_of(&a)));
+  }
+  // Allocas whose address is used as a value get a slot holding it.
+  for (auto& [a, off] : frame_objects_) {
+    uint32_t s = slot_of(a);
+    emit(t_.lea_F, Patch().set(HoleKind::kI, off));
+    emit(t_.stx_S, Patch().set(HoleKind::kC, s));
+  }
+  x0_ = nullptr;
+}
+
+void FunctionCompiler::run() {
+  if (!psabi_convention(f_.getCallingConv())) fail("calling convention");
+  if (!f_.doesNotThrow() && env_.module_has_eh) fail("may unwind (no unwind tables yet)");
+  if (f_.hasPersonalityFn()) fail("exception handling");
+  if (f_.hasGC()) fail("garbage collector");
+  size_t idx = 0;
+  for (const llvm::BasicBlock& b : f_) {
+    block_index_[&b] = idx++;
+    block_label_[&b] = new_label();
+  }
+  alloc_slot();  // offset 0 stays unused: a zero slot hole is always a bug
+  code.reserve(f_.getInstructionCount() * 24 + 256);
+  prologue();
+  for (auto bi = f_.begin(); bi != f_.end(); ++bi) {
+    const llvm::BasicBlock& b = *bi;
+    auto nb = std::next(bi);
+    next_block_ = nb == f_.end() ? nullptr : &*nb;
+    bind(block_label_[&b]);
+    x0_ = nullptr;
+    for (const llvm::Instruction& i : b) {
+      if (&i == skip_) continue;
+      instruction(i);
+      ++ninstr;
+    }
+  }
+  for (size_t k = 0; k < edge_stubs_.size(); ++k) {  // may grow while emitting
+    EdgeStub e = edge_stubs_[k];
+    bind(e.label);
+    x0_ = nullptr;
+    edge_copies(e.from, e.to);
+    if (prof_.counters && is_back_edge(e.from, e.to)) count_back_edge();
+    emit(t_.jmp, [&] {
+      Patch p;
+      p.target = block_label_.at(e.to);
+      return p;
+    }());
+  }
+  for (TableFixup& t : jump_tables_) {  // jump tables: 8-byte entries after the code
+    code.resize((code.size() + 7) & ~size_t(7), 0xcc);
+    bind(t.label);
+    t.at = uint32_t(code.size());
+    code.resize(code.size() + 8 * t.targets.size(), 0);
+  }
+  frame_size = (frame_size + 15) & ~15u;
+}
+
+void FunctionCompiler::finish(uint64_t rx_base) {
+  for (const Fixup& f : fixups_) {
+    int64_t target = labels[size_t(f.label)];
+    int32_t rel = int32_t(target + f.addend - int64_t(f.at));
+    std::memcpy(code.data() + f.at, &rel, 4);
+  }
+  for (size_t k = 0; k < frame_size_sites_.size(); ++k) {
+    uint32_t v = frame_size + uint32_t(frame_size_addends_[k]);
+    std::memcpy(code.data() + frame_size_sites_[k], &v, 4);
+  }
+  for (const AbsFixup& a : abs_fixups) {
+    uint64_t v = rx_base + uint64_t(labels[size_t(a.label)]);
+    std::memcpy(code.data() + a.at, &v, 8);
+  }
+  for (const TableFixup& t : jump_tables_)
+    for (size_t k = 0; k < t.targets.size(); ++k) {
+      uint64_t a = rx_base + uint64_t(labels[size_t(t.targets[k])]);
+      std::memcpy(code.data() + t.at + 8 * k, &a, 8);
+    }
+}
+
+void FunctionCompiler::instruction(const llvm::Instruction& i) {
+  if (i.getType()->isVectorTy()) fail("vector type");
+  switch (i.getOpcode()) {
+    case llvm::Instruction::Alloca:
+      if (!frame_objects_.count(cast<llvm::AllocaInst>(&i))) fail("alloca outside the entry block");
+      return;
+    case llvm::Instruction::Add:
+    case llvm::Instruction::Sub:
+    case llvm::Instruction::Mul:
+    case llvm::Instruction::And:
+    case llvm::Instruction::Or:
+    case llvm::Instruction::Xor:
+    case llvm::Instruction::Shl:
+    case llvm::Instruction::LShr:
+    case llvm::Instruction::AShr:
+    case llvm::Instruction::UDiv:
+    case llvm::Instruction::SDiv:
+    case llvm::Instruction::URem:
+    case llvm::Instruction::SRem:
+    case llvm::Instruction::FAdd:
+    case llvm::Instruction::FSub:
+    case llvm::Instruction::FMul:
+    case llvm::Instruction::FDiv:
+    case llvm::Instruction::FRem:
+      return binop(cast<llvm::BinaryOperator>(i));
+    case llvm::Instruction::FNeg:
+      return fp_binop(kFNeg, i);
+    case llvm::Instruction::ICmp: {
+      auto& c = cast<llvm::ICmpInst>(i);
+      const llvm::BranchInst* br = dyn_cast_or_null<llvm::BranchInst>(i.getNextNode());
+      bool fuse = br && br->isConditional() && br->getCondition() == &i && i.hasOneUse();
+      return icmp(c, fuse ? br : nullptr);
+    }
+    case llvm::Instruction::FCmp:
+      return fcmp(cast<llvm::FCmpInst>(i));
+    case llvm::Instruction::Trunc:
+    case llvm::Instruction::ZExt:
+    case llvm::Instruction::SExt:
+    case llvm::Instruction::FPTrunc:
+    case llvm::Instruction::FPExt:
+    case llvm::Instruction::FPToSI:
+    case llvm::Instruction::FPToUI:
+    case llvm::Instruction::SIToFP:
+    case llvm::Instruction::UIToFP:
+    case llvm::Instruction::PtrToInt:
+    case llvm::Instruction::IntToPtr:
+    case llvm::Instruction::BitCast:
+    case llvm::Instruction::AddrSpaceCast:
+      return cast_inst(cast<llvm::CastInst>(i));
+    case llvm::Instruction::Load:
+      return load(cast<llvm::LoadInst>(i));
+    case llvm::Instruction::Store:
+      return store(cast<llvm::StoreInst>(i));
+    case llvm::Instruction::GetElementPtr:
+      return gep(cast<llvm::GetElementPtrInst>(i));
+    case llvm::Instruction::Call:
+      return call(cast<llvm::CallInst>(i));
+    case llvm::Instruction::Ret:
+      return ret(cast<llvm::ReturnInst>(i));
+    case llvm::Instruction::Br:
+      return branch(cast<llvm::BranchInst>(i));
+    case llvm::Instruction::Switch:
+      return switch_inst(cast<llvm::SwitchInst>(i));
+    case llvm::Instruction::Select:
+      return select(cast<llvm::SelectInst>(i));
+    case llvm::Instruction::PHI:
+      if (i.getType()->isStructTy()) fail("aggregate phi");
+      if (!i.getType()->isFloatingPointTy())
+        int_width(i.getType());
+      else
+        fp_type(i.getType());
+      slot_of(&i);
+      return;
+    case llvm::Instruction::Unreachable:
+      emit(t_.trap, Patch());
+      return;
+    case llvm::Instruction::Freeze:
+      if (i.getType()->isFloatingPointTy()) {
+        fp_type(i.getType());
+        uint32_t s = slot_or_materialize(i.getOperand(0), 0);
+        emit(t_.mov_SS, Patch().set(HoleKind::kA, s).set(HoleKind::kC, slot_of(&i)));
+        return;
+      }
+      int_width(i.getType());
+      load_x0(i.getOperand(0));
+      return store_result(i);
+    case llvm::Instruction::ExtractValue: {
+      auto& ev = cast<llvm::ExtractValueInst>(i);
+      const llvm::Value* agg = ev.getAggregateOperand();
+      if (ev.getNumIndices() != 1 || ev.getIndices()[0] > 1 || !slots_.count(agg))
+        fail("extractvalue");
+      emit(t_.ldx_S, Patch().set(HoleKind::kA, slots_.at(agg) + 8 * ev.getIndices()[0]));
+      return store_result(i);
+    }
+    case llvm::Instruction::AtomicRMW: {
+      auto& r = cast<llvm::AtomicRMWInst>(i);
+      RmwOp op;
+      switch (r.getOperation()) {
+        case llvm::AtomicRMWInst::Xchg:
+          op = kRXchg;
+          break;
+        case llvm::AtomicRMWInst::Add:
+          op = kRAdd;
+          break;
+        case llvm::AtomicRMWInst::Sub:
+          op = kRSub;
+          break;
+        case llvm::AtomicRMWInst::And:
+          op = kRAnd;
+          break;
+        case llvm::AtomicRMWInst::Or:
+          op = kROr;
+          break;
+        case llvm::AtomicRMWInst::Xor:
+          op = kRXor;
+          break;
+        default:
+          fail(std::string("atomicrmw ") +
+               llvm::AtomicRMWInst::getOperationName(r.getOperation()).str());
+      }
+      if (r.getType()->isFloatingPointTy()) fail("atomicrmw on floating point");
+      bool i1 = false;
+      Width w = int_width(r.getType(), &i1);
+      uint32_t p = slot_or_materialize(r.getPointerOperand(), 0);
+      load_x0(r.getValOperand());
+      emit(t_.rmw[op][w], Patch().set(HoleKind::kA, p));
+      return store_result(i);
+    }
+    case llvm::Instruction::AtomicCmpXchg: {
+      auto& x = cast<llvm::AtomicCmpXchgInst>(i);
+      Width w = int_width(x.getNewValOperand()->getType());
+      uint32_t p = slot_or_materialize(x.getPointerOperand(), 0);
+      uint32_t e = slot_or_materialize(x.getCompareOperand(), 1);
+      load_x0(x.getNewValOperand());
+      emit(t_.rmw[kRCas][w],
+           Patch().set(HoleKind::kA, p).set(HoleKind::kB, e).set(HoleKind::kC, slot_of(&i)));
+      x0_ = nullptr;
+      return;
+    }
+    case llvm::Instruction::Fence: {
+      auto& fe = cast<llvm::FenceInst>(i);
+      if (fe.getOrdering() == llvm::AtomicOrdering::SequentiallyConsistent &&
+          fe.getSyncScopeID() != llvm::SyncScope::SingleThread)
+        emit(t_.fence, Patch());
+      return;  // acquire/release fences order nothing more than x86-64 already does
+    }
+    default:
+      fail(i.getOpcodeName());
+  }
+}
+
+void FunctionCompiler::binop(const llvm::BinaryOperator& i) {
+  if (i.getType()->isFloatingPointTy()) {
+    switch (i.getOpcode()) {
+      case llvm::Instruction::FAdd:
+        return fp_binop(kFAdd, i);
+      case llvm::Instruction::FSub:
+        return fp_binop(kFSub, i);
+      case llvm::Instruction::FMul:
+        return fp_binop(kFMul, i);
+      case llvm::Instruction::FDiv:
+        return fp_binop(kFDiv, i);
+      default: {  // frem
+        FType ft = fp_type(i.getType());
+        uint64_t fn = ft == kF32 ? uint64_t(static_cast<float (*)(float, float)>(&fmodf))
+                                 : uint64_t(static_cast<double (*)(double, double)>(&fmod));
+        uint32_t a = slot_or_materialize(i.getOperand(0), 0);
+        uint32_t b = slot_or_materialize(i.getOperand(1), 1);
+        emit(t_.f[kFCall2][ft], Patch()
+                                    .set(HoleKind::kA, a)
+                                    .set(HoleKind::kB, b)
+                                    .set(HoleKind::kC, slot_of(&i))
+                                    .set(HoleKind::kK, int64_t(fn)));
+        x0_ = nullptr;
+        return;
+      }
+    }
+  }
+  bool i1 = false;
+  Width w = int_width(i.getType(), &i1);
+  BinOp op;
+  switch (i.getOpcode()) {
+    case llvm::Instruction::Add:
+      op = i1 ? kXor : kAdd;
+      break;
+    case llvm::Instruction::Sub:
+      op = i1 ? kXor : kSub;
+      break;
+    case llvm::Instruction::Mul:
+      op = i1 ? kAnd : kMul;
+      break;
+    case llvm::Instruction::And:
+      op = kAnd;
+      break;
+    case llvm::Instruction::Or:
+      op = kOr;
+      break;
+    case llvm::Instruction::Xor:
+      op = kXor;
+      break;
+    case llvm::Instruction::Shl:
+      op = kShl;
+      break;
+    case llvm::Instruction::LShr:
+      op = kLShr;
+      break;
+    case llvm::Instruction::AShr:
+      op = kAShr;
+      break;
+    case llvm::Instruction::UDiv:
+      op = kUDiv;
+      break;
+    case llvm::Instruction::SDiv:
+      op = kSDiv;
+      break;
+    case llvm::Instruction::URem:
+      op = kURem;
+      break;
+    default:
+      op = kSRem;
+      break;
+  }
+  if (i1 && op != kAnd && op != kOr && op != kXor) fail("i1 arithmetic");
+  const llvm::Value *a = i.getOperand(0), *b = i.getOperand(1);
+  if (x0_operand(i) == b) std::swap(a, b);  // commutative, constant first
+  int_binop(op, i, a, b, w);
+}
+
+void FunctionCompiler::int_binop(BinOp op, const llvm::Instruction& i, const llvm::Value* a,
+                                 const llvm::Value* b, Width w) {
+  int64_t imm = 0;
+  bool use_imm = false;
+  uint32_t bslot = 0;
+  if (auto* c = dyn_cast<llvm::Constant>(b)) {
+    uint64_t bits = const_bits(c);
+    use_imm = as_imm(bits, w, &imm);
+    if (!use_imm) bslot = slot_or_materialize(b, 0);
+  } else if (b == x0_ && a != b) {
+    // b sits in the accumulator (cached): keep it in its slot and load a
+    bslot = slot_of(b);
+  } else {
+    bslot = slot_or_materialize(b, 0);
+  }
+  load_x0(a);
+  emit(t_.bin[op][w][use_imm],
+       use_imm ? Patch().set(HoleKind::kI, imm) : Patch().set(HoleKind::kB, bslot));
+  store_result(i);
+}
+
+void FunctionCompiler::fp_binop(FOp op, const llvm::Instruction& i) {
+  FType ft = fp_type(i.getType());
+  uint32_t a = slot_or_materialize(i.getOperand(0), 0);
+  uint32_t b = op == kFNeg ? 0 : slot_or_materialize(i.getOperand(1), 1);
+  emit(t_.f[op][ft],
+       Patch().set(HoleKind::kA, a).set(HoleKind::kB, b).set(HoleKind::kC, slot_of(&i)));
+  x0_ = nullptr;
+}
+
+int pred_index(llvm::CmpInst::Predicate p) {
+  switch (p) {
+    case llvm::CmpInst::ICMP_EQ:
+      return 0;
+    case llvm::CmpInst::ICMP_NE:
+      return 1;
+    case llvm::CmpInst::ICMP_UGT:
+      return 2;
+    case llvm::CmpInst::ICMP_UGE:
+      return 3;
+    case llvm::CmpInst::ICMP_ULT:
+      return 4;
+    case llvm::CmpInst::ICMP_ULE:
+      return 5;
+    case llvm::CmpInst::ICMP_SGT:
+      return 6;
+    case llvm::CmpInst::ICMP_SGE:
+      return 7;
+    case llvm::CmpInst::ICMP_SLT:
+      return 8;
+    default:
+      return 9;  // SLE
+  }
+}
+
+void FunctionCompiler::icmp(const llvm::ICmpInst& i, const llvm::BranchInst* fused) {
+  const llvm::Value *a = i.getOperand(0), *b = i.getOperand(1);
+  llvm::CmpInst::Predicate pred = i.getPredicate();
+  if (x0_operand(i) == b && a != b) {
+    std::swap(a, b);
+    pred = llvm::CmpInst::getSwappedPredicate(pred);
+  }
+  bool i1 = false;
+  Width w = int_width(a->getType(), &i1);
+  if (i1 && llvm::CmpInst::isSigned(pred)) fail("signed compare of i1");
+  int64_t imm = 0;
+  bool use_imm = false;
+  uint32_t bslot = 0;
+  if (auto* c = dyn_cast<llvm::Constant>(b)) {
+    use_imm = as_imm(const_bits(c), w, &imm);
+    if (!use_imm) bslot = slot_or_materialize(b, 0);
+  } else {
+    bslot = slot_or_materialize(b, 0);
+  }
+  load_x0(a);
+  Patch p = use_imm ? Patch().set(HoleKind::kI, imm) : Patch().set(HoleKind::kB, bslot);
+  const llvm::BasicBlock* taken = fused ? fused->getSuccessor(0) : nullptr;
+  const llvm::BasicBlock* other = fused ? fused->getSuccessor(1) : nullptr;
+  if (fused && taken == next_block_ && other != next_block_) {  // fall through to the true side
+    std::swap(taken, other);
+    pred = llvm::CmpInst::getInversePredicate(pred);
+  }
+  int pi = pred_index(pred);
+  bool zero = use_imm && imm == 0 && pi <= 1;  // eq/ne against zero: `test`
+  if (!fused) {
+    emit(zero ? t_.icmpz[pi][w] : t_.icmp[pi][w][use_imm], p);
+    return store_result(i);
+  }
+  // compare-and-branch: true edge to its label (or edge stub), false edge inline
+  const llvm::BasicBlock* from = fused->getParent();
+  p.target = edge_label(from, taken);
+  emit(zero ? t_.brzero[pi][w] : t_.br[pi][w][use_imm], p);
+  skip_ = fused;
+  jump_to(from, other);
+}
+
+void FunctionCompiler::fcmp(const llvm::FCmpInst& i) {
+  FType ft = fp_type(i.getOperand(0)->getType());
+  llvm::CmpInst::Predicate p = i.getPredicate();
+  if (p == llvm::CmpInst::FCMP_TRUE || p == llvm::CmpInst::FCMP_FALSE) {
+    emit(t_.ldx_K, Patch().set(HoleKind::kK, p == llvm::CmpInst::FCMP_TRUE));
+    return store_result(i);
+  }
+  static const llvm::CmpInst::Predicate order[] = {
+      llvm::CmpInst::FCMP_OEQ, llvm::CmpInst::FCMP_OGT, llvm::CmpInst::FCMP_OGE,
+      llvm::CmpInst::FCMP_OLT, llvm::CmpInst::FCMP_OLE, llvm::CmpInst::FCMP_ONE,
+      llvm::CmpInst::FCMP_ORD, llvm::CmpInst::FCMP_UNO, llvm::CmpInst::FCMP_UEQ,
+      llvm::CmpInst::FCMP_UGT, llvm::CmpInst::FCMP_UGE, llvm::CmpInst::FCMP_ULT,
+      llvm::CmpInst::FCMP_ULE, llvm::CmpInst::FCMP_UNE};
+  int k = 0;
+  while (order[k] != p) ++k;
+  uint32_t a = slot_or_materialize(i.getOperand(0), 0);
+  uint32_t b = slot_or_materialize(i.getOperand(1), 1);
+  emit(t_.fcmp[k][ft], Patch().set(HoleKind::kA, a).set(HoleKind::kB, b));
+  store_result(i);
+}
+
+void FunctionCompiler::unary_int(UnOp op, const llvm::Instruction& i, const llvm::Value* a,
+                                 Width w) {
+  const Stencil* s = t_.un[op][w];
+  if (!s) fail(std::string(kUnName[op]) + " of i" + std::to_string(width_bits(w)));
+  load_x0(a);
+  emit(s, Patch());
+  store_result(i);
+}
+
+void FunctionCompiler::cast_inst(const llvm::CastInst& i) {
+  llvm::Type *src = i.getSrcTy(), *dst = i.getDestTy();
+  const llvm::Value* a = i.getOperand(0);
+  switch (i.getOpcode()) {
+    case llvm::Instruction::Trunc: {
+      int_width(src);
+      bool i1 = false;
+      Width w = int_width(dst, &i1);
+      load_x0(a);
+      emit(i1 ? t_.trunc1 : t_.un[kTrunc][w], Patch());
+      return store_result(i);
+    }
+    case llvm::Instruction::ZExt:
+    case llvm::Instruction::IntToPtr:
+      int_width(src);
+      int_width(dst);
+      load_x0(a);
+      return store_result(i);
+    case llvm::Instruction::PtrToInt: {
+      int_width(src);
+      bool i1 = false;
+      Width w = int_width(dst, &i1);
+      load_x0(a);
+      if (w != kW64) emit(i1 ? t_.trunc1 : t_.un[kTrunc][w], Patch());
+      return store_result(i);
+    }
+    case llvm::Instruction::SExt: {
+      bool s1 = false, d1 = false;
+      Width ws = int_width(src, &s1), wd = int_width(dst, &d1);
+      load_x0(a);
+      emit(s1 ? t_.sext1 : t_.un[kSext64][ws], Patch());
+      if (wd != kW64) emit(t_.un[kTrunc][wd], Patch());
+      return store_result(i);
+    }
+    case llvm::Instruction::BitCast:
+    case llvm::Instruction::AddrSpaceCast: {
+      if (src->isVectorTy() || dst->isVectorTy()) fail("vector type");
+      if (i.getOpcode() == llvm::Instruction::AddrSpaceCast) fail("addrspacecast");
+      if (dst->isFloatingPointTy()) {  // int → fp bits, or fp → fp
+        fp_type(dst);
+        uint32_t s = slot_or_materialize(a, 0);
+        if (src->isFloatTy() || src->isIntegerTy(32)) {  // keep the upper half clean
+          emit(t_.ldx_S32, Patch().set(HoleKind::kA, s));
+          emit(t_.stx_S, Patch().set(HoleKind::kC, slot_of(&i)));
+        } else {
+          emit(t_.mov_SS, Patch().set(HoleKind::kA, s).set(HoleKind::kC, slot_of(&i)));
+        }
+        x0_ = nullptr;
+        return;
+      }
+      int_width(dst);
+      if (src->isFloatingPointTy()) fp_type(src);
+      load_x0(a);  // f32 sources load 32 bits
+      return store_result(i);
+    }
+    case llvm::Instruction::FPExt:
+    case llvm::Instruction::FPTrunc: {
+      FType fs = fp_type(src), fd = fp_type(dst);
+      uint32_t s = slot_or_materialize(a, 0);
+      if (fs == fd) {
+        emit(t_.mov_SS, Patch().set(HoleKind::kA, s).set(HoleKind::kC, slot_of(&i)));
+      } else {
+        emit(fs == kF32 ? t_.fpext : t_.fptrunc,
+             Patch().set(HoleKind::kA, s).set(HoleKind::kC, slot_of(&i)));
+      }
+      x0_ = nullptr;
+      return;
+    }
+    case llvm::Instruction::SIToFP:
+    case llvm::Instruction::UIToFP: {
+      bool i1 = false;
+      Width w = int_width(src, &i1);
+      if (i1 && i.getOpcode() == llvm::Instruction::SIToFP) fail("sitofp of i1");
+      FType ft = fp_type(dst);
+      uint32_t s = slot_or_materialize(a, 0);
+      emit(t_.cvt[i.getOpcode() == llvm::Instruction::SIToFP ? kSIToFP : kUIToFP][w][ft],
+           Patch().set(HoleKind::kA, s).set(HoleKind::kC, slot_of(&i)));
+      x0_ = nullptr;
+      return;
+    }
+    case llvm::Instruction::FPToSI:
+    case llvm::Instruction::FPToUI: {
+      FType ft = fp_type(src);
+      bool i1 = false;
+      Width w = int_width(dst, &i1);
+      uint32_t s = slot_or_materialize(a, 0);
+      emit(t_.cvt[i.getOpcode() == llvm::Instruction::FPToSI ? kFPToSI : kFPToUI][w][ft],
+           Patch().set(HoleKind::kA, s));
+      if (i1) emit(t_.trunc1, Patch());
+      return store_result(i);
+    }
+    default:
+      fail(i.getOpcodeName());
+  }
+}
+
+void FunctionCompiler::load(const llvm::LoadInst& i) {
+  llvm::Type* t = i.getType();
+  Width w;
+  if (t->isFloatingPointTy())
+    w = fp_type(t) == kF32 ? kW32 : kW64;
+  else
+    w = int_width(t);
+  const llvm::Value* p = i.getPointerOperand();
+  Opnd o = operand(p);
+  if (o.kind == Kind::kFrame) {
+    emit(t_.mem[kLdF][w], Patch().set(HoleKind::kI, o.value));
+  } else if (o.kind == Kind::kConst) {
+    load_x0(p);
+    emit(t_.mem[kLd][w], Patch());
+  } else if (x0_ == p) {
+    load_x0(p);
+    emit(t_.mem[kLd][w], Patch());
+  } else {
+    emit(t_.mem[kLdS][w], Patch().set(HoleKind::kA, o.value));
+  }
+  if (t->isFloatingPointTy()) {  // fp values live in slots
+    x0_ = nullptr;
+    emit(t_.stx_S, Patch().set(HoleKind::kC, slot_of(&i)));
+    return;
+  }
+  store_result(i);
+}
+
+void FunctionCompiler::store(const llvm::StoreInst& i) {
+  const llvm::Value *v = i.getValueOperand(), *p = i.getPointerOperand();
+  llvm::Type* t = v->getType();
+  Width w;
+  if (t->isFloatingPointTy())
+    w = fp_type(t) == kF32 ? kW32 : kW64;
+  else
+    w = int_width(t);
+  bool seq_cst = i.isAtomic() && i.getOrdering() == llvm::AtomicOrdering::SequentiallyConsistent;
+  Opnd po = operand(p);
+  if (seq_cst) {
+    uint32_t ps = slot_or_materialize(p, 0);
+    if (t->isFloatingPointTy()) {
+      emit(w == kW32 ? t_.ldx_S32 : t_.ldx_S, Patch().set(HoleKind::kA, slot_or_materialize(v, 1)));
+      x0_ = nullptr;
+    } else {
+      load_x0(v);
+    }
+    emit(t_.mem[kStSC][w], Patch().set(HoleKind::kB, ps));
+    return;
+  }
+  int64_t imm = 0;
+  if (auto* c = dyn_cast<llvm::Constant>(v); c && as_imm(const_bits(c), w, &imm)) {
+    if (po.kind == Kind::kFrame) {
+      emit(t_.mem[kStKF][w], Patch().set(HoleKind::kI, po.value).set(HoleKind::kJ, imm));
+    } else {
+      load_x0(p);
+      emit(t_.mem[kStKX][w], Patch().set(HoleKind::kJ, imm));
+    }
+    return;
+  }
+  if (t->isFloatingPointTy() || isa<llvm::Constant>(v)) {  // value from a slot
+    uint32_t vs = slot_or_materialize(v, 1);
+    if (po.kind == Kind::kFrame) {
+      emit(w == kW32 && t->isFloatTy() ? t_.ldx_S32 : t_.ldx_S, Patch().set(HoleKind::kA, vs));
+      x0_ = nullptr;
+      emit(t_.mem[kStF][w], Patch().set(HoleKind::kI, po.value));
+      return;
+    }
+    load_x0(p);
+    emit(t_.mem[kStP][w], Patch().set(HoleKind::kA, vs));
+    return;
+  }
+  if (po.kind == Kind::kFrame) {
+    load_x0(v);
+    emit(t_.mem[kStF][w], Patch().set(HoleKind::kI, po.value));
+    return;
+  }
+  if (x0_operand(i) == p || x0_ == p) {
+    uint32_t vs = slot_or_materialize(v, 1);
+    load_x0(p);
+    emit(t_.mem[kStP][w], Patch().set(HoleKind::kA, vs));
+    return;
+  }
+  uint32_t ps = po.kind == Kind::kSlot ? uint32_t(po.value) : slot_or_materialize(p, 0);
+  load_x0(v);
+  emit(t_.mem[kSt][w], Patch().set(HoleKind::kB, ps));
+}
+
+void FunctionCompiler::gep(const llvm::GetElementPtrInst& i) {
+  if (i.getType()->isVectorTy()) fail("vector type");
+  int64_t off = 0;
+  struct Var {
+    const llvm::Value* v;
+    int64_t scale;
+    uint32_t slot;
+    bool i32;
+  };
+  Var vars[4];
+  int nvars = 0;
+  for (auto it = llvm::gep_type_begin(&i), e = llvm::gep_type_end(&i); it != e; ++it) {
+    const llvm::Value* idx = it.getOperand();
+    if (llvm::StructType* st = it.getStructTypeOrNull()) {
+      off += int64_t(dl_.getStructLayout(st)->getElementOffset(
+          unsigned(cast<llvm::ConstantInt>(idx)->getZExtValue())));
+      continue;
+    }
+    llvm::TypeSize ts = it.getSequentialElementStride(dl_);
+    if (ts.isScalable()) fail("scalable vector");
+    int64_t size = int64_t(ts.getFixedValue());
+    if (auto* c = dyn_cast<llvm::ConstantInt>(idx)) {
+      if (c->getBitWidth() > 64) fail("i" + std::to_string(c->getBitWidth()));
+      off += c->getSExtValue() * size;
+      continue;
+    }
+    if (isa<llvm::Constant>(idx)) {  // undef/poison index: any address will do
+      continue;
+    }
+    if (idx->getType()->isVectorTy()) fail("vector type");
+    if (size == 0) continue;
+    if (nvars == 4) fail("GEP with more than 4 variable indices");
+    vars[nvars++] = {idx, size, 0, false};
+  }
+  if (!fits_i32(off)) fail("GEP offset beyond 2 GiB");
+  const llvm::Value* base = i.getPointerOperand();
+  auto scale_index = [&](int64_t s) {
+    switch (s) {
+      case 1:
+        return 0;
+      case 2:
+        return 1;
+      case 4:
+        return 2;
+      case 8:
+        return 3;
+      default:
+        if (!fits_i32(s)) fail("GEP scale beyond 2 GiB");
+        return 4;
+    }
+  };
+  auto idx_kind = [&](const llvm::Value* v, bool* narrow) {
+    bool i1 = false;
+    Width w = int_width(v->getType(), &i1);
+    *narrow = i1 || w == kW8 || w == kW16;
+    return w;
+  };
+  if (nvars == 1 && x0_operand(i) == vars[0].v) {
+    // x0 = base + idx(x0) * scale + off
+    uint32_t bslot = slot_or_materialize(base, 0);
+    bool narrow = false;
+    Width w = idx_kind(vars[0].v, &narrow);
+    load_x0(vars[0].v);
+    bool i32 = w == kW32;
+    if (narrow) {
+      bool i1 = false;
+      int_width(vars[0].v->getType(), &i1);
+      emit(i1 ? t_.sext1 : t_.un[kSext64][w], Patch());
+    }
+    int sc = scale_index(vars[0].scale);
+    emit(t_.gep[1][i32][sc],
+         Patch().set(HoleKind::kA, bslot).set(HoleKind::kJ, off).set(HoleKind::kI, vars[0].scale));
+    return store_result(i);
+  }
+  // narrow indices are sign-extended into scratch slots first (this uses the accumulator)
+  for (int k = 0; k < nvars; ++k) {
+    bool narrow = false;
+    Width w = idx_kind(vars[k].v, &narrow);
+    vars[k].i32 = w == kW32;
+    if (narrow) {
+      bool i1 = false;
+      int_width(vars[k].v->getType(), &i1);
+      load_x0(vars[k].v);
+      emit(i1 ? t_.sext1 : t_.un[kSext64][w], Patch());
+      vars[k].slot = scratch(2 + k);
+      emit(t_.stx_S, Patch().set(HoleKind::kC, vars[k].slot));
+      x0_ = nullptr;
+    } else {
+      vars[k].slot = slot_or_materialize(vars[k].v, 2 + k);
+    }
+  }
+  Opnd bo = operand(base);
+  if (bo.kind == Kind::kFrame && x0_ != base) {
+    int64_t a = bo.value + (nvars == 0 ? off : 0);
+    if (!fits_i32(a)) fail("GEP offset beyond 2 GiB");
+    emit(t_.lea_F, Patch().set(HoleKind::kI, a));
+    x0_ = base;
+    if (nvars == 0) return store_result(i);
+  } else {
+    load_x0(base);
+    if (nvars == 0) {
+      if (off != 0) emit(t_.bin[kAdd][kW64][1], Patch().set(HoleKind::kI, off));
+      return store_result(i);
+    }
+  }
+  for (int k = 0; k < nvars; ++k) {
+    int sc = scale_index(vars[k].scale);
+    emit(t_.gep[0][vars[k].i32][sc], Patch()
+                                         .set(HoleKind::kB, vars[k].slot)
+                                         .set(HoleKind::kJ, k == nvars - 1 ? off : 0)
+                                         .set(HoleKind::kI, vars[k].scale));
+  }
+  store_result(i);
+}
+
+void FunctionCompiler::call(const llvm::CallInst& i) {
+  if (i.isInlineAsm()) fail("inline asm");
+  if (i.isMustTailCall()) fail("musttail call");
+  const llvm::Function* callee = i.getCalledFunction();
+  if (callee && callee->isIntrinsic()) {
+    if (intrinsic(i, *callee)) return;
+    fail("intrinsic " + callee->getName().str());
+  }
+  if (i.hasFnAttr(llvm::Attribute::ReturnsTwice) ||
+      (callee && callee->hasFnAttribute(llvm::Attribute::ReturnsTwice)))
+    fail("returns_twice call");
+  if (!psabi_convention(i.getCallingConv())) fail("calling convention");
+  host_call(i, 0, i.getCalledOperand());
+}
+
+void FunctionCompiler::host_call(const llvm::CallInst& i, uint64_t addr,
+                                 const llvm::Value* callee_value) {
+  unsigned nargs = callee_value ? unsigned(i.arg_size()) : 3;  // mem* intrinsics: 3
+  int ni = 0, nf = 0;
+  Patch p;
+  for (unsigned k = 0; k < nargs; ++k) {
+    const llvm::Value* a = i.getArgOperand(k);
+    if (callee_value && (i.paramHasAttr(k, llvm::Attribute::ByVal) ||
+                         i.paramHasAttr(k, llvm::Attribute::InAlloca) ||
+                         i.paramHasAttr(k, llvm::Attribute::Preallocated)))
+      fail("byval/inalloca argument");
+    llvm::Type* t = a->getType();
+    if (t->isFloatTy() || t->isDoubleTy()) {
+      if (nf == kMaxFpArgs) fail("more than 8 floating-point arguments");
+      p.set(HoleKind(int(HoleKind::kQ0) + nf++), slot_or_materialize(a, 2 + int(k)));
+      continue;
+    }
+    bool i1 = false;
+    Width w = int_width(t, &i1);
+    if (ni == kMaxIntArgs) fail("more than 12 integer arguments");
+    uint32_t s;
+    if (callee_value && w < kW32 && i.paramHasAttr(k, llvm::Attribute::SExt)) {
+      load_x0(a);
+      emit(i1 ? t_.sext1 : t_.un[kSext64][w], Patch());
+      s = scratch(2 + int(k));
+      emit(t_.stx_S, Patch().set(HoleKind::kC, s));
+      x0_ = nullptr;
+    } else {
+      s = slot_or_materialize(a, 2 + int(k));
+    }
+    p.set(HoleKind(int(HoleKind::kP0) + ni++), s);
+  }
+  if (ni > 6 && nf == kMaxFpArgs && i.arg_size() > unsigned(ni + nf))
+    fail("stack arguments of both classes");
+  int kind = 0;
+  if (callee_value) {
+    if (auto* c = dyn_cast<llvm::Constant>(callee_value)) {
+      p.set(HoleKind::kK, int64_t(const_bits(c)));
+    } else {
+      kind = 1;
+      p.set(HoleKind::kA, slot_or_materialize(callee_value, 1));
+    }
+  } else {
+    p.set(HoleKind::kK, int64_t(addr));
+  }
+  llvm::Type* rt = callee_value ? i.getType() : llvm::Type::getVoidTy(i.getContext());
+  uint32_t junk = scratch(0);
+  bool fp_ret = rt->isFloatTy() || rt->isDoubleTy();
+  bool int_ret = !rt->isVoidTy() && !fp_ret;
+  Width w = kW64;
+  bool i1 = false;
+  if (int_ret) w = int_width(rt, &i1);
+  p.set(HoleKind::kC, int_ret ? slot_of(&i) : junk).set(HoleKind::kD, fp_ret ? slot_of(&i) : junk);
+  emit(t_.call[kind][ni][nf], p);
+  x0_ = nullptr;
+  if (int_ret) {
+    if (w != kW64 || i1) {  // the callee leaves the bits above the width undefined
+      emit(i1 ? t_.trunc1 : t_.un[kTrunc][w], Patch());
+      emit(t_.stx_S, Patch().set(HoleKind::kC, slot_of(&i)));
+    }
+    x0_ = &i;
+  }
+}
+
+void FunctionCompiler::fcall(FOp op, FType ft, const llvm::CallInst& i, uint64_t fn) {
+  Patch p;
+  p.set(HoleKind::kA, slot_or_materialize(i.getArgOperand(0), 0));
+  if (op == kFCall2 || op == kFCall3)
+    p.set(HoleKind::kB, slot_or_materialize(i.getArgOperand(1), 1));
+  if (op == kFCall3) p.set(HoleKind::kD, slot_or_materialize(i.getArgOperand(2), 2));
+  p.set(HoleKind::kC, slot_of(&i)).set(HoleKind::kK, int64_t(fn));
+  emit(t_.f[op][ft], p);
+  x0_ = nullptr;
+}
+
+template <typename F, typename D>
+uint64_t pick(FType ft, F f32, D f64) {
+  return ft == kF32 ? uint64_t(f32) : uint64_t(f64);
+}
+
+bool FunctionCompiler::intrinsic(const llvm::CallInst& i, const llvm::Function& callee) {
+  using llvm::Intrinsic::ID;
+  namespace I = llvm::Intrinsic;
+  ID id = callee.getIntrinsicID();
+  auto arg = [&](unsigned k) { return i.getArgOperand(k); };
+  auto fty = [&] { return fp_type(i.getType()); };
+  switch (id) {
+    case I::lifetime_start:
+    case I::lifetime_end:
+    case I::dbg_declare:
+    case I::dbg_value:
+    case I::dbg_label:
+    case I::dbg_assign:
+    case I::assume:
+    case I::experimental_noalias_scope_decl:
+    case I::donothing:
+    case I::sideeffect:
+    case I::prefetch:
+    case I::pseudoprobe:
+    case I::vaend:
+      return true;
+    case I::vastart: {
+      if (!f_.isVarArg()) return false;
+      uint32_t a = slot_or_materialize(arg(0), 0);
+      emit(t_.vastart, Patch()
+                           .set(HoleKind::kA, a)
+                           .set(HoleKind::kI, va_gp_)
+                           .set(HoleKind::kJ, va_fp_)
+                           .set(HoleKind::kC, va_overflow_)
+                           .set(HoleKind::kD, va_rsa_));
+      return true;
+    }
+    case I::vacopy: {
+      uint32_t a = slot_or_materialize(arg(0), 0), b = slot_or_materialize(arg(1), 1);
+      emit(t_.vacopy, Patch().set(HoleKind::kA, a).set(HoleKind::kB, b));
+      return true;
+    }
+    case I::memcpy:
+    case I::memcpy_inline:
+      host_call(i, uint64_t(static_cast<void* (*)(void*, const void*, size_t)>(&std::memcpy)),
+                nullptr);
+      return true;
+    case I::memmove:
+      host_call(i, uint64_t(static_cast<void* (*)(void*, const void*, size_t)>(&std::memmove)),
+                nullptr);
+      return true;
+    case I::memset:
+    case I::memset_inline:
+      host_call(i, uint64_t(static_cast<void* (*)(void*, int, size_t)>(&std::memset)), nullptr);
+      return true;
+    case I::trap:
+    case I::debugtrap:
+    case I::ubsantrap:
+      emit(t_.trap, Patch());
+      return true;
+    case I::expect:
+    case I::expect_with_probability:
+      int_width(i.getType());
+      load_x0(arg(0));
+      store_result(i);
+      return true;
+    case I::ctlz:
+    case I::cttz:
+    case I::ctpop:
+    case I::bswap:
+    case I::abs: {
+      bool i1 = false;
+      Width w = int_width(i.getType(), &i1);
+      if (i1) return false;
+      UnOp op = id == I::ctlz    ? kCtlz
+                : id == I::cttz  ? kCttz
+                : id == I::ctpop ? kCtpop
+                : id == I::bswap ? kBswap
+                                 : kAbs;
+      unary_int(op, i, arg(0), w);
+      return true;
+    }
+    case I::smin:
+    case I::smax:
+    case I::umin:
+    case I::umax:
+    case I::uadd_sat:
+    case I::usub_sat: {
+      bool i1 = false;
+      Width w = int_width(i.getType(), &i1);
+      if (i1) return false;
+      BinOp op = id == I::smin       ? kSMin
+                 : id == I::smax     ? kSMax
+                 : id == I::umin     ? kUMin
+                 : id == I::umax     ? kUMax
+                 : id == I::uadd_sat ? kUAddSat
+                                     : kUSubSat;
+      int_binop(op, i, arg(0), arg(1), w);
+      return true;
+    }
+    case I::fshl:
+    case I::fshr: {
+      bool i1 = false;
+      Width w = int_width(i.getType(), &i1);
+      if (i1) return false;
+      uint32_t b = slot_or_materialize(arg(1), 0), c = slot_or_materialize(arg(2), 1);
+      load_x0(arg(0));
+      emit(id == I::fshl ? t_.fshl[w] : t_.fshr[w],
+           Patch().set(HoleKind::kB, b).set(HoleKind::kC, c));
+      store_result(i);
+      return true;
+    }
+    case I::uadd_with_overflow:
+    case I::sadd_with_overflow:
+    case I::usub_with_overflow:
+    case I::ssub_with_overflow:
+    case I::umul_with_overflow:
+    case I::smul_with_overflow: {
+      bool i1 = false;
+      Width w = int_width(arg(0)->getType(), &i1);
+      if (i1) return false;
+      OvfOp op = id == I::uadd_with_overflow   ? kUAddO
+                 : id == I::sadd_with_overflow ? kSAddO
+                 : id == I::usub_with_overflow ? kUSubO
+                 : id == I::ssub_with_overflow ? kSSubO
+                 : id == I::umul_with_overflow ? kUMulO
+                                               : kSMulO;
+      uint32_t b = slot_or_materialize(arg(1), 0);
+      load_x0(arg(0));
+      emit(t_.ovf[op][w], Patch().set(HoleKind::kB, b).set(HoleKind::kC, slot_of(&i)));
+      x0_ = nullptr;
+      return true;
+    }
+    case I::fabs:
+    case I::sqrt: {
+      FType ft = fty();
+      uint32_t a = slot_or_materialize(arg(0), 0);
+      emit(t_.f[id == I::fabs ? kFAbs : kFSqrt][ft],
+           Patch().set(HoleKind::kA, a).set(HoleKind::kC, slot_of(&i)));
+      x0_ = nullptr;
+      return true;
+    }
+    case I::fma:
+    case I::fmuladd: {
+      FType ft = fty();
+      fcall(kFCall3, ft, i,
+            pick(ft, static_cast<float (*)(float, float, float)>(&fmaf),
+                 static_cast<double (*)(double, double, double)>(&fma)));
+      return true;
+    }
+    case I::copysign:
+    case I::minnum:
+    case I::maxnum:
+    case I::pow: {
+      FType ft = fty();
+      using F2 = float (*)(float, float);
+      using D2 = double (*)(double, double);
+      uint64_t fn = id == I::copysign ? pick(ft, F2(&copysignf), D2(&copysign))
+                    : id == I::minnum ? pick(ft, F2(&fminf), D2(&fmin))
+                    : id == I::maxnum ? pick(ft, F2(&fmaxf), D2(&fmax))
+                                      : pick(ft, F2(&powf), D2(&pow));
+      fcall(kFCall2, ft, i, fn);
+      return true;
+    }
+    case I::floor:
+    case I::ceil:
+    case I::trunc:
+    case I::round:
+    case I::rint:
+    case I::nearbyint:
+    case I::exp:
+    case I::exp2:
+    case I::log:
+    case I::log2:
+    case I::log10:
+    case I::sin:
+    case I::cos: {
+      FType ft = fty();
+      using F1 = float (*)(float);
+      using D1 = double (*)(double);
+      uint64_t fn;
+      switch (id) {
+        case I::floor:
+          fn = pick(ft, F1(&floorf), D1(&floor));
+          break;
+        case I::ceil:
+          fn = pick(ft, F1(&ceilf), D1(&ceil));
+          break;
+        case I::trunc:
+          fn = pick(ft, F1(&truncf), D1(&trunc));
+          break;
+        case I::round:
+          fn = pick(ft, F1(&roundf), D1(&round));
+          break;
+        case I::rint:
+          fn = pick(ft, F1(&rintf), D1(&rint));
+          break;
+        case I::nearbyint:
+          fn = pick(ft, F1(&nearbyintf), D1(&nearbyint));
+          break;
+        case I::exp:
+          fn = pick(ft, F1(&expf), D1(&exp));
+          break;
+        case I::exp2:
+          fn = pick(ft, F1(&exp2f), D1(&exp2));
+          break;
+        case I::log:
+          fn = pick(ft, F1(&logf), D1(&log));
+          break;
+        case I::log2:
+          fn = pick(ft, F1(&log2f), D1(&log2));
+          break;
+        case I::log10:
+          fn = pick(ft, F1(&log10f), D1(&log10));
+          break;
+        case I::sin:
+          fn = pick(ft, F1(&sinf), D1(&sin));
+          break;
+        default:
+          fn = pick(ft, F1(&cosf), D1(&cos));
+          break;
+      }
+      fcall(kFCall1, ft, i, fn);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+void FunctionCompiler::ret(const llvm::ReturnInst& i) {
+  const llvm::Value* v = i.getReturnValue();
+  if (!v) {
+    for (const llvm::Argument& a : f_.args())
+      if (a.hasStructRetAttr()) load_x0(&a);  // the psABI returns the sret pointer in rax
+    emit(t_.ret_X, Patch());
+    return;
+  }
+  if (v->getType()->isFloatingPointTy()) {
+    emit(t_.ret_S, Patch().set(HoleKind::kA, slot_or_materialize(v, 0)));
+    return;
+  }
+  load_x0(v);
+  emit(t_.ret_X, Patch());
+}
+
+int FunctionCompiler::edge_label(const llvm::BasicBlock* from, const llvm::BasicBlock* to) {
+  bool counted = prof_.counters && is_back_edge(from, to);
+  if (!counted && !isa<llvm::PHINode>(to->front())) return block_label_.at(to);
+  for (const EdgeStub& e : edge_stubs_)
+    if (e.from == from && e.to == to) return e.label;
+  int l = new_label();
+  edge_stubs_.push_back({l, from, to});
+  return l;
+}
+
+void FunctionCompiler::edge_copies(const llvm::BasicBlock* from, const llvm::BasicBlock* to) {
+  struct Copy {
+    uint32_t dst;
+    const llvm::Value* src;
+  };
+  std::vector<Copy> copies;
+  bool hazard = false;
+  for (const llvm::PHINode& phi : to->phis()) {
+    const llvm::Value* src = phi.getIncomingValueForBlock(from);
+    if (src == &phi) continue;
+    copies.push_back({slot_of(&phi), src});
+    if (auto* sp = dyn_cast<llvm::PHINode>(src); sp && sp->getParent() == to) hazard = true;
+  }
+  auto copy = [&](uint32_t dst, const llvm::Value* src) {
+    Opnd o = operand(src);
+    if (o.kind == Kind::kConst)
+      emit(t_.stk_S, Patch().set(HoleKind::kK, o.value).set(HoleKind::kC, dst));
+    else
+      emit(t_.mov_SS,
+           Patch()
+               .set(HoleKind::kA, o.kind == Kind::kFrame ? slots_.at(src) : uint32_t(o.value))
+               .set(HoleKind::kC, dst));
+  };
+  if (!hazard) {
+    for (const Copy& c : copies) copy(c.dst, c.src);
+    return;
+  }
+  std::vector<uint32_t> tmp;
+  for (size_t k = 0; k < copies.size(); ++k) {
+    tmp.push_back(scratch(int(2 + k)));
+    copy(tmp.back(), copies[k].src);
+  }
+  for (size_t k = 0; k < copies.size(); ++k)
+    emit(t_.mov_SS, Patch().set(HoleKind::kA, tmp[k]).set(HoleKind::kC, copies[k].dst));
+}
+
+void FunctionCompiler::count_back_edge() {
+  emit(t_.count, Patch()
+                     .set(HoleKind::kK, int64_t(prof_.counters))
+                     .set(HoleKind::kK2, int64_t(prof_.hook))
+                     .set(HoleKind::kD, 0)
+                     .set(HoleKind::kJ, 1)
+                     .set(HoleKind::kI, int64_t(std::min<uint64_t>(prof_.threshold, INT32_MAX)))
+                     .set(HoleKind::kA, prof_.id)
+                     .set(HoleKind::kB, prof_.next_level));
+}
+
+void FunctionCompiler::jump_to(const llvm::BasicBlock* from, const llvm::BasicBlock* to) {
+  edge_copies(from, to);
+  if (prof_.counters && is_back_edge(from, to)) count_back_edge();
+  if (to == next_block_) return;
+  Patch p;
+  p.target = block_label_.at(to);
+  emit(t_.jmp, p);
+}
+
+void FunctionCompiler::branch(const llvm::BranchInst& i) {
+  const llvm::BasicBlock* from = i.getParent();
+  if (i.isUnconditional()) return jump_to(from, i.getSuccessor(0));
+  const llvm::Value* c = i.getCondition();
+  if (auto* k = dyn_cast<llvm::ConstantInt>(c))
+    return jump_to(from, i.getSuccessor(k->isZero() ? 1 : 0));
+  if (isa<llvm::Constant>(c)) return jump_to(from, i.getSuccessor(1));  // undef
+  load_x0(c);
+  Patch p;
+  const llvm::BasicBlock *taken = i.getSuccessor(0), *other = i.getSuccessor(1);
+  bool invert = taken == next_block_ && other != next_block_;  // fall through to the true side
+  if (invert) std::swap(taken, other);
+  p.target = edge_label(from, taken);
+  emit(invert ? t_.brz : t_.brnz, p);
+  jump_to(from, other);
+}
+
+void FunctionCompiler::switch_inst(const llvm::SwitchInst& i) {
+  const llvm::BasicBlock* from = i.getParent();
+  bool i1 = false;
+  Width w = int_width(i.getCondition()->getType(), &i1);
+  load_x0(i.getCondition());
+  unsigned n = i.getNumCases();
+  uint64_t mask = w == kW64 ? ~uint64_t(0) : (uint64_t(1) << width_bits(w)) - 1;
+  uint64_t lo = ~uint64_t(0), hi = 0;
+  for (auto& c : i.cases()) {
+    uint64_t v = c.getCaseValue()->getZExtValue() & mask;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  int64_t lo_imm = 0;
+  if (n >= 4 && hi - lo < 4096 && hi - lo + 1 <= 4 * uint64_t(n) && as_imm(lo, w, &lo_imm)) {
+    uint64_t range = hi - lo + 1;
+    int dflt = edge_label(from, i.getDefaultDest());
+    TableFixup t;
+    t.targets.assign(range, dflt);
+    for (auto& c : i.cases())
+      t.targets[(c.getCaseValue()->getZExtValue() & mask) - lo] =
+          edge_label(from, c.getCaseSuccessor());
+    int table = new_label();
+    Patch p;
+    p.set(HoleKind::kJ, lo_imm).set(HoleKind::kI, int64_t(range));
+    size_t before = code.size();
+    emit(t_.jtab[w], p);
+    // the K hole holds the table's address: patched once the code is placed
+    for (uint16_t k = 0; k < t_.jtab[w]->nholes; ++k)
+      if (t_.jtab[w]->holes[k].kind == HoleKind::kK)
+        abs_fixups.push_back({uint32_t(before + t_.jtab[w]->holes[k].offset), table});
+    t.label = table;
+    jump_tables_.push_back(std::move(t));
+  } else {
+    for (auto& c : i.cases()) {
+      uint64_t v = c.getCaseValue()->getZExtValue() & mask;
+      int64_t imm = 0;
+      Patch p;
+      p.target = edge_label(from, c.getCaseSuccessor());
+      if (as_imm(v, w, &imm)) {
+        emit(t_.br[0][w][1], p.set(HoleKind::kI, imm));
+      } else {
+        uint32_t s = scratch(0);
+        emit(t_.stk_S, Patch().set(HoleKind::kK, int64_t(v)).set(HoleKind::kC, s));
+        emit(t_.br[0][w][0], p.set(HoleKind::kB, s));
+      }
+    }
+  }
+  jump_to(from, i.getDefaultDest());
+}
+
+void FunctionCompiler::select(const llvm::SelectInst& i) {
+  llvm::Type* t = i.getType();
+  bool fp = t->isFloatingPointTy();
+  if (fp)
+    fp_type(t);
+  else
+    int_width(t);
+  int_width(i.getCondition()->getType());
+  uint32_t a = slot_or_materialize(i.getTrueValue(), 0);
+  uint32_t b = slot_or_materialize(i.getFalseValue(), 1);
+  load_x0(i.getCondition());
+  emit(t_.sel, Patch().set(HoleKind::kA, a).set(HoleKind::kB, b));
+  if (fp) {
+    emit(t_.stx_S, Patch().set(HoleKind::kC, slot_of(&i)));
+    x0_ = nullptr;
+    return;
+  }
+  store_result(i);
+}
+
+}  // namespace
+
+// ---- the public compiler ---------------------------------------------------------------------
+class Compiler::Impl {
+ public:
+  explicit Impl(Environment e) : env(std::move(e)) {}
+  Environment env;
+  Arena arena;
+};
+
+Compiler::Compiler(Environment env) : impl_(std::make_unique<Impl>(std::move(env))) {}
+Compiler::~Compiler() = default;
+
+size_t Compiler::code_bytes() const { return impl_->arena.bytes(); }
+
+Expected<Compiled> Compiler::compile(const llvm::Function& f, const Profile& profile) {
+  if (f.isDeclaration()) return make_error(ErrorCode::kInternal, "no body to compile");
+  FunctionCompiler fc(impl_->env, f, profile);
+  try {
+    fc.run();
+  } catch (const Unsupported& u) {
+    return make_error(ErrorCode::kUnsupported, u.reason);
+  }
+  TJ_ASSIGN_OR_RETURN(runtime::CodeBlock block, impl_->arena.place(fc.code));
+  fc.finish(uint64_t(block.rx));
+  std::memcpy(block.rw, fc.code.data(), fc.code.size());
+  // Debugging aid: TIERJIT_BASELINE_DUMP=DIR writes each function's code to DIR/NAME.bin
+  // (disassemble with objdump -D -b binary -mi386:x86-64 --adjust-vma=ENTRY).
+  if (const char* dir = std::getenv("TIERJIT_BASELINE_DUMP")) {
+    std::string path = std::string(dir) + "/" + f.getName().str() + ".bin";
+    if (FILE* out = std::fopen(path.c_str(), "wb")) {
+      std::fwrite(block.rw, 1, fc.code.size(), out);
+      std::fclose(out);
+    }
+  }
+  Compiled c;
+  c.entry = uint64_t(block.rx);
+  c.code_bytes = uint32_t(fc.code.size());
+  c.frame_bytes = fc.frame_size;
+  c.instructions = fc.ninstr;
+  return c;
+}
+
+size_t stencil_count() { return generated::kStencilCount; }
+
+}  // namespace tierjit::baseline

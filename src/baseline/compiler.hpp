@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+// The baseline tier for LLVM IR: compiles one function straight from its parsed body, in one
+// pass over its instructions, by copying and patching stencils (src/baseline/stencils.c) —
+// no per-function module, no verifier, no optimizer, no JITLink graph.
+//
+// Code shape: a psABI entry (allocates the frame, stores the parameters to their slots)
+// calls the body; every SSA value that is used beyond the next instruction has an 8-byte
+// frame slot; each integer operation leaves its result in an accumulator register, so a
+// value used only by the next instruction (the usual expression tree) never touches memory;
+// a compare feeding the branch right after it becomes one compare-and-branch. Calls go to
+// the callee's stub (its entry cell), globals to their addresses in the data object.
+//
+// What it does not compile (vectors, i128, x87 long double, aggregates other than the
+// overflow intrinsics' results, invoke and landing pads, variadic definitions, byval, inline
+// asm, ...) comes back as kUnsupported with a short reason; the caller compiles that one
+// function with LLVM instead and counts the reason.
+//
+// Thread-safety: a Compiler is used by one thread at a time (the engine compiles first-tier
+// bodies under its program mutex). Compiled code lives until the Compiler is destroyed.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "support/error.hpp"
+
+namespace llvm {
+class Function;
+class GlobalValue;
+}  // namespace llvm
+
+namespace tierjit::baseline {
+
+/// How compiled code reaches the rest of the program.
+struct Environment {
+  /// Run-time address of a global: a function's stub, a variable in the data object, or a
+  /// host symbol. An error makes the function fall back (reason: its message).
+  std::function<Expected<uint64_t>(const llvm::GlobalValue&)> address_of;
+  /// True when the program may unwind through a function that is not nounwind (it has C++
+  /// exception handling somewhere): such functions need unwind tables, which this tier does
+  /// not emit yet, so they fall back.
+  bool module_has_eh = false;
+};
+
+/// Profiling in the compiled body (tiered mode): on entry counters[0] += 1 and
+/// counters[1] += call_heat; each loop back-edge adds 1 to counters[1]. When counters[1]
+/// crosses `threshold`, `hook(id, next_level)` is called once.
+struct Profile {
+  uint64_t* counters = nullptr;  ///< nullptr: no profiling
+  uint64_t call_heat = 16;
+  uint64_t threshold = 0;
+  void (*hook)(uint32_t, uint32_t) = nullptr;
+  uint32_t id = 0, next_level = 0;
+};
+
+struct Compiled {
+  uint64_t entry = 0;  ///< psABI entry point of the function
+  uint32_t code_bytes = 0;
+  uint32_t frame_bytes = 0;
+  uint32_t instructions = 0;  ///< IR instructions compiled
+};
+
+class Compiler {
+ public:
+  explicit Compiler(Environment env);
+  ~Compiler();
+  Compiler(const Compiler&) = delete;
+  Compiler& operator=(const Compiler&) = delete;
+
+  /// Compiles `f`, whose body must be materialized. Errors: kUnsupported with the reason
+  /// (e.g. "vector type", "intrinsic llvm.va_start"); kCompileFailed when code memory is
+  /// exhausted.
+  Expected<Compiled> compile(const llvm::Function& f, const Profile& profile);
+
+  /// Bytes of code memory in use.
+  size_t code_bytes() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Number of stencils in the table (for --version style reports and tests).
+size_t stencil_count();
+
+}  // namespace tierjit::baseline
