@@ -55,11 +55,14 @@ enum BinOp {
   kUMax,
   kUAddSat,
   kUSubSat,
+  kSAddSat,
+  kSSubSat,
   kNumBinOps
 };
-constexpr const char* kBinName[] = {"add",  "sub",  "mul",  "and",     "or",     "xor",  "shl",
-                                    "lshr", "ashr", "udiv", "urem",    "sdiv",   "srem", "smin",
-                                    "smax", "umin", "umax", "uaddsat", "usubsat"};
+constexpr const char* kBinName[] = {"add",     "sub",     "mul",    "and",  "or",   "xor",
+                                    "shl",     "lshr",    "ashr",   "udiv", "urem", "sdiv",
+                                    "srem",    "smin",    "smax",   "umin", "umax", "uaddsat",
+                                    "usubsat", "saddsat", "ssubsat"};
 constexpr const char* kPredName[] = {"eq",  "ne",  "ugt", "uge", "ult",
                                      "ule", "sgt", "sge", "slt", "sle"};
 constexpr int kNumPreds = 10;
@@ -102,7 +105,7 @@ struct Tables {
   const Stencil* entry[kMaxIntArgs + 1][kMaxFpArgs + 1][2] = {};  // [i, f]
   const Stencil *ldx_S, *ldx_S32, *ldx_K, *lea_F, *stx_S, *stk_S, *mov_SS, *jmp, *trap;
   const Stencil *trunc1, *sext1, *brnz, *brz, *sel, *fpext, *fptrunc, *fence, *ret_X, *ret_S,
-      *count, *vastart, *vacopy;
+      *count, *vastart, *vacopy, *ldrel, *lane_ld, *lane_st;
   const Stencil* entry_va[2] = {};  // [i, f]
   const Stencil* jtab[kNumWidths] = {};
   const Stencil* icmpz[2][kNumWidths] = {};  // [eq, ne] against zero
@@ -187,6 +190,9 @@ const Tables& tables() {
     t.brz = get("brz_X");
     t.vastart = get("vastart");
     t.vacopy = get("vacopy");
+    t.ldrel = get("ldrel");
+    t.lane_ld = get("lane_ld");
+    t.lane_st = get("lane_st");
     t.entry_va[0] = get("entry_va_i");
     t.entry_va[1] = get("entry_va_f");
     t.sel = get("sel_X");
@@ -315,8 +321,10 @@ class FunctionCompiler {
   uint32_t slot_of(const llvm::Value* v) {
     auto it = slots_.find(v);
     if (it != slots_.end()) return it->second;
-    bool pair = v->getType()->isStructTy();
-    uint32_t off = alloc_slot(pair ? 16 : 8);
+    llvm::Type* t = v->getType();
+    uint32_t bytes = t->isStructTy() ? 16 : 8;
+    if (auto* vt = dyn_cast<llvm::FixedVectorType>(t)) bytes = 8 * vt->getNumElements();
+    uint32_t off = alloc_slot(bytes);
     slots_[v] = off;
     return off;
   }
@@ -402,6 +410,60 @@ class FunctionCompiler {
   void select(const llvm::SelectInst& i);
   void fcall(FOp op, FType ft, const llvm::CallInst& i, uint64_t fn);
   void unary_int(UnOp op, const llvm::Instruction& i, const llvm::Value* a, Width w);
+
+  // Vectors are compiled lane by lane: a <N x T> value has N consecutive 8-byte slots, each
+  // lane kept like a scalar of type T.
+  struct VecType {
+    unsigned n;
+    llvm::Type* elem;
+  };
+  VecType vec_type(llvm::Type* t) {
+    auto* vt = dyn_cast<llvm::FixedVectorType>(t);
+    if (!vt) fail("scalable vector");
+    if (vt->getNumElements() > 64) fail("vector of more than 64 lanes");
+    llvm::Type* e = vt->getElementType();
+    if (!e->isFloatTy() && !e->isDoubleTy()) int_width(e);
+    return {vt->getNumElements(), e};
+  }
+  Opnd lane(const llvm::Value* v, unsigned k) {
+    if (auto* c = dyn_cast<llvm::Constant>(v)) {
+      llvm::Constant* e = c->getAggregateElement(k);
+      if (!e) fail("vector constant expression");
+      return {Kind::kConst, int64_t(const_bits(e))};
+    }
+    return {Kind::kSlot, int64_t(slot_of(v) + 8 * k)};
+  }
+  void lane_x0(const llvm::Value* v, unsigned k) {
+    Opnd o = lane(v, k);
+    if (o.kind == Kind::kConst)
+      emit(t_.ldx_K, Patch().set(HoleKind::kK, o.value));
+    else
+      emit(t_.ldx_S, Patch().set(HoleKind::kA, o.value));
+    x0_ = nullptr;
+  }
+  uint32_t lane_slot(const llvm::Value* v, unsigned k, int scratch_index) {
+    Opnd o = lane(v, k);
+    if (o.kind == Kind::kSlot) return uint32_t(o.value);
+    uint32_t s = scratch(scratch_index);
+    emit(t_.stk_S, Patch().set(HoleKind::kK, o.value).set(HoleKind::kC, s));
+    return s;
+  }
+  void lane_copy(uint32_t dst, const llvm::Value* v, unsigned k) {
+    Opnd o = lane(v, k);
+    if (o.kind == Kind::kConst)
+      emit(t_.stk_S, Patch().set(HoleKind::kK, o.value).set(HoleKind::kC, dst));
+    else if (uint32_t(o.value) != dst)
+      emit(t_.mov_SS, Patch().set(HoleKind::kA, o.value).set(HoleKind::kC, dst));
+  }
+  Width mem_width(llvm::Type* t) {
+    if (t->isFloatTy()) return kW32;
+    if (t->isDoubleTy()) return kW64;
+    if (t->isIntegerTy(1)) fail("vector of i1 in memory");
+    return int_width(t);
+  }
+  void vector_inst(const llvm::Instruction& i);
+  bool vector_reduce(const llvm::CallInst& i, llvm::Intrinsic::ID id);
+  bool vector_intrinsic(const llvm::CallInst& i, llvm::Intrinsic::ID id);
 
   // Control flow
   int edge_label(const llvm::BasicBlock* from, const llvm::BasicBlock* to);
@@ -588,6 +650,10 @@ uint32_t FunctionCompiler::slot_or_materialize(const llvm::Value* v, int scratch
 // The operand an instruction wants in the accumulator first (nullptr: none).
 const llvm::Value* FunctionCompiler::x0_operand(const llvm::Instruction& u) const {
   auto not_const = [](const llvm::Value* v) { return !isa<llvm::Constant>(v); };
+  // vector instructions read every operand from slots (vector_inst)
+  if (u.getType()->isVectorTy()) return nullptr;
+  for (const llvm::Use& op : u.operands())
+    if (op->getType()->isVectorTy()) return nullptr;
   switch (u.getOpcode()) {
     case llvm::Instruction::Add:
     case llvm::Instruction::Mul:
@@ -815,7 +881,11 @@ void FunctionCompiler::finish(uint64_t rx_base) {
 }
 
 void FunctionCompiler::instruction(const llvm::Instruction& i) {
-  if (i.getType()->isVectorTy()) fail("vector type");
+  if (!isa<llvm::CallInst>(i)) {
+    bool vec = i.getType()->isVectorTy();
+    for (const llvm::Use& u : i.operands()) vec = vec || u->getType()->isVectorTy();
+    if (vec) return vector_inst(i);
+  }
   switch (i.getOpcode()) {
     case llvm::Instruction::Alloca:
       if (!frame_objects_.count(cast<llvm::AllocaInst>(&i))) fail("alloca outside the entry block");
@@ -1566,6 +1636,7 @@ bool FunctionCompiler::intrinsic(const llvm::CallInst& i, const llvm::Function& 
   namespace I = llvm::Intrinsic;
   ID id = callee.getIntrinsicID();
   auto arg = [&](unsigned k) { return i.getArgOperand(k); };
+  if (i.getType()->isVectorTy()) return vector_intrinsic(i, id);
   auto fty = [&] { return fp_type(i.getType()); };
   switch (id) {
     case I::lifetime_start:
@@ -1591,6 +1662,24 @@ bool FunctionCompiler::intrinsic(const llvm::CallInst& i, const llvm::Function& 
                            .set(HoleKind::kJ, va_fp_)
                            .set(HoleKind::kC, va_overflow_)
                            .set(HoleKind::kD, va_rsa_));
+      return true;
+    }
+    case I::vector_reduce_add:
+    case I::vector_reduce_mul:
+    case I::vector_reduce_and:
+    case I::vector_reduce_or:
+    case I::vector_reduce_xor:
+    case I::vector_reduce_smax:
+    case I::vector_reduce_smin:
+    case I::vector_reduce_umax:
+    case I::vector_reduce_umin:
+      return vector_reduce(i, id);
+    case I::load_relative: {
+      if (!arg(1)->getType()->isIntegerTy(64)) return false;
+      uint32_t a = slot_or_materialize(arg(0), 0);
+      load_x0(arg(1));
+      emit(t_.ldrel, Patch().set(HoleKind::kA, a));
+      store_result(i);
       return true;
     }
     case I::vacopy: {
@@ -1643,7 +1732,9 @@ bool FunctionCompiler::intrinsic(const llvm::CallInst& i, const llvm::Function& 
     case I::umin:
     case I::umax:
     case I::uadd_sat:
-    case I::usub_sat: {
+    case I::usub_sat:
+    case I::sadd_sat:
+    case I::ssub_sat: {
       bool i1 = false;
       Width w = int_width(i.getType(), &i1);
       if (i1) return false;
@@ -1652,7 +1743,9 @@ bool FunctionCompiler::intrinsic(const llvm::CallInst& i, const llvm::Function& 
                  : id == I::umin     ? kUMin
                  : id == I::umax     ? kUMax
                  : id == I::uadd_sat ? kUAddSat
-                                     : kUSubSat;
+                 : id == I::usub_sat ? kUSubSat
+                 : id == I::sadd_sat ? kSAddSat
+                                     : kSSubSat;
       int_binop(op, i, arg(0), arg(1), w);
       return true;
     }
@@ -1816,17 +1909,24 @@ void FunctionCompiler::edge_copies(const llvm::BasicBlock* from, const llvm::Bas
   struct Copy {
     uint32_t dst;
     const llvm::Value* src;
+    int lane;  // -1: a scalar; else the lane of a vector
   };
   std::vector<Copy> copies;
   bool hazard = false;
   for (const llvm::PHINode& phi : to->phis()) {
     const llvm::Value* src = phi.getIncomingValueForBlock(from);
     if (src == &phi) continue;
-    copies.push_back({slot_of(&phi), src});
+    if (phi.getType()->isVectorTy()) {
+      unsigned n = vec_type(phi.getType()).n;
+      for (unsigned k = 0; k < n; ++k) copies.push_back({slot_of(&phi) + 8 * k, src, int(k)});
+    } else {
+      copies.push_back({slot_of(&phi), src, -1});
+    }
     if (auto* sp = dyn_cast<llvm::PHINode>(src); sp && sp->getParent() == to) hazard = true;
   }
-  auto copy = [&](uint32_t dst, const llvm::Value* src) {
-    Opnd o = operand(src);
+  auto copy = [&](uint32_t dst, const Copy& c) {
+    const llvm::Value* src = c.src;
+    Opnd o = c.lane >= 0 ? lane(src, unsigned(c.lane)) : operand(src);
     if (o.kind == Kind::kConst)
       emit(t_.stk_S, Patch().set(HoleKind::kK, o.value).set(HoleKind::kC, dst));
     else
@@ -1836,13 +1936,13 @@ void FunctionCompiler::edge_copies(const llvm::BasicBlock* from, const llvm::Bas
                .set(HoleKind::kC, dst));
   };
   if (!hazard) {
-    for (const Copy& c : copies) copy(c.dst, c.src);
+    for (const Copy& c : copies) copy(c.dst, c);
     return;
   }
   std::vector<uint32_t> tmp;
   for (size_t k = 0; k < copies.size(); ++k) {
     tmp.push_back(scratch(int(2 + k)));
-    copy(tmp.back(), copies[k].src);
+    copy(tmp.back(), copies[k]);
   }
   for (size_t k = 0; k < copies.size(); ++k)
     emit(t_.mov_SS, Patch().set(HoleKind::kA, tmp[k]).set(HoleKind::kC, copies[k].dst));
@@ -1956,6 +2056,452 @@ void FunctionCompiler::select(const llvm::SelectInst& i) {
   store_result(i);
 }
 
+bool FunctionCompiler::vector_reduce(const llvm::CallInst& i, llvm::Intrinsic::ID id) {
+  namespace I = llvm::Intrinsic;
+  const llvm::Value* v = i.getArgOperand(0);
+  VecType vt = vec_type(v->getType());
+  if (vt.elem->isFloatingPointTy()) return false;
+  bool i1 = false;
+  Width w = int_width(vt.elem, &i1);
+  BinOp op = id == I::vector_reduce_add    ? kAdd
+             : id == I::vector_reduce_mul  ? kMul
+             : id == I::vector_reduce_and  ? kAnd
+             : id == I::vector_reduce_or   ? kOr
+             : id == I::vector_reduce_xor  ? kXor
+             : id == I::vector_reduce_smax ? kSMax
+             : id == I::vector_reduce_smin ? kSMin
+             : id == I::vector_reduce_umax ? kUMax
+                                           : kUMin;
+  if (i1 && (op == kAdd || op == kMul)) op = op == kAdd ? kXor : kAnd;
+  if (i1 && op != kAnd && op != kOr && op != kXor) return false;
+  lane_x0(v, 0);
+  for (unsigned k = 1; k < vt.n; ++k) {
+    Opnd o = lane(v, k);
+    int64_t imm = 0;
+    if (o.kind == Kind::kConst && as_imm(uint64_t(o.value), w, &imm)) {
+      emit(t_.bin[op][w][1], Patch().set(HoleKind::kI, imm));
+    } else {
+      emit(t_.bin[op][w][0], Patch().set(HoleKind::kB, lane_slot(v, k, 0)));
+    }
+  }
+  store_result(i);
+  return true;
+}
+
+// Elementwise integer intrinsics on vectors, lane by lane.
+bool FunctionCompiler::vector_intrinsic(const llvm::CallInst& i, llvm::Intrinsic::ID id) {
+  namespace I = llvm::Intrinsic;
+  VecType vt = vec_type(i.getType());
+  if (vt.elem->isFloatingPointTy()) return false;
+  bool i1 = false;
+  Width w = int_width(vt.elem, &i1);
+  if (i1) return false;
+  uint32_t dst = slot_of(&i);
+  const llvm::Value* a = i.getArgOperand(0);
+  int bin = -1, un = -1;
+  switch (id) {
+    case I::smin:
+      bin = kSMin;
+      break;
+    case I::smax:
+      bin = kSMax;
+      break;
+    case I::umin:
+      bin = kUMin;
+      break;
+    case I::umax:
+      bin = kUMax;
+      break;
+    case I::uadd_sat:
+      bin = kUAddSat;
+      break;
+    case I::usub_sat:
+      bin = kUSubSat;
+      break;
+    case I::sadd_sat:
+      bin = kSAddSat;
+      break;
+    case I::ssub_sat:
+      bin = kSSubSat;
+      break;
+    case I::abs:
+      un = kAbs;
+      break;
+    case I::ctpop:
+      un = kCtpop;
+      break;
+    case I::ctlz:
+      un = kCtlz;
+      break;
+    case I::cttz:
+      un = kCttz;
+      break;
+    case I::bswap:
+      un = kBswap;
+      break;
+    default:
+      return false;
+  }
+  if (un >= 0 && !t_.un[un][w]) return false;
+  for (unsigned k = 0; k < vt.n; ++k) {
+    if (bin >= 0) {
+      uint32_t b = lane_slot(i.getArgOperand(1), k, 0);
+      lane_x0(a, k);
+      emit(t_.bin[bin][w][0], Patch().set(HoleKind::kB, b));
+    } else {
+      lane_x0(a, k);
+      emit(t_.un[un][w], Patch());
+    }
+    emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
+  }
+  x0_ = nullptr;
+  return true;
+}
+
+void FunctionCompiler::vector_inst(const llvm::Instruction& i) {
+  unsigned opc = i.getOpcode();
+  switch (opc) {
+    case llvm::Instruction::InsertElement: {
+      VecType vt = vec_type(i.getType());
+      auto* idx = dyn_cast<llvm::ConstantInt>(i.getOperand(2));
+      uint32_t dst = slot_of(&i);
+      if (!idx) {  // copy every lane, then store the scalar at the run-time index
+        for (unsigned k = 0; k < vt.n; ++k) lane_copy(dst + 8 * k, i.getOperand(0), k);
+        uint32_t s = slot_or_materialize(i.getOperand(1), 0);
+        load_x0(i.getOperand(2));
+        emit(t_.lane_st,
+             Patch().set(HoleKind::kA, s).set(HoleKind::kI, dst).set(HoleKind::kJ, vt.n));
+        x0_ = nullptr;
+        return;
+      }
+      uint64_t at = idx->getZExtValue();
+      for (unsigned k = 0; k < vt.n; ++k)
+        if (k != at) lane_copy(dst + 8 * k, i.getOperand(0), k);
+      if (at < vt.n) {
+        const llvm::Value* s = i.getOperand(1);
+        Opnd o = operand(s);
+        if (o.kind == Kind::kConst)
+          emit(t_.stk_S, Patch().set(HoleKind::kK, o.value).set(HoleKind::kC, dst + 8 * at));
+        else
+          emit(t_.mov_SS,
+               Patch()
+                   .set(HoleKind::kA, o.kind == Kind::kFrame ? slots_.at(s) : uint32_t(o.value))
+                   .set(HoleKind::kC, dst + 8 * at));
+      }
+      x0_ = nullptr;
+      return;
+    }
+    case llvm::Instruction::ExtractElement: {
+      const llvm::Value* v = i.getOperand(0);
+      VecType vt = vec_type(v->getType());
+      auto* idx = dyn_cast<llvm::ConstantInt>(i.getOperand(1));
+      if (!idx) {
+        uint32_t base = isa<llvm::Constant>(v) ? 0 : slot_of(v);
+        if (isa<llvm::Constant>(v)) {  // lanes of a constant: materialize them in order
+          base = alloc_slot(8 * vt.n);
+          for (unsigned k = 0; k < vt.n; ++k) lane_copy(base + 8 * k, v, k);
+        }
+        load_x0(i.getOperand(1));
+        emit(t_.lane_ld, Patch().set(HoleKind::kI, base).set(HoleKind::kJ, vt.n));
+        if (i.getType()->isFloatingPointTy()) {
+          emit(t_.stx_S, Patch().set(HoleKind::kC, slot_of(&i)));
+          x0_ = nullptr;
+          return;
+        }
+        return store_result(i);
+      }
+      uint64_t at = idx->getZExtValue();
+      if (at >= vt.n) {  // poison
+        emit(t_.ldx_K, Patch().set(HoleKind::kK, 0));
+      } else {
+        lane_x0(v, unsigned(at));
+      }
+      if (i.getType()->isFloatingPointTy()) {
+        emit(t_.stx_S, Patch().set(HoleKind::kC, slot_of(&i)));
+        x0_ = nullptr;
+        return;
+      }
+      return store_result(i);
+    }
+    case llvm::Instruction::ShuffleVector: {
+      auto& sv = cast<llvm::ShuffleVectorInst>(i);
+      VecType vt = vec_type(i.getType());
+      unsigned na = vec_type(sv.getOperand(0)->getType()).n;
+      uint32_t dst = slot_of(&i);
+      for (unsigned k = 0; k < vt.n; ++k) {
+        int m = sv.getMaskValue(k);
+        if (m < 0) continue;  // poison lane
+        if (unsigned(m) < na)
+          lane_copy(dst + 8 * k, sv.getOperand(0), unsigned(m));
+        else
+          lane_copy(dst + 8 * k, sv.getOperand(1), unsigned(m) - na);
+      }
+      x0_ = nullptr;
+      return;
+    }
+    case llvm::Instruction::Load: {
+      auto& ld = cast<llvm::LoadInst>(i);
+      VecType vt = vec_type(i.getType());
+      Width w = mem_width(vt.elem);
+      uint32_t esize = uint32_t(dl_.getTypeAllocSize(vt.elem));
+      uint32_t dst = slot_of(&i);
+      Opnd po = operand(ld.getPointerOperand());
+      uint32_t ps = po.kind == Kind::kFrame ? 0 : slot_or_materialize(ld.getPointerOperand(), 0);
+      for (unsigned k = 0; k < vt.n; ++k) {
+        if (po.kind == Kind::kFrame)
+          emit(t_.mem[kLdF][w], Patch().set(HoleKind::kI, po.value + k * esize));
+        else
+          emit(t_.mem[kLdS][w], Patch().set(HoleKind::kA, ps).set(HoleKind::kI, k * esize));
+        emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
+      }
+      x0_ = nullptr;
+      return;
+    }
+    case llvm::Instruction::Store: {
+      auto& st = cast<llvm::StoreInst>(i);
+      const llvm::Value* v = st.getValueOperand();
+      VecType vt = vec_type(v->getType());
+      Width w = mem_width(vt.elem);
+      uint32_t esize = uint32_t(dl_.getTypeAllocSize(vt.elem));
+      Opnd po = operand(st.getPointerOperand());
+      uint32_t ps = po.kind == Kind::kFrame ? 0 : slot_or_materialize(st.getPointerOperand(), 0);
+      for (unsigned k = 0; k < vt.n; ++k) {
+        lane_x0(v, k);
+        if (po.kind == Kind::kFrame)
+          emit(t_.mem[kStF][w], Patch().set(HoleKind::kI, po.value + k * esize));
+        else
+          emit(t_.mem[kSt][w], Patch().set(HoleKind::kB, ps).set(HoleKind::kI, k * esize));
+      }
+      x0_ = nullptr;
+      return;
+    }
+    case llvm::Instruction::PHI:
+      vec_type(i.getType());
+      slot_of(&i);
+      return;
+    case llvm::Instruction::GetElementPtr: {  // per lane: base + sum(index * stride)
+      auto& g = cast<llvm::GetElementPtrInst>(i);
+      VecType vt = vec_type(i.getType());
+      uint32_t dst = slot_of(&i);
+      for (unsigned k = 0; k < vt.n; ++k) {
+        const llvm::Value* base = g.getPointerOperand();
+        if (base->getType()->isVectorTy())
+          lane_x0(base, k);
+        else
+          load_x0(base);
+        x0_ = nullptr;
+        int64_t off = 0;
+        for (auto it = llvm::gep_type_begin(&g), e = llvm::gep_type_end(&g); it != e; ++it) {
+          const llvm::Value* idx = it.getOperand();
+          if (llvm::StructType* st = it.getStructTypeOrNull()) {
+            auto* c = dyn_cast<llvm::ConstantInt>(idx);
+            if (!c)
+              c = dyn_cast_or_null<llvm::ConstantInt>(
+                  cast<llvm::Constant>(idx)->getAggregateElement(k));
+            if (!c) fail("vector getelementptr");
+            off += int64_t(dl_.getStructLayout(st)->getElementOffset(unsigned(c->getZExtValue())));
+            continue;
+          }
+          int64_t size = int64_t(it.getSequentialElementStride(dl_).getFixedValue());
+          bool vec_idx = idx->getType()->isVectorTy();
+          Opnd o = vec_idx ? lane(idx, k) : operand(idx);
+          llvm::Type* it_ty = vec_idx ? vec_type(idx->getType()).elem : idx->getType();
+          unsigned bits = it_ty->getIntegerBitWidth();
+          if (bits != 64 && bits != 32) fail("vector getelementptr");
+          if (o.kind == Kind::kConst) {
+            int64_t v = bits == 32 ? int64_t(int32_t(uint32_t(o.value))) : o.value;
+            off += v * size;
+            continue;
+          }
+          if (o.kind != Kind::kSlot || !fits_i32(size)) fail("vector getelementptr");
+          int sc = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : size == 8 ? 3 : 4;
+          emit(t_.gep[0][bits == 32][sc],
+               Patch().set(HoleKind::kB, o.value).set(HoleKind::kJ, 0).set(HoleKind::kI, size));
+        }
+        if (!fits_i32(off)) fail("GEP offset beyond 2 GiB");
+        if (off) emit(t_.bin[kAdd][kW64][1], Patch().set(HoleKind::kI, off));
+        emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
+      }
+      x0_ = nullptr;
+      return;
+    }
+    case llvm::Instruction::Freeze: {
+      VecType vt = vec_type(i.getType());
+      uint32_t dst = slot_of(&i);
+      for (unsigned k = 0; k < vt.n; ++k) lane_copy(dst + 8 * k, i.getOperand(0), k);
+      return;
+    }
+    case llvm::Instruction::Select: {
+      VecType vt = vec_type(i.getType());
+      const llvm::Value* c = i.getOperand(0);
+      bool vec_cond = c->getType()->isVectorTy();
+      uint32_t dst = slot_of(&i);
+      for (unsigned k = 0; k < vt.n; ++k) {
+        uint32_t a = lane_slot(i.getOperand(1), k, 0), b = lane_slot(i.getOperand(2), k, 1);
+        if (vec_cond) {
+          lane_x0(c, k);
+        } else {
+          load_x0(c);
+        }
+        emit(t_.sel, Patch().set(HoleKind::kA, a).set(HoleKind::kB, b));
+        emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
+        x0_ = nullptr;  // the accumulator now holds the lane, not the condition
+      }
+      x0_ = nullptr;
+      return;
+    }
+    default:
+      break;
+  }
+  if (auto* bo = dyn_cast<llvm::BinaryOperator>(&i)) {
+    VecType vt = vec_type(i.getType());
+    uint32_t dst = slot_of(&i);
+    if (vt.elem->isFloatingPointTy()) {
+      FType ft = fp_type(vt.elem);
+      FOp op;
+      switch (opc) {
+        case llvm::Instruction::FAdd:
+          op = kFAdd;
+          break;
+        case llvm::Instruction::FSub:
+          op = kFSub;
+          break;
+        case llvm::Instruction::FMul:
+          op = kFMul;
+          break;
+        case llvm::Instruction::FDiv:
+          op = kFDiv;
+          break;
+        default:
+          fail("vector frem");
+      }
+      for (unsigned k = 0; k < vt.n; ++k) {
+        uint32_t a = lane_slot(bo->getOperand(0), k, 0), b = lane_slot(bo->getOperand(1), k, 1);
+        emit(t_.f[op][ft],
+             Patch().set(HoleKind::kA, a).set(HoleKind::kB, b).set(HoleKind::kC, dst + 8 * k));
+      }
+      x0_ = nullptr;
+      return;
+    }
+    bool i1 = false;
+    Width w = int_width(vt.elem, &i1);
+    BinOp op;
+    switch (opc) {
+      case llvm::Instruction::Add:
+        op = i1 ? kXor : kAdd;
+        break;
+      case llvm::Instruction::Sub:
+        op = i1 ? kXor : kSub;
+        break;
+      case llvm::Instruction::Mul:
+        op = i1 ? kAnd : kMul;
+        break;
+      case llvm::Instruction::And:
+        op = kAnd;
+        break;
+      case llvm::Instruction::Or:
+        op = kOr;
+        break;
+      case llvm::Instruction::Xor:
+        op = kXor;
+        break;
+      case llvm::Instruction::Shl:
+        op = kShl;
+        break;
+      case llvm::Instruction::LShr:
+        op = kLShr;
+        break;
+      case llvm::Instruction::AShr:
+        op = kAShr;
+        break;
+      case llvm::Instruction::UDiv:
+        op = kUDiv;
+        break;
+      case llvm::Instruction::SDiv:
+        op = kSDiv;
+        break;
+      case llvm::Instruction::URem:
+        op = kURem;
+        break;
+      default:
+        op = kSRem;
+        break;
+    }
+    if (i1 && op != kAnd && op != kOr && op != kXor) fail("i1 vector arithmetic");
+    for (unsigned k = 0; k < vt.n; ++k) {
+      Opnd b = lane(bo->getOperand(1), k);
+      int64_t imm = 0;
+      bool use_imm = b.kind == Kind::kConst && as_imm(uint64_t(b.value), w, &imm);
+      uint32_t bs = use_imm ? 0 : lane_slot(bo->getOperand(1), k, 0);
+      lane_x0(bo->getOperand(0), k);
+      emit(t_.bin[op][w][use_imm],
+           use_imm ? Patch().set(HoleKind::kI, imm) : Patch().set(HoleKind::kB, bs));
+      emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
+    }
+    x0_ = nullptr;
+    return;
+  }
+  if (auto* ic = dyn_cast<llvm::ICmpInst>(&i)) {
+    VecType vt = vec_type(ic->getOperand(0)->getType());
+    bool i1 = false;
+    Width w = int_width(vt.elem, &i1);
+    if (i1 && ic->isSigned()) fail("signed compare of i1");
+    int pi = pred_index(ic->getPredicate());
+    uint32_t dst = slot_of(&i);
+    for (unsigned k = 0; k < vt.n; ++k) {
+      Opnd b = lane(ic->getOperand(1), k);
+      int64_t imm = 0;
+      bool use_imm = b.kind == Kind::kConst && as_imm(uint64_t(b.value), w, &imm);
+      uint32_t bs = use_imm ? 0 : lane_slot(ic->getOperand(1), k, 0);
+      lane_x0(ic->getOperand(0), k);
+      emit(t_.icmp[pi][w][use_imm],
+           use_imm ? Patch().set(HoleKind::kI, imm) : Patch().set(HoleKind::kB, bs));
+      emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
+    }
+    x0_ = nullptr;
+    return;
+  }
+  if (auto* ci = dyn_cast<llvm::CastInst>(&i)) {
+    if (!ci->getSrcTy()->isVectorTy() || !ci->getDestTy()->isVectorTy()) fail("vector bitcast");
+    VecType vs = vec_type(ci->getSrcTy()), vd = vec_type(ci->getDestTy());
+    if (vs.n != vd.n) fail("vector bitcast");
+    uint32_t dst = slot_of(&i);
+    for (unsigned k = 0; k < vd.n; ++k) {
+      switch (opc) {
+        case llvm::Instruction::ZExt:
+        case llvm::Instruction::IntToPtr:
+        case llvm::Instruction::BitCast:
+          if (vs.elem->isFloatTy() != vd.elem->isFloatTy() ||
+              vs.elem->isDoubleTy() != vd.elem->isDoubleTy())
+            fail("vector bitcast");
+          lane_copy(dst + 8 * k, ci->getOperand(0), k);
+          continue;
+        case llvm::Instruction::Trunc:
+        case llvm::Instruction::PtrToInt: {
+          bool d1 = false;
+          Width wd = int_width(vd.elem, &d1);
+          lane_x0(ci->getOperand(0), k);
+          if (d1 || wd != kW64) emit(d1 ? t_.trunc1 : t_.un[kTrunc][wd], Patch());
+          break;
+        }
+        case llvm::Instruction::SExt: {
+          bool s1 = false;
+          Width ws = int_width(vs.elem, &s1), wd = int_width(vd.elem);
+          lane_x0(ci->getOperand(0), k);
+          emit(s1 ? t_.sext1 : t_.un[kSext64][ws], Patch());
+          if (wd != kW64) emit(t_.un[kTrunc][wd], Patch());
+          break;
+        }
+        default:
+          fail(std::string("vector ") + i.getOpcodeName());
+      }
+      emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
+    }
+    x0_ = nullptr;
+    return;
+  }
+  fail(std::string("vector ") + i.getOpcodeName());
+}
 }  // namespace
 
 // ---- the public compiler ---------------------------------------------------------------------

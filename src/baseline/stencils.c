@@ -166,6 +166,22 @@ BIN_ALLW(mul, (u64)a * (u64)b)
 BIN_ALLW(and, a &b)
 BIN_ALLW(or, a | b)
 BIN_ALLW(xor, a ^ b)
+/* Signed saturating add/subtract (llvm.sadd.sat, llvm.ssub.sat). */
+#define SAT(W)                                                                        \
+  static inline __attribute__((always_inline)) U_##W sat_add_##W(S_##W a, S_##W b) { \
+    S_##W r;                                                                          \
+    if (!__builtin_add_overflow(a, b, &r)) return (U_##W)r;                           \
+    return b > 0 ? (U_##W)((U_##W) ~0ul >> 1) : (U_##W)(((U_##W) ~0ul >> 1) + 1);     \
+  }                                                                                   \
+  static inline __attribute__((always_inline)) U_##W sat_sub_##W(S_##W a, S_##W b) { \
+    S_##W r;                                                                          \
+    if (!__builtin_sub_overflow(a, b, &r)) return (U_##W)r;                           \
+    return b < 0 ? (U_##W)((U_##W) ~0ul >> 1) : (U_##W)(((U_##W) ~0ul >> 1) + 1);     \
+  }
+SAT(8)
+SAT(16)
+SAT(32)
+SAT(64)
 /* Shift amounts at or above the width are poison in LLVM IR: any result will do, so they are
  * masked (no C undefined behaviour in the stencil). */
 #define SHIFTS(W)                                                      \
@@ -181,6 +197,8 @@ BIN_ALLW(xor, a ^ b)
   BIN_W(umin, W, a < b ? a : b)                                        \
   BIN_W(umax, W, a > b ? a : b)                                        \
   BIN_W(uaddsat, W, (U_##W)(a + b) < a ? (U_##W) ~0ul : (U_##W)(a + b)) \
+  BIN_W(saddsat, W, sat_add_##W(SA(W), SB(W)))                           \
+  BIN_W(ssubsat, W, sat_sub_##W(SA(W), SB(W)))                           \
   BIN_W(usubsat, W, a > b ? (U_##W)(a - b) : 0)
 SHIFTS(8)
 SHIFTS(16)
@@ -659,6 +677,22 @@ STENCIL(vastart) {
   *(u32 *)(va + 4) = (u32)HOLE(J);
   *(u8 **)(va + 8) = *(u8 **)(fp + HOLE(C));
   *(u8 **)(va + 16) = fp + HOLE(D);
+  CONTINUE();
+}
+/* llvm.load.relative: x0 = slot A + sext(*(i32 *)(slot A + x0)) (relative lookup tables) */
+STENCIL(ldrel) {
+  u8 *base = (u8 *)SLOT(A);
+  x0 = (u64)(base + *(i32 *)(base + x0));
+  CONTINUE();
+}
+/* Vector lanes at a variable index x0 (lanes are 8-byte slots from fp + I; J lanes): an index
+ * out of range reads 0 / writes nothing (the IR's result is poison). */
+STENCIL(lane_ld) {
+  x0 = x0 < (u64)IMMJ ? *(u64 *)(fp + IMM + x0 * 8) : 0;
+  CONTINUE();
+}
+STENCIL(lane_st) {
+  if (x0 < (u64)IMMJ) *(u64 *)(fp + IMM + x0 * 8) = SLOT(A);
   CONTINUE();
 }
 STENCIL(vacopy) {

@@ -481,7 +481,7 @@ Status OrcEngine::Impl::setup() {
       program->functions().size(),
       [this](uint32_t id, uint32_t tier) { install_tier(id, int(tier)); });
 
-  if (options.policy.baseline && options.lazy) {
+  if (options.policy.baseline) {
     baseline::Environment env;
     env.address_of = [this](const llvm::GlobalValue& gv) { return global_address(gv); };
     {
@@ -514,6 +514,12 @@ Status OrcEngine::Impl::setup() {
   }
   if (!options.lazy) {
     for (const FunctionInfo& f : program->functions()) {
+      if (baseline && fns[f.id].code_tier < 0) {
+        if (uint64_t entry = baseline_entry(f.id)) {
+          set_cell(f.id, entry);
+          continue;
+        }
+      }
       auto addr = es.lookup({&jd}, es.intern(f.name + "$impl"));
       if (!addr)
         return compile_error_or(from_llvm(addr.takeError(), ErrorCode::kCompileFailed, ""));

@@ -20,7 +20,7 @@ for o in O0 O1 O2; do
       "$TIERJIT" run --cache-dir "$WORK/cache-$o" "$WORK/bl-$o.bc" -- 1000
   done
   # The functions really ran baseline code: each of these rows says "base".
-  fns="widths bits fp sparse dense phis items atomics vsum"
+  fns="widths bits fp sparse dense phis items atomics vsum vec sum_bytes"
   [ $o = O0 ] && fns="$fns divs many"  # clang folds these calls away at -O1 and -O2
   for fn in $fns; do
     expect_run "-$o $fn compiled by the baseline tier" $status "^  $fn +[0-9]+ +base " -- \
@@ -29,8 +29,8 @@ for o in O0 O1 O2; do
   expect_run "-$o baseline count" $status "baseline [1-9][0-9]* \(" -- \
     "$TIERJIT" run --no-cache --stats --tier baseline "$WORK/bl-$o.bc" -- 1000
 done
-# Only the function with vector types falls back at -O1, and its reason is shown.
-expect_run "fallback counted with its reason" 0 "fallback 1: vector type x1" -- \
+# Only the function with 128-bit integers falls back at -O1, and its reason is shown.
+expect_run "fallback counted with its reason" 0 "fallback 1: i128 x1" -- \
   "$TIERJIT" run --no-cache --stats --tier baseline "$WORK/bl-O1.bc" -- 1000
 # Tiered: the hot functions leave the baseline tier for O2.
 "$WORK/bl-O1" 3000000 > /dev/null

@@ -139,12 +139,33 @@ NOINLINE static int atomics(int n) {
   return counter + (int)(big % 100000) + __atomic_exchange_n(&counter, 0, __ATOMIC_ACQ_REL);
 }
 
-// Vector types are not covered by the baseline tier: this function falls back to LLVM.
+// Vectors are compiled lane by lane.
 typedef int v4si __attribute__((vector_size(16)));
+typedef unsigned char v8qu __attribute__((vector_size(8)));
 NOINLINE static int vec(int n) {
-  v4si a = {n, n + 1, n + 2, n + 3}, b = {1, 2, 3, 4};
+  v4si a = {n, n + 1, n + 2, n + 3}, b = {1, 2, -3, 4};
   v4si c = a * b + a;
-  return c[0] + c[1] + c[2] + c[3];
+  v4si d = __builtin_shufflevector(c, a, 7, 2, 0, 5);
+  v4si m = c > d;
+  v4si sel = n & 1 ? c : d;  // a vector select on a scalar condition
+  int s = sel[0] + sel[1] + sel[2] + sel[3];
+  v8qu q = {1, 2, 3, 250, 5, 6, 7, (unsigned char)n};
+  q = q + q;
+  for (int i = 0; i < 8; i++) s += q[i];
+  return c[0] + c[1] + c[2] + c[3] + d[0] - d[3] + m[1] + m[2] + s;
+}
+
+// 128-bit integers are not covered by the baseline tier: this function falls back to LLVM.
+NOINLINE static unsigned long long wide(unsigned long long a, unsigned long long b) {
+  unsigned __int128 p = (unsigned __int128)a * b;
+  return (unsigned long long)(p >> 64) ^ (unsigned long long)p;
+}
+
+// A loop the vectorizer turns into vector code at -O2.
+NOINLINE static unsigned sum_bytes(const unsigned char* p, int n) {
+  unsigned s = 0;
+  for (int i = 0; i < n; i++) s += p[i] * 3u;
+  return s;
 }
 
 typedef int (*op_fn)(unsigned, int);
@@ -168,6 +189,10 @@ int main(int argc, char** argv) {
   printf("items %.2f\n", items(n % 16 + 1));
   printf("atomics %d\n", atomics(n));
   printf("vec %d\n", vec(n));
+  printf("wide %llu\n", wide(0x123456789abcdefULL * (unsigned)n, 0xfedcba987654321ULL));
+  unsigned char bytes[300];
+  for (int i = 0; i < 300; i++) bytes[i] = (unsigned char)(i * 7 + n);
+  printf("sum_bytes %u\n", sum_bytes(bytes, 300 - n % 7));
   sink = n;
   return acc & 0x3f;
 }
