@@ -150,6 +150,7 @@ uint64_t OrcEngine::Impl::baseline_entry(uint32_t id) {
   }
   TJ_LOG(Channel::kLazy, "baseline: {} in {:.3f} ms ({} instructions, {} bytes)", f.name, ms,
          c.value().instructions, c.value().code_bytes);
+  st.ir_instructions.store(c.value().instructions, std::memory_order_relaxed);
   st.baseline_entry.store(c.value().entry, std::memory_order_release);
   return c.value().entry;
 }
@@ -480,6 +481,13 @@ Status OrcEngine::Impl::setup() {
   tier_ups = std::make_unique<tierup::CompileQueue>(
       program->functions().size(),
       [this](uint32_t id, uint32_t tier) { install_tier(id, int(tier)); });
+  // Hottest per unit of compile cost first: a big cold-ish function (a parser's reduce
+  // routine) must not keep a small hot one waiting (compile time grows with size).
+  tier_ups->set_priority([this](uint32_t id) {
+    uint64_t heat = std::atomic_ref<uint64_t>(counters[2 * id + 1]).load(std::memory_order_relaxed);
+    uint64_t size = fns[id].ir_instructions.load(std::memory_order_relaxed);
+    return heat * 256 / ((size ? size : 256) + 32);
+  });
 
   if (options.policy.baseline) {
     baseline::Environment env;

@@ -125,8 +125,16 @@ void CompileQueue::work() {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
-      next = queue_.front();
-      queue_.pop_front();
+      auto pick = queue_.begin();
+      if (priority_) {  // the most valuable request first; ties keep arrival order
+        uint64_t best = 0;
+        for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+          uint64_t p = priority_(it->first);
+          if (it == queue_.begin() || p > best) best = p, pick = it;
+        }
+      }
+      next = *pick;
+      queue_.erase(pick);
     }
     {
       std::lock_guard<std::mutex> busy(job_mu_);

@@ -63,6 +63,12 @@ class CompileQueue {
 
   /// Starts the worker thread (once). Requests made before are kept and run then.
   void start();
+  /// Order of the queued requests: with a priority function the worker takes the request
+  /// with the highest priority(fn) first (e.g. the hottest per unit of compile time), else in
+  /// arrival order. Set before start(); called on the worker thread under the queue lock.
+  void set_priority(std::function<uint64_t(uint32_t fn)> priority) {
+    priority_ = std::move(priority);
+  }
   /// Queues (fn, tier) when `tier` is above every tier requested for `fn` so far and the
   /// queue is not stopped; returns whether it did. Lock-free when there is nothing to do.
   bool request(uint32_t fn, uint32_t tier);
@@ -84,6 +90,7 @@ class CompileQueue {
   void work();
 
   Job job_;
+  std::function<uint64_t(uint32_t)> priority_;
   std::unique_ptr<std::atomic<uint32_t>[]> requested_;
   std::mutex mu_;
   std::condition_variable cv_, idle_cv_;

@@ -63,8 +63,9 @@ struct FnState {
   int code_tier = -1;         // tier of the installed code (guarded by Impl::code_mu)
   std::string code;           // its object bytes when compiled or loaded one by one
   std::string fallback;       // why the last tier-up failed (guarded by Impl::code_mu)
-  std::atomic<uint64_t> baseline_entry{0};  // baseline code, once compiled
-  bool baseline_tried = false;              // guarded by the program mutex
+  std::atomic<uint64_t> baseline_entry{0};   // baseline code, once compiled
+  std::atomic<uint32_t> ir_instructions{0};  // its size, when the baseline tier compiled it
+  bool baseline_tried = false;               // guarded by the program mutex
 };
 }  // namespace detail
 
