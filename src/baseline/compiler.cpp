@@ -2,6 +2,7 @@
 // The baseline tier's one-pass compiler (see compiler.hpp for the code shape).
 #include "baseline/compiler.hpp"
 
+#include <dlfcn.h>
 #include <llvm/ADT/DenseMap.h>
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/DataLayout.h>
@@ -219,8 +220,13 @@ constexpr int kNoLabel = -1;
 struct Patch {
   int64_t v[size_t(HoleKind::kCount)] = {};
   int target = kNoLabel;
+  int ksym = 0, k2sym = 0;  // symbols (1-based) the K and K2 holes' addresses refer to
   Patch& set(HoleKind k, int64_t x) {
     v[size_t(k)] = x;
+    return *this;
+  }
+  Patch& sym(int s) {
+    ksym = s;
     return *this;
   }
 };
@@ -293,7 +299,40 @@ class FunctionCompiler {
   struct Opnd {
     Kind kind;
     int64_t value;  // constant bits, frame offset, or slot offset
+    int sym = 0;    // kConst: the symbol (1-based) its address is relative to, if any
   };
+  // A constant's bits and, for an address, the symbol it is relative to (relocations).
+  struct CVal {
+    uint64_t bits;
+    int sym;
+  };
+  struct Sym {
+    SymbolKind kind;
+    std::string name;
+    int64_t addend;
+  };
+  struct HostFn {
+    uint64_t value;
+    int sym;
+  };
+  CVal cval(const llvm::Constant* c);
+  int add_sym(SymbolKind kind, std::string name, int64_t addend) {
+    syms_.push_back({kind, std::move(name), addend});
+    return int(syms_.size());
+  }
+  HostFn host(const char* name) {
+    void* p = ::dlsym(RTLD_DEFAULT, name);
+    if (!p) fail(std::string("host function ") + name);
+    return {uint64_t(p), add_sym(SymbolKind::kHost, name, 0)};
+  }
+  std::vector<Sym> syms_;
+  struct KReloc {
+    uint32_t at;
+    int sym;
+    int32_t addend;
+  };
+  std::vector<KReloc> krelocs_;
+  bool relocatable_ = true;
 
   [[noreturn]] static void fail(std::string why) { throw Unsupported{std::move(why)}; }
   static std::string type_name(llvm::Type* t) {
@@ -332,7 +371,7 @@ class FunctionCompiler {
     while (int(scratch_.size()) <= i) scratch_.push_back(alloc_slot());
     return scratch_[size_t(i)];
   }
-  uint64_t const_bits(const llvm::Constant* c);
+  uint64_t const_bits(const llvm::Constant* c) { return cval(c).bits; }
   Opnd operand(const llvm::Value* v);
   bool is_const(const llvm::Value* v) const { return isa<llvm::Constant>(v); }
 
@@ -403,12 +442,12 @@ class FunctionCompiler {
   void gep(const llvm::GetElementPtrInst& i);
   void call(const llvm::CallInst& i);
   bool intrinsic(const llvm::CallInst& i, const llvm::Function& callee);
-  void host_call(const llvm::CallInst& i, uint64_t addr, const llvm::Value* callee_value);
+  void host_call(const llvm::CallInst& i, const char* host_fn, const llvm::Value* callee_value);
   void ret(const llvm::ReturnInst& i);
   void branch(const llvm::BranchInst& i);
   void switch_inst(const llvm::SwitchInst& i);
   void select(const llvm::SelectInst& i);
-  void fcall(FOp op, FType ft, const llvm::CallInst& i, uint64_t fn);
+  void fcall(FOp op, FType ft, const llvm::CallInst& i, const char* fn);
   void unary_int(UnOp op, const llvm::Instruction& i, const llvm::Value* a, Width w);
 
   // Vectors are compiled lane by lane: a <N x T> value has N consecutive 8-byte slots, each
@@ -429,14 +468,15 @@ class FunctionCompiler {
     if (auto* c = dyn_cast<llvm::Constant>(v)) {
       llvm::Constant* e = c->getAggregateElement(k);
       if (!e) fail("vector constant expression");
-      return {Kind::kConst, int64_t(const_bits(e))};
+      CVal cv = cval(e);
+      return {Kind::kConst, int64_t(cv.bits), cv.sym};
     }
     return {Kind::kSlot, int64_t(slot_of(v) + 8 * k)};
   }
   void lane_x0(const llvm::Value* v, unsigned k) {
     Opnd o = lane(v, k);
     if (o.kind == Kind::kConst)
-      emit(t_.ldx_K, Patch().set(HoleKind::kK, o.value));
+      emit(t_.ldx_K, Patch().set(HoleKind::kK, o.value).sym(o.sym));
     else
       emit(t_.ldx_S, Patch().set(HoleKind::kA, o.value));
     x0_ = nullptr;
@@ -445,13 +485,13 @@ class FunctionCompiler {
     Opnd o = lane(v, k);
     if (o.kind == Kind::kSlot) return uint32_t(o.value);
     uint32_t s = scratch(scratch_index);
-    emit(t_.stk_S, Patch().set(HoleKind::kK, o.value).set(HoleKind::kC, s));
+    emit(t_.stk_S, Patch().set(HoleKind::kK, o.value).sym(o.sym).set(HoleKind::kC, s));
     return s;
   }
   void lane_copy(uint32_t dst, const llvm::Value* v, unsigned k) {
     Opnd o = lane(v, k);
     if (o.kind == Kind::kConst)
-      emit(t_.stk_S, Patch().set(HoleKind::kK, o.value).set(HoleKind::kC, dst));
+      emit(t_.stk_S, Patch().set(HoleKind::kK, o.value).sym(o.sym).set(HoleKind::kC, dst));
     else if (uint32_t(o.value) != dst)
       emit(t_.mov_SS, Patch().set(HoleKind::kA, o.value).set(HoleKind::kC, dst));
   }
@@ -473,6 +513,8 @@ class FunctionCompiler {
     return block_index_.at(to) <= block_index_.at(from);
   }
   void count_back_edge();
+  Patch count_patch(int64_t calls, int64_t heat);
+  int counters_sym_ = 0, hook_sym_ = 0;
 
   const Environment& env_;
   const llvm::Function& f_;
@@ -510,6 +552,8 @@ class FunctionCompiler {
 
  public:
   void finish(uint64_t rx_base);
+  std::vector<Relocation> relocations() const;
+  bool relocatable() const { return relocatable_; }
 };
 
 void FunctionCompiler::emit(const Stencil* s, const Patch& p) {
@@ -538,6 +582,8 @@ void FunctionCompiler::emit(const Stencil* s, const Patch& p) {
         int64_t v = p.v[size_t(h.kind)] + h.addend;
         if (h.reloc == RelocKind::kAbs64) {
           std::memcpy(c + h.offset, &v, 8);
+          int sym = h.kind == HoleKind::kK ? p.ksym : h.kind == HoleKind::kK2 ? p.k2sym : 0;
+          if (sym) krelocs_.push_back({uint32_t(base + h.offset), sym, h.addend});
         } else {
           uint32_t lo = uint32_t(uint64_t(v));
           std::memcpy(c + h.offset, &lo, 4);
@@ -547,52 +593,62 @@ void FunctionCompiler::emit(const Stencil* s, const Patch& p) {
   }
 }
 
-uint64_t FunctionCompiler::const_bits(const llvm::Constant* c) {
+FunctionCompiler::CVal FunctionCompiler::cval(const llvm::Constant* c) {
   if (auto* ci = dyn_cast<llvm::ConstantInt>(c)) {
     if (ci->getBitWidth() > 64) fail("i" + std::to_string(ci->getBitWidth()));
-    return ci->getZExtValue();
+    return {ci->getZExtValue(), 0};
   }
   if (auto* cf = dyn_cast<llvm::ConstantFP>(c)) {
     if (!c->getType()->isFloatTy() && !c->getType()->isDoubleTy())
       fail("type " + type_name(c->getType()));
-    return cf->getValueAPF().bitcastToAPInt().getZExtValue();
+    return {cf->getValueAPF().bitcastToAPInt().getZExtValue(), 0};
   }
   if (isa<llvm::ConstantPointerNull>(c) || isa<llvm::UndefValue>(c)) {
     if (c->getType()->isVectorTy() || c->getType()->isAggregateType()) fail("vector type");
-    return 0;
+    return {0, 0};
   }
   if (auto* gv = dyn_cast<llvm::GlobalValue>(c)) {
     auto a = env_.address_of(*gv);
     if (!a.ok()) fail(a.error().message);
-    return a.value();
+    return {a.value().value, add_sym(a.value().kind, a.value().name, 0)};
   }
   if (auto* ce = dyn_cast<llvm::ConstantExpr>(c)) {
+    auto mask = [&](uint64_t v) {
+      unsigned bits = ce->getType()->isIntegerTy() ? ce->getType()->getIntegerBitWidth() : 64;
+      return bits >= 64 ? v : v & ((uint64_t(1) << bits) - 1);
+    };
     switch (ce->getOpcode()) {
       case llvm::Instruction::GetElementPtr: {
         auto* gep = cast<llvm::GEPOperator>(ce);
         llvm::APInt off(64, 0);
         if (!gep->accumulateConstantOffset(dl_, off)) fail("constant expression");
-        return const_bits(cast<llvm::Constant>(gep->getPointerOperand())) + off.getZExtValue();
+        CVal base = cval(cast<llvm::Constant>(gep->getPointerOperand()));
+        int64_t o = int64_t(off.getZExtValue());
+        int sym = base.sym ? add_sym(syms_[base.sym - 1].kind, syms_[base.sym - 1].name,
+                                     syms_[base.sym - 1].addend + o)
+                           : 0;
+        return {base.bits + uint64_t(o), sym};
       }
       case llvm::Instruction::BitCast:
       case llvm::Instruction::IntToPtr:
       case llvm::Instruction::AddrSpaceCast:
-        return const_bits(ce->getOperand(0));
+        return cval(ce->getOperand(0));
       case llvm::Instruction::PtrToInt:
       case llvm::Instruction::Trunc: {
-        uint64_t v = const_bits(ce->getOperand(0));
-        unsigned bits = ce->getType()->getIntegerBitWidth();
-        return bits >= 64 ? v : v & ((uint64_t(1) << bits) - 1);
+        CVal v = cval(ce->getOperand(0));
+        if (ce->getType()->getIntegerBitWidth() >= 64) return v;
+        if (v.sym) relocatable_ = false;  // part of an address: not a relocation
+        return {mask(v.bits), 0};
       }
       case llvm::Instruction::Add:
       case llvm::Instruction::Sub:
       case llvm::Instruction::Xor: {
-        uint64_t a = const_bits(ce->getOperand(0)), b = const_bits(ce->getOperand(1));
-        uint64_t r = ce->getOpcode() == llvm::Instruction::Add   ? a + b
-                     : ce->getOpcode() == llvm::Instruction::Sub ? a - b
-                                                                 : a ^ b;
-        unsigned bits = ce->getType()->isIntegerTy() ? ce->getType()->getIntegerBitWidth() : 64;
-        return bits >= 64 ? r : r & ((uint64_t(1) << bits) - 1);
+        CVal a = cval(ce->getOperand(0)), b = cval(ce->getOperand(1));
+        uint64_t r = ce->getOpcode() == llvm::Instruction::Add   ? a.bits + b.bits
+                     : ce->getOpcode() == llvm::Instruction::Sub ? a.bits - b.bits
+                                                                 : a.bits ^ b.bits;
+        if (a.sym || b.sym) relocatable_ = false;
+        return {mask(r), 0};
       }
       default:
         fail(std::string("constant expression ") + ce->getOpcodeName());
@@ -603,7 +659,10 @@ uint64_t FunctionCompiler::const_bits(const llvm::Constant* c) {
 }
 
 FunctionCompiler::Opnd FunctionCompiler::operand(const llvm::Value* v) {
-  if (auto* c = dyn_cast<llvm::Constant>(v)) return {Kind::kConst, int64_t(const_bits(c))};
+  if (auto* c = dyn_cast<llvm::Constant>(v)) {
+    CVal cv = cval(c);
+    return {Kind::kConst, int64_t(cv.bits), cv.sym};
+  }
   if (auto* a = dyn_cast<llvm::AllocaInst>(v)) {
     auto it = frame_objects_.find(a);
     if (it != frame_objects_.end()) return {Kind::kFrame, int64_t(it->second)};
@@ -616,7 +675,7 @@ void FunctionCompiler::load_x0(const llvm::Value* v) {
   Opnd o = operand(v);
   switch (o.kind) {
     case Kind::kConst:
-      emit(t_.ldx_K, Patch().set(HoleKind::kK, o.value));
+      emit(t_.ldx_K, Patch().set(HoleKind::kK, o.value).sym(o.sym));
       break;
     case Kind::kFrame:
       emit(t_.lea_F, Patch().set(HoleKind::kI, o.value));
@@ -636,7 +695,7 @@ uint32_t FunctionCompiler::slot_or_materialize(const llvm::Value* v, int scratch
       return uint32_t(o.value);
     case Kind::kConst: {
       uint32_t s = scratch(scratch_index);
-      emit(t_.stk_S, Patch().set(HoleKind::kK, o.value).set(HoleKind::kC, s));
+      emit(t_.stk_S, Patch().set(HoleKind::kK, o.value).sym(o.sym).set(HoleKind::kC, s));
       return s;
     }
     case Kind::kFrame: {
@@ -785,14 +844,7 @@ void FunctionCompiler::prologue() {
     emit(t_.entry[ni][nf][fret], p);
   }
   if (prof_.counters) {
-    emit(t_.count, Patch()
-                       .set(HoleKind::kK, int64_t(prof_.counters))
-                       .set(HoleKind::kK2, int64_t(prof_.hook))
-                       .set(HoleKind::kD, 1)
-                       .set(HoleKind::kJ, int64_t(prof_.call_heat))
-                       .set(HoleKind::kI, int64_t(std::min<uint64_t>(prof_.threshold, INT32_MAX)))
-                       .set(HoleKind::kA, prof_.id)
-                       .set(HoleKind::kB, prof_.next_level));
+    emit(t_.count, count_patch(1, int64_t(prof_.call_heat)));
   }
   // Narrow integer parameters arrive with undefined upper bits (psABI): make them canonical.
   for (const llvm::Argument& a : f_.args()) {
@@ -857,6 +909,21 @@ void FunctionCompiler::run() {
     code.resize(code.size() + 8 * t.targets.size(), 0);
   }
   frame_size = (frame_size + 15) & ~15u;
+}
+
+// Every absolute address in the placed code, for saving it (Compiled::relocations).
+std::vector<Relocation> FunctionCompiler::relocations() const {
+  std::vector<Relocation> out;
+  for (const KReloc& r : krelocs_) {
+    const Sym& s = syms_[size_t(r.sym - 1)];
+    out.push_back({r.at, s.kind, s.addend + r.addend, s.name});
+  }
+  for (const AbsFixup& a : abs_fixups)
+    out.push_back({a.at, SymbolKind::kSelf, labels[size_t(a.label)], ""});
+  for (const TableFixup& t : jump_tables_)
+    for (size_t k = 0; k < t.targets.size(); ++k)
+      out.push_back({uint32_t(t.at + 8 * k), SymbolKind::kSelf, labels[size_t(t.targets[k])], ""});
+  return out;
 }
 
 void FunctionCompiler::finish(uint64_t rx_base) {
@@ -1048,15 +1115,16 @@ void FunctionCompiler::binop(const llvm::BinaryOperator& i) {
         return fp_binop(kFDiv, i);
       default: {  // frem
         FType ft = fp_type(i.getType());
-        uint64_t fn = ft == kF32 ? uint64_t(static_cast<float (*)(float, float)>(&fmodf))
-                                 : uint64_t(static_cast<double (*)(double, double)>(&fmod));
+        HostFn fn = host(ft == kF32 ? "fmodf" : "fmod");
         uint32_t a = slot_or_materialize(i.getOperand(0), 0);
         uint32_t b = slot_or_materialize(i.getOperand(1), 1);
-        emit(t_.f[kFCall2][ft], Patch()
-                                    .set(HoleKind::kA, a)
-                                    .set(HoleKind::kB, b)
-                                    .set(HoleKind::kC, slot_of(&i))
-                                    .set(HoleKind::kK, int64_t(fn)));
+        Patch p = Patch()
+                      .set(HoleKind::kA, a)
+                      .set(HoleKind::kB, b)
+                      .set(HoleKind::kC, slot_of(&i))
+                      .set(HoleKind::kK, int64_t(fn.value));
+        p.ksym = fn.sym;
+        emit(t_.f[kFCall2][ft], p);
         x0_ = nullptr;
         return;
       }
@@ -1118,8 +1186,8 @@ void FunctionCompiler::int_binop(BinOp op, const llvm::Instruction& i, const llv
   bool use_imm = false;
   uint32_t bslot = 0;
   if (auto* c = dyn_cast<llvm::Constant>(b)) {
-    uint64_t bits = const_bits(c);
-    use_imm = as_imm(bits, w, &imm);
+    CVal v = cval(c);  // an address is never an immediate: it must stay relocatable
+    use_imm = !v.sym && as_imm(v.bits, w, &imm);
     if (!use_imm) bslot = slot_or_materialize(b, 0);
   } else if (b == x0_ && a != b) {
     // b sits in the accumulator (cached): keep it in its slot and load a
@@ -1181,7 +1249,8 @@ void FunctionCompiler::icmp(const llvm::ICmpInst& i, const llvm::BranchInst* fus
   bool use_imm = false;
   uint32_t bslot = 0;
   if (auto* c = dyn_cast<llvm::Constant>(b)) {
-    use_imm = as_imm(const_bits(c), w, &imm);
+    CVal v = cval(c);
+    use_imm = !v.sym && as_imm(v.bits, w, &imm);
     if (!use_imm) bslot = slot_or_materialize(b, 0);
   } else {
     bslot = slot_or_materialize(b, 0);
@@ -1384,7 +1453,10 @@ void FunctionCompiler::store(const llvm::StoreInst& i) {
     return;
   }
   int64_t imm = 0;
-  if (auto* c = dyn_cast<llvm::Constant>(v); c && as_imm(const_bits(c), w, &imm)) {
+  if (auto* c = dyn_cast<llvm::Constant>(v); c && [&] {
+        CVal cv = cval(c);
+        return !cv.sym && as_imm(cv.bits, w, &imm);
+      }()) {
     if (po.kind == Kind::kFrame) {
       emit(t_.mem[kStKF][w], Patch().set(HoleKind::kI, po.value).set(HoleKind::kJ, imm));
     } else {
@@ -1548,10 +1620,10 @@ void FunctionCompiler::call(const llvm::CallInst& i) {
       (callee && callee->hasFnAttribute(llvm::Attribute::ReturnsTwice)))
     fail("returns_twice call");
   if (!psabi_convention(i.getCallingConv())) fail("calling convention");
-  host_call(i, 0, i.getCalledOperand());
+  host_call(i, nullptr, i.getCalledOperand());
 }
 
-void FunctionCompiler::host_call(const llvm::CallInst& i, uint64_t addr,
+void FunctionCompiler::host_call(const llvm::CallInst& i, const char* host_fn,
                                  const llvm::Value* callee_value) {
   unsigned nargs = callee_value ? unsigned(i.arg_size()) : 3;  // mem* intrinsics: 3
   int ni = 0, nf = 0;
@@ -1588,13 +1660,17 @@ void FunctionCompiler::host_call(const llvm::CallInst& i, uint64_t addr,
   int kind = 0;
   if (callee_value) {
     if (auto* c = dyn_cast<llvm::Constant>(callee_value)) {
-      p.set(HoleKind::kK, int64_t(const_bits(c)));
+      CVal v = cval(c);
+      p.set(HoleKind::kK, int64_t(v.bits));
+      p.ksym = v.sym;
     } else {
       kind = 1;
       p.set(HoleKind::kA, slot_or_materialize(callee_value, 1));
     }
   } else {
-    p.set(HoleKind::kK, int64_t(addr));
+    HostFn h = host(host_fn);
+    p.set(HoleKind::kK, int64_t(h.value));
+    p.ksym = h.sym;
   }
   llvm::Type* rt = callee_value ? i.getType() : llvm::Type::getVoidTy(i.getContext());
   uint32_t junk = scratch(0);
@@ -1615,20 +1691,17 @@ void FunctionCompiler::host_call(const llvm::CallInst& i, uint64_t addr,
   }
 }
 
-void FunctionCompiler::fcall(FOp op, FType ft, const llvm::CallInst& i, uint64_t fn) {
+void FunctionCompiler::fcall(FOp op, FType ft, const llvm::CallInst& i, const char* fn) {
   Patch p;
   p.set(HoleKind::kA, slot_or_materialize(i.getArgOperand(0), 0));
   if (op == kFCall2 || op == kFCall3)
     p.set(HoleKind::kB, slot_or_materialize(i.getArgOperand(1), 1));
   if (op == kFCall3) p.set(HoleKind::kD, slot_or_materialize(i.getArgOperand(2), 2));
-  p.set(HoleKind::kC, slot_of(&i)).set(HoleKind::kK, int64_t(fn));
+  HostFn h = host(fn);
+  p.set(HoleKind::kC, slot_of(&i)).set(HoleKind::kK, int64_t(h.value));
+  p.ksym = h.sym;
   emit(t_.f[op][ft], p);
   x0_ = nullptr;
-}
-
-template <typename F, typename D>
-uint64_t pick(FType ft, F f32, D f64) {
-  return ft == kF32 ? uint64_t(f32) : uint64_t(f64);
 }
 
 bool FunctionCompiler::intrinsic(const llvm::CallInst& i, const llvm::Function& callee) {
@@ -1689,16 +1762,14 @@ bool FunctionCompiler::intrinsic(const llvm::CallInst& i, const llvm::Function& 
     }
     case I::memcpy:
     case I::memcpy_inline:
-      host_call(i, uint64_t(static_cast<void* (*)(void*, const void*, size_t)>(&std::memcpy)),
-                nullptr);
+      host_call(i, "memcpy", nullptr);
       return true;
     case I::memmove:
-      host_call(i, uint64_t(static_cast<void* (*)(void*, const void*, size_t)>(&std::memmove)),
-                nullptr);
+      host_call(i, "memmove", nullptr);
       return true;
     case I::memset:
     case I::memset_inline:
-      host_call(i, uint64_t(static_cast<void* (*)(void*, int, size_t)>(&std::memset)), nullptr);
+      host_call(i, "memset", nullptr);
       return true;
     case I::trap:
     case I::debugtrap:
@@ -1794,9 +1865,7 @@ bool FunctionCompiler::intrinsic(const llvm::CallInst& i, const llvm::Function& 
     case I::fma:
     case I::fmuladd: {
       FType ft = fty();
-      fcall(kFCall3, ft, i,
-            pick(ft, static_cast<float (*)(float, float, float)>(&fmaf),
-                 static_cast<double (*)(double, double, double)>(&fma)));
+      fcall(kFCall3, ft, i, ft == kF32 ? "fmaf" : "fma");
       return true;
     }
     case I::copysign:
@@ -1804,12 +1873,10 @@ bool FunctionCompiler::intrinsic(const llvm::CallInst& i, const llvm::Function& 
     case I::maxnum:
     case I::pow: {
       FType ft = fty();
-      using F2 = float (*)(float, float);
-      using D2 = double (*)(double, double);
-      uint64_t fn = id == I::copysign ? pick(ft, F2(&copysignf), D2(&copysign))
-                    : id == I::minnum ? pick(ft, F2(&fminf), D2(&fmin))
-                    : id == I::maxnum ? pick(ft, F2(&fmaxf), D2(&fmax))
-                                      : pick(ft, F2(&powf), D2(&pow));
+      const char* fn = id == I::copysign ? (ft == kF32 ? "copysignf" : "copysign")
+                       : id == I::minnum ? (ft == kF32 ? "fminf" : "fmin")
+                       : id == I::maxnum ? (ft == kF32 ? "fmaxf" : "fmax")
+                                         : (ft == kF32 ? "powf" : "pow");
       fcall(kFCall2, ft, i, fn);
       return true;
     }
@@ -1827,48 +1894,46 @@ bool FunctionCompiler::intrinsic(const llvm::CallInst& i, const llvm::Function& 
     case I::sin:
     case I::cos: {
       FType ft = fty();
-      using F1 = float (*)(float);
-      using D1 = double (*)(double);
-      uint64_t fn;
+      const char* fn;
       switch (id) {
         case I::floor:
-          fn = pick(ft, F1(&floorf), D1(&floor));
+          fn = (ft == kF32 ? "floorf" : "floor");
           break;
         case I::ceil:
-          fn = pick(ft, F1(&ceilf), D1(&ceil));
+          fn = (ft == kF32 ? "ceilf" : "ceil");
           break;
         case I::trunc:
-          fn = pick(ft, F1(&truncf), D1(&trunc));
+          fn = (ft == kF32 ? "truncf" : "trunc");
           break;
         case I::round:
-          fn = pick(ft, F1(&roundf), D1(&round));
+          fn = (ft == kF32 ? "roundf" : "round");
           break;
         case I::rint:
-          fn = pick(ft, F1(&rintf), D1(&rint));
+          fn = (ft == kF32 ? "rintf" : "rint");
           break;
         case I::nearbyint:
-          fn = pick(ft, F1(&nearbyintf), D1(&nearbyint));
+          fn = (ft == kF32 ? "nearbyintf" : "nearbyint");
           break;
         case I::exp:
-          fn = pick(ft, F1(&expf), D1(&exp));
+          fn = (ft == kF32 ? "expf" : "exp");
           break;
         case I::exp2:
-          fn = pick(ft, F1(&exp2f), D1(&exp2));
+          fn = (ft == kF32 ? "exp2f" : "exp2");
           break;
         case I::log:
-          fn = pick(ft, F1(&logf), D1(&log));
+          fn = (ft == kF32 ? "logf" : "log");
           break;
         case I::log2:
-          fn = pick(ft, F1(&log2f), D1(&log2));
+          fn = (ft == kF32 ? "log2f" : "log2");
           break;
         case I::log10:
-          fn = pick(ft, F1(&log10f), D1(&log10));
+          fn = (ft == kF32 ? "log10f" : "log10");
           break;
         case I::sin:
-          fn = pick(ft, F1(&sinf), D1(&sin));
+          fn = (ft == kF32 ? "sinf" : "sin");
           break;
         default:
-          fn = pick(ft, F1(&cosf), D1(&cos));
+          fn = (ft == kF32 ? "cosf" : "cos");
           break;
       }
       fcall(kFCall1, ft, i, fn);
@@ -1928,7 +1993,7 @@ void FunctionCompiler::edge_copies(const llvm::BasicBlock* from, const llvm::Bas
     const llvm::Value* src = c.src;
     Opnd o = c.lane >= 0 ? lane(src, unsigned(c.lane)) : operand(src);
     if (o.kind == Kind::kConst)
-      emit(t_.stk_S, Patch().set(HoleKind::kK, o.value).set(HoleKind::kC, dst));
+      emit(t_.stk_S, Patch().set(HoleKind::kK, o.value).sym(o.sym).set(HoleKind::kC, dst));
     else
       emit(t_.mov_SS,
            Patch()
@@ -1948,15 +2013,25 @@ void FunctionCompiler::edge_copies(const llvm::BasicBlock* from, const llvm::Bas
     emit(t_.mov_SS, Patch().set(HoleKind::kA, tmp[k]).set(HoleKind::kC, copies[k].dst));
 }
 
-void FunctionCompiler::count_back_edge() {
-  emit(t_.count, Patch()
-                     .set(HoleKind::kK, int64_t(prof_.counters))
-                     .set(HoleKind::kK2, int64_t(prof_.hook))
-                     .set(HoleKind::kD, 0)
-                     .set(HoleKind::kJ, 1)
-                     .set(HoleKind::kI, int64_t(std::min<uint64_t>(prof_.threshold, INT32_MAX)))
-                     .set(HoleKind::kA, prof_.id)
-                     .set(HoleKind::kB, prof_.next_level));
+void FunctionCompiler::count_back_edge() { emit(t_.count, count_patch(0, 1)); }
+
+// The profile counter stencil: calls += calls, heat += heat, the hook on crossing.
+Patch FunctionCompiler::count_patch(int64_t calls, int64_t heat) {
+  Patch p = Patch()
+                .set(HoleKind::kK, int64_t(prof_.counters))
+                .set(HoleKind::kK2, int64_t(prof_.hook))
+                .set(HoleKind::kD, calls)
+                .set(HoleKind::kJ, heat)
+                .set(HoleKind::kI, int64_t(std::min<uint64_t>(prof_.threshold, INT32_MAX)))
+                .set(HoleKind::kA, prof_.id)
+                .set(HoleKind::kB, prof_.next_level);
+  if (!counters_sym_) {
+    counters_sym_ = add_sym(SymbolKind::kCounters, "", 0);
+    hook_sym_ = add_sym(SymbolKind::kHook, "", 0);
+  }
+  p.ksym = counters_sym_;
+  p.k2sym = hook_sym_;
+  return p;
 }
 
 void FunctionCompiler::jump_to(const llvm::BasicBlock* from, const llvm::BasicBlock* to) {
@@ -2078,7 +2153,7 @@ bool FunctionCompiler::vector_reduce(const llvm::CallInst& i, llvm::Intrinsic::I
   for (unsigned k = 1; k < vt.n; ++k) {
     Opnd o = lane(v, k);
     int64_t imm = 0;
-    if (o.kind == Kind::kConst && as_imm(uint64_t(o.value), w, &imm)) {
+    if (o.kind == Kind::kConst && !o.sym && as_imm(uint64_t(o.value), w, &imm)) {
       emit(t_.bin[op][w][1], Patch().set(HoleKind::kI, imm));
     } else {
       emit(t_.bin[op][w][0], Patch().set(HoleKind::kB, lane_slot(v, k, 0)));
@@ -2181,7 +2256,8 @@ void FunctionCompiler::vector_inst(const llvm::Instruction& i) {
         const llvm::Value* s = i.getOperand(1);
         Opnd o = operand(s);
         if (o.kind == Kind::kConst)
-          emit(t_.stk_S, Patch().set(HoleKind::kK, o.value).set(HoleKind::kC, dst + 8 * at));
+          emit(t_.stk_S,
+               Patch().set(HoleKind::kK, o.value).sym(o.sym).set(HoleKind::kC, dst + 8 * at));
         else
           emit(t_.mov_SS,
                Patch()
@@ -2431,7 +2507,7 @@ void FunctionCompiler::vector_inst(const llvm::Instruction& i) {
     for (unsigned k = 0; k < vt.n; ++k) {
       Opnd b = lane(bo->getOperand(1), k);
       int64_t imm = 0;
-      bool use_imm = b.kind == Kind::kConst && as_imm(uint64_t(b.value), w, &imm);
+      bool use_imm = b.kind == Kind::kConst && !b.sym && as_imm(uint64_t(b.value), w, &imm);
       uint32_t bs = use_imm ? 0 : lane_slot(bo->getOperand(1), k, 0);
       lane_x0(bo->getOperand(0), k);
       emit(t_.bin[op][w][use_imm],
@@ -2451,7 +2527,7 @@ void FunctionCompiler::vector_inst(const llvm::Instruction& i) {
     for (unsigned k = 0; k < vt.n; ++k) {
       Opnd b = lane(ic->getOperand(1), k);
       int64_t imm = 0;
-      bool use_imm = b.kind == Kind::kConst && as_imm(uint64_t(b.value), w, &imm);
+      bool use_imm = b.kind == Kind::kConst && !b.sym && as_imm(uint64_t(b.value), w, &imm);
       uint32_t bs = use_imm ? 0 : lane_slot(ic->getOperand(1), k, 0);
       lane_x0(ic->getOperand(0), k);
       emit(t_.icmp[pi][w][use_imm],
@@ -2538,11 +2614,38 @@ Expected<Compiled> Compiler::compile(const llvm::Function& f, const Profile& pro
     }
   }
   Compiled c;
+  if (fc.relocatable()) {
+    c.image = fc.code;
+    c.relocations = fc.relocations();
+  }
   c.entry = uint64_t(block.rx);
   c.code_bytes = uint32_t(fc.code.size());
   c.frame_bytes = fc.frame_size;
   c.instructions = fc.ninstr;
   return c;
+}
+
+Expected<uint64_t> Compiler::load(const uint8_t* image, size_t size,
+                                  const std::vector<Relocation>& relocations,
+                                  const Resolver& resolve) {
+  std::vector<uint8_t> code(image, image + size);
+  TJ_ASSIGN_OR_RETURN(runtime::CodeBlock block, impl_->arena.place(code));
+  for (const Relocation& r : relocations) {
+    if (uint64_t(r.offset) + 8 > size)
+      return make_error(ErrorCode::kCacheCorrupt, "baseline code image: relocation outside it");
+    uint64_t v;
+    if (r.kind == SymbolKind::kSelf) {
+      if (r.addend < 0 || uint64_t(r.addend) >= size)
+        return make_error(ErrorCode::kCacheCorrupt, "baseline code image: bad self address");
+      v = uint64_t(block.rx) + uint64_t(r.addend);
+    } else {
+      TJ_ASSIGN_OR_RETURN(uint64_t base, resolve(r));
+      v = base + uint64_t(r.addend);
+    }
+    std::memcpy(code.data() + r.offset, &v, 8);
+  }
+  std::memcpy(block.rw, code.data(), code.size());
+  return uint64_t(block.rx);
 }
 
 size_t stencil_count() { return generated::kStencilCount; }

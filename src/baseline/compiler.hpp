@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "support/error.hpp"
 
@@ -32,11 +33,37 @@ class GlobalValue;
 
 namespace tierjit::baseline {
 
+/// What an absolute address in compiled code refers to, so that the code can be saved and
+/// loaded into another process (relocations of a code image).
+enum class SymbolKind : uint8_t {
+  kStub,      ///< a program function's stub, by name
+  kData,      ///< a symbol of the program's data object, by name
+  kHost,      ///< a host symbol (libc, libm, tierjit's shims), by name
+  kCounters,  ///< this function's profile counters
+  kHook,      ///< the engine's tier-up hook
+  kSelf,      ///< the code image itself (jump tables), at `addend`
+};
+
+/// The address of a global and what it is.
+struct Address {
+  uint64_t value = 0;
+  SymbolKind kind = SymbolKind::kData;
+  std::string name;
+};
+
+/// One absolute 64-bit address in a code image: at `offset`, the symbol's address + addend.
+struct Relocation {
+  uint32_t offset = 0;
+  SymbolKind kind = SymbolKind::kData;
+  int64_t addend = 0;
+  std::string name;  ///< kStub, kData, kHost
+};
+
 /// How compiled code reaches the rest of the program.
 struct Environment {
   /// Run-time address of a global: a function's stub, a variable in the data object, or a
   /// host symbol. An error makes the function fall back (reason: its message).
-  std::function<Expected<uint64_t>(const llvm::GlobalValue&)> address_of;
+  std::function<Expected<Address>(const llvm::GlobalValue&)> address_of;
   /// True when the program may unwind through a function that is not nounwind (it has C++
   /// exception handling somewhere): such functions need unwind tables, which this tier does
   /// not emit yet, so they fall back.
@@ -59,7 +86,15 @@ struct Compiled {
   uint32_t code_bytes = 0;
   uint32_t frame_bytes = 0;
   uint32_t instructions = 0;  ///< IR instructions compiled
+  /// The code as placed and every absolute address in it: load() rebuilds the same code in
+  /// another process. Empty when some address cannot be expressed as a relocation (e.g. an
+  /// integer computed from two addresses): such code is not saved.
+  std::vector<uint8_t> image;
+  std::vector<Relocation> relocations;
 };
+
+/// Resolves a relocation's symbol in the loading process (kSelf is resolved by load()).
+using Resolver = std::function<Expected<uint64_t>(const Relocation&)>;
 
 class Compiler {
  public:
@@ -72,6 +107,12 @@ class Compiler {
   /// (e.g. "vector type", "intrinsic llvm.va_start"); kCompileFailed when code memory is
   /// exhausted.
   Expected<Compiled> compile(const llvm::Function& f, const Profile& profile);
+
+  /// Places a code image made by compile() (possibly in another process) and applies its
+  /// relocations; returns the entry point. Errors: kCacheCorrupt (a relocation outside the
+  /// image), the resolver's errors, kCompileFailed (code memory exhausted).
+  Expected<uint64_t> load(const uint8_t* image, size_t size,
+                          const std::vector<Relocation>& relocations, const Resolver& resolve);
 
   /// Bytes of code memory in use.
   size_t code_bytes() const;

@@ -102,3 +102,190 @@ void OrcEngine::Impl::write_bundle() {
 }
 
 }  // namespace tierjit::llvmir
+
+namespace tierjit::llvmir {
+
+// ---- baseline images ---------------------------------------------------------------------
+// Per function: u32 instructions, u32 code size, code, u32 relocations, then per relocation
+// u32 offset, u8 kind, i64 addend, u16 name length, name. Little-endian, no padding.
+namespace {
+template <class T>
+void put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <class T>
+bool get(std::string_view& in, T* v) {
+  if (in.size() < sizeof(T)) return false;
+  std::memcpy(v, in.data(), sizeof(T));
+  in.remove_prefix(sizeof(T));
+  return true;
+}
+}  // namespace
+
+std::string detail::serialize_baseline(uint32_t instructions, const std::vector<uint8_t>& code,
+                                       const std::vector<baseline::Relocation>& relocations) {
+  std::string out;
+  put(out, instructions);
+  put(out, uint32_t(code.size()));
+  out.append(reinterpret_cast<const char*>(code.data()), code.size());
+  put(out, uint32_t(relocations.size()));
+  for (const baseline::Relocation& r : relocations) {
+    put(out, r.offset);
+    put(out, uint8_t(r.kind));
+    put(out, r.addend);
+    put(out, uint16_t(r.name.size()));
+    out += r.name;
+  }
+  return out;
+}
+
+bool detail::parse_baseline(std::string_view in, uint32_t* instructions, std::string_view* code,
+                            std::vector<baseline::Relocation>* relocations) {
+  uint32_t size = 0, n = 0;
+  if (!get(in, instructions) || !get(in, &size) || in.size() < size) return false;
+  *code = in.substr(0, size);
+  in.remove_prefix(size);
+  if (!get(in, &n) || n > in.size()) return false;
+  relocations->resize(n);
+  for (baseline::Relocation& r : *relocations) {
+    uint8_t kind = 0;
+    uint16_t len = 0;
+    if (!get(in, &r.offset) || !get(in, &kind) || !get(in, &r.addend) || !get(in, &len) ||
+        kind > uint8_t(baseline::SymbolKind::kSelf) || in.size() < len)
+      return false;
+    r.kind = baseline::SymbolKind(kind);
+    r.name.assign(in.data(), len);
+    in.remove_prefix(len);
+  }
+  return in.empty();
+}
+
+// Bundle: "TJBB" u32 count, then per function u32 id, u64 heat, u32 length, image. The heat
+// carries over (as the code bundle's does) so that hot functions ask for their higher tier
+// at once in the next run instead of counting up again.
+void OrcEngine::Impl::write_baseline_bundle() {
+  if (!options.cache || !baseline || !program->seen_before()) return;
+  std::string payload = "TJBB";
+  uint32_t count = 0, fresh = 0;
+  payload.append(4, '\0');
+  {
+    std::lock_guard<std::mutex> lock(program->mutex());
+    for (const FunctionInfo& f : program->functions()) {
+      FnState& st = fns[f.id];
+      std::lock_guard<std::mutex> clock(code_mu);
+      // a function that tiered up starts from its cached higher tier next time instead
+      if (st.baseline_image.empty() || st.code_tier != 0) continue;
+      put(payload, f.id);
+      put(payload, std::atomic_ref<uint64_t>(counters[2 * size_t(f.id) + 1]).load());
+      put(payload, uint32_t(st.baseline_image.size()));
+      payload += st.baseline_image;
+      ++count;
+      fresh += !st.from_cache.load();
+    }
+  }
+  // Rewritten when this run compiled new images or tiered some up (the heat and the set
+  // changed); a run that only loaded images and left them as they were writes nothing.
+  uint64_t tier_ups_now;
+  {
+    std::lock_guard<std::mutex> lock(stats_mu);
+    tier_ups_now = stats.tier_ups;
+  }
+  if (fresh == 0 && tier_ups_now == 0) return;
+  std::memcpy(payload.data() + 4, &count, 4);
+  options.cache->store(baseline_bundle_key(), payload);
+  TJ_LOG(Channel::kCache, "baseline bundle with {} functions", count);
+}
+
+void OrcEngine::Impl::load_baseline_bundle() {
+  if (!options.cache || !baseline || !program->seen_before()) return;
+  auto t0 = Clock::now();
+  std::optional<std::string> payload = options.cache->load(baseline_bundle_key());
+  if (!payload) return;
+  TJ_LOG(Channel::kCache, "baseline bundle read in {:.2f} ms", ms_since(t0));
+  std::string_view in(*payload);
+  uint32_t count = 0;
+  if (in.size() < 8 || in.substr(0, 4) != "TJBB") return;
+  in.remove_prefix(4);
+  get(in, &count);
+  // Every data symbol the images name, looked up in one query (one ORC lookup per name
+  // would cost more than loading the code).
+  {
+    std::string_view scan = in;
+    std::vector<std::string> names;
+    for (uint32_t k = 0; k < count; ++k) {
+      uint32_t id = 0, len = 0;
+      uint64_t heat = 0;
+      if (!get(scan, &id) || !get(scan, &heat) || !get(scan, &len) || scan.size() < len) break;
+      uint32_t instructions = 0;
+      std::string_view code;
+      std::vector<baseline::Relocation> relocs;
+      if (detail::parse_baseline(scan.substr(0, len), &instructions, &code, &relocs))
+        for (const baseline::Relocation& r : relocs)
+          if (r.kind == baseline::SymbolKind::kData &&
+              !resolved_names.count(std::to_string(int(r.kind)) + r.name))
+            names.push_back(r.name);
+      scan.remove_prefix(len);
+    }
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    auto& es = jit->getExecutionSession();
+    orc::SymbolLookupSet set;
+    for (const std::string& n : names)
+      set.add(es.intern(n), orc::SymbolLookupFlags::WeaklyReferencedSymbol);
+    auto found = es.lookup(orc::makeJITDylibSearchOrder(main_jd), std::move(set));
+    if (found) {
+      for (const std::string& n : names) {
+        auto it = found->find(es.intern(n));
+        if (it != found->end() && it->second.getAddress())
+          resolved_names[std::to_string(int(baseline::SymbolKind::kData)) + n] =
+              it->second.getAddress().getValue();
+      }
+    } else {
+      llvm::consumeError(found.takeError());
+    }
+    TJ_LOG(Channel::kCache, "baseline bundle: {} data symbols looked up at {:.2f} ms", names.size(),
+           ms_since(t0));
+  }
+  uint64_t loaded = 0;
+  for (uint32_t k = 0; k < count; ++k) {
+    uint32_t id = 0, len = 0;
+    uint64_t heat = 0;
+    if (!get(in, &id) || !get(in, &heat) || !get(in, &len) || in.size() < len ||
+        id >= program->functions().size()) {
+      TJ_LOG(Channel::kCache, "baseline bundle malformed: ignored from entry {}", k);
+      break;
+    }
+    std::string_view image = in.substr(0, len);
+    in.remove_prefix(len);
+    FnState& st = fns[id];
+    if (program->functions()[id].pinned || st.code_tier >= 0) continue;  // bundled objects win
+    uint32_t instructions = 0;
+    std::string_view code;
+    std::vector<baseline::Relocation> relocs;
+    if (!detail::parse_baseline(image, &instructions, &code, &relocs)) continue;
+    auto entry =
+        baseline->load(reinterpret_cast<const uint8_t*>(code.data()), code.size(), relocs,
+                       [&](const baseline::Relocation& r) { return resolve_relocation(id, r); });
+    if (!entry.ok()) {
+      TJ_LOG(Channel::kCache, "baseline image of {} not loaded: {}", program->functions()[id].name,
+             entry.error().message);
+      continue;
+    }
+    set_cell(id, entry.value());
+    counters[2 * size_t(id) + 1] = heat;
+    st.baseline_entry.store(entry.value(), std::memory_order_release);
+    st.baseline_tried = true;
+    st.ir_instructions = instructions;
+    st.baseline_image.assign(image);
+    st.from_cache = true;
+    st.code_tier = 0;
+    ++loaded;
+  }
+  TJ_LOG(Channel::kCache, "baseline bundle: {} functions loaded at {:.2f} ms", loaded,
+         ms_since(t0));
+  std::lock_guard<std::mutex> lock(stats_mu);
+  stats.baseline_loaded = loaded;
+  stats.cache_hits += loaded;
+}
+
+}  // namespace tierjit::llvmir

@@ -64,14 +64,17 @@ void on_hot(size_t slot, uint32_t id, uint32_t level) {
 }
 }  // namespace
 
-Expected<uint64_t> OrcEngine::Impl::global_address(const llvm::GlobalValue& gv) {
+Expected<baseline::Address> OrcEngine::Impl::global_address(const llvm::GlobalValue& gv) {
   if (auto it = global_addresses.find(&gv); it != global_addresses.end()) return it->second;
   if (gv.isThreadLocal()) return make_error(ErrorCode::kUnsupported, "thread-local variable");
   std::string name = gv.getName().str();
   uint64_t addr = 0;
+  baseline::SymbolKind kind = baseline::SymbolKind::kData;
   if (const FunctionInfo* f = program->find_function(name); f && !f->pinned) {
     addr = uint64_t(stubs->stub(f->id));
+    kind = baseline::SymbolKind::kStub;
   } else if (gv.isDeclaration() && !program->find_function(name)) {
+    kind = baseline::SymbolKind::kHost;
     // a host symbol, found as the JIT's own resolution does (check_externals)
     auto shim = host_shims().find(name);
     void* p = shim != host_shims().end() ? shim->second : ::dlsym(RTLD_DEFAULT, name.c_str());
@@ -83,7 +86,40 @@ Expected<uint64_t> OrcEngine::Impl::global_address(const llvm::GlobalValue& gv) 
     if (!a) return make_error(ErrorCode::kUnsupported, "unresolved symbol " + name);
     addr = uint64_t(a.value());
   }
-  global_addresses[&gv] = addr;
+  baseline::Address a{addr, kind, std::move(name)};
+  global_addresses[&gv] = a;
+  return a;
+}
+
+Expected<uint64_t> OrcEngine::Impl::resolve_relocation(uint32_t id, const baseline::Relocation& r) {
+  using K = baseline::SymbolKind;
+  switch (r.kind) {
+    case K::kCounters:
+      return uint64_t(&counters[2 * size_t(id)]);
+    case K::kHook:
+      return uint64_t(kHotHooks[slot]);
+    case K::kSelf:
+      return make_error(ErrorCode::kInternal, "self relocation");
+    default:
+      break;
+  }
+  std::string key = std::to_string(int(r.kind)) + r.name;
+  if (auto it = resolved_names.find(key); it != resolved_names.end()) return it->second;
+  uint64_t addr = 0;
+  if (r.kind == K::kStub) {
+    const FunctionInfo* f = program->find_function(r.name);
+    if (!f || f->pinned) return make_error(ErrorCode::kCacheCorrupt, "no function " + r.name);
+    addr = uint64_t(stubs->stub(f->id));
+  } else if (r.kind == K::kHost) {
+    auto shim = host_shims().find(r.name);
+    void* p = shim != host_shims().end() ? shim->second : ::dlsym(RTLD_DEFAULT, r.name.c_str());
+    addr = uint64_t(p);  // an undefined weak symbol is null
+  } else {
+    auto a = session->lookup(*main_jd, r.name);
+    if (!a) return make_error(ErrorCode::kCacheCorrupt, "no data symbol " + r.name);
+    addr = uint64_t(a.value());
+  }
+  resolved_names[key] = addr;
   return addr;
 }
 
@@ -92,9 +128,14 @@ uint64_t OrcEngine::Impl::baseline_entry(uint32_t id) {
   if (uint64_t e = st.baseline_entry.load(std::memory_order_acquire)) return e;
   const FunctionInfo& f = program->functions()[id];
   if (f.pinned) return 0;
-  {
-    int tier = 0;  // a body tiered up in an earlier run is in the cache: start with it
-    if (program->seen_before() && cached_top_tier(id, &tier).ok() && tier > 0) return 0;
+  if (program->seen_before() && options.cache) {
+    // A body tiered up in an earlier run is in the cache: start with it. So is the LLVM
+    // body of a function the baseline tier did not cover: no need to read its IR again.
+    int tier = 0;
+    if (cached_top_tier(id, &tier).ok() && tier > 0) return 0;
+    const FunctionInfo& fi = program->functions()[id];
+    Hash128 key = cache_key("fn", fi.name, extract_options(fi, 0), tier_level(0));
+    if (::access(options.cache->entry_path(key).c_str(), F_OK) == 0) return 0;
   }
   std::lock_guard<std::mutex> lock(program->mutex());
   if (st.baseline_tried) return st.baseline_entry.load(std::memory_order_acquire);
@@ -151,6 +192,9 @@ uint64_t OrcEngine::Impl::baseline_entry(uint32_t id) {
   TJ_LOG(Channel::kLazy, "baseline: {} in {:.3f} ms ({} instructions, {} bytes)", f.name, ms,
          c.value().instructions, c.value().code_bytes);
   st.ir_instructions.store(c.value().instructions, std::memory_order_relaxed);
+  if (options.cache && !c.value().image.empty())
+    st.baseline_image =
+        detail::serialize_baseline(c.value().instructions, c.value().image, c.value().relocations);
   st.baseline_entry.store(c.value().entry, std::memory_order_release);
   return c.value().entry;
 }
@@ -261,11 +305,14 @@ Expected<std::string> OrcEngine::Impl::cached_top_tier(uint32_t id, int* tier) {
 
 void OrcEngine::Impl::request(uint32_t id, uint32_t tier) {
   if (!tiered() || tier == 0 || tier > options.policy.levels.size()) return;
-  tier_ups->request(id, tier);
+  bool queued = tier_ups->request(id, tier);
+  TJ_LOG(Channel::kTier, "request {} -> tier {}{}", program->functions()[id].name, tier,
+         queued ? "" : " (already requested)");
 }
 
 void OrcEngine::Impl::install_tier(uint32_t id, int tier) {
   const FunctionInfo& f = program->functions()[id];
+  TJ_LOG(Channel::kTier, "compiling {} at tier {}", f.name, tier);
   auto obj = compile_function(id, tier, true);
   auto& es = jit->getExecutionSession();
   if (!obj.ok() && !f.single_body_reason.empty()) {  // by design, not a failure
@@ -481,12 +528,19 @@ Status OrcEngine::Impl::setup() {
   tier_ups = std::make_unique<tierup::CompileQueue>(
       program->functions().size(),
       [this](uint32_t id, uint32_t tier) { install_tier(id, int(tier)); });
-  // Hottest per unit of compile cost first: a big cold-ish function (a parser's reduce
-  // routine) must not keep a small hot one waiting (compile time grows with size).
+  // Hottest per unit of compile cost first: a big function (an interpreter's dispatch loop,
+  // a parser's reduce routine) must not keep small hot ones waiting. O2 time grows faster
+  // than linearly with size (a 10,000-instruction function takes seconds), hence the cost
+  // model size * (1 + size / 1000).
   tier_ups->set_priority([this](uint32_t id) {
     uint64_t heat = std::atomic_ref<uint64_t>(counters[2 * id + 1]).load(std::memory_order_relaxed);
     uint64_t size = fns[id].ir_instructions.load(std::memory_order_relaxed);
-    return heat * 256 / ((size ? size : 256) + 32);
+    if (size == 0) size = 256;  // not compiled by the baseline tier: size unknown
+    uint64_t cost = (size + 32) * (1000 + size) / 1000;
+    // Functions this big take longer at O2 than most runs last: they go after every other
+    // request, or their compile would hold the queue to the end of the run (and be lost).
+    if (size > 4000) cost *= 1024;
+    return heat * 256 / cost;
   });
 
   if (options.policy.baseline) {
@@ -504,6 +558,7 @@ Status OrcEngine::Impl::setup() {
   TJ_TRY(define_host_symbols(jd));
   TJ_TRY(add_data_object(jd));
   TJ_TRY(define_functions(jd));
+  load_baseline_bundle();
   if (tiered()) {
     for (size_t k = 1; k <= options.policy.levels.size(); ++k) {
       TJ_ASSIGN_OR_RETURN(orc::JITDylib * tjd,
@@ -614,7 +669,10 @@ void OrcEngine::drain_tier_ups() { impl_->tier_ups->drain(); }
 
 void OrcEngine::stop_background() { impl_->stop_background(); }
 
-void OrcEngine::save_bundle() { impl_->write_bundle(); }
+void OrcEngine::save_bundle() {
+  impl_->write_baseline_bundle();
+  impl_->write_bundle();
+}
 
 size_t OrcEngine::reclaim_retired_code() {
   std::vector<orc::ResourceTrackerSP> victims;

@@ -72,6 +72,7 @@ struct EngineStats {
   double baseline_ms = 0;          ///< reading the bodies (lazy bitcode) and compiling them
   double baseline_compile_ms = 0;  ///< compiling alone
   uint64_t baseline_fallbacks = 0;
+  uint64_t baseline_loaded = 0;  ///< baseline bodies loaded from the cache (saved images)
   std::vector<std::pair<std::string, uint64_t>> baseline_fallback_reasons;
 };
 

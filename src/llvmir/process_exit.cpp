@@ -74,6 +74,7 @@ void OrcEngine::exit_process(int status) {
   // A tier-up compile still running must not race LLVM's static destructors, and waiting for
   // it would delay exit by up to one large compile: leave without them in that case.
   bool busy = impl_->stop_background(false);
+  impl_->write_baseline_bundle();
   impl_->write_bundle();
   if (impl_->exit_hook) impl_->exit_hook(status);
   g_exit_owner.store(nullptr);

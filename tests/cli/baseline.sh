@@ -19,6 +19,12 @@ for o in O0 O1 O2; do
     expect_stdout "-$o cached ($round)" "$WORK/bl-$o.expected" -- \
       "$TIERJIT" run --cache-dir "$WORK/cache-$o" "$WORK/bl-$o.bc" -- 1000
   done
+  # From the third run the baseline code comes from the cache (saved images), not compiled.
+  expect_run "-$o baseline code loaded from the cache" $status \
+    "baseline 0 \(.*\), [1-9][0-9]* from the cache" -- \
+    "$TIERJIT" run --stats --cache-dir "$WORK/cache-$o" "$WORK/bl-$o.bc" -- 1000
+  expect_stdout "-$o cached (images)" "$WORK/bl-$o.expected" -- \
+    "$TIERJIT" run --cache-dir "$WORK/cache-$o" "$WORK/bl-$o.bc" -- 1000
   # The functions really ran baseline code: each of these rows says "base".
   fns="widths bits fp sparse dense phis items atomics vsum vec sum_bytes"
   [ $o = O0 ] && fns="$fns divs many"  # clang folds these calls away at -O1 and -O2

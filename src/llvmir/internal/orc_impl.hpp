@@ -51,6 +51,12 @@ std::unique_ptr<llvm::MemoryBuffer> own_buffer(std::string bytes, std::string na
 /// Host functions the JIT program sees instead of libc's (process_exit.cpp).
 const std::map<std::string, void*>& host_shims();
 constexpr size_t kMaxEngines = 64;
+/// A baseline code image as bytes: instructions, code, relocations (code_bundle.cpp).
+std::string serialize_baseline(uint32_t instructions, const std::vector<uint8_t>& code,
+                               const std::vector<baseline::Relocation>& relocations);
+/// Parses serialize_baseline's output; false if malformed (bounds-checked throughout).
+bool parse_baseline(std::string_view bytes, uint32_t* instructions, std::string_view* code,
+                    std::vector<baseline::Relocation>* relocations);
 
 struct FnState {
   uint64_t* cell = nullptr;        // the stub's pointer (entry cell)
@@ -65,7 +71,8 @@ struct FnState {
   std::string fallback;       // why the last tier-up failed (guarded by Impl::code_mu)
   std::atomic<uint64_t> baseline_entry{0};   // baseline code, once compiled
   std::atomic<uint32_t> ir_instructions{0};  // its size, when the baseline tier compiled it
-  bool baseline_tried = false;               // guarded by the program mutex
+  std::string baseline_image;   // the serialized image of that code (empty: not saveable)
+  bool baseline_tried = false;  // guarded by the program mutex
 };
 }  // namespace detail
 
@@ -107,12 +114,27 @@ class OrcEngine::Impl {
   // The baseline tier (policy.baseline): compiles first-tier bodies in place, under the
   // program mutex; addresses of globals it asked for are remembered.
   std::unique_ptr<baseline::Compiler> baseline;
-  std::unordered_map<const llvm::GlobalValue*, uint64_t> global_addresses;  // program mutex
-  std::map<std::string, uint64_t> baseline_reasons;                         // stats_mu
+  std::unordered_map<const llvm::GlobalValue*, baseline::Address>
+      global_addresses;                              // program mutex
+  std::map<std::string, uint64_t> baseline_reasons;  // stats_mu
   // The baseline body of `id`, compiled now if need be; 0 when the tier does not cover it
   // (the reason is counted) or the function is better served by a cached higher tier.
   uint64_t baseline_entry(uint32_t id);
-  Expected<uint64_t> global_address(const llvm::GlobalValue& gv);
+  Expected<baseline::Address> global_address(const llvm::GlobalValue& gv);
+  // A relocation of a saved baseline image, in this process (by name; memoized).
+  Expected<uint64_t> resolve_relocation(uint32_t id, const baseline::Relocation& r);
+  std::unordered_map<std::string, uint64_t> resolved_names;  // setup thread only
+  // Baseline images: saved with the code bundle, loaded before running (code_bundle.cpp).
+  Hash128 baseline_bundle_key() const {
+    CacheKey h("baseline-bundle");
+    h.add(program->input().content_hash);
+    h.add_u64(uint64_t(options.policy.fixed_opt + 1)).add_u64(tiered());
+    for (size_t i = 0; i < options.policy.levels.size(); ++i)
+      h.add_u64(options.policy.thresholds[i]).add_u64(uint64_t(options.policy.levels[i]));
+    return h.target(target.key()).finish();
+  }
+  void load_baseline_bundle();
+  void write_baseline_bundle();
 
   // Background tier-up: the shared tier-up service (src/tierup) runs install_tier.
   std::unique_ptr<tierup::CompileQueue> tier_ups;
