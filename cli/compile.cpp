@@ -11,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "cnp/compiler.hpp"
 #include "driver/input.hpp"
+#include "llvmir/compile_timing.hpp"
 #include "support/file.hpp"
 
 namespace tierjit::cli {
@@ -46,6 +47,43 @@ Status compile_bytecode(const driver::InputFile& in, const aot::CompileOptions& 
 
 }  // namespace
 
+// `compile --tier baseline --time`: per function and in total, the baseline tier against LLVM
+// -O0 on the same bodies (llvmir/compile_timing.hpp).
+int print_compile_timing(std::string bytes, const std::string& path) {
+  auto t = llvmir::time_first_tier(std::move(bytes), path);
+  if (!t.ok()) return report(t.error());
+  double base_us = 0, o0_us = 0, o0_all_us = 0;
+  uint64_t covered = 0, instructions = 0, fallbacks = 0;
+  fmt::print("{:<40} {:>8} {:>12} {:>12} {:>8}  {}\n", "function", "instrs", "baseline us",
+             "LLVM O0 us", "ratio", "fallback");
+  for (const auto& f : t->functions) {
+    o0_all_us += f.llvm_o0_us;
+    if (f.fallback.empty()) {
+      base_us += f.baseline_us;
+      o0_us += f.llvm_o0_us;
+      instructions += f.instructions;
+      ++covered;
+    } else {
+      ++fallbacks;
+    }
+    fmt::print("{:<40} {:>8} {:>12.1f} {:>12.1f} {:>8.1f}  {}\n", f.name.substr(0, 40),
+               f.instructions, f.baseline_us, f.llvm_o0_us,
+               f.fallback.empty() && f.baseline_us > 0 ? f.llvm_o0_us / f.baseline_us : 0.0,
+               f.fallback);
+  }
+  fmt::print(
+      "\ntotal: {} functions, {} compiled by the baseline tier ({} IR instructions), {} fell "
+      "back\n"
+      "  reading the bodies (bitcode): {:.1f} ms\n"
+      "  baseline tier: {:.1f} ms ({:.0f} ns per instruction)\n"
+      "  LLVM -O0, the same functions: {:.1f} ms; all functions: {:.1f} ms\n"
+      "  ratio (LLVM -O0 / baseline, same functions): {:.1f}x\n",
+      t->functions.size(), covered, instructions, fallbacks, t->read_ms, base_us / 1000,
+      instructions ? base_us * 1000 / double(instructions) : 0.0, o0_us / 1000, o0_all_us / 1000,
+      base_us > 0 ? o0_us / base_us : 0.0);
+  return 0;
+}
+
 void register_compile(CLI::App& app) {
   struct Args {
     std::string input;
@@ -55,13 +93,20 @@ void register_compile(CLI::App& app) {
     bool debug = false;
     bool no_cache = false;
     bool stats = false;
+    std::string tier;
+    bool time = false;
   };
   auto a = std::make_shared<Args>();
   CLI::App* sub =
       app.add_subcommand("compile", "compile LLVM IR to an object (.o) or shared library (.so)");
   sub->add_option("file", a->input, "LLVM IR text, bitcode or LLBC")->required();
-  sub->add_option("-o,--output", a->opts.output, "output file; .so links a shared library")
-      ->required();
+  sub->add_option("-o,--output", a->opts.output, "output file; .so links a shared library");
+  sub->add_option("--tier", a->tier,
+                  "baseline: compile every function with the baseline tier in memory (with "
+                  "--time)")
+      ->check(CLI::IsMember({"baseline"}));
+  sub->add_flag("--time", a->time,
+                "with --tier baseline: time every function's baseline and LLVM -O0 compile");
   sub->add_option("--opt,-O", a->opts.opt_level, "optimization level 0-3")->check(CLI::Range(0, 3));
   sub->add_flag("--native", a->opts.native_cpu, "tune for this machine's CPU");
   sub->add_option("--format", a->format, "bytecode: object (ELF .o, default) or raw (tier-1 code)")
@@ -76,6 +121,15 @@ void register_compile(CLI::App& app) {
     auto in = driver::read_input(a->input);
     if (!in.ok()) return set_exit_code(report(in.error()));
     bool bc = in->kind == driver::InputKind::kTjbc || in->kind == driver::InputKind::kTjasm;
+    if (!a->tier.empty() || a->time) {
+      if (a->tier != "baseline" || !a->time || bc || !a->opts.output.empty())
+        return set_exit_code(report(
+            make_error(ErrorCode::kUsage,
+                       "--tier baseline --time times LLVM IR compiles; it writes no output")));
+      return set_exit_code(print_compile_timing(std::move(in->bytes), a->input));
+    }
+    if (a->opts.output.empty())
+      return set_exit_code(report(make_error(ErrorCode::kUsage, "--output is required")));
     if (a->target == "riscv64") {
       aot::RiscvOptions ro;
       ro.opt_level = a->opts.opt_level;

@@ -270,7 +270,8 @@ class Arena {
 
  private:
   static constexpr size_t kChunk = 1 << 20;
-  runtime::CodePool pool_{runtime::CodePoolConfig{4096, 16, 64, 64 << 20, false}};
+  // chunks are populated when mapped: one bulk fault instead of one per page written
+  runtime::CodePool pool_{runtime::CodePoolConfig{4096, 16, 64, 64 << 20, true}};
   std::vector<runtime::CodeBlock> chunks_;
   size_t used_ = 0, total_ = 0;
   pid_t pid_ = ::getpid();
@@ -279,11 +280,21 @@ class Arena {
 // ---- one function ---------------------------------------------------------------------------
 class FunctionCompiler {
  public:
-  FunctionCompiler(const Environment& env, const llvm::Function& f, const Profile& prof)
-      : env_(env), f_(f), dl_(f.getParent()->getDataLayout()), prof_(prof), t_(tables()) {}
+  // `buffer` is the compiler's reused code buffer (fresh pages cost a fault each: reusing
+  // one buffer for every function keeps them touched).
+  FunctionCompiler(const Environment& env, const llvm::Function& f, const Profile& prof,
+                   std::vector<uint8_t>& buffer)
+      : code(buffer),
+        env_(env),
+        f_(f),
+        dl_(f.getParent()->getDataLayout()),
+        prof_(prof),
+        t_(tables()) {
+    code.clear();
+  }
 
   void run();  // throws Unsupported
-  std::vector<uint8_t> code;
+  std::vector<uint8_t>& code;
   struct AbsFixup {
     uint32_t at;  // 8-byte absolute address of label
     int label;
@@ -308,7 +319,7 @@ class FunctionCompiler {
   };
   struct Sym {
     SymbolKind kind;
-    std::string name;
+    std::string_view name;
     int64_t addend;
   };
   struct HostFn {
@@ -316,8 +327,8 @@ class FunctionCompiler {
     int sym;
   };
   CVal cval(const llvm::Constant* c);
-  int add_sym(SymbolKind kind, std::string name, int64_t addend) {
-    syms_.push_back({kind, std::move(name), addend});
+  int add_sym(SymbolKind kind, std::string_view name, int64_t addend) {
+    syms_.push_back({kind, name, addend});
     return int(syms_.size());
   }
   HostFn host(const char* name) {
@@ -326,6 +337,7 @@ class FunctionCompiler {
     return {uint64_t(p), add_sym(SymbolKind::kHost, name, 0)};
   }
   std::vector<Sym> syms_;
+  llvm::DenseMap<const llvm::GlobalValue*, CVal> globals_;
   struct KReloc {
     uint32_t at;
     int sym;
@@ -607,10 +619,14 @@ FunctionCompiler::CVal FunctionCompiler::cval(const llvm::Constant* c) {
     if (c->getType()->isVectorTy() || c->getType()->isAggregateType()) fail("vector type");
     return {0, 0};
   }
-  if (auto* gv = dyn_cast<llvm::GlobalValue>(c)) {
-    auto a = env_.address_of(*gv);
-    if (!a.ok()) fail(a.error().message);
-    return {a.value().value, add_sym(a.value().kind, a.value().name, 0)};
+  if (auto* gv = dyn_cast<llvm::GlobalValue>(c)) {  // one lookup and symbol per global
+    auto [it, fresh] = globals_.try_emplace(gv, CVal{0, 0});
+    if (fresh) {
+      auto a = env_.address_of(*gv);
+      if (!a.ok()) fail(a.error().message);
+      it->second = {a.value().value, add_sym(a.value().kind, a.value().name, 0)};
+    }
+    return it->second;
   }
   if (auto* ce = dyn_cast<llvm::ConstantExpr>(c)) {
     auto mask = [&](uint64_t v) {
@@ -2586,6 +2602,7 @@ class Compiler::Impl {
   explicit Impl(Environment e) : env(std::move(e)) {}
   Environment env;
   Arena arena;
+  std::vector<uint8_t> buffer;  // the code being emitted, reused by every compile
 };
 
 Compiler::Compiler(Environment env) : impl_(std::make_unique<Impl>(std::move(env))) {}
@@ -2595,7 +2612,7 @@ size_t Compiler::code_bytes() const { return impl_->arena.bytes(); }
 
 Expected<Compiled> Compiler::compile(const llvm::Function& f, const Profile& profile) {
   if (f.isDeclaration()) return make_error(ErrorCode::kInternal, "no body to compile");
-  FunctionCompiler fc(impl_->env, f, profile);
+  FunctionCompiler fc(impl_->env, f, profile, impl_->buffer);
   try {
     fc.run();
   } catch (const Unsupported& u) {
@@ -2614,10 +2631,9 @@ Expected<Compiled> Compiler::compile(const llvm::Function& f, const Profile& pro
     }
   }
   Compiled c;
-  if (fc.relocatable()) {
-    c.image = fc.code;
-    c.relocations = fc.relocations();
-  }
+  c.code = block.rw;
+  c.saveable = fc.relocatable();
+  if (c.saveable) c.relocations = fc.relocations();
   c.entry = uint64_t(block.rx);
   c.code_bytes = uint32_t(fc.code.size());
   c.frame_bytes = fc.frame_size;
@@ -2625,10 +2641,11 @@ Expected<Compiled> Compiler::compile(const llvm::Function& f, const Profile& pro
   return c;
 }
 
-Expected<uint64_t> Compiler::load(const uint8_t* image, size_t size,
+Expected<Compiled> Compiler::load(const uint8_t* image, size_t size,
                                   const std::vector<Relocation>& relocations,
                                   const Resolver& resolve) {
-  std::vector<uint8_t> code(image, image + size);
+  std::vector<uint8_t>& code = impl_->buffer;
+  code.assign(image, image + size);
   TJ_ASSIGN_OR_RETURN(runtime::CodeBlock block, impl_->arena.place(code));
   for (const Relocation& r : relocations) {
     if (uint64_t(r.offset) + 8 > size)
@@ -2645,7 +2662,11 @@ Expected<uint64_t> Compiler::load(const uint8_t* image, size_t size,
     std::memcpy(code.data() + r.offset, &v, 8);
   }
   std::memcpy(block.rw, code.data(), code.size());
-  return uint64_t(block.rx);
+  Compiled c;
+  c.entry = uint64_t(block.rx);
+  c.code = block.rw;
+  c.code_bytes = uint32_t(size);
+  return c;
 }
 
 size_t stencil_count() { return generated::kStencilCount; }

@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "support/error.hpp"
@@ -48,7 +49,7 @@ enum class SymbolKind : uint8_t {
 struct Address {
   uint64_t value = 0;
   SymbolKind kind = SymbolKind::kData;
-  std::string name;
+  std::string_view name;  ///< owned by the environment; valid while the Compiler is used
 };
 
 /// One absolute 64-bit address in a code image: at `offset`, the symbol's address + addend.
@@ -56,7 +57,9 @@ struct Relocation {
   uint32_t offset = 0;
   SymbolKind kind = SymbolKind::kData;
   int64_t addend = 0;
-  std::string name;  ///< kStub, kData, kHost
+  /// kStub, kData, kHost. A view: into the Environment's names for compiled code, into the
+  /// loaded bytes for loaded code; whoever keeps relocations keeps those alive.
+  std::string_view name;
 };
 
 /// How compiled code reaches the rest of the program.
@@ -86,10 +89,12 @@ struct Compiled {
   uint32_t code_bytes = 0;
   uint32_t frame_bytes = 0;
   uint32_t instructions = 0;  ///< IR instructions compiled
-  /// The code as placed and every absolute address in it: load() rebuilds the same code in
-  /// another process. Empty when some address cannot be expressed as a relocation (e.g. an
+  /// The placed code (code_bytes at `code`, readable until the Compiler is destroyed) and
+  /// every absolute address in it: load() rebuilds the same code from these bytes in another
+  /// process. `saveable` is false when some address cannot be expressed as a relocation (an
   /// integer computed from two addresses): such code is not saved.
-  std::vector<uint8_t> image;
+  const uint8_t* code = nullptr;
+  bool saveable = false;
   std::vector<Relocation> relocations;
 };
 
@@ -109,9 +114,10 @@ class Compiler {
   Expected<Compiled> compile(const llvm::Function& f, const Profile& profile);
 
   /// Places a code image made by compile() (possibly in another process) and applies its
-  /// relocations; returns the entry point. Errors: kCacheCorrupt (a relocation outside the
-  /// image), the resolver's errors, kCompileFailed (code memory exhausted).
-  Expected<uint64_t> load(const uint8_t* image, size_t size,
+  /// relocations; returns it as compile() would (entry, code, code_bytes; no relocations).
+  /// Errors: kCacheCorrupt (a relocation outside the image), the resolver's errors,
+  /// kCompileFailed (code memory exhausted).
+  Expected<Compiled> load(const uint8_t* image, size_t size,
                           const std::vector<Relocation>& relocations, const Resolver& resolve);
 
   /// Bytes of code memory in use.

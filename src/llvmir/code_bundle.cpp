@@ -122,19 +122,19 @@ bool get(std::string_view& in, T* v) {
 }
 }  // namespace
 
-std::string detail::serialize_baseline(uint32_t instructions, const std::vector<uint8_t>& code,
+std::string detail::serialize_baseline(uint32_t instructions, std::string_view code,
                                        const std::vector<baseline::Relocation>& relocations) {
   std::string out;
   put(out, instructions);
   put(out, uint32_t(code.size()));
-  out.append(reinterpret_cast<const char*>(code.data()), code.size());
+  out.append(code.data(), code.size());
   put(out, uint32_t(relocations.size()));
   for (const baseline::Relocation& r : relocations) {
     put(out, r.offset);
     put(out, uint8_t(r.kind));
     put(out, r.addend);
     put(out, uint16_t(r.name.size()));
-    out += r.name;
+    out.append(r.name.data(), r.name.size());
   }
   return out;
 }
@@ -154,7 +154,7 @@ bool detail::parse_baseline(std::string_view in, uint32_t* instructions, std::st
         kind > uint8_t(baseline::SymbolKind::kSelf) || in.size() < len)
       return false;
     r.kind = baseline::SymbolKind(kind);
-    r.name.assign(in.data(), len);
+    r.name = in.substr(0, len);
     in.remove_prefix(len);
   }
   return in.empty();
@@ -174,11 +174,15 @@ void OrcEngine::Impl::write_baseline_bundle() {
       FnState& st = fns[f.id];
       std::lock_guard<std::mutex> clock(code_mu);
       // a function that tiered up starts from its cached higher tier next time instead
-      if (st.baseline_image.empty() || st.code_tier != 0) continue;
+      if (!st.baseline_code || st.code_tier != 0) continue;
+      std::string image = detail::serialize_baseline(
+          st.ir_instructions.load(),
+          std::string_view(reinterpret_cast<const char*>(st.baseline_code), st.baseline_code_bytes),
+          st.baseline_relocations);
       put(payload, f.id);
       put(payload, std::atomic_ref<uint64_t>(counters[2 * size_t(f.id) + 1]).load());
-      put(payload, uint32_t(st.baseline_image.size()));
-      payload += st.baseline_image;
+      put(payload, uint32_t(image.size()));
+      payload += image;
       ++count;
       fresh += !st.from_cache.load();
     }
@@ -201,8 +205,9 @@ void OrcEngine::Impl::load_baseline_bundle() {
   auto t0 = Clock::now();
   std::optional<std::string> payload = options.cache->load(baseline_bundle_key());
   if (!payload) return;
+  baseline_bundle_bytes = std::move(*payload);  // relocation names are views into it
   TJ_LOG(Channel::kCache, "baseline bundle read in {:.2f} ms", ms_since(t0));
-  std::string_view in(*payload);
+  std::string_view in(baseline_bundle_bytes);
   uint32_t count = 0;
   if (in.size() < 8 || in.substr(0, 4) != "TJBB") return;
   in.remove_prefix(4);
@@ -222,8 +227,8 @@ void OrcEngine::Impl::load_baseline_bundle() {
       if (detail::parse_baseline(scan.substr(0, len), &instructions, &code, &relocs))
         for (const baseline::Relocation& r : relocs)
           if (r.kind == baseline::SymbolKind::kData &&
-              !resolved_names.count(std::to_string(int(r.kind)) + r.name))
-            names.push_back(r.name);
+              !resolved_names.count(std::to_string(int(r.kind)) + std::string(r.name)))
+            names.push_back(std::string(r.name));
       scan.remove_prefix(len);
     }
     std::sort(names.begin(), names.end());
@@ -271,12 +276,14 @@ void OrcEngine::Impl::load_baseline_bundle() {
              entry.error().message);
       continue;
     }
-    set_cell(id, entry.value());
+    set_cell(id, entry.value().entry);
     counters[2 * size_t(id) + 1] = heat;
-    st.baseline_entry.store(entry.value(), std::memory_order_release);
+    st.baseline_entry.store(entry.value().entry, std::memory_order_release);
     st.baseline_tried = true;
     st.ir_instructions = instructions;
-    st.baseline_image.assign(image);
+    st.baseline_code = entry.value().code;
+    st.baseline_code_bytes = entry.value().code_bytes;
+    st.baseline_relocations = std::move(relocs);
     st.from_cache = true;
     st.code_tier = 0;
     ++loaded;

@@ -65,7 +65,8 @@ void on_hot(size_t slot, uint32_t id, uint32_t level) {
 }  // namespace
 
 Expected<baseline::Address> OrcEngine::Impl::global_address(const llvm::GlobalValue& gv) {
-  if (auto it = global_addresses.find(&gv); it != global_addresses.end()) return it->second;
+  if (auto it = global_addresses.find(&gv); it != global_addresses.end())
+    return baseline::Address{it->second.value, it->second.kind, it->second.name};
   if (gv.isThreadLocal()) return make_error(ErrorCode::kUnsupported, "thread-local variable");
   std::string name = gv.getName().str();
   uint64_t addr = 0;
@@ -86,9 +87,9 @@ Expected<baseline::Address> OrcEngine::Impl::global_address(const llvm::GlobalVa
     if (!a) return make_error(ErrorCode::kUnsupported, "unresolved symbol " + name);
     addr = uint64_t(a.value());
   }
-  baseline::Address a{addr, kind, std::move(name)};
-  global_addresses[&gv] = a;
-  return a;
+  GlobalAddress& g = global_addresses[&gv];
+  g = {addr, kind, std::move(name)};
+  return baseline::Address{g.value, g.kind, g.name};
 }
 
 Expected<uint64_t> OrcEngine::Impl::resolve_relocation(uint32_t id, const baseline::Relocation& r) {
@@ -103,20 +104,23 @@ Expected<uint64_t> OrcEngine::Impl::resolve_relocation(uint32_t id, const baseli
     default:
       break;
   }
-  std::string key = std::to_string(int(r.kind)) + r.name;
+  std::string key = std::to_string(int(r.kind));
+  key += r.name;
   if (auto it = resolved_names.find(key); it != resolved_names.end()) return it->second;
   uint64_t addr = 0;
   if (r.kind == K::kStub) {
-    const FunctionInfo* f = program->find_function(r.name);
-    if (!f || f->pinned) return make_error(ErrorCode::kCacheCorrupt, "no function " + r.name);
+    const FunctionInfo* f = program->find_function(std::string(r.name));
+    if (!f || f->pinned)
+      return make_error(ErrorCode::kCacheCorrupt, "no function " + std::string(r.name));
     addr = uint64_t(stubs->stub(f->id));
   } else if (r.kind == K::kHost) {
-    auto shim = host_shims().find(r.name);
-    void* p = shim != host_shims().end() ? shim->second : ::dlsym(RTLD_DEFAULT, r.name.c_str());
+    std::string name(r.name);
+    auto shim = host_shims().find(name);
+    void* p = shim != host_shims().end() ? shim->second : ::dlsym(RTLD_DEFAULT, name.c_str());
     addr = uint64_t(p);  // an undefined weak symbol is null
   } else {
     auto a = session->lookup(*main_jd, r.name);
-    if (!a) return make_error(ErrorCode::kCacheCorrupt, "no data symbol " + r.name);
+    if (!a) return make_error(ErrorCode::kCacheCorrupt, "no data symbol " + std::string(r.name));
     addr = uint64_t(a.value());
   }
   resolved_names[key] = addr;
@@ -192,9 +196,11 @@ uint64_t OrcEngine::Impl::baseline_entry(uint32_t id) {
   TJ_LOG(Channel::kLazy, "baseline: {} in {:.3f} ms ({} instructions, {} bytes)", f.name, ms,
          c.value().instructions, c.value().code_bytes);
   st.ir_instructions.store(c.value().instructions, std::memory_order_relaxed);
-  if (options.cache && !c.value().image.empty())
-    st.baseline_image =
-        detail::serialize_baseline(c.value().instructions, c.value().image, c.value().relocations);
+  if (options.cache && c.value().saveable) {
+    st.baseline_code = c.value().code;
+    st.baseline_code_bytes = c.value().code_bytes;
+    st.baseline_relocations = std::move(c.value().relocations);
+  }
   st.baseline_entry.store(c.value().entry, std::memory_order_release);
   return c.value().entry;
 }

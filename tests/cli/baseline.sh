@@ -45,6 +45,19 @@ expect_run "tier-up from the baseline" $? "^  dense +[0-9]+ +O2 " -- \
 # --no-baseline and --opt start every function in LLVM.
 expect_run "--no-baseline" 0 "^  dense +[0-9]+ +O0 " -- \
   "$TIERJIT" run --no-cache --stats --no-baseline --tier-thresholds 100000 "$WORK/bl-O1.bc" -- 1000
+# Compile speed, per function and in total, against LLVM -O0 on the same functions.
+"$TIERJIT" compile --tier baseline --time "$WORK/bl-O2.bc" > "$WORK/timing.txt" 2>&1
+checks=$((checks + 1))
+if grep -Eq "^dense +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ *$" "$WORK/timing.txt" &&
+   grep -Eq "compiled by the baseline tier \([1-9][0-9]* IR instructions\), 1 fell back" "$WORK/timing.txt" &&
+   grep -Eq "^  ratio \(LLVM -O0 / baseline, same functions\): [0-9.]+x" "$WORK/timing.txt"; then
+  echo "ok   compile --tier baseline --time"
+else
+  echo "FAIL compile --tier baseline --time"; head -5 "$WORK/timing.txt"; tail -6 "$WORK/timing.txt"
+  failures=$((failures + 1))
+fi
+expect_run "compile --time needs --tier baseline" 64 "--tier baseline --time" -- \
+  "$TIERJIT" compile --time "$WORK/bl-O2.bc"
 expect_run "bad --tier" 64 "--tier for LLVM IR is baseline" -- \
   "$TIERJIT" run --no-cache --tier cnp "$WORK/bl-O1.bc"
 finish

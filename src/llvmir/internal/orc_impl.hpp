@@ -52,7 +52,7 @@ std::unique_ptr<llvm::MemoryBuffer> own_buffer(std::string bytes, std::string na
 const std::map<std::string, void*>& host_shims();
 constexpr size_t kMaxEngines = 64;
 /// A baseline code image as bytes: instructions, code, relocations (code_bundle.cpp).
-std::string serialize_baseline(uint32_t instructions, const std::vector<uint8_t>& code,
+std::string serialize_baseline(uint32_t instructions, std::string_view code,
                                const std::vector<baseline::Relocation>& relocations);
 /// Parses serialize_baseline's output; false if malformed (bounds-checked throughout).
 bool parse_baseline(std::string_view bytes, uint32_t* instructions, std::string_view* code,
@@ -71,7 +71,11 @@ struct FnState {
   std::string fallback;       // why the last tier-up failed (guarded by Impl::code_mu)
   std::atomic<uint64_t> baseline_entry{0};   // baseline code, once compiled
   std::atomic<uint32_t> ir_instructions{0};  // its size, when the baseline tier compiled it
-  std::string baseline_image;   // the serialized image of that code (empty: not saveable)
+  // That code as a saveable image (code_bytes at baseline_code, in the compiler's memory,
+  // and its relocations); serialized only when the bundle is written.
+  const uint8_t* baseline_code = nullptr;
+  uint32_t baseline_code_bytes = 0;
+  std::vector<baseline::Relocation> baseline_relocations;
   bool baseline_tried = false;  // guarded by the program mutex
 };
 }  // namespace detail
@@ -114,8 +118,13 @@ class OrcEngine::Impl {
   // The baseline tier (policy.baseline): compiles first-tier bodies in place, under the
   // program mutex; addresses of globals it asked for are remembered.
   std::unique_ptr<baseline::Compiler> baseline;
-  std::unordered_map<const llvm::GlobalValue*, baseline::Address>
-      global_addresses;                              // program mutex
+  struct GlobalAddress {  // a global's address, and the name relocations refer to
+    uint64_t value;
+    baseline::SymbolKind kind;
+    std::string name;
+  };
+  std::unordered_map<const llvm::GlobalValue*, GlobalAddress> global_addresses;  // program mutex
+  std::string baseline_bundle_bytes;  // the loaded images: relocation names point into it
   std::map<std::string, uint64_t> baseline_reasons;  // stats_mu
   // The baseline body of `id`, compiled now if need be; 0 when the tier does not cover it
   // (the reason is counted) or the function is better served by a cached higher tier.
