@@ -737,6 +737,10 @@ const llvm::Value* FunctionCompiler::x0_operand(const llvm::Instruction& u) cons
     case llvm::Instruction::Xor:
       if (isa<llvm::Constant>(u.getOperand(0)) && not_const(u.getOperand(1)))
         return u.getOperand(1);
+      // commutative: the operand computed just before rides in the accumulator
+      if (u.getOperand(1) == u.getPrevNode() && u.getOperand(0) != u.getOperand(1) &&
+          !isa<llvm::Constant>(u.getOperand(1)))
+        return u.getOperand(1);
       return u.getOperand(0);
     case llvm::Instruction::Sub:
     case llvm::Instruction::Shl:
@@ -747,8 +751,11 @@ const llvm::Value* FunctionCompiler::x0_operand(const llvm::Instruction& u) cons
     case llvm::Instruction::URem:
     case llvm::Instruction::SRem:
       return u.getOperand(0);
-    case llvm::Instruction::ICmp:
+    case llvm::Instruction::ICmp:  // the predicate is swapped with the operands
       if (isa<llvm::Constant>(u.getOperand(0)) && not_const(u.getOperand(1)))
+        return u.getOperand(1);
+      if (u.getOperand(1) == u.getPrevNode() && u.getOperand(0) != u.getOperand(1) &&
+          !isa<llvm::Constant>(u.getOperand(0)))
         return u.getOperand(1);
       return u.getOperand(0);
     case llvm::Instruction::Trunc:
