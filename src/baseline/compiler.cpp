@@ -445,6 +445,43 @@ class FunctionCompiler {
   void binop(const llvm::BinaryOperator& i);
   void int_binop(BinOp op, const llvm::Instruction& i, const llvm::Value* a, const llvm::Value* b,
                  Width w);
+  // The stencil operation of an integer binary opcode (scalar or per lane); on i1 only the
+  // logical ones exist (add/sub are xor, mul is and).
+  BinOp int_op(unsigned opcode, bool i1) {
+    switch (opcode) {
+      case llvm::Instruction::Add:
+        return i1 ? kXor : kAdd;
+      case llvm::Instruction::Sub:
+        return i1 ? kXor : kSub;
+      case llvm::Instruction::Mul:
+        return i1 ? kAnd : kMul;
+      case llvm::Instruction::And:
+        return kAnd;
+      case llvm::Instruction::Or:
+        return kOr;
+      case llvm::Instruction::Xor:
+        return kXor;
+      default:
+        break;
+    }
+    if (i1) fail("i1 arithmetic");
+    switch (opcode) {
+      case llvm::Instruction::Shl:
+        return kShl;
+      case llvm::Instruction::LShr:
+        return kLShr;
+      case llvm::Instruction::AShr:
+        return kAShr;
+      case llvm::Instruction::UDiv:
+        return kUDiv;
+      case llvm::Instruction::SDiv:
+        return kSDiv;
+      case llvm::Instruction::URem:
+        return kURem;
+      default:
+        return kSRem;
+    }
+  }
   void fp_binop(FOp op, const llvm::Instruction& i);
   void icmp(const llvm::ICmpInst& i, const llvm::BranchInst* fused);
   void fcmp(const llvm::FCmpInst& i);
@@ -1155,49 +1192,7 @@ void FunctionCompiler::binop(const llvm::BinaryOperator& i) {
   }
   bool i1 = false;
   Width w = int_width(i.getType(), &i1);
-  BinOp op;
-  switch (i.getOpcode()) {
-    case llvm::Instruction::Add:
-      op = i1 ? kXor : kAdd;
-      break;
-    case llvm::Instruction::Sub:
-      op = i1 ? kXor : kSub;
-      break;
-    case llvm::Instruction::Mul:
-      op = i1 ? kAnd : kMul;
-      break;
-    case llvm::Instruction::And:
-      op = kAnd;
-      break;
-    case llvm::Instruction::Or:
-      op = kOr;
-      break;
-    case llvm::Instruction::Xor:
-      op = kXor;
-      break;
-    case llvm::Instruction::Shl:
-      op = kShl;
-      break;
-    case llvm::Instruction::LShr:
-      op = kLShr;
-      break;
-    case llvm::Instruction::AShr:
-      op = kAShr;
-      break;
-    case llvm::Instruction::UDiv:
-      op = kUDiv;
-      break;
-    case llvm::Instruction::SDiv:
-      op = kSDiv;
-      break;
-    case llvm::Instruction::URem:
-      op = kURem;
-      break;
-    default:
-      op = kSRem;
-      break;
-  }
-  if (i1 && op != kAnd && op != kOr && op != kXor) fail("i1 arithmetic");
+  BinOp op = int_op(i.getOpcode(), i1);
   const llvm::Value *a = i.getOperand(0), *b = i.getOperand(1);
   if (x0_operand(i) == b) std::swap(a, b);  // commutative, constant first
   int_binop(op, i, a, b, w);
@@ -2484,49 +2479,7 @@ void FunctionCompiler::vector_inst(const llvm::Instruction& i) {
     }
     bool i1 = false;
     Width w = int_width(vt.elem, &i1);
-    BinOp op;
-    switch (opc) {
-      case llvm::Instruction::Add:
-        op = i1 ? kXor : kAdd;
-        break;
-      case llvm::Instruction::Sub:
-        op = i1 ? kXor : kSub;
-        break;
-      case llvm::Instruction::Mul:
-        op = i1 ? kAnd : kMul;
-        break;
-      case llvm::Instruction::And:
-        op = kAnd;
-        break;
-      case llvm::Instruction::Or:
-        op = kOr;
-        break;
-      case llvm::Instruction::Xor:
-        op = kXor;
-        break;
-      case llvm::Instruction::Shl:
-        op = kShl;
-        break;
-      case llvm::Instruction::LShr:
-        op = kLShr;
-        break;
-      case llvm::Instruction::AShr:
-        op = kAShr;
-        break;
-      case llvm::Instruction::UDiv:
-        op = kUDiv;
-        break;
-      case llvm::Instruction::SDiv:
-        op = kSDiv;
-        break;
-      case llvm::Instruction::URem:
-        op = kURem;
-        break;
-      default:
-        op = kSRem;
-        break;
-    }
-    if (i1 && op != kAnd && op != kOr && op != kXor) fail("i1 vector arithmetic");
+    BinOp op = int_op(opc, i1);
     for (unsigned k = 0; k < vt.n; ++k) {
       Opnd b = lane(bo->getOperand(1), k);
       int64_t imm = 0;
