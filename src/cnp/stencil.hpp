@@ -4,6 +4,8 @@
 #pragma once
 #include <cstdint>
 
+#include "runtime/stencil_table.hpp"
+
 namespace tierjit::cnp {
 
 /// What a hole is patched with (the TJ_HOLE_<KIND> symbol a relocation refers to).
@@ -33,30 +35,8 @@ enum class HoleKind : uint8_t {
   kCount
 };
 
-/// How the patch is written (the ELF x86-64 relocation type it came from).
-enum class RelocKind : uint8_t {
-  kAbs32,   ///< R_X86_64_32: low 32 bits
-  kAbs32S,  ///< R_X86_64_32S: low 32 bits (sign-extended by the instruction)
-  kAbs64,   ///< R_X86_64_64
-  kPcRel32  ///< R_X86_64_PC32 / PLT32: value + addend - place
-};
-
-struct Hole {
-  uint16_t offset;
-  HoleKind kind;
-  RelocKind reloc;
-  int32_t addend;
-};
-
-struct Stencil {
-  const uint8_t* code;
-  uint16_t size;       ///< bytes including a trailing jump, if any
-  uint16_t body_size;  ///< bytes without the trailing `jmp <tail>` (== size when none)
-  HoleKind tail;       ///< hole the trailing jmp targets; kCount when there is none
-  uint16_t nholes;
-  const Hole* holes;  ///< sorted by offset; holes inside the trailing jmp come last
-  uint8_t ntraps;     ///< TRAP/TRAP2 holes: each use gets a cold trap stub
-  bool refuel;        ///< has a REFUEL hole: each use gets a cold refuel stub
-};
+using RelocKind = runtime::RelocKind;
+using Hole = runtime::StencilHole<HoleKind>;
+using Stencil = runtime::StencilCode<HoleKind>;
 
 }  // namespace tierjit::cnp
