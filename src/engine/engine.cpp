@@ -200,12 +200,12 @@ std::string Engine::stats_text(size_t max_rows) const {
       es.tier_up_failures, es.pinned);
   for (const auto& s : impl_->orc->function_stats())
     if (!s.fallback.empty()) out += fmt::format("    {}: {}\n", s.name, s.fallback);
-  if (es.baseline || es.baseline_fallbacks || es.baseline_loaded) {
+  if (es.baseline || es.baseline_fallbacks || es.baseline_loaded || es.baseline_rejected) {
     out += fmt::format(
         "  baseline {} ({} instructions, {} code bytes, {:.2f} ms: {:.2f} compiling), "
-        "{} from the cache, fallback {}",
+        "{} from the cache ({} saved images rejected), fallback {}",
         es.baseline, es.baseline_instructions, es.baseline_code_bytes, es.baseline_ms,
-        es.baseline_compile_ms, es.baseline_loaded, es.baseline_fallbacks);
+        es.baseline_compile_ms, es.baseline_loaded, es.baseline_rejected, es.baseline_fallbacks);
     for (size_t i = 0; i < es.baseline_fallback_reasons.size(); ++i)
       out += fmt::format("{} {} x{}", i ? "," : ":", es.baseline_fallback_reasons[i].first,
                          es.baseline_fallback_reasons[i].second);

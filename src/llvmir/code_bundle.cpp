@@ -252,12 +252,14 @@ void OrcEngine::Impl::load_baseline_bundle() {
            ms_since(t0));
   }
   uint64_t loaded = 0;
+  uint64_t rejected = 0;  // images not used (their functions compile instead): counted
   for (uint32_t k = 0; k < count; ++k) {
     uint32_t id = 0, len = 0;
     uint64_t heat = 0;
     if (!get(in, &id) || !get(in, &heat) || !get(in, &len) || in.size() < len ||
         id >= program->functions().size()) {
       TJ_LOG(Channel::kCache, "baseline bundle malformed: ignored from entry {}", k);
+      rejected += count - k;
       break;
     }
     std::string_view image = in.substr(0, len);
@@ -267,13 +269,17 @@ void OrcEngine::Impl::load_baseline_bundle() {
     uint32_t instructions = 0;
     std::string_view code;
     std::vector<baseline::Relocation> relocs;
-    if (!detail::parse_baseline(image, &instructions, &code, &relocs)) continue;
+    if (!detail::parse_baseline(image, &instructions, &code, &relocs)) {
+      ++rejected;
+      continue;
+    }
     auto entry =
         baseline->load(reinterpret_cast<const uint8_t*>(code.data()), code.size(), relocs,
                        [&](const baseline::Relocation& r) { return resolve_relocation(id, r); });
     if (!entry.ok()) {
       TJ_LOG(Channel::kCache, "baseline image of {} not loaded: {}", program->functions()[id].name,
              entry.error().message);
+      ++rejected;
       continue;
     }
     set_cell(id, entry.value().entry);
@@ -292,6 +298,7 @@ void OrcEngine::Impl::load_baseline_bundle() {
          ms_since(t0));
   std::lock_guard<std::mutex> lock(stats_mu);
   stats.baseline_loaded = loaded;
+  stats.baseline_rejected = rejected;
   stats.cache_hits += loaded;
 }
 

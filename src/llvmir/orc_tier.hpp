@@ -72,7 +72,8 @@ struct EngineStats {
   double baseline_ms = 0;          ///< reading the bodies (lazy bitcode) and compiling them
   double baseline_compile_ms = 0;  ///< compiling alone
   uint64_t baseline_fallbacks = 0;
-  uint64_t baseline_loaded = 0;  ///< baseline bodies loaded from the cache (saved images)
+  uint64_t baseline_loaded = 0;    ///< baseline bodies loaded from the cache (saved images)
+  uint64_t baseline_rejected = 0;  ///< saved images not usable (malformed, unresolved): compiled
   std::vector<std::pair<std::string, uint64_t>> baseline_fallback_reasons;
 };
 

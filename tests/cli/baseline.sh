@@ -25,6 +25,15 @@ for o in O0 O1 O2; do
     "$TIERJIT" run --stats --cache-dir "$WORK/cache-$o" "$WORK/bl-$o.bc" -- 1000
   expect_stdout "-$o cached (images)" "$WORK/bl-$o.expected" -- \
     "$TIERJIT" run --cache-dir "$WORK/cache-$o" "$WORK/bl-$o.bc" -- 1000
+  # A damaged cache entry (here: every entry, one byte each) is discarded and counted; the
+  # run compiles instead and prints the same.
+  find "$WORK/cache-$o" -name '*.obj' | while read -r f; do
+    printf '\xff' | dd of="$f" bs=1 seek=60 conv=notrunc status=none
+  done
+  expect_run "-$o damaged cache entries counted" $status "corrupt [1-9][0-9]*" -- \
+    "$TIERJIT" run --stats --cache-dir "$WORK/cache-$o" "$WORK/bl-$o.bc" -- 1000
+  expect_stdout "-$o damaged cache: same output" "$WORK/bl-$o.expected" -- \
+    "$TIERJIT" run --cache-dir "$WORK/cache-$o" "$WORK/bl-$o.bc" -- 1000
   # The functions really ran baseline code: each of these rows says "base".
   fns="widths bits fp sparse dense phis items atomics vsum vec sum_bytes"
   [ $o = O0 ] && fns="$fns divs many"  # clang folds these calls away at -O1 and -O2
