@@ -8,8 +8,10 @@
 #include "cli/commands.hpp"
 #include "cli/sandbox.hpp"
 #include "cli/stablehlo.hpp"
+#include "cli/warm_image_policy.hpp"
 #include "driver/input.hpp"
 #include "engine/interp_fallback.hpp"
+#include "image/warm_image.hpp"
 #include "tierjit/engine.hpp"
 
 namespace tierjit::cli {
@@ -97,6 +99,12 @@ int run_llvm_ir(RunArgs& a, driver::InputFile& in) {
   a.cfg.cache = !a.no_cache;
   a.cfg.lazy = !a.eager;
   if (a.interp) return interpret(a);
+  // Only the plain command line (what the launcher maps an image for) builds warm images.
+  bool plain = t == "auto" && a.cfg.opt_level < 0 && a.cfg.baseline && a.cfg.cache && a.cfg.lazy &&
+               a.cfg.entry.empty() && !a.cfg.debug_info && !a.cfg.perf_map &&
+               a.cfg.tier_thresholds == RunConfig().tier_thresholds;
+  bool images = plain && warm_images_enabled();
+  Hash128 image_key = images ? image::image_key(in.bytes) : Hash128{};
   Error err;
   std::unique_ptr<Engine> engine = Engine::load(a.cfg, std::move(in.bytes), &err);
   if (!engine) {
@@ -112,7 +120,19 @@ int run_llvm_ir(RunArgs& a, driver::InputFile& in) {
   // The engine lives until the process ends: the program's exit handlers, destructors and the
   // stats table run in exit_process, also when the program calls exit() itself.
   Engine* e = engine.release();
-  if (a.stats) e->set_exit_hook([e] { std::fputs(e->stats_text().c_str(), stderr); });
+  images = images && e->entry() == "main";
+  std::string path = a.cfg.path, cache_dir = a.cfg.cache_dir;
+  bool stats = a.stats;
+  if (stats || images) {
+    e->set_exit_hook([=] {
+      std::string line =
+          images  ? start_image_build(path, cache_dir, image_key, e->function_reports())
+          : plain ? "warm image: off (TIERJIT_WARM_IMAGE)"
+                  : "warm image: not for this command line (options other than --stats, "
+                    "--cache-dir)";
+      if (stats) std::fprintf(stderr, "%s  %s\n", e->stats_text().c_str(), line.c_str());
+    });
+  }
   std::vector<std::string> argv = {a.cfg.path};
   argv.insert(argv.end(), a.args.begin(), a.args.end());
   int status = e->run(argv, &err);

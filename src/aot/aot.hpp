@@ -4,7 +4,9 @@
 // Requires: LLVM IR for the host architecture. Produces: an ELF file at `output`.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <unordered_set>
 
 #include "support/error.hpp"
 
@@ -27,5 +29,19 @@ OutputKind kind_for_output(const std::string& path);
 Status compile_file(const std::string& input, const CompileOptions& opts);
 /// The same for the file's content, already read (`name` names it in errors).
 Status compile_bytes(std::string bytes, const std::string& name, const CompileOptions& opts);
+
+/// A program's warm image (image/warm_image.hpp): one shared object with every function.
+struct WarmImage {
+  std::string shared_object;
+  uint32_t hot_functions = 0;   ///< in the profile: optimized at O2
+  uint32_t cold_functions = 0;  ///< not in it: optnone + noinline (fast instruction selection)
+};
+
+/// Compiles the program `bytes` (.ll/.bc/.llbc; `name` names it in errors) for this machine's
+/// CPU into its warm image. `profile` holds the functions an earlier run executed; nullptr
+/// means all of them (every function at O2). Errors: those of compile_bytes, kMissingEntry
+/// (the program defines no `main`).
+Expected<WarmImage> build_warm_image(std::string bytes, const std::string& name,
+                                     const std::unordered_set<std::string>* profile);
 
 }  // namespace tierjit::aot

@@ -5,6 +5,8 @@ set -u
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 export TIERJIT_CACHE_DIR="$WORK/cache"
+# No background warm-image builds outliving a test (tests/cli/warm_image.sh turns them on).
+export TIERJIT_WARM_IMAGE=${TIERJIT_WARM_IMAGE:-off}
 failures=0
 checks=0
 
