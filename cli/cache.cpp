@@ -56,8 +56,10 @@ int build_image(const std::string& dir, const ImageArgs& a) {
   auto img =
       aot::build_warm_image(std::move(bytes), a.file, a.profile.empty() ? nullptr : &profile);
   if (!img.ok()) return a.background ? 1 : report(img.error());
-  cache.store(key,
-              image::encode_image({img->hot_functions, img->cold_functions}, img->shared_object));
+  if (Status s = image::store_image(cache, key, {img->hot_functions, img->cold_functions},
+                                    img->shared_object);
+      !s.ok())
+    return a.background ? 1 : report(s.error());
   if (!a.background) {
     double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

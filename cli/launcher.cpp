@@ -7,6 +7,7 @@
 // arguments; a refused image is reported to it in TIERJIT_WARM_IMAGE_REJECTED so that its
 // --stats shows the fallback.
 //
+// A corrupt image is reported, deleted, and rebuilt by the engine's run.
 // Environment: TIERJIT_WARM_IMAGE=off never maps images (the engine then builds none
 // either); TIERJIT_ENGINE names another engine executable.
 #include <unistd.h>
@@ -21,7 +22,6 @@
 
 #include "image/warm_image.hpp"
 #include "runtime/object_cache.hpp"
-#include "support/file.hpp"
 
 extern char** environ;
 
@@ -105,21 +105,23 @@ void print_stats() {
 int main(int argc, char** argv) {
   FastRun run;
   if (!images_enabled() || !parse_fast_run(argc, argv, &run)) exec_engine(argv);
-  auto bytes = tierjit::read_file(run.file);
-  if (!bytes.ok()) exec_engine(argv);  // the engine reports the error
+  auto key = tierjit::image::image_key_of_file(run.file);
+  if (!key.ok()) exec_engine(argv);  // the engine reports the error
   g_file = run.file;
   // Registered before the image's constructors run: atexit handlers run last-in first-out, so
   // the table prints after the program's own handlers and destructors, as the engine's does.
   if (run.stats) std::atexit(print_stats);
   tierjit::ObjectCache cache(run.cache_dir);
-  std::optional<std::string> payload = cache.load(tierjit::image::image_key(*bytes));
-  if (!payload) exec_engine(argv);
-  auto image = tierjit::image::load_image(*payload, run.file);
+  auto image = tierjit::image::load_image(cache, *key, run.file);
   if (!image.ok()) {
-    ::setenv("TIERJIT_WARM_IMAGE_REJECTED", image.error().to_string().c_str(), 1);
+    const tierjit::Error& e = image.error();
+    if (e.code == tierjit::ErrorCode::kCacheCorrupt) {  // the engine's run rebuilds it
+      std::fprintf(stderr, "tierjit: warning: %s\n", e.message.c_str());
+    } else if (e.code != tierjit::ErrorCode::kFileNotFound) {
+      ::setenv("TIERJIT_WARM_IMAGE_REJECTED", e.to_string().c_str(), 1);
+    }
     exec_engine(argv);
   }
   g_image = *image;
-  payload.reset();
   std::exit(g_image.main(static_cast<int>(run.argv.size() - 1), run.argv.data(), environ));
 }

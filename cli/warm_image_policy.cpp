@@ -68,9 +68,9 @@ std::string start_image_build(const std::string& file, const std::string& cache_
     return "warm image: not built (cannot write its profile into the cache)";
 
   std::string self = "/proc/self/exe";
-  std::vector<std::string> args = {"tierjit-engine", "cache", "--cache-dir", cache.dir(),
-                                   "image",          file,    "--profile",   profile_path,
-                                   "--background"};
+  std::vector<std::string> args = {"tierjit-engine", "cache",      "--cache-dir",
+                                   cache.dir(),      "image",      file,
+                                   "--profile",      profile_path, "--background"};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -88,8 +88,7 @@ std::string start_image_build(const std::string& file, const std::string& cache_
   if (rc != 0) {
     ::unlink(profile_path.c_str());
     ::unlink(seen.c_str());
-    return std::string("warm image: not built (cannot start the build: ") + std::strerror(rc) +
-           ")";
+    return std::string("warm image: not built (cannot start the build: ") + std::strerror(rc) + ")";
   }
   return "warm image: building in the background (pid " + std::to_string(pid) + ")";
 }

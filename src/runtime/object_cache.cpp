@@ -123,6 +123,7 @@ std::vector<Entry> list_entries(const std::string& dir) {
     struct stat st;
     if (::stat(it->path().c_str(), &st) != 0) continue;
     out.push_back({it->path(), uint64_t(st.st_size), st.st_atim});
+    if (::stat((it->path().string() + ".so").c_str(), &st) == 0) out.back().size += st.st_size;
   }
   return out;
 }
@@ -152,6 +153,7 @@ void ObjectCache::trim() {
   for (const Entry& e : entries) {
     if (total <= max_bytes_) break;
     if (::unlink(e.path.c_str()) == 0) {
+      ::unlink((e.path.string() + ".so").c_str());
       total -= e.size;
       evictions_++;
     }

@@ -9,6 +9,8 @@
 // Every load verifies magic, key, size and payload hash: a corrupt entry is reported through
 // the warning callback, deleted and counted, and the caller rebuilds; it is never executed.
 // LRU eviction by access time (touched on each hit) keeps the directory under max_bytes.
+// An entry may have a sidecar file beside it, ENTRY.so (a warm image's shared object, whose
+// size and hash its entry holds: src/image); it is counted and evicted with its entry.
 // Thread-safety: all methods may be called concurrently.
 #pragma once
 
