@@ -21,6 +21,7 @@ struct RunArgs {
   RunConfig cfg;
   bool no_cache = false;
   bool no_baseline = false;
+  bool no_osr = false;
   bool eager = false;
   bool stats = false;
   bool no_fallback = false;
@@ -95,13 +96,14 @@ int run_llvm_ir(RunArgs& a, driver::InputFile& in) {
                                  t + "'"));
   }
   if (a.no_baseline) a.cfg.baseline = false;
+  if (a.no_osr) a.cfg.osr = false;
   if (a.cfg.opt_level >= 0 && t == "auto") a.cfg.baseline = false;  // --opt N: LLVM only
   a.cfg.cache = !a.no_cache;
   a.cfg.lazy = !a.eager;
   if (a.interp) return interpret(a);
   // Only the plain command line (what the launcher maps an image for) builds warm images.
-  bool plain = t == "auto" && a.cfg.opt_level < 0 && a.cfg.baseline && a.cfg.cache && a.cfg.lazy &&
-               a.cfg.entry.empty() && !a.cfg.debug_info && !a.cfg.perf_map &&
+  bool plain = t == "auto" && a.cfg.opt_level < 0 && a.cfg.baseline && a.cfg.osr && a.cfg.cache &&
+               a.cfg.lazy && a.cfg.entry.empty() && !a.cfg.debug_info && !a.cfg.perf_map &&
                a.cfg.tier_thresholds == RunConfig().tier_thresholds;
   bool images = plain && warm_images_enabled();
   Hash128 image_key = images ? image::image_key(in.bytes) : Hash128{};
@@ -189,6 +191,8 @@ void register_run(CLI::App& app) {
   sub->add_flag("--eager", a->eager, "compile every function before running (no laziness)");
   sub->add_flag("--no-baseline", a->no_baseline,
                 "LLVM IR: start every function in LLVM (O0) instead of the baseline tier");
+  sub->add_flag("--no-osr", a->no_osr,
+                "LLVM IR: no on-stack replacement of running baseline loops");
   sub->add_flag("--perf-map", a->cfg.perf_map, "write /tmp/perf-PID.map for perf");
   sub->add_flag("--debug-info", a->cfg.debug_info, "register JIT code with GDB");
   sub->add_option("--tier", a->bc.tier,

@@ -35,6 +35,9 @@ struct RunConfig {
   /// others LLVM at O0 (tiered) or at opt_level (fixed); false: LLVM only. Ignored with
   /// debug_info (baseline code has no debug info yet).
   bool baseline = true;
+  /// Tiered with the baseline tier: a long-running loop of a baseline body enters optimized
+  /// code at its header (on-stack replacement) once the function tiers up.
+  bool osr = true;
   bool lazy = true;         ///< compile functions on first call
   bool perf_map = false;    ///< write /tmp/perf-PID.map
   bool debug_info = false;  ///< register JIT code with GDB

@@ -106,7 +106,7 @@ struct Tables {
   const Stencil* entry[kMaxIntArgs + 1][kMaxFpArgs + 1][2] = {};  // [i, f]
   const Stencil *ldx_S, *ldx_S32, *ldx_K, *lea_F, *stx_S, *stk_S, *mov_SS, *jmp, *trap;
   const Stencil *trunc1, *sext1, *brnz, *brz, *sel, *fpext, *fptrunc, *fence, *ret_X, *ret_S,
-      *count, *vastart, *vacopy, *ldrel, *lane_ld, *lane_st;
+      *count, *osr, *vastart, *vacopy, *ldrel, *lane_ld, *lane_st;
   const Stencil* entry_va[2] = {};  // [i, f]
   const Stencil* jtab[kNumWidths] = {};
   const Stencil* icmpz[2][kNumWidths] = {};  // [eq, ne] against zero
@@ -203,6 +203,7 @@ const Tables& tables() {
     t.ret_X = get("ret_X");
     t.ret_S = get("ret_S");
     t.count = get("count");
+    t.osr = get("osr");
     return t;
   }();
   return t;
@@ -561,8 +562,9 @@ class FunctionCompiler {
   bool is_back_edge(const llvm::BasicBlock* from, const llvm::BasicBlock* to) const {
     return block_index_.at(to) <= block_index_.at(from);
   }
-  void count_back_edge();
+  void count_back_edge(const llvm::BasicBlock* to);
   Patch count_patch(int64_t calls, int64_t heat);
+  bool osr_checks_ = false;  // some back-edge reads the OSR table
   int counters_sym_ = 0, hook_sym_ = 0;
 
   const Environment& env_;
@@ -603,6 +605,22 @@ class FunctionCompiler {
   void finish(uint64_t rx_base);
   std::vector<Relocation> relocations() const;
   bool relocatable() const { return relocatable_; }
+  // Compiled::osr_slots: empty when no back-edge checks the OSR table.
+  std::vector<uint32_t> osr_slots() const {
+    std::vector<uint32_t> out;
+    if (!osr_checks_) return out;
+    auto where = [&](const llvm::Value* v) -> uint32_t {
+      if (auto* a = dyn_cast<llvm::AllocaInst>(v))
+        if (auto it = frame_objects_.find(a); it != frame_objects_.end())
+          return kOsrFrameObject | it->second;
+      auto it = slots_.find(v);
+      return it == slots_.end() ? 0 : it->second;
+    };
+    for (const llvm::Argument& a : f_.args()) out.push_back(where(&a));
+    for (const llvm::BasicBlock& b : f_)
+      for (const llvm::Instruction& i : b) out.push_back(where(&i));
+    return out;
+  }
 };
 
 void FunctionCompiler::emit(const Stencil* s, const Patch& p) {
@@ -955,7 +973,7 @@ void FunctionCompiler::run() {
     bind(e.label);
     x0_ = nullptr;
     edge_copies(e.from, e.to);
-    if (prof_.counters && is_back_edge(e.from, e.to)) count_back_edge();
+    if (prof_.counters && is_back_edge(e.from, e.to)) count_back_edge(e.to);
     emit(t_.jmp, [&] {
       Patch p;
       p.target = block_label_.at(e.to);
@@ -1880,10 +1898,22 @@ bool FunctionCompiler::intrinsic(const llvm::CallInst& i, const llvm::Function& 
       x0_ = nullptr;
       return true;
     }
-    case I::fma:
-    case I::fmuladd: {
+    case I::fma: {
       FType ft = fty();
       fcall(kFCall3, ft, i, ft == kF32 ? "fmaf" : "fma");
+      return true;
+    }
+    case I::fmuladd: {  // fused or not is the target's choice: x86-64 without FMA does not fuse
+      FType ft = fty();
+      uint32_t a = slot_or_materialize(arg(0), 0);
+      uint32_t b = slot_or_materialize(arg(1), 1);
+      uint32_t product = scratch(3);
+      emit(t_.f[kFMul][ft],
+           Patch().set(HoleKind::kA, a).set(HoleKind::kB, b).set(HoleKind::kC, product));
+      uint32_t c = slot_or_materialize(arg(2), 2);
+      emit(t_.f[kFAdd][ft],
+           Patch().set(HoleKind::kA, product).set(HoleKind::kB, c).set(HoleKind::kC, slot_of(&i)));
+      x0_ = nullptr;
       return true;
     }
     case I::copysign:
@@ -2031,7 +2061,18 @@ void FunctionCompiler::edge_copies(const llvm::BasicBlock* from, const llvm::Bas
     emit(t_.mov_SS, Patch().set(HoleKind::kA, tmp[k]).set(HoleKind::kC, copies[k].dst));
 }
 
-void FunctionCompiler::count_back_edge() { emit(t_.count, count_patch(0, 1)); }
+void FunctionCompiler::count_back_edge(const llvm::BasicBlock* to) {
+  emit(t_.count, count_patch(0, 1));
+  if (!prof_.osr_table) return;
+  // The OSR check: after the edge's phi copies, so the frame holds the header's entry state.
+  int64_t cell = 8 * int64_t(block_index_.at(to));
+  Patch p = Patch()
+                .set(HoleKind::kK, int64_t(uint64_t(prof_.osr_table)) + cell)
+                .set(HoleKind::kI, int64_t(block_index_.at(to)));
+  p.ksym = add_sym(SymbolKind::kOsr, "", cell);
+  emit(t_.osr, p);
+  osr_checks_ = true;
+}
 
 // The profile counter stencil: calls += calls, heat += heat, the hook on crossing.
 Patch FunctionCompiler::count_patch(int64_t calls, int64_t heat) {
@@ -2054,7 +2095,7 @@ Patch FunctionCompiler::count_patch(int64_t calls, int64_t heat) {
 
 void FunctionCompiler::jump_to(const llvm::BasicBlock* from, const llvm::BasicBlock* to) {
   edge_copies(from, to);
-  if (prof_.counters && is_back_edge(from, to)) count_back_edge();
+  if (prof_.counters && is_back_edge(from, to)) count_back_edge(to);
   if (to == next_block_) return;
   Patch p;
   p.target = block_label_.at(to);
@@ -2598,6 +2639,7 @@ Expected<Compiled> Compiler::compile(const llvm::Function& f, const Profile& pro
   c.code_bytes = uint32_t(fc.code.size());
   c.frame_bytes = fc.frame_size;
   c.instructions = fc.ninstr;
+  c.osr_slots = fc.osr_slots();
   return c;
 }
 

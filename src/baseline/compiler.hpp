@@ -43,6 +43,7 @@ enum class SymbolKind : uint8_t {
   kCounters,  ///< this function's profile counters
   kHook,      ///< the engine's tier-up hook
   kSelf,      ///< the code image itself (jump tables), at `addend`
+  kOsr,       ///< this function's OSR table (Profile::osr_table), at `addend`
 };
 
 /// The address of a global and what it is.
@@ -76,13 +77,29 @@ struct Environment {
 /// Profiling in the compiled body (tiered mode): on entry counters[0] += 1 and
 /// counters[1] += call_heat; each loop back-edge adds 1 to counters[1]. When counters[1]
 /// crosses `threshold`, `hook(id, next_level)` is called once.
+///
+/// On-stack replacement: with `osr_table` (one 8-byte cell per basic block of the function,
+/// zero-initialized, owned by the caller), each counted back-edge into block B then reads
+/// osr_table[B]; when the engine has stored a continuation there, the body calls it as
+/// `uint64_t continuation(uint8_t* frame, uint32_t B)` and returns its result. The frame is
+/// this body's: every SSA value live at B's entry is in its slot (Compiled::osr_slots says
+/// where), B's phis already hold the values of the edge taken. The continuation runs the rest
+/// of the function (optimized code, entered at B) and returns the function's result as the
+/// body does: integers and pointers in the low bits, float/double as their bit patterns.
+/// The technique: D'Elia & Demetrescu, "On-Stack Replacement, Distilled" (PLDI 2018) —
+/// a continuation function whose entry block loads the live state and jumps to the header.
 struct Profile {
   uint64_t* counters = nullptr;  ///< nullptr: no profiling
   uint64_t call_heat = 16;
   uint64_t threshold = 0;
   void (*hook)(uint32_t, uint32_t) = nullptr;
   uint32_t id = 0, next_level = 0;
+  uint64_t* osr_table = nullptr;  ///< nullptr: no OSR checks (needs `counters`)
 };
+
+/// Where Compiled::osr_slots puts a value: its frame offset, or (with kOsrFrameObject) the
+/// offset of the memory of a static alloca, whose address is frame + offset.
+inline constexpr uint32_t kOsrFrameObject = 0x80000000u;
 
 struct Compiled {
   uint64_t entry = 0;  ///< psABI entry point of the function
@@ -96,6 +113,10 @@ struct Compiled {
   const uint8_t* code = nullptr;
   bool saveable = false;
   std::vector<Relocation> relocations;
+  /// With Profile::osr_table and at least one loop: for every value of the function, in the
+  /// order arguments then instructions (block by block), its frame slot offset (0: none, the
+  /// value never lives in the frame), or kOsrFrameObject | offset for a static alloca.
+  std::vector<uint32_t> osr_slots;
 };
 
 /// Resolves a relocation's symbol in the loading process (kSelf is resolved by load()).

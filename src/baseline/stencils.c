@@ -716,6 +716,16 @@ STENCIL(count) {
   CONTINUE();
 }
 
+/* ---- on-stack replacement ---------------------------------------------------------------- */
+/* K = this loop header's cell in the function's OSR table, I = the header's block index. A
+ * continuation stored there runs the rest of the function from the header with this frame;
+ * its result is this body's. */
+STENCIL(osr) {
+  u64 (*cont)(u8 *, u32) = *(u64 (*volatile *)(u8 *, u32))k64();
+  if (UNLIKELY(cont != 0)) return cont(fp, (u32)HOLE(I));
+  CONTINUE();
+}
+
 /* ---- switch through a jump table --------------------------------------------------------- */
 /* idx = x0 - J (in the width); idx < I: jump to the idx-th address of the table at K, else
  * continue (the default). */

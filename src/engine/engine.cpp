@@ -101,6 +101,7 @@ Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg, std::str
   }
   // Baseline code carries no debug info yet: a run asked to be debuggable uses LLVM only.
   o.policy.baseline = cfg.baseline && !cfg.debug_info;
+  o.policy.osr = cfg.osr;
   o.cache = impl->cache.get();
   o.lazy = cfg.lazy;
   o.perf_map = cfg.perf_map;
@@ -209,6 +210,14 @@ std::string Engine::stats_text(size_t max_rows) const {
     for (size_t i = 0; i < es.baseline_fallback_reasons.size(); ++i)
       out += fmt::format("{} {} x{}", i ? "," : ":", es.baseline_fallback_reasons[i].first,
                          es.baseline_fallback_reasons[i].second);
+    out += "\n";
+  }
+  if (es.osr_built || es.osr_entered || !es.osr_not_built.empty()) {
+    out += fmt::format("  OSR: {} continuations ({:.1f} ms), entered {} times, not built {}",
+                       es.osr_built, es.osr_ms, es.osr_entered, es.osr_not_built.size());
+    for (size_t i = 0; i < es.osr_not_built.size(); ++i)
+      out += fmt::format("{} {} x{}", i ? "," : ":", es.osr_not_built[i].first,
+                         es.osr_not_built[i].second);
     out += "\n";
   }
   if (impl_->cache) {

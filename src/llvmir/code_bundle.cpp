@@ -123,7 +123,8 @@ bool get(std::string_view& in, T* v) {
 }  // namespace
 
 std::string detail::serialize_baseline(uint32_t instructions, std::string_view code,
-                                       const std::vector<baseline::Relocation>& relocations) {
+                                       const std::vector<baseline::Relocation>& relocations,
+                                       const std::vector<uint32_t>& osr_slots) {
   std::string out;
   put(out, instructions);
   put(out, uint32_t(code.size()));
@@ -136,11 +137,14 @@ std::string detail::serialize_baseline(uint32_t instructions, std::string_view c
     put(out, uint16_t(r.name.size()));
     out.append(r.name.data(), r.name.size());
   }
+  put(out, uint32_t(osr_slots.size()));
+  for (uint32_t v : osr_slots) put(out, v);
   return out;
 }
 
 bool detail::parse_baseline(std::string_view in, uint32_t* instructions, std::string_view* code,
-                            std::vector<baseline::Relocation>* relocations) {
+                            std::vector<baseline::Relocation>* relocations,
+                            std::vector<uint32_t>* osr_slots) {
   uint32_t size = 0, n = 0;
   if (!get(in, instructions) || !get(in, &size) || in.size() < size) return false;
   *code = in.substr(0, size);
@@ -151,12 +155,16 @@ bool detail::parse_baseline(std::string_view in, uint32_t* instructions, std::st
     uint8_t kind = 0;
     uint16_t len = 0;
     if (!get(in, &r.offset) || !get(in, &kind) || !get(in, &r.addend) || !get(in, &len) ||
-        kind > uint8_t(baseline::SymbolKind::kSelf) || in.size() < len)
+        kind > uint8_t(baseline::SymbolKind::kOsr) || in.size() < len)
       return false;
     r.kind = baseline::SymbolKind(kind);
     r.name = in.substr(0, len);
     in.remove_prefix(len);
   }
+  if (!get(in, &n) || n > in.size() / 4) return false;
+  osr_slots->resize(n);
+  for (uint32_t& v : *osr_slots)
+    if (!get(in, &v)) return false;
   return in.empty();
 }
 
@@ -178,7 +186,7 @@ void OrcEngine::Impl::write_baseline_bundle() {
       std::string image = detail::serialize_baseline(
           st.ir_instructions.load(),
           std::string_view(reinterpret_cast<const char*>(st.baseline_code), st.baseline_code_bytes),
-          st.baseline_relocations);
+          st.baseline_relocations, st.osr_slots);
       put(payload, f.id);
       put(payload, std::atomic_ref<uint64_t>(counters[2 * size_t(f.id) + 1]).load());
       put(payload, uint32_t(image.size()));
@@ -224,7 +232,8 @@ void OrcEngine::Impl::load_baseline_bundle() {
       uint32_t instructions = 0;
       std::string_view code;
       std::vector<baseline::Relocation> relocs;
-      if (detail::parse_baseline(scan.substr(0, len), &instructions, &code, &relocs))
+      std::vector<uint32_t> slots;
+      if (detail::parse_baseline(scan.substr(0, len), &instructions, &code, &relocs, &slots))
         for (const baseline::Relocation& r : relocs)
           if (r.kind == baseline::SymbolKind::kData &&
               !resolved_names.count(std::to_string(int(r.kind)) + std::string(r.name)))
@@ -269,9 +278,26 @@ void OrcEngine::Impl::load_baseline_bundle() {
     uint32_t instructions = 0;
     std::string_view code;
     std::vector<baseline::Relocation> relocs;
-    if (!detail::parse_baseline(image, &instructions, &code, &relocs)) {
+    std::vector<uint32_t> slots;
+    if (!detail::parse_baseline(image, &instructions, &code, &relocs, &slots)) {
       ++rejected;
       continue;
+    }
+    // Its OSR table: one cell per loop header index the image's checks name.
+    uint64_t osr_cells = 0;
+    bool bad = false;
+    for (const baseline::Relocation& r : relocs)
+      if (r.kind == baseline::SymbolKind::kOsr) {
+        bad |= r.addend < 0 || r.addend % 8 != 0 || r.addend >= (int64_t(1) << 27);
+        osr_cells = std::max<uint64_t>(osr_cells, uint64_t(r.addend / 8) + 1);
+      }
+    if (bad) {
+      ++rejected;
+      continue;
+    }
+    if (osr_cells) {
+      st.osr_table = std::make_unique<uint64_t[]>(osr_cells);
+      st.osr_size = uint32_t(osr_cells);
     }
     auto entry =
         baseline->load(reinterpret_cast<const uint8_t*>(code.data()), code.size(), relocs,
@@ -290,6 +316,7 @@ void OrcEngine::Impl::load_baseline_bundle() {
     st.baseline_code = entry.value().code;
     st.baseline_code_bytes = entry.value().code_bytes;
     st.baseline_relocations = std::move(relocs);
+    if (osr_cells) st.osr_slots = std::move(slots);
     st.from_cache = true;
     st.code_tier = 0;
     ++loaded;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "llvmir/internal/orc_impl.hpp"
+#include "llvmir/osr.hpp"
 
 namespace tierjit::llvmir {
 
@@ -101,6 +102,9 @@ Expected<uint64_t> OrcEngine::Impl::resolve_relocation(uint32_t id, const baseli
       return uint64_t(kHotHooks[slot]);
     case K::kSelf:
       return make_error(ErrorCode::kInternal, "self relocation");
+    case K::kOsr:
+      if (!fns[id].osr_table) return make_error(ErrorCode::kCacheCorrupt, "no OSR table");
+      return uint64_t(fns[id].osr_table.get());
     default:
       break;
   }
@@ -171,10 +175,16 @@ uint64_t OrcEngine::Impl::baseline_entry(uint32_t id) {
   Expected<baseline::Compiled> c = make_error(ErrorCode::kInternal, "");
   auto body = program->body(id);  // reads the function's bitcode (lazy modules)
   auto t1 = Clock::now();
-  if (!body.ok())
+  if (!body.ok()) {
     c = body.take_error();
-  else
+  } else {
+    if (tiered() && options.policy.osr) {
+      st.osr_size = uint32_t(body.value()->size());
+      st.osr_table = std::make_unique<uint64_t[]>(st.osr_size);
+      prof.osr_table = st.osr_table.get();
+    }
     c = baseline->compile(*body.value(), prof);
+  }
   double ms = ms_since(t0), compile_ms = ms_since(t1);
   std::lock_guard<std::mutex> slock(stats_mu);
   if (!c.ok()) {
@@ -196,6 +206,7 @@ uint64_t OrcEngine::Impl::baseline_entry(uint32_t id) {
   TJ_LOG(Channel::kLazy, "baseline: {} in {:.3f} ms ({} instructions, {} bytes)", f.name, ms,
          c.value().instructions, c.value().code_bytes);
   st.ir_instructions.store(c.value().instructions, std::memory_order_relaxed);
+  st.osr_slots = std::move(c.value().osr_slots);
   if (options.cache && c.value().saveable) {
     st.baseline_code = c.value().code;
     st.baseline_code_bytes = c.value().code_bytes;
@@ -357,6 +368,13 @@ void OrcEngine::Impl::install_tier(uint32_t id, int tier) {
     stats.tier_ups++;
   }
   TJ_LOG(Channel::kTier, "{} -> O{} (calls so far {})", f.name, tier_level(tier), counters[2 * id]);
+  // A baseline body whose invocations run long loops (heat far above its calls' share) may
+  // be running one now: give its loops an entry into optimized code.
+  if (!fns[id].osr_slots.empty() && !fns[id].osr_tried.exchange(true)) {
+    uint64_t calls = std::atomic_ref<uint64_t>(counters[2 * id]).load(std::memory_order_relaxed);
+    uint64_t heat = std::atomic_ref<uint64_t>(counters[2 * id + 1]).load(std::memory_order_relaxed);
+    if (heat > (calls + 1) * kCallHeat * 64) build_osr(id);
+  }
   // Heat may have passed the next threshold while this tier compiled: the new code only
   // checks for the crossing, so ask for the next tier now.
   if (size_t(tier) < options.policy.thresholds.size()) {
@@ -365,6 +383,66 @@ void OrcEngine::Impl::install_tier(uint32_t id, int tier) {
       request(id, uint32_t(tier + 1));
   }
   // The previous version stays mapped: a frame may still be executing it (see DESIGN.md).
+}
+
+void OrcEngine::Impl::build_osr(uint32_t id) {
+  const FunctionInfo& f = program->functions()[id];
+  FnState& st = fns[id];
+  auto t0 = Clock::now();
+  auto fail = [&](const std::string& why) {
+    TJ_LOG(Channel::kTier, "no OSR continuation for {}: {}", f.name, why);
+    std::lock_guard<std::mutex> lock(stats_mu);
+    osr_reasons[why]++;
+  };
+  ExtractOptions o;
+  o.symbol = f.name + "$osr.body";
+  o.count_calls = false;
+  std::string bc;
+  {
+    std::lock_guard<std::mutex> lock(program->mutex());
+    auto b = program->extract_function_bitcode(id, o);
+    if (!b.ok()) return fail(b.error().message);
+    bc = std::move(*b);
+  }
+  llvm::LLVMContext ctx;
+  auto m = llvm::parseBitcodeFile(llvm::MemoryBufferRef(bc, f.name), ctx);
+  if (!m) return fail("re-reading extracted IR: " + llvm::toString(m.takeError()));
+  llvm::Function* body = (*m)->getFunction(o.symbol);
+  std::string name = f.name + "$osr";
+  std::vector<uint32_t> headers;
+  auto g = build_osr_continuation(*body, name, st.osr_slots, &headers, &osr_entered);
+  if (!g.ok()) return fail(g.error().message);
+  // The continuation calls the function through its stub, like every other caller.
+  llvm::FunctionCallee self = (*m)->getOrInsertFunction(f.name, body->getFunctionType());
+  body->replaceAllUsesWith(self.getCallee());
+  body->eraseFromParent();
+  int level = tier_level(int(options.policy.levels.size()));
+  auto& tm = worker_tms[level];
+  if (!tm) {
+    auto made = backend::make_target_machine(target, level);
+    if (!made.ok()) return fail(made.error().message);
+    tm = std::move(*made);
+  }
+  auto obj = backend::compile_to_object(**m, *tm, level);
+  if (!obj.ok()) return fail(obj.error().message);
+  orc::JITDylib& jd = *tier_jds.back();
+  auto& es = jit->getExecutionSession();
+  auto& layer = static_cast<orc::ObjectLinkingLayer&>(jit->getObjLinkingLayer());
+  if (llvm::Error e = layer.add(jd.createResourceTracker(),
+                                llvm::MemoryBuffer::getMemBufferCopy(obj.value(), name)))
+    return fail("link: " + llvm::toString(std::move(e)));
+  auto addr = es.lookup({&jd}, es.intern(name));
+  if (!addr) return fail("link: " + llvm::toString(addr.takeError()));
+  for (uint32_t h : headers)
+    if (h < st.osr_size)
+      std::atomic_ref<uint64_t>(st.osr_table[h])
+          .store(addr->getAddress().getValue(), std::memory_order_release);
+  double ms = ms_since(t0);
+  TJ_LOG(Channel::kTier, "OSR continuation for {}: {} loop headers, {:.2f} ms", f.name,
+         headers.size(), ms);
+  std::lock_guard<std::mutex> lock(stats_mu);
+  stats.osr_built++;
+  stats.osr_ms += ms;
 }
 
 // The function keeps its current code; the failure is counted and shown by --stats.
@@ -727,6 +805,8 @@ EngineStats OrcEngine::stats() const {
   std::lock_guard<std::mutex> lock(impl_->stats_mu);
   EngineStats s = impl_->stats;
   for (auto& [why, n] : impl_->baseline_reasons) s.baseline_fallback_reasons.push_back({why, n});
+  for (auto& [why, n] : impl_->osr_reasons) s.osr_not_built.push_back({why, n});
+  s.osr_entered = std::atomic_ref<uint64_t>(impl_->osr_entered).load(std::memory_order_relaxed);
   std::sort(s.baseline_fallback_reasons.begin(), s.baseline_fallback_reasons.end(),
             [](const auto& a, const auto& b) { return a.second > b.second; });
   return s;

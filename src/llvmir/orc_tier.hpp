@@ -35,6 +35,9 @@ struct TierPolicy {
   /// The first tier is the baseline compiler (src/baseline) for every function it covers;
   /// the others start at base_opt (tiered) or fixed_opt (fixed), each counted with its reason.
   bool baseline = false;
+  /// Tiered with the baseline tier: its loop back-edges check for OSR continuations, which
+  /// are built when a tier-up finds a function whose invocations run long loops.
+  bool osr = true;
   /// Cumulative heat thresholds, in calls (a back-edge counts 1/kCallHeat of a call). The
   /// i-th crossing recompiles at levels[i].
   std::vector<uint32_t> thresholds = {100};
@@ -75,6 +78,12 @@ struct EngineStats {
   uint64_t baseline_loaded = 0;    ///< baseline bodies loaded from the cache (saved images)
   uint64_t baseline_rejected = 0;  ///< saved images not usable (malformed, unresolved): compiled
   std::vector<std::pair<std::string, uint64_t>> baseline_fallback_reasons;
+  /// On-stack replacement: continuations built (a baseline frame running a hot loop can
+  /// enter optimized code at the loop header), their compile time, how many times running
+  /// frames entered one, and why a continuation was not built, by reason.
+  uint64_t osr_built = 0, osr_entered = 0;
+  double osr_ms = 0;
+  std::vector<std::pair<std::string, uint64_t>> osr_not_built;
 };
 
 class OrcEngine {

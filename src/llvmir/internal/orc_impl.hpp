@@ -51,12 +51,15 @@ std::unique_ptr<llvm::MemoryBuffer> own_buffer(std::string bytes, std::string na
 /// Host functions the JIT program sees instead of libc's (process_exit.cpp).
 const std::map<std::string, void*>& host_shims();
 constexpr size_t kMaxEngines = 64;
-/// A baseline code image as bytes: instructions, code, relocations (code_bundle.cpp).
+/// A baseline code image as bytes: instructions, code, relocations, OSR value slots
+/// (code_bundle.cpp).
 std::string serialize_baseline(uint32_t instructions, std::string_view code,
-                               const std::vector<baseline::Relocation>& relocations);
+                               const std::vector<baseline::Relocation>& relocations,
+                               const std::vector<uint32_t>& osr_slots);
 /// Parses serialize_baseline's output; false if malformed (bounds-checked throughout).
 bool parse_baseline(std::string_view bytes, uint32_t* instructions, std::string_view* code,
-                    std::vector<baseline::Relocation>* relocations);
+                    std::vector<baseline::Relocation>* relocations,
+                    std::vector<uint32_t>* osr_slots);
 
 struct FnState {
   uint64_t* cell = nullptr;        // the stub's pointer (entry cell)
@@ -77,6 +80,13 @@ struct FnState {
   uint32_t baseline_code_bytes = 0;
   std::vector<baseline::Relocation> baseline_relocations;
   bool baseline_tried = false;  // guarded by the program mutex
+  // On-stack replacement of the baseline body: its OSR table (one cell per block, read by
+  // its back-edges), the value slots of that body (osr_slots, empty when it has no loop
+  // checks or was loaded from a saved image), and whether a continuation was tried.
+  std::unique_ptr<uint64_t[]> osr_table;
+  uint32_t osr_size = 0;  // cells in osr_table
+  std::vector<uint32_t> osr_slots;
+  std::atomic<bool> osr_tried{false};
 };
 }  // namespace detail
 
@@ -126,6 +136,10 @@ class OrcEngine::Impl {
   std::unordered_map<const llvm::GlobalValue*, GlobalAddress> global_addresses;  // program mutex
   std::string baseline_bundle_bytes;  // the loaded images: relocation names point into it
   std::map<std::string, uint64_t> baseline_reasons;  // stats_mu
+  std::map<std::string, uint64_t> osr_reasons;       // stats_mu: continuations not built
+  uint64_t osr_entered = 0;  // incremented atomically by continuations on entry
+  // Builds, links and publishes the OSR continuation of `id` (worker thread).
+  void build_osr(uint32_t id);
   // The baseline body of `id`, compiled now if need be; 0 when the tier does not cover it
   // (the reason is counted) or the function is better served by a cached higher tier.
   uint64_t baseline_entry(uint32_t id);
