@@ -60,7 +60,11 @@ std::string host_cpu_identity() {
 }
 
 Hash128 image_key(std::string_view program) {
-  return CacheKey("warm-image").add(host_cpu_identity()).add(hash_bytes(program)).finish();
+  return CacheKey("warm-image")
+      .add_u64(kFormatVersion)  // an older layout is a miss, not a corrupt entry
+      .add(host_cpu_identity())
+      .add(hash_bytes(program))
+      .finish();
 }
 
 Expected<Hash128> image_key_of_file(const std::string& path) {
