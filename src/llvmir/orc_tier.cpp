@@ -368,12 +368,13 @@ void OrcEngine::Impl::install_tier(uint32_t id, int tier) {
     stats.tier_ups++;
   }
   TJ_LOG(Channel::kTier, "{} -> O{} (calls so far {})", f.name, tier_level(tier), counters[2 * id]);
-  // A baseline body whose invocations run long loops (heat far above its calls' share) may
-  // be running one now: give its loops an entry into optimized code.
+  // A baseline body entered a few times whose invocations run long loops (heat far above
+  // its calls' share) is probably running one now: give its loops an entry into optimized
+  // code. A function called often gets its optimized code at its next call anyway.
   if (!fns[id].osr_slots.empty() && !fns[id].osr_tried.exchange(true)) {
     uint64_t calls = std::atomic_ref<uint64_t>(counters[2 * id]).load(std::memory_order_relaxed);
     uint64_t heat = std::atomic_ref<uint64_t>(counters[2 * id + 1]).load(std::memory_order_relaxed);
-    if (heat > (calls + 1) * kCallHeat * 64) build_osr(id);
+    if (calls <= kOsrMaxCalls && heat > (calls + 1) * kCallHeat * 64) build_osr(id);
   }
   // Heat may have passed the next threshold while this tier compiled: the new code only
   // checks for the crossing, so ask for the next tier now.

@@ -141,11 +141,10 @@ Expected<llvm::Function*> build_osr_continuation(llvm::Function& f, const std::s
   // The continuation: its entry, one block per header, then a copy of the body.
   llvm::LLVMContext& ctx = f.getContext();
   llvm::Module& m = *f.getParent();
-  auto* fty = llvm::FunctionType::get(llvm::Type::getInt64Ty(ctx),
-                                      {llvm::PointerType::get(ctx, 0), llvm::Type::getInt32Ty(ctx)},
-                                      false);
-  llvm::Function* g =
-      llvm::Function::Create(fty, llvm::GlobalValue::ExternalLinkage, name, &m);
+  auto* fty =
+      llvm::FunctionType::get(llvm::Type::getInt64Ty(ctx),
+                              {llvm::PointerType::get(ctx, 0), llvm::Type::getInt32Ty(ctx)}, false);
+  llvm::Function* g = llvm::Function::Create(fty, llvm::GlobalValue::ExternalLinkage, name, &m);
   llvm::Argument* frame = g->getArg(0);
   BasicBlock* entry = BasicBlock::Create(ctx, "osr.entry", g);
   llvm::IRBuilder<> b(entry);
@@ -158,8 +157,9 @@ Expected<llvm::Function*> build_osr_continuation(llvm::Function& f, const std::s
   }
   llvm::SmallVector<llvm::ReturnInst*, 8> returns;
   llvm::CloneFunctionInto(g, &f, vmap, llvm::CloneFunctionChangeType::LocalChangesOnly, returns);
-  g->setAttributes(llvm::AttributeList::get(ctx, llvm::AttributeList::FunctionIndex,
-                                            llvm::AttrBuilder(ctx, f.getAttributes().getFnAttrs())));
+  g->setAttributes(
+      llvm::AttributeList::get(ctx, llvm::AttributeList::FunctionIndex,
+                               llvm::AttrBuilder(ctx, f.getAttributes().getFnAttrs())));
   g->removeFnAttr(llvm::Attribute::AlwaysInline);
   if (entered) {
     auto* counter = llvm::ConstantExpr::getIntToPtr(b.getInt64(uint64_t(entered)), b.getPtrTy());
@@ -182,10 +182,10 @@ Expected<llvm::Function*> build_osr_continuation(llvm::Function& f, const std::s
     llvm::IRBuilder<> lb(ob);
     for (Value* v : e.live) {
       uint32_t s = slot_of.lookup(v);
-      Value* x = (s & baseline::kOsrFrameObject)
-                     ? lb.CreateConstInBoundsGEP1_64(lb.getInt8Ty(), frame,
-                                                     s & ~baseline::kOsrFrameObject)
-                     : load_slot(lb, frame, s, v->getType());
+      Value* x =
+          (s & baseline::kOsrFrameObject)
+              ? lb.CreateConstInBoundsGEP1_64(lb.getInt8Ty(), frame, s & ~baseline::kOsrFrameObject)
+              : load_slot(lb, frame, s, v->getType());
       if (auto* phi = llvm::dyn_cast<llvm::PHINode>(v); phi && phi->getParent() == e.header)
         llvm::cast<llvm::PHINode>(vmap[phi])->addIncoming(x, ob);
       else

@@ -36,7 +36,6 @@ namespace tierjit::llvmir {
 /// header with an entry).
 Expected<llvm::Function*> build_osr_continuation(llvm::Function& f, const std::string& name,
                                                  const std::vector<uint32_t>& slots,
-                                                 std::vector<uint32_t>* headers,
-                                                 uint64_t* entered);
+                                                 std::vector<uint32_t>* headers, uint64_t* entered);
 
 }  // namespace tierjit::llvmir

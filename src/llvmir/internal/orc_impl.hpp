@@ -137,6 +137,7 @@ class OrcEngine::Impl {
   std::string baseline_bundle_bytes;  // the loaded images: relocation names point into it
   std::map<std::string, uint64_t> baseline_reasons;  // stats_mu
   std::map<std::string, uint64_t> osr_reasons;       // stats_mu: continuations not built
+  static constexpr uint64_t kOsrMaxCalls = 8;        // more calls: the next call gets the new tier
   uint64_t osr_entered = 0;  // incremented atomically by continuations on entry
   // Builds, links and publishes the OSR continuation of `id` (worker thread).
   void build_osr(uint32_t id);
