@@ -484,6 +484,7 @@ class FunctionCompiler {
     }
   }
   void fp_binop(FOp op, const llvm::Instruction& i);
+  void atomic_rmw(const llvm::AtomicRMWInst& r);
   void icmp(const llvm::ICmpInst& i, const llvm::BranchInst* fused);
   void fcmp(const llvm::FCmpInst& i);
   void cast_inst(const llvm::CastInst& i);
@@ -492,6 +493,8 @@ class FunctionCompiler {
   void gep(const llvm::GetElementPtrInst& i);
   void call(const llvm::CallInst& i);
   bool intrinsic(const llvm::CallInst& i, const llvm::Function& callee);
+  bool int_intrinsic(const llvm::CallInst& i, llvm::Intrinsic::ID id);
+  bool fp_intrinsic(const llvm::CallInst& i, llvm::Intrinsic::ID id);
   void host_call(const llvm::CallInst& i, const char* host_fn, const llvm::Value* callee_value);
   void ret(const llvm::ReturnInst& i);
   void branch(const llvm::BranchInst& i);
@@ -552,6 +555,16 @@ class FunctionCompiler {
     return int_width(t);
   }
   void vector_inst(const llvm::Instruction& i);
+  void vector_insert(const llvm::Instruction& i);
+  void vector_extract(const llvm::Instruction& i);
+  void vector_shuffle(const llvm::Instruction& i);
+  void vector_load(const llvm::Instruction& i);
+  void vector_store(const llvm::Instruction& i);
+  void vector_gep(const llvm::Instruction& i);
+  void vector_select(const llvm::Instruction& i);
+  void vector_binop(const llvm::Instruction& i);
+  void vector_icmp(const llvm::Instruction& i);
+  void vector_cast(const llvm::Instruction& i);
   bool vector_reduce(const llvm::CallInst& i, llvm::Intrinsic::ID id);
   bool vector_intrinsic(const llvm::CallInst& i, llvm::Intrinsic::ID id);
 
@@ -1123,40 +1136,8 @@ void FunctionCompiler::instruction(const llvm::Instruction& i) {
       emit(t_.ldx_S, Patch().set(HoleKind::kA, slots_.at(agg) + 8 * ev.getIndices()[0]));
       return store_result(i);
     }
-    case llvm::Instruction::AtomicRMW: {
-      auto& r = cast<llvm::AtomicRMWInst>(i);
-      RmwOp op;
-      switch (r.getOperation()) {
-        case llvm::AtomicRMWInst::Xchg:
-          op = kRXchg;
-          break;
-        case llvm::AtomicRMWInst::Add:
-          op = kRAdd;
-          break;
-        case llvm::AtomicRMWInst::Sub:
-          op = kRSub;
-          break;
-        case llvm::AtomicRMWInst::And:
-          op = kRAnd;
-          break;
-        case llvm::AtomicRMWInst::Or:
-          op = kROr;
-          break;
-        case llvm::AtomicRMWInst::Xor:
-          op = kRXor;
-          break;
-        default:
-          fail(std::string("atomicrmw ") +
-               llvm::AtomicRMWInst::getOperationName(r.getOperation()).str());
-      }
-      if (r.getType()->isFloatingPointTy()) fail("atomicrmw on floating point");
-      bool i1 = false;
-      Width w = int_width(r.getType(), &i1);
-      uint32_t p = slot_or_materialize(r.getPointerOperand(), 0);
-      load_x0(r.getValOperand());
-      emit(t_.rmw[op][w], Patch().set(HoleKind::kA, p));
-      return store_result(i);
-    }
+    case llvm::Instruction::AtomicRMW:
+      return atomic_rmw(cast<llvm::AtomicRMWInst>(i));
     case llvm::Instruction::AtomicCmpXchg: {
       auto& x = cast<llvm::AtomicCmpXchgInst>(i);
       Width w = int_width(x.getNewValOperand()->getType());
@@ -1178,6 +1159,40 @@ void FunctionCompiler::instruction(const llvm::Instruction& i) {
     default:
       fail(i.getOpcodeName());
   }
+}
+
+void FunctionCompiler::atomic_rmw(const llvm::AtomicRMWInst& r) {
+  RmwOp op;
+  switch (r.getOperation()) {
+    case llvm::AtomicRMWInst::Xchg:
+      op = kRXchg;
+      break;
+    case llvm::AtomicRMWInst::Add:
+      op = kRAdd;
+      break;
+    case llvm::AtomicRMWInst::Sub:
+      op = kRSub;
+      break;
+    case llvm::AtomicRMWInst::And:
+      op = kRAnd;
+      break;
+    case llvm::AtomicRMWInst::Or:
+      op = kROr;
+      break;
+    case llvm::AtomicRMWInst::Xor:
+      op = kRXor;
+      break;
+    default:
+      fail(std::string("atomicrmw ") +
+           llvm::AtomicRMWInst::getOperationName(r.getOperation()).str());
+  }
+  if (r.getType()->isFloatingPointTy()) fail("atomicrmw on floating point");
+  bool i1 = false;
+  Width w = int_width(r.getType(), &i1);
+  uint32_t p = slot_or_materialize(r.getPointerOperand(), 0);
+  load_x0(r.getValOperand());
+  emit(t_.rmw[op][w], Patch().set(HoleKind::kA, p));
+  return store_result(r);
 }
 
 void FunctionCompiler::binop(const llvm::BinaryOperator& i) {
@@ -1746,7 +1761,6 @@ bool FunctionCompiler::intrinsic(const llvm::CallInst& i, const llvm::Function& 
   ID id = callee.getIntrinsicID();
   auto arg = [&](unsigned k) { return i.getArgOperand(k); };
   if (i.getType()->isVectorTy()) return vector_intrinsic(i, id);
-  auto fty = [&] { return fp_type(i.getType()); };
   switch (id) {
     case I::lifetime_start:
     case I::lifetime_end:
@@ -1818,6 +1832,17 @@ bool FunctionCompiler::intrinsic(const llvm::CallInst& i, const llvm::Function& 
       load_x0(arg(0));
       store_result(i);
       return true;
+    default:
+      return int_intrinsic(i, id) || fp_intrinsic(i, id);
+  }
+}
+
+// Integer intrinsics: bit counts, min/max/abs, saturating and funnel shifts, overflow.
+bool FunctionCompiler::int_intrinsic(const llvm::CallInst& i, llvm::Intrinsic::ID id) {
+  using llvm::Intrinsic::ID;
+  namespace I = llvm::Intrinsic;
+  auto arg = [&](unsigned k) { return i.getArgOperand(k); };
+  switch (id) {
     case I::ctlz:
     case I::cttz:
     case I::ctpop:
@@ -1889,6 +1914,36 @@ bool FunctionCompiler::intrinsic(const llvm::CallInst& i, const llvm::Function& 
       x0_ = nullptr;
       return true;
     }
+    default:
+      return false;
+  }
+}
+
+// Floating-point intrinsics: fabs/sqrt in stencils, fmuladd as a multiply and an add, the
+// rest as calls to libm.
+bool FunctionCompiler::fp_intrinsic(const llvm::CallInst& i, llvm::Intrinsic::ID id) {
+  using llvm::Intrinsic::ID;
+  namespace I = llvm::Intrinsic;
+  auto arg = [&](unsigned k) { return i.getArgOperand(k); };
+  auto fty = [&] { return fp_type(i.getType()); };
+  // One-argument libm functions: {intrinsic, float name, double name}.
+  static constexpr struct {
+    ID id;
+    const char *f32, *f64;
+  } kLibm1[] = {{I::floor, "floorf", "floor"}, {I::ceil, "ceilf", "ceil"},
+                {I::trunc, "truncf", "trunc"}, {I::round, "roundf", "round"},
+                {I::rint, "rintf", "rint"},    {I::nearbyint, "nearbyintf", "nearbyint"},
+                {I::exp, "expf", "exp"},       {I::exp2, "exp2f", "exp2"},
+                {I::log, "logf", "log"},       {I::log2, "log2f", "log2"},
+                {I::log10, "log10f", "log10"}, {I::sin, "sinf", "sin"},
+                {I::cos, "cosf", "cos"}};
+  for (const auto& l : kLibm1)
+    if (l.id == id) {
+      FType ft = fty();
+      fcall(kFCall1, ft, i, ft == kF32 ? l.f32 : l.f64);
+      return true;
+    }
+  switch (id) {
     case I::fabs:
     case I::sqrt: {
       FType ft = fty();
@@ -1926,65 +1981,6 @@ bool FunctionCompiler::intrinsic(const llvm::CallInst& i, const llvm::Function& 
                        : id == I::maxnum ? (ft == kF32 ? "fmaxf" : "fmax")
                                          : (ft == kF32 ? "powf" : "pow");
       fcall(kFCall2, ft, i, fn);
-      return true;
-    }
-    case I::floor:
-    case I::ceil:
-    case I::trunc:
-    case I::round:
-    case I::rint:
-    case I::nearbyint:
-    case I::exp:
-    case I::exp2:
-    case I::log:
-    case I::log2:
-    case I::log10:
-    case I::sin:
-    case I::cos: {
-      FType ft = fty();
-      const char* fn;
-      switch (id) {
-        case I::floor:
-          fn = (ft == kF32 ? "floorf" : "floor");
-          break;
-        case I::ceil:
-          fn = (ft == kF32 ? "ceilf" : "ceil");
-          break;
-        case I::trunc:
-          fn = (ft == kF32 ? "truncf" : "trunc");
-          break;
-        case I::round:
-          fn = (ft == kF32 ? "roundf" : "round");
-          break;
-        case I::rint:
-          fn = (ft == kF32 ? "rintf" : "rint");
-          break;
-        case I::nearbyint:
-          fn = (ft == kF32 ? "nearbyintf" : "nearbyint");
-          break;
-        case I::exp:
-          fn = (ft == kF32 ? "expf" : "exp");
-          break;
-        case I::exp2:
-          fn = (ft == kF32 ? "exp2f" : "exp2");
-          break;
-        case I::log:
-          fn = (ft == kF32 ? "logf" : "log");
-          break;
-        case I::log2:
-          fn = (ft == kF32 ? "log2f" : "log2");
-          break;
-        case I::log10:
-          fn = (ft == kF32 ? "log10f" : "log10");
-          break;
-        case I::sin:
-          fn = (ft == kF32 ? "sinf" : "sin");
-          break;
-        default:
-          fn = (ft == kF32 ? "cosf" : "cos");
-          break;
-      }
-      fcall(kFCall1, ft, i, fn);
       return true;
     }
     default:
@@ -2292,308 +2288,339 @@ bool FunctionCompiler::vector_intrinsic(const llvm::CallInst& i, llvm::Intrinsic
   return true;
 }
 
+// Vectors lane by lane: one helper per instruction kind.
 void FunctionCompiler::vector_inst(const llvm::Instruction& i) {
-  unsigned opc = i.getOpcode();
-  switch (opc) {
-    case llvm::Instruction::InsertElement: {
-      VecType vt = vec_type(i.getType());
-      auto* idx = dyn_cast<llvm::ConstantInt>(i.getOperand(2));
-      uint32_t dst = slot_of(&i);
-      if (!idx) {  // copy every lane, then store the scalar at the run-time index
-        for (unsigned k = 0; k < vt.n; ++k) lane_copy(dst + 8 * k, i.getOperand(0), k);
-        uint32_t s = slot_or_materialize(i.getOperand(1), 0);
-        load_x0(i.getOperand(2));
-        emit(t_.lane_st,
-             Patch().set(HoleKind::kA, s).set(HoleKind::kI, dst).set(HoleKind::kJ, vt.n));
-        x0_ = nullptr;
-        return;
-      }
-      uint64_t at = idx->getZExtValue();
-      for (unsigned k = 0; k < vt.n; ++k)
-        if (k != at) lane_copy(dst + 8 * k, i.getOperand(0), k);
-      if (at < vt.n) {
-        const llvm::Value* s = i.getOperand(1);
-        Opnd o = operand(s);
-        if (o.kind == Kind::kConst)
-          emit(t_.stk_S,
-               Patch().set(HoleKind::kK, o.value).sym(o.sym).set(HoleKind::kC, dst + 8 * at));
-        else
-          emit(t_.mov_SS,
-               Patch()
-                   .set(HoleKind::kA, o.kind == Kind::kFrame ? slots_.at(s) : uint32_t(o.value))
-                   .set(HoleKind::kC, dst + 8 * at));
-      }
-      x0_ = nullptr;
-      return;
-    }
-    case llvm::Instruction::ExtractElement: {
-      const llvm::Value* v = i.getOperand(0);
-      VecType vt = vec_type(v->getType());
-      auto* idx = dyn_cast<llvm::ConstantInt>(i.getOperand(1));
-      if (!idx) {
-        uint32_t base = isa<llvm::Constant>(v) ? 0 : slot_of(v);
-        if (isa<llvm::Constant>(v)) {  // lanes of a constant: materialize them in order
-          base = alloc_slot(8 * vt.n);
-          for (unsigned k = 0; k < vt.n; ++k) lane_copy(base + 8 * k, v, k);
-        }
-        load_x0(i.getOperand(1));
-        emit(t_.lane_ld, Patch().set(HoleKind::kI, base).set(HoleKind::kJ, vt.n));
-        if (i.getType()->isFloatingPointTy()) {
-          emit(t_.stx_S, Patch().set(HoleKind::kC, slot_of(&i)));
-          x0_ = nullptr;
-          return;
-        }
-        return store_result(i);
-      }
-      uint64_t at = idx->getZExtValue();
-      if (at >= vt.n) {  // poison
-        emit(t_.ldx_K, Patch().set(HoleKind::kK, 0));
-      } else {
-        lane_x0(v, unsigned(at));
-      }
-      if (i.getType()->isFloatingPointTy()) {
-        emit(t_.stx_S, Patch().set(HoleKind::kC, slot_of(&i)));
-        x0_ = nullptr;
-        return;
-      }
-      return store_result(i);
-    }
-    case llvm::Instruction::ShuffleVector: {
-      auto& sv = cast<llvm::ShuffleVectorInst>(i);
-      VecType vt = vec_type(i.getType());
-      unsigned na = vec_type(sv.getOperand(0)->getType()).n;
-      uint32_t dst = slot_of(&i);
-      for (unsigned k = 0; k < vt.n; ++k) {
-        int m = sv.getMaskValue(k);
-        if (m < 0) continue;  // poison lane
-        if (unsigned(m) < na)
-          lane_copy(dst + 8 * k, sv.getOperand(0), unsigned(m));
-        else
-          lane_copy(dst + 8 * k, sv.getOperand(1), unsigned(m) - na);
-      }
-      x0_ = nullptr;
-      return;
-    }
-    case llvm::Instruction::Load: {
-      auto& ld = cast<llvm::LoadInst>(i);
-      VecType vt = vec_type(i.getType());
-      Width w = mem_width(vt.elem);
-      uint32_t esize = uint32_t(dl_.getTypeAllocSize(vt.elem));
-      uint32_t dst = slot_of(&i);
-      Opnd po = operand(ld.getPointerOperand());
-      uint32_t ps = po.kind == Kind::kFrame ? 0 : slot_or_materialize(ld.getPointerOperand(), 0);
-      for (unsigned k = 0; k < vt.n; ++k) {
-        if (po.kind == Kind::kFrame)
-          emit(t_.mem[kLdF][w], Patch().set(HoleKind::kI, po.value + k * esize));
-        else
-          emit(t_.mem[kLdS][w], Patch().set(HoleKind::kA, ps).set(HoleKind::kI, k * esize));
-        emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
-      }
-      x0_ = nullptr;
-      return;
-    }
-    case llvm::Instruction::Store: {
-      auto& st = cast<llvm::StoreInst>(i);
-      const llvm::Value* v = st.getValueOperand();
-      VecType vt = vec_type(v->getType());
-      Width w = mem_width(vt.elem);
-      uint32_t esize = uint32_t(dl_.getTypeAllocSize(vt.elem));
-      Opnd po = operand(st.getPointerOperand());
-      uint32_t ps = po.kind == Kind::kFrame ? 0 : slot_or_materialize(st.getPointerOperand(), 0);
-      for (unsigned k = 0; k < vt.n; ++k) {
-        lane_x0(v, k);
-        if (po.kind == Kind::kFrame)
-          emit(t_.mem[kStF][w], Patch().set(HoleKind::kI, po.value + k * esize));
-        else
-          emit(t_.mem[kSt][w], Patch().set(HoleKind::kB, ps).set(HoleKind::kI, k * esize));
-      }
-      x0_ = nullptr;
-      return;
-    }
+  switch (i.getOpcode()) {
+    case llvm::Instruction::InsertElement:
+      return vector_insert(i);
+    case llvm::Instruction::ExtractElement:
+      return vector_extract(i);
+    case llvm::Instruction::ShuffleVector:
+      return vector_shuffle(i);
+    case llvm::Instruction::Load:
+      return vector_load(i);
+    case llvm::Instruction::Store:
+      return vector_store(i);
     case llvm::Instruction::PHI:
       vec_type(i.getType());
       slot_of(&i);
       return;
-    case llvm::Instruction::GetElementPtr: {  // per lane: base + sum(index * stride)
-      auto& g = cast<llvm::GetElementPtrInst>(i);
-      VecType vt = vec_type(i.getType());
-      uint32_t dst = slot_of(&i);
-      for (unsigned k = 0; k < vt.n; ++k) {
-        const llvm::Value* base = g.getPointerOperand();
-        if (base->getType()->isVectorTy())
-          lane_x0(base, k);
-        else
-          load_x0(base);
-        x0_ = nullptr;
-        int64_t off = 0;
-        for (auto it = llvm::gep_type_begin(&g), e = llvm::gep_type_end(&g); it != e; ++it) {
-          const llvm::Value* idx = it.getOperand();
-          if (llvm::StructType* st = it.getStructTypeOrNull()) {
-            auto* c = dyn_cast<llvm::ConstantInt>(idx);
-            if (!c)
-              c = dyn_cast_or_null<llvm::ConstantInt>(
-                  cast<llvm::Constant>(idx)->getAggregateElement(k));
-            if (!c) fail("vector getelementptr");
-            off += int64_t(dl_.getStructLayout(st)->getElementOffset(unsigned(c->getZExtValue())));
-            continue;
-          }
-          int64_t size = int64_t(it.getSequentialElementStride(dl_).getFixedValue());
-          bool vec_idx = idx->getType()->isVectorTy();
-          Opnd o = vec_idx ? lane(idx, k) : operand(idx);
-          llvm::Type* it_ty = vec_idx ? vec_type(idx->getType()).elem : idx->getType();
-          unsigned bits = it_ty->getIntegerBitWidth();
-          if (bits != 64 && bits != 32) fail("vector getelementptr");
-          if (o.kind == Kind::kConst) {
-            int64_t v = bits == 32 ? int64_t(int32_t(uint32_t(o.value))) : o.value;
-            off += v * size;
-            continue;
-          }
-          if (o.kind != Kind::kSlot || !fits_i32(size)) fail("vector getelementptr");
-          int sc = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : size == 8 ? 3 : 4;
-          emit(t_.gep[0][bits == 32][sc],
-               Patch().set(HoleKind::kB, o.value).set(HoleKind::kJ, 0).set(HoleKind::kI, size));
-        }
-        if (!fits_i32(off)) fail("GEP offset beyond 2 GiB");
-        if (off) emit(t_.bin[kAdd][kW64][1], Patch().set(HoleKind::kI, off));
-        emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
-      }
-      x0_ = nullptr;
-      return;
-    }
+    case llvm::Instruction::GetElementPtr:
+      return vector_gep(i);
     case llvm::Instruction::Freeze: {
       VecType vt = vec_type(i.getType());
       uint32_t dst = slot_of(&i);
       for (unsigned k = 0; k < vt.n; ++k) lane_copy(dst + 8 * k, i.getOperand(0), k);
       return;
     }
-    case llvm::Instruction::Select: {
-      VecType vt = vec_type(i.getType());
-      const llvm::Value* c = i.getOperand(0);
-      bool vec_cond = c->getType()->isVectorTy();
-      uint32_t dst = slot_of(&i);
-      for (unsigned k = 0; k < vt.n; ++k) {
-        uint32_t a = lane_slot(i.getOperand(1), k, 0), b = lane_slot(i.getOperand(2), k, 1);
-        if (vec_cond) {
-          lane_x0(c, k);
-        } else {
-          load_x0(c);
-        }
-        emit(t_.sel, Patch().set(HoleKind::kA, a).set(HoleKind::kB, b));
-        emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
-        x0_ = nullptr;  // the accumulator now holds the lane, not the condition
-      }
-      x0_ = nullptr;
-      return;
-    }
+    case llvm::Instruction::Select:
+      return vector_select(i);
     default:
       break;
   }
-  if (auto* bo = dyn_cast<llvm::BinaryOperator>(&i)) {
-    VecType vt = vec_type(i.getType());
-    uint32_t dst = slot_of(&i);
-    if (vt.elem->isFloatingPointTy()) {
-      FType ft = fp_type(vt.elem);
-      FOp op;
-      switch (opc) {
-        case llvm::Instruction::FAdd:
-          op = kFAdd;
-          break;
-        case llvm::Instruction::FSub:
-          op = kFSub;
-          break;
-        case llvm::Instruction::FMul:
-          op = kFMul;
-          break;
-        case llvm::Instruction::FDiv:
-          op = kFDiv;
-          break;
-        default:
-          fail("vector frem");
-      }
-      for (unsigned k = 0; k < vt.n; ++k) {
-        uint32_t a = lane_slot(bo->getOperand(0), k, 0), b = lane_slot(bo->getOperand(1), k, 1);
-        emit(t_.f[op][ft],
-             Patch().set(HoleKind::kA, a).set(HoleKind::kB, b).set(HoleKind::kC, dst + 8 * k));
-      }
+  if (isa<llvm::BinaryOperator>(&i)) return vector_binop(i);
+  if (isa<llvm::ICmpInst>(&i)) return vector_icmp(i);
+  if (isa<llvm::CastInst>(&i)) return vector_cast(i);
+  fail(std::string("vector ") + i.getOpcodeName());
+}
+
+void FunctionCompiler::vector_insert(const llvm::Instruction& i) {
+  VecType vt = vec_type(i.getType());
+  auto* idx = dyn_cast<llvm::ConstantInt>(i.getOperand(2));
+  uint32_t dst = slot_of(&i);
+  if (!idx) {  // copy every lane, then store the scalar at the run-time index
+    for (unsigned k = 0; k < vt.n; ++k) lane_copy(dst + 8 * k, i.getOperand(0), k);
+    uint32_t s = slot_or_materialize(i.getOperand(1), 0);
+    load_x0(i.getOperand(2));
+    emit(t_.lane_st, Patch().set(HoleKind::kA, s).set(HoleKind::kI, dst).set(HoleKind::kJ, vt.n));
+    x0_ = nullptr;
+    return;
+  }
+  uint64_t at = idx->getZExtValue();
+  for (unsigned k = 0; k < vt.n; ++k)
+    if (k != at) lane_copy(dst + 8 * k, i.getOperand(0), k);
+  if (at < vt.n) {
+    const llvm::Value* s = i.getOperand(1);
+    Opnd o = operand(s);
+    if (o.kind == Kind::kConst)
+      emit(t_.stk_S, Patch().set(HoleKind::kK, o.value).sym(o.sym).set(HoleKind::kC, dst + 8 * at));
+    else
+      emit(t_.mov_SS,
+           Patch()
+               .set(HoleKind::kA, o.kind == Kind::kFrame ? slots_.at(s) : uint32_t(o.value))
+               .set(HoleKind::kC, dst + 8 * at));
+  }
+  x0_ = nullptr;
+  return;
+}
+
+void FunctionCompiler::vector_extract(const llvm::Instruction& i) {
+  const llvm::Value* v = i.getOperand(0);
+  VecType vt = vec_type(v->getType());
+  auto* idx = dyn_cast<llvm::ConstantInt>(i.getOperand(1));
+  if (!idx) {
+    uint32_t base = isa<llvm::Constant>(v) ? 0 : slot_of(v);
+    if (isa<llvm::Constant>(v)) {  // lanes of a constant: materialize them in order
+      base = alloc_slot(8 * vt.n);
+      for (unsigned k = 0; k < vt.n; ++k) lane_copy(base + 8 * k, v, k);
+    }
+    load_x0(i.getOperand(1));
+    emit(t_.lane_ld, Patch().set(HoleKind::kI, base).set(HoleKind::kJ, vt.n));
+    if (i.getType()->isFloatingPointTy()) {
+      emit(t_.stx_S, Patch().set(HoleKind::kC, slot_of(&i)));
       x0_ = nullptr;
       return;
     }
-    bool i1 = false;
-    Width w = int_width(vt.elem, &i1);
-    BinOp op = int_op(opc, i1);
-    for (unsigned k = 0; k < vt.n; ++k) {
-      Opnd b = lane(bo->getOperand(1), k);
-      int64_t imm = 0;
-      bool use_imm = b.kind == Kind::kConst && !b.sym && as_imm(uint64_t(b.value), w, &imm);
-      uint32_t bs = use_imm ? 0 : lane_slot(bo->getOperand(1), k, 0);
-      lane_x0(bo->getOperand(0), k);
-      emit(t_.bin[op][w][use_imm],
-           use_imm ? Patch().set(HoleKind::kI, imm) : Patch().set(HoleKind::kB, bs));
-      emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
-    }
+    return store_result(i);
+  }
+  uint64_t at = idx->getZExtValue();
+  if (at >= vt.n) {  // poison
+    emit(t_.ldx_K, Patch().set(HoleKind::kK, 0));
+  } else {
+    lane_x0(v, unsigned(at));
+  }
+  if (i.getType()->isFloatingPointTy()) {
+    emit(t_.stx_S, Patch().set(HoleKind::kC, slot_of(&i)));
     x0_ = nullptr;
     return;
   }
-  if (auto* ic = dyn_cast<llvm::ICmpInst>(&i)) {
-    VecType vt = vec_type(ic->getOperand(0)->getType());
-    bool i1 = false;
-    Width w = int_width(vt.elem, &i1);
-    if (i1 && ic->isSigned()) fail("signed compare of i1");
-    int pi = pred_index(ic->getPredicate());
-    uint32_t dst = slot_of(&i);
-    for (unsigned k = 0; k < vt.n; ++k) {
-      Opnd b = lane(ic->getOperand(1), k);
-      int64_t imm = 0;
-      bool use_imm = b.kind == Kind::kConst && !b.sym && as_imm(uint64_t(b.value), w, &imm);
-      uint32_t bs = use_imm ? 0 : lane_slot(ic->getOperand(1), k, 0);
-      lane_x0(ic->getOperand(0), k);
-      emit(t_.icmp[pi][w][use_imm],
-           use_imm ? Patch().set(HoleKind::kI, imm) : Patch().set(HoleKind::kB, bs));
-      emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
-    }
-    x0_ = nullptr;
-    return;
+  return store_result(i);
+}
+
+void FunctionCompiler::vector_shuffle(const llvm::Instruction& i) {
+  auto& sv = cast<llvm::ShuffleVectorInst>(i);
+  VecType vt = vec_type(i.getType());
+  unsigned na = vec_type(sv.getOperand(0)->getType()).n;
+  uint32_t dst = slot_of(&i);
+  for (unsigned k = 0; k < vt.n; ++k) {
+    int m = sv.getMaskValue(k);
+    if (m < 0) continue;  // poison lane
+    if (unsigned(m) < na)
+      lane_copy(dst + 8 * k, sv.getOperand(0), unsigned(m));
+    else
+      lane_copy(dst + 8 * k, sv.getOperand(1), unsigned(m) - na);
   }
-  if (auto* ci = dyn_cast<llvm::CastInst>(&i)) {
-    if (!ci->getSrcTy()->isVectorTy() || !ci->getDestTy()->isVectorTy()) fail("vector bitcast");
-    VecType vs = vec_type(ci->getSrcTy()), vd = vec_type(ci->getDestTy());
-    if (vs.n != vd.n) fail("vector bitcast");
-    uint32_t dst = slot_of(&i);
-    for (unsigned k = 0; k < vd.n; ++k) {
-      switch (opc) {
-        case llvm::Instruction::ZExt:
-        case llvm::Instruction::IntToPtr:
-        case llvm::Instruction::BitCast:
-          if (vs.elem->isFloatTy() != vd.elem->isFloatTy() ||
-              vs.elem->isDoubleTy() != vd.elem->isDoubleTy())
-            fail("vector bitcast");
-          lane_copy(dst + 8 * k, ci->getOperand(0), k);
-          continue;
-        case llvm::Instruction::Trunc:
-        case llvm::Instruction::PtrToInt: {
-          bool d1 = false;
-          Width wd = int_width(vd.elem, &d1);
-          lane_x0(ci->getOperand(0), k);
-          if (d1 || wd != kW64) emit(d1 ? t_.trunc1 : t_.un[kTrunc][wd], Patch());
-          break;
-        }
-        case llvm::Instruction::SExt: {
-          bool s1 = false;
-          Width ws = int_width(vs.elem, &s1), wd = int_width(vd.elem);
-          lane_x0(ci->getOperand(0), k);
-          emit(s1 ? t_.sext1 : t_.un[kSext64][ws], Patch());
-          if (wd != kW64) emit(t_.un[kTrunc][wd], Patch());
-          break;
-        }
-        default:
-          fail(std::string("vector ") + i.getOpcodeName());
+  x0_ = nullptr;
+  return;
+}
+
+void FunctionCompiler::vector_load(const llvm::Instruction& i) {
+  auto& ld = cast<llvm::LoadInst>(i);
+  VecType vt = vec_type(i.getType());
+  Width w = mem_width(vt.elem);
+  uint32_t esize = uint32_t(dl_.getTypeAllocSize(vt.elem));
+  uint32_t dst = slot_of(&i);
+  Opnd po = operand(ld.getPointerOperand());
+  uint32_t ps = po.kind == Kind::kFrame ? 0 : slot_or_materialize(ld.getPointerOperand(), 0);
+  for (unsigned k = 0; k < vt.n; ++k) {
+    if (po.kind == Kind::kFrame)
+      emit(t_.mem[kLdF][w], Patch().set(HoleKind::kI, po.value + k * esize));
+    else
+      emit(t_.mem[kLdS][w], Patch().set(HoleKind::kA, ps).set(HoleKind::kI, k * esize));
+    emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
+  }
+  x0_ = nullptr;
+  return;
+}
+
+void FunctionCompiler::vector_store(const llvm::Instruction& i) {
+  auto& st = cast<llvm::StoreInst>(i);
+  const llvm::Value* v = st.getValueOperand();
+  VecType vt = vec_type(v->getType());
+  Width w = mem_width(vt.elem);
+  uint32_t esize = uint32_t(dl_.getTypeAllocSize(vt.elem));
+  Opnd po = operand(st.getPointerOperand());
+  uint32_t ps = po.kind == Kind::kFrame ? 0 : slot_or_materialize(st.getPointerOperand(), 0);
+  for (unsigned k = 0; k < vt.n; ++k) {
+    lane_x0(v, k);
+    if (po.kind == Kind::kFrame)
+      emit(t_.mem[kStF][w], Patch().set(HoleKind::kI, po.value + k * esize));
+    else
+      emit(t_.mem[kSt][w], Patch().set(HoleKind::kB, ps).set(HoleKind::kI, k * esize));
+  }
+  x0_ = nullptr;
+  return;
+}
+
+// per lane: base + sum(index * stride)
+void FunctionCompiler::vector_gep(const llvm::Instruction& i) {
+  auto& g = cast<llvm::GetElementPtrInst>(i);
+  VecType vt = vec_type(i.getType());
+  uint32_t dst = slot_of(&i);
+  for (unsigned k = 0; k < vt.n; ++k) {
+    const llvm::Value* base = g.getPointerOperand();
+    if (base->getType()->isVectorTy())
+      lane_x0(base, k);
+    else
+      load_x0(base);
+    x0_ = nullptr;
+    int64_t off = 0;
+    for (auto it = llvm::gep_type_begin(&g), e = llvm::gep_type_end(&g); it != e; ++it) {
+      const llvm::Value* idx = it.getOperand();
+      if (llvm::StructType* st = it.getStructTypeOrNull()) {
+        auto* c = dyn_cast<llvm::ConstantInt>(idx);
+        if (!c)
+          c = dyn_cast_or_null<llvm::ConstantInt>(
+              cast<llvm::Constant>(idx)->getAggregateElement(k));
+        if (!c) fail("vector getelementptr");
+        off += int64_t(dl_.getStructLayout(st)->getElementOffset(unsigned(c->getZExtValue())));
+        continue;
       }
-      emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
+      int64_t size = int64_t(it.getSequentialElementStride(dl_).getFixedValue());
+      bool vec_idx = idx->getType()->isVectorTy();
+      Opnd o = vec_idx ? lane(idx, k) : operand(idx);
+      llvm::Type* it_ty = vec_idx ? vec_type(idx->getType()).elem : idx->getType();
+      unsigned bits = it_ty->getIntegerBitWidth();
+      if (bits != 64 && bits != 32) fail("vector getelementptr");
+      if (o.kind == Kind::kConst) {
+        int64_t v = bits == 32 ? int64_t(int32_t(uint32_t(o.value))) : o.value;
+        off += v * size;
+        continue;
+      }
+      if (o.kind != Kind::kSlot || !fits_i32(size)) fail("vector getelementptr");
+      int sc = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : size == 8 ? 3 : 4;
+      emit(t_.gep[0][bits == 32][sc],
+           Patch().set(HoleKind::kB, o.value).set(HoleKind::kJ, 0).set(HoleKind::kI, size));
+    }
+    if (!fits_i32(off)) fail("GEP offset beyond 2 GiB");
+    if (off) emit(t_.bin[kAdd][kW64][1], Patch().set(HoleKind::kI, off));
+    emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
+  }
+  x0_ = nullptr;
+  return;
+}
+
+void FunctionCompiler::vector_select(const llvm::Instruction& i) {
+  VecType vt = vec_type(i.getType());
+  const llvm::Value* c = i.getOperand(0);
+  bool vec_cond = c->getType()->isVectorTy();
+  uint32_t dst = slot_of(&i);
+  for (unsigned k = 0; k < vt.n; ++k) {
+    uint32_t a = lane_slot(i.getOperand(1), k, 0), b = lane_slot(i.getOperand(2), k, 1);
+    if (vec_cond) {
+      lane_x0(c, k);
+    } else {
+      load_x0(c);
+    }
+    emit(t_.sel, Patch().set(HoleKind::kA, a).set(HoleKind::kB, b));
+    emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
+    x0_ = nullptr;  // the accumulator now holds the lane, not the condition
+  }
+  x0_ = nullptr;
+  return;
+}
+
+void FunctionCompiler::vector_binop(const llvm::Instruction& i) {
+  auto* bo = cast<llvm::BinaryOperator>(&i);
+  unsigned opc = i.getOpcode();
+  VecType vt = vec_type(i.getType());
+  uint32_t dst = slot_of(&i);
+  if (vt.elem->isFloatingPointTy()) {
+    FType ft = fp_type(vt.elem);
+    FOp op;
+    switch (opc) {
+      case llvm::Instruction::FAdd:
+        op = kFAdd;
+        break;
+      case llvm::Instruction::FSub:
+        op = kFSub;
+        break;
+      case llvm::Instruction::FMul:
+        op = kFMul;
+        break;
+      case llvm::Instruction::FDiv:
+        op = kFDiv;
+        break;
+      default:
+        fail("vector frem");
+    }
+    for (unsigned k = 0; k < vt.n; ++k) {
+      uint32_t a = lane_slot(bo->getOperand(0), k, 0), b = lane_slot(bo->getOperand(1), k, 1);
+      emit(t_.f[op][ft],
+           Patch().set(HoleKind::kA, a).set(HoleKind::kB, b).set(HoleKind::kC, dst + 8 * k));
     }
     x0_ = nullptr;
     return;
   }
-  fail(std::string("vector ") + i.getOpcodeName());
+  bool i1 = false;
+  Width w = int_width(vt.elem, &i1);
+  BinOp op = int_op(opc, i1);
+  for (unsigned k = 0; k < vt.n; ++k) {
+    Opnd b = lane(bo->getOperand(1), k);
+    int64_t imm = 0;
+    bool use_imm = b.kind == Kind::kConst && !b.sym && as_imm(uint64_t(b.value), w, &imm);
+    uint32_t bs = use_imm ? 0 : lane_slot(bo->getOperand(1), k, 0);
+    lane_x0(bo->getOperand(0), k);
+    emit(t_.bin[op][w][use_imm],
+         use_imm ? Patch().set(HoleKind::kI, imm) : Patch().set(HoleKind::kB, bs));
+    emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
+  }
+  x0_ = nullptr;
+  return;
+}
+
+void FunctionCompiler::vector_icmp(const llvm::Instruction& i) {
+  auto* ic = cast<llvm::ICmpInst>(&i);
+  VecType vt = vec_type(ic->getOperand(0)->getType());
+  bool i1 = false;
+  Width w = int_width(vt.elem, &i1);
+  if (i1 && ic->isSigned()) fail("signed compare of i1");
+  int pi = pred_index(ic->getPredicate());
+  uint32_t dst = slot_of(&i);
+  for (unsigned k = 0; k < vt.n; ++k) {
+    Opnd b = lane(ic->getOperand(1), k);
+    int64_t imm = 0;
+    bool use_imm = b.kind == Kind::kConst && !b.sym && as_imm(uint64_t(b.value), w, &imm);
+    uint32_t bs = use_imm ? 0 : lane_slot(ic->getOperand(1), k, 0);
+    lane_x0(ic->getOperand(0), k);
+    emit(t_.icmp[pi][w][use_imm],
+         use_imm ? Patch().set(HoleKind::kI, imm) : Patch().set(HoleKind::kB, bs));
+    emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
+  }
+  x0_ = nullptr;
+  return;
+}
+
+void FunctionCompiler::vector_cast(const llvm::Instruction& i) {
+  auto* ci = cast<llvm::CastInst>(&i);
+  unsigned opc = i.getOpcode();
+  if (!ci->getSrcTy()->isVectorTy() || !ci->getDestTy()->isVectorTy()) fail("vector bitcast");
+  VecType vs = vec_type(ci->getSrcTy()), vd = vec_type(ci->getDestTy());
+  if (vs.n != vd.n) fail("vector bitcast");
+  uint32_t dst = slot_of(&i);
+  for (unsigned k = 0; k < vd.n; ++k) {
+    switch (opc) {
+      case llvm::Instruction::ZExt:
+      case llvm::Instruction::IntToPtr:
+      case llvm::Instruction::BitCast:
+        if (vs.elem->isFloatTy() != vd.elem->isFloatTy() ||
+            vs.elem->isDoubleTy() != vd.elem->isDoubleTy())
+          fail("vector bitcast");
+        lane_copy(dst + 8 * k, ci->getOperand(0), k);
+        continue;
+      case llvm::Instruction::Trunc:
+      case llvm::Instruction::PtrToInt: {
+        bool d1 = false;
+        Width wd = int_width(vd.elem, &d1);
+        lane_x0(ci->getOperand(0), k);
+        if (d1 || wd != kW64) emit(d1 ? t_.trunc1 : t_.un[kTrunc][wd], Patch());
+        break;
+      }
+      case llvm::Instruction::SExt: {
+        bool s1 = false;
+        Width ws = int_width(vs.elem, &s1), wd = int_width(vd.elem);
+        lane_x0(ci->getOperand(0), k);
+        emit(s1 ? t_.sext1 : t_.un[kSext64][ws], Patch());
+        if (wd != kW64) emit(t_.un[kTrunc][wd], Patch());
+        break;
+      }
+      default:
+        fail(std::string("vector ") + i.getOpcodeName());
+    }
+    emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
+  }
+  x0_ = nullptr;
+  return;
 }
 }  // namespace
 
