@@ -165,6 +165,14 @@ bool scatter_dims(const Op& op, ScatterDims& out) {
   return true;
 }
 
+std::string scatter_form(const Op& op, size_t operands, ScatterForm& out) {
+  if (operands < 3 || (operands - 1) % 2 != 0) return "scatter operands";
+  out.n = (operands - 1) / 2;
+  if (!scatter_dims(op, out.dims) || op.regions.empty())
+    return "scatter without dimension numbers or body";
+  return "";
+}
+
 DotDims dot_dims(const Op& op, size_t lhs_rank) {
   DotDims d;
   if (op.code == OpCode::kDot) {

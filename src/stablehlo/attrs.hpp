@@ -98,6 +98,15 @@ struct ScatterDims {
 };
 bool scatter_dims(const Op& op, ScatterDims& out);
 
+/// A scatter's shape of operands (spec "scatter": N inputs, the scatter indices, N updates,
+/// and a body) and its dimension numbers. Both the evaluator and the lowering start here.
+struct ScatterForm {
+  size_t n = 0;  ///< inputs (= updates = results)
+  ScatterDims dims;
+};
+/// "" when `op` with `operands` operands is a well-formed scatter, else what is wrong.
+std::string scatter_form(const Op& op, size_t operands, ScatterForm& out);
+
 /// convolution's dimension numbers and window (spec "convolution"): the layouts of input,
 /// kernel and output (pretty "[b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f]" or
 /// #stablehlo.conv<...>; for the kernel, batch = i and feature = o), strides, padding

@@ -102,13 +102,12 @@ Status Evaluator::Impl::fold_into(const Op& op, const Op* applies, Values& out, 
 Expected<Values> Evaluator::Impl::eval_scatter(const Op& op, const Values& in, const Scope& scope) {
   // Spec "scatter": inputs..., scatter_indices, updates... (N each); the region combines
   // (results..., updates...) element by element; out-of-bounds updates are skipped.
-  if (in.size() < 3 || (in.size() - 1) % 2 != 0)
-    return err(op, ErrorCode::kInvalidInput, "scatter operands");
-  size_t n = (in.size() - 1) / 2;
+  ScatterForm form;
+  if (std::string why = scatter_form(op, in.size(), form); !why.empty())
+    return err(op, ErrorCode::kInvalidInput, why);
+  size_t n = form.n;
   const Tensor& idxs = in.at(n);
-  ScatterDims sd;
-  if (!scatter_dims(op, sd) || op.regions.empty())
-    return err(op, ErrorCode::kInvalidInput, "scatter without dimension numbers or body");
+  const ScatterDims& sd = form.dims;
   const auto &uwd = sd.update_window, &iwd = sd.inserted_window;
   const auto &ibd = sd.input_batching, &sbd = sd.indices_batching, &sdod = sd.to_operand;
   int64_t ivd = sd.index_vector_dim;

@@ -274,12 +274,11 @@ Expected<std::vector<TVal>> Lowerer::lower_scatter(const Op& op, std::vector<TVa
   // Spec "scatter": inputs..., scatter_indices, updates... (N each); the body combines
   // (results..., updates...) element by element in row-major order of the updates;
   // out-of-bounds updates are skipped.
-  if (in.size() < 3 || (in.size() - 1) % 2 != 0)
-    return err(op, ErrorCode::kInvalidInput, "scatter operands");
-  size_t n = (in.size() - 1) / 2;
-  ScatterDims sd;
-  if (!scatter_dims(op, sd) || op.regions.empty())
-    return err(op, ErrorCode::kInvalidInput, "scatter without dimension numbers or body");
+  ScatterForm form;
+  if (std::string why = scatter_form(op, in.size(), form); !why.empty())
+    return err(op, ErrorCode::kInvalidInput, why);
+  size_t n = form.n;
+  const ScatterDims& sd = form.dims;
   const auto &uwd = sd.update_window, &iwd = sd.inserted_window;
   const auto &ibd = sd.input_batching, &sbd = sd.indices_batching, &sdod = sd.to_operand;
   int64_t ivd = sd.index_vector_dim;
