@@ -85,35 +85,31 @@ std::vector<float> random_vec(size_t n, std::mt19937& rng, float lo, float hi) {
   return v;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  if (getenv("OMP_NUM_THREADS") == nullptr) {  // libgomp reads it at load time
-    setenv("OMP_NUM_THREADS", "1", 1);
-    execv("/proc/self/exe", argv);
-  }
-  bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  double budget = quick ? 0.05 : 0.3;
-  KernelConfig cfg;
-  cfg.compile_threshold = 0;
-  auto tj = std::move(KernelEngine::create(cfg).value());
-  double peak = measure_peak_gflops(tj->isa(), 0.1);
-  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  dnnl::stream strm(eng);
-  std::mt19937 rng(1);
-  std::printf("isa %s, measured peak %.1f GFLOP/s; times in us per call (median)\n",
-              isa_name(tj->isa()), peak);
-  std::printf("%-11s %-22s %10s %10s %10s %7s %7s %8s\n", "op", "shape", "tierjit", "oneDNN",
-              "native", "dnnl/tj", "nat/tj", "gen us");
-
-  // Generation time of one kernel: a fresh shape on a warm generator.
+// What every section of the benchmark shares.
+struct Context {
+  std::unique_ptr<KernelEngine>& tj;
+  double peak, budget;
+  dnnl::engine& eng;
+  dnnl::stream& strm;
+  std::mt19937& rng;
   int64_t fresh = 100003;
-  auto gen_time = [&](const std::function<void(int64_t)>& call) {
+  // Generation time of one kernel: a fresh shape on a warm generator.
+  double gen_time(const std::function<void(int64_t)>& call) {
     uint64_t before = tj->stats().compile_ns;
     call(fresh++);
     return double(tj->stats().compile_ns - before) / 1e3;
-  };
+  }
+};
 
+// Elementwise activations.
+void bench_elementwise(Context& c_) {
+  auto& tj = c_.tj;
+  double peak = c_.peak;
+  double budget = c_.budget;
+  auto& eng = c_.eng;
+  auto& strm = c_.strm;
+  auto& rng = c_.rng;
+  auto gen_time = [&](const std::function<void(int64_t)>& call) { return c_.gen_time(call); };
   struct Elt {
     const char* name;
     UnaryOp op;
@@ -153,7 +149,17 @@ int main(int argc, char** argv) {
       print(r, peak);
     }
   }
+}
 
+// Row operations.
+void bench_rows(Context& c_) {
+  auto& tj = c_.tj;
+  double peak = c_.peak;
+  double budget = c_.budget;
+  auto& eng = c_.eng;
+  auto& strm = c_.strm;
+  auto& rng = c_.rng;
+  auto gen_time = [&](const std::function<void(int64_t)>& call) { return c_.gen_time(call); };
   // Bias add (row broadcast), softmax, layer norm, row sums.
   const int64_t rowshapes[][2] = {{128, 768}, {1024, 128}, {512, 1000}, {64, 4096}};
   for (auto [rows, cols] : rowshapes) {
@@ -258,7 +264,16 @@ int main(int argc, char** argv) {
       print(r, peak);
     }
   }
+}
 
+// Convolutions.
+void bench_conv(Context& c_) {
+  auto& tj = c_.tj;
+  double peak = c_.peak;
+  double budget = c_.budget;
+  auto& eng = c_.eng;
+  auto& strm = c_.strm;
+  auto& rng = c_.rng;
   // conv2d, NCHW / OIHW, with bias.
   struct Conv {
     int64_t n, c, h, w, k, r, s, stride, pad;
@@ -305,5 +320,32 @@ int main(int argc, char** argv) {
     });
     print(r, peak);
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (getenv("OMP_NUM_THREADS") == nullptr) {  // libgomp reads it at load time
+    setenv("OMP_NUM_THREADS", "1", 1);
+    execv("/proc/self/exe", argv);
+  }
+  bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  double budget = quick ? 0.05 : 0.3;
+  KernelConfig cfg;
+  cfg.compile_threshold = 0;
+  auto tj = std::move(KernelEngine::create(cfg).value());
+  double peak = measure_peak_gflops(tj->isa(), 0.1);
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  dnnl::stream strm(eng);
+  std::mt19937 rng(1);
+  std::printf("isa %s, measured peak %.1f GFLOP/s; times in us per call (median)\n",
+              isa_name(tj->isa()), peak);
+  std::printf("%-11s %-22s %10s %10s %10s %7s %7s %8s\n", "op", "shape", "tierjit", "oneDNN",
+              "native", "dnnl/tj", "nat/tj", "gen us");
+
+  Context ctx{tj, peak, budget, eng, strm, rng};
+  bench_elementwise(ctx);
+  bench_rows(ctx);
+  bench_conv(ctx);
   return 0;
 }

@@ -81,6 +81,66 @@ const char* cvt_rm() { return pick({"rne", "rtz", "rdn", "rup", "rmm", "dyn"}); 
 
 int label_id = 0;
 
+// One F/D instruction (arithmetic, fused, sign, compare, conversions, moves), results in
+// `rd` or an FP register, integer source `a`.
+void emit_fp(const std::string& rd, const std::string& a) {
+  const char* t = r(2) ? "s" : "d";
+  std::string fd = freg(), f1 = freg(), f2 = freg(), f3 = freg();
+  switch (r(6)) {
+    case 0: {
+      const char* op = pick({"fadd", "fsub", "fmul", "fdiv"});
+      std::printf("  %s.%s %s, %s, %s, %s\n", op, t, fd.c_str(), f1.c_str(), f2.c_str(),
+                  arith_rm());
+      break;
+    }
+    case 1: {
+      const char* op = pick({"fmadd", "fmsub", "fnmsub", "fnmadd"});
+      std::printf("  %s.%s %s, %s, %s, %s, %s\n", op, t, fd.c_str(), f1.c_str(), f2.c_str(),
+                  f3.c_str(), arith_rm());
+      break;
+    }
+    case 2: {
+      const char* op = pick({"fsgnj", "fsgnjn", "fsgnjx", "fmin", "fmax"});
+      std::printf("  %s.%s %s, %s, %s\n", op, t, fd.c_str(), f1.c_str(), f2.c_str());
+      break;
+    }
+    case 3: {
+      const char* op = pick({"feq", "flt", "fle"});
+      if (r(3) == 0)
+        std::printf("  fclass.%s %s, %s\n", t, rd.c_str(), f1.c_str());
+      else
+        std::printf("  %s.%s %s, %s, %s\n", op, t, rd.c_str(), f1.c_str(), f2.c_str());
+      break;
+    }
+    case 4: {
+      const char* it = pick({"w", "wu", "l", "lu"});
+      if (r(2))
+        std::printf("  fcvt.%s.%s %s, %s, %s\n", it, t, rd.c_str(), f1.c_str(), cvt_rm());
+      else
+        std::printf("  fcvt.%s.%s %s, %s, %s\n", t, it, fd.c_str(), a.c_str(), arith_rm());
+      break;
+    }
+    default:
+      switch (r(5)) {
+        case 0:
+          std::printf("  fsqrt.%s %s, %s, %s\n", t, fd.c_str(), f1.c_str(), arith_rm());
+          break;
+        case 1:
+          std::printf("  fcvt.s.d %s, %s, %s\n", fd.c_str(), f1.c_str(), arith_rm());
+          break;
+        case 2:
+          std::printf("  fcvt.d.s %s, %s\n", fd.c_str(), f1.c_str());
+          break;
+        case 3:
+          std::printf("  fmv.x.%s %s, %s\n", *t == 's' ? "w" : "d", rd.c_str(), f1.c_str());
+          break;
+        default:
+          std::printf("  fmv.%s.x %s, %s\n", *t == 's' ? "w" : "d", fd.c_str(), a.c_str());
+          break;
+      }
+  }
+}
+
 void emit_one() {
   std::string rd = xreg_rd(), a = xreg_rs(), b = xreg_rs();
   switch (r(12)) {
@@ -161,64 +221,9 @@ void emit_one() {
       break;
     }
     case 8:
-    case 9: {
-      const char* t = r(2) ? "s" : "d";
-      std::string fd = freg(), f1 = freg(), f2 = freg(), f3 = freg();
-      switch (r(6)) {
-        case 0: {
-          const char* op = pick({"fadd", "fsub", "fmul", "fdiv"});
-          std::printf("  %s.%s %s, %s, %s, %s\n", op, t, fd.c_str(), f1.c_str(), f2.c_str(),
-                      arith_rm());
-          break;
-        }
-        case 1: {
-          const char* op = pick({"fmadd", "fmsub", "fnmsub", "fnmadd"});
-          std::printf("  %s.%s %s, %s, %s, %s, %s\n", op, t, fd.c_str(), f1.c_str(), f2.c_str(),
-                      f3.c_str(), arith_rm());
-          break;
-        }
-        case 2: {
-          const char* op = pick({"fsgnj", "fsgnjn", "fsgnjx", "fmin", "fmax"});
-          std::printf("  %s.%s %s, %s, %s\n", op, t, fd.c_str(), f1.c_str(), f2.c_str());
-          break;
-        }
-        case 3: {
-          const char* op = pick({"feq", "flt", "fle"});
-          if (r(3) == 0)
-            std::printf("  fclass.%s %s, %s\n", t, rd.c_str(), f1.c_str());
-          else
-            std::printf("  %s.%s %s, %s, %s\n", op, t, rd.c_str(), f1.c_str(), f2.c_str());
-          break;
-        }
-        case 4: {
-          const char* it = pick({"w", "wu", "l", "lu"});
-          if (r(2))
-            std::printf("  fcvt.%s.%s %s, %s, %s\n", it, t, rd.c_str(), f1.c_str(), cvt_rm());
-          else
-            std::printf("  fcvt.%s.%s %s, %s, %s\n", t, it, fd.c_str(), a.c_str(), arith_rm());
-          break;
-        }
-        default:
-          switch (r(5)) {
-            case 0:
-              std::printf("  fsqrt.%s %s, %s, %s\n", t, fd.c_str(), f1.c_str(), arith_rm());
-              break;
-            case 1:
-              std::printf("  fcvt.s.d %s, %s, %s\n", fd.c_str(), f1.c_str(), arith_rm());
-              break;
-            case 2:
-              std::printf("  fcvt.d.s %s, %s\n", fd.c_str(), f1.c_str());
-              break;
-            case 3:
-              std::printf("  fmv.x.%s %s, %s\n", *t == 's' ? "w" : "d", rd.c_str(), f1.c_str());
-              break;
-            default:
-              std::printf("  fmv.%s.x %s, %s\n", *t == 's' ? "w" : "d", fd.c_str(), a.c_str());
-              break;
-          }
-      }
+    case 9:
+      emit_fp(rd, a);
       break;
-    }
     case 10: {
       switch (r(4)) {
         case 0:
