@@ -99,17 +99,13 @@ struct Context {
     call(fresh++);
     return double(tj->stats().compile_ns - before) / 1e3;
   }
+  void bench_elementwise();
+  void bench_rows();
+  void bench_conv();
 };
 
 // Elementwise activations.
-void bench_elementwise(Context& c_) {
-  auto& tj = c_.tj;
-  double peak = c_.peak;
-  double budget = c_.budget;
-  auto& eng = c_.eng;
-  auto& strm = c_.strm;
-  auto& rng = c_.rng;
-  auto gen_time = [&](const std::function<void(int64_t)>& call) { return c_.gen_time(call); };
+void Context::bench_elementwise() {
   struct Elt {
     const char* name;
     UnaryOp op;
@@ -152,14 +148,7 @@ void bench_elementwise(Context& c_) {
 }
 
 // Row operations.
-void bench_rows(Context& c_) {
-  auto& tj = c_.tj;
-  double peak = c_.peak;
-  double budget = c_.budget;
-  auto& eng = c_.eng;
-  auto& strm = c_.strm;
-  auto& rng = c_.rng;
-  auto gen_time = [&](const std::function<void(int64_t)>& call) { return c_.gen_time(call); };
+void Context::bench_rows() {
   // Bias add (row broadcast), softmax, layer norm, row sums.
   const int64_t rowshapes[][2] = {{128, 768}, {1024, 128}, {512, 1000}, {64, 4096}};
   for (auto [rows, cols] : rowshapes) {
@@ -267,13 +256,7 @@ void bench_rows(Context& c_) {
 }
 
 // Convolutions.
-void bench_conv(Context& c_) {
-  auto& tj = c_.tj;
-  double peak = c_.peak;
-  double budget = c_.budget;
-  auto& eng = c_.eng;
-  auto& strm = c_.strm;
-  auto& rng = c_.rng;
+void Context::bench_conv() {
   // conv2d, NCHW / OIHW, with bias.
   struct Conv {
     int64_t n, c, h, w, k, r, s, stride, pad;
@@ -344,8 +327,8 @@ int main(int argc, char** argv) {
               "native", "dnnl/tj", "nat/tj", "gen us");
 
   Context ctx{tj, peak, budget, eng, strm, rng};
-  bench_elementwise(ctx);
-  bench_rows(ctx);
-  bench_conv(ctx);
+  ctx.bench_elementwise();
+  ctx.bench_rows();
+  ctx.bench_conv();
   return 0;
 }
