@@ -565,6 +565,8 @@ class FunctionCompiler {
   void vector_binop(const llvm::Instruction& i);
   void vector_icmp(const llvm::Instruction& i);
   void vector_cast(const llvm::Instruction& i);
+  void lanewise_int(const Stencil* const* st, const llvm::Value* a, const llvm::Value* b, Width w,
+                    uint32_t dst, unsigned n);
   bool vector_reduce(const llvm::CallInst& i, llvm::Intrinsic::ID id);
   bool vector_intrinsic(const llvm::CallInst& i, llvm::Intrinsic::ID id);
 
@@ -2545,18 +2547,22 @@ void FunctionCompiler::vector_binop(const llvm::Instruction& i) {
   bool i1 = false;
   Width w = int_width(vt.elem, &i1);
   BinOp op = int_op(opc, i1);
-  for (unsigned k = 0; k < vt.n; ++k) {
-    Opnd b = lane(bo->getOperand(1), k);
+  lanewise_int(t_.bin[op][w], bo->getOperand(0), bo->getOperand(1), w, dst, vt.n);
+}
+
+// dst lane k = a[k] op b[k] for n lanes, with the op's stencils indexed by [b is immediate].
+void FunctionCompiler::lanewise_int(const Stencil* const* st, const llvm::Value* a,
+                                    const llvm::Value* b, Width w, uint32_t dst, unsigned n) {
+  for (unsigned k = 0; k < n; ++k) {
+    Opnd bk = lane(b, k);
     int64_t imm = 0;
-    bool use_imm = b.kind == Kind::kConst && !b.sym && as_imm(uint64_t(b.value), w, &imm);
-    uint32_t bs = use_imm ? 0 : lane_slot(bo->getOperand(1), k, 0);
-    lane_x0(bo->getOperand(0), k);
-    emit(t_.bin[op][w][use_imm],
-         use_imm ? Patch().set(HoleKind::kI, imm) : Patch().set(HoleKind::kB, bs));
+    bool use_imm = bk.kind == Kind::kConst && !bk.sym && as_imm(uint64_t(bk.value), w, &imm);
+    uint32_t bs = use_imm ? 0 : lane_slot(b, k, 0);
+    lane_x0(a, k);
+    emit(st[use_imm], use_imm ? Patch().set(HoleKind::kI, imm) : Patch().set(HoleKind::kB, bs));
     emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
   }
   x0_ = nullptr;
-  return;
 }
 
 void FunctionCompiler::vector_icmp(const llvm::Instruction& i) {
@@ -2566,19 +2572,7 @@ void FunctionCompiler::vector_icmp(const llvm::Instruction& i) {
   Width w = int_width(vt.elem, &i1);
   if (i1 && ic->isSigned()) fail("signed compare of i1");
   int pi = pred_index(ic->getPredicate());
-  uint32_t dst = slot_of(&i);
-  for (unsigned k = 0; k < vt.n; ++k) {
-    Opnd b = lane(ic->getOperand(1), k);
-    int64_t imm = 0;
-    bool use_imm = b.kind == Kind::kConst && !b.sym && as_imm(uint64_t(b.value), w, &imm);
-    uint32_t bs = use_imm ? 0 : lane_slot(ic->getOperand(1), k, 0);
-    lane_x0(ic->getOperand(0), k);
-    emit(t_.icmp[pi][w][use_imm],
-         use_imm ? Patch().set(HoleKind::kI, imm) : Patch().set(HoleKind::kB, bs));
-    emit(t_.stx_S, Patch().set(HoleKind::kC, dst + 8 * k));
-  }
-  x0_ = nullptr;
-  return;
+  lanewise_int(t_.icmp[pi][w], ic->getOperand(0), ic->getOperand(1), w, slot_of(&i), vt.n);
 }
 
 void FunctionCompiler::vector_cast(const llvm::Instruction& i) {
