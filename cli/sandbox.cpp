@@ -28,6 +28,7 @@ int run_sandbox(const SandboxArgs& a, std::string_view elf_bytes) {
   if (a.stack) limits.stack_size = a.stack;
   limits.allow_stdin = a.allow_stdin;
   limits.trace_syscalls = a.trace;
+  limits.strict = a.strict;
   auto t0 = std::chrono::steady_clock::now();
   auto box = sandbox::Sandbox::load(elf_bytes, a.elf, limits);
   if (!box.ok()) return report(box.error());
@@ -78,6 +79,9 @@ void register_sandbox(CLI::App& app) {
   sub->add_option("--allow-read", a->readable, "let the guest open this host file read-only")
       ->allow_extra_args(false);
   sub->add_flag("--trace-syscalls", a->trace, "print each system call and its result (stderr)");
+  sub->add_flag("--strict", a->strict,
+                "stop the guest at a system call the sandbox does not implement (default: "
+                "-ENOSYS)");
   sub->add_flag("--stats", a->stats, "print instructions retired and speed to stderr");
   sub->add_option("args", a->args, "arguments for the guest (after --)");
   sub->callback([a] {

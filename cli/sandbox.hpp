@@ -17,6 +17,7 @@ struct SandboxArgs {
   bool stats = false;
   bool allow_stdin = false;
   bool trace = false;
+  bool strict = false;  // --strict: unimplemented system calls fault
   std::vector<std::string> readable;
   std::vector<std::string> args;
 };

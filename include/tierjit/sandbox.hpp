@@ -9,7 +9,9 @@
 //   0 .. 64 KiB            never mapped: null-pointer accesses fault
 //   ELF PT_LOAD segments   text (read + execute), read-only data, data + bss (read + write)
 //   heap                   from the end of the image up, grown by brk (syscall 214)
-//   ...                    unmapped gap (>= 64 KiB guard below the stack)
+//   ...                    free; anonymous mmap()s are taken from its top down (once the
+//                          guest maps memory, the whole area is accessible to it)
+//   guard                  >= 64 KiB unmapped below the stack
 //   stack                  the top `Limits::stack_size` bytes; argc/argv/envp/auxv on it as
 //                          Linux lays them out, so the same ELF runs under qemu-riscv64
 //
@@ -19,14 +21,22 @@
 // guest with a RunResult naming the kind, the pc and the address; the host is unaffected.
 //
 // System calls use the Linux riscv64 numbers (ecall with the number in a7, arguments in
-// a0..a5, result in a0; negative errno on failure). Allowed: read (63, fd 0 only when
-// Limits::allow_stdin), write (64, fds 1 and 2), writev (66), close (57, fds 0-2), lseek
-// (62, -ESPIPE on fds 0-2), exit (93), exit_group (94), brk (214), clock_gettime (113),
-// gettimeofday (169). openat (56), and read/lseek/close on the descriptors it returns, only for
-// files the embedder granted with allow_read() (read-only; another path gets -EACCES; without any
-// grant openat is not allowed at all). Host functions registered by the embedder use numbers
-// 500..599 (kHostCallFirst.. kHostCallLast): the guest library's `print` and `vcall` live there.
-// Anything else stops the guest with FaultKind::kSyscallDenied naming the number.
+// a0..a5, result in a0; negative errno on failure), with Linux semantics for what a static
+// single-threaded program (glibc's or picolibc's start-up, stdio, malloc) needs: read (63, fd
+// 0 only when Limits::allow_stdin), readv (65), write (64, fds 1 and 2), writev (66), close
+// (57), lseek (62, -ESPIPE on fds 0-2), fstat (80: the standard streams are pipes),
+// newfstatat (79), exit (93), exit_group (94), brk (214), mmap/munmap of anonymous private
+// memory (222/215), mprotect (226, accepted), clock_gettime (113, clocks 0-7), clock_getres
+// (114), gettimeofday (169), set_tid_address (96), set_robust_list (99), rseq (293, -ENOSYS),
+// futex (98, single-threaded), rt_sigaction/rt_sigprocmask (134/135, no handlers run), ioctl
+// (29, -ENOTTY: no terminal), uname (160), prlimit64 (261, read-only), getrandom (278,
+// deterministic like AT_RANDOM), getpid/gettid/getppid/getuid... openat (56), and
+// read/lseek/close/fstat on the descriptors it returns, only for files the embedder granted
+// with allow_read() (read-only: -EACCES for writing; another path gets -ENOENT, it does not
+// exist for the guest). Host functions registered by the
+// embedder use numbers 500..599 (kHostCallFirst.. kHostCallLast): the guest library's `print`
+// and `vcall` live there; an unregistered one stops the guest. Any other call returns -ENOSYS,
+// or with Limits::strict stops the guest with FaultKind::kSyscallDenied naming the number.
 //
 // Thread safety: one Sandbox runs on one thread at a time; distinct Sandboxes are independent.
 #pragma once
@@ -55,6 +65,9 @@ struct Limits {
   uint64_t max_instructions = 4'000'000'000ull;
   bool allow_stdin = false;     ///< read(0, ...) reads the host's stdin; otherwise -EBADF
   bool trace_syscalls = false;  ///< print every system call and its result to stderr
+  /// A Linux system call the sandbox does not implement stops the guest (kSyscallDenied);
+  /// without it the call returns -ENOSYS, as Linux answers a call it lacks.
+  bool strict = false;
 };
 
 enum class StopReason : uint8_t {

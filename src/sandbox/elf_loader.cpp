@@ -166,6 +166,19 @@ Status Sandbox::Impl::load(std::string_view elf) {
   brk_lo = align_up(image.hi, 16);
   rw_lo = image.lo_rw == UINT64_MAX ? brk_lo : image.lo_rw;
   brk_max = image_max;
+  map_top = mmap_lo = image_max;
+  // The program headers as the guest sees them (AT_PHDR): inside a loaded segment.
+  const auto& hdr = file.getHeader();
+  phnum = hdr.e_phnum;
+  phent = hdr.e_phentsize;
+  if (auto phdrs = file.program_headers()) {
+    for (const auto& ph : *phdrs)
+      if (ph.p_type == llvm::ELF::PT_LOAD && hdr.e_phoff >= ph.p_offset &&
+          hdr.e_phoff + uint64_t(phnum) * phent <= ph.p_offset + ph.p_filesz)
+        phdr = ph.p_vaddr + (hdr.e_phoff - ph.p_offset);
+  } else {
+    llvm::consumeError(phdrs.takeError());
+  }
 
   read_symbols(file, symbols);
   return map_memory();

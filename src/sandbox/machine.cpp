@@ -52,6 +52,9 @@ void Sandbox::Impl::reset() {
   for (const Segment& s : segments) std::memcpy(mem + s.vaddr, s.bytes.data(), s.bytes.size());
   brk = brk_lo;
   brk_high = brk_lo;
+  heap_hi = brk;
+  mmap_lo = brk_max = map_top;
+  random_state = 0x5a5a5a5a5a5a5a5aull;
   std::memset(x, 0, sizeof x);
   std::memset(f, 0, sizeof f);
   fflags = 0;
@@ -74,15 +77,32 @@ bool Sandbox::Impl::setup_stack(const std::vector<std::string>& argv) {
   uint64_t random_at = sp;
   for (int i = 0; i < 16; ++i) mem[sp + i] = static_cast<uint8_t>(0x5a ^ i);
   sp &= ~uint64_t{15};
-  // argc, argv..., 0, envp: 0, auxv: AT_PAGESZ, AT_RANDOM, AT_NULL
+  // argc, argv..., 0, envp: 0, then the auxiliary vector as Linux lays it out (elf.h AT_*
+  // numbers): what glibc's and picolibc's start-up code read.
   std::vector<uint64_t> words;
   words.push_back(argv.size());
   for (uint64_t p : ptrs) words.push_back(p);
   words.push_back(0);
   words.push_back(0);
-  for (uint64_t w :
-       {uint64_t{6}, uint64_t{4096}, uint64_t{25}, random_at, uint64_t{0}, uint64_t{0}})
-    words.push_back(w);
+  const uint64_t auxv[][2] = {
+      {3, phdr},        // AT_PHDR
+      {4, phent},       // AT_PHENT
+      {5, phnum},       // AT_PHNUM
+      {6, 4096},        // AT_PAGESZ
+      {9, entry},       // AT_ENTRY
+      {11, 1000},       // AT_UID
+      {12, 1000},       // AT_EUID
+      {13, 1000},       // AT_GID
+      {14, 1000},       // AT_EGID
+      {16, 0x112d},     // AT_HWCAP: the I, M, A, F, D and C extensions (bit = letter - 'a')
+      {17, 100},        // AT_CLKTCK
+      {23, 0},          // AT_SECURE
+      {25, random_at},  // AT_RANDOM
+      {31, ptrs.empty() ? 0 : ptrs[0]},  // AT_EXECFN
+  };
+  for (const auto& kv : auxv)
+    if (kv[0] != 3 || phdr != 0) words.insert(words.end(), {kv[0], kv[1]});
+  words.insert(words.end(), {0, 0});  // AT_NULL
   uint64_t bytes = words.size() * 8;
   if (bytes > sp - stack_lo - 4096) return false;
   sp = (sp - bytes) & ~uint64_t{15};

@@ -44,12 +44,19 @@ struct Sandbox::Impl {
   std::string name;
   Limits limits;
 
-  // Memory map (see sandbox.hpp): readable [ro_lo, brk) and [stack_lo, mem_size); writable
-  // [rw_lo, brk) and [stack_lo, mem_size); executable [exec_lo, exec_hi).
+  // Memory map (see sandbox.hpp): readable [ro_lo, heap_hi) and [stack_lo, mem_size); writable
+  // [rw_lo, heap_hi) and [stack_lo, mem_size); executable [exec_lo, exec_hi). The heap grows
+  // up from brk_lo; mmap() of anonymous memory takes pages down from map_top (mmap_lo is the
+  // lowest mapping; brk may not cross it). heap_hi is brk until the guest maps memory, then
+  // map_top: the whole area between is guest memory the guest may use.
   uint8_t* mem = nullptr;
   uint64_t mem_size = 0;
   uint64_t ro_lo = 0, rw_lo = 0;
   uint64_t brk_lo = 0, brk = 0, brk_max = 0, brk_high = 0;
+  uint64_t heap_hi = 0, map_top = 0, mmap_lo = 0;
+  // For the auxiliary vector: where the program headers are in guest memory (0: not loaded).
+  uint64_t phdr = 0, phnum = 0, phent = 0;
+  uint64_t random_state = 0;  // getrandom's generator (deterministic per run)
   uint64_t stack_lo = 0;
   uint64_t exec_lo = 0, exec_hi = 0;
   uint64_t entry = 0;
@@ -99,11 +106,11 @@ struct Sandbox::Impl {
 
   bool can_read(uint64_t a, uint64_t n) const {
     return (a >= stack_lo && n <= mem_size && a <= mem_size - n) ||
-           (a >= ro_lo && n <= brk && a <= brk - n);
+           (a >= ro_lo && n <= heap_hi && a <= heap_hi - n);
   }
   bool can_write(uint64_t a, uint64_t n) const {
     return (a >= stack_lo && n <= mem_size && a <= mem_size - n) ||
-           (a >= rw_lo && n <= brk && a <= brk - n);
+           (a >= rw_lo && n <= heap_hi && a <= heap_hi - n);
   }
 
   /// Runs the interpreter from `pc` for at most `budget` instructions; fills `result`.

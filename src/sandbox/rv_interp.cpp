@@ -124,7 +124,7 @@ void Sandbox::Impl::execute(uint64_t budget) {
   Insn* const C = cache.data();
   const uint64_t elo = exec_lo, esize = exec_hi - exec_lo;
   const uint64_t mend = mem_size, slo = stack_lo, rlo = ro_lo, wlo = rw_lo;
-  uint64_t hbrk = brk;
+  uint64_t hbrk = heap_hi;
   uint64_t left = budget;
   uint64_t fault_addr = 0, target = 0;
   unsigned host_rm = 0;

@@ -136,6 +136,7 @@ uint64_t Sandbox::guest_alloc(uint64_t n) {
   else
     std::memset(m.mem + m.brk, 0, at + n - m.brk);
   m.brk = at + n;
+  if (m.heap_hi < m.brk) m.heap_hi = m.brk;
   return at;
 }
 
