@@ -34,6 +34,15 @@ int run_sandbox(const SandboxArgs& a, std::string_view elf_bytes) {
   if (!box.ok()) return report(box.error());
   for (const std::string& f : a.readable)
     if (Status s = box.value()->allow_read(f); !s.ok()) return report(s.error());
+  for (const std::string& d : a.dirs) {
+    size_t sep = d.find("::");
+    std::string host = d.substr(0, sep), guest = sep == std::string::npos ? "" : d.substr(sep + 2);
+    if (Status s = box.value()->allow_dir(host, guest); !s.ok()) return report(s.error());
+  }
+  for (const std::string& e : a.env)
+    if (e.find('=') == std::string::npos)
+      return report(make_error(ErrorCode::kUsage, "--env takes KEY=VALUE, not '" + e + "'"));
+  box.value()->set_environment(a.env);
   std::vector<std::string> argv = {a.elf};
   argv.insert(argv.end(), a.args.begin(), a.args.end());
   auto t1 = std::chrono::steady_clock::now();
@@ -77,6 +86,12 @@ void register_sandbox(CLI::App& app) {
   sub->add_option("--stack", a->stack, "guest stack in bytes (default 1 MiB)");
   sub->add_flag("--stdin", a->allow_stdin, "let the guest read the host's stdin");
   sub->add_option("--allow-read", a->readable, "let the guest open this host file read-only")
+      ->allow_extra_args(false);
+  sub->add_option("--dir", a->dirs,
+                  "HOST[::GUEST]: let the guest read files beneath this host directory, seen as "
+                  "GUEST (default: the same path); no escape by .. or symbolic links")
+      ->allow_extra_args(false);
+  sub->add_option("--env", a->env, "KEY=VALUE for the guest's environment (nothing is inherited)")
       ->allow_extra_args(false);
   sub->add_flag("--trace-syscalls", a->trace, "print each system call and its result (stderr)");
   sub->add_flag("--strict", a->strict,

@@ -31,12 +31,14 @@
 // futex (98, single-threaded), rt_sigaction/rt_sigprocmask (134/135, no handlers run), ioctl
 // (29, -ENOTTY: no terminal), uname (160), prlimit64 (261, read-only), getrandom (278,
 // deterministic like AT_RANDOM), getpid/gettid/getppid/getuid... openat (56), and
-// read/lseek/close/fstat on the descriptors it returns, only for files the embedder granted
-// with allow_read() (read-only: -EACCES for writing; another path gets -ENOENT, it does not
-// exist for the guest). Host functions registered by the
-// embedder use numbers 500..599 (kHostCallFirst.. kHostCallLast): the guest library's `print`
-// and `vcall` live there; an unregistered one stops the guest. Any other call returns -ENOSYS,
-// or with Limits::strict stops the guest with FaultKind::kSyscallDenied naming the number.
+// read/lseek/close/fstat/getdents64 on the descriptors it returns, newfstatat (79) and
+// faccessat (48), only for files the embedder granted with allow_read() or beneath a
+// directory granted with allow_dir() (read-only: -EACCES for writing or for a path that would
+// resolve out of its directory; another path gets -ENOENT, it does not exist for the guest). Host
+// functions registered by the embedder use numbers 500..599 (kHostCallFirst.. kHostCallLast): the
+// guest library's `print` and `vcall` live there; an unregistered one stops the guest. Any other
+// call returns -ENOSYS, or with Limits::strict stops the guest with FaultKind::kSyscallDenied
+// naming the number.
 //
 // Thread safety: one Sandbox runs on one thread at a time; distinct Sandboxes are independent.
 #pragma once
@@ -170,6 +172,15 @@ class Sandbox {
   /// Lets the guest open the host file `path` read-only, by exactly that path string (no other
   /// file becomes visible). Errors: kFileNotFound when the host cannot open it.
   Status allow_read(const std::string& path);
+  /// Lets the guest open files beneath the host directory `host_dir`, read-only, as the guest
+  /// directory `guest_dir` (absolute; default: the same path), the convention of wasmtime's
+  /// --dir. Resolution stays beneath it: ".." past it, symbolic links that lead out and /proc
+  /// magic links are refused (openat2 with RESOLVE_BENEATH, Linux 5.6). Directories can be
+  /// listed (getdents64). Errors: kFileNotFound when `host_dir` is not a directory; kUsage
+  /// for a relative `guest_dir`.
+  Status allow_dir(const std::string& host_dir, const std::string& guest_dir = "");
+  /// The guest's environment, KEY=VALUE strings (default: empty; nothing is inherited).
+  void set_environment(std::vector<std::string> env);
   /// Where the guest's stdout/stderr bytes go (default: the host's fds 1 and 2).
   void set_output(std::function<void(int fd, std::string_view bytes)> sink);
 

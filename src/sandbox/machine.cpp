@@ -4,17 +4,71 @@
 // auxv: the System V ABI's process stack as the Linux riscv64 loader lays it out) and faults.
 #include "sandbox/machine.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/openat2.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 namespace tierjit::sandbox {
 
 Sandbox::Impl::~Impl() {
   close_files();
+  for (DirGrant& d : dirs) ::close(d.fd);
   if (mem) ::munmap(mem, mem_size);
+}
+
+int Sandbox::Impl::open_granted(const std::string& path, int flags) {
+  if (std::find(readable.begin(), readable.end(), path) != readable.end()) {
+    int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+    return fd >= 0 ? fd : -errno;
+  }
+  // Lexical normalization, as the kernel treats "." and ".." of an absolute path ("/.." is
+  // "/"); then the longest granted directory that contains it.
+  std::vector<std::string> parts;
+  for (size_t i = 0; i <= path.size();) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    std::string c = path.substr(i, j - i);
+    if (c == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!c.empty() && c != ".") {
+      parts.push_back(c);
+    }
+    i = j + 1;
+  }
+  std::string norm;
+  for (const std::string& c : parts) {
+    norm.push_back('/');
+    norm.append(c);
+  }
+  if (norm.empty()) norm.push_back('/');
+  const DirGrant* best = nullptr;
+  for (const DirGrant& d : dirs) {
+    bool inside = d.guest == "/" || norm == d.guest ||
+                  (norm.size() > d.guest.size() && norm.compare(0, d.guest.size(), d.guest) == 0 &&
+                   norm[d.guest.size()] == '/');
+    if (inside && (!best || d.guest.size() > best->guest.size())) best = &d;
+  }
+  if (!best) return -ENOENT;
+  std::string rel;  // beneath the granted directory
+  if (norm == best->guest)
+    rel.push_back('.');
+  else
+    rel = norm.substr(best->guest == "/" ? 1 : best->guest.size() + 1);
+  // The host resolves beneath the granted directory only: a symbolic link or ".." that would
+  // leave it fails (EXDEV), and /proc magic links are refused.
+  struct open_how how {};
+  how.flags = uint64_t(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  long fd = ::syscall(SYS_openat2, best->fd, rel.c_str(), &how, sizeof how);
+  if (fd >= 0) return int(fd);
+  return errno == EXDEV || errno == ELOOP ? -EACCES : -errno;
 }
 
 void Sandbox::Impl::close_files() {
@@ -66,12 +120,18 @@ void Sandbox::Impl::reset() {
 
 bool Sandbox::Impl::setup_stack(const std::vector<std::string>& argv) {
   uint64_t sp = mem_size;
-  std::vector<uint64_t> ptrs;
+  std::vector<uint64_t> ptrs, envp;
   for (const std::string& a : argv) {
     if (a.size() + 1 > sp - stack_lo - 4096) return false;
     sp -= a.size() + 1;
     std::memcpy(mem + sp, a.c_str(), a.size() + 1);
     ptrs.push_back(sp);
+  }
+  for (const std::string& e : env) {
+    if (e.size() + 1 > sp - stack_lo - 4096) return false;
+    sp -= e.size() + 1;
+    std::memcpy(mem + sp, e.c_str(), e.size() + 1);
+    envp.push_back(sp);
   }
   sp -= 16;  // AT_RANDOM bytes (fixed: the sandbox is deterministic)
   uint64_t random_at = sp;
@@ -83,6 +143,7 @@ bool Sandbox::Impl::setup_stack(const std::vector<std::string>& argv) {
   words.push_back(argv.size());
   for (uint64_t p : ptrs) words.push_back(p);
   words.push_back(0);
+  for (uint64_t p : envp) words.push_back(p);
   words.push_back(0);
   const uint64_t auxv[][2] = {
       {3, phdr},        // AT_PHDR

@@ -82,7 +82,17 @@ struct Sandbox::Impl {
   bool cache_ready = false;
 
   std::array<HostFunction, kHostCallLast - kHostCallFirst + 1> host{};
-  std::vector<std::string> readable;            ///< paths granted by allow_read()
+  std::vector<std::string> readable;  ///< paths granted by allow_read()
+  struct DirGrant {
+    std::string guest;  ///< normalized absolute guest path ("/data")
+    int fd = -1;        ///< the host directory, O_PATH
+  };
+  std::vector<DirGrant> dirs;    ///< directories granted by allow_dir()
+  std::vector<std::string> env;  ///< the guest's environment (KEY=VALUE)
+  /// Opens guest path `path` (absolute, or relative to "/") with `flags` on the host if a
+  /// grant covers it: a host fd, or -errno (ENOENT: not granted; EACCES: resolution would
+  /// leave the granted directory).
+  int open_granted(const std::string& path, int flags);
   std::unordered_map<int64_t, int> open_files;  ///< guest fd (>= 3) -> host fd
   int64_t next_fd = 3;
   void close_files();

@@ -156,6 +156,20 @@ Status Sandbox::allow_read(const std::string& path) {
   return {};
 }
 
+Status Sandbox::allow_dir(const std::string& host_dir, const std::string& guest_dir) {
+  std::string guest = guest_dir.empty() ? host_dir : guest_dir;
+  if (guest.empty() || guest[0] != '/')
+    return make_error(ErrorCode::kUsage, "a guest directory is an absolute path", {guest});
+  while (guest.size() > 1 && guest.back() == '/') guest.pop_back();
+  int fd = ::open(host_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return make_error(ErrorCode::kFileNotFound, "not a directory for the guest", {host_dir});
+  impl_->dirs.push_back({guest, fd});
+  return {};
+}
+
+void Sandbox::set_environment(std::vector<std::string> env) { impl_->env = std::move(env); }
+
 void Sandbox::set_output(std::function<void(int, std::string_view)> sink) {
   impl_->output = sink ? std::move(sink) : default_output;
 }

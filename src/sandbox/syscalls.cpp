@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -49,12 +50,16 @@ std::optional<int64_t> sys_openat(Impl& m, const uint64_t* a) {
     if (c == 0) break;
     path.push_back(c);
   }
-  bool granted = std::find(m.readable.begin(), m.readable.end(), path) != m.readable.end();
-  if (!granted) return -kENOENT;
-  if ((a[2] & 3) != 0 /* O_ACCMODE != O_RDONLY */) return -kEACCES;
+  if ((a[2] & 3) != 0 /* O_ACCMODE != O_RDONLY */) {
+    int probe = m.open_granted(path, O_PATH);
+    if (probe < 0) return probe;
+    ::close(probe);
+    return -kEACCES;
+  }
   if (m.open_files.size() >= 64) return -kEMFILE;
-  int host_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (host_fd < 0) return -kEACCES;
+  // Read-only; O_DIRECTORY kept (opendir), everything else the guest asked is dropped.
+  int host_fd = m.open_granted(path, O_RDONLY | (a[2] & O_DIRECTORY ? O_DIRECTORY : 0));
+  if (host_fd < 0) return host_fd;
   m.open_files[m.next_fd] = host_fd;
   return m.next_fd++;
 }
@@ -230,10 +235,13 @@ int64_t sys_newfstatat(Impl& m, const uint64_t* a) {
   std::string path;
   if (!guest_string(m, a[1], &path)) return -kEFAULT;
   if (path.empty() && (a[3] & 0x1000)) return sys_fstat(m, static_cast<int64_t>(a[0]), a[2]);
-  if (std::find(m.readable.begin(), m.readable.end(), path) == m.readable.end()) return -kENOENT;
   if (!m.can_write(a[2], 128)) return -kEFAULT;
+  int fd = m.open_granted(path, O_PATH);
+  if (fd < 0) return fd;
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return -kENOENT;
+  int rc = ::fstat(fd, &st);
+  ::close(fd);
+  if (rc != 0) return -kENOENT;
   put_stat(m, a[2], st);
   return 0;
 }
@@ -367,9 +375,17 @@ std::optional<int64_t> linux_syscall(Impl& m, uint64_t n, const uint64_t* a) {
     case 48: {  // faccessat: granted files are readable, nothing else exists
       std::string path;
       if (!guest_string(m, a[1], &path)) return -kEFAULT;
-      if (std::find(m.readable.begin(), m.readable.end(), path) == m.readable.end())
-        return -kENOENT;
+      int fd = m.open_granted(path, O_PATH);
+      if (fd < 0) return fd;
+      ::close(fd);
       return (a[2] & 2) ? -kEACCES : 0;  // W_OK
+    }
+    case 61: {  // getdents64: struct linux_dirent64 is the same on riscv64 and x86-64
+      auto it = m.open_files.find(static_cast<int64_t>(a[0]));
+      if (it == m.open_files.end()) return -kEBADF;
+      if (a[2] > (1u << 20) || !m.can_write(a[1], a[2])) return -kEFAULT;
+      long got = ::syscall(SYS_getdents64, it->second, m.mem + a[1], a[2]);
+      return got < 0 ? -errno : got;
     }
     case 17:                     // getcwd: "/"
       if (a[1] < 2) return -34;  // ERANGE

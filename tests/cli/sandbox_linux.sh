@@ -23,6 +23,39 @@ env -i qemu-riscv64 "$WORK/glibc-O2" /nonexistent/x > "$WORK/expected-nogrant"
 expect_stdout "ungranted file" "$WORK/expected-nogrant" -- "$TIERJIT" sandbox "$WORK/glibc-O2" /nonexistent/x
 grep -q "^fopen /nonexistent/x: No such file or directory$" "$WORK/expected-nogrant" ||
   { echo "FAIL the oracle did not see a missing file"; failures=$((failures + 1)); }
+# Directory grants (--dir HOST[::GUEST]) and the environment (--env): what a grant covers
+# reads as under qemu (same paths); escapes by "..", symbolic links and /proc are refused.
+riscv64-linux-gnu-gcc -O2 -static "$SRC/tests/sandbox/guests/linux_files.c" -o "$WORK/files"
+R="$WORK/root"
+mkdir -p "$R/sub"
+echo hello > "$R/a.txt"
+echo nested > "$R/sub/b.txt"
+ln -s /etc/passwd "$R/escape"
+ln -s a.txt "$R/inside"
+ln -s ../../etc/passwd "$R/sub/up"
+env -i GREETING=hi qemu-riscv64 "$WORK/files" "$R/a.txt" "$R/sub/b.txt" "$R/inside" "$R/" "$R/sub/" \
+  > "$WORK/files.expected"
+expect_stdout "--dir: reads and listings as qemu" "$WORK/files.expected" -- \
+  "$TIERJIT" sandbox --dir "$R" --env GREETING=hi "$WORK/files" "$R/a.txt" "$R/sub/b.txt" \
+  "$R/inside" "$R/" "$R/sub/"
+cat > "$WORK/escapes.expected" <<'OUT'
+/data/a.txt: 6 bytes
+/data/sub/../a.txt: 6 bytes
+data/a.txt: 6 bytes
+/data/escape: Permission denied
+/data/sub/up: Permission denied
+/data/../etc/passwd: No such file or directory
+/etc/passwd: No such file or directory
+/proc/self/maps: No such file or directory
+GREETING=(unset)
+OUT
+expect_stdout "--dir HOST::/data: no escape" "$WORK/escapes.expected" -- \
+  "$TIERJIT" sandbox --dir "$R::/data" "$WORK/files" /data/a.txt /data/sub/../a.txt data/a.txt \
+  /data/escape /data/sub/up /data/../etc/passwd /etc/passwd /proc/self/maps
+expect_run "--env needs KEY=VALUE" 64 "--env takes KEY=VALUE" -- \
+  "$TIERJIT" sandbox --env NOVALUE "$WORK/files"
+expect_run "--dir of a missing directory" 66 "not a directory for the guest" -- \
+  "$TIERJIT" sandbox --dir "$WORK/nonexistent" "$WORK/files"
 # A position-independent image (ET_DYN: a shared object here; Debian's cross glibc has no
 # static-PIE start file) is refused with a located error (exit 65), not run.
 riscv64-linux-gnu-gcc -O2 -shared -fPIC "$G" -o "$WORK/glibc.so"
