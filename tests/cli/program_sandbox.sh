@@ -14,7 +14,8 @@ expect_run "sqlite cannot open files" 1 "unable to open database" -- \
 "$EXAMPLES/jsrun-native" "$SRC/examples/workload.js" > "$WORK/js.native"
 expect_stdout "duktape in the sandbox" "$WORK/js.native" -- \
   "$TIERJIT" sandbox --allow-read "$SRC/examples/workload.js" "$EXAMPLES/jsrun.elf" -- "$SRC/examples/workload.js"
-expect_run "duktape without the file grant" 125 "system call 56 \(openat\) is not allowed" -- \
+# Without a grant the file does not exist for the guest (ENOENT): the program says so itself.
+expect_run "duktape without the file grant" 1 "cannot read" -- \
   "$TIERJIT" sandbox "$EXAMPLES/jsrun.elf" -- "$SRC/examples/workload.js"
 printf 'throw new Error("boom");\n' > "$WORK/throw.js"
 expect_run "duktape uncaught error" 1 "Error: boom" -- \
