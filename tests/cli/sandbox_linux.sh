@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
-# Linux guests: static executables built by Debian's riscv64-linux-gnu toolchain (glibc) run
-# in the sandbox as under qemu-riscv64 (the oracle, run with an empty environment as the
-# sandbox gives none), exit status included; --strict runs them too (every call glibc makes
-# is implemented); a position-independent image gets a located refusal.
+# Linux guests: static executables built by Debian's riscv64-linux-gnu toolchain (glibc; gcc,
+# and clang with the same sysroot) run in the sandbox as under qemu-riscv64 (the oracle, run
+# with an empty environment as the sandbox gives none), exit status included; --strict runs
+# them too (every call glibc makes is implemented); a position-independent image gets a
+# located refusal.
 . "$(dirname "$0")/lib.sh"
 command -v riscv64-linux-gnu-gcc >/dev/null && command -v qemu-riscv64 >/dev/null ||
   { echo "SKIP: riscv64-linux-gnu-gcc or qemu-riscv64 missing (scripts/setup installs them)"; exit 77; }
@@ -18,6 +19,11 @@ for opt in -O0 -O2; do
       "$TIERJIT" sandbox $mode --allow-read "$G" "$WORK/glibc$opt" "$G"
   done
 done
+# The same program from clang with Debian's cross sysroot, linked by lld.
+"$CLANG" --target=riscv64-linux-gnu -O2 -static -fuse-ld=lld "$G" -o "$WORK/glibc-clang" -lm
+env -i qemu-riscv64 "$WORK/glibc-clang" "$G" > "$WORK/expected-clang"
+expect_stdout "clang --target=riscv64-linux-gnu: output as qemu" "$WORK/expected-clang" -- \
+  "$TIERJIT" sandbox --strict --allow-read "$G" "$WORK/glibc-clang" "$G"
 # Without the grant the file does not exist for the guest, as a missing file under qemu.
 env -i qemu-riscv64 "$WORK/glibc-O2" /nonexistent/x > "$WORK/expected-nogrant"
 expect_stdout "ungranted file" "$WORK/expected-nogrant" -- "$TIERJIT" sandbox "$WORK/glibc-O2" /nonexistent/x
