@@ -34,11 +34,14 @@ int run_sandbox(const SandboxArgs& a, std::string_view elf_bytes) {
   if (!box.ok()) return report(box.error());
   for (const std::string& f : a.readable)
     if (Status s = box.value()->allow_read(f); !s.ok()) return report(s.error());
-  for (const std::string& d : a.dirs) {
-    size_t sep = d.find("::");
-    std::string host = d.substr(0, sep), guest = sep == std::string::npos ? "" : d.substr(sep + 2);
-    if (Status s = box.value()->allow_dir(host, guest); !s.ok()) return report(s.error());
-  }
+  for (const auto* list : {&a.dirs, &a.rw_dirs})
+    for (const std::string& d : *list) {
+      size_t sep = d.find("::");
+      std::string host = d.substr(0, sep);
+      std::string guest = sep == std::string::npos ? "" : d.substr(sep + 2);
+      Status s = box.value()->allow_dir(host, guest, list == &a.rw_dirs);
+      if (!s.ok()) return report(s.error());
+    }
   for (const std::string& e : a.env)
     if (e.find('=') == std::string::npos)
       return report(make_error(ErrorCode::kUsage, "--env takes KEY=VALUE, not '" + e + "'"));
@@ -90,6 +93,10 @@ void register_sandbox(CLI::App& app) {
   sub->add_option("--dir", a->dirs,
                   "HOST[::GUEST]: let the guest read files beneath this host directory, seen as "
                   "GUEST (default: the same path); no escape by .. or symbolic links")
+      ->allow_extra_args(false);
+  sub->add_option("--dir-rw", a->rw_dirs,
+                  "HOST[::GUEST]: as --dir, and the guest may create, write and remove files "
+                  "beneath it")
       ->allow_extra_args(false);
   sub->add_option("--env", a->env, "KEY=VALUE for the guest's environment (nothing is inherited)")
       ->allow_extra_args(false);

@@ -19,8 +19,9 @@ struct SandboxArgs {
   bool trace = false;
   bool strict = false;  // --strict: unimplemented system calls fault
   std::vector<std::string> readable;
-  std::vector<std::string> dirs;  // --dir HOST[::GUEST]
-  std::vector<std::string> env;   // --env KEY=VALUE
+  std::vector<std::string> dirs;     // --dir HOST[::GUEST]
+  std::vector<std::string> rw_dirs;  // --dir-rw HOST[::GUEST]
+  std::vector<std::string> env;      // --env KEY=VALUE
   std::vector<std::string> args;
 };
 

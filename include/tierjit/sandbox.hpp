@@ -33,8 +33,10 @@
 // deterministic like AT_RANDOM), getpid/gettid/getppid/getuid... openat (56), and
 // read/lseek/close/fstat/getdents64 on the descriptors it returns, newfstatat (79) and
 // faccessat (48), only for files the embedder granted with allow_read() or beneath a
-// directory granted with allow_dir() (read-only: -EACCES for writing or for a path that would
-// resolve out of its directory; another path gets -ENOENT, it does not exist for the guest). Host
+// directory granted with allow_dir() (-EACCES for a path that would resolve out of its
+// directory, and for writing unless the directory was granted writable: then also write,
+// ftruncate, mkdirat (34), unlinkat (35), fsync; another path gets -ENOENT, it does not exist
+// for the guest). Host
 // functions registered by the embedder use numbers 500..599 (kHostCallFirst.. kHostCallLast): the
 // guest library's `print` and `vcall` live there; an unregistered one stops the guest. Any other
 // call returns -ENOSYS, or with Limits::strict stops the guest with FaultKind::kSyscallDenied
@@ -178,7 +180,10 @@ class Sandbox {
   /// magic links are refused (openat2 with RESOLVE_BENEATH, Linux 5.6). Directories can be
   /// listed (getdents64). Errors: kFileNotFound when `host_dir` is not a directory; kUsage
   /// for a relative `guest_dir`.
-  Status allow_dir(const std::string& host_dir, const std::string& guest_dir = "");
+  /// With `writable`, the guest may also create, write, truncate and remove files and
+  /// directories beneath it (still never outside).
+  Status allow_dir(const std::string& host_dir, const std::string& guest_dir = "",
+                   bool writable = false);
   /// The guest's environment, KEY=VALUE strings (default: empty; nothing is inherited).
   void set_environment(std::vector<std::string> env);
   /// Where the guest's stdout/stderr bytes go (default: the host's fds 1 and 2).

@@ -23,11 +23,8 @@ Sandbox::Impl::~Impl() {
   if (mem) ::munmap(mem, mem_size);
 }
 
-int Sandbox::Impl::open_granted(const std::string& path, int flags) {
-  if (std::find(readable.begin(), readable.end(), path) != readable.end()) {
-    int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-    return fd >= 0 ? fd : -errno;
-  }
+const Sandbox::Impl::DirGrant* Sandbox::Impl::resolve_granted(const std::string& path,
+                                                              std::string* rel) const {
   // Lexical normalization, as the kernel treats "." and ".." of an absolute path ("/.." is
   // "/"); then the longest granted directory that contains it.
   std::vector<std::string> parts;
@@ -55,20 +52,59 @@ int Sandbox::Impl::open_granted(const std::string& path, int flags) {
                    norm[d.guest.size()] == '/');
     if (inside && (!best || d.guest.size() > best->guest.size())) best = &d;
   }
-  if (!best) return -ENOENT;
-  std::string rel;  // beneath the granted directory
+  if (!best) return nullptr;
+  rel->clear();  // beneath the granted directory
   if (norm == best->guest)
-    rel.push_back('.');
+    rel->push_back('.');
   else
-    rel = norm.substr(best->guest == "/" ? 1 : best->guest.size() + 1);
-  // The host resolves beneath the granted directory only: a symbolic link or ".." that would
-  // leave it fails (EXDEV), and /proc magic links are refused.
+    *rel = norm.substr(best->guest == "/" ? 1 : best->guest.size() + 1);
+  return best;
+}
+
+namespace {
+// Opens `rel` beneath the directory `dirfd` only: a symbolic link or ".." that would leave it
+// fails (EXDEV, reported as EACCES), and /proc magic links are refused.
+int open_beneath(int dirfd, const std::string& rel, int flags, unsigned mode) {
   struct open_how how {};
   how.flags = uint64_t(flags | O_CLOEXEC);
+  how.mode = (flags & O_CREAT) ? (mode & 0777) : 0;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-  long fd = ::syscall(SYS_openat2, best->fd, rel.c_str(), &how, sizeof how);
+  long fd = ::syscall(SYS_openat2, dirfd, rel.c_str(), &how, sizeof how);
   if (fd >= 0) return int(fd);
   return errno == EXDEV || errno == ELOOP ? -EACCES : -errno;
+}
+
+bool writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)); }
+}  // namespace
+
+int Sandbox::Impl::open_granted(const std::string& path, int flags, unsigned mode) {
+  if (std::find(readable.begin(), readable.end(), path) != readable.end()) {
+    if (writes(flags)) return -EACCES;  // file grants are read-only
+    int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+    return fd >= 0 ? fd : -errno;
+  }
+  std::string rel;
+  const DirGrant* g = resolve_granted(path, &rel);
+  if (!g) return -ENOENT;
+  if (writes(flags) && !g->writable) {
+    int probe = open_beneath(g->fd, rel, O_PATH, 0);
+    if (probe < 0) return probe;
+    ::close(probe);
+    return -EACCES;
+  }
+  return open_beneath(g->fd, rel, flags, mode);
+}
+
+int Sandbox::Impl::open_granted_parent(const std::string& path, std::string* name) {
+  std::string rel;
+  const DirGrant* g = resolve_granted(path, &rel);
+  if (!g) return -ENOENT;
+  if (!g->writable) return -EACCES;
+  size_t slash = rel.rfind('/');
+  *name = slash == std::string::npos ? rel : rel.substr(slash + 1);
+  if (*name == "." || name->empty()) return -EBUSY;  // the granted directory itself
+  std::string parent = slash == std::string::npos ? std::string(1, '.') : rel.substr(0, slash);
+  return open_beneath(g->fd, parent, O_PATH | O_DIRECTORY, 0);
 }
 
 void Sandbox::Impl::close_files() {

@@ -84,15 +84,21 @@ struct Sandbox::Impl {
   std::array<HostFunction, kHostCallLast - kHostCallFirst + 1> host{};
   std::vector<std::string> readable;  ///< paths granted by allow_read()
   struct DirGrant {
-    std::string guest;  ///< normalized absolute guest path ("/data")
-    int fd = -1;        ///< the host directory, O_PATH
+    std::string guest;      ///< normalized absolute guest path ("/data")
+    int fd = -1;            ///< the host directory, O_PATH
+    bool writable = false;  ///< allow_dir(..., writable): create, write, remove beneath it
   };
   std::vector<DirGrant> dirs;    ///< directories granted by allow_dir()
   std::vector<std::string> env;  ///< the guest's environment (KEY=VALUE)
-  /// Opens guest path `path` (absolute, or relative to "/") with `flags` on the host if a
-  /// grant covers it: a host fd, or -errno (ENOENT: not granted; EACCES: resolution would
-  /// leave the granted directory).
-  int open_granted(const std::string& path, int flags);
+  /// Opens guest path `path` (absolute, or relative to "/") with `flags` (and `mode` for
+  /// O_CREAT) on the host if a grant covers it: a host fd, or -errno (ENOENT: not granted;
+  /// EACCES: resolution would leave the granted directory, or a write under a read-only one).
+  int open_granted(const std::string& path, int flags, unsigned mode = 0);
+  /// For unlink/mkdir: the host directory (O_PATH) that holds `path`'s last component, which
+  /// goes to `name`; only beneath a writable grant. -errno as open_granted.
+  int open_granted_parent(const std::string& path, std::string* name);
+  /// The grant whose guest directory holds `path`, and the path beneath it; nullptr if none.
+  const DirGrant* resolve_granted(const std::string& path, std::string* rel) const;
   std::unordered_map<int64_t, int> open_files;  ///< guest fd (>= 3) -> host fd
   int64_t next_fd = 3;
   void close_files();

@@ -156,7 +156,8 @@ Status Sandbox::allow_read(const std::string& path) {
   return {};
 }
 
-Status Sandbox::allow_dir(const std::string& host_dir, const std::string& guest_dir) {
+Status Sandbox::allow_dir(const std::string& host_dir, const std::string& guest_dir,
+                          bool writable) {
   std::string guest = guest_dir.empty() ? host_dir : guest_dir;
   if (guest.empty() || guest[0] != '/')
     return make_error(ErrorCode::kUsage, "a guest directory is an absolute path", {guest});
@@ -164,7 +165,7 @@ Status Sandbox::allow_dir(const std::string& host_dir, const std::string& guest_
   int fd = ::open(host_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return make_error(ErrorCode::kFileNotFound, "not a directory for the guest", {host_dir});
-  impl_->dirs.push_back({guest, fd});
+  impl_->dirs.push_back({guest, fd, writable});
   return {};
 }
 

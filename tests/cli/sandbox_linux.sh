@@ -62,6 +62,38 @@ expect_run "--env needs KEY=VALUE" 64 "--env takes KEY=VALUE" -- \
   "$TIERJIT" sandbox --env NOVALUE "$WORK/files"
 expect_run "--dir of a missing directory" 66 "not a directory for the guest" -- \
   "$TIERJIT" sandbox --dir "$WORK/nonexistent" "$WORK/files"
+# Writable grants (--dir-rw): create, append, mkdir, unlink, rmdir beneath; nothing outside,
+# also not through a symbolic link; a read-only grant refuses every write.
+riscv64-linux-gnu-gcc -O2 -static "$SRC/tests/sandbox/guests/linux_write.c" -o "$WORK/write"
+mkdir -p "$WORK/w/out"
+ln -s "$WORK/w" "$WORK/w/out/link"
+cat > "$WORK/write.expected" <<'OUT'
+create: ok
+append: ok
+read back 14 bytes: line 1
+line 2
+mkdir: ok
+create in sub: ok
+unlink: ok
+rmdir: ok
+create outside: No such file or directory
+OUT
+expect_stdout "--dir-rw: writes beneath the grant" "$WORK/write.expected" -- \
+  "$TIERJIT" sandbox --dir-rw "$WORK/w/out::/out" "$WORK/write" /out
+checks=$((checks + 1))
+if [ "$(cat "$WORK/w/out/result.txt")" = "$(printf 'line 1\nline 2')" ] && [ ! -e "$WORK/w/escaped.txt" ] &&
+  [ ! -e "$WORK/w/out/sub" ]; then echo "ok   --dir-rw: the host sees the file, nothing else"
+else echo "FAIL --dir-rw host state: $(ls -R "$WORK/w")"; failures=$((failures + 1)); fi
+expect_run "--dir-rw: no write through a symbolic link" 0 "" -- \
+  "$TIERJIT" sandbox --dir-rw "$WORK/w/out::/out" "$WORK/write" /out/link
+checks=$((checks + 1))
+if grep -q "^create: Permission denied$" "$WORK/out" && [ ! -e "$WORK/w/result.txt" ]; then
+  echo "ok   --dir-rw: symbolic link refused"; else echo "FAIL symlink write: $(cat "$WORK/out")"
+  failures=$((failures + 1)); fi
+expect_run "--dir: read-only" 0 "" -- "$TIERJIT" sandbox --dir "$WORK/w/out::/out" "$WORK/write" /out
+checks=$((checks + 1))
+if [ "$(grep -c "Permission denied" "$WORK/out")" = 5 ]; then echo "ok   --dir: every write refused"
+else echo "FAIL read-only grant: $(cat "$WORK/out")"; failures=$((failures + 1)); fi
 # A position-independent image (ET_DYN: a shared object here; Debian's cross glibc has no
 # static-PIE start file) is refused with a located error (exit 65), not run.
 riscv64-linux-gnu-gcc -O2 -shared -fPIC "$G" -o "$WORK/glibc.so"
