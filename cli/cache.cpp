@@ -34,6 +34,13 @@ struct ImageArgs {
 int build_image(const std::string& dir, const ImageArgs& a) {
   auto t0 = std::chrono::steady_clock::now();
   if (a.background) ::setpriority(PRIO_PROCESS, 0, 19);
+  // The profile of a background build was written for it alone: removed on every path.
+  struct RemoveProfile {
+    const ImageArgs& a;
+    ~RemoveProfile() {
+      if (a.background && !a.profile.empty()) ::unlink(a.profile.c_str());
+    }
+  } remove_profile{a};
   auto read = read_file(a.file);
   if (!read.ok()) return report(read.error());
   std::string bytes = std::move(*read);
@@ -51,7 +58,6 @@ int build_image(const std::string& dir, const ImageArgs& a) {
     std::istringstream in(*text);
     for (std::string line; std::getline(in, line);)
       if (!line.empty()) profile.insert(line);
-    if (a.background) ::unlink(a.profile.c_str());  // written for this build only
   }
   auto img =
       aot::build_warm_image(std::move(bytes), a.file, a.profile.empty() ? nullptr : &profile);

@@ -76,6 +76,12 @@ checks=$((checks + 1))
 if grep -q "^zlib 1$" "$WORK/out"; then echo "ok   zlib program output"; else
   echo "FAIL zlib program output: $(cat "$WORK/out")"; failures=$((failures + 1)); fi
 
+# Background builds leave no profile or lock behind.
+checks=$((checks + 1))
+if ls "$TIERJIT_CACHE_DIR"/v1/*/*.profile "$TIERJIT_CACHE_DIR"/v1/*/*.building 2>/dev/null | grep -q .; then
+  echo "FAIL leftovers: $(ls "$TIERJIT_CACHE_DIR"/v1/*/*.profile "$TIERJIT_CACHE_DIR"/v1/*/*.building 2>/dev/null)"
+  failures=$((failures + 1)); else echo "ok   no profile or lock left behind"; fi
+
 # The launcher itself links no LLVM.
 checks=$((checks + 1))
 if ldd "$TIERJIT" | grep -qi llvm; then echo "FAIL launcher links LLVM"; failures=$((failures + 1))
