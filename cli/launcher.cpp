@@ -64,11 +64,6 @@ bool parse_fast_run(int argc, char** argv, FastRun* r) {
   return !r->file.empty();
 }
 
-bool images_enabled() {
-  const char* v = std::getenv("TIERJIT_WARM_IMAGE");
-  return !v || (std::strcmp(v, "off") != 0 && std::strcmp(v, "0") != 0);
-}
-
 std::string engine_path() {
   if (const char* e = std::getenv("TIERJIT_ENGINE"); e && *e) return e;
   std::string self(4096, '\0');
@@ -104,7 +99,7 @@ void print_stats() {
 
 int main(int argc, char** argv) {
   FastRun run;
-  if (!images_enabled() || !parse_fast_run(argc, argv, &run)) exec_engine(argv);
+  if (!tierjit::image::images_enabled() || !parse_fast_run(argc, argv, &run)) exec_engine(argv);
   auto key = tierjit::image::image_key_of_file(run.file);
   if (!key.ok()) exec_engine(argv);  // the engine reports the error
   g_file = run.file;

@@ -105,7 +105,7 @@ int run_llvm_ir(RunArgs& a, driver::InputFile& in) {
   bool plain = t == "auto" && a.cfg.opt_level < 0 && a.cfg.baseline && a.cfg.osr && a.cfg.cache &&
                a.cfg.lazy && a.cfg.entry.empty() && !a.cfg.debug_info && !a.cfg.perf_map &&
                a.cfg.tier_thresholds == RunConfig().tier_thresholds;
-  bool images = plain && warm_images_enabled();
+  bool images = plain && image::images_enabled();
   Hash128 image_key = images ? image::image_key(in.bytes) : Hash128{};
   Error err;
   std::unique_ptr<Engine> engine = Engine::load(a.cfg, std::move(in.bytes), &err);

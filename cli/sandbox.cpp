@@ -58,6 +58,10 @@ int run_sandbox(const SandboxArgs& a, std::string_view elf_bytes) {
                  static_cast<unsigned long long>(r.instructions), run_s,
                  run_s > 0 ? static_cast<double>(r.instructions) / run_s / 1e6 : 0.0,
                  std::chrono::duration<double, std::milli>(t1 - t0).count());
+    std::fprintf(stderr,
+                 "tierjit: sandbox: %llu unimplemented system calls answered -ENOSYS "
+                 "(--trace-syscalls names them, --strict stops at them)\n",
+                 static_cast<unsigned long long>(r.unimplemented_syscalls));
   }
   switch (r.reason) {
     case sandbox::StopReason::kExited:

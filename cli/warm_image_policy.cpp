@@ -38,11 +38,6 @@ ImageLock::~ImageLock() {
   ::unlink(path_.c_str());
 }
 
-bool warm_images_enabled() {
-  const char* v = std::getenv("TIERJIT_WARM_IMAGE");
-  return !v || (std::strcmp(v, "off") != 0 && std::strcmp(v, "0") != 0);
-}
-
 std::string start_image_build(const std::string& file, const std::string& cache_dir,
                               const Hash128& key, const std::vector<FunctionReport>& reports) {
   if (const char* why = std::getenv("TIERJIT_WARM_IMAGE_REJECTED"))

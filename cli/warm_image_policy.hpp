@@ -27,9 +27,6 @@ class ImageLock {
   int fd_ = -1;
 };
 
-/// True unless TIERJIT_WARM_IMAGE is "off" or "0".
-bool warm_images_enabled();
-
 /// Called at the end of a plain `tierjit run` (tiered, default entry, cache on) of LLVM IR.
 /// From a program's second run (some code came from the cache) and when the cache has no
 /// image of it and no build is running, starts `tierjit-engine cache image FILE --profile P

@@ -101,6 +101,8 @@ struct RunResult {
   uint64_t value = 0;         ///< kReturned: a0
   double fvalue = 0;          ///< kReturned: fa0 as a double
   uint64_t instructions = 0;  ///< instructions retired by this run
+  /// System calls the sandbox does not implement, answered -ENOSYS (without Limits::strict).
+  uint64_t unimplemented_syscalls = 0;
   FaultKind fault = FaultKind::kNone;
   uint64_t pc = 0;      ///< guest pc where the guest stopped (faults, budget)
   uint64_t addr = 0;    ///< faulting data address / jump target / syscall number

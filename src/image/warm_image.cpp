@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -34,6 +35,11 @@ uint32_t get_u32(std::string_view in, size_t at) {
 }
 
 }  // namespace
+
+bool images_enabled() {
+  const char* v = std::getenv("TIERJIT_WARM_IMAGE");
+  return !v || (std::strcmp(v, "off") != 0 && std::strcmp(v, "0") != 0);
+}
 
 std::string host_cpu_identity() {
   std::string id;

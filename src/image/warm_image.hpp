@@ -34,6 +34,10 @@
 
 namespace tierjit::image {
 
+/// True unless TIERJIT_WARM_IMAGE is "off" or "0" (the launcher maps no image, `tierjit run`
+/// starts no build).
+bool images_enabled();
+
 /// The host CPU as CPUID reports it (vendor, family/model/stepping, the feature leaves 1 and 7,
 /// XCR0): images are compiled for the host CPU, so a different CPU never maps one.
 std::string host_cpu_identity();

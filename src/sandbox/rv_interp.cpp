@@ -118,6 +118,7 @@ void Sandbox::Impl::execute(uint64_t budget) {
   result.fault = FaultKind::kNone;
   result.pc = result.addr = 0;
   result.message.clear();
+  result.unimplemented_syscalls = 0;
   uint64_t* const X = x;
   uint64_t* const F = f;
   uint8_t* const M = mem;

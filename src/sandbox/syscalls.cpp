@@ -40,16 +40,22 @@ int64_t sys_read(Impl& m, const uint64_t* a) {
   return got < 0 ? -kEFAULT : got;
 }
 
+// Reads a NUL-terminated guest string of at most 4095 bytes; false when it leaves memory.
+bool guest_string(Impl& m, uint64_t at, std::string* out) {
+  for (uint64_t i = 0; i < 4096; ++i) {
+    if (!m.can_read(at + i, 1)) return false;
+    char c = static_cast<char>(m.mem[at + i]);
+    if (c == 0) return true;
+    out->push_back(c);
+  }
+  return false;
+}
+
 // Granted files only, read-only, by exact path; any other path does not exist for the guest
 // (ENOENT); a granted file opened for writing is EACCES.
 std::optional<int64_t> sys_openat(Impl& m, const uint64_t* a) {
   std::string path;
-  for (uint64_t i = 0;; ++i) {
-    if (i >= 4096 || !m.can_read(a[1] + i, 1)) return -kEFAULT;
-    char c = static_cast<char>(m.mem[a[1] + i]);
-    if (c == 0) break;
-    path.push_back(c);
-  }
+  if (!guest_string(m, a[1], &path)) return -kEFAULT;
   if (m.open_files.size() >= 64) return -kEMFILE;
   // The access mode and the flags that mean something for a plain file (the asm-generic
   // values, the same as x86-64's); everything else the guest asked is dropped.
@@ -140,17 +146,6 @@ int64_t sys_munmap(Impl& m, const uint64_t* a) {
   if ((a[0] & 4095) != 0 || a[1] == 0) return -kEINVAL;
   if (a[0] == m.mmap_lo && len <= m.map_top - m.mmap_lo) m.mmap_lo = m.brk_max = a[0] + len;
   return 0;
-}
-
-// Reads a NUL-terminated guest string of at most 4095 bytes; false when it leaves memory.
-bool guest_string(Impl& m, uint64_t at, std::string* out) {
-  for (uint64_t i = 0; i < 4096; ++i) {
-    if (!m.can_read(at + i, 1)) return false;
-    char c = static_cast<char>(m.mem[at + i]);
-    if (c == 0) return true;
-    out->push_back(c);
-  }
-  return false;
 }
 
 // struct utsname: six fields of 65 bytes.
@@ -308,6 +303,20 @@ int64_t sys_gettimeofday(Impl& m, const uint64_t* a) {
   return 0;
 }
 
+// Runs `op(parent directory fd, last component)` for the guest path at `at` beneath a
+// writable grant; 0 or -errno.
+template <typename Op>
+int64_t at_parent(Impl& m, uint64_t at, Op op) {
+  std::string path, name;
+  if (!guest_string(m, at, &path)) return -kEFAULT;
+  int dir = m.open_granted_parent(path, &name);
+  if (dir < 0) return dir;
+  int rc = op(dir, name.c_str());
+  int e = errno;
+  ::close(dir);
+  return rc == 0 ? 0 : -e;
+}
+
 // The result of Linux system call `n`, or nothing when the sandbox does not serve it.
 // Numbers: the kernel's asm-generic/unistd.h (riscv64).
 std::optional<int64_t> linux_syscall(Impl& m, uint64_t n, const uint64_t* a) {
@@ -369,26 +378,14 @@ std::optional<int64_t> linux_syscall(Impl& m, uint64_t n, const uint64_t* a) {
       std::memcpy(m.mem + a[0], b, sizeof b);
       return 0;
     }
-    case 35: {  // unlinkat(dirfd, path, flags): beneath a writable grant
-      std::string path, name;
-      if (!guest_string(m, a[1], &path)) return -kEFAULT;
-      int dir = m.open_granted_parent(path, &name);
-      if (dir < 0) return dir;
-      int rc = ::unlinkat(dir, name.c_str(), int(a[2]) & AT_REMOVEDIR);
-      int e = errno;
-      ::close(dir);
-      return rc == 0 ? 0 : -e;
-    }
-    case 34: {  // mkdirat(dirfd, path, mode): beneath a writable grant
-      std::string path, name;
-      if (!guest_string(m, a[1], &path)) return -kEFAULT;
-      int dir = m.open_granted_parent(path, &name);
-      if (dir < 0) return dir;
-      int rc = ::mkdirat(dir, name.c_str(), mode_t(a[2] & 0777));
-      int e = errno;
-      ::close(dir);
-      return rc == 0 ? 0 : -e;
-    }
+    case 35:  // unlinkat(dirfd, path, flags): beneath a writable grant
+      return at_parent(m, a[1], [&](int dir, const char* name) {
+        return ::unlinkat(dir, name, int(a[2]) & AT_REMOVEDIR);
+      });
+    case 34:  // mkdirat(dirfd, path, mode): beneath a writable grant
+      return at_parent(m, a[1], [&](int dir, const char* name) {
+        return ::mkdirat(dir, name, mode_t(a[2] & 0777));
+      });
     case 46: {  // ftruncate
       auto it = m.open_files.find(static_cast<int64_t>(a[0]));
       if (it == m.open_files.end()) return -kEBADF;
@@ -551,6 +548,7 @@ bool Sandbox::Impl::syscall() {
   }
   if (has_host_function(n)) return host_call(n);
   if (!limits.strict && (n < 500 || n > 599)) {  // Linux's answer for a call it lacks
+    result.unimplemented_syscalls++;
     x[10] = static_cast<uint64_t>(-kENOSYS);
     if (limits.trace_syscalls) trace(*this, n, args, -kENOSYS);
     return true;

@@ -48,6 +48,8 @@ checks=$((checks + 1))
 if [ "$(cat "$WORK/out")" = "$(printf 'open returned -1\nsocket returned -38')" ]; then
   echo "ok   -ENOENT and -ENOSYS"; else echo "FAIL errno results: $(cat "$WORK/out")"
   failures=$((failures + 1)); fi
+expect_run "ENOSYS answers counted in --stats" 0 "^tierjit: sandbox: 1 unimplemented system calls answered -ENOSYS" -- \
+  "$TIERJIT" sandbox --stats "$WORK/hostile_syscall.elf"
 expect_run "forbidden syscall (--strict)" 125 \
   "syscall-denied .*system call 198 \(socket\) is not allowed" -- \
   "$TIERJIT" sandbox --strict "$WORK/hostile_syscall.elf"
