@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // `tierjit sandbox ELF [--max-instructions N] [--max-memory BYTES] [--allow-read FILE]...
-//  [--stats] [-- ARGS...]`:
+//  [--tier interp|jit] [--stats] [-- ARGS...]`:
 // runs a riscv64 guest in the tierjit sandbox. Exit status: the guest's own, 124 when the
 // instruction budget ran out, 125 on a guest fault (message with pc and, with DWARF, the
 // source line).
@@ -29,6 +29,7 @@ int run_sandbox(const SandboxArgs& a, std::string_view elf_bytes) {
   limits.allow_stdin = a.allow_stdin;
   limits.trace_syscalls = a.trace;
   limits.strict = a.strict;
+  limits.tier = a.tier == "interp" ? sandbox::ExecTier::kInterpret : sandbox::ExecTier::kTranslate;
   auto t0 = std::chrono::steady_clock::now();
   auto box = sandbox::Sandbox::load(elf_bytes, a.elf, limits);
   if (!box.ok()) return report(box.error());
@@ -62,6 +63,20 @@ int run_sandbox(const SandboxArgs& a, std::string_view elf_bytes) {
                  "tierjit: sandbox: %llu unimplemented system calls answered -ENOSYS "
                  "(--trace-syscalls names them, --strict stops at them)\n",
                  static_cast<unsigned long long>(r.unimplemented_syscalls));
+    sandbox::TranslationStats ts = box.value()->translation_stats();
+    if (limits.tier == sandbox::ExecTier::kInterpret)
+      std::fprintf(stderr, "tierjit: sandbox: tier interp (translation off)\n");
+    else
+      std::fprintf(stderr,
+                   "tierjit: sandbox: tier jit: %llu blocks (%llu instructions, %llu bytes) "
+                   "translated in %.3f ms, %llu links, %llu instructions interpreted, %llu "
+                   "blocks left to the interpreter\n",
+                   static_cast<unsigned long long>(ts.blocks),
+                   static_cast<unsigned long long>(ts.instructions),
+                   static_cast<unsigned long long>(ts.code_bytes), ts.translate_ns / 1e6,
+                   static_cast<unsigned long long>(ts.links),
+                   static_cast<unsigned long long>(ts.interpreted),
+                   static_cast<unsigned long long>(ts.failures));
   }
   switch (r.reason) {
     case sandbox::StopReason::kExited:
@@ -109,6 +124,10 @@ void register_sandbox(CLI::App& app) {
                 "stop the guest at a system call the sandbox does not implement (default: "
                 "-ENOSYS)");
   sub->add_flag("--stats", a->stats, "print instructions retired and speed to stderr");
+  sub->add_option("--tier", a->tier,
+                  "interp: interpret only; jit (default): translate guest code to host code "
+                  "on first execution, the interpreter running what is not translated")
+      ->check(CLI::IsMember({"interp", "jit"}));
   sub->add_option("args", a->args, "arguments for the guest (after --)");
   sub->callback([a] {
     auto bytes = read_file(a->elf);

@@ -18,6 +18,7 @@ struct SandboxArgs {
   bool allow_stdin = false;
   bool trace = false;
   bool strict = false;  // --strict: unimplemented system calls fault
+  std::string tier = "jit";  // --tier interp|jit
   std::vector<std::string> readable;
   std::vector<std::string> dirs;     // --dir HOST[::GUEST]
   std::vector<std::string> rw_dirs;  // --dir-rw HOST[::GUEST]

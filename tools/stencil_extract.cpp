@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // Build-time tool: reads a stencil object file (clang-22 output of src/cnp/stencils.c or
-// src/baseline/stencils.c) with LLVM's Object library and writes the stencil table (C++
-// header). Fails on anything it does not understand: unknown relocation types, relocations
-// against non-hole symbols, data sections, absolute relocations on jump holes, or
+// src/baseline/stencils.c, src/sandbox/jit/rv_stencils.c) with LLVM's Object library and writes the
+// stencil table (C++ header). Fails on anything it does not understand: unknown relocation types,
+// relocations against non-hole symbols, data sections, absolute relocations on jump holes, or
 // PC-relative ones on value holes.
-//   usage: stencil_extract [--family cnp|baseline] stencils.o out.inc
+//   usage: stencil_extract [--family cnp|baseline|rv] stencils.o out.inc
 #include <llvm/BinaryFormat/ELF.h>
 #include <llvm/Object/ELFObjectFile.h>
 #include <llvm/Object/ObjectFile.h>
@@ -36,6 +36,9 @@ const char* const kBaselineHoles[] = {"A",  "B",   "C",   "D",  "I",  "J",    "N
                                       "P1", "P2",  "P3",  "P4", "P5", "P6",   "P7",    "P8",
                                       "P9", "P10", "P11", "Q0", "Q1", "Q2",   "Q3",    "Q4",
                                       "Q5", "Q6",  "Q7",  "K",  "K2", "NEXT", "TARGET"};
+// The sandbox translator's holes (src/sandbox/jit/rv_stencils.c): TJR_<NAME> -> k<NAME>.
+const char* const kRvHoles[] = {"RD", "RS1",    "RS2", "RS3",  "IMM",    "N",   "KIND",
+                                "ID", "REFUND", "K",   "NEXT", "TARGET", "EXIT"};
 
 struct Family {
   std::string section_prefix, symbol_prefix, ns, source;
@@ -49,6 +52,13 @@ Family family_named(const std::string& name) {
   } else if (name == "baseline") {
     f = {".text.tjb_st_", "tjb_st_", "tierjit::baseline::generated", "src/baseline/stencils.c", {}};
     for (const char* h : kBaselineHoles) f.holes[std::string("TJB_") + h] = std::string("k") + h;
+  } else if (name == "rv") {
+    f = {".text.tjr_st_",
+         "tjr_st_",
+         "tierjit::sandbox::generated",
+         "src/sandbox/jit/rv_stencils.c",
+         {}};
+    for (const char* h : kRvHoles) f.holes[std::string("TJR_") + h] = std::string("k") + h;
   } else {
     errs() << "stencil_extract: error: unknown family '" << name << "'\n";
     std::exit(1);
@@ -70,7 +80,7 @@ bool needs_sign_extended(const std::string& stencil, const std::string& hole) {
 
 bool is_jump_hole(const std::string& k) {
   return k == "kNext" || k == "kTarget" || k == "kTrap" || k == "kTrap2" || k == "kRefuel" ||
-         k == "kNEXT" || k == "kTARGET";
+         k == "kNEXT" || k == "kTARGET" || k == "kEXIT";
 }
 
 [[noreturn]] void die(const std::string& msg) {
@@ -120,7 +130,7 @@ int main(int argc, char** argv) {
     argv += 2;
     argc -= 2;
   }
-  if (argc != 3) die("usage: stencil_extract [--family cnp|baseline] stencils.o out.inc");
+  if (argc != 3) die("usage: stencil_extract [--family cnp|baseline|rv] stencils.o out.inc");
   const Family fam = family_named(family_name);
   auto obj_or = object::ObjectFile::createObjectFile(argv[1]);
   if (!obj_or) die(toString(obj_or.takeError()));

@@ -60,6 +60,11 @@ namespace tierjit::sandbox {
 inline constexpr int kHostCallFirst = 500;
 inline constexpr int kHostCallLast = 599;
 
+/// How guest code runs: the interpreter only, or translated to host code (x86-64 hosts) with
+/// the interpreter for what the translator leaves to it. Both give the same results, faults
+/// and instruction counts; translation is faster on all but the shortest runs.
+enum class ExecTier : uint8_t { kInterpret, kTranslate };
+
 struct Limits {
   uint64_t max_memory = 64ull << 20;  ///< bytes of guest address space (image + heap + stack)
   uint64_t stack_size = 1ull << 20;   ///< bytes at the top of the address space
@@ -72,6 +77,19 @@ struct Limits {
   /// A Linux system call the sandbox does not implement stops the guest (kSyscallDenied);
   /// without it the call returns -ENOSYS, as Linux answers a call it lacks.
   bool strict = false;
+  /// The execution tier (kTranslate falls back to the interpreter on hosts it does not support).
+  ExecTier tier = ExecTier::kTranslate;
+};
+
+/// The translation tier's counters for one sandbox, cumulative over its runs and vmcalls.
+struct TranslationStats {
+  uint64_t blocks = 0;        ///< blocks translated
+  uint64_t instructions = 0;  ///< guest instructions translated
+  uint64_t code_bytes = 0;    ///< host code emitted
+  uint64_t links = 0;         ///< direct jumps patched to point at their target block
+  uint64_t interpreted = 0;   ///< instructions the interpreter ran while translation was on
+  uint64_t translate_ns = 0;  ///< time spent translating
+  uint64_t failures = 0;      ///< blocks left to the interpreter (code memory exhausted)
 };
 
 enum class StopReason : uint8_t {
@@ -195,6 +213,8 @@ class Sandbox {
   void reset();
 
   const Limits& limits() const;
+  /// Counters of the translation tier (all zero when it never ran).
+  TranslationStats translation_stats() const;
   uint64_t entry() const;
   /// Executable range [lo, hi) of the image.
   std::pair<uint64_t, uint64_t> text_range() const;

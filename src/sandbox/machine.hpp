@@ -9,11 +9,13 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "sandbox/decode.hpp"
+#include "sandbox/jit/translator.hpp"
 #include "tierjit/sandbox.hpp"
 
 namespace tierjit::sandbox {
@@ -129,8 +131,12 @@ struct Sandbox::Impl {
            (a >= rw_lo && n <= heap_hi && a <= heap_hi - n);
   }
 
-  /// Runs the interpreter from `pc` for at most `budget` instructions; fills `result`.
+  /// Runs the guest from `pc` for at most `budget` instructions in the tier limits.tier
+  /// names; fills `result`.
   void execute(uint64_t budget);
+  /// Runs the interpreter from `pc` for at most `budget` instructions; fills `result`.
+  void interpret(uint64_t budget);
+  std::unique_ptr<Translator> translator;  ///< created on the first translated run
   /// Handles ecall (a7 = number). Returns false when the guest must stop (result is set).
   bool syscall();
   /// Whether system-call number `n` is a host call with a registered function.

@@ -94,7 +94,7 @@ inline uint64_t sx32(uint64_t v) {
 #define SRS1 static_cast<int64_t>(X[in->rs1])
 #define SRS2 static_cast<int64_t>(X[in->rs2])
 
-void Sandbox::Impl::execute(uint64_t budget) {
+void Sandbox::Impl::interpret(uint64_t budget) {
   // Handlers as 32-bit offsets from one base label (GCC's label-difference extension), so a
   // cache entry is 16 bytes: big programs keep more of their decoded text in cache.
 #define HOFF(label) \

@@ -177,6 +177,19 @@ void Sandbox::set_output(std::function<void(int, std::string_view)> sink) {
 
 void Sandbox::reset() { impl_->reset(); }
 const Limits& Sandbox::limits() const { return impl_->limits; }
+
+TranslationStats Sandbox::translation_stats() const {
+  return impl_->translator ? impl_->translator->stats() : TranslationStats{};
+}
+
+void Sandbox::Impl::execute(uint64_t budget) {
+  if (limits.tier == ExecTier::kTranslate && Translator::available()) {
+    if (!translator) translator = std::make_unique<Translator>(*this);
+    translator->run(budget);
+    return;
+  }
+  interpret(budget);
+}
 uint64_t Sandbox::entry() const { return impl_->entry; }
 std::pair<uint64_t, uint64_t> Sandbox::text_range() const {
   return {impl_->exec_lo, impl_->exec_hi};

@@ -1,0 +1,680 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+// The sandbox's translation tier (translator.hpp): the operation-to-stencil table, the block
+// emitter (copy, patch, side-exit stubs, links) and the run loop that alternates translated
+// code and the interpreter.
+#include "sandbox/jit/translator.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "runtime/code_pool.hpp"
+#include "runtime/stencil_table.hpp"
+#include "sandbox/exec_fd.hpp"
+#include "sandbox/jit/rv_jit_abi.h"
+#include "sandbox/machine.hpp"
+
+namespace tierjit::sandbox {
+
+/// The rv stencil family's holes (the TJR_<NAME> symbols of rv_stencils.c).
+enum class HoleKind : uint8_t {
+  kRD,
+  kRS1,
+  kRS2,
+  kRS3,  ///< register byte offsets from x
+  kIMM,  ///< 32-bit immediate
+  kN,    ///< block length in instructions
+  kKIND,
+  kID,
+  kREFUND,  ///< an exit's kind, link id and budget refund
+  kK,       ///< 64-bit constant
+  kNEXT,
+  kTARGET,
+  kEXIT,  ///< rel32 jumps
+  kCount
+};
+using RelocKind = runtime::RelocKind;
+using Hole = runtime::StencilHole<HoleKind>;
+using Stencil = runtime::StencilCode<HoleKind>;
+struct NamedStencil {
+  const char* name;
+  const Stencil* stencil;
+};
+
+}  // namespace tierjit::sandbox
+
+#include "rv_stencils.inc"  // namespace tierjit::sandbox::generated
+
+namespace tierjit::sandbox {
+namespace {
+
+namespace gen = generated;
+using Clock = std::chrono::steady_clock;
+
+constexpr unsigned kMaxBlock = 256;       // instructions per block
+constexpr size_t kArenaBytes = 1u << 20;  // code memory taken from the pool at a time
+
+// ---- the operation table -------------------------------------------------------------------
+
+enum RegFile : uint8_t { kNoReg, kX, kF };
+enum FormFlag : uint8_t {
+  kFpState = 1,  // needs the host FPU in the guest's state (fp_check)
+  kRne = 2,      // rounds: static rm must be RNE or dynamic
+  kRtz = 4,      // float-to-integer conversion: translated for static rm = RTZ only
+  kFma = 8,      // needs FMA3 on the host
+  kFlow = 16,    // a jump or branch: ends the block
+};
+struct Form {
+  const Stencil* st = nullptr;
+  RegFile rd = kNoReg, rs1 = kNoReg, rs2 = kNoReg, rs3 = kNoReg;
+  uint8_t flags = 0;
+};
+
+const Stencil* stencil_named(std::string_view name) {
+  for (const NamedStencil& s : gen::kAllStencils)
+    if (name == s.name) return s.stencil;
+  return nullptr;
+}
+
+struct FormTable {
+  Form ops[static_cast<size_t>(Op::kCount)];
+  const Stencil *block, *fp_check, *exit, *jmp, *li, *mv, *enter;
+  bool fma = false;
+
+  FormTable() {
+    block = stencil_named("block");
+    fp_check = stencil_named("fp_check");
+    exit = stencil_named("exit");
+    jmp = stencil_named("jmp");
+    li = stencil_named("LI");
+    mv = stencil_named("MV");
+    enter = stencil_named("enter");
+    fma = __builtin_cpu_supports("fma");
+    for (size_t i = 0; i < static_cast<size_t>(Op::kCount); ++i) {
+      Op op = static_cast<Op>(i);
+      Form& f = ops[i];
+      std::string name = op_name(op);
+      classify(op, name, f);
+      if (f.flags & kRtz) name += "_RTZ";
+      f.st = stencil_named(name);
+      if ((f.flags & kFma) && !fma) f.st = nullptr;
+    }
+  }
+
+  // Register files and flags per operation (rv_ops.def order). Integer operations: every
+  // named operand is an x register.
+  static void classify(Op op, std::string_view name, Form& f) {
+    auto set = [&](RegFile rd, RegFile a, RegFile b, RegFile c, uint8_t flags) {
+      f.rd = rd, f.rs1 = a, f.rs2 = b, f.rs3 = c, f.flags = flags;
+    };
+    switch (op) {
+      case Op::LUI:
+      case Op::AUIPC:
+        return set(kX, kNoReg, kNoReg, kNoReg, 0);
+      case Op::JAL:
+        return set(kX, kNoReg, kNoReg, kNoReg, kFlow);
+      case Op::JALR:
+        return set(kX, kX, kNoReg, kNoReg, kFlow);
+      case Op::BEQ:
+      case Op::BNE:
+      case Op::BLT:
+      case Op::BGE:
+      case Op::BLTU:
+      case Op::BGEU:
+        return set(kNoReg, kX, kX, kNoReg, kFlow);
+      case Op::SB:
+      case Op::SH:
+      case Op::SW:
+      case Op::SD:
+        return set(kNoReg, kX, kX, kNoReg, 0);
+      case Op::FLW:
+      case Op::FLD:
+        return set(kF, kX, kNoReg, kNoReg, 0);
+      case Op::FSW:
+      case Op::FSD:
+        return set(kNoReg, kX, kF, kNoReg, 0);
+      case Op::FMADD_S:
+      case Op::FMSUB_S:
+      case Op::FNMSUB_S:
+      case Op::FNMADD_S:
+      case Op::FMADD_D:
+      case Op::FMSUB_D:
+      case Op::FNMSUB_D:
+      case Op::FNMADD_D:
+        return set(kF, kF, kF, kF, kFpState | kRne | kFma);
+      case Op::FADD_S:
+      case Op::FSUB_S:
+      case Op::FMUL_S:
+      case Op::FDIV_S:
+      case Op::FADD_D:
+      case Op::FSUB_D:
+      case Op::FMUL_D:
+      case Op::FDIV_D:
+        return set(kF, kF, kF, kNoReg, kFpState | kRne);
+      case Op::FSQRT_S:
+      case Op::FSQRT_D:
+      case Op::FCVT_S_D:
+      case Op::FCVT_D_S:
+        return set(kF, kF, kNoReg, kNoReg, kFpState | kRne);
+      case Op::FSGNJ_S:
+      case Op::FSGNJN_S:
+      case Op::FSGNJX_S:
+      case Op::FSGNJ_D:
+      case Op::FSGNJN_D:
+      case Op::FSGNJX_D:
+        return set(kF, kF, kF, kNoReg, 0);
+      case Op::FCVT_W_S:
+      case Op::FCVT_WU_S:
+      case Op::FCVT_L_S:
+      case Op::FCVT_LU_S:
+      case Op::FCVT_W_D:
+      case Op::FCVT_WU_D:
+      case Op::FCVT_L_D:
+      case Op::FCVT_LU_D:
+        return set(kX, kF, kNoReg, kNoReg, kFpState | kRtz);
+      case Op::FCVT_S_W:
+      case Op::FCVT_S_WU:
+      case Op::FCVT_S_L:
+      case Op::FCVT_S_LU:
+      case Op::FCVT_D_W:
+      case Op::FCVT_D_WU:
+      case Op::FCVT_D_L:
+      case Op::FCVT_D_LU:
+        return set(kF, kX, kNoReg, kNoReg, kFpState | kRne);
+      case Op::FMV_X_W:
+      case Op::FMV_X_D:
+        return set(kX, kF, kNoReg, kNoReg, 0);
+      case Op::FMV_W_X:
+      case Op::FMV_D_X:
+        return set(kF, kX, kNoReg, kNoReg, 0);
+      case Op::FEQ_S:
+      case Op::FLT_S:
+      case Op::FLE_S:
+      case Op::FEQ_D:
+      case Op::FLT_D:
+      case Op::FLE_D:
+        return set(kX, kF, kF, kNoReg, kFpState);
+      default:
+        break;
+    }
+    // Everything else with a stencil is integer: rd, rs1, rs2 as x registers (unused ones are
+    // never read by the stencil, so patching them is harmless).
+    (void)name;
+    set(writes_xrd(op) ? kX : kNoReg, kX, kX, kNoReg, 0);
+  }
+};
+
+const FormTable& forms() {
+  static const FormTable t;
+  return t;
+}
+
+// ---- code memory ---------------------------------------------------------------------------
+
+// Bump allocation from 1 MiB pool regions; blocks live as long as the translator.
+class Arena {
+ public:
+  ~Arena() {
+    for (const runtime::CodeBlock& b : blocks_) pool_.release(b);
+  }
+  // Reserves `n` bytes: {rw, rx}, or {nullptr, nullptr} when code memory is exhausted.
+  std::pair<uint8_t*, uint8_t*> take(size_t n) {
+    if (blocks_.empty() || used_ + n > blocks_.back().size) {
+      auto b = pool_.acquire(std::max(n, kArenaBytes));
+      if (!b) return {nullptr, nullptr};
+      blocks_.push_back(*b);
+      used_ = 0;
+    }
+    const runtime::CodeBlock& b = blocks_.back();
+    std::pair<uint8_t*, uint8_t*> r{b.rw + used_, b.rx + used_};
+    used_ += (n + 15) & ~size_t{15};
+    return r;
+  }
+
+ private:
+  runtime::CodePool pool_{runtime::CodePoolConfig{4096, 16, 256, 64u << 20, false}};
+  std::vector<runtime::CodeBlock> blocks_;
+  size_t used_ = 0;
+};
+
+// A jump in emitted code to patch once its destination is known.
+struct Jump {
+  enum Kind : uint8_t { kStub, kGuest } kind = kStub;
+  uint32_t site = 0;  // offset of the rel32 field in the block
+  int32_t addend = 0;
+  uint64_t to = 0;  // stub index, or guest pc
+};
+struct Stub {
+  uint32_t kind, refund;
+  uint64_t pc;
+};
+// A direct jump to a guest pc that had no translation when emitted (the exit stub reports it).
+struct Link {
+  uint8_t* rw_site;  // the rel32 field, writable view
+  uint8_t* rx_site;  // the same field, executable view
+  int32_t addend;
+  uint64_t target;
+  bool done;
+};
+
+}  // namespace
+
+struct Translator::State {
+  Sandbox::Impl& m;
+  const FormTable& t = forms();
+  tj_rv_ctx ctx{};
+  Arena arena;
+  void** table = nullptr;  // translated code per 2-byte text position (calloc: lazily zeroed)
+  size_t table_size = 0;
+  void* enter = nullptr;  // the trampoline, copied into code memory
+  std::vector<Link> links;
+  int64_t f_offset = 0;  // bytes from x to f
+  // Instructions per block; TIERJIT_SANDBOX_MAX_BLOCK lowers it (1: every instruction a block
+  // of its own, which makes a translator-vs-interpreter difference point at one instruction).
+  unsigned max_block = kMaxBlock;
+
+  // The block being emitted.
+  std::vector<uint8_t> code;
+  std::vector<Jump> jumps;
+  std::vector<Stub> stubs;
+
+  explicit State(Sandbox::Impl& machine) : m(machine) {
+    table_size = (m.exec_hi - m.exec_lo) / 2 + 1;
+    table = static_cast<void**>(std::calloc(table_size, sizeof(void*)));
+    f_offset = reinterpret_cast<uint8_t*>(m.f) - reinterpret_cast<uint8_t*>(m.x);
+    ctx.text_lo = m.exec_lo;
+    ctx.text_size = m.exec_hi - m.exec_lo;
+    ctx.table = table;
+    if (const char* e = std::getenv("TIERJIT_SANDBOX_MAX_BLOCK"))
+      max_block = std::clamp(unsigned(std::strtoul(e, nullptr, 10)), 1u, kMaxBlock);
+    const Stencil* e = t.enter;
+    auto [rw, rx] = arena.take(e->size);
+    if (rw && table) {
+      std::memcpy(rw, e->code, e->size);
+      enter = rx;
+    }
+  }
+  ~State() { std::free(table); }
+
+  void sync_bounds() {
+    ctx.stack_lo = m.stack_lo;
+    ctx.stack_size = m.mem_size - m.stack_lo;
+    ctx.read_lo = m.ro_lo;
+    ctx.read_size = m.heap_hi - m.ro_lo;
+    ctx.write_lo = m.rw_lo;
+    ctx.write_size = m.heap_hi - m.rw_lo;
+  }
+
+  size_t slot(uint64_t pc) const { return static_cast<size_t>((pc - m.exec_lo) >> 1); }
+  bool in_text(uint64_t pc) const { return pc - m.exec_lo < m.exec_hi - m.exec_lo && !(pc & 1); }
+
+  int64_t reg(RegFile f, uint8_t r) const {
+    return f == kF ? f_offset + 8 * int64_t(r) : 8 * int64_t(r);
+  }
+
+  struct Vals {
+    int64_t v[size_t(HoleKind::kCount)] = {};
+    Vals& set(HoleKind k, int64_t x) {
+      v[size_t(k)] = x;
+      return *this;
+    }
+  };
+
+  // Copies stencil `s` with value holes from `p`. Jump holes: TARGET and EXIT to `target` and
+  // `exit`; NEXT to `next` when given (the stencil is copied whole), else to the code that
+  // follows (a trailing `jmp NEXT` is dropped).
+  void emit(const Stencil* s, const Vals& p, const Jump* target, const Jump* exit,
+            const Jump* next = nullptr) {
+    size_t base = code.size();
+    bool drop_tail = s->tail == HoleKind::kNEXT && !next;
+    size_t len = drop_tail ? s->body_size : s->size;
+    code.insert(code.end(), s->code, s->code + len);
+    uint8_t* c = code.data() + base;
+    for (uint16_t k = 0; k < s->nholes; ++k) {
+      const Hole& h = s->holes[k];
+      if (h.offset >= len) continue;
+      switch (h.kind) {
+        case HoleKind::kNEXT:
+          if (next) {
+            jumps.push_back({next->kind, uint32_t(base + h.offset), h.addend, next->to});
+          } else {
+            int32_t rel = int32_t(int64_t(len) + h.addend - int64_t(h.offset));
+            std::memcpy(c + h.offset, &rel, 4);
+          }
+          break;
+        case HoleKind::kTARGET:
+        case HoleKind::kEXIT: {
+          const Jump* j = h.kind == HoleKind::kTARGET ? target : exit;
+          jumps.push_back({j->kind, uint32_t(base + h.offset), h.addend, j->to});
+          break;
+        }
+        default: {
+          int64_t v = p.v[size_t(h.kind)] + h.addend;
+          if (h.reloc == RelocKind::kAbs64) {
+            std::memcpy(c + h.offset, &v, 8);
+          } else {
+            uint32_t lo = uint32_t(uint64_t(v));
+            std::memcpy(c + h.offset, &lo, 4);
+          }
+        }
+      }
+    }
+  }
+
+  static bool has_exit(const Stencil* s) {
+    for (uint16_t k = 0; k < s->nholes; ++k)
+      if (s->holes[k].kind == HoleKind::kEXIT) return true;
+    return false;
+  }
+
+  Jump stub(uint32_t kind, uint64_t pc, uint32_t refund) {
+    stubs.push_back({kind, refund, pc});
+    return {Jump::kStub, 0, 0, stubs.size() - 1};
+  }
+
+  // Whether decoded instruction `d` at `pc` can be translated.
+  bool translatable(const Decoded& d, uint64_t pc) const {
+    const Form& f = t.ops[static_cast<size_t>(d.op)];
+    if (d.op == Op::LUI || d.op == Op::AUIPC) return t.li != nullptr;
+    if (!f.st) return false;
+    if ((f.flags & kRne) && d.rm != 0 && d.rm != 7) return false;
+    if ((f.flags & kRtz) && d.rm != 1) return false;
+    if (pc + d.len > m.exec_hi) return false;
+    switch (d.op) {
+      case Op::JAL:
+      case Op::BEQ:
+      case Op::BNE:
+      case Op::BLT:
+      case Op::BGE:
+      case Op::BLTU:
+      case Op::BGEU:
+        return in_text(pc + static_cast<int64_t>(d.imm));
+      default:
+        return true;
+    }
+  }
+
+  bool decode_at(uint64_t pc, Decoded& d) const {
+    if (!in_text(pc)) return false;
+    uint16_t lo;
+    std::memcpy(&lo, m.mem + pc, 2);
+    unsigned len = insn_length(lo);
+    if (len == 2) {
+      d = decode16(lo);
+    } else if (len == 4 && pc + 4 <= m.exec_hi) {
+      uint32_t w;
+      std::memcpy(&w, m.mem + pc, 4);
+      d = decode32(w);
+    } else {
+      return false;
+    }
+    return d.op != Op::ILLEGAL;
+  }
+
+  // Emits one body instruction (i-th of n in the block at `pc`).
+  void emit_insn(const Decoded& d, uint64_t pc, unsigned i, unsigned n) {
+    const Form& f = t.ops[static_cast<size_t>(d.op)];
+    uint8_t rd = (f.rd == kX && d.rd == 0) ? 32 : d.rd;
+    Vals p;
+    p.set(HoleKind::kRD, reg(f.rd, rd))
+        .set(HoleKind::kRS1, reg(f.rs1, d.rs1))
+        .set(HoleKind::kRS2, reg(f.rs2, d.rs2))
+        .set(HoleKind::kRS3, reg(f.rs3, d.rs3))
+        .set(HoleKind::kIMM, d.imm);
+    // The side exit (the interpreter runs this instruction) only where the stencil has one.
+    Jump side = f.st && has_exit(f.st) ? stub(TJ_RV_EXIT_INTERP, pc, n - i) : Jump{};
+    uint64_t next = pc + d.len;
+    switch (d.op) {
+      case Op::LUI:
+        emit(t.li, p.set(HoleKind::kK, int64_t(d.imm)), nullptr, nullptr);
+        return;
+      case Op::AUIPC:
+        emit(t.li, p.set(HoleKind::kK, int64_t(pc + int64_t(d.imm))), nullptr, nullptr);
+        return;
+      case Op::JAL: {
+        Jump to{Jump::kGuest, 0, 0, pc + int64_t(d.imm)};
+        emit(f.st, p.set(HoleKind::kK, int64_t(next)), &to, nullptr);
+        return;
+      }
+      case Op::JALR:
+        emit(f.st, p.set(HoleKind::kK, int64_t(next)), nullptr, &side);
+        return;
+      case Op::BEQ:
+      case Op::BNE:
+      case Op::BLT:
+      case Op::BGE:
+      case Op::BLTU:
+      case Op::BGEU: {
+        Jump to{Jump::kGuest, 0, 0, pc + int64_t(d.imm)};
+        Jump fall{Jump::kGuest, 0, 0, next};
+        emit(f.st, p, &to, nullptr, &fall);
+        return;
+      }
+      default:
+        emit(f.st, p, nullptr, &side);
+    }
+  }
+
+  // Translates the block at `pc` (in text); returns its executable address or nullptr.
+  void* translate(uint64_t pc, Translator::Stats& st) {
+    auto t0 = Clock::now();
+    code.clear();
+    jumps.clear();
+    stubs.clear();
+    // Decode the block: up to a jump/branch, an untranslatable instruction, or the limit.
+    std::vector<std::pair<Decoded, uint64_t>> insns;
+    bool fp = false, ends_in_flow = false;
+    uint64_t at = pc;
+    while (insns.size() < max_block) {
+      Decoded d;
+      if (!decode_at(at, d) || !translatable(d, at)) break;
+      const Form& f = t.ops[static_cast<size_t>(d.op)];
+      // An instruction that is not a jump must be followed by text (else the interpreter
+      // reports running off the end).
+      if (!(f.flags & kFlow) && at + d.len >= m.exec_hi) break;
+      fp |= (f.flags & kFpState) != 0;
+      insns.push_back({d, at});
+      at += d.len;
+      if (f.flags & kFlow) {
+        ends_in_flow = true;
+        break;
+      }
+    }
+    unsigned n = static_cast<unsigned>(insns.size());
+    if (n == 0) {
+      // Nothing to translate here: a block that hands this instruction to the interpreter.
+      Jump e = stub(TJ_RV_EXIT_INTERP, pc, 0);
+      emit(t.jmp, Vals(), &e, nullptr);
+    } else {
+      if (fp) {
+        Jump e = stub(TJ_RV_EXIT_FP, pc, 0);
+        emit(t.fp_check, Vals(), nullptr, &e);
+      }
+      Jump e = stub(TJ_RV_EXIT_BUDGET, pc, 0);
+      emit(t.block, Vals().set(HoleKind::kN, n), nullptr, &e);
+      for (unsigned i = 0; i < n; ++i) emit_insn(insns[i].first, insns[i].second, i, n);
+      if (!ends_in_flow) {
+        Jump to{Jump::kGuest, 0, 0, at};
+        emit(t.jmp, Vals(), &to, nullptr);
+      }
+    }
+    // Stubs after the body, then the code goes to memory and its jumps are resolved.
+    std::vector<uint32_t> stub_at(stubs.size());
+    for (size_t i = 0; i < stubs.size(); ++i) {
+      stub_at[i] = uint32_t(code.size());
+      const Stub& s = stubs[i];
+      emit(t.exit,
+           Vals()
+               .set(HoleKind::kKIND, s.kind)
+               .set(HoleKind::kREFUND, s.refund)
+               .set(HoleKind::kK, int64_t(s.pc))
+               .set(HoleKind::kID, 0),
+           nullptr, nullptr);
+    }
+    // Link stubs (direct jumps to untranslated code) are appended as the jumps are resolved.
+    auto [rw, rx] = arena.take(code.size() + t.exit->size * jumps.size());
+    if (!rw) {
+      ++st.failures;
+      return nullptr;
+    }
+    auto patch_rel = [&](uint32_t site, int32_t addend, size_t dest) {
+      int32_t rel = int32_t(int64_t(dest) + addend - int64_t(site));
+      std::memcpy(code.data() + site, &rel, 4);
+    };
+    for (const Jump& j : jumps) {
+      if (j.kind == Jump::kStub) {
+        patch_rel(j.site, j.addend, stub_at[j.to]);
+        continue;
+      }
+      if (void* dest = table[slot(j.to)]) {
+        int64_t rel = static_cast<uint8_t*>(dest) - (rx + j.site) + j.addend;
+        int32_t r32 = int32_t(rel);
+        std::memcpy(code.data() + j.site, &r32, 4);
+        continue;
+      }
+      // Not translated yet: an exit stub that reports the link.
+      size_t id = links.size();
+      links.push_back({rw + j.site, rx + j.site, j.addend, j.to, false});
+      uint32_t sat = uint32_t(code.size());
+      emit(t.exit,
+           Vals()
+               .set(HoleKind::kKIND, TJ_RV_EXIT_LINK)
+               .set(HoleKind::kREFUND, 0)
+               .set(HoleKind::kK, int64_t(j.to))
+               .set(HoleKind::kID, int64_t(id)),
+           nullptr, nullptr);
+      patch_rel(j.site, j.addend, sat);
+    }
+    std::memcpy(rw, code.data(), code.size());
+    table[slot(pc)] = rx;
+    st.blocks++;
+    st.instructions += n;
+    st.code_bytes += code.size();
+    st.translate_ns +=
+        uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
+    return rx;
+  }
+
+  // Points link `id`'s jump at `dest` (executable address).
+  void patch_link(size_t id, void* dest) {
+    Link& l = links[id];
+    if (l.done) return;
+    int64_t rel = static_cast<uint8_t*>(dest) - l.rx_site + l.addend;
+    int32_t r32 = int32_t(rel);
+    std::memcpy(l.rw_site, &r32, 4);
+    l.done = true;
+  }
+};
+
+bool Translator::available() {
+#if defined(__x86_64__) && defined(__linux__)
+  return true;
+#else
+  return false;
+#endif
+}
+
+Translator::Translator(Sandbox::Impl& machine) : s_(std::make_unique<State>(machine)) {}
+Translator::~Translator() = default;
+
+void Translator::run(uint64_t budget) {
+  State& s = *s_;
+  Sandbox::Impl& m = s.m;
+  using EnterFn = uint64_t (*)(tj_rv_ctx*, uint64_t*, uint8_t*, void*);
+  auto enter = reinterpret_cast<EnterFn>(s.enter);
+  uint64_t left = budget, interpreted = 0, unimplemented = 0;
+  s.ctx.fp_ready = 0;
+  s.ctx.soft_flags = 0;
+  s.sync_bounds();
+  // Hands the FPU state back before the interpreter runs (it keeps its own flags).
+  auto fold_fp = [&] {
+    if (s.ctx.fp_ready) {
+      if (uint32_t hf = fp::host_flags(); hf != 0) {
+        m.fflags |= hf;
+        fp::clear_host_flags();
+      }
+    }
+    m.fflags |= s.ctx.soft_flags;
+    s.ctx.soft_flags = 0;
+  };
+  // Runs the interpreter for at most n instructions; false when the guest stopped.
+  auto interpret = [&](uint64_t n) {
+    bool was_ready = s.ctx.fp_ready != 0;
+    fold_fp();
+    m.interpret(n);
+    interpreted += m.result.instructions;
+    unimplemented += m.result.unimplemented_syscalls;
+    left -= m.result.instructions;
+    s.sync_bounds();
+    s.ctx.fp_ready = was_ready && m.frm == 0;
+    return m.result.reason == StopReason::kBudget && left > 0;
+  };
+  bool stopped = false;
+  while (!stopped) {
+    if (left == 0) {
+      m.result.reason = StopReason::kBudget;
+      m.result.pc = m.pc;
+      break;
+    }
+    uint64_t pc = m.pc;
+    void* code = nullptr;
+    if (s.enter && s.in_text(pc)) {
+      code = s.table[s.slot(pc)];
+      if (!code) code = s.translate(pc, stats_);
+    }
+    if (!code) {  // out of text (the interpreter faults or ends the vmcall) or no memory
+      stopped = !interpret(left);
+      continue;
+    }
+    s.ctx.left = static_cast<int64_t>(left);
+    uint64_t kind = enter(&s.ctx, m.x, m.mem, code);
+    left = static_cast<uint64_t>(s.ctx.left);
+    m.pc = s.ctx.exit_pc;
+    switch (kind) {
+      case TJ_RV_EXIT_LINK: {
+        Link& l = s.links[s.ctx.exit_id];
+        void* dest = s.table[s.slot(l.target)];
+        if (!dest) dest = s.translate(l.target, stats_);
+        if (dest) {
+          s.patch_link(s.ctx.exit_id, dest);
+          ++stats_.links;
+        }
+        break;
+      }
+      case TJ_RV_EXIT_MISS:
+        break;  // translated at the top of the loop
+      case TJ_RV_EXIT_BUDGET:
+        stopped = !interpret(left);  // fewer than a block's instructions left: exact tail
+        break;
+      case TJ_RV_EXIT_FP:
+        if (m.frm == 0) {
+          fp::enter_fp_state();
+          s.ctx.fp_ready = 1;
+        } else {
+          stopped = !interpret(1);  // a rounding mode translated code does not do
+        }
+        break;
+      default:  // TJ_RV_EXIT_INTERP
+        stopped = !interpret(1);
+        break;
+    }
+  }
+  fold_fp();
+  if (m.result.reason == StopReason::kBudget) {
+    m.result.pc = m.pc;
+    m.result.message = fmt::format("instruction budget of {} exhausted", budget);
+  }
+  m.result.instructions = budget - left;
+  m.result.unimplemented_syscalls = unimplemented;
+  m.retired_total += (budget - left) - interpreted;
+  stats_.interpreted += interpreted;
+}
+
+}  // namespace tierjit::sandbox
