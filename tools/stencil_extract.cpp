@@ -37,8 +37,8 @@ const char* const kBaselineHoles[] = {"A",  "B",   "C",   "D",  "I",  "J",    "N
                                       "P9", "P10", "P11", "Q0", "Q1", "Q2",   "Q3",    "Q4",
                                       "Q5", "Q6",  "Q7",  "K",  "K2", "NEXT", "TARGET"};
 // The sandbox translator's holes (src/sandbox/jit/rv_stencils.c): TJR_<NAME> -> k<NAME>.
-const char* const kRvHoles[] = {"RD", "RS1",    "RS2", "RS3",  "IMM",    "N",   "KIND",
-                                "ID", "REFUND", "K",   "NEXT", "TARGET", "EXIT"};
+const char* const kRvHoles[] = {"RD", "RS1", "RS2", "RS3", "IMM", "N", "KIND", "ID",     "REFUND",
+                                "S0", "S1",  "S2",  "S3",  "S4",  "K", "NEXT", "TARGET", "EXIT"};
 
 struct Family {
   std::string section_prefix, symbol_prefix, ns, source;

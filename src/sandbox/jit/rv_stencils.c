@@ -6,18 +6,27 @@
  * immediates, guest addresses and the jumps that chain blocks. Technique: Xu & Kjolstad,
  * "Copy-and-Patch Compilation", OOPSLA 2021.
  *
- * Machine state between stencils (clang's preserve_none convention, so it stays in registers):
+ * Machine state between stencils (clang's preserve_none convention: all eleven stay in host
+ * registers, and no stencil saves anything for its predecessor):
  *   x     the guest's integer registers x[0..31], the x0 write sink x[32], then (at a fixed
  *         distance the translator folds into the hole values) the floating-point registers;
  *   m     guest memory (guest address a is m + a);
  *   left  instructions left in the budget (each block subtracts its length on entry);
- *   c     the context (rv_jit_abi.h): memory map bounds, the indirect-jump table, exits.
+ *   c     the context (rv_jit_abi.h): memory map bounds, the indirect-jump table, exits;
+ *   a, b  operands: an instruction's integer sources are fetched into a (rs1) and b (rs2) by
+ *         get stencils, its operation leaves an integer result in a, a put stencil stores it;
+ *   s0-s4 five guest registers pinned to host registers for the whole run (the translator picks
+ *         the five most used; their x[] offsets are the S0-S4 holes of the entry trampoline and
+ *         the exits, which load and store them): get and put of a pinned register is a move.
  * Semantics are the interpreter's (exec_*.inc), operation for operation; where a stencil cannot
  * decide (an access outside the memory map, a jump out of text) it leaves through a side exit
  * and the interpreter runs that one instruction, so faults carry the interpreter's messages.
  *
  * Holes are references to extern TJR_<NAME> symbols:
  *   RD RS1 RS2 RS3     byte offsets of registers from x (32-bit displacements)
+ *   S0..S4             byte offsets of the pinned registers from x
+ * (Eleven: preserve_none passes twelve integer arguments in registers, and an indirect tail
+ * call needs one of them free for its target.)
  *   IMM                32-bit immediate, sign-extended
  *   N                  instructions in the block (the budget check)
  *   KIND ID REFUND     an exit's kind, link id, and instructions given back to the budget
@@ -38,23 +47,28 @@ typedef unsigned __int128 u128;
 typedef struct tj_rv_ctx Ctx;
 
 #define PN __attribute__((preserve_none))
-#define ARGS_DECL u64 *x, u8 *m, i64 left, Ctx *c
-#define ARGS x, m, left, c
+#define ARGS_DECL                                                                      \
+  u64 *x, u8 *m, i64 left, Ctx *c, u64 a, u64 b, u64 s0, u64 s1, u64 s2, u64 s3, u64 s4
+#define ARGS x, m, left, c, a, b, s0, s1, s2, s3, s4
 typedef u64 PN (*Code)(ARGS_DECL);
 extern u64 PN TJR_NEXT(ARGS_DECL);
 extern u64 PN TJR_TARGET(ARGS_DECL);
 extern u64 PN TJR_EXIT(ARGS_DECL);
 extern char TJR_RD[], TJR_RS1[], TJR_RS2[], TJR_RS3[], TJR_IMM[], TJR_N[], TJR_KIND[], TJR_ID[],
-    TJR_REFUND[];
+    TJR_REFUND[], TJR_S0[], TJR_S1[], TJR_S2[], TJR_S3[], TJR_S4[];
 
 #define HOLE(h) ((u64)TJR_##h)
-#define REG(h) (*(u64 *)((u8 *)x + HOLE(h)))
-#define RD REG(RD)
-#define RS1 REG(RS1)
-#define RS2 REG(RS2)
-#define RS3 REG(RS3)
-#define SRS1 ((i64)RS1)
-#define SRS2 ((i64)RS2)
+#define REG(h) (*(u64 *)((u8 *)x + (u64)TJR_##h))
+/* Integer operands (a, b) and result (a); floating-point registers stay in memory. */
+#define RD a
+#define RS1 a
+#define RS2 b
+#define SRS1 ((i64)a)
+#define SRS2 ((i64)b)
+#define FRD REG(RD)
+#define FRS1 REG(RS1)
+#define FRS2 REG(RS2)
+#define FRS3 REG(RS3)
 /* Sign extension spelled out: clang may otherwise use a zero-extending 32-bit field. */
 #define IMM ((i64)(i32)(u32)HOLE(IMM))
 static inline __attribute__((always_inline)) u64 k64(void) {
@@ -70,8 +84,45 @@ static inline __attribute__((always_inline)) u64 k64(void) {
 #define SX32(v) ((u64)(i64)(i32)(u32)(v))
 
 /* ---- the entry trampoline (C calling convention), block entry and exits ------------------ */
-/* Called by the sandbox: runs translated code from `code` until an exit returns. */
-u64 tjr_st_enter(Ctx *c, u64 *x, u8 *m, void *code) { return ((Code)code)(x, m, c->left, c); }
+/* Called by the sandbox: loads the pinned registers, runs translated code from `code` until an
+ * exit (which stores them back) returns. */
+u64 tjr_st_enter(Ctx *c, u64 *x, u8 *m, void *code) {
+  return ((Code)code)(x, m, c->left, c, 0, 0, REG(S0), REG(S1), REG(S2), REG(S3), REG(S4));
+}
+#define WRITE_BACK() \
+  (REG(S0) = s0, REG(S1) = s1, REG(S2) = s2, REG(S3) = s3, REG(S4) = s4)
+
+/* Operand moves: a from rs1, b from rs2 (memory or a pinned register), a to rd. */
+STENCIL(geta_m) {
+  a = REG(RS1);
+  CONTINUE();
+}
+STENCIL(getb_m) {
+  b = REG(RS2);
+  CONTINUE();
+}
+STENCIL(puta_m) {
+  REG(RD) = a;
+  CONTINUE();
+}
+#define PINNED(K)     \
+  STENCIL(geta_s##K) { \
+    a = s##K;          \
+    CONTINUE();        \
+  }                    \
+  STENCIL(getb_s##K) { \
+    b = s##K;          \
+    CONTINUE();        \
+  }                    \
+  STENCIL(puta_s##K) { \
+    s##K = a;          \
+    CONTINUE();        \
+  }
+PINNED(0)
+PINNED(1)
+PINNED(2)
+PINNED(3)
+PINNED(4)
 
 /* Block entry: the whole block is charged up front; a block that does not fit leaves (the
  * interpreter then runs the budget out exactly). */
@@ -86,6 +137,7 @@ STENCIL(fp_check) {
   CONTINUE();
 }
 STENCIL(exit) {
+  WRITE_BACK();
   c->left = left + (i64)(u32)HOLE(REFUND);
   c->exit_pc = k64();
   c->exit_id = (u32)HOLE(ID);
@@ -94,25 +146,25 @@ STENCIL(exit) {
 STENCIL(jmp) { JUMP(); }
 
 /* ---- RV64I --------------------------------------------------------------------------------- */
-STENCIL(LI) { /* LUI and AUIPC: the value is known when translating */
-  RD = k64();
+STENCIL(LI) { /* LUI, AUIPC, and JAL's link: the value is known when translating */
+  a = k64();
   CONTINUE();
 }
-STENCIL(JAL) {
-  RD = k64();
-  JUMP();
+/* Indirect jump, in two parts around the put of the link: the target (b) is checked against
+ * text before anything is written, so a jump out of text leaves with the instruction not
+ * executed (the interpreter reports it); then the table lookup. */
+STENCIL(jalr_check) {
+  b = (a + IMM) & ~(u64)1;
+  if (UNLIKELY(b - c->text_lo >= c->text_size)) EXIT();
+  a = k64();
+  CONTINUE();
 }
-/* Indirect jump: the target is checked against text before anything is written, so a jump
- * out of text leaves with the instruction not executed (the interpreter reports it). */
-STENCIL(JALR) {
-  u64 t = (RS1 + IMM) & ~(u64)1;
-  u64 o = t - c->text_lo;
-  if (UNLIKELY(o >= c->text_size)) EXIT();
-  RD = k64();
-  Code p = (Code)c->table[o >> 1];
+STENCIL(jalr_go) {
+  Code p = (Code)c->table[(b - c->text_lo) >> 1];
   if (UNLIKELY(!p)) {
+    WRITE_BACK();
     c->left = left;
-    c->exit_pc = t;
+    c->exit_pc = b;
     return TJ_RV_EXIT_MISS;
   }
   __attribute__((musttail)) return p(ARGS);
@@ -129,27 +181,27 @@ BRANCH(BGE, SRS1 >= SRS2)
 BRANCH(BLTU, RS1 < RS2)
 BRANCH(BGEU, RS1 >= RS2)
 
-static inline __attribute__((always_inline)) int can_read(Ctx *c, u64 a, u64 n) {
-  return a - c->stack_lo <= c->stack_size - n || a - c->read_lo <= c->read_size - n;
+static inline __attribute__((always_inline)) int can_read(Ctx *c, u64 ad, u64 n) {
+  return ad - c->stack_lo <= c->stack_size - n || ad - c->read_lo <= c->read_size - n;
 }
-static inline __attribute__((always_inline)) int can_write(Ctx *c, u64 a, u64 n) {
-  return a - c->stack_lo <= c->stack_size - n || a - c->write_lo <= c->write_size - n;
+static inline __attribute__((always_inline)) int can_write(Ctx *c, u64 ad, u64 n) {
+  return ad - c->stack_lo <= c->stack_size - n || ad - c->write_lo <= c->write_size - n;
 }
 #define LOAD(NAME, T, DST, CONV)                                \
   STENCIL(NAME) {                                               \
-    u64 a = RS1 + IMM;                                          \
-    if (UNLIKELY(!can_read(c, a, sizeof(T)))) EXIT();           \
+    u64 ad = a + IMM;                                           \
+    if (UNLIKELY(!can_read(c, ad, sizeof(T)))) EXIT();          \
     T v;                                                        \
-    __builtin_memcpy(&v, m + a, sizeof(T));                     \
+    __builtin_memcpy(&v, m + ad, sizeof(T));                    \
     DST = CONV;                                                 \
     CONTINUE();                                                 \
   }
 #define STORE(NAME, T, SRC)                                     \
   STENCIL(NAME) {                                               \
-    u64 a = RS1 + IMM;                                          \
-    if (UNLIKELY(!can_write(c, a, sizeof(T)))) EXIT();          \
+    u64 ad = a + IMM;                                           \
+    if (UNLIKELY(!can_write(c, ad, sizeof(T)))) EXIT();         \
     T v = (T)(SRC);                                             \
-    __builtin_memcpy(m + a, &v, sizeof(T));                     \
+    __builtin_memcpy(m + ad, &v, sizeof(T));                    \
     CONTINUE();                                                 \
   }
 LOAD(LB, i8, RD, (u64)(i64)v)
@@ -197,8 +249,6 @@ OP(SUBW, SX32(RS1 - RS2))
 OP(SLLW, SX32((u32)RS1 << (RS2 & 31)))
 OP(SRLW, SX32((u32)RS1 >> (RS2 & 31)))
 OP(SRAW, SX32((i32)RS1 >> (RS2 & 31)))
-/* A move (ADDI rd, rs, 0 and friends) and a zero (writes of constant 0). */
-OP(MV, RS1)
 
 /* ---- M -------------------------------------------------------------------------------------- */
 OP(MUL, RS1 *RS2)
@@ -207,35 +257,35 @@ OP(MULHSU, (u64)(((i128)SRS1 * (i128)(u128)RS2) >> 64))
 OP(MULHU, (u64)(((u128)RS1 * RS2) >> 64))
 OP(MULW, SX32(RS1 *RS2))
 STENCIL(DIV) {
-  i64 a = SRS1, b = SRS2;
-  RD = b == 0 ? ~(u64)0 : (a == (i64)(1ul << 63) && b == -1) ? (u64)a : (u64)(a / b);
+  i64 p = SRS1, q = SRS2;
+  RD = q == 0 ? ~(u64)0 : (p == (i64)(1ul << 63) && q == -1) ? (u64)p : (u64)(p / q);
   CONTINUE();
 }
 OP(DIVU, RS2 == 0 ? ~(u64)0 : RS1 / RS2)
 STENCIL(REM) {
-  i64 a = SRS1, b = SRS2;
-  RD = b == 0 ? (u64)a : (a == (i64)(1ul << 63) && b == -1) ? 0 : (u64)(a % b);
+  i64 p = SRS1, q = SRS2;
+  RD = q == 0 ? (u64)p : (p == (i64)(1ul << 63) && q == -1) ? 0 : (u64)(p % q);
   CONTINUE();
 }
 OP(REMU, RS2 == 0 ? RS1 : RS1 % RS2)
 STENCIL(DIVW) {
-  i32 a = (i32)RS1, b = (i32)RS2;
-  RD = b == 0 ? ~(u64)0 : (a == (i32)(1u << 31) && b == -1) ? SX32(a) : SX32(a / b);
+  i32 p = (i32)RS1, q = (i32)RS2;
+  RD = q == 0 ? ~(u64)0 : (p == (i32)(1u << 31) && q == -1) ? SX32(p) : SX32(p / q);
   CONTINUE();
 }
 STENCIL(DIVUW) {
-  u32 a = (u32)RS1, b = (u32)RS2;
-  RD = b == 0 ? ~(u64)0 : SX32(a / b);
+  u32 p = (u32)RS1, q = (u32)RS2;
+  RD = q == 0 ? ~(u64)0 : SX32(p / q);
   CONTINUE();
 }
 STENCIL(REMW) {
-  i32 a = (i32)RS1, b = (i32)RS2;
-  RD = b == 0 ? SX32(a) : (a == (i32)(1u << 31) && b == -1) ? 0 : SX32(a % b);
+  i32 p = (i32)RS1, q = (i32)RS2;
+  RD = q == 0 ? SX32(p) : (p == (i32)(1u << 31) && q == -1) ? 0 : SX32(p % q);
   CONTINUE();
 }
 STENCIL(REMUW) {
-  u32 a = (u32)RS1, b = (u32)RS2;
-  RD = b == 0 ? SX32(a) : SX32(a % b);
+  u32 p = (u32)RS1, q = (u32)RS2;
+  RD = q == 0 ? SX32(p) : SX32(p % q);
   CONTINUE();
 }
 
@@ -324,9 +374,9 @@ static inline __attribute__((always_inline)) u64 bits_c(double d) {
 static inline __attribute__((always_inline)) float unbox(u64 v) {
   u32 nan = 0x7fc00000u;
   __asm__("" : "+r"(nan)); /* no constant-pool load */
-  u32 b = (v >> 32) != 0xffffffffu ? nan : (u32)v;
+  u32 w = (v >> 32) != 0xffffffffu ? nan : (u32)v;
   float f;
-  __builtin_memcpy(&f, &b, 4);
+  __builtin_memcpy(&f, &w, 4);
   return f;
 }
 static inline __attribute__((always_inline)) u64 box(float f) {
@@ -379,87 +429,92 @@ static inline __attribute__((always_inline)) u64 d2u(double v) {
   NOSPEC(two63);
   return (u64)(i64)(v - dbl(two63)) ^ (1ul << 63);
 }
-#define DS1 dbl(RS1)
-#define DS2 dbl(RS2)
-#define DS3 dbl(RS3)
-#define FS1 unbox(RS1)
-#define FS2 unbox(RS2)
-#define FS3 unbox(RS3)
+#define DS1 dbl(FRS1)
+#define DS2 dbl(FRS2)
+#define DS3 dbl(FRS3)
+#define FS1 unbox(FRS1)
+#define FS2 unbox(FRS2)
+#define FS3 unbox(FRS3)
 #define NV 16u
 #define NX 1u
 
-LOAD(FLW, u32, RD, 0xffffffff00000000ul | v)
-LOAD(FLD, u64, RD, v)
-STORE(FSW, u32, RS2)
-STORE(FSD, u64, RS2)
-OP(FADD_D, bits_c(DS1 + DS2))
-OP(FSUB_D, bits_c(DS1 - DS2))
-OP(FMUL_D, bits_c(DS1 *DS2))
-OP(FDIV_D, bits_c(DS1 / DS2))
-OP(FSQRT_D, bits_c(__builtin_sqrt(DS1)))
-OP(FADD_S, box_c(FS1 + FS2))
-OP(FSUB_S, box_c(FS1 - FS2))
-OP(FMUL_S, box_c(FS1 *FS2))
-OP(FDIV_S, box_c(FS1 / FS2))
-OP(FSQRT_S, box_c(__builtin_sqrtf(FS1)))
+#define FOP(NAME, EXPR) \
+  STENCIL(NAME) {       \
+    FRD = (EXPR);       \
+    CONTINUE();         \
+  }
+LOAD(FLW, u32, FRD, 0xffffffff00000000ul | v)
+LOAD(FLD, u64, FRD, v)
+STORE(FSW, u32, FRS2)
+STORE(FSD, u64, FRS2)
+FOP(FADD_D, bits_c(DS1 + DS2))
+FOP(FSUB_D, bits_c(DS1 - DS2))
+FOP(FMUL_D, bits_c(DS1 *DS2))
+FOP(FDIV_D, bits_c(DS1 / DS2))
+FOP(FSQRT_D, bits_c(__builtin_sqrt(DS1)))
+FOP(FADD_S, box_c(FS1 + FS2))
+FOP(FSUB_S, box_c(FS1 - FS2))
+FOP(FMUL_S, box_c(FS1 *FS2))
+FOP(FDIV_S, box_c(FS1 / FS2))
+FOP(FSQRT_S, box_c(__builtin_sqrtf(FS1)))
 /* Fused multiply-add: only on hosts with FMA3 (the translator checks), one rounding as RISC-V. */
-#define FMA_OP(NAME, EXPR)                                                 \
-  __attribute__((target("fma"))) STENCIL(NAME) {                           \
-    RD = (EXPR);                                                           \
-    CONTINUE();                                                            \
+#define FMA_OP(NAME, EXPR)                       \
+  __attribute__((target("fma"))) STENCIL(NAME) { \
+    FRD = (EXPR);                                \
+    CONTINUE();                                  \
   }
 FMA_OP(FMADD_D, bits_c(__builtin_fma(DS1, DS2, DS3)))
-FMA_OP(FMSUB_D, bits_c(__builtin_fma(DS1, DS2, NEG64(RS3))))
-FMA_OP(FNMSUB_D, bits_c(__builtin_fma(NEG64(RS1), DS2, DS3)))
-FMA_OP(FNMADD_D, bits_c(__builtin_fma(NEG64(RS1), DS2, NEG64(RS3))))
+FMA_OP(FMSUB_D, bits_c(__builtin_fma(DS1, DS2, NEG64(FRS3))))
+FMA_OP(FNMSUB_D, bits_c(__builtin_fma(NEG64(FRS1), DS2, DS3)))
+FMA_OP(FNMADD_D, bits_c(__builtin_fma(NEG64(FRS1), DS2, NEG64(FRS3))))
 FMA_OP(FMADD_S, box_c(__builtin_fmaf(FS1, FS2, FS3)))
 FMA_OP(FMSUB_S, box_c(__builtin_fmaf(FS1, FS2, negf(FS3))))
 FMA_OP(FNMSUB_S, box_c(__builtin_fmaf(negf(FS1), FS2, FS3)))
 FMA_OP(FNMADD_S, box_c(__builtin_fmaf(negf(FS1), FS2, negf(FS3))))
-OP(FSGNJ_D, (RS1 & ~(1ul << 63)) | (RS2 & (1ul << 63)))
-OP(FSGNJN_D, (RS1 & ~(1ul << 63)) | (~RS2 & (1ul << 63)))
-OP(FSGNJX_D, RS1 ^ (RS2 & (1ul << 63)))
+FOP(FSGNJ_D, (FRS1 & ~(1ul << 63)) | (FRS2 & (1ul << 63)))
+FOP(FSGNJN_D, (FRS1 & ~(1ul << 63)) | (~FRS2 & (1ul << 63)))
+FOP(FSGNJX_D, FRS1 ^ (FRS2 & (1ul << 63)))
 static inline __attribute__((always_inline)) u32 fbits(float f) {
   u32 b;
   __builtin_memcpy(&b, &f, 4);
   return b;
 }
 static inline __attribute__((always_inline)) u64 box_bits(u32 b) { return 0xffffffff00000000ul | b; }
-OP(FSGNJ_S, box_bits((fbits(FS1) & 0x7fffffffu) | (fbits(FS2) & 0x80000000u)))
-OP(FSGNJN_S, box_bits((fbits(FS1) & 0x7fffffffu) | (~fbits(FS2) & 0x80000000u)))
-OP(FSGNJX_S, box_bits(fbits(FS1) ^ (fbits(FS2) & 0x80000000u)))
-OP(FMV_X_W, SX32(RS1))
-OP(FMV_W_X, box_bits((u32)RS1))
-OP(FMV_X_D, RS1)
-OP(FMV_D_X, RS1)
+FOP(FSGNJ_S, box_bits((fbits(FS1) & 0x7fffffffu) | (fbits(FS2) & 0x80000000u)))
+FOP(FSGNJN_S, box_bits((fbits(FS1) & 0x7fffffffu) | (~fbits(FS2) & 0x80000000u)))
+FOP(FSGNJX_S, box_bits(fbits(FS1) ^ (fbits(FS2) & 0x80000000u)))
+OP(FMV_X_W, SX32(FRS1))
+FOP(FMV_W_X, box_bits((u32)a))
+OP(FMV_X_D, FRS1)
+FOP(FMV_D_X, a)
 OP(FEQ_D, DS1 == DS2)
 OP(FEQ_S, FS1 == FS2)
 /* flt/fle: any NaN operand gives 0 and sets NV (signaling comparisons). */
-#define FCMP(NAME, A, B, CMP)        \
-  STENCIL(NAME) {                    \
-    __typeof__(A) a = (A), b = (B);  \
-    if (a != a || b != b) {          \
-      c->soft_flags |= NV;           \
-      RD = 0;                        \
-    } else {                         \
-      RD = a CMP b;                  \
-    }                                \
-    CONTINUE();                      \
+#define FCMP(NAME, A, B, CMP)          \
+  STENCIL(NAME) {                      \
+    __typeof__(A) fa = (A), fb = (B);  \
+    if (fa != fa || fb != fb) {        \
+      c->soft_flags |= NV;             \
+      RD = 0;                          \
+    } else {                           \
+      RD = fa CMP fb;                  \
+    }                                  \
+    CONTINUE();                        \
   }
 FCMP(FLT_D, DS1, DS2, <)
 FCMP(FLE_D, DS1, DS2, <=)
 FCMP(FLT_S, FS1, FS2, <)
 FCMP(FLE_S, FS1, FS2, <=)
-OP(FCVT_D_W, bits((double)(i32)RS1))
-OP(FCVT_D_WU, bits((double)(i64)(u32)RS1))
-OP(FCVT_D_L, bits((double)SRS1))
-OP(FCVT_D_LU, bits(u2d(RS1)))
-OP(FCVT_S_W, box((float)(i32)RS1))
-OP(FCVT_S_WU, box((float)(i64)(u32)RS1))
-OP(FCVT_S_L, box((float)SRS1))
-OP(FCVT_S_LU, box(u2f(RS1)))
-OP(FCVT_S_D, box_c((float)DS1))
-OP(FCVT_D_S, bits_c((double)FS1))
+FOP(FCVT_D_W, bits((double)(i32)RS1))
+FOP(FCVT_D_WU, bits((double)(i64)(u32)RS1))
+FOP(FCVT_D_L, bits((double)SRS1))
+FOP(FCVT_D_LU, bits(u2d(RS1)))
+FOP(FCVT_S_W, box((float)(i32)RS1))
+FOP(FCVT_S_WU, box((float)(i64)(u32)RS1))
+FOP(FCVT_S_L, box((float)SRS1))
+FOP(FCVT_S_LU, box(u2f(RS1)))
+FOP(FCVT_S_D, box_c((float)DS1))
+FOP(FCVT_D_S, bits_c((double)FS1))
 /* Float to integer, rounding toward zero (the rm of C casts), saturating with NV and setting
  * NX when inexact (RISC-V table 11.4; exec_fd.hpp fcvt_int). IN is the in-range test on v. */
 #define FCVT_RTZ(NAME, SRC, T, IN, LOWV, HIGHV, WIDEN) \

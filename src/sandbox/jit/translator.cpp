@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -34,7 +35,12 @@ enum class HoleKind : uint8_t {
   kKIND,
   kID,
   kREFUND,  ///< an exit's kind, link id and budget refund
-  kK,       ///< 64-bit constant
+  kS0,
+  kS1,
+  kS2,
+  kS3,
+  kS4,  ///< x[] byte offsets of the pinned registers
+  kK,   ///< 64-bit constant
   kNEXT,
   kTARGET,
   kEXIT,  ///< rel32 jumps
@@ -77,6 +83,8 @@ struct Form {
   uint8_t flags = 0;
 };
 
+constexpr int kPinned = 5;  // guest registers held in host registers (rv_stencils.c: s0-s4)
+
 const Stencil* stencil_named(std::string_view name) {
   for (const NamedStencil& s : gen::kAllStencils)
     if (name == s.name) return s.stencil;
@@ -85,7 +93,9 @@ const Stencil* stencil_named(std::string_view name) {
 
 struct FormTable {
   Form ops[static_cast<size_t>(Op::kCount)];
-  const Stencil *block, *fp_check, *exit, *jmp, *li, *mv, *enter;
+  const Stencil *block, *fp_check, *exit, *jmp, *li, *enter, *jalr_check, *jalr_go;
+  const Stencil *geta_m, *getb_m, *puta_m;
+  const Stencil *geta_s[kPinned], *getb_s[kPinned], *puta_s[kPinned];
   bool fma = false;
 
   FormTable() {
@@ -94,8 +104,17 @@ struct FormTable {
     exit = stencil_named("exit");
     jmp = stencil_named("jmp");
     li = stencil_named("LI");
-    mv = stencil_named("MV");
     enter = stencil_named("enter");
+    jalr_check = stencil_named("jalr_check");
+    jalr_go = stencil_named("jalr_go");
+    geta_m = stencil_named("geta_m");
+    getb_m = stencil_named("getb_m");
+    puta_m = stencil_named("puta_m");
+    for (int k = 0; k < kPinned; ++k) {
+      geta_s[k] = stencil_named("geta_s" + std::to_string(k));
+      getb_s[k] = stencil_named("getb_s" + std::to_string(k));
+      puta_s[k] = stencil_named("puta_s" + std::to_string(k));
+    }
     fma = __builtin_cpu_supports("fma");
     for (size_t i = 0; i < static_cast<size_t>(Op::kCount); ++i) {
       Op op = static_cast<Op>(i);
@@ -118,6 +137,9 @@ struct FormTable {
       case Op::LUI:
       case Op::AUIPC:
         return set(kX, kNoReg, kNoReg, kNoReg, 0);
+      case Op::FENCE:
+      case Op::FENCE_I:
+        return set(kNoReg, kNoReg, kNoReg, kNoReg, 0);
       case Op::JAL:
         return set(kX, kNoReg, kNoReg, kNoReg, kFlow);
       case Op::JALR:
@@ -204,10 +226,47 @@ struct FormTable {
       default:
         break;
     }
-    // Everything else with a stencil is integer: rd, rs1, rs2 as x registers (unused ones are
-    // never read by the stencil, so patching them is harmless).
-    (void)name;
-    set(writes_xrd(op) ? kX : kNoReg, kX, kX, kNoReg, 0);
+    // Everything else is integer: rd and rs1 x registers, rs2 for the register-register forms.
+    switch (op) {
+      case Op::LB:
+      case Op::LH:
+      case Op::LW:
+      case Op::LD:
+      case Op::LBU:
+      case Op::LHU:
+      case Op::LWU:
+      case Op::ADDI:
+      case Op::SLTI:
+      case Op::SLTIU:
+      case Op::XORI:
+      case Op::ORI:
+      case Op::ANDI:
+      case Op::SLLI:
+      case Op::SRLI:
+      case Op::SRAI:
+      case Op::ADDIW:
+      case Op::SLLIW:
+      case Op::SRLIW:
+      case Op::SRAIW:
+      case Op::SLLI_UW:
+      case Op::CLZ:
+      case Op::CTZ:
+      case Op::CPOP:
+      case Op::CLZW:
+      case Op::CTZW:
+      case Op::CPOPW:
+      case Op::SEXT_B:
+      case Op::SEXT_H:
+      case Op::ZEXT_H:
+      case Op::RORI:
+      case Op::RORIW:
+      case Op::ORC_B:
+      case Op::REV8:
+        return set(kX, kX, kNoReg, kNoReg, 0);
+      default:
+        (void)name;
+        return set(writes_xrd(op) ? kX : kNoReg, kX, kX, kNoReg, 0);
+    }
   }
 };
 
@@ -279,6 +338,10 @@ struct Translator::State {
   // Instructions per block; TIERJIT_SANDBOX_MAX_BLOCK lowers it (1: every instruction a block
   // of its own, which makes a translator-vs-interpreter difference point at one instruction).
   unsigned max_block = kMaxBlock;
+  int pinned[kPinned] = {};  // guest register held in host register s<k> (32: none)
+  int pin_slot[33] = {};     // guest register -> k, or -1
+  // What the operand registers hold while a block is emitted: a guest register, or -1.
+  int a_holds = -1, b_holds = -1;
 
   // The block being emitted.
   std::vector<uint8_t> code;
@@ -294,13 +357,47 @@ struct Translator::State {
     ctx.table = table;
     if (const char* e = std::getenv("TIERJIT_SANDBOX_MAX_BLOCK"))
       max_block = std::clamp(unsigned(std::strtoul(e, nullptr, 10)), 1u, kMaxBlock);
-    const Stencil* e = t.enter;
-    auto [rw, rx] = arena.take(e->size);
+    choose_pinned();
+    // The entry trampoline, patched with the pinned registers' offsets.
+    code.clear();
+    emit(t.enter, Vals(), nullptr, nullptr);
+    auto [rw, rx] = arena.take(code.size());
     if (rw && table) {
-      std::memcpy(rw, e->code, e->size);
+      std::memcpy(rw, code.data(), code.size());
       enter = rx;
     }
   }
+
+  // Pins the integer registers the text uses most (a linear sweep of the executable range,
+  // counting operands of the operations the translator handles); the stack pointer usually
+  // leads. A register nobody uses keeps the x0 sink's slot.
+  void choose_pinned() {
+    uint64_t uses[32] = {};
+    for (uint64_t at = m.exec_lo; at + 2 <= m.exec_hi;) {
+      Decoded d;
+      uint16_t lo;
+      std::memcpy(&lo, m.mem + at, 2);
+      unsigned len = insn_length(lo);
+      if (len == 0) len = 2;
+      if (decode_at(at, d)) {
+        const Form& f = t.ops[static_cast<size_t>(d.op)];
+        if (f.rd == kX) ++uses[d.rd];
+        if (f.rs1 == kX) ++uses[d.rs1];
+        if (f.rs2 == kX) ++uses[d.rs2];
+      }
+      at += len;
+    }
+    uses[0] = 0;
+    for (int& p : pin_slot) p = -1;
+    for (int k = 0; k < kPinned; ++k) {
+      int best = 0;
+      for (int r = 1; r < 32; ++r)
+        if (pin_slot[r] < 0 && uses[r] > uses[best]) best = r;
+      pinned[k] = best == 0 ? 32 : best;
+      if (best != 0) pin_slot[best] = k;
+    }
+  }
+
   ~State() { std::free(table); }
 
   void sync_bounds() {
@@ -355,6 +452,16 @@ struct Translator::State {
           jumps.push_back({j->kind, uint32_t(base + h.offset), h.addend, j->to});
           break;
         }
+        case HoleKind::kS0:
+        case HoleKind::kS1:
+        case HoleKind::kS2:
+        case HoleKind::kS3:
+        case HoleKind::kS4: {
+          int k = int(h.kind) - int(HoleKind::kS0);
+          uint32_t off = uint32_t(8 * pinned[k] + h.addend);
+          std::memcpy(c + h.offset, &off, 4);
+          break;
+        }
         default: {
           int64_t v = p.v[size_t(h.kind)] + h.addend;
           if (h.reloc == RelocKind::kAbs64) {
@@ -382,8 +489,18 @@ struct Translator::State {
   // Whether decoded instruction `d` at `pc` can be translated.
   bool translatable(const Decoded& d, uint64_t pc) const {
     const Form& f = t.ops[static_cast<size_t>(d.op)];
-    if (d.op == Op::LUI || d.op == Op::AUIPC) return t.li != nullptr;
-    if (!f.st) return false;
+    if (pc + d.len > m.exec_hi) return false;
+    switch (d.op) {  // no stencil of their own (translate() composes them)
+      case Op::LUI:
+      case Op::AUIPC:
+      case Op::FENCE:
+      case Op::FENCE_I:
+      case Op::JALR:
+        return true;
+      default:
+        break;
+    }
+    if (!f.st && d.op != Op::JAL) return false;
     if ((f.flags & kRne) && d.rm != 0 && d.rm != 7) return false;
     if ((f.flags & kRtz) && d.rm != 1) return false;
     if (pc + d.len > m.exec_hi) return false;
@@ -418,47 +535,95 @@ struct Translator::State {
     return d.op != Op::ILLEGAL;
   }
 
+  // Operand moves (rv_stencils.c: a from rs1, b from rs2, a to rd), skipped when the operand
+  // register already holds the guest register.
+  void get_a(uint8_t r) {
+    if (a_holds == r) return;
+    if (pin_slot[r] >= 0)
+      emit(t.geta_s[pin_slot[r]], Vals(), nullptr, nullptr);
+    else
+      emit(t.geta_m, Vals().set(HoleKind::kRS1, 8 * int64_t(r)), nullptr, nullptr);
+    a_holds = r;
+  }
+  void get_b(uint8_t r) {
+    if (b_holds == r) return;
+    if (pin_slot[r] >= 0)
+      emit(t.getb_s[pin_slot[r]], Vals(), nullptr, nullptr);
+    else
+      emit(t.getb_m, Vals().set(HoleKind::kRS2, 8 * int64_t(r)), nullptr, nullptr);
+    b_holds = r;
+  }
+  void put_a(uint8_t r) {
+    if (r == 0) {  // x0: the result is dropped
+      a_holds = -1;
+      return;
+    }
+    if (pin_slot[r] >= 0)
+      emit(t.puta_s[pin_slot[r]], Vals(), nullptr, nullptr);
+    else
+      emit(t.puta_m, Vals().set(HoleKind::kRD, 8 * int64_t(r)), nullptr, nullptr);
+    a_holds = r;
+    if (b_holds == r) b_holds = -1;
+  }
+
   // Emits one body instruction (i-th of n in the block at `pc`).
   void emit_insn(const Decoded& d, uint64_t pc, unsigned i, unsigned n) {
     const Form& f = t.ops[static_cast<size_t>(d.op)];
-    uint8_t rd = (f.rd == kX && d.rd == 0) ? 32 : d.rd;
+    // Floating-point operands stay in memory: their holes are f[] offsets.
     Vals p;
-    p.set(HoleKind::kRD, reg(f.rd, rd))
-        .set(HoleKind::kRS1, reg(f.rs1, d.rs1))
-        .set(HoleKind::kRS2, reg(f.rs2, d.rs2))
-        .set(HoleKind::kRS3, reg(f.rs3, d.rs3))
+    p.set(HoleKind::kRD, f.rd == kF ? reg(kF, d.rd) : 0)
+        .set(HoleKind::kRS1, f.rs1 == kF ? reg(kF, d.rs1) : 0)
+        .set(HoleKind::kRS2, f.rs2 == kF ? reg(kF, d.rs2) : 0)
+        .set(HoleKind::kRS3, f.rs3 == kF ? reg(kF, d.rs3) : 0)
         .set(HoleKind::kIMM, d.imm);
-    // The side exit (the interpreter runs this instruction) only where the stencil has one.
-    Jump side = f.st && has_exit(f.st) ? stub(TJ_RV_EXIT_INTERP, pc, n - i) : Jump{};
     uint64_t next = pc + d.len;
+    auto side = [&] { return stub(TJ_RV_EXIT_INTERP, pc, n - i); };
     switch (d.op) {
       case Op::LUI:
-        emit(t.li, p.set(HoleKind::kK, int64_t(d.imm)), nullptr, nullptr);
-        return;
       case Op::AUIPC:
-        emit(t.li, p.set(HoleKind::kK, int64_t(pc + int64_t(d.imm))), nullptr, nullptr);
+        emit(t.li, p.set(HoleKind::kK, int64_t(d.op == Op::LUI ? 0 : pc) + int64_t(d.imm)), nullptr,
+             nullptr);
+        a_holds = -1;
+        put_a(d.rd);
         return;
+      case Op::FENCE:
+      case Op::FENCE_I:
+        return;  // one hart, text never written: nothing to order
       case Op::JAL: {
         Jump to{Jump::kGuest, 0, 0, pc + int64_t(d.imm)};
-        emit(f.st, p.set(HoleKind::kK, int64_t(next)), &to, nullptr);
+        if (d.rd != 0) {
+          emit(t.li, p.set(HoleKind::kK, int64_t(next)), nullptr, nullptr);
+          a_holds = -1;
+          put_a(d.rd);
+        }
+        emit(t.jmp, Vals(), &to, nullptr);
         return;
       }
-      case Op::JALR:
-        emit(f.st, p.set(HoleKind::kK, int64_t(next)), nullptr, &side);
-        return;
-      case Op::BEQ:
-      case Op::BNE:
-      case Op::BLT:
-      case Op::BGE:
-      case Op::BLTU:
-      case Op::BGEU: {
-        Jump to{Jump::kGuest, 0, 0, pc + int64_t(d.imm)};
-        Jump fall{Jump::kGuest, 0, 0, next};
-        emit(f.st, p, &to, nullptr, &fall);
+      case Op::JALR: {
+        get_a(d.rs1);
+        Jump e = side();
+        emit(t.jalr_check, p.set(HoleKind::kK, int64_t(next)), nullptr, &e);
+        a_holds = b_holds = -1;
+        put_a(d.rd);
+        emit(t.jalr_go, Vals(), nullptr, nullptr);
         return;
       }
       default:
-        emit(f.st, p, nullptr, &side);
+        break;
+    }
+    if (f.rs1 == kX) get_a(d.rs1);
+    if (f.rs2 == kX) get_b(d.rs2);
+    if (f.flags & kFlow) {  // conditional branch
+      Jump to{Jump::kGuest, 0, 0, pc + int64_t(d.imm)};
+      Jump fall{Jump::kGuest, 0, 0, next};
+      emit(f.st, p, &to, nullptr, &fall);
+      return;
+    }
+    Jump e = has_exit(f.st) ? side() : Jump{};
+    emit(f.st, p, nullptr, &e);
+    if (f.rd == kX) {
+      a_holds = -1;
+      put_a(d.rd);
     }
   }
 
@@ -468,6 +633,7 @@ struct Translator::State {
     code.clear();
     jumps.clear();
     stubs.clear();
+    a_holds = b_holds = -1;
     // Decode the block: up to a jump/branch, an untranslatable instruction, or the limit.
     std::vector<std::pair<Decoded, uint64_t>> insns;
     bool fp = false, ends_in_flow = false;
