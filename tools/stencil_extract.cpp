@@ -37,8 +37,8 @@ const char* const kBaselineHoles[] = {"A",  "B",   "C",   "D",  "I",  "J",    "N
                                       "P9", "P10", "P11", "Q0", "Q1", "Q2",   "Q3",    "Q4",
                                       "Q5", "Q6",  "Q7",  "K",  "K2", "NEXT", "TARGET"};
 // The sandbox translator's holes (src/sandbox/jit/rv_stencils.c): TJR_<NAME> -> k<NAME>.
-const char* const kRvHoles[] = {"RD", "RS1", "RS2", "RS3", "IMM", "N", "KIND", "ID",     "REFUND",
-                                "S0", "S1",  "S2",  "S3",  "S4",  "K", "NEXT", "TARGET", "EXIT"};
+const char* const kRvHoles[] = {"RD", "RS1", "RS2", "RS3", "IMM", "N",    "ID",     "S0",
+                                "S1", "S2",  "S3",  "S4",  "K",   "NEXT", "TARGET", "EXIT"};
 
 struct Family {
   std::string section_prefix, symbol_prefix, ns, source;
@@ -76,6 +76,14 @@ bool needs_sign_extended(const std::string& stencil, const std::string& hole) {
   if (stencil.rfind("gep", 0) == 0) return hole == "kJ";  // kI: the scale, never negative
   if (std::regex_match(stencil, addr)) return hole == "kI" || std::regex_match(stencil, wide);
   return std::regex_match(stencil, wide);
+}
+
+// Sandbox stencils (rv) fold the guest immediate as a sign-extended field; only those that use
+// its low bits alone (shift amounts, 32-bit results) or extend it by hand (IMMSX: the logic
+// operations) may get a zero-extending one.
+bool rv_imm_may_zero_extend(const std::string& stencil) {
+  static const std::regex low_bits("(SLL|SRL|SRA|ROR)IW?|SLLI_UW|ADDIW|XORI|ORI|ANDI");
+  return std::regex_match(stencil, low_bits);
 }
 
 bool is_jump_hole(const std::string& k) {
@@ -200,6 +208,11 @@ int main(int argc, char** argv) {
         die("stencil '" + s.name + "': hole " + sname + " used with relocation " + reloc);
       if (family_name == "baseline" && reloc == "kAbs32" &&
           (h->second == "kI" || h->second == "kJ") && needs_sign_extended(s.name, h->second))
+        die("stencil '" + s.name + "': immediate " + sname +
+            " is zero-extended (R_X86_64_32) in a 64-bit context; spell the sign extension "
+            "out (IMMSX)");
+      if (family_name == "rv" && reloc == "kAbs32" && h->second == "kIMM" &&
+          !rv_imm_may_zero_extend(s.name))
         die("stencil '" + s.name + "': immediate " + sname +
             " is zero-extended (R_X86_64_32) in a 64-bit context; spell the sign extension "
             "out (IMMSX)");

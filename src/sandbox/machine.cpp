@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <type_traits>
 
 namespace tierjit::sandbox {
 
@@ -130,7 +131,13 @@ Status Sandbox::Impl::map_memory() {
     return make_error(ErrorCode::kIo,
                       fmt::format("cannot reserve {} bytes of guest memory", mem_size));
   mem = static_cast<uint8_t*>(p);
-  cache.assign((exec_hi - exec_lo) / 2 + 1, Insn{});
+  static_assert(std::is_trivially_copyable_v<Insn>);
+  cache_size = (exec_hi - exec_lo) / 2 + 1;
+  cache.reset(static_cast<Insn*>(std::calloc(cache_size, sizeof(Insn))));
+  if (!cache)
+    return make_error(ErrorCode::kIo, fmt::format("cannot allocate the decoded cache for {} bytes "
+                                                  "of text",
+                                                  exec_hi - exec_lo));
   output = default_output;
   reset();
   return {};

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <string>
@@ -80,7 +81,13 @@ struct Sandbox::Impl {
   uint64_t reservation = ~0ull;  ///< LR/SC reservation address
   uint64_t retired_total = 0;    ///< instret across runs
 
-  std::vector<Insn> cache;
+  /// The decoded cache, one entry per 2-byte text position plus a sentinel. calloc'd: pages
+  /// the guest never executes are never touched (an all-zero entry is "not decoded yet").
+  struct FreeDeleter {
+    void operator()(void* p) const { std::free(p); }
+  };
+  std::unique_ptr<Insn[], FreeDeleter> cache;
+  size_t cache_size = 0;
   bool cache_ready = false;
 
   std::array<HostFunction, kHostCallLast - kHostCallFirst + 1> host{};

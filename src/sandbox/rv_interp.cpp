@@ -106,8 +106,9 @@ void Sandbox::Impl::interpret(uint64_t budget) {
   };
   char* const kBase = static_cast<char*>(&&L_decode);
   if (!cache_ready) {
-    for (Insn& e : cache) e.handler = 0;         // L_decode
-    cache.back().handler = HOFF(L_end_of_text);  // the sentinel after the last instruction
+    // Entries start all zero (calloc): handler 0 is L_decode (the base label). The sentinel after
+    // the last instruction ends execution that runs off the end of text.
+    cache[cache_size - 1].handler = HOFF(L_end_of_text);
     cache_ready = true;
   }
   stop = false;
@@ -122,7 +123,7 @@ void Sandbox::Impl::interpret(uint64_t budget) {
   uint64_t* const X = x;
   uint64_t* const F = f;
   uint8_t* const M = mem;
-  Insn* const C = cache.data();
+  Insn* const C = cache.get();
   const uint64_t elo = exec_lo, esize = exec_hi - exec_lo;
   const uint64_t mend = mem_size, slo = stack_lo, rlo = ro_lo, wlo = rw_lo;
   uint64_t hbrk = heap_hi;

@@ -29,7 +29,7 @@
  * call needs one of them free for its target.)
  *   IMM                32-bit immediate, sign-extended
  *   N                  instructions in the block (the budget check)
- *   KIND ID REFUND     an exit's kind, link id, and instructions given back to the budget
+ *   ID                 an exit site's id (rv_jit_abi.h)
  *   K                  64-bit constant (guest pc, link address, LUI/AUIPC value)
  *   NEXT TARGET EXIT   rel32 jumps: the following code, a branch target, the side exit. */
 #include "rv_jit_abi.h"
@@ -54,8 +54,8 @@ typedef u64 PN (*Code)(ARGS_DECL);
 extern u64 PN TJR_NEXT(ARGS_DECL);
 extern u64 PN TJR_TARGET(ARGS_DECL);
 extern u64 PN TJR_EXIT(ARGS_DECL);
-extern char TJR_RD[], TJR_RS1[], TJR_RS2[], TJR_RS3[], TJR_IMM[], TJR_N[], TJR_KIND[], TJR_ID[],
-    TJR_REFUND[], TJR_S0[], TJR_S1[], TJR_S2[], TJR_S3[], TJR_S4[];
+extern char TJR_RD[], TJR_RS1[], TJR_RS2[], TJR_RS3[], TJR_IMM[], TJR_N[], TJR_ID[], TJR_S0[],
+    TJR_S1[], TJR_S2[], TJR_S3[], TJR_S4[];
 
 #define HOLE(h) ((u64)TJR_##h)
 #define REG(h) (*(u64 *)((u8 *)x + (u64)TJR_##h))
@@ -70,7 +70,11 @@ extern char TJR_RD[], TJR_RS1[], TJR_RS2[], TJR_RS3[], TJR_IMM[], TJR_N[], TJR_K
 #define FRS2 REG(RS2)
 #define FRS3 REG(RS3)
 /* Sign extension spelled out: clang may otherwise use a zero-extending 32-bit field. */
-#define IMM ((i64)(i32)(u32)HOLE(IMM))
+/* The immediate, sign-extended by the instruction it is folded into (R_X86_64_32S); where clang
+ * would use a zero-extending field instead the extractor fails the build, except in stencils
+ * that use only its low bits (shift amounts, 32-bit results). IMMSX spells the extension out. */
+#define IMM ((i64)TJR_IMM)
+#define IMMSX ((i64)(i32)(u32)HOLE(IMM))
 static inline __attribute__((always_inline)) u64 k64(void) {
   u64 v;
   __asm__("movabsq $TJR_K, %0" : "=r"(v));
@@ -124,11 +128,11 @@ PINNED(2)
 PINNED(3)
 PINNED(4)
 
-/* Block entry: the whole block is charged up front; a block that does not fit leaves (the
- * interpreter then runs the budget out exactly). */
+/* Block entry: the whole block is charged up front; a block that does not fit leaves (its exit
+ * gives the N instructions back, and the interpreter runs the budget out exactly). */
 STENCIL(block) {
-  if (UNLIKELY(left < (i64)(u32)HOLE(N))) EXIT();
-  left -= (i64)(u32)HOLE(N);
+  left -= (i64)TJR_N;
+  if (UNLIKELY(left < 0)) EXIT();
   CONTINUE();
 }
 /* A block with floating point: the host FPU must be in the guest's state first. */
@@ -136,12 +140,15 @@ STENCIL(fp_check) {
   if (UNLIKELY(!c->fp_ready)) EXIT();
   CONTINUE();
 }
-STENCIL(exit) {
-  WRITE_BACK();
-  c->left = left + (i64)(u32)HOLE(REFUND);
-  c->exit_pc = k64();
+/* An exit site: names itself and goes to the region's common exit (TARGET). */
+STENCIL(exit_site) {
   c->exit_id = (u32)HOLE(ID);
-  return (u32)HOLE(KIND);
+  JUMP();
+}
+STENCIL(exit_common) {
+  WRITE_BACK();
+  c->left = left;
+  return 0;
 }
 STENCIL(jmp) { JUMP(); }
 
@@ -162,10 +169,9 @@ STENCIL(jalr_check) {
 STENCIL(jalr_go) {
   Code p = (Code)c->table[(b - c->text_lo) >> 1];
   if (UNLIKELY(!p)) {
-    WRITE_BACK();
-    c->left = left;
     c->exit_pc = b;
-    return TJ_RV_EXIT_MISS;
+    c->exit_id = TJ_RV_EXIT_ID_MISS;
+    JUMP();
   }
   __attribute__((musttail)) return p(ARGS);
 }
@@ -181,25 +187,31 @@ BRANCH(BGE, SRS1 >= SRS2)
 BRANCH(BLTU, RS1 < RS2)
 BRANCH(BGEU, RS1 >= RS2)
 
-static inline __attribute__((always_inline)) int can_read(Ctx *c, u64 ad, u64 n) {
-  return ad - c->stack_lo <= c->stack_size - n || ad - c->read_lo <= c->read_size - n;
-}
-static inline __attribute__((always_inline)) int can_write(Ctx *c, u64 ad, u64 n) {
-  return ad - c->stack_lo <= c->stack_size - n || ad - c->write_lo <= c->write_size - n;
-}
-#define LOAD(NAME, T, DST, CONV)                                \
+#define LOG2(n) ((n) == 1 ? 0 : (n) == 2 ? 1 : (n) == 4 ? 2 : 3)
+#define IN_STACK(ad, n) (ad - c->stack_lo <= c->stack_limit[LOG2(n)])
+#define IN_READ(ad, n) (ad - c->read_lo <= c->read_limit[LOG2(n)])
+#define IN_WRITE(ad, n) (ad - c->write_lo <= c->write_limit[LOG2(n)])
+/* Two variants of each access: the stack checked first (_S: the base register is sp) or the
+ * other ranges first; the same test either way, the likely side decided first. */
+#define LOAD(NAME, T, DST, CONV)                                        \
+  LOAD1(NAME, T, DST, CONV, IN_READ(ad, sizeof(T)) || IN_STACK(ad, sizeof(T))) \
+  LOAD1(NAME##_S, T, DST, CONV, IN_STACK(ad, sizeof(T)) || IN_READ(ad, sizeof(T)))
+#define LOAD1(NAME, T, DST, CONV, OK)                           \
   STENCIL(NAME) {                                               \
     u64 ad = a + IMM;                                           \
-    if (UNLIKELY(!can_read(c, ad, sizeof(T)))) EXIT();          \
+    if (UNLIKELY(!(OK))) EXIT();                                \
     T v;                                                        \
     __builtin_memcpy(&v, m + ad, sizeof(T));                    \
     DST = CONV;                                                 \
     CONTINUE();                                                 \
   }
-#define STORE(NAME, T, SRC)                                     \
+#define STORE(NAME, T, SRC)                                                    \
+  STORE1(NAME, T, SRC, IN_WRITE(ad, sizeof(T)) || IN_STACK(ad, sizeof(T)))     \
+  STORE1(NAME##_S, T, SRC, IN_STACK(ad, sizeof(T)) || IN_WRITE(ad, sizeof(T)))
+#define STORE1(NAME, T, SRC, OK)                                \
   STENCIL(NAME) {                                               \
     u64 ad = a + IMM;                                           \
-    if (UNLIKELY(!can_write(c, ad, sizeof(T)))) EXIT();         \
+    if (UNLIKELY(!(OK))) EXIT();                                \
     T v = (T)(SRC);                                             \
     __builtin_memcpy(m + ad, &v, sizeof(T));                    \
     CONTINUE();                                                 \
@@ -224,9 +236,9 @@ STORE(SD, u64, RS2)
 OP(ADDI, RS1 + IMM)
 OP(SLTI, SRS1 < IMM)
 OP(SLTIU, RS1 < (u64)IMM)
-OP(XORI, RS1 ^ (u64)IMM)
-OP(ORI, RS1 | (u64)IMM)
-OP(ANDI, RS1 &(u64) IMM)
+OP(XORI, RS1 ^ (u64)IMMSX)
+OP(ORI, RS1 | (u64)IMMSX)
+OP(ANDI, RS1 &(u64) IMMSX)
 OP(SLLI, RS1 << (HOLE(IMM) & 63))
 OP(SRLI, RS1 >> (HOLE(IMM) & 63))
 OP(SRAI, (u64)(SRS1 >> (HOLE(IMM) & 63)))

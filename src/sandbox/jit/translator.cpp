@@ -32,9 +32,7 @@ enum class HoleKind : uint8_t {
   kRS3,  ///< register byte offsets from x
   kIMM,  ///< 32-bit immediate
   kN,    ///< block length in instructions
-  kKIND,
-  kID,
-  kREFUND,  ///< an exit's kind, link id and budget refund
+  kID,   ///< an exit site's id
   kS0,
   kS1,
   kS2,
@@ -79,6 +77,7 @@ enum FormFlag : uint8_t {
 };
 struct Form {
   const Stencil* st = nullptr;
+  const Stencil* st_stack = nullptr;  // loads and stores: the variant that tries the stack first
   RegFile rd = kNoReg, rs1 = kNoReg, rs2 = kNoReg, rs3 = kNoReg;
   uint8_t flags = 0;
 };
@@ -93,7 +92,8 @@ const Stencil* stencil_named(std::string_view name) {
 
 struct FormTable {
   Form ops[static_cast<size_t>(Op::kCount)];
-  const Stencil *block, *fp_check, *exit, *jmp, *li, *enter, *jalr_check, *jalr_go;
+  const Stencil *block, *fp_check, *exit_site, *exit_common, *jmp, *li, *enter, *jalr_check,
+      *jalr_go;
   const Stencil *geta_m, *getb_m, *puta_m;
   const Stencil *geta_s[kPinned], *getb_s[kPinned], *puta_s[kPinned];
   bool fma = false;
@@ -101,7 +101,8 @@ struct FormTable {
   FormTable() {
     block = stencil_named("block");
     fp_check = stencil_named("fp_check");
-    exit = stencil_named("exit");
+    exit_site = stencil_named("exit_site");
+    exit_common = stencil_named("exit_common");
     jmp = stencil_named("jmp");
     li = stencil_named("LI");
     enter = stencil_named("enter");
@@ -123,6 +124,7 @@ struct FormTable {
       classify(op, name, f);
       if (f.flags & kRtz) name += "_RTZ";
       f.st = stencil_named(name);
+      f.st_stack = stencil_named(name + "_S");
       if ((f.flags & kFma) && !fma) f.st = nullptr;
     }
   }
@@ -277,22 +279,32 @@ const FormTable& forms() {
 
 // ---- code memory ---------------------------------------------------------------------------
 
-// Bump allocation from 1 MiB pool regions; blocks live as long as the translator.
+// Bump allocation from 1 MiB pool regions; blocks live as long as the translator. Each region
+// starts with a copy of `prefix` (the common exit its exit sites jump to: always within a
+// rel32's reach).
 class Arena {
  public:
   ~Arena() {
     for (const runtime::CodeBlock& b : blocks_) pool_.release(b);
   }
-  // Reserves `n` bytes: {rw, rx}, or {nullptr, nullptr} when code memory is exhausted.
-  std::pair<uint8_t*, uint8_t*> take(size_t n) {
+  void set_prefix(std::vector<uint8_t> prefix) { prefix_ = std::move(prefix); }
+  struct Space {
+    uint8_t* rw = nullptr;      // writable view (nullptr: code memory exhausted)
+    uint8_t* rx = nullptr;      // executable view
+    uint8_t* prefix = nullptr;  // the region's prefix, executable view
+  };
+  // Reserves `n` bytes.
+  Space take(size_t n) {
+    size_t start = (prefix_.size() + 15) & ~size_t{15};
     if (blocks_.empty() || used_ + n > blocks_.back().size) {
-      auto b = pool_.acquire(std::max(n, kArenaBytes));
-      if (!b) return {nullptr, nullptr};
+      auto b = pool_.acquire(std::max(n + start, kArenaBytes));
+      if (!b) return {};
       blocks_.push_back(*b);
-      used_ = 0;
+      std::memcpy(b->rw, prefix_.data(), prefix_.size());
+      used_ = start;
     }
     const runtime::CodeBlock& b = blocks_.back();
-    std::pair<uint8_t*, uint8_t*> r{b.rw + used_, b.rx + used_};
+    Space r{b.rw + used_, b.rx + used_, b.rx};
     used_ += (n + 15) & ~size_t{15};
     return r;
   }
@@ -300,19 +312,23 @@ class Arena {
  private:
   runtime::CodePool pool_{runtime::CodePoolConfig{4096, 16, 256, 64u << 20, false}};
   std::vector<runtime::CodeBlock> blocks_;
+  std::vector<uint8_t> prefix_;
   size_t used_ = 0;
 };
 
 // A jump in emitted code to patch once its destination is known.
 struct Jump {
-  enum Kind : uint8_t { kStub, kGuest } kind = kStub;
+  enum Kind : uint8_t { kStub, kGuest, kCommonExit } kind = kStub;
   uint32_t site = 0;  // offset of the rel32 field in the block
   int32_t addend = 0;
   uint64_t to = 0;  // stub index, or guest pc
 };
-struct Stub {
-  uint32_t kind, refund;
-  uint64_t pc;
+// What an exit id means (rv_jit_abi.h): the dispatcher's instructions for that exit.
+struct ExitRec {
+  uint8_t kind = TJ_RV_EXIT_MISS;
+  uint32_t refund = 0;  // instructions charged by the block but not run
+  uint32_t link = 0;    // TJ_RV_EXIT_LINK: index into links
+  uint64_t pc = 0;
 };
 // A direct jump to a guest pc that had no translation when emitted (the exit stub reports it).
 struct Link {
@@ -331,6 +347,7 @@ struct Translator::State {
   tj_rv_ctx ctx{};
   Arena arena;
   void** table = nullptr;  // translated code per 2-byte text position (calloc: lazily zeroed)
+  std::vector<ExitRec> exits{ExitRec{}};  // by exit id; id 0: an indirect-jump miss
   size_t table_size = 0;
   void* enter = nullptr;  // the trampoline, copied into code memory
   std::vector<Link> links;
@@ -346,7 +363,8 @@ struct Translator::State {
   // The block being emitted.
   std::vector<uint8_t> code;
   std::vector<Jump> jumps;
-  std::vector<Stub> stubs;
+  std::vector<uint32_t> stubs;  // exit ids of this block's exit sites
+  std::vector<std::pair<Decoded, uint64_t>> insns;
 
   explicit State(Sandbox::Impl& machine) : m(machine) {
     table_size = (m.exec_hi - m.exec_lo) / 2 + 1;
@@ -358,13 +376,17 @@ struct Translator::State {
     if (const char* e = std::getenv("TIERJIT_SANDBOX_MAX_BLOCK"))
       max_block = std::clamp(unsigned(std::strtoul(e, nullptr, 10)), 1u, kMaxBlock);
     choose_pinned();
-    // The entry trampoline, patched with the pinned registers' offsets.
+    // Every region's common exit, then the entry trampoline; both patched with the pinned
+    // registers' offsets.
+    code.clear();
+    emit(t.exit_common, Vals(), nullptr, nullptr);
+    arena.set_prefix(code);
     code.clear();
     emit(t.enter, Vals(), nullptr, nullptr);
-    auto [rw, rx] = arena.take(code.size());
-    if (rw && table) {
-      std::memcpy(rw, code.data(), code.size());
-      enter = rx;
+    Arena::Space sp = arena.take(code.size());
+    if (sp.rw && table) {
+      std::memcpy(sp.rw, code.data(), code.size());
+      enter = sp.rx;
     }
   }
 
@@ -400,13 +422,19 @@ struct Translator::State {
 
   ~State() { std::free(table); }
 
+  // The memory map into the context (after every interpreter run: brk and mmap move heap_hi).
+  // A region smaller than 8 bytes is replaced by the stack's, so no limit wraps around.
   void sync_bounds() {
+    uint64_t stack = m.mem_size - m.stack_lo;
+    bool reads = m.heap_hi >= m.ro_lo + 8, writes = m.heap_hi >= m.rw_lo + 8;
     ctx.stack_lo = m.stack_lo;
-    ctx.stack_size = m.mem_size - m.stack_lo;
-    ctx.read_lo = m.ro_lo;
-    ctx.read_size = m.heap_hi - m.ro_lo;
-    ctx.write_lo = m.rw_lo;
-    ctx.write_size = m.heap_hi - m.rw_lo;
+    ctx.read_lo = reads ? m.ro_lo : m.stack_lo;
+    ctx.write_lo = writes ? m.rw_lo : m.stack_lo;
+    for (int k = 0; k < 4; ++k) {
+      ctx.stack_limit[k] = stack - (1u << k);
+      ctx.read_limit[k] = (reads ? m.heap_hi - m.ro_lo : stack) - (1u << k);
+      ctx.write_limit[k] = (writes ? m.heap_hi - m.rw_lo : stack) - (1u << k);
+    }
   }
 
   size_t slot(uint64_t pc) const { return static_cast<size_t>((pc - m.exec_lo) >> 1); }
@@ -481,8 +509,9 @@ struct Translator::State {
     return false;
   }
 
-  Jump stub(uint32_t kind, uint64_t pc, uint32_t refund) {
-    stubs.push_back({kind, refund, pc});
+  Jump stub(uint8_t kind, uint64_t pc, uint32_t refund) {
+    exits.push_back({kind, refund, 0, pc});
+    stubs.push_back(uint32_t(exits.size() - 1));
     return {Jump::kStub, 0, 0, stubs.size() - 1};
   }
 
@@ -605,7 +634,8 @@ struct Translator::State {
         emit(t.jalr_check, p.set(HoleKind::kK, int64_t(next)), nullptr, &e);
         a_holds = b_holds = -1;
         put_a(d.rd);
-        emit(t.jalr_go, Vals(), nullptr, nullptr);
+        Jump common{Jump::kCommonExit, 0, 0, 0};
+        emit(t.jalr_go, Vals(), &common, nullptr);
         return;
       }
       default:
@@ -619,8 +649,10 @@ struct Translator::State {
       emit(f.st, p, &to, nullptr, &fall);
       return;
     }
-    Jump e = has_exit(f.st) ? side() : Jump{};
-    emit(f.st, p, nullptr, &e);
+    // Accesses based on sp check the stack range first.
+    const Stencil* st = f.st_stack && d.rs1 == 2 ? f.st_stack : f.st;
+    Jump e = has_exit(st) ? side() : Jump{};
+    emit(st, p, nullptr, &e);
     if (f.rd == kX) {
       a_holds = -1;
       put_a(d.rd);
@@ -635,7 +667,7 @@ struct Translator::State {
     stubs.clear();
     a_holds = b_holds = -1;
     // Decode the block: up to a jump/branch, an untranslatable instruction, or the limit.
-    std::vector<std::pair<Decoded, uint64_t>> insns;
+    insns.clear();
     bool fp = false, ends_in_flow = false;
     uint64_t at = pc;
     while (insns.size() < max_block) {
@@ -663,7 +695,7 @@ struct Translator::State {
         Jump e = stub(TJ_RV_EXIT_FP, pc, 0);
         emit(t.fp_check, Vals(), nullptr, &e);
       }
-      Jump e = stub(TJ_RV_EXIT_BUDGET, pc, 0);
+      Jump e = stub(TJ_RV_EXIT_BUDGET, pc, n);  // the block's charge is given back
       emit(t.block, Vals().set(HoleKind::kN, n), nullptr, &e);
       for (unsigned i = 0; i < n; ++i) emit_insn(insns[i].first, insns[i].second, i, n);
       if (!ends_in_flow) {
@@ -671,61 +703,59 @@ struct Translator::State {
         emit(t.jmp, Vals(), &to, nullptr);
       }
     }
-    // Stubs after the body, then the code goes to memory and its jumps are resolved.
-    std::vector<uint32_t> stub_at(stubs.size());
-    for (size_t i = 0; i < stubs.size(); ++i) {
-      stub_at[i] = uint32_t(code.size());
-      const Stub& s = stubs[i];
-      emit(t.exit,
-           Vals()
-               .set(HoleKind::kKIND, s.kind)
-               .set(HoleKind::kREFUND, s.refund)
-               .set(HoleKind::kK, int64_t(s.pc))
-               .set(HoleKind::kID, 0),
-           nullptr, nullptr);
-    }
-    // Link stubs (direct jumps to untranslated code) are appended as the jumps are resolved.
-    auto [rw, rx] = arena.take(code.size() + t.exit->size * jumps.size());
-    if (!rw) {
+    // Exit sites after the body (cold); then jumps to untranslated guest code get exit sites
+    // of their own. Sizes first: the region decides where the common exit is.
+    size_t guest_jumps = 0;
+    for (const Jump& j : jumps) guest_jumps += j.kind == Jump::kGuest && !table[slot(j.to)];
+    size_t site_size = t.exit_site->size;
+    Arena::Space sp = arena.take(code.size() + site_size * (stubs.size() + guest_jumps));
+    if (!sp.rw) {
       ++st.failures;
+      for (uint32_t id : stubs) exits[id].kind = TJ_RV_EXIT_INTERP;  // never reached
       return nullptr;
     }
-    auto patch_rel = [&](uint32_t site, int32_t addend, size_t dest) {
-      int32_t rel = int32_t(int64_t(dest) + addend - int64_t(site));
+    auto exit_site = [&](uint32_t id) {
+      uint32_t where = uint32_t(code.size());
+      Jump common{Jump::kCommonExit, 0, 0, 0};
+      emit(t.exit_site, Vals().set(HoleKind::kID, id), &common, nullptr);
+      return where;
+    };
+    auto put_rel = [&](uint32_t site, int32_t addend, const uint8_t* dest_rx) {
+      int32_t rel = int32_t(dest_rx - (sp.rx + site) + addend);
       std::memcpy(code.data() + site, &rel, 4);
     };
-    for (const Jump& j : jumps) {
-      if (j.kind == Jump::kStub) {
-        patch_rel(j.site, j.addend, stub_at[j.to]);
-        continue;
+    std::vector<uint32_t> stub_at(stubs.size());
+    for (size_t i = 0; i < stubs.size(); ++i) stub_at[i] = exit_site(stubs[i]);
+    // Resolving may append exit sites (and their jumps to the common exit): index, not iterate.
+    for (size_t k = 0; k < jumps.size(); ++k) {
+      Jump j = jumps[k];
+      switch (j.kind) {
+        case Jump::kStub:
+          put_rel(j.site, j.addend, sp.rx + stub_at[j.to]);
+          break;
+        case Jump::kCommonExit:
+          put_rel(j.site, j.addend, sp.prefix);
+          break;
+        case Jump::kGuest:
+          if (void* dest = table[slot(j.to)]) {
+            put_rel(j.site, j.addend, static_cast<uint8_t*>(dest));
+          } else {
+            // Not translated yet: an exit site that reports the link, patched once translated.
+            exits.push_back({TJ_RV_EXIT_LINK, 0, uint32_t(links.size()), j.to});
+            links.push_back({sp.rw + j.site, sp.rx + j.site, j.addend, j.to, false});
+            put_rel(j.site, j.addend, sp.rx + exit_site(uint32_t(exits.size() - 1)));
+          }
+          break;
       }
-      if (void* dest = table[slot(j.to)]) {
-        int64_t rel = static_cast<uint8_t*>(dest) - (rx + j.site) + j.addend;
-        int32_t r32 = int32_t(rel);
-        std::memcpy(code.data() + j.site, &r32, 4);
-        continue;
-      }
-      // Not translated yet: an exit stub that reports the link.
-      size_t id = links.size();
-      links.push_back({rw + j.site, rx + j.site, j.addend, j.to, false});
-      uint32_t sat = uint32_t(code.size());
-      emit(t.exit,
-           Vals()
-               .set(HoleKind::kKIND, TJ_RV_EXIT_LINK)
-               .set(HoleKind::kREFUND, 0)
-               .set(HoleKind::kK, int64_t(j.to))
-               .set(HoleKind::kID, int64_t(id)),
-           nullptr, nullptr);
-      patch_rel(j.site, j.addend, sat);
     }
-    std::memcpy(rw, code.data(), code.size());
-    table[slot(pc)] = rx;
+    std::memcpy(sp.rw, code.data(), code.size());
+    table[slot(pc)] = sp.rx;
     st.blocks++;
     st.instructions += n;
     st.code_bytes += code.size();
     st.translate_ns +=
         uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
-    return rx;
+    return sp.rx;
   }
 
   // Points link `id`'s jump at `dest` (executable address).
@@ -800,16 +830,17 @@ void Translator::run(uint64_t budget) {
       continue;
     }
     s.ctx.left = static_cast<int64_t>(left);
-    uint64_t kind = enter(&s.ctx, m.x, m.mem, code);
-    left = static_cast<uint64_t>(s.ctx.left);
-    m.pc = s.ctx.exit_pc;
-    switch (kind) {
+    enter(&s.ctx, m.x, m.mem, code);
+    const ExitRec& e = s.exits[s.ctx.exit_id];
+    left = static_cast<uint64_t>(s.ctx.left) + e.refund;
+    m.pc = s.ctx.exit_id == TJ_RV_EXIT_ID_MISS ? s.ctx.exit_pc : e.pc;
+    switch (e.kind) {
       case TJ_RV_EXIT_LINK: {
-        Link& l = s.links[s.ctx.exit_id];
-        void* dest = s.table[s.slot(l.target)];
-        if (!dest) dest = s.translate(l.target, stats_);
+        uint32_t id = e.link;
+        void* dest = s.table[s.slot(m.pc)];
+        if (!dest) dest = s.translate(m.pc, stats_);
         if (dest) {
-          s.patch_link(s.ctx.exit_id, dest);
+          s.patch_link(id, dest);
           ++stats_.links;
         }
         break;
