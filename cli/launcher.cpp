@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
-// The `tierjit` command's front: a small executable without LLVM. `tierjit run FILE` of a
+// The `tierjit` command's front: a small executable without LLVM. `tierjit sandbox` runs here
+// (launcher_sandbox.cpp: the sandbox needs no LLVM). `tierjit run FILE` of a
 // program that has a warm image in the cache (src/image) runs right here: the image is
 // verified, mapped and its `main` called, and the process never maps LLVM code. Every other
 // command line (and a run without an image, or whose image the loader refuses) is handed to
@@ -20,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/launcher_sandbox.hpp"
 #include "image/warm_image.hpp"
 #include "runtime/object_cache.hpp"
 
@@ -98,6 +100,8 @@ void print_stats() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "sandbox")
+    return tierjit::cli::launcher_sandbox(argc, argv, engine_path());
   FastRun run;
   if (!tierjit::image::images_enabled() || !parse_fast_run(argc, argv, &run)) exec_engine(argv);
   auto key = tierjit::image::image_key_of_file(run.file);

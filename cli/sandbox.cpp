@@ -4,8 +4,8 @@
 // runs a riscv64 guest in the tierjit sandbox. Exit status: the guest's own, 124 when the
 // instruction budget ran out, 125 on a guest fault (message with pc and, with DWARF, the
 // source line).
-// `tierjit guest-cflags`: the clang-22 flags that compile C to riscv64 IR for tierjit.
-// `tierjit addr2line ELF PC...`: guest pc -> function and source line.
+// Served by the `tierjit` launcher itself (no LLVM in the process) and by the engine; the guest
+// tools (guest-cflags, addr2line) are in sandbox_tools.cpp, engine only.
 #include "tierjit/sandbox.hpp"
 
 #include <fmt/format.h>
@@ -15,8 +15,6 @@
 
 #include "cli/commands.hpp"
 #include "cli/sandbox.hpp"
-#include "guest/guest_sysroot.hpp"
-#include "sandbox/source_map.hpp"
 #include "support/file.hpp"
 
 namespace tierjit::cli {
@@ -85,19 +83,19 @@ int run_sandbox(const SandboxArgs& a, std::string_view elf_bytes) {
       return 0;
     case sandbox::StopReason::kBudget:
       std::fprintf(stderr, "tierjit: %s: guest stopped at pc 0x%llx (%s): %s\n", a.elf.c_str(),
-                   static_cast<unsigned long long>(r.pc),
-                   sandbox::source_position(a.elf, r.pc).to_string().c_str(), r.message.c_str());
+                   static_cast<unsigned long long>(r.pc), guest_position(a.elf, r.pc).c_str(),
+                   r.message.c_str());
       return 124;
     case sandbox::StopReason::kFault:
       std::fprintf(stderr, "tierjit: %s: guest fault: %s at pc 0x%llx (%s): %s\n", a.elf.c_str(),
                    sandbox::fault_name(r.fault), static_cast<unsigned long long>(r.pc),
-                   sandbox::source_position(a.elf, r.pc).to_string().c_str(), r.message.c_str());
+                   guest_position(a.elf, r.pc).c_str(), r.message.c_str());
       return 125;
   }
   return 125;
 }
 
-void register_sandbox(CLI::App& app) {
+void register_sandbox_run(CLI::App& app) {
   auto a = std::make_shared<SandboxArgs>();
   CLI::App* sub = app.add_subcommand("sandbox", "run a riscv64 ELF in the tierjit sandbox");
   sub->add_option("elf", a->elf, "a riscv64 executable (tierjit compile --target riscv64)")
@@ -132,38 +130,6 @@ void register_sandbox(CLI::App& app) {
   sub->callback([a] {
     auto bytes = read_file(a->elf);
     set_exit_code(bytes.ok() ? run_sandbox(*a, bytes.value()) : report(bytes.error()));
-  });
-
-  CLI::App* flags =
-      app.add_subcommand("guest-cflags", "print clang-22 flags for riscv64 guest C code");
-  flags->callback([] {
-    auto root = guest::guest_sysroot();
-    if (!root.ok()) return set_exit_code(report(root.error()));
-    std::string line;
-    for (const std::string& f : guest::guest_cflags(root.value()))
-      line += (line.empty() ? "" : " ") + f;
-    std::printf("%s\n", line.c_str());
-    set_exit_code(0);
-  });
-
-  auto elf = std::make_shared<std::string>();
-  auto pcs = std::make_shared<std::vector<std::string>>();
-  CLI::App* a2l = app.add_subcommand("addr2line", "map guest pcs to function and source line");
-  a2l->add_option("elf", *elf, "a riscv64 executable (-g for source lines)")->required();
-  a2l->add_option("pc", *pcs, "addresses (hex with 0x, or decimal)")->required();
-  a2l->callback([elf, pcs] {
-    if (!read_file(*elf).ok()) return set_exit_code(report(read_file(*elf).error()));
-    int rc = 0;
-    for (const std::string& p : *pcs) {
-      char* end = nullptr;
-      unsigned long long v = std::strtoull(p.c_str(), &end, 0);
-      if (p.empty() || *end) {
-        rc = report(make_error(ErrorCode::kUsage, "not an address: " + p));
-        continue;
-      }
-      std::printf("0x%llx: %s\n", v, sandbox::source_position(*elf, v).to_string().c_str());
-    }
-    set_exit_code(rc);
   });
 }
 

@@ -1,21 +1,69 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
-// Loading a guest ELF: LLVM's Object library parses the headers, and every address is checked
-// here before anything is mapped (ELF-64 object file format; RISC-V ELF psABI for e_machine and
-// e_flags). A guest is a static little-endian RV64 executable with exactly one executable
-// segment, no writable-and-executable segment and every PT_LOAD inside the guest memory below
-// the stack (the memory map of include/tierjit/sandbox.hpp).
+// Loading a guest ELF: the headers are read with the system's <elf.h> types (ELF-64 Object File
+// Format 1.5; RISC-V ELF psABI for e_machine and e_flags), every table and address checked
+// against the file and the guest memory before anything is mapped. A guest is a static
+// little-endian RV64 executable with exactly one executable segment, no writable-and-executable
+// segment and every PT_LOAD inside the guest memory below the stack (the memory map of
+// include/tierjit/sandbox.hpp). No LLVM here: the sandbox runs in the `tierjit` launcher, which
+// starts without it.
+#include <elf.h>
 #include <fmt/format.h>
-#include <llvm/Object/ELF.h>
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "sandbox/machine.hpp"
 
 namespace tierjit::sandbox {
 namespace {
 
-using ElfFile = llvm::object::ELF64LEFile;
+#ifndef EF_RISCV_RVE
+#define EF_RISCV_RVE 0x0008
+#endif
+
+// The file's bytes and checked views of its tables (little-endian host: x86-64).
+class ElfFile {
+ public:
+  explicit ElfFile(std::string_view bytes) : b_(bytes) {
+    std::memcpy(&hdr_, b_.data(), sizeof hdr_);
+  }
+  const Elf64_Ehdr& header() const { return hdr_; }
+  // The program headers, or nullopt with `why` when the table lies outside the file.
+  std::optional<std::vector<Elf64_Phdr>> program_headers(std::string* why) const {
+    return table<Elf64_Phdr>(hdr_.e_phoff, hdr_.e_phnum, hdr_.e_phentsize, "program header", why);
+  }
+  std::optional<std::vector<Elf64_Shdr>> sections(std::string* why) const {
+    return table<Elf64_Shdr>(hdr_.e_shoff, hdr_.e_shnum, hdr_.e_shentsize, "section header", why);
+  }
+  // A section's bytes, or nullopt when they lie outside the file.
+  std::optional<std::string_view> contents(const Elf64_Shdr& s) const {
+    if (s.sh_offset > b_.size() || s.sh_size > b_.size() - s.sh_offset) return std::nullopt;
+    return b_.substr(s.sh_offset, s.sh_size);
+  }
+
+ private:
+  template <class T>
+  std::optional<std::vector<T>> table(uint64_t off, uint64_t n, uint64_t entsize, const char* what,
+                                      std::string* why) const {
+    std::vector<T> out;
+    if (n == 0) return out;
+    if (entsize != sizeof(T)) {
+      *why = fmt::format("{} entries are {} bytes, not {}", what, entsize, sizeof(T));
+      return std::nullopt;
+    }
+    if (off > b_.size() || n > (b_.size() - off) / sizeof(T)) {
+      *why = fmt::format("{} table at offset {} ({} entries) goes past the end of the file", what,
+                         off, n);
+      return std::nullopt;
+    }
+    out.resize(n);
+    std::memcpy(out.data(), b_.data() + off, n * sizeof(T));
+    return out;
+  }
+  std::string_view b_;
+  Elf64_Ehdr hdr_;
+};
 
 Error not_a_guest(const std::string& name, std::string what, int64_t offset = -1) {
   SourceLoc loc{name};
@@ -32,15 +80,14 @@ Expected<ElfFile> open_elf(const std::string& name, std::string_view elf) {
     return not_a_guest(name, "no ELF magic", 0);
   if (elf[4] != 2) return not_a_guest(name, "not a 64-bit ELF (EI_CLASS)", 4);
   if (elf[5] != 1) return not_a_guest(name, "not little-endian (EI_DATA)", 5);
-  auto file = ElfFile::create(llvm::StringRef(elf.data(), elf.size()));
-  if (!file) return not_a_guest(name, llvm::toString(file.takeError()));
-  const auto& hdr = file->getHeader();
-  if (hdr.e_machine != llvm::ELF::EM_RISCV) return not_a_guest(name, "e_machine is not RISC-V", 18);
-  if (hdr.e_type != llvm::ELF::ET_EXEC)
+  if (elf[6] != EV_CURRENT) return not_a_guest(name, "unknown ELF version (EI_VERSION)", 6);
+  ElfFile file(elf);
+  const Elf64_Ehdr& hdr = file.header();
+  if (hdr.e_machine != EM_RISCV) return not_a_guest(name, "e_machine is not RISC-V", 18);
+  if (hdr.e_type != ET_EXEC)
     return not_a_guest(name, "not an executable (ET_EXEC); link it statically", 16);
-  if (hdr.e_flags & llvm::ELF::EF_RISCV_RVE)
-    return not_a_guest(name, "RV64E guests are not supported", 48);
-  return std::move(*file);
+  if (hdr.e_flags & EF_RISCV_RVE) return not_a_guest(name, "RV64E guests are not supported", 48);
+  return file;
 }
 
 Status check_limits(const Limits& limits) {
@@ -62,20 +109,21 @@ struct Image {
 // Reads the PT_LOAD segments, each checked to lie in [kNullGuard, image_max).
 Expected<Image> read_segments(const std::string& name, std::string_view elf, const ElfFile& file,
                               uint64_t image_max) {
-  const auto& hdr = file.getHeader();
-  auto phdrs = file.program_headers();
-  if (!phdrs) return not_a_guest(name, llvm::toString(phdrs.takeError()), 32);
+  const Elf64_Ehdr& hdr = file.header();
+  std::string why;
+  auto phdrs = file.program_headers(&why);
+  if (!phdrs) return not_a_guest(name, why, 32);
   Image image;
   int index = 0;
   for (const auto& ph : *phdrs) {
     int64_t at = static_cast<int64_t>(hdr.e_phoff + index * hdr.e_phentsize);
     ++index;
-    if (ph.p_type == llvm::ELF::PT_INTERP || ph.p_type == llvm::ELF::PT_DYNAMIC)
+    if (ph.p_type == PT_INTERP || ph.p_type == PT_DYNAMIC)
       return not_a_guest(
           name,
           fmt::format("program header {} asks for dynamic linking; link statically", index - 1),
           at);
-    if (ph.p_type != llvm::ELF::PT_LOAD || ph.p_memsz == 0) continue;
+    if (ph.p_type != PT_LOAD || ph.p_memsz == 0) continue;
     uint64_t v = ph.p_vaddr, n = ph.p_memsz;
     if (ph.p_filesz > n)
       return not_a_guest(name, fmt::format("segment {}: p_filesz > p_memsz", index - 1), at);
@@ -89,7 +137,7 @@ Expected<Image> read_segments(const std::string& name, std::string_view elf, con
                       "(0x{:x}..0x{:x}); raise --max-memory",
                       index - 1, v, n, kNullGuard, image_max),
           at);
-    bool w = ph.p_flags & llvm::ELF::PF_W, x = ph.p_flags & llvm::ELF::PF_X;
+    bool w = ph.p_flags & PF_W, x = ph.p_flags & PF_X;
     if (w && x)
       return not_a_guest(name, fmt::format("segment {} is writable and executable", index - 1), at);
     if (x) {
@@ -109,30 +157,25 @@ Expected<Image> read_segments(const std::string& name, std::string_view elf, con
   return image;
 }
 
-// The symbol table, for vmcall by name and for messages. A damaged table is ignored.
+// The symbol table, for vmcall by name and for messages. A damaged table is ignored: entries
+// whose name lies outside its (NUL-terminated) string table are skipped.
 void read_symbols(const ElfFile& file, std::unordered_map<std::string, uint64_t>& symbols) {
-  auto sections = file.sections();
-  if (!sections) {
-    llvm::consumeError(sections.takeError());
-    return;
-  }
-  for (const auto& sec : *sections) {
-    if (sec.sh_type != llvm::ELF::SHT_SYMTAB) continue;
-    auto syms = file.symbols(&sec);
-    auto strtab = file.getStringTableForSymtab(sec);
-    if (!syms || !strtab) {
-      if (!syms) llvm::consumeError(syms.takeError());
-      if (!strtab) llvm::consumeError(strtab.takeError());
+  std::string why;
+  auto sections = file.sections(&why);
+  if (!sections) return;
+  for (const Elf64_Shdr& sec : *sections) {
+    if (sec.sh_type != SHT_SYMTAB || sec.sh_link >= sections->size()) continue;
+    const Elf64_Shdr& strsec = (*sections)[sec.sh_link];
+    auto syms = file.contents(sec);
+    auto strtab = file.contents(strsec);
+    if (!syms || !strtab || strsec.sh_type != SHT_STRTAB || strtab->empty() ||
+        strtab->back() != '\0')
       break;
-    }
-    for (const auto& sym : *syms) {
-      if (sym.st_shndx == llvm::ELF::SHN_UNDEF || sym.st_name == 0) continue;
-      auto nm = sym.getName(*strtab);
-      if (!nm) {
-        llvm::consumeError(nm.takeError());
-        continue;
-      }
-      symbols.emplace(nm->str(), sym.st_value);
+    for (size_t at = 0; at + sizeof(Elf64_Sym) <= syms->size(); at += sizeof(Elf64_Sym)) {
+      Elf64_Sym sym;
+      std::memcpy(&sym, syms->data() + at, sizeof sym);
+      if (sym.st_shndx == SHN_UNDEF || sym.st_name == 0 || sym.st_name >= strtab->size()) continue;
+      symbols.emplace(std::string(strtab->data() + sym.st_name), sym.st_value);
     }
   }
 }
@@ -156,7 +199,7 @@ Status Sandbox::Impl::load(std::string_view elf) {
           name, fmt::format("read-only segment at 0x{:x} overlaps the writable area", s.vaddr));
   if (image.lo_rw != UINT64_MAX && exec_hi > image.lo_rw)
     return not_a_guest(name, "text lies above writable data");
-  const uint64_t e_entry = file.getHeader().e_entry;
+  const uint64_t e_entry = file.header().e_entry;
   if (e_entry < exec_lo || e_entry >= exec_hi)
     return not_a_guest(
         name, fmt::format("entry point 0x{:x} is outside the executable segment", e_entry), 24);
@@ -168,16 +211,15 @@ Status Sandbox::Impl::load(std::string_view elf) {
   brk_max = image_max;
   map_top = mmap_lo = image_max;
   // The program headers as the guest sees them (AT_PHDR): inside a loaded segment.
-  const auto& hdr = file.getHeader();
+  const Elf64_Ehdr& hdr = file.header();
   phnum = hdr.e_phnum;
   phent = hdr.e_phentsize;
-  if (auto phdrs = file.program_headers()) {
-    for (const auto& ph : *phdrs)
-      if (ph.p_type == llvm::ELF::PT_LOAD && hdr.e_phoff >= ph.p_offset &&
+  std::string why;
+  if (auto phdrs = file.program_headers(&why)) {
+    for (const Elf64_Phdr& ph : *phdrs)
+      if (ph.p_type == PT_LOAD && hdr.e_phoff >= ph.p_offset &&
           hdr.e_phoff + uint64_t(phnum) * phent <= ph.p_offset + ph.p_filesz)
         phdr = ph.p_vaddr + (hdr.e_phoff - ph.p_offset);
-  } else {
-    llvm::consumeError(phdrs.takeError());
   }
 
   read_symbols(file, symbols);

@@ -214,7 +214,14 @@ struct FormTable {
         return set(kF, kX, kNoReg, kNoReg, kFpState | kRne);
       case Op::FMV_X_W:
       case Op::FMV_X_D:
+      case Op::FCLASS_S:
+      case Op::FCLASS_D:
         return set(kX, kF, kNoReg, kNoReg, 0);
+      case Op::FMIN_S:
+      case Op::FMAX_S:
+      case Op::FMIN_D:
+      case Op::FMAX_D:
+        return set(kF, kF, kF, kNoReg, kFpState);
       case Op::FMV_W_X:
       case Op::FMV_D_X:
         return set(kF, kX, kNoReg, kNoReg, 0);
