@@ -8,7 +8,8 @@
 // computes a + 2b + 3c + 4d (8 guest instructions); BM_vmcall_take4_ret: the same call to a
 // function that is one `ret` (the round trip alone; libriscv publishes 3-6 ns for its
 // equivalent). BM_vmcall_spin_1M: 1,000,000 guest instructions of a spin
-// loop per call (items/s = guest instructions per second).
+// loop per call (items/s = guest instructions per second). Each in both tiers: /jit:0 the
+// interpreter, /jit:1 the translation tier (Limits::tier).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -20,17 +21,20 @@ namespace {
 
 std::string g_elf;
 
-std::unique_ptr<tierjit::sandbox::Sandbox> load(uint64_t budget) {
+// state.range(0): 0 the interpreter, 1 the translation tier.
+std::unique_ptr<tierjit::sandbox::Sandbox> load(uint64_t budget, const benchmark::State& state) {
   auto bytes = tierjit::read_file(g_elf);
   if (!bytes.ok()) return nullptr;
   tierjit::sandbox::Limits l;
   l.max_instructions = budget;
+  l.tier = state.range(0) ? tierjit::sandbox::ExecTier::kTranslate
+                          : tierjit::sandbox::ExecTier::kInterpret;
   auto s = tierjit::sandbox::Sandbox::load(bytes.value(), g_elf, l);
   return s.ok() ? std::move(s.value()) : nullptr;
 }
 
 void BM_vmcall_add4(benchmark::State& state) {
-  auto box = load(1'000'000);
+  auto box = load(1'000'000, state);
   if (!box) return state.SkipWithError("cannot load the guest");
   uint64_t fn = box->symbol("add4");
   tierjit::sandbox::Arg args[] = {
@@ -46,11 +50,11 @@ void BM_vmcall_add4(benchmark::State& state) {
   if (!ok) return state.SkipWithError("a vmcall did not return (fault or budget)");
   if (sum != 30 * state.iterations()) state.SkipWithError("wrong result");
 }
-BENCHMARK(BM_vmcall_add4);
+BENCHMARK(BM_vmcall_add4)->ArgName("jit")->Arg(0)->Arg(1);
 
 // The round trip alone: four integer arguments to a guest function that is a single `ret`.
 void BM_vmcall_take4_ret(benchmark::State& state) {
-  auto box = load(1'000'000);
+  auto box = load(1'000'000, state);
   if (!box) return state.SkipWithError("cannot load the guest");
   uint64_t fn = box->symbol("take4");
   tierjit::sandbox::Arg args[] = {
@@ -61,10 +65,10 @@ void BM_vmcall_take4_ret(benchmark::State& state) {
     ok &= box->vmcall(fn, args).reason == tierjit::sandbox::StopReason::kReturned;
   if (!ok) state.SkipWithError("a vmcall did not return (fault or budget)");
 }
-BENCHMARK(BM_vmcall_take4_ret);
+BENCHMARK(BM_vmcall_take4_ret)->ArgName("jit")->Arg(0)->Arg(1);
 
 void BM_vmcall_spin_1M(benchmark::State& state) {
-  auto box = load(1'000'000);
+  auto box = load(1'000'000, state);
   if (!box) return state.SkipWithError("cannot load the guest");
   uint64_t fn = box->symbol("spin");
   bool ok = true;
@@ -77,7 +81,7 @@ void BM_vmcall_spin_1M(benchmark::State& state) {
   if (!ok) state.SkipWithError("spin did not run its budget (fault): no speed to report");
   state.SetItemsProcessed(state.iterations() * 1'000'000);
 }
-BENCHMARK(BM_vmcall_spin_1M);
+BENCHMARK(BM_vmcall_spin_1M)->ArgName("jit")->Arg(0)->Arg(1);
 
 }  // namespace
 

@@ -24,7 +24,8 @@
 // a0..a5, result in a0; negative errno on failure), with Linux semantics for what a static
 // single-threaded program (glibc's or picolibc's start-up, stdio, malloc) needs: read (63, fd
 // 0 only when Limits::allow_stdin), readv (65), write (64, fds 1 and 2), writev (66), close
-// (57), lseek (62, -ESPIPE on fds 0-2), fstat (80: the standard streams are pipes),
+// (57), dup/dup3 (23/24: of granted files and of the standard streams, so freopen() of stdout
+// works), lseek (62, -ESPIPE on fds 0-2), fstat (80: the standard streams are pipes),
 // newfstatat (79), exit (93), exit_group (94), brk (214), mmap/munmap of anonymous private
 // memory (222/215), mprotect (226, accepted), clock_gettime (113, clocks 0-7), clock_getres
 // (114), gettimeofday (169), set_tid_address (96), set_robust_list (99), rseq (293, -ENOSYS),
@@ -41,6 +42,13 @@
 // guest library's `print` and `vcall` live there; an unregistered one stops the guest. Any other
 // call returns -ENOSYS, or with Limits::strict stops the guest with FaultKind::kSyscallDenied
 // naming the number.
+//
+// Execution (Limits::tier): guest code is translated block by block to x86-64 on first
+// execution (copy-and-patch: stencils compiled by clang at build time, one per operation form),
+// with the interpreter for what the translator leaves to it (ecall, CSRs, atomics, rounding
+// modes other than RNE) and for the last instructions of a budget. Both tiers give the same
+// results, fault messages and pcs, and stop a budget at the same instruction; translations live
+// as long as the Sandbox (text is never writable, so they never go stale), in W^X memory.
 //
 // Thread safety: one Sandbox runs on one thread at a time; distinct Sandboxes are independent.
 #pragma once

@@ -109,9 +109,9 @@ int Sandbox::Impl::open_granted_parent(const std::string& path, std::string* nam
 }
 
 void Sandbox::Impl::close_files() {
-  for (auto& [guest_fd, host_fd] : open_files) ::close(host_fd);
+  for (auto& [guest_fd, host_fd] : open_files)
+    if (host_fd >= 0) ::close(host_fd);  // negative: a duplicate of a standard stream
   open_files.clear();
-  next_fd = 3;
 }
 
 void Sandbox::Impl::fault(FaultKind kind, uint64_t at_pc, uint64_t addr, std::string message) {

@@ -109,7 +109,6 @@ struct Sandbox::Impl {
   /// The grant whose guest directory holds `path`, and the path beneath it; nullptr if none.
   const DirGrant* resolve_granted(const std::string& path, std::string* rel) const;
   std::unordered_map<int64_t, int> open_files;  ///< guest fd (>= 3) -> host fd
-  int64_t next_fd = 3;
   void close_files();
   std::function<void(int, std::string_view)> output;
 

@@ -29,11 +29,31 @@ constexpr int64_t kEPERM = 1, kENOENT = 2, kEBADF = 9, kEAGAIN = 11, kENOMEM = 1
                   kEFAULT = 14, kEINVAL = 22, kEMFILE = 24, kENOTTY = 25, kESPIPE = 29,
                   kENOSYS = 38;
 
+// A guest descriptor made by dup/dup3 of a standard stream k maps to kStreamMarker - k instead
+// of a host descriptor; fds 0-2 that were never replaced are the streams themselves.
+constexpr int kStreamMarker = -1000;
+
+// The standard stream (0-2) guest fd `fd` refers to, or -1 (a file, or not open).
+int stream_of(const Impl& m, int64_t fd) {
+  auto it = m.open_files.find(fd);
+  if (it == m.open_files.end()) return fd >= 0 && fd <= 2 ? static_cast<int>(fd) : -1;
+  return it->second <= kStreamMarker ? kStreamMarker - it->second : -1;
+}
+// The host descriptor of an open guest file, or -1.
+int host_file(const Impl& m, int64_t fd) {
+  auto it = m.open_files.find(fd);
+  return it == m.open_files.end() || it->second < 0 ? -1 : it->second;
+}
+// The lowest free guest descriptor from 3 up (Linux hands out the lowest).
+int64_t free_fd(const Impl& m) {
+  int64_t fd = 3;
+  while (m.open_files.count(fd)) ++fd;
+  return fd;
+}
+
 int64_t sys_read(Impl& m, const uint64_t* a) {
-  int host_fd = -1;
-  if (a[0] == 0 && m.limits.allow_stdin) host_fd = 0;
-  if (auto it = m.open_files.find(static_cast<int64_t>(a[0])); it != m.open_files.end())
-    host_fd = it->second;
+  int host_fd = host_file(m, static_cast<int64_t>(a[0]));
+  if (stream_of(m, static_cast<int64_t>(a[0])) == 0 && m.limits.allow_stdin) host_fd = 0;
   if (host_fd < 0) return -kEBADF;
   if (!m.can_write(a[1], a[2])) return -kEFAULT;
   ssize_t got = ::read(host_fd, m.mem + a[1], a[2]);
@@ -62,49 +82,80 @@ std::optional<int64_t> sys_openat(Impl& m, const uint64_t* a) {
   int flags = int(a[2]) & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY);
   int host_fd = m.open_granted(path, flags, unsigned(a[3]));
   if (host_fd < 0) return host_fd;
-  m.open_files[m.next_fd] = host_fd;
-  return m.next_fd++;
+  int64_t fd = free_fd(m);
+  m.open_files[fd] = host_fd;
+  return fd;
+}
+
+// dup (23) and dup3 (24): of a granted file (a host dup) or of a standard stream (a marker),
+// so that freopen() of stdout onto a file, and the saving and restoring of stdout around it,
+// work as on Linux.
+int64_t sys_dup(Impl& m, const uint64_t* a, bool to_target) {
+  int64_t old = static_cast<int64_t>(a[0]);
+  int value;
+  if (int s = stream_of(m, old); s >= 0) {
+    value = kStreamMarker - s;
+  } else if (int h = host_file(m, old); h >= 0) {
+    value = -1;  // duplicated below, once the target is known to be valid
+  } else {
+    return -kEBADF;
+  }
+  int64_t target = to_target ? static_cast<int64_t>(a[1]) : free_fd(m);
+  if (to_target && target == old) return -kEINVAL;
+  if (target < 0 || target >= 1024) return -kEBADF;
+  if (!m.open_files.count(target) && m.open_files.size() >= 64) return -kEMFILE;
+  if (value == -1) {
+    value = ::fcntl(host_file(m, old), F_DUPFD_CLOEXEC, 0);
+    if (value < 0) return -kEMFILE;
+  }
+  if (int h = host_file(m, target); h >= 0) ::close(h);
+  m.open_files[target] = value;
+  return target;
+}
+
+// Writes [at, at+n) of guest memory to guest fd `fd`: a granted file under a writable grant, or
+// stdout/stderr (the output sink).
+int64_t write_fd(Impl& m, int64_t fd, uint64_t at, uint64_t n) {
+  if (!m.can_read(at, n)) return -kEFAULT;
+  if (int h = host_file(m, fd); h >= 0) {
+    ssize_t w = ::write(h, m.mem + at, n);
+    return w < 0 ? -errno : w;
+  }
+  int s = stream_of(m, fd);
+  if (s != 1 && s != 2) return -kEBADF;
+  m.output(s, std::string_view(reinterpret_cast<char*>(m.mem + at), n));
+  return static_cast<int64_t>(n);
 }
 
 int64_t sys_write(Impl& m, const uint64_t* a) {
-  if (auto it = m.open_files.find(static_cast<int64_t>(a[0])); it != m.open_files.end()) {
-    if (!m.can_read(a[1], a[2])) return -kEFAULT;  // a file under a writable grant
-    ssize_t n = ::write(it->second, m.mem + a[1], a[2]);
-    return n < 0 ? -errno : n;
-  }
-  if (a[0] != 1 && a[0] != 2) return -kEBADF;
-  if (!m.can_read(a[1], a[2])) return -kEFAULT;
-  m.output(static_cast<int>(a[0]), std::string_view(reinterpret_cast<char*>(m.mem + a[1]), a[2]));
-  return static_cast<int64_t>(a[2]);
+  return write_fd(m, static_cast<int64_t>(a[0]), a[1], a[2]);
 }
 
 int64_t sys_writev(Impl& m, const uint64_t* a) {
-  if (a[0] != 1 && a[0] != 2) return -kEBADF;
   if (a[2] > 1024 || !m.can_read(a[1], a[2] * 16)) return -kEFAULT;
   int64_t total = 0;
   for (uint64_t i = 0; i < a[2]; ++i) {
     uint64_t iov[2];
     std::memcpy(iov, m.mem + a[1] + i * 16, 16);
-    if (!m.can_read(iov[0], iov[1])) return -kEFAULT;
-    m.output(static_cast<int>(a[0]),
-             std::string_view(reinterpret_cast<char*>(m.mem + iov[0]), iov[1]));
-    total += static_cast<int64_t>(iov[1]);
+    int64_t r = write_fd(m, static_cast<int64_t>(a[0]), iov[0], iov[1]);
+    if (r < 0) return total > 0 ? total : r;
+    total += r;
   }
   return total;
 }
 
 int64_t sys_close(Impl& m, const uint64_t* a) {
-  if (a[0] <= 2) return 0;
   auto it = m.open_files.find(static_cast<int64_t>(a[0]));
-  if (it == m.open_files.end()) return -kEBADF;
-  ::close(it->second);
+  if (it == m.open_files.end()) return a[0] <= 2 ? 0 : -kEBADF;
+  if (it->second >= 0) ::close(it->second);
   m.open_files.erase(it);
   return 0;
 }
 
 int64_t sys_lseek(Impl& m, const uint64_t* a) {
   auto it = m.open_files.find(static_cast<int64_t>(a[0]));
-  if (it == m.open_files.end()) return a[0] <= 2 ? -kESPIPE : -kEBADF;
+  if (stream_of(m, static_cast<int64_t>(a[0])) >= 0) return -kESPIPE;
+  if (it == m.open_files.end()) return -kEBADF;
   if (a[2] > 2) return -kEINVAL;
   off_t r = ::lseek(it->second, static_cast<off_t>(a[1]), static_cast<int>(a[2]));
   return r < 0 ? -kEINVAL : r;
@@ -213,7 +264,7 @@ void put_stat(Impl& m, uint64_t at, const struct stat& st) {
 int64_t sys_fstat(Impl& m, int64_t fd, uint64_t at) {
   if (!m.can_write(at, 128)) return -kEFAULT;
   struct stat st {};
-  if (fd >= 0 && fd <= 2) {
+  if (stream_of(m, fd) >= 0) {
     st.st_mode = S_IFIFO | 0600;
     st.st_blksize = 4096;
     st.st_nlink = 1;
@@ -435,6 +486,10 @@ std::optional<int64_t> linux_syscall(Impl& m, uint64_t n, const uint64_t* a) {
       return sys_writev(m, a);
     case 57:
       return sys_close(m, a);
+    case 23:
+      return sys_dup(m, a, false);
+    case 24:
+      return sys_dup(m, a, true);
     case 62:
       return sys_lseek(m, a);
     case 214:
@@ -474,6 +529,8 @@ const char* syscall_name(uint64_t n) {
     uint16_t n;
     const char* name;
   } kNames[] = {{17, "getcwd"},
+                {23, "dup"},
+                {24, "dup3"},
                 {25, "fcntl"},
                 {29, "ioctl"},
                 {35, "unlinkat"},

@@ -59,6 +59,25 @@ grep -Eq '^heap exhausted after 1[0-9] MiB$' "$WORK/out" ||
 expect_run "memory limit too small for the image" 65 "does not fit the guest memory" -- \
   "$TIERJIT" sandbox --max-memory 1048576 --stack 524288 "$WORK/basic.elf"
 
+# Both tiers stop every hostile guest the same way: status, message, pc (translated code hands
+# the faulting instruction to the interpreter, and charges the budget block by block exactly).
+for g in hostile_loop hostile_recurse hostile_store hostile_text hostile_jump hostile_syscall hostile_memory basic; do
+  args=(--max-instructions 50000000 --max-memory 16777216 "$WORK/$g.elf")
+  "$TIERJIT" sandbox --stats "${args[@]}" > "$WORK/j.out" 2> "$WORK/j.err"; jrc=$?
+  "$TIERJIT" sandbox --tier interp "${args[@]}" > "$WORK/i.out" 2> "$WORK/i.err"; irc=$?
+  checks=$((checks + 1))
+  if [ "$jrc" != "$irc" ] || ! cmp -s "$WORK/j.out" "$WORK/i.out" ||
+     ! diff <(grep -v '^tierjit: sandbox: ' "$WORK/j.err") "$WORK/i.err" >/dev/null; then
+    echo "FAIL $g: translator ($jrc) and interpreter ($irc) stop differently"
+    diff <(grep -v '^tierjit: sandbox: ' "$WORK/j.err") "$WORK/i.err" | head -5
+    failures=$((failures + 1))
+  elif ! grep -Eq "tier jit: [1-9][0-9]* blocks" "$WORK/j.err"; then
+    echo "FAIL $g: the translator did not run"; failures=$((failures + 1))
+  else
+    echo "ok   $g: same stop in both tiers (status $jrc)"
+  fi
+done
+
 # -g: faults and addr2line name the source line.
 EXTRA=(-g)
 build hostile_store -g || { echo "FAIL build -g"; failures=$((failures + 1)); }

@@ -94,6 +94,15 @@ expect_run "--dir: read-only" 0 "" -- "$TIERJIT" sandbox --dir "$WORK/w/out::/ou
 checks=$((checks + 1))
 if [ "$(grep -c "Permission denied" "$WORK/out")" = 5 ]; then echo "ok   --dir: every write refused"
 else echo "FAIL read-only grant: $(cat "$WORK/out")"; failures=$((failures + 1)); fi
+# stdout redirected onto a file and back (dup, freopen = dup3 onto fd 1, dup2), as qemu does.
+riscv64-linux-gnu-gcc -O2 -static "$SRC/tests/sandbox/guests/linux_redirect.c" -o "$WORK/redirect"
+mkdir -p "$WORK/r"
+env -i qemu-riscv64 "$WORK/redirect" "$WORK/r" > "$WORK/redirect.expected"
+grep -q "the file held: into the file 42" "$WORK/redirect.expected" || echo "note: qemu output: $(cat "$WORK/redirect.expected")"
+for tier in jit interp; do
+  expect_stdout "dup/dup3: stdout onto a file and back ($tier)" "$WORK/redirect.expected" -- \
+    "$TIERJIT" sandbox --tier $tier --dir-rw "$WORK/r" "$WORK/redirect" "$WORK/r"
+done
 # A position-independent image (ET_DYN: a shared object here; Debian's cross glibc has no
 # static-PIE start file) is refused with a located error (exit 65), not run.
 riscv64-linux-gnu-gcc -O2 -shared -fPIC "$G" -o "$WORK/glibc.so"

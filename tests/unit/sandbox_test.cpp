@@ -155,6 +155,32 @@ TEST_F(SandboxApi, BudgetStopsASpinningCall) {
   EXPECT_EQ(r.instructions, 1'000'000u);
 }
 
+// The translation tier (the default) and the interpreter agree on vmcalls and on where a budget
+// stops a call, and the translator really ran.
+TEST_F(SandboxApi, BothTiersAgreeOnCallsAndBudgets) {
+  for (uint64_t budget : {1ull, 7ull, 1000ull, 123457ull}) {
+    RunResult r[2];
+    TranslationStats stats[2];
+    for (int t = 0; t < 2; ++t) {
+      Limits l = limits_;
+      l.tier = t == 0 ? ExecTier::kInterpret : ExecTier::kTranslate;
+      l.max_instructions = budget;
+      auto s = Sandbox::load(*elf_, "api.elf", l);
+      ASSERT_TRUE(s.ok());
+      Arg ints[] = {Arg::integer(1), Arg::integer(2), Arg::integer(3), Arg::integer(4)};
+      EXPECT_EQ(s.value()->vmcall(s.value()->symbol("add4"), ints).value, budget > 8 ? 30u : 0u);
+      r[t] = s.value()->vmcall(s.value()->symbol("spin"), {});
+      stats[t] = s.value()->translation_stats();
+    }
+    EXPECT_EQ(r[0].reason, StopReason::kBudget);
+    EXPECT_EQ(r[1].reason, r[0].reason);
+    EXPECT_EQ(r[1].instructions, budget);
+    EXPECT_EQ(r[1].pc, r[0].pc) << "budget " << budget;
+    EXPECT_EQ(stats[0].blocks, 0u);
+    EXPECT_GT(stats[1].blocks, 0u) << "the translator must have run";
+  }
+}
+
 TEST_F(SandboxApi, CallToNonCodeFaults) {
   RunResult r = box_->vmcall(0x10, {});
   EXPECT_EQ(r.fault, FaultKind::kFetchFault);
