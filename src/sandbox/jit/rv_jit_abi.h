@@ -31,7 +31,7 @@ struct tj_rv_ctx {
   uint64_t stack_limit[4], read_limit[4], write_limit[4];
   uint64_t text_lo, text_size; /* [exec_lo, exec_hi): executable */
   void* const* table;          /* translated block per 2-byte text position, or null */
-  uint64_t exit_pc;            /* TJ_RV_EXIT_ID_MISS: the jump target */
+  uint64_t exit_pc;            /* TJ_RV_EXIT_ID_MISS, a JALR out of text: the jump target */
   int64_t left;                /* instructions left in the budget, set by the common exit */
   uint32_t exit_id;            /* set by every exit site */
   uint32_t fp_ready;           /* MXCSR holds round-to-nearest and no stale flags */

@@ -162,7 +162,10 @@ STENCIL(LI) { /* LUI, AUIPC, and JAL's link: the value is known when translating
  * executed (the interpreter reports it); then the table lookup. */
 STENCIL(jalr_check) {
   b = (a + IMM) & ~(u64)1;
-  if (UNLIKELY(b - c->text_lo >= c->text_size)) EXIT();
+  if (UNLIKELY(b - c->text_lo >= c->text_size)) {
+    c->exit_pc = b; /* the run loop ends a vmcall that returns to its sentinel itself */
+    EXIT();
+  }
   a = k64();
   CONTINUE();
 }

@@ -333,8 +333,10 @@ struct Jump {
 // What an exit id means (rv_jit_abi.h): the dispatcher's instructions for that exit.
 struct ExitRec {
   uint8_t kind = TJ_RV_EXIT_MISS;
-  uint32_t refund = 0;  // instructions charged by the block but not run
-  uint32_t link = 0;    // TJ_RV_EXIT_LINK: index into links
+  uint8_t jalr_rd = 0xff;  // a JALR whose target left text (exit_pc): its rd; else 0xff
+  uint8_t jalr_len = 0;    // and its length in bytes
+  uint32_t refund = 0;     // instructions charged by the block but not run
+  uint32_t link = 0;       // TJ_RV_EXIT_LINK: index into links
   uint64_t pc = 0;
 };
 // A direct jump to a guest pc that had no translation when emitted (the exit stub reports it).
@@ -517,7 +519,7 @@ struct Translator::State {
   }
 
   Jump stub(uint8_t kind, uint64_t pc, uint32_t refund) {
-    exits.push_back({kind, refund, 0, pc});
+    exits.push_back({.kind = kind, .refund = refund, .pc = pc});
     stubs.push_back(uint32_t(exits.size() - 1));
     return {Jump::kStub, 0, 0, stubs.size() - 1};
   }
@@ -638,6 +640,8 @@ struct Translator::State {
       case Op::JALR: {
         get_a(d.rs1);
         Jump e = side();
+        exits.back().jalr_rd = d.rd;  // the run loop finishes a return from a vmcall itself
+        exits.back().jalr_len = d.len;
         emit(t.jalr_check, p.set(HoleKind::kK, int64_t(next)), nullptr, &e);
         a_holds = b_holds = -1;
         put_a(d.rd);
@@ -748,7 +752,7 @@ struct Translator::State {
             put_rel(j.site, j.addend, static_cast<uint8_t*>(dest));
           } else {
             // Not translated yet: an exit site that reports the link, patched once translated.
-            exits.push_back({TJ_RV_EXIT_LINK, 0, uint32_t(links.size()), j.to});
+            exits.push_back({.kind = TJ_RV_EXIT_LINK, .link = uint32_t(links.size()), .pc = j.to});
             links.push_back({sp.rw + j.site, sp.rx + j.site, j.addend, j.to, false});
             put_rel(j.site, j.addend, sp.rx + exit_site(uint32_t(exits.size() - 1)));
           }
@@ -819,6 +823,15 @@ void Translator::run(uint64_t budget) {
     s.ctx.fp_ready = was_ready && m.frm == 0;
     return m.result.reason == StopReason::kBudget && left > 0;
   };
+  // The result starts as the interpreter's does (a run that never interprets keeps it).
+  m.stop = false;
+  m.result.reason = StopReason::kFault;
+  m.result.exit_code = 0;
+  m.result.value = 0;
+  m.result.fvalue = 0;
+  m.result.fault = FaultKind::kNone;
+  m.result.pc = m.result.addr = 0;
+  m.result.message.clear();
   bool stopped = false;
   while (!stopped) {
     if (left == 0) {
@@ -866,6 +879,18 @@ void Translator::run(uint64_t budget) {
         }
         break;
       default:  // TJ_RV_EXIT_INTERP
+        if (e.jalr_rd != 0xff && s.ctx.exit_pc == kVmcallReturn) {
+          // A return to the vmcall sentinel: the JALR completes here, as the interpreter's
+          // would (link, one instruction, the call's result), without entering it.
+          if (e.jalr_rd != 0) m.x[e.jalr_rd] = m.pc + e.jalr_len;
+          --left;
+          m.pc = kVmcallReturn;
+          m.result.reason = StopReason::kReturned;
+          m.result.value = m.x[10];
+          m.result.fvalue = fp::dbl(m.f[10]);
+          stopped = true;
+          break;
+        }
         stopped = !interpret(1);
         break;
     }
