@@ -49,9 +49,6 @@ using RelocKind = runtime::RelocKind;
 using Hole = runtime::StencilHole<HoleKind>;
 using Stencil = runtime::StencilCode<HoleKind>;
 
-struct NamedStencil {
-  const char* name;
-  const Stencil* stencil;
-};
+using NamedStencil = runtime::NamedStencil<HoleKind>;
 
 }  // namespace tierjit::baseline

@@ -21,16 +21,8 @@
  *   NEXT TARGET  rel32 jumps: the following code, and a branch target.
  * The extractor fails the build on any other relocation: no data sections, no calls except
  * through K holes or slots. */
-typedef unsigned char u8;
-typedef unsigned short u16;
-typedef unsigned int u32;
-typedef unsigned long u64;
-typedef signed char i8;
-typedef short i16;
-typedef int i32;
-typedef long i64;
+#include "runtime/stencil_prelude.h"
 
-#define PN __attribute__((preserve_none))
 #define ARGS_DECL u8 *fp, u64 x0, u64 x1
 #define ARGS fp, x0, x1
 extern u64 PN TJB_NEXT(ARGS_DECL);
@@ -74,7 +66,6 @@ static inline __attribute__((always_inline)) u64 k64b(void) {
     if (__builtin_expect(!!(c), 0)) JUMP(); \
     CONTINUE();                   \
   } while (0)
-#define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* Per width: unsigned and signed types and the canonical (zero-extended) form. */
 #define U_8 u8

@@ -35,4 +35,11 @@ struct StencilCode {
   bool refuel;     ///< has a refuel hole: each use gets a cold refuel stub (likewise)
 };
 
+/// A stencil by its name (the families that pick variants by name at start-up).
+template <class HoleKind>
+struct NamedStencil {
+  const char* name;
+  const StencilCode<HoleKind>* stencil;
+};
+
 }  // namespace tierjit::runtime

@@ -334,6 +334,21 @@ Decoded decode_op_imm32(uint32_t w, uint32_t rd, uint32_t rs1, uint32_t f3) {
 
 }  // namespace
 
+bool is_direct_jump(Op op) {
+  switch (op) {
+    case Op::JAL:
+    case Op::BEQ:
+    case Op::BNE:
+    case Op::BLT:
+    case Op::BGE:
+    case Op::BLTU:
+    case Op::BGEU:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool writes_xrd(Op op) { return kWritesXrd[static_cast<int>(op)]; }
 const char* op_name(Op op) { return kNames[static_cast<int>(op)]; }
 

@@ -19,6 +19,8 @@ enum class Op : uint8_t {
 
 /// Whether `op` writes integer register rd (so a write to x0 must be discarded).
 bool writes_xrd(Op op);
+/// Whether `op` jumps to pc + imm (JAL and the conditional branches).
+bool is_direct_jump(Op op);
 /// The operation's mnemonic ("ADDI", "FCVT_W_D", ...), for messages and tests.
 const char* op_name(Op op);
 

@@ -172,25 +172,14 @@ L_decode : {
   e.rm = d.rm;
   e.step = static_cast<uint8_t>(d.len / 2);
   e.imm = d.imm;
-  switch (d.op) {
-    case Op::JAL:
-    case Op::BEQ:
-    case Op::BNE:
-    case Op::BLT:
-    case Op::BGE:
-    case Op::BLTU:
-    case Op::BGEU: {
-      // Branch targets become entry offsets; a target outside text (or odd) keeps the byte
-      // offset and takes the checked path when the branch is taken.
-      uint64_t t = at + static_cast<int64_t>(d.imm);
-      if (t - elo < esize && !(t & 1))
-        e.imm = d.imm / 2, e.rs3 = 1;
-      else
-        e.rs3 = 0;
-      break;
-    }
-    default:
-      break;
+  if (is_direct_jump(d.op)) {
+    // Branch targets become entry offsets; a target outside text (or odd) keeps the byte
+    // offset and takes the checked path when the branch is taken.
+    uint64_t t = at + static_cast<int64_t>(d.imm);
+    if (t - elo < esize && !(t & 1))
+      e.imm = d.imm / 2, e.rs3 = 1;
+    else
+      e.rs3 = 0;
   }
   e.handler = kLabels[static_cast<int>(d.op)];
   goto*(kBase + e.handler);

@@ -32,21 +32,13 @@
  *   ID                 an exit site's id (rv_jit_abi.h)
  *   K                  64-bit constant (guest pc, link address, LUI/AUIPC value)
  *   NEXT TARGET EXIT   rel32 jumps: the following code, a branch target, the side exit. */
-#include "rv_jit_abi.h"
+#include "runtime/stencil_prelude.h"
+#include "sandbox/jit/rv_jit_abi.h"
 
-typedef unsigned char u8;
-typedef unsigned short u16;
-typedef unsigned int u32;
-typedef unsigned long u64;
-typedef signed char i8;
-typedef short i16;
-typedef int i32;
-typedef long i64;
 typedef __int128 i128;
 typedef unsigned __int128 u128;
 typedef struct tj_rv_ctx Ctx;
 
-#define PN __attribute__((preserve_none))
 #define ARGS_DECL                                                                      \
   u64 *x, u8 *m, i64 left, Ctx *c, u64 a, u64 b, u64 s0, u64 s1, u64 s2, u64 s3, u64 s4
 #define ARGS x, m, left, c, a, b, s0, s1, s2, s3, s4
@@ -84,7 +76,6 @@ static inline __attribute__((always_inline)) u64 k64(void) {
 #define CONTINUE() __attribute__((musttail)) return TJR_NEXT(ARGS)
 #define JUMP() __attribute__((musttail)) return TJR_TARGET(ARGS)
 #define EXIT() __attribute__((musttail)) return TJR_EXIT(ARGS)
-#define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define SX32(v) ((u64)(i64)(i32)(u32)(v))
 
 /* ---- the entry trampoline (C calling convention), block entry and exits ------------------ */

@@ -47,10 +47,7 @@ enum class HoleKind : uint8_t {
 using RelocKind = runtime::RelocKind;
 using Hole = runtime::StencilHole<HoleKind>;
 using Stencil = runtime::StencilCode<HoleKind>;
-struct NamedStencil {
-  const char* name;
-  const Stencil* stencil;
-};
+using NamedStencil = runtime::NamedStencil<HoleKind>;
 
 }  // namespace tierjit::sandbox
 
@@ -135,6 +132,8 @@ struct FormTable {
     auto set = [&](RegFile rd, RegFile a, RegFile b, RegFile c, uint8_t flags) {
       f.rd = rd, f.rs1 = a, f.rs2 = b, f.rs3 = c, f.flags = flags;
     };
+    if (is_direct_jump(op) && op != Op::JAL)  // the conditional branches
+      return set(kNoReg, kX, kX, kNoReg, kFlow);
     switch (op) {
       case Op::LUI:
       case Op::AUIPC:
@@ -146,13 +145,6 @@ struct FormTable {
         return set(kX, kNoReg, kNoReg, kNoReg, kFlow);
       case Op::JALR:
         return set(kX, kX, kNoReg, kNoReg, kFlow);
-      case Op::BEQ:
-      case Op::BNE:
-      case Op::BLT:
-      case Op::BGE:
-      case Op::BLTU:
-      case Op::BGEU:
-        return set(kNoReg, kX, kX, kNoReg, kFlow);
       case Op::SB:
       case Op::SH:
       case Op::SW:
@@ -542,18 +534,7 @@ struct Translator::State {
     if ((f.flags & kRne) && d.rm != 0 && d.rm != 7) return false;
     if ((f.flags & kRtz) && d.rm != 1) return false;
     if (pc + d.len > m.exec_hi) return false;
-    switch (d.op) {
-      case Op::JAL:
-      case Op::BEQ:
-      case Op::BNE:
-      case Op::BLT:
-      case Op::BGE:
-      case Op::BLTU:
-      case Op::BGEU:
-        return in_text(pc + static_cast<int64_t>(d.imm));
-      default:
-        return true;
-    }
+    return !is_direct_jump(d.op) || in_text(pc + static_cast<int64_t>(d.imm));
   }
 
   bool decode_at(uint64_t pc, Decoded& d) const {
@@ -575,22 +556,17 @@ struct Translator::State {
 
   // Operand moves (rv_stencils.c: a from rs1, b from rs2, a to rd), skipped when the operand
   // register already holds the guest register.
-  void get_a(uint8_t r) {
-    if (a_holds == r) return;
+  void get(int& holds, uint8_t r, const Stencil* const* pinned_st, const Stencil* mem,
+           HoleKind hole) {
+    if (holds == r) return;
     if (pin_slot[r] >= 0)
-      emit(t.geta_s[pin_slot[r]], Vals(), nullptr, nullptr);
+      emit(pinned_st[pin_slot[r]], Vals(), nullptr, nullptr);
     else
-      emit(t.geta_m, Vals().set(HoleKind::kRS1, 8 * int64_t(r)), nullptr, nullptr);
-    a_holds = r;
+      emit(mem, Vals().set(hole, 8 * int64_t(r)), nullptr, nullptr);
+    holds = r;
   }
-  void get_b(uint8_t r) {
-    if (b_holds == r) return;
-    if (pin_slot[r] >= 0)
-      emit(t.getb_s[pin_slot[r]], Vals(), nullptr, nullptr);
-    else
-      emit(t.getb_m, Vals().set(HoleKind::kRS2, 8 * int64_t(r)), nullptr, nullptr);
-    b_holds = r;
-  }
+  void get_a(uint8_t r) { get(a_holds, r, t.geta_s, t.geta_m, HoleKind::kRS1); }
+  void get_b(uint8_t r) { get(b_holds, r, t.getb_s, t.getb_m, HoleKind::kRS2); }
   void put_a(uint8_t r) {
     if (r == 0) {  // x0: the result is dropped
       a_holds = -1;
