@@ -64,6 +64,11 @@ int run_sandbox(const SandboxArgs& a, std::string_view elf_bytes) {
     sandbox::TranslationStats ts = box.value()->translation_stats();
     if (limits.tier == sandbox::ExecTier::kInterpret)
       std::fprintf(stderr, "tierjit: sandbox: tier interp (translation off)\n");
+    else if (ts.unsupported_host_runs > 0)
+      std::fprintf(stderr,
+                   "tierjit: sandbox: tier jit unavailable on this host (x86-64 Linux only): "
+                   "%llu runs interpreted\n",
+                   static_cast<unsigned long long>(ts.unsupported_host_runs));
     else
       std::fprintf(stderr,
                    "tierjit: sandbox: tier jit: %llu blocks (%llu instructions, %llu bytes) "

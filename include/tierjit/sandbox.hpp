@@ -98,6 +98,9 @@ struct TranslationStats {
   uint64_t interpreted = 0;   ///< instructions the interpreter ran while translation was on
   uint64_t translate_ns = 0;  ///< time spent translating
   uint64_t failures = 0;      ///< blocks left to the interpreter (code memory exhausted)
+  /// Runs and vmcalls interpreted although Limits::tier asked for translation (a host the
+  /// translator does not support: it needs x86-64 Linux).
+  uint64_t unsupported_host_runs = 0;
 };
 
 enum class StopReason : uint8_t {

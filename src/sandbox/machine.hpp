@@ -143,6 +143,7 @@ struct Sandbox::Impl {
   /// Runs the interpreter from `pc` for at most `budget` instructions; fills `result`.
   void interpret(uint64_t budget);
   std::unique_ptr<Translator> translator;  ///< created on the first translated run
+  uint64_t unsupported_host_runs = 0;      ///< translation asked for, host unsupported
   /// Handles ecall (a7 = number). Returns false when the guest must stop (result is set).
   bool syscall();
   /// Whether system-call number `n` is a host call with a registered function.

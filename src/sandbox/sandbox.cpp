@@ -179,7 +179,9 @@ void Sandbox::reset() { impl_->reset(); }
 const Limits& Sandbox::limits() const { return impl_->limits; }
 
 TranslationStats Sandbox::translation_stats() const {
-  return impl_->translator ? impl_->translator->stats() : TranslationStats{};
+  TranslationStats s = impl_->translator ? impl_->translator->stats() : TranslationStats{};
+  s.unsupported_host_runs = impl_->unsupported_host_runs;
+  return s;
 }
 
 void Sandbox::Impl::execute(uint64_t budget) {
@@ -188,6 +190,7 @@ void Sandbox::Impl::execute(uint64_t budget) {
     translator->run(budget);
     return;
   }
+  if (limits.tier == ExecTier::kTranslate) ++unsupported_host_runs;  // shown by --stats
   interpret(budget);
 }
 uint64_t Sandbox::entry() const { return impl_->entry; }

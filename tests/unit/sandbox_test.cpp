@@ -178,6 +178,7 @@ TEST_F(SandboxApi, BothTiersAgreeOnCallsAndBudgets) {
     EXPECT_EQ(r[1].pc, r[0].pc) << "budget " << budget;
     EXPECT_EQ(stats[0].blocks, 0u);
     EXPECT_GT(stats[1].blocks, 0u) << "the translator must have run";
+    EXPECT_EQ(stats[1].unsupported_host_runs, 0u) << "no silent fall back to the interpreter";
   }
 }
 

@@ -349,8 +349,7 @@ struct Translator::State {
   Arena arena;
   void** table = nullptr;  // translated code per 2-byte text position (calloc: lazily zeroed)
   std::vector<ExitRec> exits{ExitRec{}};  // by exit id; id 0: an indirect-jump miss
-  size_t table_size = 0;
-  void* enter = nullptr;  // the trampoline, copied into code memory
+  void* enter = nullptr;                  // the trampoline, copied into code memory
   std::vector<Link> links;
   int64_t f_offset = 0;  // bytes from x to f
   // Instructions per block; TIERJIT_SANDBOX_MAX_BLOCK lowers it (1: every instruction a block
@@ -364,12 +363,12 @@ struct Translator::State {
   // The block being emitted.
   std::vector<uint8_t> code;
   std::vector<Jump> jumps;
-  std::vector<uint32_t> stubs;  // exit ids of this block's exit sites
+  std::vector<uint32_t> stubs;    // exit ids of this block's exit sites
+  std::vector<uint32_t> stub_at;  // where each exit site landed in `code`
   std::vector<std::pair<Decoded, uint64_t>> insns;
 
   explicit State(Sandbox::Impl& machine) : m(machine) {
-    table_size = (m.exec_hi - m.exec_lo) / 2 + 1;
-    table = static_cast<void**>(std::calloc(table_size, sizeof(void*)));
+    table = static_cast<void**>(std::calloc((m.exec_hi - m.exec_lo) / 2 + 1, sizeof(void*)));
     f_offset = reinterpret_cast<uint8_t*>(m.f) - reinterpret_cast<uint8_t*>(m.x);
     ctx.text_lo = m.exec_lo;
     ctx.text_size = m.exec_hi - m.exec_lo;
@@ -711,7 +710,7 @@ struct Translator::State {
       int32_t rel = int32_t(dest_rx - (sp.rx + site) + addend);
       std::memcpy(code.data() + site, &rel, 4);
     };
-    std::vector<uint32_t> stub_at(stubs.size());
+    stub_at.resize(stubs.size());
     for (size_t i = 0; i < stubs.size(); ++i) stub_at[i] = exit_site(stubs[i]);
     // Resolving may append exit sites (and their jumps to the common exit): index, not iterate.
     for (size_t k = 0; k < jumps.size(); ++k) {
