@@ -73,13 +73,15 @@ int run_sandbox(const SandboxArgs& a, std::string_view elf_bytes) {
       std::fprintf(stderr,
                    "tierjit: sandbox: tier jit: %llu blocks (%llu instructions, %llu bytes) "
                    "translated in %.3f ms, %llu links, %llu instructions interpreted, %llu "
-                   "blocks left to the interpreter\n",
+                   "blocks left to the interpreter; memory checks: %s, %llu guard faults\n",
                    static_cast<unsigned long long>(ts.blocks),
                    static_cast<unsigned long long>(ts.instructions),
                    static_cast<unsigned long long>(ts.code_bytes), ts.translate_ns / 1e6,
                    static_cast<unsigned long long>(ts.links),
                    static_cast<unsigned long long>(ts.interpreted),
-                   static_cast<unsigned long long>(ts.failures));
+                   static_cast<unsigned long long>(ts.failures),
+                   ts.guard_pages ? "guard pages" : "in code (the map is not page-aligned)",
+                   static_cast<unsigned long long>(ts.guard_faults));
   }
   switch (r.reason) {
     case sandbox::StopReason::kExited:

@@ -6,14 +6,27 @@
 // PC-relative ones on value holes.
 //   usage: stencil_extract [--family cnp|baseline|rv] stencils.o out.inc
 #include <llvm/BinaryFormat/ELF.h>
+#include <llvm/MC/MCAsmInfo.h>
+#include <llvm/MC/MCContext.h>
+#include <llvm/MC/MCDisassembler/MCDisassembler.h>
+#include <llvm/MC/MCInst.h>
+#include <llvm/MC/MCInstrInfo.h>
+#include <llvm/MC/MCRegisterInfo.h>
+#include <llvm/MC/MCSubtargetInfo.h>
+#include <llvm/MC/MCTargetOptions.h>
+#include <llvm/MC/TargetRegistry.h>
 #include <llvm/Object/ELFObjectFile.h>
 #include <llvm/Object/ObjectFile.h>
 #include <llvm/Support/Format.h>
 #include <llvm/Support/Path.h>
+#include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <map>
+#include <memory>
 #include <regex>
 #include <string>
 #include <vector>
@@ -123,6 +136,189 @@ bool has_hole(const StencilRec& s, const std::string& kind) {
   return false;
 }
 
+// x86-64 code read with LLVM's disassembler: instruction boundaries, and the registers an
+// instruction reads and writes.
+class X86Code {
+ public:
+  X86Code() {
+    LLVMInitializeX86TargetInfo();
+    LLVMInitializeX86TargetMC();
+    LLVMInitializeX86Disassembler();
+    Triple tt("x86_64-unknown-linux-gnu");
+    std::string err;
+    const Target* t = TargetRegistry::lookupTarget(tt, err);
+    if (!t) die("no x86-64 target in LLVM: " + err);
+    mri_.reset(t->createMCRegInfo(tt));
+    mai_.reset(t->createMCAsmInfo(*mri_, tt, MCTargetOptions()));
+    sti_.reset(t->createMCSubtargetInfo(tt, "x86-64", ""));
+    ctx_ = std::make_unique<MCContext>(tt, mai_.get(), mri_.get(), sti_.get());
+    dis_.reset(t->createMCDisassembler(*sti_, *ctx_));
+    mii_.reset(t->createMCInstrInfo());
+    if (!mri_ || !mai_ || !sti_ || !dis_ || !mii_) die("cannot set up LLVM's x86-64 disassembler");
+  }
+
+  // A guarded access stencil (rv family, _G): the sandbox's fault handler resumes a host fault
+  // in it at its side exit, which expects the state registers as they were on entry. So no
+  // instruction before the guest access (the first to read m, the guest memory base) may
+  // write one of them: the registers of clang's preserve_none convention that carry the
+  // stencil arguments (rv_stencils.c ARGS: x m left c a b s0-s4).
+  void check_guarded(const std::string& name, const std::vector<uint8_t>& code) const {
+    static const char* const kState[] = {"R12", "R13", "R14", "R15", "RDI", "RSI",
+                                         "RDX", "RCX", "R8",  "R9",  "R11"};
+    std::vector<MCRegister> state;
+    MCRegister m;
+    for (unsigned r = 1; r < mri_->getNumRegs(); ++r)
+      for (const char* n : kState)
+        if (StringRef(mri_->getName(r)) == n) {
+          state.push_back(r);
+          if (StringRef(n) == "R13") m = r;
+        }
+    if (state.size() != std::size(kState)) die("x86-64 register names not found in LLVM");
+    auto overlaps = [&](MCRegister r) {
+      for (MCRegister s : state)
+        if (mri_->regsOverlap(r, s)) return true;
+      return false;
+    };
+    for (size_t at = 0; at < code.size();) {
+      MCInst inst;
+      uint64_t size = 0;
+      ArrayRef<uint8_t> bytes(code.data() + at, code.size() - at);
+      if (dis_->getInstruction(inst, size, bytes, at, nulls()) != MCDisassembler::Success)
+        die("stencil '" + name + "': cannot decode the instruction at +" + std::to_string(at));
+      const MCInstrDesc& desc = mii_->get(inst.getOpcode());
+      for (unsigned i = desc.getNumDefs(); i < inst.getNumOperands(); ++i)
+        if (inst.getOperand(i).isReg() && mri_->regsOverlap(inst.getOperand(i).getReg(), m))
+          return;  // the guest access: the state is intact up to here
+      for (unsigned i = 0; i < desc.getNumDefs(); ++i)
+        if (inst.getOperand(i).isReg() && overlaps(inst.getOperand(i).getReg()))
+          die("stencil '" + name + "': the instruction at +" + std::to_string(at) +
+              " writes a state register before the guest access (a fault there would resume "
+              "at the side exit with it changed)");
+      for (MCPhysReg r : desc.implicit_defs())
+        if (overlaps(r))
+          die("stencil '" + name + "': the instruction at +" + std::to_string(at) +
+              " implicitly writes a state register before the guest access");
+      at += size;
+    }
+    die("stencil '" + name + "': no guest access (a read of m, r13) found");
+  }
+  // Start offsets of the instructions of `code`, in order.
+  std::vector<size_t> starts(const std::string& name, const std::vector<uint8_t>& code) const {
+    std::vector<size_t> out;
+    for (size_t at = 0; at < code.size();) {
+      MCInst inst;
+      uint64_t size = 0;
+      ArrayRef<uint8_t> bytes(code.data() + at, code.size() - at);
+      if (dis_->getInstruction(inst, size, bytes, at, nulls()) != MCDisassembler::Success ||
+          size == 0)
+        die("stencil '" + name + "': cannot decode the instruction at +" + std::to_string(at));
+      out.push_back(at);
+      at += size;
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<MCRegisterInfo> mri_;
+  std::unique_ptr<MCAsmInfo> mai_;
+  std::unique_ptr<MCSubtargetInfo> sti_;
+  std::unique_ptr<MCContext> ctx_;
+  std::unique_ptr<MCDisassembler> dis_;
+  std::unique_ptr<MCInstrInfo> mii_;
+};
+
+const HoleRec* hole_at(const StencilRec& s, uint64_t offset) {
+  for (const auto& h : s.holes)
+    if (h.offset == offset) return &h;
+  return nullptr;
+}
+
+// Side exits out of the straight line (rv family; its stencils are assembled with every
+// branch in rel32 form, -mrelax-all). clang lays a stencil with a rare exit out as
+//     ...  jcc L  ...  jmp NEXT ; L: jmp EXIT        or        jcc NEXT ; jmp EXIT
+// so the common path takes a jump (over the exit, or to NEXT). Both become a conditional
+// jump straight to the exit hole, and the common path falls through to the next stencil:
+//     ...  jcc EXIT  ...  jmp NEXT (the droppable tail)   or   j!cc EXIT
+// Offsets do not move: branches are retargeted in place and the last jump is cut off.
+void straighten_exits(StencilRec& s, const X86Code& dis) {
+  const size_t n = s.code.size();
+  if (n < 10 || s.code[n - 5] != 0xE9) return;
+  const HoleRec* last = hole_at(s, n - 4);
+  if (!last || last->kind == "kNEXT" || last->addend != -4) return;
+  const HoleRec exit = *last;
+  const size_t end = n - 5;  // the exit jump's offset: everything from here is cut off
+  std::vector<size_t> starts = dis.starts(s.name, s.code);
+  // The code before the exit jump must not fall into it: it ends in a jump (to NEXT: the
+  // conditional one is inverted below).
+  auto prev = std::find(starts.begin(), starts.end(), end);
+  if (prev == starts.begin() || prev == starts.end()) return;
+  size_t prev_at = *(prev - 1);
+  const uint8_t* q = s.code.data() + prev_at;
+  const HoleRec* prev_hole = hole_at(s, end - 4);
+  bool falls_in = !(end - prev_at == 5 && q[0] == 0xE9) &&
+                  !(end - prev_at == 6 && q[0] == 0x0F && (q[1] & 0xF0) == 0x80 && prev_hole &&
+                    prev_hole->kind == "kNEXT");
+  if (falls_in) return;
+  bool changed = false;
+  for (size_t i = 0; i + 1 < starts.size(); ++i) {
+    size_t at = starts[i], len = starts[i + 1] - at;
+    uint8_t* p = s.code.data() + at;
+    bool jcc32 = len == 6 && p[0] == 0x0F && (p[1] & 0xF0) == 0x80;
+    bool jmp32 = len == 5 && p[0] == 0xE9;
+    bool short_jump = len == 2 && ((p[0] & 0xF0) == 0x70 || p[0] == 0xEB);
+    if (!jcc32 && !jmp32 && !short_jump) continue;
+    size_t field = at + len - 4;
+    if (const HoleRec* h = short_jump ? nullptr : hole_at(s, field)) {
+      // jcc NEXT right before the exit jump: invert it towards the exit.
+      if (jcc32 && h->kind == "kNEXT" && at + len == end) {
+        p[1] ^= 1;
+        for (auto& hr : s.holes)
+          if (hr.offset == field) hr = {field, exit.kind, exit.reloc, exit.sym, exit.addend};
+        changed = true;
+      }
+      continue;
+    }
+    int64_t rel = short_jump ? int8_t(p[1]) : [&] {
+      int32_t r;
+      std::memcpy(&r, p + len - 4, 4);
+      return int64_t(r);
+    }();
+    uint64_t target = at + len + rel;
+    if (target != end) continue;
+    if (!jcc32)
+      die("stencil '" + s.name + "': a " + (short_jump ? "short" : "direct") +
+          " jump reaches the side exit; assemble with -mrelax-all");
+    std::memset(p + 2, 0, 4);
+    s.holes.push_back({field, exit.kind, exit.reloc, exit.sym, exit.addend});
+    changed = true;
+  }
+  if (!changed) return;
+  // Nothing may still reach the cut-off jump (it would fall off the stencil).
+  s.code.resize(end);
+  s.holes.erase(std::remove_if(s.holes.begin(), s.holes.end(),
+                               [&](const HoleRec& h) { return h.offset >= end; }),
+                s.holes.end());
+  std::sort(s.holes.begin(), s.holes.end(),
+            [](const HoleRec& a, const HoleRec& b) { return a.offset < b.offset; });
+  for (size_t i = 0; i + 1 < starts.size() && starts[i] < end; ++i) {
+    size_t at = starts[i], len = starts[i + 1] - at;
+    const uint8_t* p = s.code.data() + at;
+    if (hole_at(s, at + len - 4)) continue;
+    int64_t rel;
+    if (len == 2 && ((p[0] & 0xF0) == 0x70 || p[0] == 0xEB)) {
+      rel = int8_t(p[1]);
+    } else if ((len == 6 && p[0] == 0x0F && (p[1] & 0xF0) == 0x80) || (len == 5 && p[0] == 0xE9)) {
+      int32_t r;
+      std::memcpy(&r, p + len - 4, 4);
+      rel = r;
+    } else {
+      continue;
+    }
+    if (at + len + rel >= end)
+      die("stencil '" + s.name + "': a jump reaches past the straightened exit");
+  }
+}
+
 bool allowed_empty_or_meta(StringRef name) {
   return name.empty() || name == ".text" || name == ".comment" || name == ".note.GNU-stack" ||
          name == ".llvm_addrsig" || name == ".symtab" || name == ".strtab" || name == ".shstrtab" ||
@@ -220,10 +416,15 @@ int main(int argc, char** argv) {
       s.holes.push_back({rel.getOffset(), h->second, reloc, sname, addend});
     }
   }
+  std::unique_ptr<X86Code> dis;
+  if (family_name == "rv") dis = std::make_unique<X86Code>();
   // Trailing `jmp rel32` (E9) to a jump hole: the emitter drops it when the target follows.
   for (auto& [idx, s] : by_section) {
     std::sort(s.holes.begin(), s.holes.end(),
               [](const HoleRec& a, const HoleRec& b) { return a.offset < b.offset; });
+    if (dis && s.name.size() > 2 && s.name.compare(s.name.size() - 2, 2, "_G") == 0)
+      dis->check_guarded(s.name, s.code);
+    if (dis) straighten_exits(s, *dis);
     s.body = s.code.size();
     if (s.code.size() >= 5 && s.code[s.code.size() - 5] == 0xE9 && !s.holes.empty() &&
         s.holes.back().offset == s.code.size() - 4 && s.holes.back().reloc == "kPcRel32" &&

@@ -16,9 +16,15 @@
 //                          Linux lays them out, so the same ELF runs under qemu-riscv64
 //
 // Every guest access is checked against that map; text is never writable, and only text is
-// executable. A fault (illegal instruction, access outside the map, jump into data, stack
-// overflow, a syscall outside the allowlist, a bad pointer handed to a host call) stops the
-// guest with a RunResult naming the kind, the pc and the address; the host is unaffected.
+// executable. Its boundaries fall on 4 KiB pages as Linux maps them (the heap ends at brk
+// rounded up to a page; writable data starts at its segment's page unless a read-only segment
+// shares that page). Signals: on x86-64 Linux the translation tier enforces the map with page
+// protections and installs a SIGSEGV handler once per process (sigaction, SA_SIGINFO); faults
+// that are not a guest's go to the handler installed before it. An embedder that installs
+// its own SIGSEGV handler later must pass faults it does not own to the previous handler. A fault
+// (illegal instruction, access outside the map, jump into data, stack overflow, a syscall outside
+// the allowlist, a bad pointer handed to a host call) stops the guest with a RunResult naming the
+// kind, the pc and the address; the host is unaffected.
 //
 // System calls use the Linux riscv64 numbers (ecall with the number in a7, arguments in
 // a0..a5, result in a0; negative errno on failure), with Linux semantics for what a static
@@ -98,6 +104,13 @@ struct TranslationStats {
   uint64_t interpreted = 0;   ///< instructions the interpreter ran while translation was on
   uint64_t translate_ns = 0;  ///< time spent translating
   uint64_t failures = 0;      ///< blocks left to the interpreter (code memory exhausted)
+  /// Whether loads and stores leave the memory map to guard pages (the host's page protections
+  /// mirror it; only the address space's end is checked in code). False when a boundary of the
+  /// map is not page-aligned (a read-only segment sharing a page with writable data, a stack
+  /// size that is not a multiple of 4 KiB) or the host refused a protection: every access is
+  /// then checked against the map in code, slower.
+  bool guard_pages = false;
+  uint64_t guard_faults = 0;  ///< accesses stopped by a guard page (then run by the interpreter)
   /// Runs and vmcalls interpreted although Limits::tier asked for translation (a host the
   /// translator does not support: it needs x86-64 Linux).
   uint64_t unsupported_host_runs = 0;

@@ -205,9 +205,18 @@ Status Sandbox::Impl::load(std::string_view elf) {
         name, fmt::format("entry point 0x{:x} is outside the executable segment", e_entry), 24);
   segments = std::move(image.segments);
   entry = e_entry;
-  ro_lo = image.lo_ro;
-  brk_lo = align_up(image.hi, 16);
-  rw_lo = image.lo_rw == UINT64_MAX ? brk_lo : image.lo_rw;
+  // Page-aligned as Linux maps them: the image's first page, the break after its last, and
+  // the writable data's first page unless that page holds read-only bytes too.
+  ro_lo = image.lo_ro & ~(kPage - 1);
+  brk_lo = align_up(image.hi, kPage);
+  rw_lo = brk_lo;
+  if (image.lo_rw != UINT64_MAX) {
+    uint64_t ro_end = 0;
+    for (const Segment& s : segments)
+      if (s.vaddr < image.lo_rw) ro_end = std::max(ro_end, s.vaddr + s.memsz);
+    uint64_t page = image.lo_rw & ~(kPage - 1);
+    rw_lo = page >= align_up(ro_end, kPage) ? page : image.lo_rw;
+  }
   brk_max = image_max;
   map_top = mmap_lo = image_max;
   // The program headers as the guest sees them (AT_PHDR): inside a loaded segment.

@@ -143,13 +143,41 @@ Status Sandbox::Impl::map_memory() {
   return {};
 }
 
+bool Sandbox::Impl::set_heap_hi(uint64_t hi) {
+  hi = align_up(hi, kPage);
+  if (guard_pages && hi != heap_hi) {
+    uint64_t lo = std::min(hi, heap_hi), top = std::max(hi, heap_hi);
+    if (::mprotect(mem + lo, top - lo, hi > heap_hi ? PROT_READ | PROT_WRITE : PROT_NONE) != 0)
+      return false;
+  }
+  heap_hi = hi;
+  return true;
+}
+
+void Sandbox::Impl::drop_guard_pages() {
+  ::mprotect(mem, mem_size, PROT_READ | PROT_WRITE);
+  guard_pages = false;
+  guard_refused = true;
+}
+
+bool Sandbox::Impl::protect_map() {
+  auto protect = [&](uint64_t lo, uint64_t hi, int prot) {
+    return lo >= hi || ::mprotect(mem + lo, hi - lo, prot) == 0;
+  };
+  return protect(0, ro_lo, PROT_NONE) && protect(ro_lo, rw_lo, PROT_READ) &&
+         protect(rw_lo, heap_hi, PROT_READ | PROT_WRITE) && protect(heap_hi, stack_lo, PROT_NONE) &&
+         protect(stack_lo, mem_size, PROT_READ | PROT_WRITE);
+}
+
 void Sandbox::Impl::reset() {
   close_files();
+  if (guard_pages) ::mprotect(mem, mem_size, PROT_READ | PROT_WRITE);  // for the image's copy
   ::madvise(mem, mem_size, MADV_DONTNEED);  // private anonymous memory reads back as zeros
   for (const Segment& s : segments) std::memcpy(mem + s.vaddr, s.bytes.data(), s.bytes.size());
   brk = brk_lo;
   brk_high = brk_lo;
-  heap_hi = brk;
+  heap_hi = align_up(brk, kPage);
+  if (guard_pages && !protect_map()) drop_guard_pages();
   mmap_lo = brk_max = map_top;
   random_state = 0x5a5a5a5a5a5a5a5aull;
   std::memset(x, 0, sizeof x);

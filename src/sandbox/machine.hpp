@@ -28,6 +28,9 @@ inline constexpr uint64_t kStackGuard = 0x10000;
 /// Return address planted by vmcall: jumping here ends the call (it is never executable).
 inline constexpr uint64_t kVmcallReturn = 0x1000;
 
+/// The guest's page size (AT_PAGESZ): the map's boundaries fall on pages, as Linux maps them.
+inline constexpr uint64_t kPage = 4096;
+
 inline uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
 /// One decoded-cache entry: a direct-threaded handler plus operands. Entries cover every
@@ -50,8 +53,10 @@ struct Sandbox::Impl {
   // Memory map (see sandbox.hpp): readable [ro_lo, heap_hi) and [stack_lo, mem_size); writable
   // [rw_lo, heap_hi) and [stack_lo, mem_size); executable [exec_lo, exec_hi). The heap grows
   // up from brk_lo; mmap() of anonymous memory takes pages down from map_top (mmap_lo is the
-  // lowest mapping; brk may not cross it). heap_hi is brk until the guest maps memory, then
-  // map_top: the whole area between is guest memory the guest may use.
+  // lowest mapping; brk may not cross it). heap_hi is brk rounded up to a page until the guest
+  // maps memory, then map_top: the whole area between is guest memory the guest may use. As
+  // Linux maps whole pages, ro_lo, brk_lo and heap_hi are page-aligned, and rw_lo is unless
+  // a read-only segment shares its page.
   uint8_t* mem = nullptr;
   uint64_t mem_size = 0;
   uint64_t ro_lo = 0, rw_lo = 0;
@@ -117,6 +122,24 @@ struct Sandbox::Impl {
   // Set by syscalls and host calls to stop the run loop.
   bool stop = false;
   RunResult result;
+
+  /// Page protections mirror the map (set by the translator when page_aligned_map()): an
+  /// access the map refuses faults in the host MMU, so translated code checks only the
+  /// address space's end (translator.cpp, "Guard pages").
+  bool guard_pages = false;
+  bool guard_refused = false;  ///< the host refused a protection once: never again
+  /// Whether every boundary of the map falls on a page (rw_lo and stack_lo may not).
+  bool page_aligned_map() const {
+    return ((ro_lo | rw_lo | stack_lo | mem_size | heap_hi) & (kPage - 1)) == 0;
+  }
+  /// Moves the heap's end to `hi` rounded up to a page, changing the protection of the pages
+  /// in between when guard_pages. False (and nothing changed) if the host refuses.
+  bool set_heap_hi(uint64_t hi);
+  /// Protects every page of guest memory as the map says. False if the host refuses.
+  bool protect_map();
+  /// After a refused protection: every page open again, guard_pages off for good (the
+  /// translator then starts over with checks in code).
+  void drop_guard_pages();
 
   ~Impl();
   /// Maps memory and loads the ELF. Errors name `name` and the header or segment.

@@ -131,12 +131,12 @@ uint64_t Sandbox::guest_alloc(uint64_t n) {
   Impl& m = *impl_;
   uint64_t at = align_up(m.brk, 16);
   if (n > m.brk_max || at > m.brk_max - n) return 0;
+  if (m.heap_hi < at + n && !m.set_heap_hi(at + n)) return 0;
   if (at + n > m.brk_high)
     m.brk_high = at + n;
   else
     std::memset(m.mem + m.brk, 0, at + n - m.brk);
   m.brk = at + n;
-  if (m.heap_hi < m.brk) m.heap_hi = m.brk;
   return at;
 }
 

@@ -165,12 +165,12 @@ int64_t sys_lseek(Impl& m, const uint64_t* a) {
 int64_t sys_brk(Impl& m, const uint64_t* a) {
   uint64_t want = a[0];
   if (want >= m.brk_lo && want <= m.brk_max) {
+    if (m.mmap_lo == m.map_top && !m.set_heap_hi(want)) return static_cast<int64_t>(m.brk);
     if (want > m.brk_high)
       m.brk_high = want;
     else if (want > m.brk)
       std::memset(m.mem + m.brk, 0, want - m.brk);  // regrown memory is zero
     m.brk = want;
-    if (m.mmap_lo == m.map_top) m.heap_hi = m.brk;
   }
   return static_cast<int64_t>(m.brk);
 }
@@ -186,9 +186,9 @@ int64_t sys_mmap(Impl& m, const uint64_t* a) {
   uint64_t floor = (m.brk_high + 4095) & ~uint64_t{4095};
   if (len > m.mmap_lo || m.mmap_lo - len < floor) return -kENOMEM;
   uint64_t at = m.mmap_lo - len;
+  if (!m.set_heap_hi(m.map_top)) return -kENOMEM;
   std::memset(m.mem + at, 0, len);
   m.mmap_lo = m.brk_max = at;
-  m.heap_hi = m.map_top;
   return static_cast<int64_t>(at);
 }
 

@@ -5,7 +5,8 @@
 // floating-point register, fflags, and the output written so far. Budgets that end in the
 // middle of a translated block check that translated code charges and refunds the budget
 // exactly and leaves the interpreter the right instruction.
-//   usage: rv_tier_diff ELF [STEP [BUDGET]]   (BUDGET: print both tiers' state there)
+//   usage: rv_tier_diff ELF [STEP [BUDGET]] [-- GUEST_ARGS...]
+//          (BUDGET: print both tiers' state there; GUEST_ARGS follow argv[0] "guest")
 //   exit status 0: identical; 1: a difference (printed)
 #include <fmt/format.h>
 
@@ -15,6 +16,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "sandbox/machine.hpp"
 #include "tierjit/sandbox.hpp"
@@ -30,6 +32,8 @@ struct Snapshot {
   std::string out;
 };
 
+std::vector<std::string> guest_argv{"guest"};
+
 Snapshot run(Sandbox& box, std::string& out, ExecTier tier, uint64_t budget) {
   Sandbox::Impl& m = box.impl();
   box.reset();
@@ -37,7 +41,7 @@ Snapshot run(Sandbox& box, std::string& out, ExecTier tier, uint64_t budget) {
   m.limits.tier = tier;
   m.limits.max_instructions = budget;
   Snapshot s;
-  s.r = box.run({"guest"});
+  s.r = box.run(guest_argv);
   std::memcpy(s.x, m.x, sizeof s.x);
   std::memcpy(s.f, m.f, sizeof s.f);
   s.fflags = m.fflags;
@@ -68,8 +72,14 @@ std::string differs(const Snapshot& a, const Snapshot& b) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--") == 0) {
+      guest_argv.insert(guest_argv.end(), argv + i + 1, argv + argc);
+      argc = i;
+      break;
+    }
   if (argc < 2) {
-    std::fprintf(stderr, "usage: rv_tier_diff ELF [STEP]\n");
+    std::fprintf(stderr, "usage: rv_tier_diff ELF [STEP [BUDGET]] [-- GUEST_ARGS...]\n");
     return 2;
   }
   uint64_t step = argc > 2 ? std::strtoull(argv[2], nullptr, 0) : 1;
@@ -99,7 +109,15 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  // The whole run in both tiers first: with a budget to spare, translated code runs every block
+  // to the guest's end (the budgets below end with the interpreter running the last blocks).
   Snapshot whole = run(b, out, ExecTier::kInterpret, 1'000'000'000);
+  if (std::string d = differs(whole, run(b, out, ExecTier::kTranslate, 1'000'000'000));
+      !d.empty()) {
+    std::printf("rv_tier_diff: %s: the whole run: interpreter vs translator:%s\n", argv[1],
+                d.c_str());
+    return 1;
+  }
   uint64_t total = whole.r.instructions;
   uint64_t checked = 0;
   for (uint64_t budget = 1;; budget += step) {
@@ -119,8 +137,9 @@ int main(int argc, char** argv) {
   }
   TranslationStats ts = b.translation_stats();
   std::printf(
-      "rv_tier_diff: %s: %llu budgets up to %llu instructions identical (%llu blocks translated)\n",
+      "rv_tier_diff: %s: %llu budgets up to %llu instructions identical (%llu blocks translated, "
+      "%llu guard faults)\n",
       argv[1], static_cast<unsigned long long>(checked), static_cast<unsigned long long>(total),
-      static_cast<unsigned long long>(ts.blocks));
+      static_cast<unsigned long long>(ts.blocks), static_cast<unsigned long long>(ts.guard_faults));
   return ts.blocks > 0 ? 0 : 1;  // the translator must actually have run
 }

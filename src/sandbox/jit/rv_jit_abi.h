@@ -29,6 +29,10 @@ enum {
 struct tj_rv_ctx {
   uint64_t stack_lo, read_lo, write_lo;
   uint64_t stack_limit[4], read_limit[4], write_limit[4];
+  /* With guard pages (the host's page protections mirror the map, so an access the map refuses
+   * faults): an access [a, a+n) only has to lie in the address space, a <= space_limit[log2 n]
+   * = memory end - 2^k. */
+  uint64_t space_limit[4];
   uint64_t text_lo, text_size; /* [exec_lo, exec_hi): executable */
   void* const* table;          /* translated block per 2-byte text position, or null */
   uint64_t exit_pc;            /* TJ_RV_EXIT_ID_MISS, a JALR out of text: the jump target */

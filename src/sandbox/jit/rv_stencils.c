@@ -169,27 +169,38 @@ STENCIL(jalr_go) {
   }
   __attribute__((musttail)) return p(ARGS);
 }
-#define BRANCH(NAME, COND)               \
-  STENCIL(NAME) {                        \
-    if (COND) JUMP();                    \
-    CONTINUE();                          \
+/* The compared value is a copy clang cannot see through: otherwise it knows a == b on one side
+ * and passes a in b's register there (a move, and the jump laid out around it). */
+#define BRANCH(NAME, T, CMP) \
+  STENCIL(NAME) {            \
+    T y = (T)b;              \
+    __asm__("" : "+r"(y));   \
+    if ((T)a CMP y) JUMP();  \
+    CONTINUE();              \
   }
-BRANCH(BEQ, RS1 == RS2)
-BRANCH(BNE, RS1 != RS2)
-BRANCH(BLT, SRS1 < SRS2)
-BRANCH(BGE, SRS1 >= SRS2)
-BRANCH(BLTU, RS1 < RS2)
-BRANCH(BGEU, RS1 >= RS2)
+BRANCH(BEQ, u64, ==)
+BRANCH(BNE, u64, !=)
+BRANCH(BLT, i64, <)
+BRANCH(BGE, i64, >=)
+BRANCH(BLTU, u64, <)
+BRANCH(BGEU, u64, >=)
 
 #define LOG2(n) ((n) == 1 ? 0 : (n) == 2 ? 1 : (n) == 4 ? 2 : 3)
 #define IN_STACK(ad, n) (ad - c->stack_lo <= c->stack_limit[LOG2(n)])
 #define IN_READ(ad, n) (ad - c->read_lo <= c->read_limit[LOG2(n)])
 #define IN_WRITE(ad, n) (ad - c->write_lo <= c->write_limit[LOG2(n)])
-/* Two variants of each access: the stack checked first (_S: the base register is sp) or the
- * other ranges first; the same test either way, the likely side decided first. */
-#define LOAD(NAME, T, DST, CONV)                                        \
-  LOAD1(NAME, T, DST, CONV, IN_READ(ad, sizeof(T)) || IN_STACK(ad, sizeof(T))) \
-  LOAD1(NAME##_S, T, DST, CONV, IN_STACK(ad, sizeof(T)) || IN_READ(ad, sizeof(T)))
+/* Three variants of each access. With guard pages (_G: the host's page protections mirror the
+ * memory map, rv_jit_abi.h) only the end of the address space is checked, and an access the
+ * map refuses faults in the host MMU: the sandbox's fault handler resumes at the stencil's
+ * side exit, with every register as the check left it (tools/stencil_extract verifies that
+ * nothing before the access writes one). Without (a map whose boundaries are not pages), the
+ * map is checked in code: the stack first (_S: the base register is sp) or the other ranges
+ * first; the same test either way, the likely side decided first. */
+#define IN_SPACE(ad, n) (ad <= c->space_limit[LOG2(n)])
+#define LOAD(NAME, T, DST, CONV)                                                   \
+  LOAD1(NAME, T, DST, CONV, IN_READ(ad, sizeof(T)) || IN_STACK(ad, sizeof(T)))     \
+  LOAD1(NAME##_S, T, DST, CONV, IN_STACK(ad, sizeof(T)) || IN_READ(ad, sizeof(T))) \
+  LOAD1(NAME##_G, T, DST, CONV, IN_SPACE(ad, sizeof(T)))
 #define LOAD1(NAME, T, DST, CONV, OK)                           \
   STENCIL(NAME) {                                               \
     u64 ad = a + IMM;                                           \
@@ -201,7 +212,8 @@ BRANCH(BGEU, RS1 >= RS2)
   }
 #define STORE(NAME, T, SRC)                                                    \
   STORE1(NAME, T, SRC, IN_WRITE(ad, sizeof(T)) || IN_STACK(ad, sizeof(T)))     \
-  STORE1(NAME##_S, T, SRC, IN_STACK(ad, sizeof(T)) || IN_WRITE(ad, sizeof(T)))
+  STORE1(NAME##_S, T, SRC, IN_STACK(ad, sizeof(T)) || IN_WRITE(ad, sizeof(T))) \
+  STORE1(NAME##_G, T, SRC, IN_SPACE(ad, sizeof(T)))
 #define STORE1(NAME, T, SRC, OK)                                \
   STENCIL(NAME) {                                               \
     u64 ad = a + IMM;                                           \

@@ -5,12 +5,15 @@
 #include "sandbox/jit/translator.hpp"
 
 #include <fmt/format.h>
+#include <signal.h>
+#include <ucontext.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -75,6 +78,7 @@ enum FormFlag : uint8_t {
 struct Form {
   const Stencil* st = nullptr;
   const Stencil* st_stack = nullptr;  // loads and stores: the variant that tries the stack first
+  const Stencil* st_guard = nullptr;  // and the one that leaves the map to guard pages
   RegFile rd = kNoReg, rs1 = kNoReg, rs2 = kNoReg, rs3 = kNoReg;
   uint8_t flags = 0;
 };
@@ -122,6 +126,7 @@ struct FormTable {
       if (f.flags & kRtz) name += "_RTZ";
       f.st = stencil_named(name);
       f.st_stack = stencil_named(name + "_S");
+      f.st_guard = stencil_named(name + "_G");
       if ((f.flags & kFma) && !fma) f.st = nullptr;
     }
   }
@@ -331,6 +336,17 @@ struct ExitRec {
   uint32_t link = 0;       // TJ_RV_EXIT_LINK: index into links
   uint64_t pc = 0;
 };
+// A guarded access's code (executable addresses): a fault between begin and end resumes at
+// the exit site `exit` of the stencil's side exit.
+struct GuardSite {
+  uintptr_t begin, end, exit;
+};
+// The guarded accesses of one code region, in address order (code is bump-allocated).
+struct GuardRegion {
+  uintptr_t start;  // the region's first byte
+  std::vector<GuardSite> sites;
+};
+
 // A direct jump to a guest pc that had no translation when emitted (the exit stub reports it).
 struct Link {
   uint8_t* rw_site;  // the rel32 field, writable view
@@ -359,12 +375,21 @@ struct Translator::State {
   int pin_slot[33] = {};     // guest register -> k, or -1
   // What the operand registers hold while a block is emitted: a guest register, or -1.
   int a_holds = -1, b_holds = -1;
+  // Guard pages (machine.hpp): loads and stores use the _G stencils, and a host fault in one
+  // goes to its side exit through guard_regions.
+  bool guarded = false;
+  std::vector<GuardRegion> guard_regions;
+  uint64_t guard_faults = 0;  // written by the fault handler, on this thread
 
   // The block being emitted.
   std::vector<uint8_t> code;
   std::vector<Jump> jumps;
   std::vector<uint32_t> stubs;    // exit ids of this block's exit sites
   std::vector<uint32_t> stub_at;  // where each exit site landed in `code`
+  struct PendingGuard {
+    uint32_t begin, end, stub;  // in `code`; the side exit's stub index
+  };
+  std::vector<PendingGuard> pending_guards;
   std::vector<std::pair<Decoded, uint64_t>> insns;
 
   explicit State(Sandbox::Impl& machine) : m(machine) {
@@ -376,6 +401,11 @@ struct Translator::State {
     if (const char* e = std::getenv("TIERJIT_SANDBOX_MAX_BLOCK"))
       max_block = std::clamp(unsigned(std::strtoul(e, nullptr, 10)), 1u, kMaxBlock);
     choose_pinned();
+    if (!m.guard_refused && m.page_aligned_map() && install_fault_handler()) {
+      m.guard_pages = true;
+      if (!m.protect_map()) m.drop_guard_pages();
+      guarded = m.guard_pages;
+    }
     // Every region's common exit, then the entry trampoline; both patched with the pinned
     // registers' offsets.
     code.clear();
@@ -432,6 +462,7 @@ struct Translator::State {
     ctx.write_lo = writes ? m.rw_lo : m.stack_lo;
     for (int k = 0; k < 4; ++k) {
       ctx.stack_limit[k] = stack - (1u << k);
+      ctx.space_limit[k] = m.mem_size - (1u << k);
       ctx.read_limit[k] = (reads ? m.heap_hi - m.ro_lo : stack) - (1u << k);
       ctx.write_limit[k] = (writes ? m.heap_hi - m.rw_lo : stack) - (1u << k);
     }
@@ -457,6 +488,11 @@ struct Translator::State {
   // follows (a trailing `jmp NEXT` is dropped).
   void emit(const Stencil* s, const Vals& p, const Jump* target, const Jump* exit,
             const Jump* next = nullptr) {
+    if (next && !has_hole(s, HoleKind::kNEXT)) {  // it falls through: jump on from there
+      emit(s, p, target, exit);
+      emit(t.jmp, Vals(), next, nullptr);
+      return;
+    }
     size_t base = code.size();
     bool drop_tail = s->tail == HoleKind::kNEXT && !next;
     size_t len = drop_tail ? s->body_size : s->size;
@@ -503,9 +539,9 @@ struct Translator::State {
     }
   }
 
-  static bool has_exit(const Stencil* s) {
+  static bool has_hole(const Stencil* s, HoleKind kind) {
     for (uint16_t k = 0; k < s->nholes; ++k)
-      if (s->holes[k].kind == HoleKind::kEXIT) return true;
+      if (s->holes[k].kind == kind) return true;
     return false;
   }
 
@@ -636,9 +672,13 @@ struct Translator::State {
       return;
     }
     // Accesses based on sp check the stack range first.
-    const Stencil* st = f.st_stack && d.rs1 == 2 ? f.st_stack : f.st;
-    Jump e = has_exit(st) ? side() : Jump{};
+    const Stencil* st = guarded && f.st_guard      ? f.st_guard
+                        : f.st_stack && d.rs1 == 2 ? f.st_stack
+                                                   : f.st;
+    Jump e = has_hole(st, HoleKind::kEXIT) ? side() : Jump{};
+    uint32_t begin = uint32_t(code.size());
     emit(st, p, nullptr, &e);
+    if (st == f.st_guard) pending_guards.push_back({begin, uint32_t(code.size()), uint32_t(e.to)});
     if (f.rd == kX) {
       a_holds = -1;
       put_a(d.rd);
@@ -651,6 +691,7 @@ struct Translator::State {
     code.clear();
     jumps.clear();
     stubs.clear();
+    pending_guards.clear();
     a_holds = b_holds = -1;
     // Decode the block: up to a jump/branch, an untranslatable instruction, or the limit.
     insns.clear();
@@ -735,6 +776,16 @@ struct Translator::State {
       }
     }
     std::memcpy(sp.rw, code.data(), code.size());
+    if (!pending_guards.empty()) {
+      auto start = reinterpret_cast<uintptr_t>(sp.prefix);
+      if (guard_regions.empty() || guard_regions.back().start != start)
+        guard_regions.push_back({start, {}});
+      for (const PendingGuard& g : pending_guards)
+        guard_regions.back().sites.push_back(
+            {reinterpret_cast<uintptr_t>(sp.rx + g.begin),
+             reinterpret_cast<uintptr_t>(sp.rx + g.end),
+             reinterpret_cast<uintptr_t>(sp.rx + stub_at[g.stub])});
+    }
     table[slot(pc)] = sp.rx;
     st.blocks++;
     st.instructions += n;
@@ -742,6 +793,65 @@ struct Translator::State {
     st.translate_ns +=
         uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
     return sp.rx;
+  }
+
+  // ---- guard pages: the host fault handler ----
+  // The translator whose code this thread runs (set around every entry), for the handler.
+  static thread_local State* running;
+  static struct sigaction& previous() {
+    static struct sigaction p;
+    return p;
+  }
+  // Installed once per process (an embedder that installs its own SIGSEGV handler later must
+  // chain to it, as for any runtime with guard pages). A fault in a guarded access of the
+  // running translator's code, on guest memory, resumes at that access's side exit: the
+  // interpreter then runs the instruction and reports the fault. Anything else goes to the
+  // handler installed before, or the default action.
+  static bool install_fault_handler() {
+    static const bool ok = [] {
+      struct sigaction sa {};
+      sa.sa_sigaction = on_fault;
+      sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+      sigemptyset(&sa.sa_mask);
+      return ::sigaction(SIGSEGV, &sa, &previous()) == 0;
+    }();
+    return ok;
+  }
+  static void on_fault(int sig, siginfo_t* info, void* context) {
+    auto* uc = static_cast<ucontext_t*>(context);
+    if (State* s = running) {
+      auto pc = static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
+      auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
+      if (addr - reinterpret_cast<uintptr_t>(s->m.mem) < s->m.mem_size) {
+        if (uintptr_t to = s->guard_exit(pc)) {
+          uc->uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(to);
+          ++s->guard_faults;
+          return;
+        }
+      }
+    }
+    const struct sigaction& prev = previous();
+    if (prev.sa_flags & SA_SIGINFO) {
+      prev.sa_sigaction(sig, info, context);
+    } else if (prev.sa_handler == SIG_DFL || prev.sa_handler == SIG_IGN) {
+      ::signal(sig, SIG_DFL);  // the fault repeats on return and takes the default action
+    } else {
+      prev.sa_handler(sig);
+    }
+  }
+
+  // The exit site for a host fault at `pc` in a guarded access, or 0. Called by the fault
+  // handler: reads guard_regions only (no allocation, no lock).
+  uintptr_t guard_exit(uintptr_t pc) const {
+    const GuardRegion* in = nullptr;  // the region starting closest below pc
+    for (const GuardRegion& r : guard_regions)
+      if (r.start <= pc && (!in || r.start > in->start)) in = &r;
+    if (!in) return 0;
+    auto at = std::upper_bound(in->sites.begin(), in->sites.end(), pc,
+                               [](uintptr_t v, const GuardSite& s) { return v < s.begin; });
+    if (at == in->sites.begin()) return 0;
+    --at;
+    return pc < at->end ? at->exit : 0;
   }
 
   // Points link `id`'s jump at `dest` (executable address).
@@ -755,6 +865,8 @@ struct Translator::State {
   }
 };
 
+thread_local Translator::State* Translator::State::running = nullptr;
+
 bool Translator::available() {
 #if defined(__x86_64__) && defined(__linux__)
   return true;
@@ -767,8 +879,11 @@ Translator::Translator(Sandbox::Impl& machine) : s_(std::make_unique<State>(mach
 Translator::~Translator() = default;
 
 void Translator::run(uint64_t budget) {
+  if (s_->guarded && !s_->m.guard_pages)  // the host refused a protection: start over
+    s_ = std::make_unique<State>(s_->m);
   State& s = *s_;
   Sandbox::Impl& m = s.m;
+  stats_.guard_pages = s.guarded;
   using EnterFn = uint64_t (*)(tj_rv_ctx*, uint64_t*, uint8_t*, void*);
   auto enter = reinterpret_cast<EnterFn>(s.enter);
   uint64_t left = budget, interpreted = 0, unimplemented = 0;
@@ -825,10 +940,15 @@ void Translator::run(uint64_t budget) {
       continue;
     }
     s.ctx.left = static_cast<int64_t>(left);
+    State::running = &s;
     enter(&s.ctx, m.x, m.mem, code);
+    State::running = nullptr;
     const ExitRec& e = s.exits[s.ctx.exit_id];
     left = static_cast<uint64_t>(s.ctx.left) + e.refund;
     m.pc = s.ctx.exit_id == TJ_RV_EXIT_ID_MISS ? s.ctx.exit_pc : e.pc;
+    // A block that used the budget up to its last instruction: the guest stops at pc (the top
+    // of the loop), before the instruction the exit would have the interpreter run.
+    if (left == 0) continue;
     switch (e.kind) {
       case TJ_RV_EXIT_LINK: {
         uint32_t id = e.link;
@@ -879,6 +999,8 @@ void Translator::run(uint64_t budget) {
   m.result.unimplemented_syscalls = unimplemented;
   m.retired_total += (budget - left) - interpreted;
   stats_.interpreted += interpreted;
+  stats_.guard_faults += s.guard_faults;
+  s.guard_faults = 0;
 }
 
 }  // namespace tierjit::sandbox
