@@ -59,29 +59,40 @@ grep -Eq '^heap exhausted after 1[0-9] MiB$' "$WORK/out" ||
 expect_run "memory limit too small for the image" 65 "does not fit the guest memory" -- \
   "$TIERJIT" sandbox --max-memory 1048576 --stack 524288 "$WORK/basic.elf"
 
-# Both tiers stop every hostile guest the same way: status, message, pc (translated code hands
-# the faulting instruction to the interpreter, and charges the budget block by block exactly).
-# Self-patching and the stack overflow are stopped by guard pages in translated code (a host
-# fault resumed at the access's side exit): --stats must count them.
-declare -A guard_faults=([hostile_text]=1 [hostile_recurse]=1)
-for g in hostile_loop hostile_recurse hostile_store hostile_text hostile_jump hostile_syscall hostile_memory basic; do
-  args=(--max-instructions 50000000 --max-memory 16777216 "$WORK/$g.elf")
-  "$TIERJIT" sandbox --stats "${args[@]}" > "$WORK/j.out" 2> "$WORK/j.err"; jrc=$?
-  "$TIERJIT" sandbox --tier interp "${args[@]}" > "$WORK/i.out" 2> "$WORK/i.err"; irc=$?
+# Runs a guest in both tiers: they must stop alike (status, output, message, pc: translated code
+# hands the faulting instruction to the interpreter and charges the budget block by block
+# exactly), the translator must have run, its memory checks be MEMORY (the end of its --stats
+# line) and, unless STATUS is empty, the status STATUS.
+#   both_tiers LABEL MEMORY STATUS SANDBOX_ARGS...
+both_tiers() {
+  local label=$1 memory=$2 status=$3
+  shift 3
+  "$TIERJIT" sandbox --stats "$@" > "$WORK/j.out" 2> "$WORK/j.err"; local jrc=$?
+  "$TIERJIT" sandbox --tier interp "$@" > "$WORK/i.out" 2> "$WORK/i.err"; local irc=$?
   checks=$((checks + 1))
   if [ "$jrc" != "$irc" ] || ! cmp -s "$WORK/j.out" "$WORK/i.out" ||
      ! diff <(grep -v '^tierjit: sandbox: ' "$WORK/j.err") "$WORK/i.err" >/dev/null; then
-    echo "FAIL $g: translator ($jrc) and interpreter ($irc) stop differently"
+    echo "FAIL $label: translator ($jrc) and interpreter ($irc) stop differently"
     diff <(grep -v '^tierjit: sandbox: ' "$WORK/j.err") "$WORK/i.err" | head -5
     failures=$((failures + 1))
+  elif [ -n "$status" ] && [ "$jrc" != "$status" ]; then
+    echo "FAIL $label: status $jrc, expected $status"; failures=$((failures + 1))
   elif ! grep -Eq "tier jit: [1-9][0-9]* blocks" "$WORK/j.err"; then
-    echo "FAIL $g: the translator did not run"; failures=$((failures + 1))
-  elif ! grep -Eq "memory checks: guard pages, ${guard_faults[$g]:-0} guard faults$" "$WORK/j.err"; then
-    echo "FAIL $g: expected ${guard_faults[$g]:-0} guard faults:"; grep 'tier jit' "$WORK/j.err"
+    echo "FAIL $label: the translator did not run"; failures=$((failures + 1))
+  elif ! grep -q "memory checks: $memory\$" "$WORK/j.err"; then
+    echo "FAIL $label: expected memory checks: $memory"; grep 'tier jit' "$WORK/j.err"
     failures=$((failures + 1))
   else
-    echo "ok   $g: same stop in both tiers (status $jrc)"
+    echo "ok   $label: same stop in both tiers (status $jrc)"
   fi
+}
+
+# Every hostile guest. Self-patching and the stack overflow are stopped by guard pages in
+# translated code (a host fault resumed at the access's side exit): --stats must count them.
+declare -A guard_faults=([hostile_text]=1 [hostile_recurse]=1)
+for g in hostile_loop hostile_recurse hostile_store hostile_text hostile_jump hostile_syscall hostile_memory basic; do
+  both_tiers "$g" "guard pages, ${guard_faults[$g]:-0} guard faults" "" \
+    --max-instructions 50000000 --max-memory 16777216 "$WORK/$g.elf"
 done
 
 # Every load and store width, integer and floating point, faulting on a guard page in translated
@@ -116,20 +127,8 @@ echo "ok   guard pages: 15 access kinds x 5 places, both tiers alike"
 # A stack size that is not a multiple of 4 KiB leaves the map's boundary off a page: translated
 # code then checks every access in code (shown by --stats), and stops the guests the same way.
 for g in hostile_text hostile_recurse; do
-  args=(--stack 1048560 --max-memory 16777216 "$WORK/$g.elf")
-  "$TIERJIT" sandbox --stats "${args[@]}" > "$WORK/j.out" 2> "$WORK/j.err"; jrc=$?
-  "$TIERJIT" sandbox --tier interp "${args[@]}" > "$WORK/i.out" 2> "$WORK/i.err"; irc=$?
-  checks=$((checks + 1))
-  if [ "$jrc" != "$irc" ] || [ "$jrc" != 125 ] ||
-     ! diff <(grep -v '^tierjit: sandbox: ' "$WORK/j.err") "$WORK/i.err" >/dev/null; then
-    echo "FAIL $g (unaligned map): translator ($jrc) and interpreter ($irc) stop differently"
-    failures=$((failures + 1))
-  elif ! grep -q "memory checks: in code (the map is not page-aligned), 0 guard faults$" "$WORK/j.err"; then
-    echo "FAIL $g (unaligned map): memory checks not in code:"; grep 'tier jit' "$WORK/j.err"
-    failures=$((failures + 1))
-  else
-    echo "ok   $g (unaligned map): checks in code, same stop in both tiers"
-  fi
+  both_tiers "$g (unaligned map)" "in code (the map is not page-aligned), 0 guard faults" 125 \
+    --stack 1048560 --max-memory 16777216 "$WORK/$g.elf"
 done
 
 # -g: faults and addr2line name the source line.
