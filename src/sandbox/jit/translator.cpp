@@ -401,6 +401,7 @@ struct Translator::State {
     if (const char* e = std::getenv("TIERJIT_SANDBOX_MAX_BLOCK"))
       max_block = std::clamp(unsigned(std::strtoul(e, nullptr, 10)), 1u, kMaxBlock);
     choose_pinned();
+    for (int k = 0; k < 4; ++k) ctx.space_limit[k] = m.mem_size - (1u << k);
     if (!m.guard_refused && m.page_aligned_map() && install_fault_handler()) {
       m.guard_pages = true;
       if (!m.protect_map()) m.drop_guard_pages();
@@ -455,6 +456,7 @@ struct Translator::State {
   // The memory map into the context (after every interpreter run: brk and mmap move heap_hi).
   // A region smaller than 8 bytes is replaced by the stack's, so no limit wraps around.
   void sync_bounds() {
+    if (guarded) return;  // the _G stencils read only space_limit (set once)
     uint64_t stack = m.mem_size - m.stack_lo;
     bool reads = m.heap_hi >= m.ro_lo + 8, writes = m.heap_hi >= m.rw_lo + 8;
     ctx.stack_lo = m.stack_lo;
@@ -462,7 +464,6 @@ struct Translator::State {
     ctx.write_lo = writes ? m.rw_lo : m.stack_lo;
     for (int k = 0; k < 4; ++k) {
       ctx.stack_limit[k] = stack - (1u << k);
-      ctx.space_limit[k] = m.mem_size - (1u << k);
       ctx.read_limit[k] = (reads ? m.heap_hi - m.ro_lo : stack) - (1u << k);
       ctx.write_limit[k] = (writes ? m.heap_hi - m.rw_lo : stack) - (1u << k);
     }
@@ -884,6 +885,7 @@ void Translator::run(uint64_t budget) {
   State& s = *s_;
   Sandbox::Impl& m = s.m;
   stats_.guard_pages = s.guarded;
+  State::running = &s;  // for the fault handler (faults in the interpreter are not its own)
   using EnterFn = uint64_t (*)(tj_rv_ctx*, uint64_t*, uint8_t*, void*);
   auto enter = reinterpret_cast<EnterFn>(s.enter);
   uint64_t left = budget, interpreted = 0, unimplemented = 0;
@@ -940,9 +942,7 @@ void Translator::run(uint64_t budget) {
       continue;
     }
     s.ctx.left = static_cast<int64_t>(left);
-    State::running = &s;
     enter(&s.ctx, m.x, m.mem, code);
-    State::running = nullptr;
     const ExitRec& e = s.exits[s.ctx.exit_id];
     left = static_cast<uint64_t>(s.ctx.left) + e.refund;
     m.pc = s.ctx.exit_id == TJ_RV_EXIT_ID_MISS ? s.ctx.exit_pc : e.pc;
@@ -1001,6 +1001,7 @@ void Translator::run(uint64_t budget) {
   stats_.interpreted += interpreted;
   stats_.guard_faults += s.guard_faults;
   s.guard_faults = 0;
+  State::running = nullptr;
 }
 
 }  // namespace tierjit::sandbox
