@@ -24,9 +24,10 @@ Expected<std::string> read_file(const std::string& path) {
   std::string out;
   out.resize(expected ? expected : 1 << 16);
   size_t len = 0;
+  char probe;  // a full buffer: one byte more, or the end (not a doubled buffer to learn it)
   for (;;) {
-    if (len == out.size()) out.resize(out.size() * 2);
-    ssize_t n = ::read(fd, out.data() + len, out.size() - len);
+    bool full = len == out.size();
+    ssize_t n = full ? ::read(fd, &probe, 1) : ::read(fd, out.data() + len, out.size() - len);
     if (n < 0) {
       if (errno == EINTR) continue;
       int err = errno;
@@ -35,6 +36,10 @@ Expected<std::string> read_file(const std::string& path) {
                         {path});
     }
     if (n == 0) break;
+    if (full) {
+      out.resize(out.size() * 2);
+      out[len] = probe;
+    }
     len += size_t(n);
   }
   ::close(fd);
