@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "aot/riscv.hpp"
 #include "guest/guest_sysroot.hpp"
@@ -180,6 +181,44 @@ TEST_F(SandboxApi, BothTiersAgreeOnCallsAndBudgets) {
     EXPECT_GT(stats[1].blocks, 0u) << "the translator must have run";
     EXPECT_EQ(stats[1].unsupported_host_runs, 0u) << "no silent fall back to the interpreter";
   }
+}
+
+// Guard pages: faults in translated code on two threads at once, each with its own sandbox,
+// each handled by its own translator (the handler finds the running one per thread): every
+// fault is the interpreter's, with its pc and address, and counted as a guard fault; calls
+// between the faults still return. A fault the guest does not cause (none here) would reach
+// the previous SIGSEGV handler.
+TEST_F(SandboxApi, GuardFaultsOnTwoThreads) {
+  constexpr int kRounds = 200;
+  auto worker = [&](uint64_t hole, std::string* failure) {
+    auto s = Sandbox::load(*elf_, "api.elf", limits_);
+    if (!s.ok()) return void(*failure = s.error().to_string());
+    Sandbox& box = *s.value();
+    uint64_t load = box.symbol("load_at"), store = box.symbol("store_at"), add = box.symbol("add4");
+    for (int i = 0; i < kRounds; ++i) {
+      Arg at[] = {Arg::integer(hole + 8 * (i % 64)), Arg::integer(i)};
+      RunResult r = box.vmcall(i % 2 ? store : load, at);
+      FaultKind want = i % 2 ? FaultKind::kStoreFault : FaultKind::kLoadFault;
+      if (r.reason != StopReason::kFault || r.fault != want || r.addr != hole + 8 * (i % 64))
+        return void(*failure = "round " + std::to_string(i) + ": " + describe(r));
+      Arg ints[] = {Arg::integer(1), Arg::integer(2), Arg::integer(3), Arg::integer(4)};
+      if (RunResult ok = box.vmcall(add, ints);
+          ok.reason != StopReason::kReturned || ok.value != 30)
+        return void(*failure = "add4 after round " + std::to_string(i) + ": " + describe(ok));
+    }
+    TranslationStats ts = box.translation_stats();
+    if (!ts.guard_pages || ts.guard_faults != kRounds)
+      *failure = "guard pages " + std::to_string(ts.guard_pages) + ", guard faults " +
+                 std::to_string(ts.guard_faults) + " (want " + std::to_string(kRounds) + ")";
+  };
+  // Above the heap's end and below the stack: never mapped for these guests.
+  uint64_t hole = box_->guest_alloc(16) + (4 << 20);
+  std::string failure[2];
+  std::thread a(worker, hole, &failure[0]), b(worker, hole + 4096, &failure[1]);
+  a.join();
+  b.join();
+  EXPECT_EQ(failure[0], "");
+  EXPECT_EQ(failure[1], "");
 }
 
 TEST_F(SandboxApi, CallToNonCodeFaults) {

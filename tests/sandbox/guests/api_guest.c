@@ -23,6 +23,9 @@ TJ_EXPORT long spin(void) {
   for (volatile long i = 0;; ++i) {
   }
 }
+/* Loads from `p` and stores `v` there: the guard-page tests aim it at memory the map refuses. */
+TJ_EXPORT long load_at(const volatile long* p) { return *p; }
+TJ_EXPORT void store_at(volatile long* p, long v) { *p = v; }
 TJ_EXPORT long ctzw_of(unsigned long x) {
   long r;
   __asm__("ctzw %0, %1" : "=r"(r) : "r"(x));
