@@ -23,7 +23,8 @@ struct RunArgs {
   bool no_baseline = false;
   bool no_osr = false;
   bool eager = false;
-  bool stats = false;
+  bool stats = false;      // --stats given (stats_mode: "text" or "json")
+  std::string stats_mode;  // --stats=json: LLVM IR programs only (Engine::stats_json)
   bool no_fallback = false;
   bool interp = false;
   std::vector<std::string> args;
@@ -124,7 +125,7 @@ int run_llvm_ir(RunArgs& a, driver::InputFile& in) {
   Engine* e = engine.release();
   images = images && e->entry() == "main";
   std::string path = a.cfg.path, cache_dir = a.cfg.cache_dir;
-  bool stats = a.stats;
+  bool stats = a.stats, json = a.stats_mode == "json";
   if (stats || images) {
     e->set_exit_hook([=] {
       std::string line =
@@ -132,7 +133,10 @@ int run_llvm_ir(RunArgs& a, driver::InputFile& in) {
           : plain ? "warm image: off (TIERJIT_WARM_IMAGE)"
                   : "warm image: not for this command line (options other than --stats, "
                     "--cache-dir)";
-      if (stats) std::fprintf(stderr, "%s  %s\n", e->stats_text().c_str(), line.c_str());
+      if (stats && json)
+        std::fprintf(stderr, "%s\n", e->stats_json().c_str());
+      else if (stats)
+        std::fprintf(stderr, "%s  %s\n", e->stats_text().c_str(), line.c_str());
     });
   }
   std::vector<std::string> argv = {a.cfg.path};
@@ -144,9 +148,16 @@ int run_llvm_ir(RunArgs& a, driver::InputFile& in) {
 
 // The front door reads the file once; each kind goes to its own runner with the bytes.
 int run(RunArgs& a) {
+  a.stats = !a.stats_mode.empty();
   auto in = driver::read_input(a.cfg.path);
   if (!in.ok()) return report(in.error());
   driver::InputKind kind = in->kind;
+  bool llvm_ir = kind == driver::InputKind::kLlvmIrText ||
+                 kind == driver::InputKind::kLlvmBitcode || kind == driver::InputKind::kLlbc;
+  if (a.stats_mode == "json" && (!llvm_ir || a.interp))
+    std::fprintf(stderr,
+                 "tierjit: --stats=json: JSON statistics cover LLVM IR programs run natively; "
+                 "text statistics follow\n");
   if (kind == driver::InputKind::kStableHlo) return run_stablehlo_file(a, in.value());
   if (!a.inputs.empty() || !a.outputs.empty()) {
     return report(
@@ -181,7 +192,10 @@ void register_run(CLI::App& app) {
   sub->add_option("--tier-thresholds", a->cfg.tier_thresholds,
                   "tiered mode: calls before tier-up, e.g. 100 (O2) or 100,1000,10000 (O1,O2,O3)");
   sub->add_option("--entry", a->cfg.entry, "entry function (default: LLBC entry, else main)");
-  sub->add_flag("--stats", a->stats, "print per-function calls, tier and compile time at exit");
+  sub->add_flag("--stats{text}", a->stats_mode,
+                "print per-function calls, tier and compile time at exit; --stats=json: as one "
+                "JSON object on stderr (LLVM IR programs; schema: include/tierjit/engine.hpp)")
+      ->check(CLI::IsMember({"text", "json"}));
   sub->add_flag("--no-cache", a->no_cache, "bypass the persistent object cache");
   sub->add_option("--cache-dir", a->cfg.cache_dir, "object cache directory");
   sub->add_flag("--no-fallback", a->no_fallback,

@@ -83,6 +83,21 @@ class Engine {
   std::vector<FunctionReport> function_reports() const;
   /// Human-readable statistics (the `--stats` table), top `max_rows` functions by calls.
   std::string stats_text(size_t max_rows = 25) const;
+  /// The same statistics as one JSON object (`--stats=json`), every function included.
+  /// Schema (version 1; times in milliseconds, counts as integers):
+  ///   {"schema": "tierjit-stats", "version": 1, "program": path, "format": the input format in
+  ///    words (as in the text form, e.g. "LLVM IR text"),
+  ///    "load_ms", "setup_ms", "data_ms", "mode": the tiering policy in words,
+  ///    "functions", "compiled", "compiles", "compile_ms", "cache_hits", "bundled", "tier_ups",
+  ///    "fallbacks": {"tier_up_failures", "pinned", "functions": [{"name", "reason"}]},
+  ///    "baseline": {"functions", "instructions", "code_bytes", "ms", "compile_ms", "loaded",
+  ///                 "rejected", "fallbacks", "fallback_reasons": {reason: count}},
+  ///    "osr": {"built", "ms", "entered", "not_built": {reason: count}},
+  ///    "object_cache": null | {"dir", "hits", "misses", "stores", "corrupt"},
+  ///    "function_reports": [{"name", "calls", "tier": "base"|"O0".."O3"|null (never ran),
+  ///                          "compile_ms", "tier_ups", "source": "cache"|"jit"}]}
+  /// "compiled" counts functions that ran compiled code; "compiles" every compilation.
+  std::string stats_json() const;
   /// The entry name that run() will call.
   const std::string& entry() const;
 

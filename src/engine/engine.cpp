@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "llvmir/ir_loader.hpp"
@@ -177,6 +178,82 @@ std::vector<FunctionReport> Engine::function_reports() const {
     out.push_back(
         {s.name, s.calls, s.opt_level, s.compile_ms(), s.tier_ups, s.from_cache, s.baseline});
   return out;
+}
+
+std::string Engine::stats_json() const {
+  using nlohmann::json;
+  llvmir::EngineStats es = impl_->orc->stats();
+  auto reports = function_reports();
+  auto by_reason = [](const std::vector<std::pair<std::string, uint64_t>>& v) {
+    json o = json::object();
+    for (const auto& [reason, n] : v) o[reason] = n;
+    return o;
+  };
+  json fallbacks = json::array();
+  for (const auto& s : impl_->orc->function_stats())
+    if (!s.fallback.empty()) fallbacks.push_back({{"name", s.name}, {"reason", s.fallback}});
+  size_t ran = std::count_if(reports.begin(), reports.end(), [](const FunctionReport& r) {
+    return r.opt_level >= 0 || r.baseline;
+  });
+  json functions = json::array();
+  for (const FunctionReport& r : reports) {
+    json tier = r.baseline         ? json("base")
+                : r.opt_level >= 0 ? json(fmt::format("O{}", r.opt_level))
+                                   : json(nullptr);
+    functions.push_back({{"name", r.name},
+                         {"calls", r.calls},
+                         {"tier", tier},
+                         {"compile_ms", r.compile_ms},
+                         {"tier_ups", r.tier_ups},
+                         {"source", r.from_cache ? "cache" : "jit"}});
+  }
+  json cache = nullptr;
+  if (impl_->cache) {
+    ObjectCacheStats cs = impl_->cache->stats();
+    cache = {{"dir", impl_->cache->dir()},
+             {"hits", cs.hits},
+             {"misses", cs.misses},
+             {"stores", cs.stores},
+             {"corrupt", cs.corrupt}};
+  }
+  json out = {{"schema", "tierjit-stats"},
+              {"version", 1},
+              {"program", impl_->cfg.path},
+              {"format", impl_->format},
+              {"load_ms", impl_->load_ms},
+              {"setup_ms", impl_->setup_ms},
+              {"data_ms", es.data_ms},
+              {"mode", impl_->orc->describe_policy()},
+              {"functions", es.functions},
+              {"compiled", ran},
+              {"compiles", es.compiled},
+              {"compile_ms", es.compile_ms},
+              {"cache_hits", es.cache_hits},
+              {"bundled", es.bundled},
+              {"tier_ups", es.tier_ups},
+              {"fallbacks",
+               {{"tier_up_failures", es.tier_up_failures},
+                {"pinned", es.pinned},
+                {"functions", fallbacks}}},
+              {"baseline",
+               {{"functions", es.baseline},
+                {"instructions", es.baseline_instructions},
+                {"code_bytes", es.baseline_code_bytes},
+                {"ms", es.baseline_ms},
+                {"compile_ms", es.baseline_compile_ms},
+                {"loaded", es.baseline_loaded},
+                {"rejected", es.baseline_rejected},
+                {"fallbacks", es.baseline_fallbacks},
+                {"fallback_reasons", by_reason(es.baseline_fallback_reasons)}}},
+              {"osr",
+               {{"built", es.osr_built},
+                {"ms", es.osr_ms},
+                {"entered", es.osr_entered},
+                {"not_built", by_reason(es.osr_not_built)}}},
+              {"object_cache", cache},
+              {"function_reports", functions}};
+  // Names come from the program: invalid UTF-8 is replaced, never an exception.
+  return out.dump(1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string Engine::stats_text(size_t max_rows) const {

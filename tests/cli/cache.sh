@@ -9,6 +9,27 @@ expect_run "warm run skips codegen" 0 "\(0 compiles, 0.0 ms total\), cache hits 
 
 "$TIERJIT" run --opt 1 "$DATA/hello.bc" > /dev/null  # the second run writes the bundle
 expect_run "third run links the code bundle" 0 "\(3 from the bundle\)" -- "$TIERJIT" run --opt 1 --stats "$DATA/hello.bc"
+# --stats=json: the same statistics as the text (a warm run: the same counts every time), one
+# JSON object on stderr with the documented schema (include/tierjit/engine.hpp).
+"$TIERJIT" run --opt 1 --stats=json "$DATA/hello.bc" > /dev/null 2> "$WORK/stats.json"
+"$TIERJIT" run --opt 1 --stats "$DATA/hello.bc" > /dev/null 2> "$WORK/stats.txt"
+checks=$((checks + 1))
+if python3 - "$WORK/stats.json" "$WORK/stats.txt" <<'PY'
+import json, re, sys
+j = json.load(open(sys.argv[1]))
+t = open(sys.argv[2]).read()
+m = re.search(r"functions (\d+), compiled (\d+) \((\d+) compiles, [0-9.]+ ms total\), cache hits "
+              r"(\d+) \((\d+) from the bundle\), tier-ups (\d+)", t)
+want = dict(zip(["functions", "compiled", "compiles", "cache_hits", "bundled", "tier_ups"],
+                map(int, m.groups())))
+got = {k: j[k] for k in want}
+assert j["schema"] == "tierjit-stats" and j["version"] == 1, j["schema"]
+assert got == want, f"json {got} != text {want}"
+assert j["cache_hits"] > 0 and j["object_cache"]["hits"] > 0, "a warm run hits the cache"
+names = [f["name"] for f in j["function_reports"]]
+assert "main" in names and all(f["tier"] in ("base", "O1", None) for f in j["function_reports"])
+PY
+then echo "ok   --stats=json agrees with --stats"; else echo "FAIL --stats=json"; failures=$((failures + 1)); fi
 
 # Corrupt every entry: each is reported, discarded and rebuilt; the output stays right.
 for f in $(find "$TIERJIT_CACHE_DIR" -name '*.obj'); do printf 'XXXX' | dd of="$f" bs=1 seek=60 conv=notrunc 2>/dev/null; done
