@@ -80,7 +80,9 @@ int run_sandbox(const SandboxArgs& a, std::string_view elf_bytes) {
                    static_cast<unsigned long long>(ts.links),
                    static_cast<unsigned long long>(ts.interpreted),
                    static_cast<unsigned long long>(ts.failures),
-                   ts.guard_pages ? "guard pages" : "in code (the map is not page-aligned)",
+                   ts.guard_pages     ? "guard pages"
+                   : ts.guard_refused ? "in code (the host refused a page protection)"
+                                      : "in code (the map is not page-aligned)",
                    static_cast<unsigned long long>(ts.guard_faults));
   }
   switch (r.reason) {

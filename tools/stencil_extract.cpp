@@ -162,6 +162,26 @@ class X86Code {
   // instruction before the guest access (the first to read m, the guest memory base) may
   // write one of them: the registers of clang's preserve_none convention that carry the
   // stencil arguments (rv_stencils.c ARGS: x m left c a b s0-s4).
+  struct Insn {
+    size_t at;
+    MCInst inst;
+  };
+  // Every instruction of `code`, in order (fails the build on bytes it cannot decode).
+  std::vector<Insn> decode(const std::string& name, const std::vector<uint8_t>& code) const {
+    std::vector<Insn> out;
+    for (size_t at = 0; at < code.size();) {
+      MCInst inst;
+      uint64_t size = 0;
+      ArrayRef<uint8_t> bytes(code.data() + at, code.size() - at);
+      if (dis_->getInstruction(inst, size, bytes, at, nulls()) != MCDisassembler::Success ||
+          size == 0)
+        die("stencil '" + name + "': cannot decode the instruction at +" + std::to_string(at));
+      out.push_back({at, inst});
+      at += size;
+    }
+    return out;
+  }
+
   void check_guarded(const std::string& name, const std::vector<uint8_t>& code) const {
     static const char* const kState[] = {"R12", "R13", "R14", "R15", "RDI", "RSI",
                                          "RDX", "RCX", "R8",  "R9",  "R11"};
@@ -179,12 +199,9 @@ class X86Code {
         if (mri_->regsOverlap(r, s)) return true;
       return false;
     };
-    for (size_t at = 0; at < code.size();) {
-      MCInst inst;
-      uint64_t size = 0;
-      ArrayRef<uint8_t> bytes(code.data() + at, code.size() - at);
-      if (dis_->getInstruction(inst, size, bytes, at, nulls()) != MCDisassembler::Success)
-        die("stencil '" + name + "': cannot decode the instruction at +" + std::to_string(at));
+    for (const Insn& in : decode(name, code)) {
+      const MCInst& inst = in.inst;
+      size_t at = in.at;
       const MCInstrDesc& desc = mii_->get(inst.getOpcode());
       for (unsigned i = desc.getNumDefs(); i < inst.getNumOperands(); ++i)
         if (inst.getOperand(i).isReg() && mri_->regsOverlap(inst.getOperand(i).getReg(), m))
@@ -198,23 +215,13 @@ class X86Code {
         if (overlaps(r))
           die("stencil '" + name + "': the instruction at +" + std::to_string(at) +
               " implicitly writes a state register before the guest access");
-      at += size;
     }
     die("stencil '" + name + "': no guest access (a read of m, r13) found");
   }
   // Start offsets of the instructions of `code`, in order.
   std::vector<size_t> starts(const std::string& name, const std::vector<uint8_t>& code) const {
     std::vector<size_t> out;
-    for (size_t at = 0; at < code.size();) {
-      MCInst inst;
-      uint64_t size = 0;
-      ArrayRef<uint8_t> bytes(code.data() + at, code.size() - at);
-      if (dis_->getInstruction(inst, size, bytes, at, nulls()) != MCDisassembler::Success ||
-          size == 0)
-        die("stencil '" + name + "': cannot decode the instruction at +" + std::to_string(at));
-      out.push_back(at);
-      at += size;
-    }
+    for (const Insn& in : decode(name, code)) out.push_back(in.at);
     return out;
   }
 
@@ -231,6 +238,23 @@ const HoleRec* hole_at(const StencilRec& s, uint64_t offset) {
   for (const auto& h : s.holes)
     if (h.offset == offset) return &h;
   return nullptr;
+}
+
+// A relative jump of `len` bytes at `p`: jcc/jmp rel8, jcc rel32 (0F 8x), jmp rel32 (E9).
+struct RelJump {
+  bool is = false, rel32 = false, conditional = false;
+  int64_t rel = 0;  // from the end of the instruction (the rel32 field as the bytes hold it)
+};
+RelJump rel_jump(const uint8_t* p, size_t len) {
+  RelJump j;
+  if (len == 2 && ((p[0] & 0xF0) == 0x70 || p[0] == 0xEB)) {
+    j = {true, false, p[0] != 0xEB, int8_t(p[1])};
+  } else if ((len == 6 && p[0] == 0x0F && (p[1] & 0xF0) == 0x80) || (len == 5 && p[0] == 0xE9)) {
+    int32_t r;
+    std::memcpy(&r, p + len - 4, 4);
+    j = {true, true, len == 6, r};
+  }
+  return j;
 }
 
 // Side exits out of the straight line (rv family; its stencils are assembled with every
@@ -253,24 +277,21 @@ void straighten_exits(StencilRec& s, const X86Code& dis) {
   auto prev = std::find(starts.begin(), starts.end(), end);
   if (prev == starts.begin() || prev == starts.end()) return;
   size_t prev_at = *(prev - 1);
-  const uint8_t* q = s.code.data() + prev_at;
+  RelJump pj = rel_jump(s.code.data() + prev_at, end - prev_at);
   const HoleRec* prev_hole = hole_at(s, end - 4);
-  bool falls_in = !(end - prev_at == 5 && q[0] == 0xE9) &&
-                  !(end - prev_at == 6 && q[0] == 0x0F && (q[1] & 0xF0) == 0x80 && prev_hole &&
-                    prev_hole->kind == "kNEXT");
+  bool falls_in =
+      !(pj.rel32 && !pj.conditional) && !(pj.rel32 && prev_hole && prev_hole->kind == "kNEXT");
   if (falls_in) return;
   bool changed = false;
   for (size_t i = 0; i + 1 < starts.size(); ++i) {
     size_t at = starts[i], len = starts[i + 1] - at;
     uint8_t* p = s.code.data() + at;
-    bool jcc32 = len == 6 && p[0] == 0x0F && (p[1] & 0xF0) == 0x80;
-    bool jmp32 = len == 5 && p[0] == 0xE9;
-    bool short_jump = len == 2 && ((p[0] & 0xF0) == 0x70 || p[0] == 0xEB);
-    if (!jcc32 && !jmp32 && !short_jump) continue;
+    RelJump j = rel_jump(p, len);
+    if (!j.is) continue;
     size_t field = at + len - 4;
-    if (const HoleRec* h = short_jump ? nullptr : hole_at(s, field)) {
+    if (const HoleRec* h = j.rel32 ? hole_at(s, field) : nullptr) {
       // jcc NEXT right before the exit jump: invert it towards the exit.
-      if (jcc32 && h->kind == "kNEXT" && at + len == end) {
+      if (j.conditional && h->kind == "kNEXT" && at + len == end) {
         p[1] ^= 1;
         for (auto& hr : s.holes)
           if (hr.offset == field) hr = {field, exit.kind, exit.reloc, exit.sym, exit.addend};
@@ -278,15 +299,9 @@ void straighten_exits(StencilRec& s, const X86Code& dis) {
       }
       continue;
     }
-    int64_t rel = short_jump ? int8_t(p[1]) : [&] {
-      int32_t r;
-      std::memcpy(&r, p + len - 4, 4);
-      return int64_t(r);
-    }();
-    uint64_t target = at + len + rel;
-    if (target != end) continue;
-    if (!jcc32)
-      die("stencil '" + s.name + "': a " + (short_jump ? "short" : "direct") +
+    if (at + len + j.rel != end) continue;
+    if (!j.rel32 || !j.conditional)
+      die("stencil '" + s.name + "': a " + (j.rel32 ? "direct" : "short") +
           " jump reaches the side exit; assemble with -mrelax-all");
     std::memset(p + 2, 0, 4);
     s.holes.push_back({field, exit.kind, exit.reloc, exit.sym, exit.addend});
@@ -302,19 +317,8 @@ void straighten_exits(StencilRec& s, const X86Code& dis) {
             [](const HoleRec& a, const HoleRec& b) { return a.offset < b.offset; });
   for (size_t i = 0; i + 1 < starts.size() && starts[i] < end; ++i) {
     size_t at = starts[i], len = starts[i + 1] - at;
-    const uint8_t* p = s.code.data() + at;
-    if (hole_at(s, at + len - 4)) continue;
-    int64_t rel;
-    if (len == 2 && ((p[0] & 0xF0) == 0x70 || p[0] == 0xEB)) {
-      rel = int8_t(p[1]);
-    } else if ((len == 6 && p[0] == 0x0F && (p[1] & 0xF0) == 0x80) || (len == 5 && p[0] == 0xE9)) {
-      int32_t r;
-      std::memcpy(&r, p + len - 4, 4);
-      rel = r;
-    } else {
-      continue;
-    }
-    if (at + len + rel >= end)
+    RelJump j = rel_jump(s.code.data() + at, len);
+    if (j.is && !(j.rel32 && hole_at(s, at + len - 4)) && at + len + j.rel >= end)
       die("stencil '" + s.name + "': a jump reaches past the straightened exit");
   }
 }

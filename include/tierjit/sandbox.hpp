@@ -110,6 +110,9 @@ struct TranslationStats {
   /// size that is not a multiple of 4 KiB) or the host refused a protection: every access is
   /// then checked against the map in code, slower.
   bool guard_pages = false;
+  /// Why not, when the map was page-aligned: the host refused a page protection or the
+  /// SIGSEGV handler (checks in code from then on).
+  bool guard_refused = false;
   uint64_t guard_faults = 0;  ///< accesses stopped by a guard page (then run by the interpreter)
   /// Runs and vmcalls interpreted although Limits::tier asked for translation (a host the
   /// translator does not support: it needs x86-64 Linux).

@@ -180,6 +180,14 @@ std::vector<FunctionReport> Engine::function_reports() const {
   return out;
 }
 
+namespace {
+// Whether the function ran compiled code, and at which tier ("base", "O0".."O3").
+bool ran_compiled(const FunctionReport& r) { return r.opt_level >= 0 || r.baseline; }
+std::string tier_name(const FunctionReport& r) {
+  return r.baseline ? std::string("base") : fmt::format("O{}", r.opt_level);
+}
+}  // namespace
+
 std::string Engine::stats_json() const {
   using nlohmann::json;
   llvmir::EngineStats es = impl_->orc->stats();
@@ -192,14 +200,10 @@ std::string Engine::stats_json() const {
   json fallbacks = json::array();
   for (const auto& s : impl_->orc->function_stats())
     if (!s.fallback.empty()) fallbacks.push_back({{"name", s.name}, {"reason", s.fallback}});
-  size_t ran = std::count_if(reports.begin(), reports.end(), [](const FunctionReport& r) {
-    return r.opt_level >= 0 || r.baseline;
-  });
+  size_t ran = std::count_if(reports.begin(), reports.end(), ran_compiled);
   json functions = json::array();
   for (const FunctionReport& r : reports) {
-    json tier = r.baseline         ? json("base")
-                : r.opt_level >= 0 ? json(fmt::format("O{}", r.opt_level))
-                                   : json(nullptr);
+    json tier = ran_compiled(r) ? json(tier_name(r)) : json(nullptr);
     functions.push_back({{"name", r.name},
                          {"calls", r.calls},
                          {"tier", tier},
@@ -263,9 +267,7 @@ std::string Engine::stats_text(size_t max_rows) const {
       fmt::format("tierjit stats: {} ({}), load {:.1f} ms, JIT setup {:.1f} ms (data {:.1f} ms)\n",
                   impl_->cfg.path, impl_->format, impl_->load_ms, impl_->setup_ms, es.data_ms);
   out += "  mode: " + impl_->orc->describe_policy() + "\n";
-  size_t ran = std::count_if(reports.begin(), reports.end(), [](const FunctionReport& r) {
-    return r.opt_level >= 0 || r.baseline;
-  });
+  size_t ran = std::count_if(reports.begin(), reports.end(), ran_compiled);
   out += fmt::format(
       "  functions {}, compiled {} ({} compiles, {:.1f} ms total), cache hits {} ({} from the "
       "bundle), tier-ups {}\n",
@@ -312,10 +314,9 @@ std::string Engine::stats_text(size_t max_rows) const {
                      "compile ms", "source");
   for (size_t i = 0; i < reports.size() && i < max_rows; ++i) {
     const FunctionReport& r = reports[i];
-    if (r.opt_level < 0 && !r.baseline) continue;
+    if (!ran_compiled(r)) continue;
     out += fmt::format("  {:<40} {:>14} {:>6} {:>12.3f} {:>8}\n", r.name.substr(0, 40), r.calls,
-                       r.baseline ? std::string("base") : fmt::format("O{}", r.opt_level),
-                       r.compile_ms, r.from_cache ? "cache" : "jit");
+                       tier_name(r), r.compile_ms, r.from_cache ? "cache" : "jit");
   }
   return out;
 }

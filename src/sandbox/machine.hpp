@@ -137,8 +137,8 @@ struct Sandbox::Impl {
   bool set_heap_hi(uint64_t hi);
   /// Protects every page of guest memory as the map says. False if the host refuses.
   bool protect_map();
-  /// After a refused protection: every page open again, guard_pages off for good (the
-  /// translator then starts over with checks in code).
+  /// After a refused protection (or SIGSEGV handler): every page open again, guard_pages off
+  /// for good (the translator then starts over with checks in code; TranslationStats says so).
   void drop_guard_pages();
 
   ~Impl();

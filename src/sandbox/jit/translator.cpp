@@ -13,7 +13,6 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -402,9 +401,9 @@ struct Translator::State {
       max_block = std::clamp(unsigned(std::strtoul(e, nullptr, 10)), 1u, kMaxBlock);
     choose_pinned();
     for (int k = 0; k < 4; ++k) ctx.space_limit[k] = m.mem_size - (1u << k);
-    if (!m.guard_refused && m.page_aligned_map() && install_fault_handler()) {
+    if (!m.guard_refused && m.page_aligned_map()) {
       m.guard_pages = true;
-      if (!m.protect_map()) m.drop_guard_pages();
+      if (!install_fault_handler() || !m.protect_map()) m.drop_guard_pages();
       guarded = m.guard_pages;
     }
     // Every region's common exit, then the entry trampoline; both patched with the pinned
@@ -797,7 +796,8 @@ struct Translator::State {
   }
 
   // ---- guard pages: the host fault handler ----
-  // The translator whose code this thread runs (set around every entry), for the handler.
+  // The translator running on this thread (set for the whole of Translator::run), for the
+  // handler.
   static thread_local State* running;
   static struct sigaction& previous() {
     static struct sigaction p;
@@ -885,6 +885,7 @@ void Translator::run(uint64_t budget) {
   State& s = *s_;
   Sandbox::Impl& m = s.m;
   stats_.guard_pages = s.guarded;
+  stats_.guard_refused = m.guard_refused;
   State::running = &s;  // for the fault handler (faults in the interpreter are not its own)
   using EnterFn = uint64_t (*)(tj_rv_ctx*, uint64_t*, uint8_t*, void*);
   auto enter = reinterpret_cast<EnterFn>(s.enter);
