@@ -22,6 +22,7 @@ struct RunArgs {
   bool no_cache = false;
   bool no_baseline = false;
   bool no_osr = false;
+  bool sync_tier_up = false;
   bool eager = false;
   bool stats = false;      // --stats given (stats_mode: "text" or "json")
   std::string stats_mode;  // --stats=json: LLVM IR programs only (Engine::stats_json)
@@ -98,13 +99,15 @@ int run_llvm_ir(RunArgs& a, driver::InputFile& in) {
   }
   if (a.no_baseline) a.cfg.baseline = false;
   if (a.no_osr) a.cfg.osr = false;
+  a.cfg.sync_tier_up = a.sync_tier_up;
   if (a.cfg.opt_level >= 0 && t == "auto") a.cfg.baseline = false;  // --opt N: LLVM only
   a.cfg.cache = !a.no_cache;
   a.cfg.lazy = !a.eager;
   if (a.interp) return interpret(a);
   // Only the plain command line (what the launcher maps an image for) builds warm images.
-  bool plain = t == "auto" && a.cfg.opt_level < 0 && a.cfg.baseline && a.cfg.osr && a.cfg.cache &&
-               a.cfg.lazy && a.cfg.entry.empty() && !a.cfg.debug_info && !a.cfg.perf_map &&
+  bool plain = t == "auto" && a.cfg.opt_level < 0 && a.cfg.baseline && a.cfg.osr &&
+               !a.cfg.sync_tier_up && a.cfg.cache && a.cfg.lazy && a.cfg.entry.empty() &&
+               !a.cfg.debug_info && !a.cfg.perf_map &&
                a.cfg.tier_thresholds == RunConfig().tier_thresholds;
   bool images = plain && image::images_enabled();
   Hash128 image_key = images ? image::image_key(in.bytes) : Hash128{};
@@ -207,6 +210,9 @@ void register_run(CLI::App& app) {
                 "LLVM IR: start every function in LLVM (O0) instead of the baseline tier");
   sub->add_flag("--no-osr", a->no_osr,
                 "LLVM IR: no on-stack replacement of running baseline loops");
+  sub->add_flag("--sync-tier-up", a->sync_tier_up,
+                "LLVM IR: a call or loop that crosses a tier-up threshold waits for the compile "
+                "(the tiers reached do not depend on timing; for tests and debugging)");
   sub->add_flag("--perf-map", a->cfg.perf_map, "write /tmp/perf-PID.map for perf");
   sub->add_flag("--debug-info", a->cfg.debug_info, "register JIT code with GDB");
   sub->add_option("--tier", a->bc.tier,

@@ -38,6 +38,11 @@ struct RunConfig {
   /// Tiered with the baseline tier: a long-running loop of a baseline body enters optimized
   /// code at its header (on-stack replacement) once the function tiers up.
   bool osr = true;
+  /// Tiered: the thread whose call or loop crosses a threshold waits until that tier-up is
+  /// compiled and installed, so the tiers a run reaches do not depend on timing (for tests
+  /// and debugging; the compile still runs on the tier-up thread, as V8's
+  /// --no-concurrent-recompilation).
+  bool sync_tier_up = false;
   bool lazy = true;         ///< compile functions on first call
   bool perf_map = false;    ///< write /tmp/perf-PID.map
   bool debug_info = false;  ///< register JIT code with GDB

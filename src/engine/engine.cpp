@@ -103,6 +103,7 @@ Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg, std::str
   // Baseline code carries no debug info yet: a run asked to be debuggable uses LLVM only.
   o.policy.baseline = cfg.baseline && !cfg.debug_info;
   o.policy.osr = cfg.osr;
+  o.policy.sync = cfg.sync_tier_up;
   o.cache = impl->cache.get();
   o.lazy = cfg.lazy;
   o.perf_map = cfg.perf_map;

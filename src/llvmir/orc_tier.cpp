@@ -323,6 +323,8 @@ Expected<std::string> OrcEngine::Impl::cached_top_tier(uint32_t id, int* tier) {
 void OrcEngine::Impl::request(uint32_t id, uint32_t tier) {
   if (!tiered() || tier == 0 || tier > options.policy.levels.size()) return;
   bool queued = tier_ups->request(id, tier);
+  // A job's own request (the next tier, asked for from install_tier) cannot wait for itself.
+  if (queued && options.policy.sync && !tierup::CompileQueue::on_worker_thread()) tier_ups->drain();
   TJ_LOG(Channel::kTier, "request {} -> tier {}{}", program->functions()[id].name, tier,
          queued ? "" : " (already requested)");
 }

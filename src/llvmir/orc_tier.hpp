@@ -38,6 +38,8 @@ struct TierPolicy {
   /// Tiered with the baseline tier: its loop back-edges check for OSR continuations, which
   /// are built when a tier-up finds a function whose invocations run long loops.
   bool osr = true;
+  /// A request waits until the queue has compiled it (RunConfig::sync_tier_up).
+  bool sync = false;
   /// Cumulative heat thresholds, in calls (a back-edge counts 1/kCallHeat of a call). The
   /// i-th crossing recompiles at levels[i].
   std::vector<uint32_t> thresholds = {100};

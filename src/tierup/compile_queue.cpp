@@ -118,7 +118,14 @@ bool CompileQueue::stop(bool wait) {
   return false;
 }
 
+namespace {
+thread_local bool t_on_worker = false;
+}
+
+bool CompileQueue::on_worker_thread() { return t_on_worker; }
+
 void CompileQueue::work() {
+  t_on_worker = true;
   for (;;) {
     std::pair<uint32_t, uint32_t> next;
     {

@@ -83,6 +83,8 @@ class CompileQueue {
   /// detaches the worker and returns true: the job will finish on its own, so the caller must
   /// keep what the job touches alive (the process is about to exit).
   bool stop(bool wait = true);
+  /// Whether the calling thread is a queue's worker (a job must not drain() its own queue).
+  static bool on_worker_thread();
   /// Requests run to completion so far.
   uint64_t completed() const { return completed_.load(std::memory_order_relaxed); }
 

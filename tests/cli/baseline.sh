@@ -47,11 +47,12 @@ done
 # Only the function with 128-bit integers falls back at -O1, and its reason is shown.
 expect_run "fallback counted with its reason" 0 "fallback 1: i128 x1" -- \
   "$TIERJIT" run --no-cache --stats --tier baseline "$WORK/bl-O1.bc" -- 1000
-# Tiered: the hot functions leave the baseline tier for O2 (at calls: without OSR, whose
-# continuation of main would take the compile thread first in slow builds).
+# Tiered: the hot functions leave the baseline tier for O2 at calls. --sync-tier-up makes the
+# call that crosses the threshold wait for the compile, so a slow build (sanitizers) reaches
+# the same tiers as a fast one; without it, the program may end before the compile does.
 "$WORK/bl-O1" 3000000 > /dev/null
 expect_run "tier-up from the baseline" $? "^  dense +[0-9]+ +O2 " -- \
-  "$TIERJIT" run --no-cache --stats --no-osr --tier-thresholds 1 "$WORK/bl-O1.bc" -- 3000000
+  "$TIERJIT" run --no-cache --stats --no-osr --sync-tier-up --tier-thresholds 1 "$WORK/bl-O1.bc" -- 3000000
 # --no-baseline and --opt start every function in LLVM.
 expect_run "--no-baseline" 0 "^  dense +[0-9]+ +O0 " -- \
   "$TIERJIT" run --no-cache --stats --no-baseline --tier-thresholds 100000 "$WORK/bl-O1.bc" -- 1000
