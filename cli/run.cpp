@@ -107,7 +107,7 @@ int run_llvm_ir(RunArgs& a, driver::InputFile& in) {
   // Only the plain command line (what the launcher maps an image for) builds warm images.
   bool plain = t == "auto" && a.cfg.opt_level < 0 && a.cfg.baseline && a.cfg.osr &&
                !a.cfg.sync_tier_up && a.cfg.cache && a.cfg.lazy && a.cfg.entry.empty() &&
-               !a.cfg.debug_info && !a.cfg.perf_map &&
+               !a.cfg.debug_info && !a.cfg.perf_map && a.cfg.trace_path.empty() &&
                a.cfg.tier_thresholds == RunConfig().tier_thresholds;
   bool images = plain && image::images_enabled();
   Hash128 image_key = images ? image::image_key(in.bytes) : Hash128{};
@@ -161,6 +161,9 @@ int run(RunArgs& a) {
     std::fprintf(stderr,
                  "tierjit: --stats=json: JSON statistics cover LLVM IR programs run natively; "
                  "text statistics follow\n");
+  if (!a.cfg.trace_path.empty() && (!llvm_ir || a.interp))
+    std::fprintf(stderr,
+                 "tierjit: --trace: traces cover LLVM IR programs run natively; none is written\n");
   if (kind == driver::InputKind::kStableHlo) return run_stablehlo_file(a, in.value());
   if (!a.inputs.empty() || !a.outputs.empty()) {
     return report(
@@ -213,6 +216,9 @@ void register_run(CLI::App& app) {
   sub->add_flag("--sync-tier-up", a->sync_tier_up,
                 "LLVM IR: a call or loop that crosses a tier-up threshold waits for the compile "
                 "(the tiers reached do not depend on timing; for tests and debugging)");
+  sub->add_option("--trace", a->cfg.trace_path,
+                  "LLVM IR: write Chrome trace-event JSON (chrome://tracing, Perfetto) of loads, "
+                  "compiles, tier-ups and OSR to this file at exit");
   sub->add_flag("--perf-map", a->cfg.perf_map, "write /tmp/perf-PID.map for perf");
   sub->add_flag("--debug-info", a->cfg.debug_info, "register JIT code with GDB");
   sub->add_option("--tier", a->bc.tier,

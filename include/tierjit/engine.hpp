@@ -46,6 +46,13 @@ struct RunConfig {
   bool lazy = true;         ///< compile functions on first call
   bool perf_map = false;    ///< write /tmp/perf-PID.map
   bool debug_info = false;  ///< register JIT code with GDB
+  /// If set, a Chrome trace-event JSON file (chrome://tracing, Perfetto) written when the
+  /// program ends: spans for load, JIT setup and the run; per body compiled or loaded
+  /// (category "compile", args function/tier/source); tier-up requests and installs
+  /// ("tier-up"); OSR continuations built and entered ("osr"); bundle and cache loads
+  /// ("cache"). Times in microseconds from load. A path that cannot be written fails load()
+  /// with kIo. Format: src/support/trace.hpp.
+  std::string trace_path;
 };
 
 struct FunctionReport {

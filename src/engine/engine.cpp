@@ -20,18 +20,34 @@
 #include "support/file.hpp"
 #include "support/hash.hpp"
 #include "support/log.hpp"
+#include "support/trace.hpp"
 
 namespace tierjit {
 
 struct Engine::Impl {
   RunConfig cfg;
   std::string entry;
+  std::unique_ptr<trace::Recorder> trace;  // --trace; outlives the engine that records
   std::unique_ptr<ObjectCache> cache;
   std::unique_ptr<llvmir::OrcEngine> orc;
   double load_ms = 0, setup_ms = 0;
   std::string format;
   bool finished = false;
   std::function<void()> exit_hook;
+  std::chrono::steady_clock::time_point run_start;
+
+  // Closes the trace with the run's span and writes it (once; a failure is reported, the
+  // program's exit status stays). The recorder lives as long as the engine: the tier-up
+  // thread may still record (into nothing) until it stops.
+  bool trace_written = false;
+  void write_trace() {
+    if (!trace || trace_written) return;
+    trace_written = true;
+    trace->complete("run", "engine", run_start, std::chrono::steady_clock::now(),
+                    {{"entry", entry}});
+    if (Status s = trace->write(); !s.ok())
+      std::fprintf(stderr, "tierjit: warning: %s\n", s.error().to_string().c_str());
+  }
 };
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -42,9 +58,13 @@ Engine::~Engine() {
 namespace {
 Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg, std::string bytes) {
   using Clock = std::chrono::steady_clock;
-  auto t0 = Clock::now();
   auto impl = std::make_unique<Engine::Impl>();
   impl->cfg = cfg;
+  if (!cfg.trace_path.empty()) {  // first, so a bad path fails before any work
+    TJ_ASSIGN_OR_RETURN(impl->trace, trace::Recorder::open(cfg.trace_path));
+    impl->trace->name_thread("main");
+  }
+  auto t0 = Clock::now();
   if (cfg.cache) impl->cache = std::make_unique<ObjectCache>(cfg.cache_dir, cfg.cache_max_bytes);
   // A previous run left a manifest of this exact input: start without parsing it at all.
   Hash128 content = hash_bytes(bytes);
@@ -91,6 +111,9 @@ Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg, std::str
                       {cfg.path});
   auto t1 = Clock::now();
   impl->load_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+  if (impl->trace)
+    impl->trace->complete("load", "engine", t0, t1,
+                          {{"program", cfg.path}, {"format", impl->format}});
 
   llvmir::OrcOptions o;
   if (opt >= 0) {
@@ -108,8 +131,11 @@ Expected<std::unique_ptr<Engine::Impl>> load_impl(const RunConfig& cfg, std::str
   o.lazy = cfg.lazy;
   o.perf_map = cfg.perf_map;
   o.debug_info = cfg.debug_info;
+  o.trace = impl->trace.get();
   TJ_ASSIGN_OR_RETURN(impl->orc, llvmir::OrcEngine::create(std::move(program), std::move(o)));
-  impl->setup_ms = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
+  auto t2 = Clock::now();
+  impl->setup_ms = std::chrono::duration<double, std::milli>(t2 - t1).count();
+  if (impl->trace) impl->trace->complete("JIT setup", "engine", t1, t2);
   return impl;
 }
 }  // namespace
@@ -135,6 +161,7 @@ std::unique_ptr<Engine> Engine::load(const RunConfig& cfg, std::string bytes, Er
 const std::string& Engine::entry() const { return impl_->entry; }
 
 int Engine::run(const std::vector<std::string>& args, Error* error) {
+  impl_->run_start = std::chrono::steady_clock::now();
   if (Status s = impl_->orc->run_constructors(); !s.ok()) {
     if (error) *error = s.take_error();
     return -1;
@@ -143,6 +170,7 @@ int Engine::run(const std::vector<std::string>& args, Error* error) {
   impl_->orc->set_exit_hook([impl = impl_.get()](int) {
     impl->finished = true;
     if (impl->cache) impl->cache->trim();
+    impl->write_trace();
     if (impl->exit_hook) impl->exit_hook();
   });
   auto r = impl_->orc->run_main(impl_->entry, args);
@@ -160,6 +188,7 @@ void Engine::finish() {
   impl_->orc->stop_background();
   impl_->orc->save_bundle();
   if (impl_->cache) impl_->cache->trim();
+  impl_->write_trace();
 }
 
 void Engine::set_exit_hook(std::function<void()> hook) { impl_->exit_hook = std::move(hook); }

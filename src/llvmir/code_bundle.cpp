@@ -14,6 +14,7 @@ namespace tierjit::llvmir {
 // ELF object.
 Status OrcEngine::Impl::load_bundle(orc::JITDylib& jd, std::vector<int>& bundled_tier) {
   if (!options.cache || !options.lazy) return {};
+  auto t0 = Clock::now();
   std::optional<std::string> payload = options.cache->load(bundle_key());
   if (!payload) return {};
   std::string& b = *payload;
@@ -50,6 +51,9 @@ Status OrcEngine::Impl::load_bundle(orc::JITDylib& jd, std::vector<int>& bundled
     stats.bundled = count;
   }
   TJ_LOG(Channel::kCache, "bundle with {} functions", count);
+  if (options.trace)
+    options.trace->complete("code bundle", "cache", t0, Clock::now(),
+                            {{"bodies", int64_t(count)}, {"source", "cache"}});
   return {};
 }
 
@@ -323,6 +327,10 @@ void OrcEngine::Impl::load_baseline_bundle() {
   }
   TJ_LOG(Channel::kCache, "baseline bundle: {} functions loaded at {:.2f} ms", loaded,
          ms_since(t0));
+  if (options.trace)
+    options.trace->complete(
+        "baseline images", "cache", t0, Clock::now(),
+        {{"bodies", int64_t(loaded)}, {"rejected", int64_t(rejected)}, {"source", "cache"}});
   std::lock_guard<std::mutex> lock(stats_mu);
   stats.baseline_loaded = loaded;
   stats.baseline_rejected = rejected;

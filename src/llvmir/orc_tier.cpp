@@ -190,9 +190,15 @@ uint64_t OrcEngine::Impl::baseline_entry(uint32_t id) {
   if (!c.ok()) {
     stats.baseline_fallbacks++;
     baseline_reasons[c.error().message]++;
+    if (options.trace)
+      options.trace->instant("baseline fallback", "compile",
+                             {{"function", f.name}, {"reason", c.error().message}});
     TJ_LOG(Channel::kLazy, "baseline: {} falls back to LLVM: {}", f.name, c.error().message);
     return 0;
   }
+  trace_compile(id, "baseline", "compiled", t0,
+                {{"instructions", int64_t(c.value().instructions)},
+                 {"code_bytes", int64_t(c.value().code_bytes)}});
   stats.baseline++;
   stats.baseline_instructions += c.value().instructions;
   stats.baseline_code_bytes += c.value().code_bytes;
@@ -249,10 +255,13 @@ Expected<std::string> OrcEngine::Impl::compile_function(uint32_t id, int tier, b
   ExtractOptions o = extract_options(f, tier);
   int level = tier_level(tier);
   Hash128 key = cache_key("fn", f.name, o, level);
+  const char* tier_name = kLevelNames[level];
   // Function keys include the input's hash, so an input never seen before (no manifest)
   // has no entries: skip the lookups (each is a failed open, ~80 us on this VM's disk).
   if (options.cache && program->seen_before()) {
+    auto tc = Clock::now();
     if (auto obj = options.cache->load(key)) {
+      trace_compile(id, tier_name, "cache", tc);
       fns[id].from_cache = true;
       std::lock_guard<std::mutex> lock(stats_mu);
       stats.cache_hits++;
@@ -290,6 +299,7 @@ Expected<std::string> OrcEngine::Impl::compile_function(uint32_t id, int tier, b
     TJ_ASSIGN_OR_RETURN(obj, backend::compile_to_object(**m, *tm, level));
   }
   double ms = ms_since(t0);
+  trace_compile(id, tier_name, "compiled", t0, {{"object_bytes", int64_t(obj.size())}});
   fns[id].compile_us += uint64_t(ms * 1000);
   fns[id].from_cache = false;
   {
@@ -309,7 +319,9 @@ Expected<std::string> OrcEngine::Impl::cached_top_tier(uint32_t id, int* tier) {
   const FunctionInfo& f = program->functions()[id];
   for (int t = int(options.policy.levels.size()); t >= 1; --t) {
     ExtractOptions o = extract_options(f, t);
+    auto tc = Clock::now();
     if (auto obj = options.cache->load(cache_key("fn", f.name, o, tier_level(t)))) {
+      trace_compile(id, kLevelNames[tier_level(t)], "cache", tc);
       *tier = t;
       fns[id].from_cache = true;
       std::lock_guard<std::mutex> lock(stats_mu);
@@ -323,6 +335,15 @@ Expected<std::string> OrcEngine::Impl::cached_top_tier(uint32_t id, int* tier) {
 void OrcEngine::Impl::request(uint32_t id, uint32_t tier) {
   if (!tiered() || tier == 0 || tier > options.policy.levels.size()) return;
   bool queued = tier_ups->request(id, tier);
+  if (queued && options.trace) {
+    uint64_t calls = std::atomic_ref<uint64_t>(counters[2 * id]).load(std::memory_order_relaxed);
+    uint64_t heat = std::atomic_ref<uint64_t>(counters[2 * id + 1]).load(std::memory_order_relaxed);
+    options.trace->instant("tier-up request", "tier-up",
+                           {{"function", program->functions()[id].name},
+                            {"to", kLevelNames[tier_level(int(tier))]},
+                            {"calls", int64_t(calls)},
+                            {"heat_calls", double(heat) / kCallHeat}});
+  }
   // A job's own request (the next tier, asked for from install_tier) cannot wait for itself.
   if (queued && options.policy.sync && !tierup::CompileQueue::on_worker_thread()) tier_ups->drain();
   TJ_LOG(Channel::kTier, "request {} -> tier {}{}", program->functions()[id].name, tier,
@@ -332,6 +353,8 @@ void OrcEngine::Impl::request(uint32_t id, uint32_t tier) {
 void OrcEngine::Impl::install_tier(uint32_t id, int tier) {
   const FunctionInfo& f = program->functions()[id];
   TJ_LOG(Channel::kTier, "compiling {} at tier {}", f.name, tier);
+  auto t0 = Clock::now();
+  if (options.trace && !worker_named.exchange(true)) options.trace->name_thread("tier-up");
   auto obj = compile_function(id, tier, true);
   auto& es = jit->getExecutionSession();
   if (!obj.ok() && !f.single_body_reason.empty()) {  // by design, not a failure
@@ -365,6 +388,9 @@ void OrcEngine::Impl::install_tier(uint32_t id, int tier) {
   }
   fns[id].opt_level = tier_level(tier);
   fns[id].tier_ups++;
+  if (options.trace)
+    options.trace->complete(f.name, "tier-up", t0, Clock::now(),
+                            {{"function", f.name}, {"to", kLevelNames[tier_level(tier)]}});
   {
     std::lock_guard<std::mutex> lock(stats_mu);
     stats.tier_ups++;
@@ -394,6 +420,8 @@ void OrcEngine::Impl::build_osr(uint32_t id) {
   auto t0 = Clock::now();
   auto fail = [&](const std::string& why) {
     TJ_LOG(Channel::kTier, "no OSR continuation for {}: {}", f.name, why);
+    if (options.trace)
+      options.trace->instant("OSR not built", "osr", {{"function", f.name}, {"reason", why}});
     std::lock_guard<std::mutex> lock(stats_mu);
     osr_reasons[why]++;
   };
@@ -413,7 +441,9 @@ void OrcEngine::Impl::build_osr(uint32_t id) {
   llvm::Function* body = (*m)->getFunction(o.symbol);
   std::string name = f.name + "$osr";
   std::vector<uint32_t> headers;
-  auto g = build_osr_continuation(*body, name, st.osr_slots, &headers, &osr_entered);
+  OsrEntryHook hook{&Impl::on_osr_entry, this, id};
+  auto g = build_osr_continuation(*body, name, st.osr_slots, &headers, &osr_entered,
+                                  options.trace ? &hook : nullptr);
   if (!g.ok()) return fail(g.error().message);
   // The continuation calls the function through its stub, like every other caller.
   llvm::FunctionCallee self = (*m)->getOrInsertFunction(f.name, body->getFunctionType());
@@ -441,11 +471,29 @@ void OrcEngine::Impl::build_osr(uint32_t id) {
       std::atomic_ref<uint64_t>(st.osr_table[h])
           .store(addr->getAddress().getValue(), std::memory_order_release);
   double ms = ms_since(t0);
+  if (options.trace)
+    options.trace->complete(name, "osr", t0, Clock::now(),
+                            {{"function", f.name}, {"loop_headers", int64_t(headers.size())}});
   TJ_LOG(Channel::kTier, "OSR continuation for {}: {} loop headers, {:.2f} ms", f.name,
          headers.size(), ms);
   std::lock_guard<std::mutex> lock(stats_mu);
   stats.osr_built++;
   stats.osr_ms += ms;
+}
+
+void OrcEngine::Impl::on_osr_entry(void* impl, uint32_t id, uint32_t header) {
+  auto* self = static_cast<Impl*>(impl);
+  self->options.trace->instant(
+      "OSR entry", "osr",
+      {{"function", self->program->functions()[id].name}, {"loop_header", int64_t(header)}});
+}
+
+void OrcEngine::Impl::trace_compile(uint32_t id, const char* tier, const char* source,
+                                    Clock::time_point t0, std::vector<trace::Arg> more) {
+  if (!options.trace) return;
+  const std::string& name = program->functions()[id].name;
+  more.insert(more.begin(), {{"function", name}, {"tier", tier}, {"source", source}});
+  options.trace->complete(name, "compile", t0, Clock::now(), std::move(more));
 }
 
 // The function keeps its current code; the failure is counted and shown by --stats.

@@ -21,6 +21,10 @@
 #include "support/error.hpp"
 #include "tierup/function_stats.hpp"
 
+namespace tierjit::trace {
+class Recorder;
+}
+
 namespace tierjit {
 class ObjectCache;
 }
@@ -55,6 +59,11 @@ struct OrcOptions {
   bool lazy = true;              ///< false: compile every function before running
   bool perf_map = false;         ///< append JIT symbols to /tmp/perf-PID.map
   bool debug_info = false;       ///< register JIT objects with GDB (ORC debugger support)
+  /// Not owned; if set, compiles, cache loads, tier-ups and OSR are recorded as trace events
+  /// (category "compile": one per body with args function, tier "baseline"|"O0".."O3",
+  /// source "compiled"|"cache"; "tier-up": requests (instant) and installs (complete);
+  /// "osr": continuations built (complete) and entered (instant)).
+  trace::Recorder* trace = nullptr;
 };
 
 /// Per function: tier = index of the installed tier (0 base), opt_level its LLVM level (-1:

@@ -70,8 +70,8 @@ llvm::DenseSet<const BasicBlock*> reach_avoiding(const BasicBlock* start, const 
 
 Expected<llvm::Function*> build_osr_continuation(llvm::Function& f, const std::string& name,
                                                  const std::vector<uint32_t>& slots,
-                                                 std::vector<uint32_t>* headers,
-                                                 uint64_t* entered) {
+                                                 std::vector<uint32_t>* headers, uint64_t* entered,
+                                                 const OsrEntryHook* hook) {
   auto unsupported = [](const std::string& why) {
     return make_error(ErrorCode::kUnsupported, "OSR: " + why);
   };
@@ -165,6 +165,14 @@ Expected<llvm::Function*> build_osr_continuation(llvm::Function& f, const std::s
     auto* counter = llvm::ConstantExpr::getIntToPtr(b.getInt64(uint64_t(entered)), b.getPtrTy());
     b.CreateAtomicRMW(llvm::AtomicRMWInst::Add, counter, b.getInt64(1), llvm::MaybeAlign(8),
                       llvm::AtomicOrdering::Monotonic);
+  }
+  if (hook && hook->fn) {
+    auto* fty = llvm::FunctionType::get(b.getVoidTy(),
+                                        {b.getPtrTy(), b.getInt32Ty(), b.getInt32Ty()}, false);
+    auto* callee = llvm::ConstantExpr::getIntToPtr(b.getInt64(uint64_t(hook->fn)), b.getPtrTy());
+    auto* cookie =
+        llvm::ConstantExpr::getIntToPtr(b.getInt64(uint64_t(hook->cookie)), b.getPtrTy());
+    b.CreateCall(fty, callee, {cookie, b.getInt32(hook->function), g->getArg(1)});
   }
   BasicBlock* trap = BasicBlock::Create(ctx, "osr.none", g);
   new llvm::UnreachableInst(ctx, trap);

@@ -27,15 +27,24 @@ class Function;
 
 namespace tierjit::llvmir {
 
+/// Called by a continuation on every entry, with the function id and the loop header's
+/// block index (tracing only: it costs a call per entry).
+struct OsrEntryHook {
+  void (*fn)(void* cookie, uint32_t function, uint32_t header) = nullptr;
+  void* cookie = nullptr;
+  uint32_t function = 0;
+};
+
 /// Adds the continuation `name` of `f` to f's module. `slots` is the baseline compile's
 /// Compiled::osr_slots for the same body (arguments, then instructions in order). Headers
 /// whose live values are not all in slots (or are of a type without a slot layout) get no
 /// entry; `headers` receives the block indices that have one. `entered`, if not null, is
-/// incremented (atomically) on each entry. Errors: kUnsupported with the reason (variadic,
-/// exception handling, block addresses, return type, a body that does not match `slots`, no
-/// header with an entry).
+/// incremented (atomically) on each entry, and `hook`, if not null, called. Errors: kUnsupported
+/// with the reason (variadic, exception handling, block addresses, return type, a body that does
+/// not match `slots`, no header with an entry).
 Expected<llvm::Function*> build_osr_continuation(llvm::Function& f, const std::string& name,
                                                  const std::vector<uint32_t>& slots,
-                                                 std::vector<uint32_t>* headers, uint64_t* entered);
+                                                 std::vector<uint32_t>* headers, uint64_t* entered,
+                                                 const OsrEntryHook* hook = nullptr);
 
 }  // namespace tierjit::llvmir

@@ -35,6 +35,7 @@
 #include "runtime/cache_key.hpp"
 #include "runtime/object_cache.hpp"
 #include "support/log.hpp"
+#include "support/trace.hpp"
 #include "tierup/compile_queue.hpp"
 #include "tierup/entry_stubs.hpp"
 
@@ -141,6 +142,11 @@ class OrcEngine::Impl {
   uint64_t osr_entered = 0;  // incremented atomically by continuations on entry
   // Builds, links and publishes the OSR continuation of `id` (worker thread).
   void build_osr(uint32_t id);
+  // --trace (no-ops without options.trace): a body's compile or cache load from t0 to now.
+  void trace_compile(uint32_t id, const char* tier, const char* source, Clock::time_point t0,
+                     std::vector<trace::Arg> more = {});
+  static void on_osr_entry(void* impl, uint32_t id, uint32_t header);  // OsrEntryHook
+  std::atomic<bool> worker_named{false};  // the tier-up thread is named in the trace
   // The baseline body of `id`, compiled now if need be; 0 when the tier does not cover it
   // (the reason is counted) or the function is better served by a cached higher tier.
   uint64_t baseline_entry(uint32_t id);
@@ -170,6 +176,8 @@ class OrcEngine::Impl {
     return tier == 0 ? options.policy.base_opt : options.policy.levels[tier - 1];
   }
   bool tiered() const { return options.policy.fixed_opt < 0; }
+  // LLVM levels as tiers are named in statistics and traces.
+  static constexpr const char* kLevelNames[] = {"O0", "O1", "O2", "O3"};
   // Pinned functions (IrProgram) are compiled once, with the data, at the top tier's level.
   int pinned_level() const { return tier_level(tiered() ? int(options.policy.levels.size()) : 0); }
 
