@@ -6,7 +6,7 @@ TYPE ?= Release
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup configure build demo check asan fuzz format format-check bench clean
+.PHONY: all setup configure build demo check install asan fuzz format format-check bench clean
 all: build
 
 setup:
@@ -26,6 +26,11 @@ demo: build
 
 check: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# Installs the library, headers, CMake package, pkg-config file, command and man page.
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 asan:
 	$(MAKE) BUILD=build-asan TYPE=Debug CMAKE_FLAGS="-DTIERJIT_SANITIZE=ON -DTIERJIT_EXAMPLES=OFF -DTIERJIT_STATIC_LLVM=OFF" build
