@@ -90,4 +90,14 @@ check "  C program runs" "$WORK/user/build/capi" "$WORK/api.elf" "$WORK/cache3"
 check "  C++ program runs" "$WORK/user/build/cpp"
 grep -q "sq(12) = 144, c = 19 22 43 50, ok" "$WORK/check.out" ||
   { echo "FAIL C++ program output: $(cat "$WORK/check.out")"; failures=$((failures + 1)); }
+
+# The Python module, found in the prefix's site directory and libtierjit.so through its
+# RPATH (no LD_LIBRARY_PATH).
+if [ -n "$PYTHON_MODULE" ]; then
+  site=$(cd "$P" && ls -d lib/python3*/*-packages 2>/dev/null | head -1)
+  check "Python module installed ($site)" test -n "$site"
+  check "  imports and runs from the prefix" env -u LD_LIBRARY_PATH PYTHONPATH="$P/$site" \
+    "$PYTHON_MODULE" -c "import numpy as np, tierjit; a = np.ones((3, 4), np.float32); \
+assert (tierjit.kernels.sgemm(a, a.T) == 4).all(); assert tierjit.__file__.startswith('$P')"
+fi
 finish

@@ -1,0 +1,268 @@
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+"""The Python module against NumPy (the oracle for kernels and StableHLO results) and against
+values computed here: programs, kernels, StableHLO, the sandbox, and their errors."""
+import math
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+import tierjit
+
+RNG = np.random.default_rng(7)
+
+
+def rand(*shape):
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+# ---- kernels ----
+
+@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (5, 7, 3), (64, 48, 33), (130, 17, 250)])
+def test_sgemm_matches_numpy(m, n, k):
+    a, b = rand(m, k), rand(k, n)
+    np.testing.assert_allclose(tierjit.kernels.sgemm(a, b), a @ b, rtol=1e-4, atol=1e-4)
+
+
+def test_sgemm_transposes_alpha_beta_in_place():
+    a, b, c = rand(9, 4), rand(6, 9), rand(4, 6)
+    want = 0.5 * (a.T @ b.T) + 2.0 * c
+    out = tierjit.kernels.sgemm(a, b, alpha=0.5, beta=2.0, c=c, trans_a=True, trans_b=True)
+    assert np.shares_memory(out, c), "c= is written in place"
+    np.testing.assert_allclose(c, want, rtol=1e-5, atol=1e-5)
+
+
+def test_sgemm_strided_and_float64_inputs_are_converted():
+    a = rand(8, 10)[:, ::2]  # not contiguous
+    b = RNG.standard_normal((5, 3))  # float64
+    np.testing.assert_allclose(tierjit.kernels.sgemm(a, b), a @ b.astype(np.float32), rtol=1e-5)
+
+
+def test_sgemm_nan_propagates():
+    a, b = rand(4, 4), rand(4, 4)
+    a[1, 2] = np.nan
+    c = tierjit.kernels.sgemm(a, b)
+    assert np.isnan(c[1]).all() and not np.isnan(c[0]).any()
+
+
+def test_sgemm_errors():
+    with pytest.raises(tierjit.Error, match="inner dimensions") as e:
+        tierjit.kernels.sgemm(rand(3, 4), rand(5, 6))
+    assert e.value.code == "usage" and e.value.exit_status == 64
+    with pytest.raises(tierjit.Error, match="out= must be"):
+        tierjit.kernels.sgemm(rand(2, 2), rand(2, 2), c=np.zeros((2, 2)))
+
+
+def gelu(x):
+    return np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in x.ravel()],
+                    dtype=np.float64).reshape(x.shape)
+
+
+@pytest.mark.parametrize("name,ref,tol", [
+    ("relu", lambda x: np.maximum(x, 0), 0),
+    ("exp", np.exp, 1e-6),
+    ("tanh", np.tanh, 1e-6),
+    ("sigmoid", lambda x: 1 / (1 + np.exp(-x.astype(np.float64))), 1e-6),
+    ("gelu", gelu, 2e-6),
+])
+def test_unary_matches_numpy(name, ref, tol):
+    x = rand(1000) * 4
+    y = getattr(tierjit.kernels, name)(x)
+    np.testing.assert_allclose(y, ref(x), rtol=tol, atol=tol)
+
+
+def test_unary_in_place():
+    x = rand(100)
+    want = np.maximum(x, 0)
+    tierjit.kernels.relu(x, out=x)
+    np.testing.assert_array_equal(x, want)
+
+
+@pytest.mark.parametrize("name,ref", [("add", np.add), ("subtract", np.subtract),
+                                      ("multiply", np.multiply), ("divide", np.divide),
+                                      ("maximum", np.maximum), ("minimum", np.minimum)])
+def test_binary_broadcasts_like_numpy(name, ref):
+    a, b = rand(4, 1, 5), rand(3, 1)
+    np.testing.assert_allclose(getattr(tierjit.kernels, name)(a, b), ref(a, b), rtol=1e-6)
+
+
+def test_binary_incompatible_shapes():
+    with pytest.raises(tierjit.Error, match=r"do not broadcast") as e:
+        tierjit.kernels.add(rand(2, 3), rand(4))
+    assert e.value.code == "invalid-input"
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_reductions(axis):
+    x = rand(6, 7, 8)
+    np.testing.assert_allclose(tierjit.kernels.sum(x, axis), x.sum(axis), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(tierjit.kernels.mean(x, axis), x.mean(axis), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(tierjit.kernels.max(x, axis), x.max(axis))
+
+
+def test_softmax_and_layer_norm():
+    x = rand(5, 33) * 10
+    e = np.exp(x - x.max(-1, keepdims=True))
+    np.testing.assert_allclose(tierjit.kernels.softmax(x), e / e.sum(-1, keepdims=True),
+                               rtol=1e-5, atol=1e-7)
+    g, b = rand(33), rand(33)
+    mu, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+    np.testing.assert_allclose(tierjit.kernels.layer_norm(x, g, b, 1e-5),
+                               (x - mu) / np.sqrt(var + 1e-5) * g + b, rtol=1e-4, atol=1e-4)
+
+
+# ---- StableHLO ----
+
+MODULE = """
+func.func @main(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>) -> (tensor<2x4xf32>, tensor<2x3xf32>) {
+  %0 = stablehlo.dot_general %a, %b, contracting_dims = [1] x [0] : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  %1 = stablehlo.tanh %a : tensor<2x3xf32>
+  return %0, %1 : tensor<2x4xf32>, tensor<2x3xf32>
+}
+"""
+
+
+@pytest.mark.parametrize("path", ["compiled", "reference"])
+def test_stablehlo_matches_numpy(path):
+    m = tierjit.stablehlo.load(MODULE, path=path)
+    assert m.signature == [("f32", (2, 3)), ("f32", (3, 4))]
+    a, b = rand(2, 3), rand(3, 4)
+    dot, th = m(a, b)
+    np.testing.assert_allclose(dot, a @ b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(th, np.tanh(a), rtol=1e-5, atol=1e-6)
+
+
+def test_stablehlo_from_file_and_integers(tmp_path):
+    f = tmp_path / "m.mlir"
+    f.write_text("func.func @main(%a: tensor<4xi32>) -> tensor<4xi32> {\n"
+                 "  %0 = stablehlo.multiply %a, %a : tensor<4xi32>\n"
+                 "  return %0 : tensor<4xi32>\n}\n")
+    m = tierjit.stablehlo.load(str(f))
+    out = m(np.array([1, -2, 3, 46341], dtype=np.int32))
+    assert out.dtype == np.int32
+    np.testing.assert_array_equal(out, np.array([1, -2, 3, 46341], np.int32) ** 2)
+    assert m.compile() >= 0
+
+
+def test_stablehlo_errors(tmp_path):
+    with pytest.raises(tierjit.Error, match=r"^<text>:2:\d+: ") as e:
+        tierjit.stablehlo.load("func.func @main() {\n  %0 = stablehlo.add %a, %b : tensor<2xf32\n}")
+    assert e.value.code == "invalid-input" and e.value.exit_status == 65
+    with pytest.raises(tierjit.Error) as e:
+        tierjit.stablehlo.load(MODULE, entry="nope")
+    assert e.value.code == "missing-entry"
+    m = tierjit.stablehlo.load(MODULE)
+    with pytest.raises(tierjit.Error, match="takes 2 arguments, 1 given"):
+        m(rand(2, 3))
+    with pytest.raises(tierjit.Error, match=r"must have shape \[3x4\]"):
+        m(rand(2, 3), rand(4, 3))
+    with pytest.raises(tierjit.Error) as e:
+        tierjit.stablehlo.load(str(tmp_path / "missing.mlir"))
+    assert e.value.code == "file-not-found"
+
+
+# ---- programs ----
+
+PROGRAM = """
+declare i64 @strlen(ptr)
+define i32 @main(i32 %argc, ptr %argv) {
+  %p = getelementptr ptr, ptr %argv, i64 1
+  %s = load ptr, ptr %p
+  %n = call i64 @strlen(ptr %s)
+  %n32 = trunc i64 %n to i32
+  %t = mul i32 %argc, 10
+  %r = add i32 %t, %n32
+  ret i32 %r
+}
+"""
+
+
+def test_run_program(tmp_path):
+    f = tmp_path / "p.ll"
+    f.write_text(PROGRAM)
+    assert tierjit.run(str(f), ["hello"], cache=False) == 25
+    p = tierjit.Program(str(f), opt_level=2, cache=False)
+    assert p.run(["a", "bcd"]) == 31
+    stats = p.stats()
+    assert stats["schema"] == "tierjit-stats" and stats["mode"].startswith("fixed O2")
+    with pytest.raises(tierjit.Error, match="runs once"):
+        p.run([])
+
+
+def test_program_errors(tmp_path):
+    with pytest.raises(tierjit.Error) as e:
+        tierjit.run(str(tmp_path / "none.bc"))
+    assert e.value.code == "file-not-found" and e.value.exit_status == 66
+    f = tmp_path / "bad.ll"
+    f.write_text("define i32 @main() {\n  ret i64 0\n}\n")
+    with pytest.raises(tierjit.Error, match=r"bad\.ll:2:\d+: ") as e:
+        tierjit.run(str(f))
+    assert e.value.code == "invalid-input"
+
+
+# ---- the sandbox ----
+
+@pytest.fixture(scope="module")
+def guest(tmp_path_factory):
+    tj, clang = os.environ.get("TIERJIT"), os.environ.get("CLANG")
+    if not tj or not clang:
+        pytest.skip("TIERJIT and CLANG name the command and clang-22 (set by ctest)")
+    d = tmp_path_factory.mktemp("guest")
+    src = os.path.join(os.path.dirname(__file__), "..", "sandbox", "guests", "api_guest.c")
+    flags = subprocess.run([tj, "guest-cflags"], capture_output=True, text=True,
+                           check=True).stdout.split()
+    subprocess.run([clang, *flags, "-march=rv64gc_zbb", "-O2", "-S", "-emit-llvm", src, "-o",
+                    str(d / "api.ll")], check=True)
+    subprocess.run([tj, "compile", "--target", "riscv64", str(d / "api.ll"), "-o",
+                    str(d / "api.elf")], check=True)
+    return str(d / "api.elf")
+
+
+def test_sandbox_run_and_vmcall(guest):
+    s = tierjit.Sandbox(guest)
+    r = s.run()
+    assert r["reason"] == "exited" and r["exit_code"] == 5, r
+    assert s.vmcall("add4", 1, 2, 3, 4)["value"] == 30
+    assert s.vmcall("scale", 2.5, np.float32(1.5))["fvalue"] == 3.75  # (double, float)
+    buf = s.alloc(100)
+    assert s.write(buf, bytes(range(100)))
+    assert s.vmcall("sum_bytes", buf, 100)["value"] == 4950
+    assert s.read(buf + 10, 3) == bytes([10, 11, 12])
+    assert s.read(8, 4) is None  # the null page
+    r = s.vmcall("load_at", 0)
+    assert r["reason"] == "fault" and r["fault"] == "load-fault", r
+
+
+def test_sandbox_host_functions(guest):
+    with open(guest, "rb") as f:
+        s = tierjit.Sandbox(f.read())
+    s.run()
+    seen = []
+
+    def host(call):
+        seen.append([call.arg(i) for i in range(4)])
+        return sum(seen[-1])
+
+    s.register(577, host)
+    r = s.vmcall("call_unregistered")
+    assert r["reason"] == "returned" and r["value"] == 10 and seen == [[1, 2, 3, 4]], r
+
+    def broken(call):
+        raise ValueError("no")
+
+    s.register(577, broken)
+    r = s.vmcall("call_unregistered")
+    assert r["reason"] == "fault" and "ValueError" in r["message"], r
+    with pytest.raises(tierjit.Error, match="500..599"):
+        s.register(42, host)
+
+
+def test_sandbox_budget_and_bad_elf(guest):
+    s = tierjit.Sandbox(guest, interpret=True, max_instructions=100000)
+    s.run()
+    r = s.vmcall("spin")
+    assert r["reason"] == "budget" and r["instructions"] == 100000, r
+    with pytest.raises(tierjit.Error, match="no ELF magic") as e:
+        tierjit.Sandbox(b"\x7fELX" + bytes(60))
+    assert e.value.code == "invalid-input"
