@@ -12,6 +12,7 @@
 #include "driver/input.hpp"
 #include "engine/interp_fallback.hpp"
 #include "image/warm_image.hpp"
+#include "support/jitdump.hpp"
 #include "tierjit/engine.hpp"
 
 namespace tierjit::cli {
@@ -23,6 +24,7 @@ struct RunArgs {
   bool no_baseline = false;
   bool no_osr = false;
   bool sync_tier_up = false;
+  bool perf_jitdump = false;
   bool eager = false;
   bool stats = false;      // --stats given (stats_mode: "text" or "json")
   std::string stats_mode;  // --stats=json: LLVM IR programs only (Engine::stats_json)
@@ -78,6 +80,7 @@ int run_guest_file(const RunArgs& a, const driver::InputFile& in) {
   SandboxArgs s;
   s.elf = a.cfg.path;
   s.stats = a.stats;
+  s.perf_jitdump = a.perf_jitdump;
   s.args = a.args;
   return run_sandbox(s, in.bytes);
 }
@@ -107,8 +110,8 @@ int run_llvm_ir(RunArgs& a, driver::InputFile& in) {
   // Only the plain command line (what the launcher maps an image for) builds warm images.
   bool plain = t == "auto" && a.cfg.opt_level < 0 && a.cfg.baseline && a.cfg.osr &&
                !a.cfg.sync_tier_up && a.cfg.cache && a.cfg.lazy && a.cfg.entry.empty() &&
-               !a.cfg.debug_info && !a.cfg.perf_map && a.cfg.trace_path.empty() &&
-               a.cfg.tier_thresholds == RunConfig().tier_thresholds;
+               !a.cfg.debug_info && !a.cfg.perf_map && !a.perf_jitdump &&
+               a.cfg.trace_path.empty() && a.cfg.tier_thresholds == RunConfig().tier_thresholds;
   bool images = plain && image::images_enabled();
   Hash128 image_key = images ? image::image_key(in.bytes) : Hash128{};
   Error err;
@@ -152,6 +155,10 @@ int run_llvm_ir(RunArgs& a, driver::InputFile& in) {
 // The front door reads the file once; each kind goes to its own runner with the bytes.
 int run(RunArgs& a) {
   a.stats = !a.stats_mode.empty();
+  if (a.perf_jitdump) {  // before anything compiles: every tier writes to it from now on
+    auto dump = JitDump::enable();
+    if (!dump.ok()) return report(dump.error());
+  }
   auto in = driver::read_input(a.cfg.path);
   if (!in.ok()) return report(in.error());
   driver::InputKind kind = in->kind;
@@ -220,6 +227,10 @@ void register_run(CLI::App& app) {
                   "LLVM IR: write Chrome trace-event JSON (chrome://tracing, Perfetto) of loads, "
                   "compiles, tier-ups and OSR to this file at exit");
   sub->add_flag("--perf-map", a->cfg.perf_map, "write /tmp/perf-PID.map for perf");
+  sub->add_flag("--perf-jitdump", a->perf_jitdump,
+                "write every tier's code (and source lines where the IR has debug info) to "
+                "$JITDUMPDIR (else ~/.debug/jit)/jit-PID.dump for perf record -k 1 + perf inject "
+                "--jit");
   sub->add_flag("--debug-info", a->cfg.debug_info, "register JIT code with GDB");
   sub->add_option("--tier", a->bc.tier,
                   "bytecode: interp, cnp, llvm or auto (tier-up); StableHLO: interp (reference "

@@ -16,10 +16,18 @@
 #include "cli/commands.hpp"
 #include "cli/sandbox.hpp"
 #include "support/file.hpp"
+#include "support/jitdump.hpp"
 
 namespace tierjit::cli {
 
 int run_sandbox(const SandboxArgs& a, std::string_view elf_bytes) {
+  if (a.perf_jitdump) {
+    auto dump = JitDump::enable();
+    if (!dump.ok()) {
+      std::fprintf(stderr, "tierjit: %s\n", dump.error().to_string().c_str());
+      return exit_status(dump.error().code);
+    }
+  }
   sandbox::Limits limits;
   if (a.max_instructions) limits.max_instructions = a.max_instructions;
   if (a.max_memory) limits.max_memory = a.max_memory;
@@ -114,6 +122,9 @@ void register_sandbox_run(CLI::App& app) {
   sub->add_option("--max-memory", a->max_memory, "guest memory in bytes (default 64 MiB)");
   sub->add_option("--stack", a->stack, "guest stack in bytes (default 1 MiB)");
   sub->add_flag("--stdin", a->allow_stdin, "let the guest read the host's stdin");
+  sub->add_flag("--perf-jitdump", a->perf_jitdump,
+                "write translated blocks to $JITDUMPDIR (else ~/.debug/jit)/jit-PID.dump for "
+                "perf record -k 1 + perf inject --jit");
   sub->add_option("--allow-read", a->readable, "let the guest open this host file read-only")
       ->allow_extra_args(false);
   sub->add_option("--dir", a->dirs,

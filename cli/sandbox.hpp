@@ -21,8 +21,9 @@ struct SandboxArgs {
   bool stats = false;
   bool allow_stdin = false;
   bool trace = false;
-  bool strict = false;       // --strict: unimplemented system calls fault
-  std::string tier = "jit";  // --tier interp|jit
+  bool strict = false;        // --strict: unimplemented system calls fault
+  bool perf_jitdump = false;  // --perf-jitdump: translated blocks in perf's jitdump format
+  std::string tier = "jit";   // --tier interp|jit
   std::vector<std::string> readable;
   std::vector<std::string> dirs;     // --dir HOST[::GUEST]
   std::vector<std::string> rw_dirs;  // --dir-rw HOST[::GUEST]

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 #include "backend/jit_session.hpp"
 
+#include <llvm/DebugInfo/DWARF/DWARFContext.h>
 #include <llvm/ExecutionEngine/JITLink/JITLink.h>
 #include <llvm/ExecutionEngine/Orc/AbsoluteSymbols.h>
+#include <llvm/ExecutionEngine/Orc/Debugging/DebugInfoSupport.h>
 #include <llvm/ExecutionEngine/Orc/Debugging/DebuggerSupport.h>
 #include <llvm/ExecutionEngine/Orc/EHFrameRegistrationPlugin.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
@@ -13,6 +15,8 @@
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+
+#include "support/jitdump.hpp"
 
 namespace tierjit::backend {
 
@@ -58,6 +62,61 @@ class PerfMapPlugin final : public llvm::orc::ObjectLinkingLayer::Plugin {
  private:
   std::FILE* file_ = nullptr;
   std::mutex mu_;
+};
+
+// Writes a jitdump code load record (with the line table, when the object has DWARF) for every
+// function linked, by any client (support/jitdump.hpp). Debug sections are kept through
+// linking (ORC's preserveDebugSections) so that their relocated line tables give final
+// addresses.
+class JitDumpPlugin final : public llvm::orc::ObjectLinkingLayer::Plugin {
+ public:
+  explicit JitDumpPlugin(JitDump& dump) : dump_(dump) {}
+  void modifyPassConfig(llvm::orc::MaterializationResponsibility&, llvm::jitlink::LinkGraph& g,
+                        llvm::jitlink::PassConfiguration& config) override {
+    bool dwarf = g.findSectionByName(".debug_line") != nullptr;
+    if (dwarf) config.PrePrunePasses.push_back(llvm::orc::preserveDebugSections);
+    config.PostFixupPasses.push_back([this, dwarf](llvm::jitlink::LinkGraph& g) {
+      std::unique_ptr<llvm::DWARFContext> dc;
+      llvm::StringMap<std::unique_ptr<llvm::MemoryBuffer>> sections;  // owned while dc lives
+      if (dwarf) {
+        if (auto c = llvm::orc::createDWARFContext(g)) {
+          dc = std::move(c->first);
+          sections = std::move(c->second);
+        } else {
+          llvm::consumeError(c.takeError());  // code without lines is still worth a record
+        }
+      }
+      for (llvm::jitlink::Symbol* sym : g.defined_symbols()) {
+        if (!sym->hasName() || !sym->isCallable() || sym->getSize() == 0) continue;
+        const llvm::jitlink::Block& b = sym->getBlock();
+        if (b.isZeroFill()) continue;
+        uint64_t addr = sym->getAddress().getValue();
+        std::vector<JitDump::Line> lines;
+        if (dc) {
+          using Kind = llvm::DILineInfoSpecifier::FileLineInfoKind;
+          auto table = dc->getLineInfoForAddressRange(
+              {addr, llvm::object::SectionedAddress::UndefSection}, sym->getSize(),
+              llvm::DILineInfoSpecifier(Kind::AbsoluteFilePath));
+          for (const auto& [at, info] : table)
+            if (info.Line) lines.push_back({at, info.Line, info.Discriminator, info.FileName});
+        }
+        dump_.code_load((*sym->getName()).str(), addr, b.getContent().data() + sym->getOffset(),
+                        sym->getSize(), lines);
+      }
+      return llvm::Error::success();
+    });
+  }
+  llvm::Error notifyFailed(llvm::orc::MaterializationResponsibility&) override {
+    return llvm::Error::success();
+  }
+  llvm::Error notifyRemovingResources(llvm::orc::JITDylib&, llvm::orc::ResourceKey) override {
+    return llvm::Error::success();
+  }
+  void notifyTransferringResources(llvm::orc::JITDylib&, llvm::orc::ResourceKey,
+                                   llvm::orc::ResourceKey) override {}
+
+ private:
+  JitDump& dump_;
 };
 
 Error llvm_error(llvm::Error e, const std::string& what) {
@@ -114,6 +173,10 @@ Expected<JitSession*> JitSession::get() {
       std::fflush(stdout);
       std::fprintf(stderr, "tierjit: error: %s\n", t_last_error.c_str());
     });
+    // perf jitdump (--perf-jitdump, TIERJIT_PERF_JITDUMP): enabled before the first compile.
+    if (JitDump* dump = JitDump::get())
+      static_cast<llvm::orc::ObjectLinkingLayer&>(s->jit_->getObjLinkingLayer())
+          .addPlugin(std::make_unique<JitDumpPlugin>(*dump));
     session = s.release();  // lives until the process ends: code may run until then
   });
   if (!session) return failure;

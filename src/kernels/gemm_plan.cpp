@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "support/hash.hpp"
+#include "support/jitdump.hpp"
 
 namespace tierjit::kernels {
 namespace {
@@ -70,6 +71,8 @@ Status install(GemmPlan& plan, const BlockSpec& spec, GemmKernel kernel) {
   auto block = plan.pool->acquire(code.size());
   if (!block.ok()) return block.take_error();
   std::memcpy(block->rw, code.data(), code.size());
+  if (JitDump* dump = JitDump::get())
+    dump->code_load("sgemm microkernel", uint64_t(block->rx), code.data(), code.size());
   kernel.code = *block;
   kernel.fn = reinterpret_cast<BlockFn>(block->rx);
   plan.code_bytes += block->size;

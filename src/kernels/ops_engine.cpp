@@ -15,6 +15,7 @@
 
 #include "kernels/engine_impl.hpp"
 #include "support/hash.hpp"
+#include "support/jitdump.hpp"
 
 namespace tierjit::kernels {
 
@@ -204,6 +205,8 @@ std::shared_ptr<OpKernel> KernelEngine::Impl::op_dispatch(const OpKey& key, OpPr
         if (generate_op(key, code).ok()) block = pool->acquire(code.size());
         if (block.ok()) {
           std::memcpy(block->rw, code.data(), code.size());
+          if (JitDump* dump = JitDump::get())
+            dump->code_load("op kernel", uint64_t(block->rx), code.data(), code.size());
           k = std::make_shared<OpKernel>();
           k->fn = reinterpret_cast<OpFn>(block->rx);
           k->code = *block;

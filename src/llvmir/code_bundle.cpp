@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "llvmir/internal/orc_impl.hpp"
+#include "support/jitdump.hpp"
 
 namespace tierjit::llvmir {
 
@@ -313,6 +314,9 @@ void OrcEngine::Impl::load_baseline_bundle() {
       continue;
     }
     set_cell(id, entry.value().entry);
+    if (JitDump* dump = JitDump::get())
+      dump->code_load(program->functions()[id].name + "$baseline", entry.value().entry,
+                      entry.value().code, entry.value().code_bytes);
     counters[2 * size_t(id) + 1] = heat;
     st.baseline_entry.store(entry.value().entry, std::memory_order_release);
     st.baseline_tried = true;

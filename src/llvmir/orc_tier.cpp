@@ -7,6 +7,7 @@
 
 #include "llvmir/internal/orc_impl.hpp"
 #include "llvmir/osr.hpp"
+#include "support/jitdump.hpp"
 
 namespace tierjit::llvmir {
 
@@ -196,6 +197,8 @@ uint64_t OrcEngine::Impl::baseline_entry(uint32_t id) {
     TJ_LOG(Channel::kLazy, "baseline: {} falls back to LLVM: {}", f.name, c.error().message);
     return 0;
   }
+  if (JitDump* dump = JitDump::get())
+    dump->code_load(f.name + "$baseline", c.value().entry, c.value().code, c.value().code_bytes);
   trace_compile(id, "baseline", "compiled", t0,
                 {{"instructions", int64_t(c.value().instructions)},
                  {"code_bytes", int64_t(c.value().code_bytes)}});

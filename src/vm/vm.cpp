@@ -12,6 +12,7 @@
 #include "bytecode_llvm/bytecode_jit.hpp"
 #include "cnp/compiler.hpp"
 #include "interp/interp.hpp"
+#include "support/jitdump.hpp"
 #include "tierup/compile_queue.hpp"
 
 namespace tierjit::vm {
@@ -153,6 +154,9 @@ class Vm::Impl {
         std::fclose(f);
       }
     }
+    if (JitDump* dump = JitDump::get())
+      dump->code_load(vm_.inst_->module().functions[fn].name + "$cnp", uint64_t(code->block.rx),
+                      code->block.rw, code->code_bytes);
     st.tier = 1;
     cnp_[fn] = std::make_unique<cnp::CompiledCode>(std::move(code.value()));
     tierup::install_entry(vm_.inst_->cells()[fn], reinterpret_cast<void*>(cnp_[fn]->entry));

@@ -23,6 +23,7 @@
 #include "sandbox/exec_fd.hpp"
 #include "sandbox/jit/rv_jit_abi.h"
 #include "sandbox/machine.hpp"
+#include "support/jitdump.hpp"
 
 namespace tierjit::sandbox {
 
@@ -776,6 +777,9 @@ struct Translator::State {
       }
     }
     std::memcpy(sp.rw, code.data(), code.size());
+    if (JitDump* dump = JitDump::get())
+      dump->code_load(fmt::format("riscv64 block 0x{:x}", pc), uint64_t(sp.rx), code.data(),
+                      code.size());
     if (!pending_guards.empty()) {
       auto start = reinterpret_cast<uintptr_t>(sp.prefix);
       if (guard_regions.empty() || guard_regions.back().start != start)
