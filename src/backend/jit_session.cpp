@@ -25,8 +25,21 @@ namespace {
 thread_local std::string t_last_error;  // the session error reporter's last message here
 thread_local int t_in_lookup = 0;       // > 0 while this thread is inside JitSession::lookup
 
+// A plugin that only adds link passes: it keeps no per-object resources.
+class PassPlugin : public llvm::orc::ObjectLinkingLayer::Plugin {
+ public:
+  llvm::Error notifyFailed(llvm::orc::MaterializationResponsibility&) override {
+    return llvm::Error::success();
+  }
+  llvm::Error notifyRemovingResources(llvm::orc::JITDylib&, llvm::orc::ResourceKey) override {
+    return llvm::Error::success();
+  }
+  void notifyTransferringResources(llvm::orc::JITDylib&, llvm::orc::ResourceKey,
+                                   llvm::orc::ResourceKey) override {}
+};
+
 // Appends "ADDR SIZE NAME" lines for every linked function to /tmp/perf-PID.map.
-class PerfMapPlugin final : public llvm::orc::ObjectLinkingLayer::Plugin {
+class PerfMapPlugin final : public PassPlugin {
  public:
   PerfMapPlugin() {
     std::string path = "/tmp/perf-" + std::to_string(::getpid()) + ".map";
@@ -50,14 +63,6 @@ class PerfMapPlugin final : public llvm::orc::ObjectLinkingLayer::Plugin {
       return llvm::Error::success();
     });
   }
-  llvm::Error notifyFailed(llvm::orc::MaterializationResponsibility&) override {
-    return llvm::Error::success();
-  }
-  llvm::Error notifyRemovingResources(llvm::orc::JITDylib&, llvm::orc::ResourceKey) override {
-    return llvm::Error::success();
-  }
-  void notifyTransferringResources(llvm::orc::JITDylib&, llvm::orc::ResourceKey,
-                                   llvm::orc::ResourceKey) override {}
 
  private:
   std::FILE* file_ = nullptr;
@@ -68,7 +73,7 @@ class PerfMapPlugin final : public llvm::orc::ObjectLinkingLayer::Plugin {
 // function linked, by any client (support/jitdump.hpp). Debug sections are kept through
 // linking (ORC's preserveDebugSections) so that their relocated line tables give final
 // addresses.
-class JitDumpPlugin final : public llvm::orc::ObjectLinkingLayer::Plugin {
+class JitDumpPlugin final : public PassPlugin {
  public:
   explicit JitDumpPlugin(JitDump& dump) : dump_(dump) {}
   void modifyPassConfig(llvm::orc::MaterializationResponsibility&, llvm::jitlink::LinkGraph& g,
@@ -106,14 +111,6 @@ class JitDumpPlugin final : public llvm::orc::ObjectLinkingLayer::Plugin {
       return llvm::Error::success();
     });
   }
-  llvm::Error notifyFailed(llvm::orc::MaterializationResponsibility&) override {
-    return llvm::Error::success();
-  }
-  llvm::Error notifyRemovingResources(llvm::orc::JITDylib&, llvm::orc::ResourceKey) override {
-    return llvm::Error::success();
-  }
-  void notifyTransferringResources(llvm::orc::JITDylib&, llvm::orc::ResourceKey,
-                                   llvm::orc::ResourceKey) override {}
 
  private:
   JitDump& dump_;
