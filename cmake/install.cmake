@@ -8,6 +8,7 @@
 #                             tierjit::tierjit (shared) and tierjit::tierjit_static
 #   lib/pkgconfig/tierjit.pc  pkg-config tierjit (--static for the archive)
 #   bin/tierjit, bin/tierjit-engine and share/man/man1/tierjit.1 (from the command's help)
+#   share/tierjit/guest/      the riscv64 guest sysroot (tierjit compile --target riscv64)
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -77,6 +78,9 @@ install(FILES ${PROJECT_BINARY_DIR}/generated/tierjit/version.hpp
 install(PROGRAMS $<TARGET_FILE:tierjit> $<TARGET_FILE:tierjit_engine_exe>
         DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${PROJECT_BINARY_DIR}/tierjit.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+# The riscv64 guest sysroot (found beside the command or the library: src/guest).
+install(DIRECTORY ${PROJECT_BINARY_DIR}/guest/lib ${PROJECT_BINARY_DIR}/guest/include
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/tierjit/guest)
 install(FILES ${PROJECT_SOURCE_DIR}/LICENSE ${PROJECT_SOURCE_DIR}/THIRD-PARTY.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 

@@ -2,6 +2,7 @@
 // Locating the guest sysroot.
 #include "guest/guest_sysroot.hpp"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -33,6 +34,11 @@ Expected<std::string> guest_sysroot() {
     candidates.push_back(dir.parent_path().parent_path() / "guest");
     candidates.push_back(dir.parent_path() / "share" / "tierjit" / "guest");
   }
+  // An installed libtierjit.so in PREFIX/lib, loaded by a program that lives elsewhere.
+  Dl_info info;
+  if (::dladdr(reinterpret_cast<void*>(&guest_sysroot), &info) && info.dli_fname)
+    candidates.push_back(std::filesystem::path(info.dli_fname).parent_path().parent_path() /
+                         "share" / "tierjit" / "guest");
   candidates.emplace_back(TIERJIT_GUEST_BUILD_DIR);
   for (const auto& c : candidates)
     if (has_sysroot(c)) return std::filesystem::weakly_canonical(c).string();

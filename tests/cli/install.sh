@@ -36,6 +36,8 @@ check "man page renders" sh -c "command -v man > /dev/null || exit 0; MANWIDTH=8
 read -r -a GFLAGS <<< "$("$P/bin/tierjit" guest-cflags)"
 "$CLANG" "${GFLAGS[@]}" -march=rv64gc_zbb -O2 -S -emit-llvm "$SRC/tests/sandbox/guests/api_guest.c" \
   -o "$WORK/api.ll"
+check "the installed command uses the installed guest sysroot" sh -c \
+  "'$P/bin/tierjit' guest-cflags | grep -q -- '-isystem $P/share/tierjit/guest/include'"
 check "installed tierjit compiles a guest" "$P/bin/tierjit" compile --target riscv64 "$WORK/api.ll" -o "$WORK/api.elf"
 check "installed tierjit runs a program" sh -c "'$P/bin/tierjit' run --no-cache '$DATA/hello.bc' | grep -q 'fib(24) 46368'"
 
