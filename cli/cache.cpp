@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 #include <sstream>
 #include <unordered_set>
 
@@ -19,6 +20,7 @@
 #include "image/warm_image.hpp"
 #include "runtime/object_cache.hpp"
 #include "support/file.hpp"
+#include "support/progress.hpp"
 
 namespace tierjit::cli {
 namespace {
@@ -90,7 +92,13 @@ void register_cache(CLI::App& app) {
   });
   sub->add_subcommand("clear", "remove every entry")->callback([dir] {
     ObjectCache cache(*dir);
-    if (Status s = cache.clear(); !s.ok()) return set_exit_code(report(s.error()));
+    std::optional<Progress> bar;
+    Status s = cache.clear([&](uint64_t done, uint64_t total) {
+      if (!bar) bar.emplace("clearing the cache", total);
+      bar->update(done);
+    });
+    bar.reset();
+    if (!s.ok()) return set_exit_code(report(s.error()));
     fmt::print("cleared {}\n", cache.dir());
   });
   auto ia = std::make_shared<ImageArgs>();

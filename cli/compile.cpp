@@ -13,6 +13,7 @@
 #include "driver/input.hpp"
 #include "llvmir/compile_timing.hpp"
 #include "support/file.hpp"
+#include "support/progress.hpp"
 
 namespace tierjit::cli {
 namespace {
@@ -153,8 +154,10 @@ void register_compile(CLI::App& app) {
       return set_exit_code(s.ok() ? 0 : report(s.error()));
     }
     a->opts.kind = aot::kind_for_output(a->opts.output);
+    std::optional<Progress> bar(std::in_place, "tierjit compile " + a->input, 0);
     Status s = bc ? compile_bytecode(in.value(), a->opts, a->format)
                   : aot::compile_bytes(std::move(in->bytes), a->input, a->opts);
+    bar.reset();
     set_exit_code(s.ok() ? 0 : report(s.error()));
   });
 }

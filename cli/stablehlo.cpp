@@ -16,6 +16,7 @@
 #include "stablehlo/evaluator.hpp"
 #include "stablehlo/verifier.hpp"
 #include "support/file.hpp"
+#include "support/progress.hpp"
 #include "tierjit/stablehlo.hpp"
 
 namespace tierjit::cli {
@@ -145,9 +146,12 @@ int stablehlo_test(const TestArgs& a) {
     if (e.is_regular_file() && e.path().extension() == ".mlir") files.push_back(e.path());
   std::sort(files.begin(), files.end());
   long passed = 0, failed = 0, skipped = 0;
+  Progress bar("stablehlo-test " + a.dir, files.size());
   for (const auto& p : files) {
     std::string reason;
     Outcome o = run_file(p, a.path, reason);
+    bar.update(uint64_t(passed + failed + skipped + 1));
+    if (o != Outcome::kPass) bar.clear();  // a FAIL/SKIP line starts on a clean line
     std::string rel = fs::relative(p, a.dir, ec).string();
     if (o == Outcome::kPass) {
       ++passed;
@@ -159,6 +163,7 @@ int stablehlo_test(const TestArgs& a) {
       std::printf("SKIP %s: %s\n", rel.c_str(), reason.c_str());
     }
   }
+  bar.clear();
   std::printf("%ld passed, %ld failed, %ld skipped\n", passed, failed, skipped);
   std::fflush(stdout);
   if (a.expect_passed >= 0) {

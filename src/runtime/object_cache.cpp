@@ -160,8 +160,16 @@ void ObjectCache::trim() {
   }
 }
 
-Status ObjectCache::clear() {
+Status ObjectCache::clear(const std::function<void(uint64_t, uint64_t)>& progress) {
   std::error_code ec;
+  if (progress) {  // entry by entry, so that a large cache shows how far it got
+    std::vector<Entry> entries = list_entries(dir_);
+    for (size_t i = 0; i < entries.size(); ++i) {
+      fs::remove(entries[i].path, ec);
+      fs::remove(entries[i].path.string() + ".so", ec);
+      progress(i + 1, entries.size());
+    }
+  }
   fs::remove_all(fs::path(dir_) / "v1", ec);
   if (ec) return make_error(ErrorCode::kIo, "cannot clear cache: " + ec.message(), {dir_});
   return {};

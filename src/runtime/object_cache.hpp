@@ -51,7 +51,8 @@ class ObjectCache {
   /// nothing in a process that stored no entry.
   void trim();
   /// Removes every entry. Errors: kIo.
-  Status clear();
+  /// Removes every entry; `progress(done, total)` is called as entries go, if given.
+  Status clear(const std::function<void(uint64_t done, uint64_t total)>& progress = {});
   DiskUsage usage() const;
   ObjectCacheStats stats() const;
   const std::string& dir() const { return dir_; }
