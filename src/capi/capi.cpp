@@ -56,6 +56,29 @@ struct tierjit_host_call {
 
 namespace {
 
+// The C enumerations mirror the C++ ones value for value (the wrappers cast between them).
+static_assert(int(ErrorCode::kUsage) == TIERJIT_ERROR_USAGE &&
+              int(ErrorCode::kInvalidInput) == TIERJIT_ERROR_INVALID_INPUT &&
+              int(ErrorCode::kFileNotFound) == TIERJIT_ERROR_FILE_NOT_FOUND &&
+              int(ErrorCode::kMissingEntry) == TIERJIT_ERROR_MISSING_ENTRY &&
+              int(ErrorCode::kUnresolvedSymbol) == TIERJIT_ERROR_UNRESOLVED_SYMBOL &&
+              int(ErrorCode::kCompileFailed) == TIERJIT_ERROR_COMPILE_FAILED &&
+              int(ErrorCode::kCacheCorrupt) == TIERJIT_ERROR_CACHE_CORRUPT &&
+              int(ErrorCode::kIo) == TIERJIT_ERROR_IO &&
+              int(ErrorCode::kUnsupported) == TIERJIT_ERROR_UNSUPPORTED &&
+              int(ErrorCode::kInternal) == TIERJIT_ERROR_INTERNAL);
+static_assert(int(stablehlo::DType::kBool) == TIERJIT_BOOL &&
+              int(stablehlo::DType::kU64) == TIERJIT_U64 &&
+              int(stablehlo::DType::kBF16) == TIERJIT_BF16 &&
+              int(stablehlo::DType::kF64) == TIERJIT_F64);
+static_assert(int(sandbox::StopReason::kExited) == TIERJIT_STOP_EXITED &&
+              int(sandbox::StopReason::kReturned) == TIERJIT_STOP_RETURNED &&
+              int(sandbox::StopReason::kFault) == TIERJIT_STOP_FAULT &&
+              int(sandbox::StopReason::kBudget) == TIERJIT_STOP_BUDGET);
+static_assert(int(kernels::UnaryOp::kGelu) == TIERJIT_GELU &&
+              int(kernels::BinaryOp::kMin) == TIERJIT_MIN &&
+              int(kernels::ReduceOp::kMean) == TIERJIT_REDUCE_MEAN);
+
 tierjit_error* to_c(Error e) { return new tierjit_error{e.code, e.to_string()}; }
 tierjit_error* usage(std::string message) {
   return new tierjit_error{ErrorCode::kUsage, std::move(message)};
