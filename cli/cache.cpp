@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
-// `tierjit cache stats|clear|image`: inspect or empty the persistent object cache, or build a
-// program's warm image into it.
+// `tierjit cache stats|clear|push|pull|image`: inspect or empty the persistent object cache,
+// move it to and from remote storage, or build a program's warm image into it.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -19,6 +20,7 @@
 #include "cli/warm_image_policy.hpp"
 #include "image/warm_image.hpp"
 #include "runtime/object_cache.hpp"
+#include "runtime/remote_storage.hpp"
 #include "support/file.hpp"
 #include "support/progress.hpp"
 
@@ -77,6 +79,76 @@ int build_image(const std::string& dir, const ImageArgs& a) {
   return 0;
 }
 
+// Saved totals, grouped by scope ("local", "remote URL"), then a live probe of each remote.
+int print_stats(const std::string& dir, bool zero) {
+  ObjectCache cache(dir);
+  cache.save_stats();
+  DiskUsage u = cache.usage();
+  fmt::print("cache {}\nentries {}\nbytes {}\n", cache.dir(), u.entries, u.bytes);
+  ObjectCacheStats local;
+  std::vector<std::pair<std::string, RemoteCounters>> remotes;  // by URL, in file order
+  for (const auto& [name, v] : ObjectCache::read_totals(cache.dir())) {
+    size_t sp = name.rfind(' ');
+    std::string scope = name.substr(0, sp), field = name.substr(sp + 1);
+    if (scope == "local") {
+      uint64_t* f = field == "hits"        ? &local.hits
+                    : field == "misses"    ? &local.misses
+                    : field == "stores"    ? &local.stores
+                    : field == "corrupt"   ? &local.corrupt
+                    : field == "evictions" ? &local.evictions
+                                           : nullptr;
+      if (f) *f = v;
+      continue;
+    }
+    if (scope.rfind("remote ", 0) != 0) continue;
+    std::string url = scope.substr(7);
+    auto it = std::find_if(remotes.begin(), remotes.end(),
+                           [&](const auto& r) { return r.first == url; });
+    if (it == remotes.end()) it = remotes.insert(remotes.end(), {url, RemoteCounters{}});
+    RemoteCounters& c = it->second;
+    for (auto [n, p] : {std::pair<const char*, uint64_t*>{"hits", &c.hits},
+                        {"misses", &c.misses}, {"errors", &c.errors}, {"corrupt", &c.corrupt},
+                        {"rejected", &c.rejected}, {"skipped", &c.skipped},
+                        {"uploads", &c.uploads}, {"upload-errors", &c.upload_errors},
+                        {"upload-dropped", &c.upload_dropped}, {"requests", &c.requests},
+                        {"latency-us", &c.latency_us}})
+      if (field == n) *p = v;
+  }
+  fmt::print("local: hits {}, misses {}, stores {}, corrupt {}, evictions {}\n", local.hits,
+             local.misses, local.stores, local.corrupt, local.evictions);
+  for (const auto& [url, c] : remotes) fmt::print("remote {}: {}\n", url, format_remote_counters(c));
+  if (RemoteStorage* rs = cache.remote()) {
+    for (auto& [url, ms] : rs->ping()) {
+      if (ms.ok()) {
+        fmt::print("remote {}: reachable, round trip {:.2f} ms{}\n", url, *ms,
+                   rs->signing() ? ", entries signed" : "");
+      } else {
+        fmt::print("remote {}: unreachable ({})\n", url, ms.error().message);
+      }
+    }
+  }
+  if (zero) {
+    if (Status s = ObjectCache::zero_totals(cache.dir()); !s.ok()) return report(s.error());
+    cache.set_remote(nullptr);  // the probe above is not a total to keep
+  }
+  return 0;
+}
+
+int transfer(const std::string& dir, bool push) {
+  ObjectCache cache(dir);
+  std::optional<Progress> bar;
+  auto progress = [&](uint64_t done, uint64_t total) {
+    if (!bar) bar.emplace(push ? "pushing" : "pulling", total);
+    bar->update(done);
+  };
+  auto t = push ? cache.push(progress) : cache.pull(progress);
+  bar.reset();
+  if (!t.ok()) return report(t.error());
+  fmt::print("{} {} entries ({} bytes){}, {} skipped\n", push ? "pushed" : "pulled",
+             t->entries, t->bytes, push ? " with their sidecars" : "", t->skipped);
+  return 0;
+}
+
 }  // namespace
 
 void register_cache(CLI::App& app) {
@@ -85,11 +157,17 @@ void register_cache(CLI::App& app) {
   sub->add_option("--cache-dir", *dir,
                   "cache directory (default: TIERJIT_CACHE_DIR, XDG, ~/.cache)");
   sub->require_subcommand(1);
-  sub->add_subcommand("stats", "entries and bytes in the cache")->callback([dir] {
-    ObjectCache cache(*dir);
-    DiskUsage u = cache.usage();
-    fmt::print("cache {}\nentries {}\nbytes {}\n", cache.dir(), u.entries, u.bytes);
-  });
+  add_remote_storage_option(sub);
+  auto zero = std::make_shared<bool>(false);
+  CLI::App* st = sub->add_subcommand(
+      "stats", "entries and bytes, hits and misses (local and remote) since the totals were "
+               "zeroed, and each remote's round-trip time");
+  st->add_flag("--zero", *zero, "forget the saved totals after printing them");
+  st->callback([dir, zero] { set_exit_code(print_stats(*dir, *zero)); });
+  sub->add_subcommand("push", "upload every local entry to the remote storage")
+      ->callback([dir] { set_exit_code(transfer(*dir, true)); });
+  sub->add_subcommand("pull", "download every remote entry this cache lacks (redis, file:)")
+      ->callback([dir] { set_exit_code(transfer(*dir, false)); });
   sub->add_subcommand("clear", "remove every entry")->callback([dir] {
     ObjectCache cache(*dir);
     std::optional<Progress> bar;

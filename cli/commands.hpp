@@ -17,6 +17,10 @@ void register_kernel(CLI::App& app);
 void register_stablehlo(CLI::App& app);
 void register_sandbox(CLI::App& app);
 
+/// Adds `--remote-storage CONFIG` (runtime/remote_storage.hpp), which sets
+/// TIERJIT_REMOTE_STORAGE for this process and those it starts.
+void add_remote_storage_option(CLI::App* sub);
+
 /// The exit status chosen by the subcommand that ran.
 int exit_code();
 void set_exit_code(int code);

@@ -118,6 +118,7 @@ void register_compile(CLI::App& app) {
   sub->add_flag("-g", a->debug, "riscv64: keep DWARF for source lines (addr2line, faults)");
   sub->add_flag("--no-cache", a->no_cache, "riscv64: do not reuse a cached ELF");
   sub->add_flag("--stats", a->stats, "riscv64: print what the ELF cache did (stderr)");
+  add_remote_storage_option(sub);
   sub->callback([a] {
     auto in = driver::read_input(a->input);
     if (!in.ok()) return set_exit_code(report(in.error()));

@@ -8,7 +8,8 @@
 // arguments; a refused image is reported to it in TIERJIT_WARM_IMAGE_REJECTED so that its
 // --stats shows the fallback.
 //
-// A corrupt image is reported, deleted, and rebuilt by the engine's run.
+// A corrupt image is reported, deleted, and rebuilt by the engine's run. With remote storage
+// configured, an image this machine lacks is fetched from it (runtime/remote_storage.hpp).
 // Environment: TIERJIT_WARM_IMAGE=off never maps images (the engine then builds none
 // either); TIERJIT_ENGINE names another engine executable.
 #include <unistd.h>
@@ -35,7 +36,8 @@ struct FastRun {
   std::vector<char*> argv;  // the program's argv: FILE, then its arguments
 };
 
-// The one command line served here: `run FILE [--stats] [--cache-dir D] [[--] ARGS...]`
+// The one command line served here:
+// `run FILE [--stats] [--cache-dir D] [--remote-storage CONFIG] [[--] ARGS...]`
 // (the options before or after FILE).
 // Anything else, including options the engine would read, goes to the engine.
 bool parse_fast_run(int argc, char** argv, FastRun* r) {
@@ -53,6 +55,10 @@ bool parse_fast_run(int argc, char** argv, FastRun* r) {
       r->cache_dir = argv[++i];
     } else if (a.substr(0, 12) == "--cache-dir=") {
       r->cache_dir = std::string(a.substr(12));
+    } else if (a == "--remote-storage" && i + 1 < argc) {  // checked by the engine if used
+      ::setenv("TIERJIT_REMOTE_STORAGE", argv[++i], 1);
+    } else if (a.substr(0, 17) == "--remote-storage=") {
+      ::setenv("TIERJIT_REMOTE_STORAGE", std::string(a.substr(17)).c_str(), 1);
     } else if (!a.empty() && a[0] == '-') {
       return false;
     } else if (r->file.empty()) {
@@ -86,6 +92,7 @@ std::string engine_path() {
 
 tierjit::image::LoadedImage g_image;
 std::string g_file;
+bool g_image_from_remote = false;
 
 void print_stats() {
   if (!g_image.main) return;  // the engine runs the program (execv): no table from here
@@ -95,6 +102,7 @@ void print_stats() {
                "  warm image: %u functions at O2, %u at optnone; mapped in %.2f ms; 0 compiles\n",
                g_file.c_str(), g_image.header.hot_functions, g_image.header.cold_functions,
                g_image.load_ms);
+  if (g_image_from_remote) std::fprintf(stderr, "  warm image: fetched from remote storage\n");
 }
 
 }  // namespace
@@ -122,5 +130,7 @@ int main(int argc, char** argv) {
     exec_engine(argv);
   }
   g_image = *image;
+  g_image_from_remote = cache.stats().remote_hits > 0;
+  cache.save_stats();  // main() may never return
   std::exit(g_image.main(static_cast<int>(run.argv.size() - 1), run.argv.data(), environ));
 }

@@ -211,6 +211,7 @@ void register_run(CLI::App& app) {
       ->check(CLI::IsMember({"text", "json"}));
   sub->add_flag("--no-cache", a->no_cache, "bypass the persistent object cache");
   sub->add_option("--cache-dir", a->cfg.cache_dir, "object cache directory");
+  add_remote_storage_option(sub);
   sub->add_flag("--no-fallback", a->no_fallback,
                 "fail instead of interpreting when native compilation is impossible");
   sub->add_flag("--interp", a->interp,

@@ -16,6 +16,7 @@
 #include "llvmir/program.hpp"
 #include "runtime/cache_key.hpp"
 #include "runtime/object_cache.hpp"
+#include "runtime/remote_storage.hpp"
 #include "support/error.hpp"
 #include "support/file.hpp"
 #include "support/hash.hpp"
@@ -169,7 +170,7 @@ int Engine::run(const std::vector<std::string>& args, Error* error) {
   // The program's exit() (or ours, after main returns) comes back through exit_process.
   impl_->orc->set_exit_hook([impl = impl_.get()](int) {
     impl->finished = true;
-    if (impl->cache) impl->cache->trim();
+    if (impl->cache) impl->cache->finish();
     impl->write_trace();
     if (impl->exit_hook) impl->exit_hook();
   });
@@ -187,7 +188,7 @@ void Engine::finish() {
   impl_->orc->run_destructors();
   impl_->orc->stop_background();
   impl_->orc->save_bundle();
-  if (impl_->cache) impl_->cache->trim();
+  if (impl_->cache) impl_->cache->finish();
   impl_->write_trace();
 }
 
@@ -248,7 +249,27 @@ std::string Engine::stats_json() const {
              {"hits", cs.hits},
              {"misses", cs.misses},
              {"stores", cs.stores},
-             {"corrupt", cs.corrupt}};
+             {"corrupt", cs.corrupt},
+             {"remote_hits", cs.remote_hits}};
+    if (RemoteStorage* rs = impl_->cache->remote()) {
+      json remotes = json::array();
+      std::vector<RemoteCounters> rc = rs->counters();
+      for (size_t i = 0; i < rc.size(); ++i)
+        remotes.push_back({{"url", rs->specs()[i].url},
+                           {"hits", rc[i].hits},
+                           {"misses", rc[i].misses},
+                           {"errors", rc[i].errors},
+                           {"corrupt", rc[i].corrupt},
+                           {"rejected", rc[i].rejected},
+                           {"skipped", rc[i].skipped},
+                           {"uploads", rc[i].uploads},
+                           {"upload_errors", rc[i].upload_errors},
+                           {"upload_dropped", rc[i].upload_dropped},
+                           {"requests", rc[i].requests},
+                           {"latency_us", rc[i].latency_us}});
+      cache["remote"] = remotes;
+      cache["signed"] = rs->signing();
+    }
   }
   json out = {{"schema", "tierjit-stats"},
               {"version", 1},
@@ -333,6 +354,12 @@ std::string Engine::stats_text(size_t max_rows) const {
     ObjectCacheStats cs = impl_->cache->stats();
     out += fmt::format("  object cache {}: hits {}, misses {}, stores {}, corrupt {}\n",
                        impl_->cache->dir(), cs.hits, cs.misses, cs.stores, cs.corrupt);
+    if (RemoteStorage* rs = impl_->cache->remote()) {
+      std::vector<RemoteCounters> rc = rs->counters();
+      for (size_t i = 0; i < rc.size(); ++i)
+        out += fmt::format("  remote storage {}{}: {}\n", rs->specs()[i].url,
+                           rs->signing() ? " (signed)" : "", format_remote_counters(rc[i]));
+    }
   }
   std::sort(reports.begin(), reports.end(), [](const FunctionReport& a, const FunctionReport& b) {
     return a.calls != b.calls ? a.calls > b.calls : a.opt_level > b.opt_level;

@@ -92,10 +92,7 @@ Expected<Hash128> image_key_of_file(const std::string& path) {
 
 Status store_image(ObjectCache& cache, const Hash128& key, const ImageHeader& header,
                    std::string_view shared_object) {
-  std::string entry = cache.entry_path(key);
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(entry).parent_path(), ec);
-  TJ_TRY(write_file_atomic(entry + ".so", shared_object));
+  TJ_TRY(cache.store_sidecar(key, shared_object));
   std::string out(kMagic, sizeof kMagic);
   put_u32(out, kFormatVersion);
   put_u32(out, header.hot_functions);
@@ -113,6 +110,7 @@ Expected<LoadedImage> load_image(ObjectCache& cache, const Hash128& key, const s
   std::optional<std::string> payload = cache.load(key);
   if (!payload) return make_error(ErrorCode::kFileNotFound, "no warm image", {name});
   std::string entry = cache.entry_path(key);
+  cache.fetch_sidecar(key);  // from remote storage, when the entry came from there too
   auto corrupt = [&](const std::string& why) {
     ::unlink(entry.c_str());
     ::unlink((entry + ".so").c_str());

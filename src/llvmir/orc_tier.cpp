@@ -144,7 +144,7 @@ uint64_t OrcEngine::Impl::baseline_entry(uint32_t id) {
     if (cached_top_tier(id, &tier).ok() && tier > 0) return 0;
     const FunctionInfo& fi = program->functions()[id];
     Hash128 key = cache_key("fn", fi.name, extract_options(fi, 0), tier_level(0));
-    if (::access(options.cache->entry_path(key).c_str(), F_OK) == 0) return 0;
+    if (options.cache->contains_local(key)) return 0;
   }
   std::lock_guard<std::mutex> lock(program->mutex());
   if (st.baseline_tried) return st.baseline_entry.load(std::memory_order_acquire);
@@ -568,6 +568,23 @@ Status OrcEngine::Impl::check_externals(orc::JITDylib&) {
                     {program->path()});
 }
 
+// With remote storage, everything a warm start may read (the data object, both bundles, every
+// function's body at every tier) is asked for in one batch: each lookup on its own would be a
+// round trip, and most of them (tiers a function never reached) miss.
+void OrcEngine::Impl::prefetch_remote() {
+  auto t0 = Clock::now();
+  ExtractOptions data;
+  data.symbol = "<data>";
+  int level = program->has_pinned() ? pinned_level() : 0;
+  std::vector<Hash128> keys = {cache_key("data", "", data, level), bundle_key(),
+                               baseline_bundle_key()};
+  for (const FunctionInfo& f : program->functions())
+    for (int t = 0; t <= int(options.policy.levels.size()); ++t)
+      keys.push_back(cache_key("fn", f.name, extract_options(f, t), tier_level(t)));
+  options.cache->prefetch(keys);
+  TJ_LOG(Channel::kCache, "remote prefetch of {} keys in {:.2f} ms", keys.size(), ms_since(t0));
+}
+
 Status OrcEngine::Impl::add_data_object(orc::JITDylib& jd) {
   auto t0 = Clock::now();
   ExtractOptions o;
@@ -694,6 +711,7 @@ Status OrcEngine::Impl::setup() {
   orc::JITDylib& jd = *main_jd;
   TJ_TRY(check_externals(jd));
   TJ_TRY(define_host_symbols(jd));
+  if (options.cache && options.cache->remote() && program->seen_before()) prefetch_remote();
   TJ_TRY(add_data_object(jd));
   TJ_TRY(define_functions(jd));
   load_baseline_bundle();

@@ -15,6 +15,20 @@ std::string Hash128::hex() const {
   return buf;
 }
 
+bool Hash128::from_hex(std::string_view text, Hash128* out) {
+  if (text.size() != 32) return false;
+  uint64_t words[2] = {0, 0};
+  for (size_t i = 0; i < 32; ++i) {
+    char c = text[i];
+    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (v < 0) return false;
+    words[i / 16] = words[i / 16] << 4 | uint64_t(v);
+  }
+  out->hi = words[0];
+  out->lo = words[1];
+  return true;
+}
+
 Hasher::Hasher() : state_(XXH3_createState()) {
   XXH3_128bits_reset(static_cast<XXH3_state_t*>(state_));
 }

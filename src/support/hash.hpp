@@ -13,6 +13,8 @@ struct Hash128 {
   uint64_t lo = 0, hi = 0;
   bool operator==(const Hash128&) const = default;
   std::string hex() const;
+  /// Parses hex() output (exactly 32 lowercase hex digits); false otherwise.
+  static bool from_hex(std::string_view text, Hash128* out);
 };
 
 /// Incremental XXH3-128 over a sequence of fields. Each field is length-prefixed so that

@@ -286,6 +286,7 @@ class OrcEngine::Impl {
   }
 
   Status load_bundle(orc::JITDylib& jd, std::vector<int>& bundled_tier);
+  void prefetch_remote();
   void write_bundle();
 
   void set_cell(uint32_t id, uint64_t addr) { tierup::install_entry(*fns[id].cell, addr); }

@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+// Remote storage: configuration, signed blobs, the circuit breaker, the upload thread and the
+// counters. The transports are in remote_backends.cpp.
+#include "runtime/remote_storage.hpp"
+
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "support/file.hpp"
+#include "support/hash.hpp"
+#include "support/log.hpp"
+
+namespace tierjit {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr char kBlobMagic[4] = {'T', 'J', 'R', '1'};
+constexpr size_t kMacBytes = crypto_auth_hmacsha256_BYTES;
+constexpr int kBreakerSeconds = 30;
+constexpr size_t kUploadBatch = 64;
+constexpr size_t kUploadBatchBytes = 8u << 20;
+constexpr size_t kUploadQueueBytes = 256u << 20;  // beyond this, uploads are dropped
+
+Error bad_spec(std::string_view url, const std::string& why) {
+  return make_error(ErrorCode::kUsage,
+                    "remote storage '" + std::string(url) + "': " + why);
+}
+
+Status parse_attribute(std::string_view url, std::string_view attr, RemoteSpec& s) {
+  size_t eq = attr.find('=');
+  std::string name(attr.substr(0, eq));
+  std::string value = eq == std::string_view::npos ? "" : std::string(attr.substr(eq + 1));
+  auto millis = [&](int* out) -> Status {
+    char* end = nullptr;
+    long v = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end || v <= 0 || v > 600000)
+      return bad_spec(url, name + " wants milliseconds (1..600000), got '" + value + "'");
+    *out = int(v);
+    return {};
+  };
+  if (name == "read-only" && eq == std::string_view::npos) {
+    s.read_only = true;
+  } else if (name == "prefix") {
+    if (value.empty() || value.find_first_of("/: \t") != std::string::npos)
+      return bad_spec(url, "prefix must be non-empty, without '/', ':' or spaces");
+    s.prefix = value;
+  } else if (name == "connect-timeout") {
+    TJ_TRY(millis(&s.connect_timeout_ms));
+  } else if (name == "operation-timeout") {
+    TJ_TRY(millis(&s.operation_timeout_ms));
+  } else if (name == "layout" && (value == "flat" || value == "subdirs")) {
+    s.subdirs = value == "subdirs";
+  } else {
+    return bad_spec(url, "unknown attribute '" + std::string(attr) + "'");
+  }
+  return {};
+}
+
+// redis://[[USER:]PASSWORD@]HOST[:PORT][/DB]
+Status parse_redis(std::string_view rest, RemoteSpec& s) {
+  s.kind = RemoteSpec::Kind::kRedis;
+  if (size_t at = rest.rfind('@'); at != std::string_view::npos) {
+    std::string_view cred = rest.substr(0, at);
+    rest.remove_prefix(at + 1);
+    size_t colon = cred.find(':');
+    if (colon == std::string_view::npos) {
+      s.password = std::string(cred);
+    } else {
+      s.user = std::string(cred.substr(0, colon));
+      s.password = std::string(cred.substr(colon + 1));
+    }
+  }
+  std::string_view hostport = rest.substr(0, rest.find('/'));
+  if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
+    std::string db(rest.substr(slash + 1));
+    char* end = nullptr;
+    long v = std::strtol(db.c_str(), &end, 10);
+    if (db.empty() || *end || v < 0 || v > 1000000) return bad_spec(s.url, "bad database number");
+    s.db = int(v);
+  }
+  size_t colon = hostport.rfind(':');
+  s.host = std::string(hostport.substr(0, colon));
+  if (colon != std::string_view::npos) {
+    std::string port(hostport.substr(colon + 1));
+    char* end = nullptr;
+    long v = std::strtol(port.c_str(), &end, 10);
+    if (port.empty() || *end || v <= 0 || v > 65535) return bad_spec(s.url, "bad port");
+    s.port = int(v);
+  }
+  if (s.host.empty()) return bad_spec(s.url, "no host");
+  return {};
+}
+
+Expected<RemoteSpec> parse_one(std::string_view word) {
+  RemoteSpec s;
+  size_t bar = word.find('|');
+  std::string_view url = word.substr(0, bar);
+  s.url = std::string(url);
+  if (url.rfind("redis://", 0) == 0) {
+    TJ_TRY(parse_redis(url.substr(8), s));
+  } else if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) {
+    s.kind = RemoteSpec::Kind::kHttp;
+    s.host = std::string(url);
+    while (!s.host.empty() && s.host.back() == '/') s.host.pop_back();
+    size_t host = url.find("//") + 2;
+    if (host >= url.size() || url[host] == '/') return bad_spec(url, "no host");
+  } else if (url.rfind("file:", 0) == 0) {
+    s.kind = RemoteSpec::Kind::kFile;
+    std::string_view path = url.substr(5);
+    if (path.rfind("//", 0) == 0) path.remove_prefix(2);  // file:///DIR
+    if (path.empty() || path[0] != '/') return bad_spec(url, "file: wants an absolute directory");
+    s.host = std::string(path);
+  } else {
+    return bad_spec(url, "unknown scheme (redis://, http://, https://, file:)");
+  }
+  while (bar != std::string_view::npos) {
+    size_t next = word.find('|', bar + 1);
+    TJ_TRY(parse_attribute(url, word.substr(bar + 1, next - bar - 1), s));
+    bar = next;
+  }
+  return s;
+}
+
+}  // namespace
+
+Expected<std::vector<RemoteSpec>> parse_remote_storage(std::string_view config) {
+  std::vector<RemoteSpec> out;
+  size_t i = 0;
+  while (i < config.size()) {
+    size_t start = config.find_first_not_of(" \t\n", i);
+    if (start == std::string_view::npos) break;
+    size_t end = config.find_first_of(" \t\n", start);
+    TJ_ASSIGN_OR_RETURN(RemoteSpec s, parse_one(config.substr(start, end - start)));
+    out.push_back(std::move(s));
+    i = end;
+  }
+  return out;
+}
+
+std::string format_remote_counters(const RemoteCounters& c) {
+  std::string out = "hits " + std::to_string(c.hits);
+  out += ", misses " + std::to_string(c.misses);
+  out += ", errors " + std::to_string(c.errors);
+  out += ", corrupt " + std::to_string(c.corrupt);
+  out += ", rejected " + std::to_string(c.rejected);
+  out += ", skipped " + std::to_string(c.skipped);
+  out += ", uploads " + std::to_string(c.uploads);
+  out += " (errors " + std::to_string(c.upload_errors);
+  out += ", dropped " + std::to_string(c.upload_dropped) + ")";
+  char mean[32];
+  std::snprintf(mean, sizeof mean, "%.2f",
+                c.requests ? double(c.latency_us) / double(c.requests) / 1000.0 : 0.0);
+  out += ", mean latency ";
+  out += mean;
+  out += " ms over " + std::to_string(c.requests) + " requests";
+  return out;
+}
+
+struct RemoteStorage::Impl {
+  struct Backend {
+    RemoteSpec spec;
+    std::unique_ptr<RemoteBackend> reader, writer;  // separate connections: uploads never
+    std::mutex read_mu;                             // hold up a read
+    std::atomic<int64_t> down_until{0};             // steady-clock ns; breaker open until then
+    std::mutex counters_mu;
+    RemoteCounters total, saved;
+  };
+  std::vector<std::unique_ptr<Backend>> backends;
+  std::vector<RemoteSpec> specs;
+  std::string key;  // HMAC key ("" = unsigned)
+  std::mutex state_mu;
+  std::string state_dir;
+
+  std::mutex queue_mu;
+  std::condition_variable queue_cv, idle_cv;
+  std::deque<std::pair<std::string, std::string>> queue;
+  size_t queue_bytes = 0;
+  bool busy = false, stopping = false;
+  std::thread uploader;
+
+  template <class F>
+  void count(Backend& b, F&& f) {
+    std::lock_guard<std::mutex> lock(b.counters_mu);
+    f(b.total);
+  }
+
+  std::string marker(const Backend& b) {
+    std::lock_guard<std::mutex> lock(state_mu);
+    if (state_dir.empty()) return {};
+    return state_dir + "/remote-down/" + hash_bytes(b.spec.url).hex().substr(0, 16);
+  }
+
+  bool open(Backend& b) {
+    int64_t now = Clock::now().time_since_epoch().count();
+    if (b.down_until.load(std::memory_order_relaxed) > now) return true;
+    std::string m = marker(b);
+    struct stat st;
+    if (!m.empty() && ::stat(m.c_str(), &st) == 0) {
+      auto age = std::chrono::system_clock::now().time_since_epoch() -
+                 std::chrono::seconds(st.st_mtim.tv_sec);
+      if (age < std::chrono::seconds(kBreakerSeconds)) {
+        b.down_until = now + std::chrono::nanoseconds(std::chrono::seconds(kBreakerSeconds) -
+                                                      age)
+                                 .count();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void trip(Backend& b, const Error& e) {
+    count(b, [](RemoteCounters& c) { c.errors++; });
+    b.down_until = (Clock::now() + std::chrono::seconds(kBreakerSeconds)).time_since_epoch().count();
+    std::fprintf(stderr, "tierjit: warning: remote storage %s: %s; not used for %d s\n",
+                 b.spec.url.c_str(), e.message.c_str(), kBreakerSeconds);
+    if (std::string m = marker(b); !m.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(std::filesystem::path(m).parent_path(), ec);
+      (void)write_file_atomic(m, b.spec.url);
+    }
+  }
+
+  void mac(const std::string& name, std::string_view entry, unsigned char* out) const {
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(key.data()),
+                                key.size());
+    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(name.data()),
+                                  name.size());
+    const unsigned char zero = 0;
+    crypto_auth_hmacsha256_update(&st, &zero, 1);
+    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(entry.data()),
+                                  entry.size());
+    crypto_auth_hmacsha256_final(&st, out);
+  }
+
+  std::string wrap(const std::string& name, std::string_view entry) const {
+    std::string blob(kBlobMagic, 4);
+    blob += char(key.empty() ? 0 : 1);
+    if (!key.empty()) {
+      unsigned char m[kMacBytes];
+      mac(name, entry, m);
+      blob.append(reinterpret_cast<const char*>(m), kMacBytes);
+    }
+    blob.append(entry);
+    return blob;
+  }
+
+  // The entry inside `blob`, or the reason it is refused.
+  Expected<std::string> unwrap(const std::string& name, std::string blob) const {
+    if (blob.size() < 5 || std::memcmp(blob.data(), kBlobMagic, 4) != 0)
+      return make_error(ErrorCode::kCacheCorrupt, "not a tierjit remote entry");
+    bool is_signed = blob[4] == 1;
+    if (blob[4] != 0 && !is_signed)
+      return make_error(ErrorCode::kCacheCorrupt, "unknown remote entry flags");
+    size_t head = 5 + (is_signed ? kMacBytes : 0);
+    if (blob.size() < head) return make_error(ErrorCode::kCacheCorrupt, "truncated signature");
+    if (!key.empty()) {
+      if (!is_signed) return make_error(ErrorCode::kCacheCorrupt, "unsigned entry");
+      unsigned char m[kMacBytes];
+      mac(name, std::string_view(blob).substr(head), m);
+      if (crypto_verify_32(m, reinterpret_cast<const unsigned char*>(blob.data() + 5)) != 0)
+        return make_error(ErrorCode::kCacheCorrupt, "signature does not match");
+    }
+    blob.erase(0, head);
+    return blob;
+  }
+
+  void upload_loop();
+};
+
+namespace {
+std::mutex g_process_mu;
+std::string* g_config = nullptr;  // set by configure()
+RemoteStorage* g_process = nullptr;
+bool g_process_made = false;
+
+void flush_at_exit() {
+  if (g_process) g_process->flush();
+}
+}  // namespace
+
+Status RemoteStorage::configure(std::string_view config) {
+  TJ_TRY(parse_remote_storage(config));
+  std::lock_guard<std::mutex> lock(g_process_mu);
+  delete g_config;
+  g_config = new std::string(config);
+  return {};
+}
+
+RemoteStorage* RemoteStorage::process() {
+  std::lock_guard<std::mutex> lock(g_process_mu);
+  if (g_process_made) return g_process;
+  g_process_made = true;
+  std::string config;
+  if (g_config) {
+    config = *g_config;
+  } else if (const char* e = std::getenv("TIERJIT_REMOTE_STORAGE")) {
+    config = e;
+  }
+  auto specs = parse_remote_storage(config);
+  if (!specs.ok()) {
+    std::fprintf(stderr, "tierjit: warning: TIERJIT_REMOTE_STORAGE: %s; no remote storage\n",
+                 specs.error().message.c_str());
+    return nullptr;
+  }
+  if (specs->empty()) return nullptr;
+  // Never destroyed: the upload thread may outlive main's statics; flushed by atexit.
+  g_process = new RemoteStorage(std::move(specs).value());
+  std::atexit(flush_at_exit);
+  return g_process;
+}
+
+RemoteStorage::RemoteStorage(std::vector<RemoteSpec> specs) : impl_(std::make_unique<Impl>()) {
+  if (sodium_init() < 0) std::fprintf(stderr, "tierjit: warning: libsodium failed to start\n");
+  if (const char* k = std::getenv("TIERJIT_REMOTE_KEY"); k && *k) impl_->key = k;
+  for (RemoteSpec& s : specs) {
+    auto b = std::make_unique<Impl::Backend>();
+    b->reader = make_remote_backend(s);
+    if (!s.read_only) b->writer = make_remote_backend(s);
+    b->spec = s;
+    impl_->specs.push_back(std::move(s));
+    impl_->backends.push_back(std::move(b));
+  }
+}
+
+RemoteStorage::~RemoteStorage() {
+  flush(0);
+  if (impl_->uploader.joinable()) impl_->uploader.join();
+}
+
+void RemoteStorage::set_state_dir(const std::string& dir) {
+  std::lock_guard<std::mutex> lock(impl_->state_mu);
+  if (impl_->state_dir.empty()) impl_->state_dir = dir;
+}
+
+std::vector<std::optional<RemoteStorage::Fetched>> RemoteStorage::get(
+    const std::vector<std::string>& names, const Verify& verify) {
+  std::vector<std::optional<Fetched>> out(names.size());
+  std::vector<size_t> wanted(names.size());
+  for (size_t i = 0; i < names.size(); ++i) wanted[i] = i;
+  for (size_t bi = 0; bi < impl_->backends.size() && !wanted.empty(); ++bi) {
+    Impl::Backend& b = *impl_->backends[bi];
+    if (impl_->open(b)) {
+      impl_->count(b, [&](RemoteCounters& c) { c.skipped += wanted.size(); });
+      continue;
+    }
+    std::vector<std::string> ask;
+    for (size_t i : wanted) ask.push_back(names[i]);
+    auto t0 = Clock::now();
+    Expected<std::vector<std::optional<std::string>>> got = [&] {
+      std::lock_guard<std::mutex> lock(b.read_mu);
+      return b.reader->get(ask);
+    }();
+    uint64_t us = uint64_t(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+    impl_->count(b, [&](RemoteCounters& c) {
+      c.requests++;
+      c.latency_us += us;
+    });
+    if (!got.ok()) {
+      impl_->trip(b, got.error());
+      continue;
+    }
+    std::vector<size_t> still;
+    for (size_t k = 0; k < wanted.size(); ++k) {
+      size_t i = wanted[k];
+      std::optional<std::string>& blob = (*got)[k];
+      if (!blob) {
+        impl_->count(b, [](RemoteCounters& c) { c.misses++; });
+        still.push_back(i);
+        continue;
+      }
+      auto entry = impl_->unwrap(names[i], std::move(*blob));
+      if (!entry.ok()) {
+        impl_->count(b, [](RemoteCounters& c) { c.rejected++; });
+        std::fprintf(stderr, "tierjit: warning: remote storage %s: entry %s refused (%s)\n",
+                     b.spec.url.c_str(), names[i].c_str(), entry.error().message.c_str());
+        still.push_back(i);
+        continue;
+      }
+      if (Status v = verify(i, entry.value()); !v.ok()) {
+        impl_->count(b, [](RemoteCounters& c) { c.corrupt++; });
+        std::fprintf(stderr, "tierjit: warning: remote storage %s: entry %s is corrupt (%s); "
+                     "not used\n", b.spec.url.c_str(), names[i].c_str(), v.error().message.c_str());
+        still.push_back(i);
+        continue;
+      }
+      impl_->count(b, [](RemoteCounters& c) { c.hits++; });
+      out[i] = Fetched{std::move(entry).value(), bi};
+    }
+    wanted = std::move(still);
+  }
+  return out;
+}
+
+void RemoteStorage::put(const std::string& name, std::string_view entry) {
+  bool writable = false;
+  for (auto& b : impl_->backends) writable |= b->writer != nullptr;
+  if (!writable) return;
+  std::string blob = impl_->wrap(name, entry);
+  std::lock_guard<std::mutex> lock(impl_->queue_mu);
+  if (impl_->stopping || impl_->queue_bytes + blob.size() > kUploadQueueBytes) {
+    for (auto& b : impl_->backends)
+      if (b->writer) impl_->count(*b, [](RemoteCounters& c) { c.upload_dropped++; });
+    return;
+  }
+  impl_->queue_bytes += blob.size();
+  impl_->queue.emplace_back(name, std::move(blob));
+  if (!impl_->uploader.joinable()) impl_->uploader = std::thread([this] { impl_->upload_loop(); });
+  impl_->queue_cv.notify_one();
+}
+
+void RemoteStorage::Impl::upload_loop() {
+  std::unique_lock<std::mutex> lock(queue_mu);
+  for (;;) {
+    queue_cv.wait(lock, [&] { return stopping || !queue.empty(); });
+    if (queue.empty()) return;  // stopping, nothing left
+    std::vector<std::pair<std::string, std::string>> batch;
+    size_t bytes = 0;
+    while (!queue.empty() && batch.size() < kUploadBatch && bytes < kUploadBatchBytes) {
+      bytes += queue.front().second.size();
+      batch.push_back(std::move(queue.front()));
+      queue.pop_front();
+    }
+    queue_bytes -= bytes;
+    busy = true;
+    lock.unlock();
+    for (auto& b : backends) {
+      if (!b->writer) continue;
+      if (open(*b)) {
+        count(*b, [&](RemoteCounters& c) { c.upload_dropped += batch.size(); });
+        continue;
+      }
+      auto t0 = Clock::now();
+      Status s = b->writer->put(batch);
+      uint64_t us = uint64_t(
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+      count(*b, [&](RemoteCounters& c) {
+        c.requests++;
+        c.latency_us += us;
+        if (s.ok()) c.uploads += batch.size();
+        else c.upload_errors += batch.size();
+      });
+      if (!s.ok()) trip(*b, s.error());
+    }
+    lock.lock();
+    busy = false;
+    idle_cv.notify_all();
+  }
+}
+
+void RemoteStorage::flush(int timeout_ms) {
+  if (timeout_ms < 0) {
+    const char* env = std::getenv("TIERJIT_REMOTE_FLUSH_MS");
+    timeout_ms = env && *env ? std::atoi(env) : 2000;
+  }
+  std::unique_lock<std::mutex> lock(impl_->queue_mu);
+  if (!impl_->uploader.joinable()) return;
+  impl_->idle_cv.wait_for(lock, std::chrono::milliseconds(std::max(timeout_ms, 0)),
+                          [&] { return impl_->queue.empty() && !impl_->busy; });
+  size_t left = impl_->queue.size() + (impl_->busy ? 1 : 0);
+  if (left) {
+    for (auto& b : impl_->backends)
+      if (b->writer) impl_->count(*b, [&](RemoteCounters& c) { c.upload_dropped += left; });
+    std::fprintf(stderr, "tierjit: warning: remote storage: %zu upload(s) not finished in %d ms; "
+                 "dropped\n", left, timeout_ms);
+  }
+  impl_->queue.clear();
+  impl_->queue_bytes = 0;
+  impl_->stopping = true;
+  impl_->queue_cv.notify_all();
+  bool done = !impl_->busy;
+  lock.unlock();
+  // A request still in flight is bounded by its timeout; the process need not wait for it.
+  if (done) {
+    impl_->uploader.join();
+  } else {
+    impl_->uploader.detach();
+  }
+}
+
+Status RemoteStorage::put_now(const std::vector<std::pair<std::string, std::string>>& entries) {
+  std::vector<std::pair<std::string, std::string>> blobs;
+  for (const auto& [name, entry] : entries) blobs.emplace_back(name, impl_->wrap(name, entry));
+  for (auto& b : impl_->backends) {
+    if (!b->writer) continue;
+    auto t0 = Clock::now();
+    Status s = b->writer->put(blobs);
+    uint64_t us = uint64_t(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+    impl_->count(*b, [&](RemoteCounters& c) {
+      c.requests++;
+      c.latency_us += us;
+      if (s.ok()) c.uploads += blobs.size();
+      else c.upload_errors += blobs.size();
+    });
+    if (!s.ok()) return make_error(s.error().code, b->spec.url + ": " + s.error().message);
+  }
+  return {};
+}
+
+Expected<std::vector<std::string>> RemoteStorage::list() {
+  Error last = make_error(ErrorCode::kUnsupported, "no remote storage can list its entries");
+  for (auto& b : impl_->backends) {
+    std::lock_guard<std::mutex> lock(b->read_mu);
+    auto names = b->reader->list();
+    if (names.ok()) return names;
+    last = make_error(names.error().code, b->spec.url + ": " + names.error().message);
+  }
+  return last;
+}
+
+std::vector<std::pair<std::string, Expected<double>>> RemoteStorage::ping() {
+  std::vector<std::pair<std::string, Expected<double>>> out;
+  for (auto& b : impl_->backends) {
+    std::lock_guard<std::mutex> lock(b->read_mu);
+    auto t0 = Clock::now();
+    Status s = b->reader->ping();
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    if (s.ok()) {
+      out.emplace_back(b->spec.url, ms);
+    } else {
+      out.emplace_back(b->spec.url, s.take_error());
+    }
+  }
+  return out;
+}
+
+const std::vector<RemoteSpec>& RemoteStorage::specs() const { return impl_->specs; }
+
+bool RemoteStorage::signing() const { return !impl_->key.empty(); }
+
+std::vector<RemoteCounters> RemoteStorage::counters() const {
+  std::vector<RemoteCounters> out;
+  for (auto& b : impl_->backends) {
+    std::lock_guard<std::mutex> lock(b->counters_mu);
+    out.push_back(b->total);
+  }
+  return out;
+}
+
+std::vector<RemoteCounters> RemoteStorage::take_unsaved() {
+  std::vector<RemoteCounters> out;
+  for (auto& b : impl_->backends) {
+    std::lock_guard<std::mutex> lock(b->counters_mu);
+    const RemoteCounters &t = b->total, &s = b->saved;
+    out.push_back({t.hits - s.hits, t.misses - s.misses, t.errors - s.errors,
+                   t.corrupt - s.corrupt, t.rejected - s.rejected, t.skipped - s.skipped,
+                   t.uploads - s.uploads, t.upload_errors - s.upload_errors,
+                   t.upload_dropped - s.upload_dropped, t.requests - s.requests,
+                   t.latency_us - s.latency_us});
+    b->saved = b->total;
+  }
+  return out;
+}
+
+}  // namespace tierjit
