@@ -105,7 +105,11 @@ class Engine {
   ///    "baseline": {"functions", "instructions", "code_bytes", "ms", "compile_ms", "loaded",
   ///                 "rejected", "fallbacks", "fallback_reasons": {reason: count}},
   ///    "osr": {"built", "ms", "entered", "not_built": {reason: count}},
-  ///    "object_cache": null | {"dir", "hits", "misses", "stores", "corrupt"},
+  ///    "object_cache": null | {"dir", "hits", "misses", "stores", "corrupt", "remote_hits",
+  ///                            and with remote storage "signed" (bool) and "remote": one
+  ///                            {"url", "hits", "misses", "errors", "corrupt", "rejected",
+  ///                             "skipped", "uploads", "upload_errors", "upload_dropped",
+  ///                             "requests", "latency_us"} per back end, in order},
   ///    "function_reports": [{"name", "calls", "tier": "base"|"O0".."O3"|null (never ran),
   ///                          "compile_ms", "tier_ups", "source": "cache"|"jit"}]}
   /// "compiled" counts functions that ran compiled code; "compiles" every compilation.

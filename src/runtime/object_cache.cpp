@@ -165,6 +165,7 @@ void ObjectCache::prefetch(const std::vector<Hash128>& keys) {
   });
   for (size_t i = 0; i < got.size(); ++i) {
     if (!got[i]) continue;
+    remote_hits_++;
     if (Status s = write_entry_file(entry_path(wanted[i]), got[i]->entry); !s.ok())
       warn_("cannot write cache entry: " + s.error().to_string());
   }

@@ -34,7 +34,7 @@ namespace tierjit {
 
 struct ObjectCacheStats {
   uint64_t hits = 0, misses = 0, stores = 0, corrupt = 0, evictions = 0;
-  uint64_t remote_hits = 0;  ///< of the misses above, entries then found in remote storage
+  uint64_t remote_hits = 0;  ///< entries fetched from remote storage (by load or prefetch)
 };
 
 class RemoteStorage;
