@@ -7,6 +7,7 @@
 #include "bytecode/module_io.hpp"
 #include "bytecode/text.hpp"
 #include "cli/commands.hpp"
+#include "runtime/object_cache.hpp"
 #include "support/file.hpp"
 #include "vm/vm.hpp"
 
@@ -47,6 +48,11 @@ int run_bytecode(const BytecodeRunArgs& a, std::string_view bytes) {
       return report(
           make_error(ErrorCode::kUsage, "program argument '" + s + "' is not an integer"));
     }
+  }
+  std::unique_ptr<ObjectCache> cache;
+  if (a.cache) {
+    cache = std::make_unique<ObjectCache>(a.cache_dir);
+    cfg.cache = cache.get();
   }
   auto vm = vm::Vm::create(m.value(), bytecode::HostRegistry::standard(), cfg);
   if (!vm.ok()) {

@@ -12,7 +12,8 @@ namespace tierjit::cli {
 
 struct BytecodeRunArgs {
   std::string path, tier = "auto", entry;
-  bool stats = false;
+  bool stats = false, cache = true;
+  std::string cache_dir;  ///< "" = the default
   uint64_t fuel = 0, memory = 0;
   std::vector<std::string> args;
 };

@@ -102,21 +102,27 @@ int print_stats(const std::string& dir, bool zero) {
     }
     if (scope.rfind("remote ", 0) != 0) continue;
     std::string url = scope.substr(7);
-    auto it = std::find_if(remotes.begin(), remotes.end(),
-                           [&](const auto& r) { return r.first == url; });
+    auto it =
+        std::find_if(remotes.begin(), remotes.end(), [&](const auto& r) { return r.first == url; });
     if (it == remotes.end()) it = remotes.insert(remotes.end(), {url, RemoteCounters{}});
     RemoteCounters& c = it->second;
     for (auto [n, p] : {std::pair<const char*, uint64_t*>{"hits", &c.hits},
-                        {"misses", &c.misses}, {"errors", &c.errors}, {"corrupt", &c.corrupt},
-                        {"rejected", &c.rejected}, {"skipped", &c.skipped},
-                        {"uploads", &c.uploads}, {"upload-errors", &c.upload_errors},
-                        {"upload-dropped", &c.upload_dropped}, {"requests", &c.requests},
+                        {"misses", &c.misses},
+                        {"errors", &c.errors},
+                        {"corrupt", &c.corrupt},
+                        {"rejected", &c.rejected},
+                        {"skipped", &c.skipped},
+                        {"uploads", &c.uploads},
+                        {"upload-errors", &c.upload_errors},
+                        {"upload-dropped", &c.upload_dropped},
+                        {"requests", &c.requests},
                         {"latency-us", &c.latency_us}})
       if (field == n) *p = v;
   }
   fmt::print("local: hits {}, misses {}, stores {}, corrupt {}, evictions {}\n", local.hits,
              local.misses, local.stores, local.corrupt, local.evictions);
-  for (const auto& [url, c] : remotes) fmt::print("remote {}: {}\n", url, format_remote_counters(c));
+  for (const auto& [url, c] : remotes)
+    fmt::print("remote {}: {}\n", url, format_remote_counters(c));
   if (RemoteStorage* rs = cache.remote()) {
     for (auto& [url, ms] : rs->ping()) {
       if (ms.ok()) {
@@ -144,8 +150,8 @@ int transfer(const std::string& dir, bool push) {
   auto t = push ? cache.push(progress) : cache.pull(progress);
   bar.reset();
   if (!t.ok()) return report(t.error());
-  fmt::print("{} {} entries ({} bytes){}, {} skipped\n", push ? "pushed" : "pulled",
-             t->entries, t->bytes, push ? " with their sidecars" : "", t->skipped);
+  fmt::print("{} {} entries ({} bytes){}, {} skipped\n", push ? "pushed" : "pulled", t->entries,
+             t->bytes, push ? " with their sidecars" : "", t->skipped);
   return 0;
 }
 
@@ -160,12 +166,14 @@ void register_cache(CLI::App& app) {
   add_remote_storage_option(sub);
   auto zero = std::make_shared<bool>(false);
   CLI::App* st = sub->add_subcommand(
-      "stats", "entries and bytes, hits and misses (local and remote) since the totals were "
-               "zeroed, and each remote's round-trip time");
+      "stats",
+      "entries and bytes, hits and misses (local and remote) since the totals were "
+      "zeroed, and each remote's round-trip time");
   st->add_flag("--zero", *zero, "forget the saved totals after printing them");
   st->callback([dir, zero] { set_exit_code(print_stats(*dir, *zero)); });
-  sub->add_subcommand("push", "upload every local entry to the remote storage")
-      ->callback([dir] { set_exit_code(transfer(*dir, true)); });
+  sub->add_subcommand("push", "upload every local entry to the remote storage")->callback([dir] {
+    set_exit_code(transfer(*dir, true));
+  });
   sub->add_subcommand("pull", "download every remote entry this cache lacks (redis, file:)")
       ->callback([dir] { set_exit_code(transfer(*dir, false)); });
   sub->add_subcommand("clear", "remove every entry")->callback([dir] {

@@ -72,6 +72,8 @@ int run_bytecode_file(RunArgs& a, const driver::InputFile& in) {
   a.bc.stats = a.stats;
   a.bc.entry = a.cfg.entry;
   a.bc.args = a.args;
+  a.bc.cache = !a.no_cache;
+  a.bc.cache_dir = a.cfg.cache_dir;
   return run_bytecode(a.bc, in.bytes);
 }
 

@@ -56,7 +56,7 @@ add_custom_command(OUTPUT ${PROJECT_BINARY_DIR}/libtierjit.a
 add_custom_target(tierjit_static_archive ALL DEPENDS ${PROJECT_BINARY_DIR}/libtierjit.a)
 
 # What a static link needs besides the archive: LLVM, lld and the libraries they use.
-set(TIERJIT_STATIC_DEPS "-L${LLVM_LIBRARY_DIR} -llldELF -llldCommon -lLLVM-${TIERJIT_LLVM_MAJOR} -lfmt -lxxhash -lz -lzstd -lstdc++ -lpthread -ldl -lm")
+set(TIERJIT_STATIC_DEPS "-L${LLVM_LIBRARY_DIR} -llldELF -llldCommon -lLLVM-${TIERJIT_LLVM_MAJOR} -lfmt -lxxhash -lhiredis -lsodium -lz -lzstd -lstdc++ -lpthread -ldl -lm")
 
 # ---- the man page, from the command's own help ----
 find_package(Python3 REQUIRED COMPONENTS Interpreter)

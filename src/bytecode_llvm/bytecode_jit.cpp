@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 #include <llvm/Bitcode/BitcodeReader.h>
+#include <llvm/Bitcode/BitcodeWriter.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/IRBuilder.h>
@@ -19,6 +20,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "backend/codegen.hpp"
@@ -26,6 +28,8 @@
 #include "bc_semantics.inc"
 #include "bc_semantics_riscv64.inc"
 #include "bytecode/abi.h"
+#include "runtime/cache_key.hpp"
+#include "runtime/object_cache.hpp"
 
 namespace tierjit::bytecode_llvm {
 namespace {
@@ -521,6 +525,9 @@ class BytecodeJit::Impl {
   int opt = 2;
   std::mutex mu;
   uint64_t serial = 0;
+  ObjectCache* cache = nullptr;
+  std::string target_key;
+  uint64_t hits = 0, stores = 0;
   ~Impl() {
     if (session) session->remove(jd);
   }
@@ -530,7 +537,31 @@ class BytecodeJit::Impl {
     auto dump = [](llvm::Module& m) {
       if (std::getenv("TIERJIT_DUMP_BYTECODE_IR")) m.print(llvm::errs(), nullptr);
     };
-    TJ_ASSIGN_OR_RETURN(std::string obj, backend::compile_to_object(mod, *tm, opt, dump));
+    Hash128 key;
+    std::optional<std::string> cached;
+    if (cache) {  // keyed by the module as translated: the symbol names are in it
+      std::string bitcode;
+      llvm::raw_string_ostream os(bitcode);
+      llvm::WriteBitcodeToFile(mod, os);
+      os.flush();
+      key = CacheKey("bytecode-llvm")
+                .add(hash_bytes(bitcode))
+                .add_u64(uint64_t(opt))
+                .target(target_key)
+                .finish();
+      cached = cache->load(key);
+    }
+    std::string obj;
+    if (cached) {
+      obj = std::move(*cached);
+      hits++;
+    } else {
+      TJ_ASSIGN_OR_RETURN(obj, backend::compile_to_object(mod, *tm, opt, dump));
+      if (cache) {
+        cache->store(key, obj);
+        stores++;
+      }
+    }
     TJ_TRY(session->add_object(*jd, obj, names.empty() ? "bytecode" : names.front()));
     std::vector<void*> out;
     for (const std::string& name : names) {
@@ -541,11 +572,13 @@ class BytecodeJit::Impl {
   }
 };
 
-Expected<std::unique_ptr<BytecodeJit>> BytecodeJit::create(int opt_level) {
+Expected<std::unique_ptr<BytecodeJit>> BytecodeJit::create(int opt_level, ObjectCache* cache) {
   TJ_ASSIGN_OR_RETURN(backend::JitSession * session, backend::JitSession::get());
   std::unique_ptr<BytecodeJit> out(new BytecodeJit);
   out->impl_ = std::make_unique<Impl>();
   out->impl_->opt = opt_level;
+  out->impl_->cache = cache;
+  out->impl_->target_key = backend::TargetConfig::host().key();
   TJ_ASSIGN_OR_RETURN(out->impl_->tm,
                       backend::make_target_machine(backend::TargetConfig::host(), opt_level));
   TJ_ASSIGN_OR_RETURN(out->impl_->jd, session->create_dylib("bytecode"));
@@ -554,6 +587,16 @@ Expected<std::unique_ptr<BytecodeJit>> BytecodeJit::create(int opt_level) {
 }
 
 BytecodeJit::~BytecodeJit() = default;
+
+uint64_t BytecodeJit::cache_hits() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->hits;
+}
+
+uint64_t BytecodeJit::cache_stores() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->stores;
+}
 
 Expected<void*> BytecodeJit::compile(const bytecode::Module& m, uint32_t fn) {
   std::lock_guard<std::mutex> lock(impl_->mu);

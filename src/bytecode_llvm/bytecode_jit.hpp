@@ -18,6 +18,10 @@ class LLVMContext;
 class Module;
 }  // namespace llvm
 
+namespace tierjit {
+class ObjectCache;
+}
+
 namespace tierjit::bytecode_llvm {
 
 /// Translates function `fn` of `m` into a new LLVM module (function `tj_bc_<fn>`).
@@ -43,7 +47,13 @@ Expected<std::string> compile_bytecode_object(const bytecode::Module& m, int opt
 /// background thread while code it produced earlier executes.
 class BytecodeJit {
  public:
-  static Expected<std::unique_ptr<BytecodeJit>> create(int opt_level);
+  /// `cache` (not owned, may be null) keeps objects keyed by a hash of the translated LLVM
+  /// module, the level and the target: a later run, or another machine through the cache's
+  /// remote storage, links them without compiling.
+  static Expected<std::unique_ptr<BytecodeJit>> create(int opt_level, ObjectCache* cache = nullptr);
+  /// Objects that came from the cache, and objects compiled and stored.
+  uint64_t cache_hits() const;
+  uint64_t cache_stores() const;
   ~BytecodeJit();
   /// Compiles function `fn`; returns its TjFn entry address.
   Expected<void*> compile(const bytecode::Module& m, uint32_t fn);

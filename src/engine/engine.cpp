@@ -245,12 +245,9 @@ std::string Engine::stats_json() const {
   json cache = nullptr;
   if (impl_->cache) {
     ObjectCacheStats cs = impl_->cache->stats();
-    cache = {{"dir", impl_->cache->dir()},
-             {"hits", cs.hits},
-             {"misses", cs.misses},
-             {"stores", cs.stores},
-             {"corrupt", cs.corrupt},
-             {"remote_hits", cs.remote_hits}};
+    cache = {{"dir", impl_->cache->dir()}, {"hits", cs.hits},
+             {"misses", cs.misses},        {"stores", cs.stores},
+             {"corrupt", cs.corrupt},      {"remote_hits", cs.remote_hits}};
     if (RemoteStorage* rs = impl_->cache->remote()) {
       json remotes = json::array();
       std::vector<RemoteCounters> rc = rs->counters();

@@ -43,10 +43,7 @@ ObjectCache::ObjectCache(std::string dir, uint64_t max_bytes)
 
 ObjectCache::~ObjectCache() { save_stats(); }
 
-void ObjectCache::set_remote(RemoteStorage* remote) {
-  remote_ = remote;
-  if (remote_) remote_->set_state_dir(dir_);
-}
+void ObjectCache::set_remote(RemoteStorage* remote) { remote_ = remote; }
 
 std::string ObjectCache::entry_path(const Hash128& key) const {
   std::string hex = key.hex();
@@ -328,12 +325,16 @@ void ObjectCache::save_stats() {
       std::string scope = "remote " + remote_->specs()[i].url + " ";
       const RemoteCounters& c = rc[i];
       for (auto [field, v] : {std::pair<const char*, uint64_t>{"hits", c.hits},
-                              {"misses", c.misses}, {"errors", c.errors},
-                              {"corrupt", c.corrupt}, {"rejected", c.rejected},
-                              {"skipped", c.skipped}, {"uploads", c.uploads},
+                              {"misses", c.misses},
+                              {"errors", c.errors},
+                              {"corrupt", c.corrupt},
+                              {"rejected", c.rejected},
+                              {"skipped", c.skipped},
+                              {"uploads", c.uploads},
                               {"upload-errors", c.upload_errors},
                               {"upload-dropped", c.upload_dropped},
-                              {"requests", c.requests}, {"latency-us", c.latency_us}})
+                              {"requests", c.requests},
+                              {"latency-us", c.latency_us}})
         add_total(add, scope + field, v);
     }
   }
@@ -458,7 +459,7 @@ Expected<ObjectCache::Transfer> ObjectCache::pull(
 }
 
 ObjectCacheStats ObjectCache::stats() const {
-  return {hits_.load(),   misses_.load(),    stores_.load(),
+  return {hits_.load(),    misses_.load(),    stores_.load(),
           corrupt_.load(), evictions_.load(), remote_hits_.load()};
 }
 

@@ -21,11 +21,11 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
-#include <vector>
-#include <mutex>
 #include <unordered_set>
+#include <vector>
 
 #include "support/error.hpp"
 #include "support/hash.hpp"
@@ -76,7 +76,7 @@ class ObjectCache {
   bool fetch_sidecar(const Hash128& key);
   /// The remote level in use (the process's, from RemoteStorage::process()), or nullptr.
   RemoteStorage* remote() const { return remote_; }
-  /// Replaces the remote level (nullptr: local only).
+  /// Replaces the remote level (nullptr: local only). Not owned: it must outlive this cache.
   void set_remote(RemoteStorage* remote);
   /// Adds the counters since the last call, local and remote, to DIR/stats (under a lock, so
   /// concurrent processes add up). Does nothing when nothing was counted.

@@ -98,8 +98,8 @@ class RedisBackend final : public RemoteBackend {
     std::vector<std::string> names;
     std::string cursor = "0";
     do {
-      TJ_ASSIGN_OR_RETURN(redisReply * r, command({"SCAN", cursor, "MATCH", key_prefix_ + "*",
-                                                   "COUNT", "1000"}));
+      TJ_ASSIGN_OR_RETURN(redisReply * r,
+                          command({"SCAN", cursor, "MATCH", key_prefix_ + "*", "COUNT", "1000"}));
       if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
           r->element[1]->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(r);
@@ -158,8 +158,8 @@ class RedisBackend final : public RemoteBackend {
       argv.push_back(a.data());
       len.push_back(a.size());
     }
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(ctx_, int(argv.size()), argv.data(), len.data()));
+    auto* r =
+        static_cast<redisReply*>(redisCommandArgv(ctx_, int(argv.size()), argv.data(), len.data()));
     if (!r) return fail().take_error();
     if (r->type == REDIS_REPLY_ERROR) {
       std::string why(r->str, r->len);
@@ -385,8 +385,7 @@ class FileBackend final : public RemoteBackend {
 
  private:
   std::string path(const std::string& name) const {
-    return root_ + "/" + (spec_.subdirs && name.size() > 2 ? name.substr(0, 2) + "/" : "") +
-           name;
+    return root_ + "/" + (spec_.subdirs && name.size() > 2 ? name.substr(0, 2) + "/" : "") + name;
   }
   RemoteSpec spec_;
   std::string root_;

@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -32,8 +33,7 @@ constexpr size_t kUploadBatchBytes = 8u << 20;
 constexpr size_t kUploadQueueBytes = 256u << 20;  // beyond this, uploads are dropped
 
 Error bad_spec(std::string_view url, const std::string& why) {
-  return make_error(ErrorCode::kUsage,
-                    "remote storage '" + std::string(url) + "': " + why);
+  return make_error(ErrorCode::kUsage, "remote storage '" + std::string(url) + "': " + why);
 }
 
 Status parse_attribute(std::string_view url, std::string_view attr, RemoteSpec& s) {
@@ -177,9 +177,8 @@ struct RemoteStorage::Impl {
   };
   std::vector<std::unique_ptr<Backend>> backends;
   std::vector<RemoteSpec> specs;
-  std::string key;  // HMAC key ("" = unsigned)
-  std::mutex state_mu;
-  std::string state_dir;
+  std::string key;        // HMAC key ("" = unsigned)
+  std::string state_dir;  // the breaker's marker files
 
   std::mutex queue_mu;
   std::condition_variable queue_cv, idle_cv;
@@ -194,10 +193,8 @@ struct RemoteStorage::Impl {
     f(b.total);
   }
 
-  std::string marker(const Backend& b) {
-    std::lock_guard<std::mutex> lock(state_mu);
-    if (state_dir.empty()) return {};
-    return state_dir + "/remote-down/" + hash_bytes(b.spec.url).hex().substr(0, 16);
+  std::string marker(const Backend& b) const {
+    return state_dir + "/down-" + hash_bytes(b.spec.url).hex().substr(0, 16);
   }
 
   bool open(Backend& b) {
@@ -205,13 +202,12 @@ struct RemoteStorage::Impl {
     if (b.down_until.load(std::memory_order_relaxed) > now) return true;
     std::string m = marker(b);
     struct stat st;
-    if (!m.empty() && ::stat(m.c_str(), &st) == 0) {
+    if (::stat(m.c_str(), &st) == 0) {
       auto age = std::chrono::system_clock::now().time_since_epoch() -
                  std::chrono::seconds(st.st_mtim.tv_sec);
       if (age < std::chrono::seconds(kBreakerSeconds)) {
-        b.down_until = now + std::chrono::nanoseconds(std::chrono::seconds(kBreakerSeconds) -
-                                                      age)
-                                 .count();
+        b.down_until =
+            now + std::chrono::nanoseconds(std::chrono::seconds(kBreakerSeconds) - age).count();
         return true;
       }
     }
@@ -220,14 +216,14 @@ struct RemoteStorage::Impl {
 
   void trip(Backend& b, const Error& e) {
     count(b, [](RemoteCounters& c) { c.errors++; });
-    b.down_until = (Clock::now() + std::chrono::seconds(kBreakerSeconds)).time_since_epoch().count();
+    b.down_until =
+        (Clock::now() + std::chrono::seconds(kBreakerSeconds)).time_since_epoch().count();
     std::fprintf(stderr, "tierjit: warning: remote storage %s: %s; not used for %d s\n",
                  b.spec.url.c_str(), e.message.c_str(), kBreakerSeconds);
-    if (std::string m = marker(b); !m.empty()) {
-      std::error_code ec;
-      std::filesystem::create_directories(std::filesystem::path(m).parent_path(), ec);
-      (void)write_file_atomic(m, b.spec.url);
-    }
+    std::error_code ec;
+    std::filesystem::create_directories(state_dir, ec);
+    ::chmod(state_dir.c_str(), 0700);
+    (void)write_file_atomic(marker(b), b.spec.url);
   }
 
   void mac(const std::string& name, std::string_view entry, unsigned char* out) const {
@@ -323,6 +319,13 @@ RemoteStorage* RemoteStorage::process() {
 RemoteStorage::RemoteStorage(std::vector<RemoteSpec> specs) : impl_(std::make_unique<Impl>()) {
   if (sodium_init() < 0) std::fprintf(stderr, "tierjit: warning: libsodium failed to start\n");
   if (const char* k = std::getenv("TIERJIT_REMOTE_KEY"); k && *k) impl_->key = k;
+  if (const char* d = std::getenv("TIERJIT_REMOTE_STATE_DIR"); d && *d) {
+    impl_->state_dir = d;
+  } else if (const char* r = std::getenv("XDG_RUNTIME_DIR"); r && *r) {
+    impl_->state_dir = std::string(r) + "/tierjit-remote";
+  } else {
+    impl_->state_dir = "/tmp/tierjit-remote-" + std::to_string(::getuid());
+  }
   for (RemoteSpec& s : specs) {
     auto b = std::make_unique<Impl::Backend>();
     b->reader = make_remote_backend(s);
@@ -336,11 +339,6 @@ RemoteStorage::RemoteStorage(std::vector<RemoteSpec> specs) : impl_(std::make_un
 RemoteStorage::~RemoteStorage() {
   flush(0);
   if (impl_->uploader.joinable()) impl_->uploader.join();
-}
-
-void RemoteStorage::set_state_dir(const std::string& dir) {
-  std::lock_guard<std::mutex> lock(impl_->state_mu);
-  if (impl_->state_dir.empty()) impl_->state_dir = dir;
 }
 
 std::vector<std::optional<RemoteStorage::Fetched>> RemoteStorage::get(
@@ -361,8 +359,8 @@ std::vector<std::optional<RemoteStorage::Fetched>> RemoteStorage::get(
       std::lock_guard<std::mutex> lock(b.read_mu);
       return b.reader->get(ask);
     }();
-    uint64_t us = uint64_t(
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+    uint64_t us =
+        uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
     impl_->count(b, [&](RemoteCounters& c) {
       c.requests++;
       c.latency_us += us;
@@ -390,8 +388,10 @@ std::vector<std::optional<RemoteStorage::Fetched>> RemoteStorage::get(
       }
       if (Status v = verify(i, entry.value()); !v.ok()) {
         impl_->count(b, [](RemoteCounters& c) { c.corrupt++; });
-        std::fprintf(stderr, "tierjit: warning: remote storage %s: entry %s is corrupt (%s); "
-                     "not used\n", b.spec.url.c_str(), names[i].c_str(), v.error().message.c_str());
+        std::fprintf(stderr,
+                     "tierjit: warning: remote storage %s: entry %s is corrupt (%s); "
+                     "not used\n",
+                     b.spec.url.c_str(), names[i].c_str(), v.error().message.c_str());
         still.push_back(i);
         continue;
       }
@@ -448,8 +448,10 @@ void RemoteStorage::Impl::upload_loop() {
       count(*b, [&](RemoteCounters& c) {
         c.requests++;
         c.latency_us += us;
-        if (s.ok()) c.uploads += batch.size();
-        else c.upload_errors += batch.size();
+        if (s.ok())
+          c.uploads += batch.size();
+        else
+          c.upload_errors += batch.size();
       });
       if (!s.ok()) trip(*b, s.error());
     }
@@ -472,8 +474,10 @@ void RemoteStorage::flush(int timeout_ms) {
   if (left) {
     for (auto& b : impl_->backends)
       if (b->writer) impl_->count(*b, [&](RemoteCounters& c) { c.upload_dropped += left; });
-    std::fprintf(stderr, "tierjit: warning: remote storage: %zu upload(s) not finished in %d ms; "
-                 "dropped\n", left, timeout_ms);
+    std::fprintf(stderr,
+                 "tierjit: warning: remote storage: %zu upload(s) not finished in %d ms; "
+                 "dropped\n",
+                 left, timeout_ms);
   }
   impl_->queue.clear();
   impl_->queue_bytes = 0;
@@ -496,13 +500,15 @@ Status RemoteStorage::put_now(const std::vector<std::pair<std::string, std::stri
     if (!b->writer) continue;
     auto t0 = Clock::now();
     Status s = b->writer->put(blobs);
-    uint64_t us = uint64_t(
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+    uint64_t us =
+        uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
     impl_->count(*b, [&](RemoteCounters& c) {
       c.requests++;
       c.latency_us += us;
-      if (s.ok()) c.uploads += blobs.size();
-      else c.upload_errors += blobs.size();
+      if (s.ok())
+        c.uploads += blobs.size();
+      else
+        c.upload_errors += blobs.size();
     });
     if (!s.ok()) return make_error(s.error().code, b->spec.url + ": " + s.error().message);
   }
@@ -554,11 +560,10 @@ std::vector<RemoteCounters> RemoteStorage::take_unsaved() {
   for (auto& b : impl_->backends) {
     std::lock_guard<std::mutex> lock(b->counters_mu);
     const RemoteCounters &t = b->total, &s = b->saved;
-    out.push_back({t.hits - s.hits, t.misses - s.misses, t.errors - s.errors,
-                   t.corrupt - s.corrupt, t.rejected - s.rejected, t.skipped - s.skipped,
-                   t.uploads - s.uploads, t.upload_errors - s.upload_errors,
-                   t.upload_dropped - s.upload_dropped, t.requests - s.requests,
-                   t.latency_us - s.latency_us});
+    out.push_back({t.hits - s.hits, t.misses - s.misses, t.errors - s.errors, t.corrupt - s.corrupt,
+                   t.rejected - s.rejected, t.skipped - s.skipped, t.uploads - s.uploads,
+                   t.upload_errors - s.upload_errors, t.upload_dropped - s.upload_dropped,
+                   t.requests - s.requests, t.latency_us - s.latency_us});
     b->saved = b->total;
   }
   return out;

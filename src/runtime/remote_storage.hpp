@@ -29,7 +29,8 @@
 //
 // Never slower than no remote: connect and per-request timeouts; after a transport failure a
 // back end is skipped (circuit breaker) for 30 s, in this process and, through a marker file
-// in the local cache directory, in every process that shares it; uploads run on a background
+// in TIERJIT_REMOTE_STATE_DIR (default $XDG_RUNTIME_DIR/tierjit-remote, else
+// /tmp/tierjit-remote-UID), in every process of the machine; uploads run on a background
 // thread and are flushed at exit for at most TIERJIT_REMOTE_FLUSH_MS (default 2000) ms; reads
 // of many entries go as one batch (Redis MGET).
 //
@@ -56,10 +57,10 @@ namespace tierjit {
 struct RemoteSpec {
   enum class Kind { kRedis, kHttp, kFile };
   Kind kind = Kind::kFile;
-  std::string url;     ///< as written, without attributes: the name stats and errors use
-  std::string host;    ///< redis: host name; http: the base URL; file: the directory
-  int port = 6379;     ///< redis only
-  int db = 0;          ///< redis only
+  std::string url;             ///< as written, without attributes: the name stats and errors use
+  std::string host;            ///< redis: host name; http: the base URL; file: the directory
+  int port = 6379;             ///< redis only
+  int db = 0;                  ///< redis only
   std::string user, password;  ///< redis AUTH, if given
   std::string prefix;          ///< tenant prefix ("" = none)
   bool read_only = false;
@@ -74,13 +75,13 @@ Expected<std::vector<RemoteSpec>> parse_remote_storage(std::string_view config);
 /// Counters of one back end (cumulative for the process, or as saved in a cache directory).
 struct RemoteCounters {
   uint64_t hits = 0, misses = 0;
-  uint64_t errors = 0;     ///< transport failures (timeouts, refused connections, bad replies)
-  uint64_t corrupt = 0;    ///< entries that failed verification (damaged, wrong key)
-  uint64_t rejected = 0;   ///< entries without a valid signature while a key is set
-  uint64_t skipped = 0;    ///< requests not sent because the circuit breaker was open
+  uint64_t errors = 0;    ///< transport failures (timeouts, refused connections, bad replies)
+  uint64_t corrupt = 0;   ///< entries that failed verification (damaged, wrong key)
+  uint64_t rejected = 0;  ///< entries without a valid signature while a key is set
+  uint64_t skipped = 0;   ///< requests not sent because the circuit breaker was open
   uint64_t uploads = 0, upload_errors = 0, upload_dropped = 0;
-  uint64_t requests = 0;   ///< round trips, for the mean latency
-  uint64_t latency_us = 0; ///< total time of those round trips
+  uint64_t requests = 0;    ///< round trips, for the mean latency
+  uint64_t latency_us = 0;  ///< total time of those round trips
 };
 
 /// "hits H, misses M, errors E, ..., mean latency X ms": one line's worth, for --stats and
@@ -122,9 +123,6 @@ class RemoteStorage {
   RemoteStorage(const RemoteStorage&) = delete;
   RemoteStorage& operator=(const RemoteStorage&) = delete;
 
-  /// Where the breaker's marker files live (the local cache directory); the first call wins.
-  void set_state_dir(const std::string& dir);
-
   /// An entry as fetched: the unwrapped bytes and the back end (index) that served them.
   struct Fetched {
     std::string entry;
@@ -148,7 +146,6 @@ class RemoteStorage {
   Expected<std::vector<std::string>> list();
   /// Round-trip time to each back end in ms, or the error.
   std::vector<std::pair<std::string, Expected<double>>> ping();
-
 
   const std::vector<RemoteSpec>& specs() const;
   bool signing() const;

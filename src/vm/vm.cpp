@@ -72,7 +72,7 @@ class Vm::Impl {
     }
     interp_ = std::make_unique<interp::Interpreter>(inst, hooks);
     if (cfg_.tier == Tier::kLlvm || (cfg_.tier == Tier::kAuto && cfg_.llvm_threshold)) {
-      TJ_ASSIGN_OR_RETURN(jit_, bytecode_llvm::BytecodeJit::create(cfg_.llvm_opt));
+      TJ_ASSIGN_OR_RETURN(jit_, bytecode_llvm::BytecodeJit::create(cfg_.llvm_opt, cfg_.cache));
     }
     if (cfg_.tier == Tier::kLlvm) {  // the whole module at once: direct calls, inlining
       auto t0 = std::chrono::steady_clock::now();
@@ -274,6 +274,9 @@ std::string Vm::stats_text() const {
   }
   out += fmt::format("stencils: {} ({} bytes); code buffers in use: {}\n", cnp::stencil_count(),
                      cnp::stencil_bytes(), impl_->pool_.buffers_in_use());
+  if (impl_->jit_ && impl_->cfg_.cache)
+    out += fmt::format("LLVM tier objects: {} from the object cache, {} compiled and stored\n",
+                       impl_->jit_->cache_hits(), impl_->jit_->cache_stores());
   VmFallbacks f = fallbacks();
   out += fmt::format(
       "fallbacks: {} (missing stencil {}, tier-1 compile failed {}, LLVM compile failed {})\n",

@@ -15,6 +15,10 @@
 #include "runtime/code_pool.hpp"
 #include "tierup/function_stats.hpp"
 
+namespace tierjit {
+class ObjectCache;
+}
+
 namespace tierjit::vm {
 
 enum class Tier { kInterp, kCnp, kLlvm, kAuto };
@@ -36,6 +40,7 @@ struct VmConfig {
   bool background = true;  ///< auto: LLVM compiles on a background thread
   runtime::CodePoolConfig pool;
   std::bitset<256> disabled_stencils;  ///< testing: opcodes without a stencil
+  ObjectCache* cache = nullptr;        ///< not owned; LLVM-tier objects (null: compile every time)
 };
 
 using FunctionStats = tierup::FunctionStats;  // tier: 0 interpreter, 1 copy-and-patch, 2 LLVM

@@ -14,6 +14,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 
+export TIERJIT_REMOTE_STATE_DIR="$WORK/state"  # the circuit breaker's markers
 RPORT=$(free_port)
 start_redis() {
   redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no \
@@ -180,12 +181,20 @@ wait "$runner"; st=$?
 checks=$((checks + 1))
 if [ "$st" = 0 ] && cmp -s "$WORK/kill.out" "$WORK/sql.expected"; then echo "ok   server killed mid-run: output as native"; else
   echo "FAIL server killed mid-run: status $st"; head -5 "$WORK/kill.err"; failures=$((failures + 1)); fi
+run_as down0
+expect_stat "server down, after the run that saw it die: skipped at once" 'r["errors"] == 0 and r["skipped"] > 0'
+rm -rf "$TIERJIT_REMOTE_STATE_DIR"
 run_as down
 expect_stat "server down: an error, the run goes on" 'r["errors"] >= 1 and r["hits"] == 0'
 expect_err "server down: warned about, with the breaker" "remote storage $REDIS: cannot connect.*not used for 30 s"
 run_as down
 expect_stat "server down, next process: skipped by the breaker" 'r["errors"] == 0 and r["skipped"] > 0'
 start_redis
+run_as up
+expect_stat "server back, breaker still open: skipped" 'r["skipped"] > 0 and r["hits"] == 0'
+rm -rf "$TIERJIT_REMOTE_STATE_DIR"
+run_as up
+expect_stat "breaker closed: the remote is used again" 'r["skipped"] == 0 and r["errors"] == 0 and r["uploads"] > 0'
 
 # ---- a server that accepts and never answers: the per-request timeout bounds the wait
 SPORT=$(free_port)
@@ -243,6 +252,25 @@ expect_run "riscv64 ELF, machine b: a hit" 0 "ELF cache: hit" -- \
 checks=$((checks + 1))
 if cmp -s "$WORK/a.elf" "$WORK/b.elf"; then echo "ok   riscv64 ELF: the same bytes"; else
   echo "FAIL riscv64 ELF differs"; failures=$((failures + 1)); fi
+
+# ---- bytecode LLVM-tier objects and StableHLO modules come from the remote too
+fib="$SRC/examples/bytecode/fib.tjasm"
+expect_run "bytecode LLVM tier, machine a: compiled and stored" 0 "0 from the object cache, 1 compiled" -- \
+  "$TIERJIT" run --cache-dir "$WORK/bc-a" --tier llvm --stats "$fib" -- 25
+expect_run "bytecode LLVM tier, machine b: from the remote" 0 "1 from the object cache, 0 compiled" -- \
+  "$TIERJIT" run --cache-dir "$WORK/bc-b" --tier llvm --stats "$fib" -- 25
+checks=$((checks + 1))
+if [ "$(cat "$WORK/out")" = 75025 ]; then echo "ok   bytecode: fib(25)"; else echo "FAIL bytecode output"; failures=$((failures + 1)); fi
+d="$SRC/tests/stablehlo_run"
+for m in sh-a sh-b; do
+  expect_run "StableHLO, machine $m" 0 "" -- "$TIERJIT" run --cache-dir "$WORK/$m" "$d/bias_sum.mlir" \
+    --input "$d/x.npy" --input "$d/b.npy" --output "$WORK/$m.npy" --output "$WORK/$m-2.npy"
+done
+expect_run "StableHLO, machine b's totals" 0 "" -- "$TIERJIT" cache --cache-dir "$WORK/sh-b" stats
+checks=$((checks + 1))
+if grep -q "^remote $REDIS: hits 1," "$WORK/out" && cmp -s "$WORK/sh-a.npy" "$WORK/sh-b.npy"; then
+  echo "ok   StableHLO: b's module came from the remote, same result"; else
+  echo "FAIL StableHLO:"; cat "$WORK/out"; failures=$((failures + 1)); fi
 
 # ---- bad configuration
 expect_run "--remote-storage with an unknown scheme" 64 "unknown scheme" -- \
