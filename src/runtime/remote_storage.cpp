@@ -405,7 +405,14 @@ std::vector<std::optional<RemoteStorage::Fetched>> RemoteStorage::get(
 
 void RemoteStorage::put(const std::string& name, std::string_view entry) {
   bool writable = false;
-  for (auto& b : impl_->backends) writable |= b->writer != nullptr;
+  for (auto& b : impl_->backends) {
+    if (!b->writer) continue;
+    if (impl_->open(*b)) {  // breaker open: not even copied
+      impl_->count(*b, [](RemoteCounters& c) { c.upload_dropped++; });
+    } else {
+      writable = true;
+    }
+  }
   if (!writable) return;
   std::string blob = impl_->wrap(name, entry);
   std::lock_guard<std::mutex> lock(impl_->queue_mu);
