@@ -39,7 +39,7 @@ asan:
 fuzz:
 	@scripts/setup
 	cmake --preset fuzz
-	cmake --build build-fuzz -j $(JOBS) --target fuzz_llbc fuzz_ir fuzz_bytecode fuzz_stablehlo fuzz_sandbox
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_llbc fuzz_ir fuzz_bytecode fuzz_stablehlo fuzz_sandbox fuzz_remote
 	ctest --test-dir build-fuzz --output-on-failure -L fuzz
 
 SOURCES = $(shell git ls-files '*.cpp' '*.hpp' '*.h' | grep -v '^examples/')

@@ -193,6 +193,23 @@ struct RemoteStorage::Impl {
     f(b.total);
   }
 
+  // Stores `blobs` on b's writer: one request, timed and counted.
+  Status upload(Backend& b, const std::vector<std::pair<std::string, std::string>>& blobs) {
+    auto t0 = Clock::now();
+    Status s = b.writer->put(blobs);
+    record(b, t0);
+    count(b, [&](RemoteCounters& c) { (s.ok() ? c.uploads : c.upload_errors) += blobs.size(); });
+    return s;
+  }
+
+  void record(Backend& b, Clock::time_point t0) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
+    count(b, [&](RemoteCounters& c) {
+      c.requests++;
+      c.latency_us += uint64_t(us);
+    });
+  }
+
   std::string marker(const Backend& b) const {
     return state_dir + "/down-" + hash_bytes(b.spec.url).hex().substr(0, 16);
   }
@@ -359,12 +376,7 @@ std::vector<std::optional<RemoteStorage::Fetched>> RemoteStorage::get(
       std::lock_guard<std::mutex> lock(b.read_mu);
       return b.reader->get(ask);
     }();
-    uint64_t us =
-        uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
-    impl_->count(b, [&](RemoteCounters& c) {
-      c.requests++;
-      c.latency_us += us;
-    });
+    impl_->record(b, t0);
     if (!got.ok()) {
       impl_->trip(b, got.error());
       continue;
@@ -448,18 +460,7 @@ void RemoteStorage::Impl::upload_loop() {
         count(*b, [&](RemoteCounters& c) { c.upload_dropped += batch.size(); });
         continue;
       }
-      auto t0 = Clock::now();
-      Status s = b->writer->put(batch);
-      uint64_t us = uint64_t(
-          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
-      count(*b, [&](RemoteCounters& c) {
-        c.requests++;
-        c.latency_us += us;
-        if (s.ok())
-          c.uploads += batch.size();
-        else
-          c.upload_errors += batch.size();
-      });
+      Status s = upload(*b, batch);
       if (!s.ok()) trip(*b, s.error());
     }
     lock.lock();
@@ -505,18 +506,7 @@ Status RemoteStorage::put_now(const std::vector<std::pair<std::string, std::stri
   for (const auto& [name, entry] : entries) blobs.emplace_back(name, impl_->wrap(name, entry));
   for (auto& b : impl_->backends) {
     if (!b->writer) continue;
-    auto t0 = Clock::now();
-    Status s = b->writer->put(blobs);
-    uint64_t us =
-        uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
-    impl_->count(*b, [&](RemoteCounters& c) {
-      c.requests++;
-      c.latency_us += us;
-      if (s.ok())
-        c.uploads += blobs.size();
-      else
-        c.upload_errors += blobs.size();
-    });
+    Status s = impl_->upload(*b, blobs);
     if (!s.ok()) return make_error(s.error().code, b->spec.url + ": " + s.error().message);
   }
   return {};
