@@ -570,7 +570,9 @@ Status OrcEngine::Impl::check_externals(orc::JITDylib&) {
 
 // With remote storage, everything a warm start may read (the data object, both bundles, every
 // function's body at every tier) is asked for in one batch: each lookup on its own would be a
-// round trip, and most of them (tiers a function never reached) miss.
+// round trip, and most of them (tiers a function never reached) miss. A back end that pays a
+// round trip per name (HTTP) is asked for the first three only: the bundles hold the bodies
+// the last run ended with.
 void OrcEngine::Impl::prefetch_remote() {
   auto t0 = Clock::now();
   ExtractOptions data;
@@ -581,7 +583,7 @@ void OrcEngine::Impl::prefetch_remote() {
   for (const FunctionInfo& f : program->functions())
     for (int t = 0; t <= int(options.policy.levels.size()); ++t)
       keys.push_back(cache_key("fn", f.name, extract_options(f, t), tier_level(t)));
-  options.cache->prefetch(keys);
+  options.cache->prefetch(keys, 3);  // the function bodies are speculative
   TJ_LOG(Channel::kCache, "remote prefetch of {} keys in {:.2f} ms", keys.size(), ms_since(t0));
 }
 

@@ -142,7 +142,7 @@ std::optional<std::string> ObjectCache::fetch_remote(const Hash128& key) {
   return payload;
 }
 
-void ObjectCache::prefetch(const std::vector<Hash128>& keys) {
+void ObjectCache::prefetch(const std::vector<Hash128>& keys, size_t essential) {
   if (!remote_) return;
   std::vector<Hash128> wanted;
   std::vector<std::string> names;
@@ -150,16 +150,21 @@ void ObjectCache::prefetch(const std::vector<Hash128>& keys) {
     std::lock_guard<std::mutex> lock(asked_mu_);
     for (const Hash128& k : keys) asked_.insert(k.lo);
   }
-  for (const Hash128& k : keys) {
-    if (contains_local(k)) continue;
-    wanted.push_back(k);
-    names.push_back(k.hex());
+  size_t wanted_essential = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (contains_local(keys[i])) continue;
+    wanted.push_back(keys[i]);
+    names.push_back(keys[i].hex());
+    if (i < essential) wanted_essential = wanted.size();
   }
   if (names.empty()) return;
-  auto got = remote_->get(names, [&](size_t i, std::string& entry) -> Status {
-    std::string copy = entry;
-    return decode_entry(wanted[i], copy);
-  });
+  auto got = remote_->get(
+      names,
+      [&](size_t i, std::string& entry) -> Status {
+        std::string copy = entry;
+        return decode_entry(wanted[i], copy);
+      },
+      wanted_essential);
   for (size_t i = 0; i < got.size(); ++i) {
     if (!got[i]) continue;
     remote_hits_++;

@@ -65,7 +65,8 @@ class ObjectCache {
   /// (a program's first run on a machine asks for several at once). No-op without a remote.
   /// Later load()s of these keys do not ask the remote again: what it lacked now, it is
   /// taken to lack for the rest of this object's life.
-  void prefetch(const std::vector<Hash128>& keys);
+  /// Keys from index `essential` on are speculative (remote_storage.hpp: RemoteStorage::get).
+  void prefetch(const std::vector<Hash128>& keys, size_t essential = SIZE_MAX);
   /// True when the entry is on local disk (no remote lookup, no verification).
   bool contains_local(const Hash128& key) const;
   /// The sidecar ENTRY.so of `key`'s entry: written locally, then uploaded. Its integrity is

@@ -276,6 +276,8 @@ class HttpBackend final : public RemoteBackend {
     return make_error(ErrorCode::kUnsupported, "an http remote cannot list its entries");
   }
 
+  bool cheap_batches() const override { return false; }
+
   Status ping() override {
     TJ_ASSIGN_OR_RETURN(long code, request("HEAD", "", {}, nullptr));
     (void)code;  // any answer proves the server is there

@@ -359,7 +359,7 @@ RemoteStorage::~RemoteStorage() {
 }
 
 std::vector<std::optional<RemoteStorage::Fetched>> RemoteStorage::get(
-    const std::vector<std::string>& names, const Verify& verify) {
+    const std::vector<std::string>& names, const Verify& verify, size_t essential) {
   std::vector<std::optional<Fetched>> out(names.size());
   std::vector<size_t> wanted(names.size());
   for (size_t i = 0; i < names.size(); ++i) wanted[i] = i;
@@ -368,6 +368,16 @@ std::vector<std::optional<RemoteStorage::Fetched>> RemoteStorage::get(
     if (impl_->open(b)) {
       impl_->count(b, [&](RemoteCounters& c) { c.skipped += wanted.size(); });
       continue;
+    }
+    std::vector<size_t> later;  // speculative names this back end is not asked for
+    if (!b.reader->cheap_batches()) {
+      std::vector<size_t> now;
+      for (size_t i : wanted) (i < essential ? now : later).push_back(i);
+      wanted = std::move(now);
+      if (wanted.empty()) {
+        wanted = std::move(later);
+        continue;
+      }
     }
     std::vector<std::string> ask;
     for (size_t i : wanted) ask.push_back(names[i]);
@@ -379,9 +389,10 @@ std::vector<std::optional<RemoteStorage::Fetched>> RemoteStorage::get(
     impl_->record(b, t0);
     if (!got.ok()) {
       impl_->trip(b, got.error());
+      wanted.insert(wanted.end(), later.begin(), later.end());
       continue;
     }
-    std::vector<size_t> still;
+    std::vector<size_t> still = std::move(later);
     for (size_t k = 0; k < wanted.size(); ++k) {
       size_t i = wanted[k];
       std::optional<std::string>& blob = (*got)[k];

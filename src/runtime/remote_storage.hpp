@@ -41,6 +41,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -101,6 +102,9 @@ class RemoteBackend {
   virtual Expected<std::vector<std::string>> list() = 0;
   /// One round trip that proves the server answers.
   virtual Status ping() = 0;
+  /// Whether get() of many names costs about one round trip (Redis MGET, a local
+  /// directory), or one per name (HTTP).
+  virtual bool cheap_batches() const { return true; }
 };
 
 /// Makes the transport for `spec` (connects lazily).
@@ -133,8 +137,10 @@ class RemoteStorage {
   using Verify = std::function<Status(size_t index, std::string& entry)>;
   /// Entries for `names`, in order, or nullopt (absent everywhere, a transport failure, a
   /// blob whose signature fails or an entry `verify` refuses: counted and warned about).
+  /// Names from index `essential` on are speculative: asked only of back ends with cheap
+  /// batches, since a request per name would cost more than the hits save.
   std::vector<std::optional<Fetched>> get(const std::vector<std::string>& names,
-                                          const Verify& verify);
+                                          const Verify& verify, size_t essential = SIZE_MAX);
   /// Queues `entry` under `name` for every writable back end; returns at once.
   void put(const std::string& name, std::string_view entry);
   /// Stores synchronously (for `tierjit cache push`). Errors: the first transport failure.
