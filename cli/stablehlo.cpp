@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "cli/commands.hpp"
@@ -129,6 +130,19 @@ Outcome run_file(const fs::path& p, const std::string& path, std::string& reason
   return Outcome::kPass;
 }
 
+// A skip's reason without its path tag, location and op name, so that skips group by cause:
+// "[compiled] f.mlir:3:5: stablehlo.add: element type 'i4' is not supported" (or "call: ...")
+// becomes
+// "element type 'i4' is not supported".
+std::string skip_class(std::string reason) {
+  if (reason.rfind("[compiled] ", 0) == 0) reason.erase(0, 11);
+  size_t loc = reason.find(": ");
+  if (loc != std::string::npos && reason.find(".mlir:") < loc) reason.erase(0, loc + 2);
+  size_t op = reason.find(": ");  // an op name: one word, no quotes
+  if (op != std::string::npos && reason.find_first_of(" '\"") > op) reason.erase(0, op + 2);
+  return reason;
+}
+
 int stablehlo_test(const TestArgs& a) {
   if (a.path != "reference" && a.path != "compiled" && a.path != "both") {
     return report(make_error(ErrorCode::kUsage,
@@ -146,6 +160,7 @@ int stablehlo_test(const TestArgs& a) {
     if (e.is_regular_file() && e.path().extension() == ".mlir") files.push_back(e.path());
   std::sort(files.begin(), files.end());
   long passed = 0, failed = 0, skipped = 0;
+  std::map<std::string, long> skip_reasons;
   Progress bar("stablehlo-test " + a.dir, files.size());
   for (const auto& p : files) {
     std::string reason;
@@ -160,10 +175,18 @@ int stablehlo_test(const TestArgs& a) {
       std::printf("FAIL %s: %s\n", rel.c_str(), reason.c_str());
     } else {
       ++skipped;
+      ++skip_reasons[skip_class(reason)];
       std::printf("SKIP %s: %s\n", rel.c_str(), reason.c_str());
     }
   }
   bar.clear();
+  if (!skip_reasons.empty()) {
+    std::vector<std::pair<long, std::string>> by_count;
+    for (const auto& [why, n] : skip_reasons) by_count.emplace_back(-n, why);
+    std::sort(by_count.begin(), by_count.end());
+    std::printf("skipped, by reason:\n");
+    for (const auto& [n, why] : by_count) std::printf("%7ld %s\n", -n, why.c_str());
+  }
   std::printf("%ld passed, %ld failed, %ld skipped\n", passed, failed, skipped);
   std::fflush(stdout);
   if (a.expect_passed >= 0) {

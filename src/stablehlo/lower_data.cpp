@@ -116,9 +116,10 @@ Expected<std::vector<TVal>> Lowerer::lower_iota(const Op& op) {
 Expected<std::vector<TVal>> Lowerer::lower_bitcast_convert(const Op& op, TVals& in) {
   TJ_TRY(need(op, in, 1));
   TJ_ASSIGN_OR_RETURN(TVal r, result_shape(op, 0));
-  if (r.type == ElemType::kBool || in[0].type == ElemType::kBool ||
-      r.size() * bit_width(r.type) != in[0].size() * bit_width(in[0].type))
-    return not_lowered(op, "bitcast_convert with i1 or a changed bit count");
+  int wi = bit_width(in[0].type), wr = bit_width(r.type);
+  if (r.size() * wr != in[0].size() * wi)
+    return err(op, ErrorCode::kInvalidInput, "bitcast_convert changes the number of bits");
+  if (r.type == ElemType::kBool || in[0].type == ElemType::kBool) return bitcast_bits(in[0], r);
   // The same bytes read as the result type (little-endian; between widths, the narrower
   // type's last dimension spans one wider element: spec C2).
   TVal x = in[0];
@@ -129,6 +130,39 @@ Expected<std::vector<TVal>> Lowerer::lower_bitcast_convert(const Op& op, TVals& 
   x.type = r.type;
   x.shape = r.shape;
   return one(std::move(x));
+}
+
+// bitcast_convert to or from i1, whose elements are bits while its buffers hold bytes: each
+// result element is assembled from, or cut out of, the operand's bit strings (least
+// significant bit first; the narrower type's last dimension spans one wider element).
+Expected<std::vector<TVal>> Lowerer::bitcast_bits(const TVal& in, TVal r) {
+  int wi = bit_width(in.type), wr = bit_width(r.type);
+  ElemType ti = in.type, tr = r.type;
+  TVal x = stable(in);
+  if (wi == wr) {
+    r.gen = [this, x](const Idx& idx) { return at(x, idx); };
+  } else if (wi > wr) {  // result[..., j] = bits [j*wr, (j+1)*wr) of operand[...]
+    r.gen = [this, x, ti, tr, wr](const Idx& idx) {
+      Idx src(idx.begin(), idx.end() - 1);
+      Value* bits = to_bits(ti, at(x, src));
+      Value* shift =
+          b.CreateZExtOrTrunc(b.CreateMul(idx.back(), b.getInt64(uint64_t(wr))), bits->getType());
+      return from_bits(tr, b.CreateTrunc(b.CreateLShr(bits, shift), b.getIntNTy(unsigned(wr))));
+    };
+  } else {  // result[...] = operand[..., 0] | operand[..., 1] << wi | ...
+    r.gen = [this, x, ti, tr, wi, wr](const Idx& idx) {
+      llvm::Type* ty = b.getIntNTy(unsigned(wr));
+      Value* acc = llvm::ConstantInt::get(ty, 0);
+      for (int j = 0; j < wr / wi; ++j) {
+        Idx src = idx;
+        src.push_back(b.getInt64(uint64_t(j)));
+        Value* part = b.CreateZExt(to_bits(ti, at(x, src)), ty);
+        acc = b.CreateOr(acc, b.CreateShl(part, uint64_t(j * wi)));
+      }
+      return from_bits(tr, acc);
+    };
+  }
+  return one(std::move(r));
 }
 
 Expected<std::vector<TVal>> Lowerer::lower_broadcast_in_dim(const Op& op, TVals& in) {

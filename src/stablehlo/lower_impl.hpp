@@ -355,6 +355,37 @@ class Lowerer {
   // A value that is read more than once per element or out of order.
   TVal stable(const TVal& v) { return v.size() == 1 ? scalarize(v) : materialize(v); }
 
+  // The bit string of a register value of type t, as an integer of bit_width(t) bits, and
+  // back (f16/bf16 values are held in float: their bits are those of the stored form).
+  Value* to_bits(ElemType t, Value* v) {
+    switch (t) {
+      case ElemType::kF16:
+        return b.CreateBitCast(b.CreateFPTrunc(v, b.getHalfTy()), b.getInt16Ty());
+      case ElemType::kBF16:
+        return b.CreateTrunc(b.CreateLShr(b.CreateBitCast(v, b.getInt32Ty()), 16), b.getInt16Ty());
+      case ElemType::kF32:
+        return b.CreateBitCast(v, b.getInt32Ty());
+      case ElemType::kF64:
+        return b.CreateBitCast(v, b.getInt64Ty());
+      default:
+        return v;  // integers and i1 are their bits
+    }
+  }
+  Value* from_bits(ElemType t, Value* bits) {
+    switch (t) {
+      case ElemType::kF16:
+        return b.CreateFPExt(b.CreateBitCast(bits, b.getHalfTy()), b.getFloatTy());
+      case ElemType::kBF16:
+        return b.CreateBitCast(b.CreateShl(b.CreateZExt(bits, b.getInt32Ty()), 16), b.getFloatTy());
+      case ElemType::kF32:
+        return b.CreateBitCast(bits, b.getFloatTy());
+      case ElemType::kF64:
+        return b.CreateBitCast(bits, b.getDoubleTy());
+      default:
+        return bits;
+    }
+  }
+
   // ---- element arithmetic ----
   bool is_fp(ElemType t) const { return is_float(t); }
   // A float result of an op on f16/bf16 values (held in float), rounded to the type.
@@ -447,6 +478,7 @@ class Lowerer {
   Expected<TVals> lower_dynamic(const Op& op, TVals& in, Scope& scope);
   Expected<TVals> lower_iota(const Op& op);
   Expected<TVals> lower_bitcast_convert(const Op& op, TVals& in);
+  Expected<TVals> bitcast_bits(const TVal& in, TVal r);
   Expected<TVals> lower_broadcast_in_dim(const Op& op, TVals& in);
   Expected<TVals> lower_transpose(const Op& op, TVals& in);
   Expected<TVals> lower_slice(const Op& op, TVals& in);

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 expect_run "mini corpus" 1 "" -- "$TIERJIT" stablehlo-test "$SRC/tests/stablehlo"
 grep -q "^FAIL wrong_expectation.mlir: wrong_expectation.mlir:4:3: check.expect_eq_const: element 1 is 4, expected 5$" "$WORK/out" ||
   { echo "FAIL: no located failure line"; cat "$WORK/out"; failures=$((failures + 1)); }
-[ "$(tail -1 "$WORK/out")" = "1 passed, 1 failed, 0 skipped" ] ||
+[ "$(tail -1 "$WORK/out")" = "2 passed, 1 failed, 0 skipped" ] ||
   { echo "FAIL: counts line"; tail -1 "$WORK/out"; failures=$((failures + 1)); }
 expect_run "not a directory" 66 "not a directory" -- "$TIERJIT" stablehlo-test "$SRC/nonexistent"
 # The compiled path reports the same located failure, tagged.
@@ -17,8 +17,17 @@ expect_run "compiled path" 1 "" -- "$TIERJIT" stablehlo-test "$SRC/tests/stableh
 grep -q "^FAIL wrong_expectation.mlir: \[compiled\] wrong_expectation.mlir:4:3: check.expect_eq_const: element 1 is 4, expected 5$" "$WORK/out" ||
   { echo "FAIL: no located compiled failure line"; cat "$WORK/out"; failures=$((failures + 1)); }
 expect_run "both paths" 1 "" -- "$TIERJIT" stablehlo-test "$SRC/tests/stablehlo" --path both
-[ "$(tail -1 "$WORK/out")" = "1 passed, 1 failed, 0 skipped" ] ||
+[ "$(tail -1 "$WORK/out")" = "2 passed, 1 failed, 0 skipped" ] ||
   { echo "FAIL: both counts line"; tail -1 "$WORK/out"; failures=$((failures + 1)); }
+# Skips are grouped by cause, without path tags, locations or op names.
+mkdir -p "$WORK/skips"
+for i in 1 2; do
+  printf 'func.func @q%s() {\n  %%0 = stablehlo.constant dense<1> : tensor<!quant.uniform<i8:f32, 0.5:3>>\n  func.return\n}\n' "$i" > "$WORK/skips/q$i.mlir"
+done
+expect_run "skips by reason" 0 "" -- "$TIERJIT" stablehlo-test "$WORK/skips" --path both
+if ! grep -q "^skipped, by reason:$" "$WORK/out" || ! grep -q "^      2 element type '!quant.uniform<i8:f32, 0.5:3>' is not supported$" "$WORK/out" ||
+   [ "$(tail -1 "$WORK/out")" != "0 passed, 0 failed, 2 skipped" ]; then
+  echo "FAIL: skips by reason"; cat "$WORK/out"; failures=$((failures + 1)); fi
 expect_run "bad --path" 64 "must be reference, compiled or both" -- "$TIERJIT" stablehlo-test "$SRC/tests/stablehlo" --path fast
 
 # tierjit run model.mlir with .npy inputs and outputs.
