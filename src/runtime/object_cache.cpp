@@ -316,6 +316,7 @@ std::vector<std::pair<std::string, uint64_t>> ObjectCache::read_totals(const std
 }
 
 void ObjectCache::save_stats() {
+  std::lock_guard<std::mutex> saved_lock(saved_mu_);
   ObjectCacheStats now = stats();
   Totals add;
   add_total(add, "local hits", now.hits - saved_.hits);

@@ -122,6 +122,7 @@ class ObjectCache {
   std::atomic<uint64_t> remote_hits_{0};
   std::mutex asked_mu_;
   std::unordered_set<uint64_t> asked_;  // keys (lo words) prefetch() asked the remote for
+  std::mutex saved_mu_;                 // save_stats() from two threads must not count twice
   ObjectCacheStats saved_;
 };
 

@@ -3,7 +3,10 @@
 // shared directory. Each moves opaque named blobs; signing and verification are the caller's.
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/time.h>
 
 #include <cstring>
@@ -18,7 +21,46 @@ namespace {
 
 timeval to_timeval(int ms) { return timeval{ms / 1000, (ms % 1000) * 1000}; }
 
+// A transport failure (kIo: the circuit breaker opens) or a server's refusal of one request
+// (kUnsupported: counted, the back end stays in use), as RemoteStorage tells them apart.
 Error transport(const std::string& why) { return make_error(ErrorCode::kIo, why); }
+Error refusal(const std::string& why) { return make_error(ErrorCode::kUnsupported, why); }
+
+// The largest blob a back end will hand over (a hostile server must not exhaust memory).
+constexpr size_t kMaxBlobBytes = size_t(1) << 30;
+
+// hiredis writes with write(2): a connection the server closed would raise SIGPIPE, whose
+// default action ends the process. SIGPIPE is blocked on this thread while a request runs, and
+// one it raised is consumed before the mask is restored.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe, &old_);
+  }
+  ~SigpipeGuard() {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    if (!was_pending_) {
+      timespec zero{0, 0};
+      while (sigtimedwait(&pipe, nullptr, &zero) > 0) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+ private:
+  sigset_t old_;
+  bool was_pending_ = false;
+};
 
 // ---- Redis -------------------------------------------------------------------------------
 // GET many = MGET in chunks; PUT many = pipelined SETs; list = SCAN MATCH. A failed request
@@ -32,6 +74,7 @@ class RedisBackend final : public RemoteBackend {
 
   Expected<std::vector<std::optional<std::string>>> get(
       const std::vector<std::string>& names) override {
+    SigpipeGuard guard;
     TJ_TRY(connect());
     // MGETs of at most kChunk keys, pipelined: one round trip for the whole batch.
     constexpr size_t kChunk = 256;
@@ -74,6 +117,7 @@ class RedisBackend final : public RemoteBackend {
   }
 
   Status put(const std::vector<std::pair<std::string, std::string>>& blobs) override {
+    SigpipeGuard guard;
     TJ_TRY(connect());
     for (const auto& [name, bytes] : blobs) {
       std::string key = key_prefix_ + name;
@@ -86,14 +130,15 @@ class RedisBackend final : public RemoteBackend {
       void* reply = nullptr;
       if (redisGetReply(ctx_, &reply) != REDIS_OK) return fail();
       auto* r = static_cast<redisReply*>(reply);
-      if (r->type == REDIS_REPLY_ERROR && result.ok())
-        result = transport("SET refused: " + std::string(r->str, r->len));
+      if (r->type == REDIS_REPLY_ERROR && result.ok())  // e.g. OOM, READONLY
+        result = refusal("SET refused: " + std::string(r->str, r->len));
       freeReplyObject(r);
     }
     return result;
   }
 
   Expected<std::vector<std::string>> list() override {
+    SigpipeGuard guard;
     TJ_TRY(connect());
     std::vector<std::string> names;
     std::string cursor = "0";
@@ -106,9 +151,15 @@ class RedisBackend final : public RemoteBackend {
         drop();
         return transport("unexpected reply to SCAN");
       }
+      if (!r->element[0]->str) {
+        freeReplyObject(r);
+        drop();
+        return transport("unexpected reply to SCAN");
+      }
       cursor.assign(r->element[0]->str, r->element[0]->len);
       for (size_t i = 0; i < r->element[1]->elements; ++i) {
         redisReply* e = r->element[1]->element[i];
+        if (!e->str || e->len < key_prefix_.size()) continue;
         std::string key(e->str, e->len);
         std::string name = key.substr(key_prefix_.size());
         if (name.find(':') == std::string::npos) names.push_back(std::move(name));
@@ -119,6 +170,7 @@ class RedisBackend final : public RemoteBackend {
   }
 
   Status ping() override {
+    SigpipeGuard guard;
     TJ_TRY(connect());
     TJ_ASSIGN_OR_RETURN(redisReply * r, command({"PING"}));
     freeReplyObject(r);
@@ -136,17 +188,24 @@ class RedisBackend final : public RemoteBackend {
       return transport("cannot connect: " + why);
     }
     redisSetTimeout(ctx_, to_timeval(spec_.operation_timeout_ms));
+    ::fcntl(ctx_->fd, F_SETFD, FD_CLOEXEC);  // not inherited by the programs tierjit starts
+    // A connection that failed AUTH or SELECT is never kept: it would use the wrong database.
+    auto setup = [&](const std::vector<std::string>& args) -> Status {
+      auto r = command(args);
+      if (!r.ok()) {
+        drop();
+        return transport("cannot connect: " + r.error().message);
+      }
+      freeReplyObject(*r);
+      return {};
+    };
     if (!spec_.password.empty()) {
       std::vector<std::string> auth = {"AUTH"};
       if (!spec_.user.empty()) auth.push_back(spec_.user);
       auth.push_back(spec_.password);
-      TJ_ASSIGN_OR_RETURN(redisReply * r, command(auth));
-      freeReplyObject(r);
+      TJ_TRY(setup(auth));
     }
-    if (spec_.db != 0) {
-      TJ_ASSIGN_OR_RETURN(redisReply * r, command({"SELECT", std::to_string(spec_.db)}));
-      freeReplyObject(r);
-    }
+    if (spec_.db != 0) TJ_TRY(setup({"SELECT", std::to_string(spec_.db)}));
     return {};
   }
 
@@ -164,7 +223,7 @@ class RedisBackend final : public RemoteBackend {
     if (r->type == REDIS_REPLY_ERROR) {
       std::string why(r->str, r->len);
       freeReplyObject(r);
-      return transport(args[0] + " refused: " + why);
+      return refusal(args[0] + " refused: " + why);
     }
     return r;
   }
@@ -231,8 +290,16 @@ Expected<const Curl*> curl() {
   return &api;
 }
 
+// No exception may cross libcurl's C frames: a body past the cap (or memory running out)
+// ends the transfer instead (curl then reports a write error).
 size_t append_body(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
+  auto* body = static_cast<std::string*>(out);
+  if (body->size() + size * n > kMaxBlobBytes) return 0;
+  try {
+    body->append(data, size * n);
+  } catch (...) {
+    return 0;
+  }
   return size * n;
 }
 
@@ -256,8 +323,10 @@ class HttpBackend final : public RemoteBackend {
         out.emplace_back(std::move(body));
       } else if (code == 404) {
         out.emplace_back(std::nullopt);
-      } else {
+      } else if (code >= 500 || code == 0) {
         return transport("GET " + name + ": HTTP " + std::to_string(code));
+      } else {  // 401, 403...: this request refused, the server is there
+        return refusal("GET " + name + ": HTTP " + std::to_string(code));
       }
     }
     return out;
@@ -266,8 +335,10 @@ class HttpBackend final : public RemoteBackend {
   Status put(const std::vector<std::pair<std::string, std::string>>& blobs) override {
     for (const auto& [name, bytes] : blobs) {
       TJ_ASSIGN_OR_RETURN(long code, request("PUT", name, bytes, nullptr));
-      if (code != 200 && code != 201 && code != 204)
+      if (code >= 500 || code == 0)
         return transport("PUT " + name + ": HTTP " + std::to_string(code));
+      if (code != 200 && code != 201 && code != 204)  // 403, 405, 413...
+        return refusal("PUT " + name + ": HTTP " + std::to_string(code));
     }
     return {};
   }
@@ -307,6 +378,7 @@ class HttpBackend final : public RemoteBackend {
     api_->easy_setopt(handle_, CURLOPT_CONNECTTIMEOUT_MS, long(spec_.connect_timeout_ms));
     api_->easy_setopt(handle_, CURLOPT_TIMEOUT_MS, long(spec_.operation_timeout_ms));
     api_->easy_setopt(handle_, CURLOPT_WRITEFUNCTION, append_body);
+    api_->easy_setopt(handle_, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(kMaxBlobBytes));
     api_->easy_setopt(handle_, CURLOPT_WRITEDATA, response ? response : &sink);
     curl_slist* headers = nullptr;
     if (std::strcmp(method, "PUT") == 0) {
@@ -344,6 +416,11 @@ class FileBackend final : public RemoteBackend {
       const std::vector<std::string>& names) override {
     std::vector<std::optional<std::string>> out;  // no directory yet: all misses
     for (const std::string& name : names) {
+      std::error_code ec;
+      if (std::filesystem::file_size(path(name), ec) > kMaxBlobBytes && !ec) {
+        out.emplace_back(std::nullopt);
+        continue;
+      }
       auto bytes = read_file(path(name));
       if (bytes.ok()) {
         out.emplace_back(std::move(bytes).value());

@@ -15,6 +15,7 @@
 #include <deque>
 #include <filesystem>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "support/file.hpp"
@@ -51,8 +52,12 @@ Status parse_attribute(std::string_view url, std::string_view attr, RemoteSpec& 
   if (name == "read-only" && eq == std::string_view::npos) {
     s.read_only = true;
   } else if (name == "prefix") {
-    if (value.empty() || value.find_first_of("/: \t") != std::string::npos)
-      return bad_spec(url, "prefix must be non-empty, without '/', ':' or spaces");
+    if (value.empty() || value[0] == '.' ||
+        value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                "0123456789._-") != std::string::npos)
+      return bad_spec(url,
+                      "prefix must be non-empty letters, digits, '.', '_' or '-' (not "
+                      "starting with '.')");
     s.prefix = value;
   } else if (name == "connect-timeout") {
     TJ_TRY(millis(&s.connect_timeout_ms));
@@ -101,11 +106,22 @@ Status parse_redis(std::string_view rest, RemoteSpec& s) {
   return {};
 }
 
+// The URL as stats, warnings and marker files show it: without a password ("user:pass@").
+std::string display_url(std::string_view url) {
+  size_t start = url.find("://");
+  if (start == std::string_view::npos) return std::string(url);
+  start += 3;
+  size_t at = url.find('@', start), slash = url.find('/', start);
+  if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at))
+    return std::string(url);
+  return std::string(url.substr(0, start)) + std::string(url.substr(at + 1));
+}
+
 Expected<RemoteSpec> parse_one(std::string_view word) {
   RemoteSpec s;
   size_t bar = word.find('|');
   std::string_view url = word.substr(0, bar);
-  s.url = std::string(url);
+  s.url = display_url(url);
   if (url.rfind("redis://", 0) == 0) {
     TJ_TRY(parse_redis(url.substr(8), s));
   } else if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) {
@@ -171,20 +187,24 @@ struct RemoteStorage::Impl {
     RemoteSpec spec;
     std::unique_ptr<RemoteBackend> reader, writer;  // separate connections: uploads never
     std::mutex read_mu;                             // hold up a read
+    std::mutex write_mu;                            // the uploader vs put_now
     std::atomic<int64_t> down_until{0};             // steady-clock ns; breaker open until then
     std::mutex counters_mu;
     RemoteCounters total, saved;
   };
   std::vector<std::unique_ptr<Backend>> backends;
   std::vector<RemoteSpec> specs;
-  std::string key;        // HMAC key ("" = unsigned)
-  std::string state_dir;  // the breaker's marker files
+  std::string key;           // HMAC key ("" = unsigned)
+  std::string state_dir;     // the breaker's marker files ("" = this process only)
+  pid_t owner = ::getpid();  // a forked child shares our sockets and lacks our thread
+  bool forked() const { return ::getpid() != owner; }
 
   std::mutex queue_mu;
   std::condition_variable queue_cv, idle_cv;
   std::deque<std::pair<std::string, std::string>> queue;
   size_t queue_bytes = 0;
-  bool busy = false, stopping = false;
+  bool busy = false;
+  std::atomic<bool> stopping{false};
   std::thread uploader;
 
   template <class F>
@@ -193,8 +213,21 @@ struct RemoteStorage::Impl {
     f(b.total);
   }
 
-  // Stores `blobs` on b's writer: one request, timed and counted.
+  // Stores `blobs` on b's writer, timed and counted: one request where batches are cheap,
+  // else one per blob, stopping early (the rest dropped) once flush() gives up waiting.
   Status upload(Backend& b, const std::vector<std::pair<std::string, std::string>>& blobs) {
+    std::lock_guard<std::mutex> lock(b.write_mu);
+    if (b.writer->cheap_batches()) return upload_now(b, blobs);
+    for (size_t i = 0; i < blobs.size(); ++i) {
+      if (stopping.load(std::memory_order_relaxed)) {
+        count(b, [&](RemoteCounters& c) { c.upload_dropped += blobs.size() - i; });
+        return {};
+      }
+      TJ_TRY(upload_now(b, {blobs[i]}));
+    }
+    return {};
+  }
+  Status upload_now(Backend& b, const std::vector<std::pair<std::string, std::string>>& blobs) {
     auto t0 = Clock::now();
     Status s = b.writer->put(blobs);
     record(b, t0);
@@ -210,7 +243,7 @@ struct RemoteStorage::Impl {
     });
   }
 
-  std::string marker(const Backend& b) const {
+  std::string marker(const Backend& b) const {  // only when state_dir is set
     return state_dir + "/down-" + hash_bytes(b.spec.url).hex().substr(0, 16);
   }
 
@@ -219,10 +252,11 @@ struct RemoteStorage::Impl {
     if (b.down_until.load(std::memory_order_relaxed) > now) return true;
     std::string m = marker(b);
     struct stat st;
-    if (::stat(m.c_str(), &st) == 0) {
+    if (!state_dir.empty() && ::stat(m.c_str(), &st) == 0) {
       auto age = std::chrono::system_clock::now().time_since_epoch() -
                  std::chrono::seconds(st.st_mtim.tv_sec);
-      if (age < std::chrono::seconds(kBreakerSeconds)) {
+      // A marker from the future (a clock set back) is ignored, not trusted for ever.
+      if (age >= std::chrono::seconds(0) && age < std::chrono::seconds(kBreakerSeconds)) {
         b.down_until =
             now + std::chrono::nanoseconds(std::chrono::seconds(kBreakerSeconds) - age).count();
         return true;
@@ -231,16 +265,20 @@ struct RemoteStorage::Impl {
     return false;
   }
 
+  // A transport failure opens the breaker; a server's refusal of one request (kUnsupported:
+  // HTTP 403 on a PUT, Redis OOM) is only counted and warned about.
   void trip(Backend& b, const Error& e) {
     count(b, [](RemoteCounters& c) { c.errors++; });
+    if (e.code != ErrorCode::kIo) {
+      std::fprintf(stderr, "tierjit: warning: remote storage %s: %s\n", b.spec.url.c_str(),
+                   e.message.c_str());
+      return;
+    }
     b.down_until =
         (Clock::now() + std::chrono::seconds(kBreakerSeconds)).time_since_epoch().count();
     std::fprintf(stderr, "tierjit: warning: remote storage %s: %s; not used for %d s\n",
                  b.spec.url.c_str(), e.message.c_str(), kBreakerSeconds);
-    std::error_code ec;
-    std::filesystem::create_directories(state_dir, ec);
-    ::chmod(state_dir.c_str(), 0700);
-    (void)write_file_atomic(marker(b), b.spec.url);
+    if (!state_dir.empty()) (void)write_file_atomic(marker(b), b.spec.url);
   }
 
   void mac(const std::string& name, std::string_view entry, unsigned char* out) const {
@@ -343,6 +381,17 @@ RemoteStorage::RemoteStorage(std::vector<RemoteSpec> specs) : impl_(std::make_un
   } else {
     impl_->state_dir = "/tmp/tierjit-remote-" + std::to_string(::getuid());
   }
+  // Ours alone: created 0700, and not used if another user made it (or a link in its place).
+  ::mkdir(impl_->state_dir.c_str(), 0700);
+  struct stat st;
+  if (::lstat(impl_->state_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+      st.st_uid != ::getuid()) {
+    std::fprintf(stderr,
+                 "tierjit: warning: remote storage state directory %s is not this user's; "
+                 "the circuit breaker stays within each process\n",
+                 impl_->state_dir.c_str());
+    impl_->state_dir.clear();
+  }
   for (RemoteSpec& s : specs) {
     auto b = std::make_unique<Impl::Backend>();
     b->reader = make_remote_backend(s);
@@ -355,12 +404,13 @@ RemoteStorage::RemoteStorage(std::vector<RemoteSpec> specs) : impl_(std::make_un
 
 RemoteStorage::~RemoteStorage() {
   flush(0);
-  if (impl_->uploader.joinable()) impl_->uploader.join();
+  if (impl_->uploader.joinable() && !impl_->forked()) impl_->uploader.join();
 }
 
 std::vector<std::optional<RemoteStorage::Fetched>> RemoteStorage::get(
     const std::vector<std::string>& names, const Verify& verify, size_t essential) {
   std::vector<std::optional<Fetched>> out(names.size());
+  if (impl_->forked()) return out;
   std::vector<size_t> wanted(names.size());
   for (size_t i = 0; i < names.size(); ++i) wanted[i] = i;
   for (size_t bi = 0; bi < impl_->backends.size() && !wanted.empty(); ++bi) {
@@ -427,6 +477,7 @@ std::vector<std::optional<RemoteStorage::Fetched>> RemoteStorage::get(
 }
 
 void RemoteStorage::put(const std::string& name, std::string_view entry) {
+  if (impl_->forked()) return;
   bool writable = false;
   for (auto& b : impl_->backends) {
     if (!b->writer) continue;
@@ -444,9 +495,17 @@ void RemoteStorage::put(const std::string& name, std::string_view entry) {
       if (b->writer) impl_->count(*b, [](RemoteCounters& c) { c.upload_dropped++; });
     return;
   }
+  if (!impl_->uploader.joinable()) {
+    try {
+      impl_->uploader = std::thread([this] { impl_->upload_loop(); });
+    } catch (const std::system_error&) {  // no thread to be had: no upload
+      for (auto& b : impl_->backends)
+        if (b->writer) impl_->count(*b, [](RemoteCounters& c) { c.upload_dropped++; });
+      return;
+    }
+  }
   impl_->queue_bytes += blob.size();
   impl_->queue.emplace_back(name, std::move(blob));
-  if (!impl_->uploader.joinable()) impl_->uploader = std::thread([this] { impl_->upload_loop(); });
   impl_->queue_cv.notify_one();
 }
 
@@ -481,38 +540,39 @@ void RemoteStorage::Impl::upload_loop() {
 }
 
 void RemoteStorage::flush(int timeout_ms) {
+  if (impl_->forked()) return;  // the uploader is the parent's
   if (timeout_ms < 0) {
     const char* env = std::getenv("TIERJIT_REMOTE_FLUSH_MS");
     timeout_ms = env && *env ? std::atoi(env) : 2000;
   }
   std::unique_lock<std::mutex> lock(impl_->queue_mu);
-  if (!impl_->uploader.joinable()) return;
+  if (!impl_->uploader.joinable()) {
+    impl_->stopping = true;  // a later put() starts no thread nobody would join
+    return;
+  }
   impl_->idle_cv.wait_for(lock, std::chrono::milliseconds(std::max(timeout_ms, 0)),
                           [&] { return impl_->queue.empty() && !impl_->busy; });
-  size_t left = impl_->queue.size() + (impl_->busy ? 1 : 0);
-  if (left) {
+  size_t left = impl_->queue.size();
+  if (left || impl_->busy) {
     for (auto& b : impl_->backends)
       if (b->writer) impl_->count(*b, [&](RemoteCounters& c) { c.upload_dropped += left; });
     std::fprintf(stderr,
-                 "tierjit: warning: remote storage: %zu upload(s) not finished in %d ms; "
+                 "tierjit: warning: remote storage: uploads not finished in %d ms; %zu "
                  "dropped\n",
-                 left, timeout_ms);
+                 timeout_ms, left);
   }
   impl_->queue.clear();
   impl_->queue_bytes = 0;
   impl_->stopping = true;
   impl_->queue_cv.notify_all();
-  bool done = !impl_->busy;
   lock.unlock();
-  // A request still in flight is bounded by its timeout; the process need not wait for it.
-  if (done) {
-    impl_->uploader.join();
-  } else {
-    impl_->uploader.detach();
-  }
+  // The request in flight, if any, ends within its back end's operation timeout (one blob at a
+  // time where requests are per blob): always joined, never left running past exit.
+  impl_->uploader.join();
 }
 
 Status RemoteStorage::put_now(const std::vector<std::pair<std::string, std::string>>& entries) {
+  if (impl_->forked()) return make_error(ErrorCode::kUsage, "remote storage: forked process");
   std::vector<std::pair<std::string, std::string>> blobs;
   for (const auto& [name, entry] : entries) blobs.emplace_back(name, impl_->wrap(name, entry));
   for (auto& b : impl_->backends) {

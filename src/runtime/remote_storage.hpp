@@ -27,12 +27,15 @@
 // a reader accepts only entries whose signature checks; so only holders of the key can
 // produce code that runs.
 //
-// Never slower than no remote: connect and per-request timeouts; after a transport failure a
-// back end is skipped (circuit breaker) for 30 s, in this process and, through a marker file
+// Never slower than no remote: connect and per-request timeouts; after a transport failure (not
+// a server's refusal of one request, such as HTTP 403 or Redis OOM) a back end is skipped
+// (circuit breaker) for 30 s, in this process and, through a marker file
 // in TIERJIT_REMOTE_STATE_DIR (default $XDG_RUNTIME_DIR/tierjit-remote, else
 // /tmp/tierjit-remote-UID), in every process of the machine; uploads run on a background
-// thread and are flushed at exit for at most TIERJIT_REMOTE_FLUSH_MS (default 2000) ms; reads
-// of many entries go as one batch (Redis MGET).
+// thread and are flushed at exit for at most TIERJIT_REMOTE_FLUSH_MS (default 2000) ms plus
+// the request in flight; reads of many entries go as one batch (Redis MGET). A forked child
+// (a JIT'd program's fork()) neither reads nor writes: the connections are its parent's.
+// Stats, warnings and marker files show URLs without their password.
 //
 // HTTP uses libcurl, loaded with dlopen() the first time an http URL is used: linking it costs
 // every process ~8 ms of dynamic loading, remote or not.

@@ -49,7 +49,7 @@ TEST(RemoteStorageConfig, ParsesEveryBackEndAndAttribute) {
   ASSERT_EQ(s->size(), 3u);
   const RemoteSpec& r = (*s)[0];
   EXPECT_EQ(r.kind, RemoteSpec::Kind::kRedis);
-  EXPECT_EQ(r.url, "redis://user:pw@cache.local:7000/3");
+  EXPECT_EQ(r.url, "redis://cache.local:7000/3");  // shown without the password
   EXPECT_EQ(r.host, "cache.local");
   EXPECT_EQ(r.port, 7000);
   EXPECT_EQ(r.db, 3);
@@ -65,6 +65,10 @@ TEST(RemoteStorageConfig, ParsesEveryBackEndAndAttribute) {
   EXPECT_TRUE(h.subdirs);
   EXPECT_FALSE(h.read_only);
   EXPECT_EQ(h.operation_timeout_ms, 2500);
+  auto basic = parse_remote_storage("https://me:secret@cas.example/tj");
+  ASSERT_TRUE(basic.ok());
+  EXPECT_EQ((*basic)[0].url, "https://cas.example/tj");
+  EXPECT_EQ((*basic)[0].host, "https://me:secret@cas.example/tj");  // what curl is given
   EXPECT_EQ((*s)[2].kind, RemoteSpec::Kind::kFile);
   EXPECT_EQ((*s)[2].host, "/srv/tj");
   auto plain = parse_remote_storage("redis://localhost");
@@ -92,6 +96,8 @@ TEST(RemoteStorageConfig, RejectsBadInputWithTheReason) {
       {"redis://h|read-only=yes", "unknown attribute"},
       {"redis://h|prefix=", "prefix must be non-empty"},
       {"redis://h|prefix=a:b", "prefix must be non-empty"},
+      {"redis://h|prefix=..", "prefix must be non-empty"},
+      {"http://h/x|prefix=a/b", "prefix must be non-empty"},
       {"redis://h|connect-timeout=0", "milliseconds"},
       {"redis://h|operation-timeout=soon", "milliseconds"},
       {"http://h/x|layout=deep", "unknown attribute"},
