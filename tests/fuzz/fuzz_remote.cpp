@@ -25,9 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!specs.ok() && specs.error().code != ErrorCode::kUsage) __builtin_trap();
     return 0;
   }
-  static const std::string root =
-      std::filesystem::temp_directory_path().string() + "/tj-fuzz-remote-" +
-      std::to_string(::getpid());
+  static const std::string root = std::filesystem::temp_directory_path().string() +
+                                  "/tj-fuzz-remote-" + std::to_string(::getpid());
   static RemoteStorage* remote = [] {
     ::setenv("TIERJIT_REMOTE_STATE_DIR", (root + "/state").c_str(), 1);
     auto specs = parse_remote_storage("file://" + root + "/shared");
