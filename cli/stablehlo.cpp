@@ -138,6 +138,8 @@ std::string skip_class(std::string reason) {
   if (reason.rfind("[compiled] ", 0) == 0) reason.erase(0, 11);
   size_t loc = reason.find(": ");
   if (loc != std::string::npos && reason.find(".mlir:") < loc) reason.erase(0, loc + 2);
+  if (size_t type = reason.find("element type '"); type != std::string::npos)
+    return reason.substr(type);   // "result tensor<4xf6E2M3FN>: element type ..." too
   size_t op = reason.find(": ");  // an op name: one word, no quotes
   if (op != std::string::npos && reason.find_first_of(" '\"") > op) reason.erase(0, op + 2);
   return reason;

@@ -238,6 +238,8 @@ py::dtype numpy_dtype(stablehlo::DType t) {
     case stablehlo::DType::kBool:
       return py::dtype("bool");
     case stablehlo::DType::kI8:
+    case stablehlo::DType::kI2:  // NumPy has no 2- or 4-bit integers: one per byte
+    case stablehlo::DType::kI4:
       return py::dtype("int8");
     case stablehlo::DType::kI16:
       return py::dtype("int16");
@@ -246,6 +248,8 @@ py::dtype numpy_dtype(stablehlo::DType t) {
     case stablehlo::DType::kI64:
       return py::dtype("int64");
     case stablehlo::DType::kU8:
+    case stablehlo::DType::kU2:
+    case stablehlo::DType::kU4:
       return py::dtype("uint8");
     case stablehlo::DType::kU16:
     case stablehlo::DType::kBF16:  // NumPy has no bfloat16: its bits, as uint16

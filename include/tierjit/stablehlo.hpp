@@ -33,10 +33,14 @@ enum class DType : uint8_t {
   kF16,
   kBF16,
   kF32,
-  kF64
+  kF64,
+  kI2,  ///< 2- and 4-bit integers, one per byte (sign- or zero-extended) in packed buffers
+  kI4,
+  kU2,
+  kU4,
 };
 
-/// "i1", "i8", ..., "ui64", "f16", "bf16", "f32", "f64".
+/// "i1", "i8", ..., "ui64", "f16", "bf16", "f32", "f64", "i2", "i4", "ui2", "ui4".
 const char* dtype_name(DType t);
 /// Bytes per element (bool: 1).
 int dtype_size(DType t);

@@ -293,7 +293,11 @@ typedef enum tierjit_dtype {
   TIERJIT_F16 = 9,
   TIERJIT_BF16 = 10,
   TIERJIT_F32 = 11,
-  TIERJIT_F64 = 12
+  TIERJIT_F64 = 12,
+  TIERJIT_I2 = 13, /* 2- and 4-bit integers: one per byte, sign- or zero-extended */
+  TIERJIT_I4 = 14,
+  TIERJIT_U2 = 15,
+  TIERJIT_U4 = 16
 } tierjit_dtype;
 
 /** A dense row-major tensor in caller-owned memory: `bytes` must be the element count times

@@ -24,13 +24,25 @@ struct DTypeInfo {
   const char* descr;  // NumPy descr (little-endian)
 };
 const DTypeInfo kInfo[] = {
-    {DType::kBool, "i1", 1, "|b1"},        {DType::kI8, "i8", 1, "|i1"},
-    {DType::kI16, "i16", 2, "<i2"},        {DType::kI32, "i32", 4, "<i4"},
-    {DType::kI64, "i64", 8, "<i8"},        {DType::kU8, "ui8", 1, "|u1"},
-    {DType::kU16, "ui16", 2, "<u2"},       {DType::kU32, "ui32", 4, "<u4"},
-    {DType::kU64, "ui64", 8, "<u8"},       {DType::kF16, "f16", 2, "<f2"},
-    {DType::kBF16, "bf16", 2, "bfloat16"}, {DType::kF32, "f32", 4, "<f4"},
+    {DType::kBool, "i1", 1, "|b1"},
+    {DType::kI8, "i8", 1, "|i1"},
+    {DType::kI16, "i16", 2, "<i2"},
+    {DType::kI32, "i32", 4, "<i4"},
+    {DType::kI64, "i64", 8, "<i8"},
+    {DType::kU8, "ui8", 1, "|u1"},
+    {DType::kU16, "ui16", 2, "<u2"},
+    {DType::kU32, "ui32", 4, "<u4"},
+    {DType::kU64, "ui64", 8, "<u8"},
+    {DType::kF16, "f16", 2, "<f2"},
+    {DType::kBF16, "bf16", 2, "bfloat16"},
+    {DType::kF32, "f32", 4, "<f4"},
     {DType::kF64, "f64", 8, "<f8"},
+    // NumPy has no 2- or 4-bit integers: .npy files hold them one per byte, as int8/uint8
+    // (written so; read back only where the signature asks for int8/uint8).
+    {DType::kI2, "i2", 1, "|i1"},
+    {DType::kI4, "i4", 1, "|i1"},
+    {DType::kU2, "ui2", 1, "|u1"},
+    {DType::kU4, "ui4", 1, "|u1"},
 };
 const DTypeInfo& info(DType t) { return kInfo[int(t)]; }
 

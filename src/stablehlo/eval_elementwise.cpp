@@ -156,8 +156,8 @@ bool int_binary(OpCode code, ElemType t, int w, int64_t x, int64_t y, int64_t& v
   uint64_t ux = uint64_t(x), uy = uint64_t(y);
   uint64_t mask = w == 64 ? ~uint64_t(0) : (uint64_t(1) << w) - 1;
   switch (code) {
-    case OpCode::kAdd:
-      v = int64_t(ux + uy);
+    case OpCode::kAdd:  // on i1: logical or (spec, add)
+      v = t == ElemType::kBool ? int64_t(ux | uy) : int64_t(ux + uy);
       return true;
     case OpCode::kSubtract:
       v = int64_t(ux - uy);

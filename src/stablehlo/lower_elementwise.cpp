@@ -171,7 +171,8 @@ Expected<Value*> Lowerer::binary(const Op& op, OpCode code, ElemType t, Value* x
   unsigned w = unsigned(bit_width(t));
   bool u = is_unsigned(t) || t == ElemType::kBool;
   Value* zero = iconst(t, 0);
-  if (code == OpCode::kAdd) return b.CreateAdd(x, y);
+  if (code == OpCode::kAdd)  // on i1: logical or (spec, add)
+    return t == ElemType::kBool ? b.CreateOr(x, y) : b.CreateAdd(x, y);
   if (code == OpCode::kSubtract) return b.CreateSub(x, y);
   if (code == OpCode::kMultiply) return b.CreateMul(x, y);
   if (code == OpCode::kAnd) return b.CreateAnd(x, y);

@@ -145,6 +145,10 @@ class Lowerer {
   llvm::Type* i64() { return b.getInt64Ty(); }
   llvm::Type* mem_ty(ElemType t) {
     switch (t) {
+      case ElemType::kI2:
+      case ElemType::kI4:
+      case ElemType::kU2:
+      case ElemType::kU4:
       case ElemType::kBool:
       case ElemType::kI8:
       case ElemType::kU8:
@@ -171,6 +175,7 @@ class Lowerer {
   llvm::Type* val_ty(ElemType t) {
     if (t == ElemType::kBool) return b.getInt1Ty();
     if (t == ElemType::kF16 || t == ElemType::kBF16) return b.getFloatTy();
+    if (bit_width(t) < 8) return b.getIntNTy(unsigned(bit_width(t)));  // i2, i4: LLVM wraps
     return mem_ty(t);
   }
 
@@ -224,7 +229,11 @@ class Lowerer {
     Value* x = b.CreateLoad(mem_ty(v.type), p);
     switch (v.type) {
       case ElemType::kBool:
-        return b.CreateTrunc(x, b.getInt1Ty());
+      case ElemType::kI2:
+      case ElemType::kI4:
+      case ElemType::kU2:
+      case ElemType::kU4:
+        return b.CreateTrunc(x, val_ty(v.type));
       case ElemType::kF16:
         return b.CreateFPExt(x, b.getFloatTy());
       case ElemType::kBF16:
@@ -237,7 +246,13 @@ class Lowerer {
     touch(v.buf);
     switch (v.type) {
       case ElemType::kBool:
+      case ElemType::kU2:
+      case ElemType::kU4:
         x = b.CreateZExt(x, b.getInt8Ty());
+        break;
+      case ElemType::kI2:
+      case ElemType::kI4:
+        x = b.CreateSExt(x, b.getInt8Ty());
         break;
       case ElemType::kF16:
         x = b.CreateFPTrunc(x, b.getHalfTy());

@@ -17,7 +17,9 @@ Expected<ElemType> parse_elem_type(std::string_view n) {
       {"si16", ElemType::kI16}, {"si32", ElemType::kI32}, {"si64", ElemType::kI64},
       {"ui8", ElemType::kU8},   {"ui16", ElemType::kU16}, {"ui32", ElemType::kU32},
       {"ui64", ElemType::kU64}, {"f16", ElemType::kF16},  {"bf16", ElemType::kBF16},
-      {"f32", ElemType::kF32},  {"f64", ElemType::kF64},
+      {"f32", ElemType::kF32},  {"f64", ElemType::kF64},  {"i2", ElemType::kI2},
+      {"i4", ElemType::kI4},    {"si2", ElemType::kI2},   {"si4", ElemType::kI4},
+      {"ui2", ElemType::kU2},   {"ui4", ElemType::kU4},
   };
   for (auto [name, t] : kTypes)
     if (n == name) return t;
@@ -27,10 +29,12 @@ Expected<ElemType> parse_elem_type(std::string_view n) {
 
 const char* elem_name(ElemType t) { return stablehlo::dtype_name(t); }
 
-bool is_float(ElemType t) { return t >= ElemType::kF16; }
-bool is_unsigned(ElemType t) { return t >= ElemType::kU8 && t <= ElemType::kU64; }
+bool is_float(ElemType t) { return t >= ElemType::kF16 && t <= ElemType::kF64; }
+bool is_unsigned(ElemType t) {
+  return (t >= ElemType::kU8 && t <= ElemType::kU64) || t == ElemType::kU2 || t == ElemType::kU4;
+}
 int bit_width(ElemType t) {
-  static const int kBits[] = {1, 8, 16, 32, 64, 8, 16, 32, 64, 16, 16, 32, 64};
+  static const int kBits[] = {1, 8, 16, 32, 64, 8, 16, 32, 64, 16, 16, 32, 64, 2, 4, 2, 4};
   return kBits[int(t)];
 }
 
@@ -361,7 +365,7 @@ Expected<Tensor> parse_dense(std::string_view body, const Type& type, DenseForm 
   return t;
 }
 
-int elem_bytes(ElemType t) { return t == ElemType::kBool ? 1 : bit_width(t) / 8; }
+int elem_bytes(ElemType t) { return bit_width(t) < 8 ? 1 : bit_width(t) / 8; }
 
 std::vector<uint8_t> to_bytes(const Tensor& t) {
   int w = elem_bytes(t.type);

@@ -19,8 +19,8 @@ namespace tierjit::shlo {
 /// The element types are the public API's (include/tierjit/stablehlo.hpp).
 using ElemType = stablehlo::DType;
 
-/// "i1", "i32", "si8", "ui16", "f16", "bf16", "f32", "f64". Errors: kUnsupported for types
-/// the evaluator does not handle (complex, f8 variants, i2/i4, ...), naming them.
+/// "i1", "i32", "si8", "ui16", "f16", "bf16", "f32", "f64", "i2", "ui4"... Errors: kUnsupported
+/// for types the evaluator does not handle (complex, f4/f6/f8 variants, quantized), naming them.
 Expected<ElemType> parse_elem_type(std::string_view name);
 const char* elem_name(ElemType t);
 bool is_float(ElemType t);
