@@ -302,10 +302,10 @@ Expected<std::string> OrcEngine::Impl::compile_function(uint32_t id, int tier, b
     TJ_ASSIGN_OR_RETURN(obj, backend::compile_to_object(**m, *tm, level));
   }
   double ms = ms_since(t0);
-  trace_compile(id, tier_name, "compiled", t0, {{"object_bytes", int64_t(obj.size())}});
-  fns[id].compile_us += uint64_t(ms * 1000);
-  fns[id].from_cache = false;
-  {
+  if (!(background && exiting.load())) {
+    trace_compile(id, tier_name, "compiled", t0, {{"object_bytes", int64_t(obj.size())}});
+    fns[id].compile_us += uint64_t(ms * 1000);
+    fns[id].from_cache = false;
     std::lock_guard<std::mutex> lock(stats_mu);
     stats.compiled++;
     stats.compile_ms += ms;
@@ -359,6 +359,7 @@ void OrcEngine::Impl::install_tier(uint32_t id, int tier) {
   auto t0 = Clock::now();
   if (options.trace && !worker_named.exchange(true)) options.trace->name_thread("tier-up");
   auto obj = compile_function(id, tier, true);
+  if (exiting.load()) return;  // the run has ended: its trace and stats are being written
   auto& es = jit->getExecutionSession();
   if (!obj.ok() && !f.single_body_reason.empty()) {  // by design, not a failure
     std::lock_guard<std::mutex> lock(code_mu);
@@ -509,7 +510,10 @@ void OrcEngine::Impl::record_tier_up_failure(uint32_t id, const std::string& why
   stats.tier_up_failures++;
 }
 
-bool OrcEngine::Impl::stop_background(bool wait) { return tier_ups ? tier_ups->stop(wait) : false; }
+bool OrcEngine::Impl::stop_background(bool wait) {
+  exiting.store(true);
+  return tier_ups ? tier_ups->stop(wait) : false;
+}
 
 Expected<TierPolicy> TierPolicy::parse_thresholds(const std::string& list) {
   TierPolicy p;

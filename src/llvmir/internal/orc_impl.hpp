@@ -168,6 +168,10 @@ class OrcEngine::Impl {
 
   // Background tier-up: the shared tier-up service (src/tierup) runs install_tier.
   std::unique_ptr<tierup::CompileQueue> tier_ups;
+  // Set when the run ends (stop_background): a tier-up compile finishing after that is never
+  // installed, so it is neither counted nor traced (the trace and the stats are written then,
+  // and must agree).
+  std::atomic<bool> exiting{false};
 
   ~Impl();
 
