@@ -121,56 +121,59 @@ std::optional<std::string> ObjectCache::load(const Hash128& key) {
   return std::move(b);
 }
 
+// The one path from the remote into this cache: every entry verified as a local one is, written
+// locally, counted as a remote hit; the payloads, in order (nullopt where the remote had none).
+std::vector<std::optional<std::string>> ObjectCache::fetch_into_local(
+    const std::vector<Hash128>& keys, size_t essential) {
+  std::vector<std::string> names;
+  for (const Hash128& k : keys) names.push_back(k.hex());
+  std::vector<std::optional<std::string>> payloads(keys.size());
+  auto got = remote_->get(
+      names,
+      [&](size_t i, std::string& entry) -> Status {
+        std::string payload = entry;
+        TJ_TRY(decode_entry(keys[i], payload));
+        payloads[i] = std::move(payload);
+        return {};
+      },
+      essential);
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (!got[i]) {
+      payloads[i].reset();  // verified, then refused by a later check: not a hit
+      continue;
+    }
+    remote_hits_++;
+    if (Status s = write_entry_file(entry_path(keys[i]), got[i]->entry); !s.ok())
+      warn_("cannot write cache entry: " + s.error().to_string());
+  }
+  return payloads;
+}
+
 std::optional<std::string> ObjectCache::fetch_remote(const Hash128& key) {
   if (!remote_) return std::nullopt;
   {
     std::lock_guard<std::mutex> lock(asked_mu_);
     if (asked_.count(key.lo)) return std::nullopt;
   }
-  std::optional<std::string> payload;
-  auto got = remote_->get({key.hex()}, [&](size_t, std::string& entry) -> Status {
-    std::string copy = entry;
-    TJ_TRY(decode_entry(key, copy));
-    payload = std::move(copy);
-    return {};
-  });
-  if (!got[0]) return std::nullopt;
-  remote_hits_++;
-  if (Status s = write_entry_file(entry_path(key), got[0]->entry); !s.ok())
-    warn_("cannot write cache entry: " + s.error().to_string());
-  TJ_LOG(Channel::kCache, "remote hit {} ({} bytes)", key.hex(), payload->size());
+  std::optional<std::string> payload = std::move(fetch_into_local({key})[0]);
+  if (payload) TJ_LOG(Channel::kCache, "remote hit {} ({} bytes)", key.hex(), payload->size());
   return payload;
 }
 
 void ObjectCache::prefetch(const std::vector<Hash128>& keys, size_t essential) {
   if (!remote_) return;
-  std::vector<Hash128> wanted;
-  std::vector<std::string> names;
   {
     std::lock_guard<std::mutex> lock(asked_mu_);
     for (const Hash128& k : keys) asked_.insert(k.lo);
   }
+  std::vector<Hash128> wanted;
   size_t wanted_essential = 0;
   for (size_t i = 0; i < keys.size(); ++i) {
     if (contains_local(keys[i])) continue;
     wanted.push_back(keys[i]);
-    names.push_back(keys[i].hex());
     if (i < essential) wanted_essential = wanted.size();
   }
-  if (names.empty()) return;
-  auto got = remote_->get(
-      names,
-      [&](size_t i, std::string& entry) -> Status {
-        std::string copy = entry;
-        return decode_entry(wanted[i], copy);
-      },
-      wanted_essential);
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (!got[i]) continue;
-    remote_hits_++;
-    if (Status s = write_entry_file(entry_path(wanted[i]), got[i]->entry); !s.ok())
-      warn_("cannot write cache entry: " + s.error().to_string());
-  }
+  if (!wanted.empty()) fetch_into_local(wanted, wanted_essential);
 }
 
 void ObjectCache::store(const Hash128& key, std::string_view payload) {
@@ -438,21 +441,13 @@ Expected<ObjectCache::Transfer> ObjectCache::pull(
   for (size_t at = 0; at < keys.size(); at += 64) {
     std::vector<Hash128> chunk(keys.begin() + long(at),
                                keys.begin() + long(std::min(keys.size(), at + 64)));
-    std::vector<std::string> chunk_names;
-    for (const Hash128& k : chunk) chunk_names.push_back(k.hex());
-    auto got = remote_->get(chunk_names, [&](size_t i, std::string& entry) -> Status {
-      std::string copy = entry;
-      return decode_entry(chunk[i], copy);
-    });
-    for (size_t i = 0; i < got.size(); ++i) {
-      if (!got[i]) {
+    for (const std::optional<std::string>& payload : fetch_into_local(chunk)) {
+      if (!payload) {
         t.skipped++;
         continue;
       }
-      if (write_entry_file(entry_path(chunk[i]), got[i]->entry).ok()) {
-        t.entries++;
-        t.bytes += got[i]->entry.size();
-      }
+      t.entries++;
+      t.bytes += payload->size();
     }
     if (progress) progress(std::min(keys.size(), at + 64), keys.size());
   }

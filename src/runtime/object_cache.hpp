@@ -118,6 +118,8 @@ class ObjectCache {
   std::function<void(const std::string&)> warn_;
   RemoteStorage* remote_ = nullptr;
   std::optional<std::string> fetch_remote(const Hash128& key);
+  std::vector<std::optional<std::string>> fetch_into_local(const std::vector<Hash128>& keys,
+                                                           size_t essential = SIZE_MAX);
   std::atomic<uint64_t> hits_{0}, misses_{0}, stores_{0}, corrupt_{0}, evictions_{0};
   std::atomic<uint64_t> remote_hits_{0};
   std::mutex asked_mu_;

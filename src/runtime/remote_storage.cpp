@@ -33,6 +33,14 @@ constexpr size_t kUploadBatch = 64;
 constexpr size_t kUploadBatchBytes = 8u << 20;
 constexpr size_t kUploadQueueBytes = 256u << 20;  // beyond this, uploads are dropped
 
+// A decimal integer in [lo, hi], or nullopt.
+std::optional<int> parse_int(const std::string& text, long lo, long hi) {
+  char* end = nullptr;
+  long v = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end || v < lo || v > hi) return std::nullopt;
+  return int(v);
+}
+
 Error bad_spec(std::string_view url, const std::string& why) {
   return make_error(ErrorCode::kUsage, "remote storage '" + std::string(url) + "': " + why);
 }
@@ -42,11 +50,9 @@ Status parse_attribute(std::string_view url, std::string_view attr, RemoteSpec& 
   std::string name(attr.substr(0, eq));
   std::string value = eq == std::string_view::npos ? "" : std::string(attr.substr(eq + 1));
   auto millis = [&](int* out) -> Status {
-    char* end = nullptr;
-    long v = std::strtol(value.c_str(), &end, 10);
-    if (value.empty() || *end || v <= 0 || v > 600000)
-      return bad_spec(url, name + " wants milliseconds (1..600000), got '" + value + "'");
-    *out = int(v);
+    std::optional<int> v = parse_int(value, 1, 600000);
+    if (!v) return bad_spec(url, name + " wants milliseconds (1..600000), got '" + value + "'");
+    *out = *v;
     return {};
   };
   if (name == "read-only" && eq == std::string_view::npos) {
@@ -87,20 +93,16 @@ Status parse_redis(std::string_view rest, RemoteSpec& s) {
   }
   std::string_view hostport = rest.substr(0, rest.find('/'));
   if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
-    std::string db(rest.substr(slash + 1));
-    char* end = nullptr;
-    long v = std::strtol(db.c_str(), &end, 10);
-    if (db.empty() || *end || v < 0 || v > 1000000) return bad_spec(s.url, "bad database number");
-    s.db = int(v);
+    std::optional<int> db = parse_int(std::string(rest.substr(slash + 1)), 0, 1000000);
+    if (!db) return bad_spec(s.url, "bad database number");
+    s.db = *db;
   }
   size_t colon = hostport.rfind(':');
   s.host = std::string(hostport.substr(0, colon));
   if (colon != std::string_view::npos) {
-    std::string port(hostport.substr(colon + 1));
-    char* end = nullptr;
-    long v = std::strtol(port.c_str(), &end, 10);
-    if (port.empty() || *end || v <= 0 || v > 65535) return bad_spec(s.url, "bad port");
-    s.port = int(v);
+    std::optional<int> port = parse_int(std::string(hostport.substr(colon + 1)), 1, 65535);
+    if (!port) return bad_spec(s.url, "bad port");
+    s.port = *port;
   }
   if (s.host.empty()) return bad_spec(s.url, "no host");
   return {};
