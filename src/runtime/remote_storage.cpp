@@ -3,10 +3,12 @@
 // counters. The transports are in remote_backends.cpp.
 #include "runtime/remote_storage.hpp"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -17,6 +19,7 @@
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include "support/file.hpp"
 #include "support/hash.hpp"
@@ -206,8 +209,59 @@ struct RemoteStorage::Impl {
   std::deque<std::pair<std::string, std::string>> queue;
   size_t queue_bytes = 0;
   bool busy = false;
+  bool fork_hold = false;  // a fork() is under way: the uploader starts no batch
+  bool uploader_running = false;
   std::atomic<bool> stopping{false};
   std::thread uploader;
+
+  // fork(): before it, the uploader finishes the batch in flight (for at most kForkWaitMs)
+  // and then starts none until the fork is done, so no thread of ours is inside the
+  // allocator or a client library when the child is made. glibc's malloc is fork-safe
+  // anyway; a sanitizer's allocator (GCC 12's libasan) is not, and the child's leak check
+  // would wait forever on a lock the uploader held. The hold is released in the parent;
+  // the child has no uploader (forked()).
+  static constexpr int kForkWaitMs = 2000;
+  static std::mutex& live_mu() {
+    static std::mutex m;
+    return m;
+  }
+  static std::vector<Impl*>& live() {
+    static auto* v = new std::vector<Impl*>;  // never destroyed: used by fork handlers
+    return *v;
+  }
+  static void fork_prepare() {
+    live_mu().lock();
+    for (Impl* m : live()) {
+      std::unique_lock<std::mutex> lock(m->queue_mu);
+      m->fork_hold = true;
+      m->idle_cv.wait_for(lock, std::chrono::milliseconds(kForkWaitMs), [m] { return !m->busy; });
+    }
+  }
+  static void fork_parent() {
+    for (Impl* m : live()) {
+      {
+        std::lock_guard<std::mutex> lock(m->queue_mu);
+        m->fork_hold = false;
+      }
+      m->queue_cv.notify_all();
+    }
+    live_mu().unlock();
+  }
+  static void fork_child() {
+    for (Impl* m : live()) m->fork_hold = false;
+    live_mu().unlock();
+  }
+  void register_for_fork() {
+    static std::once_flag once;
+    std::call_once(once, [] { pthread_atfork(&fork_prepare, &fork_parent, &fork_child); });
+    std::lock_guard<std::mutex> lock(live_mu());
+    live().push_back(this);
+  }
+  void unregister_for_fork() {
+    std::lock_guard<std::mutex> lock(live_mu());
+    auto& v = live();
+    v.erase(std::remove(v.begin(), v.end(), this), v.end());
+  }
 
   template <class F>
   void count(Backend& b, F&& f) {
@@ -402,11 +456,13 @@ RemoteStorage::RemoteStorage(std::vector<RemoteSpec> specs) : impl_(std::make_un
     impl_->specs.push_back(std::move(s));
     impl_->backends.push_back(std::move(b));
   }
+  impl_->register_for_fork();
 }
 
 RemoteStorage::~RemoteStorage() {
   flush(0);
   if (impl_->uploader.joinable() && !impl_->forked()) impl_->uploader.join();
+  impl_->unregister_for_fork();
 }
 
 std::vector<std::optional<RemoteStorage::Fetched>> RemoteStorage::get(
@@ -491,7 +547,7 @@ void RemoteStorage::put(const std::string& name, std::string_view entry) {
   }
   if (!writable) return;
   std::string blob = impl_->wrap(name, entry);
-  std::lock_guard<std::mutex> lock(impl_->queue_mu);
+  std::unique_lock<std::mutex> lock(impl_->queue_mu);
   if (impl_->stopping || impl_->queue_bytes + blob.size() > kUploadQueueBytes) {
     for (auto& b : impl_->backends)
       if (b->writer) impl_->count(*b, [](RemoteCounters& c) { c.upload_dropped++; });
@@ -500,6 +556,8 @@ void RemoteStorage::put(const std::string& name, std::string_view entry) {
   if (!impl_->uploader.joinable()) {
     try {
       impl_->uploader = std::thread([this] { impl_->upload_loop(); });
+      // Once it runs our code, a fork() never finds it in the C runtime's thread start-up.
+      impl_->idle_cv.wait(lock, [&] { return impl_->uploader_running; });
     } catch (const std::system_error&) {  // no thread to be had: no upload
       for (auto& b : impl_->backends)
         if (b->writer) impl_->count(*b, [](RemoteCounters& c) { c.upload_dropped++; });
@@ -513,9 +571,11 @@ void RemoteStorage::put(const std::string& name, std::string_view entry) {
 
 void RemoteStorage::Impl::upload_loop() {
   std::unique_lock<std::mutex> lock(queue_mu);
+  uploader_running = true;
+  idle_cv.notify_all();
   for (;;) {
-    queue_cv.wait(lock, [&] { return stopping || !queue.empty(); });
-    if (queue.empty()) return;  // stopping, nothing left
+    queue_cv.wait(lock, [&] { return stopping || (!queue.empty() && !fork_hold); });
+    if (queue.empty() || fork_hold) return;  // stopping
     std::vector<std::pair<std::string, std::string>> batch;
     size_t bytes = 0;
     while (!queue.empty() && batch.size() < kUploadBatch && bytes < kUploadBatchBytes) {

@@ -74,8 +74,12 @@ CompileQueue::~CompileQueue() {
 }
 
 void CompileQueue::start() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!worker_ && !stopping_) worker_ = std::make_unique<std::thread>([this] { work(); });
+  std::unique_lock<std::mutex> lock(mu_);
+  if (worker_ || stopping_) return;
+  worker_ = std::make_unique<std::thread>([this] { work(); });
+  // Returns once the thread runs our code: a fork() right after start() (a program that
+  // forks first thing) then never finds it inside the C runtime's thread start-up.
+  idle_cv_.wait(lock, [&] { return running_; });
 }
 
 bool CompileQueue::request(uint32_t fn, uint32_t tier) {
@@ -132,6 +136,11 @@ bool CompileQueue::on_worker_thread() { return t_on_worker; }
 
 void CompileQueue::work() {
   t_on_worker = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_ = true;
+  }
+  idle_cv_.notify_all();
   for (;;) {
     std::pair<uint32_t, uint32_t> next;
     {

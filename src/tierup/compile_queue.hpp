@@ -99,6 +99,7 @@ class CompileQueue {
   std::deque<std::pair<uint32_t, uint32_t>> queue_;
   int in_flight_ = 0;  // queued + running
   bool stopping_ = false;
+  bool running_ = false;                 // the worker has started (start() waits for it)
   std::mutex job_mu_;                    // held by the worker while a job runs
   std::unique_ptr<std::thread> worker_;  // released (never joined) in a forked child
 
