@@ -264,6 +264,10 @@ py::dtype numpy_dtype(stablehlo::DType t) {
       return py::dtype("float32");
     case stablehlo::DType::kF64:
       return py::dtype("float64");
+    case stablehlo::DType::kC64:
+      return py::dtype("complex64");
+    case stablehlo::DType::kC128:
+      return py::dtype("complex128");
   }
   return py::dtype("float32");
 }

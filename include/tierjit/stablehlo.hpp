@@ -38,9 +38,12 @@ enum class DType : uint8_t {
   kI4,
   kU2,
   kU4,
+  kC64,   ///< complex<f32>: real then imaginary part, 8 bytes (NumPy complex64)
+  kC128,  ///< complex<f64>: real then imaginary part, 16 bytes (NumPy complex128)
 };
 
-/// "i1", "i8", ..., "ui64", "f16", "bf16", "f32", "f64", "i2", "i4", "ui2", "ui4".
+/// "i1", "i8", ..., "ui64", "f16", "bf16", "f32", "f64", "i2", "i4", "ui2", "ui4",
+/// "complex<f32>", "complex<f64>".
 const char* dtype_name(DType t);
 /// Bytes per element (bool: 1).
 int dtype_size(DType t);

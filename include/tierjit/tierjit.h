@@ -297,7 +297,9 @@ typedef enum tierjit_dtype {
   TIERJIT_I2 = 13, /* 2- and 4-bit integers: one per byte, sign- or zero-extended */
   TIERJIT_I4 = 14,
   TIERJIT_U2 = 15,
-  TIERJIT_U4 = 16
+  TIERJIT_U4 = 16,
+  TIERJIT_C64 = 17, /* complex<f32>: real, then imaginary part (8 bytes) */
+  TIERJIT_C128 = 18 /* complex<f64>: real, then imaginary part (16 bytes) */
 } tierjit_dtype;
 
 /** A dense row-major tensor in caller-owned memory: `bytes` must be the element count times

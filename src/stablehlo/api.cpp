@@ -43,6 +43,8 @@ const DTypeInfo kInfo[] = {
     {DType::kI4, "i4", 1, "|i1"},
     {DType::kU2, "ui2", 1, "|u1"},
     {DType::kU4, "ui4", 1, "|u1"},
+    {DType::kC64, "complex<f32>", 8, "<c8"},
+    {DType::kC128, "complex<f64>", 16, "<c16"},
 };
 const DTypeInfo& info(DType t) { return kInfo[int(t)]; }
 

@@ -22,6 +22,7 @@
 #include "backend/jit_session.hpp"
 #include "runtime/cache_key.hpp"
 #include "runtime/object_cache.hpp"
+#include "stablehlo/fft.hpp"
 #include "support/hash.hpp"
 #include "tierjit/kernels.hpp"
 
@@ -54,6 +55,79 @@ int64_t tj_shlo_ipow(int32_t type, int64_t base, int64_t e) {
 }
 double tj_shlo_reduce_precision(int32_t type, double x, int32_t eb, int32_t mb) {
   return reduce_precision(ElemType(type), x, eb, mb);
+}
+// One complex op in double (semantics.hpp), as the evaluator computes it. The pair is
+// returned in two registers (the x86-64 SysV ABI's class SSE for a struct of two doubles,
+// which LLVM's {double, double} return matches).
+struct ComplexParts {
+  double re, im;
+};
+ComplexParts tj_shlo_complex_unary(int32_t code, double re, double im) {
+  Cplx v = complex_unary(OpCode(code))(Cplx(re, im));  // lowered only where not null
+  return {v.real(), v.imag()};
+}
+ComplexParts tj_shlo_complex_binary(int32_t code, double xr, double xi, double yr, double yi) {
+  Cplx v;
+  complex_binary(OpCode(code), Cplx(xr, xi), Cplx(yr, yi), v);
+  return {v.real(), v.imag()};
+}
+// stablehlo.fft on packed elements of types `in_type` and `out_type` (f32, f64, complex<f32>,
+// complex<f64>): fft_length n[0..rank) over the trailing dimensions, `batch` blocks.
+void tj_shlo_fft(int32_t fft_type, int32_t in_type, int32_t out_type, int64_t rank, int64_t n0,
+                 int64_t n1, int64_t n2, int64_t batch, const void* in, void* out) {
+  FftSpec spec;
+  spec.type = FftType(fft_type);
+  spec.length.assign({n0, n1, n2});
+  spec.length.resize(size_t(rank));
+  spec.batch = batch;
+  spec.in_count = spec.out_count = 1;
+  for (int64_t d = 0; d < rank; ++d) {
+    bool last = d + 1 == rank;
+    int64_t n = spec.length[size_t(d)], half = n / 2 + 1;
+    spec.in_count *= last && spec.type == FftType::kIrfft ? half : n;
+    spec.out_count *= last && spec.type == FftType::kRfft ? half : n;
+  }
+  ElemType ti = ElemType(in_type), to = ElemType(out_type);
+  std::vector<Cplx> src(size_t(batch * spec.in_count)), dst(size_t(batch * spec.out_count));
+  auto read = [](ElemType t, const void* p, size_t k) -> double {
+    if (component(t) == ElemType::kF32) return static_cast<const float*>(p)[k];
+    return static_cast<const double*>(p)[k];
+  };
+  for (size_t k = 0; k < src.size(); ++k)
+    src[k] = is_complex(ti) ? Cplx(read(ti, in, 2 * k), read(ti, in, 2 * k + 1))
+                            : Cplx(read(ti, in, k), 0.0);
+  run_fft(spec, src.data(), dst.data());
+  auto write = [](ElemType t, void* p, size_t k, double v) {
+    if (component(t) == ElemType::kF32) {
+      static_cast<float*>(p)[k] = float(v);
+    } else {
+      static_cast<double*>(p)[k] = v;
+    }
+  };
+  for (size_t k = 0; k < dst.size(); ++k) {
+    if (is_complex(to)) {
+      write(to, out, 2 * k, dst[k].real());
+      write(to, out, 2 * k + 1, dst[k].imag());
+    } else {
+      write(to, out, k, dst[k].real());
+    }
+  }
+}
+// triangular_solve on packed elements of type `type`: a[dims[0..rank)] with
+// dims[rank - 1] = dims[rank - 2] = m, b and the result of shape b_dims[0..rank); `flags` bit 0
+// left, 1 lower, 2 unit diagonal, 3 transpose, 4 conjugate.
+void tj_shlo_triangular_solve(int32_t type, int64_t rank, const int64_t* a_dims,
+                              const int64_t* b_dims, int32_t flags, const void* a, const void* b,
+                              void* out) {
+  std::vector<int64_t> as(a_dims, a_dims + rank), bs(b_dims, b_dims + rank);
+  Tensor ta = from_bytes(ElemType(type), as, static_cast<const uint8_t*>(a));
+  Tensor tb = from_bytes(ElemType(type), bs, static_cast<const uint8_t*>(b));
+  Tensor r = tb;
+  triangular_solve(ta, tb, r,
+                   TriangularSolve{(flags & 1) != 0, (flags & 2) != 0, (flags & 4) != 0,
+                                   (flags & 8) != 0, (flags & 16) != 0});
+  std::vector<uint8_t> bytes = to_bytes(r);
+  std::memcpy(out, bytes.data(), bytes.size());
 }
 void tj_shlo_sgemm(void* ctx, int64_t m, int64_t n, int64_t k, int32_t trans_a, int32_t trans_b,
                    const float* a, const float* b, float* c) {
@@ -105,6 +179,10 @@ Expected<llvm::orc::JITDylib*> runtime_helpers(backend::JitSession& session) {
                                        {"tj_shlo_ipow", fn(&tj_shlo_ipow)},
                                        {"tj_shlo_reduce_precision", fn(&tj_shlo_reduce_precision)},
                                        {"tj_shlo_sgemm", fn(&tj_shlo_sgemm)},
+                                       {"tj_shlo_complex_unary", fn(&tj_shlo_complex_unary)},
+                                       {"tj_shlo_complex_binary", fn(&tj_shlo_complex_binary)},
+                                       {"tj_shlo_fft", fn(&tj_shlo_fft)},
+                                       {"tj_shlo_triangular_solve", fn(&tj_shlo_triangular_solve)},
                                        {"tj_shlo_probe", fn(&tj_shlo_probe)}});
     if (s.ok()) {
       helpers = *jd;

@@ -111,6 +111,13 @@ Expected<Values> Evaluator::Impl::eval_bitcast_convert(const Op& op, Values& in)
   int wi = bit_width(x.type), wr = bit_width(r.type);
   if (x.size() * wi != r.size() * wr)
     return err(op, ErrorCode::kInvalidInput, "bitcast_convert changes the number of bits");
+  if (x.complex() || r.complex()) {  // whole bytes: the packed form read back as the result
+    if (wi % 8 != 0 || wr % 8 != 0)
+      return err(op, ErrorCode::kInvalidInput, "bitcast_convert of complex to or from i1/i2/i4");
+    std::vector<uint8_t> bytes = to_bytes(x);
+    Tensor out = from_bytes(r.type, r.shape, bytes.data());
+    return Values{std::move(out)};
+  }
   std::vector<uint8_t> bits(size_t(x.size() * wi));
   for (int64_t k = 0; k < x.size(); ++k) {
     uint64_t b = x.floating() ? float_bits(x.type, x.f.at(size_t(k))) : uint64_t(x.i.at(size_t(k)));

@@ -10,7 +10,10 @@
 
 namespace tierjit::shlo {
 
+using eval_impl::cget;
 using eval_impl::copy_elem;
+using eval_impl::Cplx;
+using eval_impl::cset;
 using eval_impl::get_f;
 using eval_impl::int_less;
 using eval_impl::Values;
@@ -206,6 +209,9 @@ bool int_binary(OpCode code, ElemType t, int w, int64_t x, int64_t y, int64_t& v
   }
 }
 
+// ---- complex elements (complex<f32>, complex<f64>): computed in complex<double>, each part
+// rounded once to the element type's part type ----
+
 }  // namespace
 
 Expected<Values> Evaluator::Impl::eval_unary(const Op& op, Values& in) {
@@ -237,11 +243,17 @@ Expected<Values> Evaluator::Impl::eval_unary(const Op& op, Values& in) {
     }
     case OpCode::kReal:
     case OpCode::kImag: {
-      // real/imag of a real tensor: the tensor itself and zeros (complex types are out of
-      // scope).
-      if (in.size() != 1 || !in.at(0).floating()) return unsupported(op);
+      // A part of each complex element; of a real tensor, the tensor itself and zeros.
+      TJ_TRY(need(op, in, 1));
+      if (!in.at(0).floating()) return err(op, ErrorCode::kInvalidInput, "integer operand");
       Tensor r = in.at(0);
-      if (code == OpCode::kImag) std::fill(r.f.begin(), r.f.end(), 0.0);
+      if (r.complex()) {
+        if (code == OpCode::kImag) r.f = std::move(r.im);
+        r.im.clear();
+        r.type = component(r.type);
+      } else if (code == OpCode::kImag) {
+        std::fill(r.f.begin(), r.f.end(), 0.0);
+      }
       return Values{std::move(r)};
     }
     default:
@@ -269,9 +281,27 @@ Expected<Values> Evaluator::Impl::eval_unary(const Op& op, Values& in) {
     }
     return Values{std::move(r)};
   }
+  if (in.at(0).complex()) {
+    const Tensor& x = in.at(0);
+    if (code == OpCode::kAbs) {  // the magnitude, of the part type
+      Tensor r;
+      r.type = component(x.type);
+      r.shape = x.shape;
+      r.f.resize(x.f.size());
+      for (size_t k = 0; k < x.f.size(); ++k)
+        r.f[k] = round_float(r.type, std::hypot(x.f[k], x.im[k]));
+      return Values{std::move(r)};
+    }
+    Cplx (*fn)(Cplx) = complex_unary(code);
+    if (fn == nullptr) return err(op, ErrorCode::kInvalidInput, "complex operand");
+    Tensor r = x;
+    for (int64_t k = 0; k < r.size(); ++k) cset(r, k, fn(cget(x, k)));
+    return Values{std::move(r)};
+  }
   Tensor r = in.at(0);
   if (r.floating()) {
     double (*fn)(double) = float_unary(code);
+    if (fn == nullptr) return err(op, ErrorCode::kInvalidInput, "float operand");
     for (auto& v : r.f) v = round_float(r.type, fn(v));
     return Values{std::move(r)};
   }
@@ -293,6 +323,15 @@ Expected<Values> Evaluator::Impl::eval_binary(const Op& op, Values& in) {
   TJ_TRY(same_shape(op, in.at(0), in.at(1)));
   Tensor r = in.at(0);
   const Tensor& b = in.at(1);
+  if (r.complex()) {
+    for (int64_t k = 0; k < r.size(); ++k) {
+      Cplx v;
+      if (!complex_binary(op.code, cget(r, k), cget(b, k), v))
+        return err(op, ErrorCode::kInvalidInput, "complex operands");
+      cset(r, k, v);
+    }
+    return Values{std::move(r)};
+  }
   if (r.floating()) {
     for (size_t k = 0; k < r.f.size(); ++k) {
       double v = 0;
@@ -320,6 +359,18 @@ Expected<Values> Evaluator::Impl::eval_elementwise(const Op& op, Values& in) {
       return eval_convert(op, in);
     case OpCode::kClamp:
       return eval_clamp(op, in);
+    case OpCode::kComplex: {
+      TJ_TRY(need(op, in, 2));
+      TJ_TRY(same_shape(op, in.at(0), in.at(1)));
+      TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+      if (!r.complex() || !in.at(0).floating() || in.at(0).complex() ||
+          in.at(0).type != in.at(1).type || component(r.type) != in.at(0).type)
+        return err(op, ErrorCode::kInvalidInput,
+                   "takes two f32 or f64 tensors of one type to complex<that type>");
+      r.f = in.at(0).f;
+      r.im = in.at(1).f;
+      return Values{std::move(r)};
+    }
     case OpCode::kSelect: {
       TJ_TRY(need(op, in, 3));
       TJ_TRY(same_shape(op, in.at(1), in.at(2)));
@@ -355,7 +406,9 @@ Expected<Values> Evaluator::Impl::eval_compare(const Op& op, Values& in) {
   TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
   for (int64_t k = 0; k < in.at(0).size(); ++k) {
     int c = 0;  // -1, 0, 1; 2 = unordered
-    if (in.at(0).floating()) {
+    if (in.at(0).complex()) {
+      c = complex_order(cget(in.at(0), k), cget(in.at(1), k));
+    } else if (in.at(0).floating()) {
       double x = in.at(0).f.at(size_t(k)), y = in.at(1).f.at(size_t(k));
       if (total) {
         uint64_t ox = ordered_bits(in.at(0).type, x), oy = ordered_bits(in.at(0).type, y);
@@ -388,8 +441,11 @@ Expected<Values> Evaluator::Impl::eval_convert(const Op& op, Values& in) {
   const Tensor& x = in.at(0);
   for (int64_t k = 0; k < x.size(); ++k) {
     if (r.type == ElemType::kBool) {
+      // of a complex operand: its real part (as for every other result type)
       r.i.at(size_t(k)) = x.floating() ? (x.f.at(size_t(k)) != 0) : (x.i.at(size_t(k)) != 0);
-    } else if (r.floating()) {
+    } else if (r.complex()) {  // a real operand's imaginary part is 0
+      cset(r, k, cget(x, k));
+    } else if (r.floating()) {  // of a complex operand: its real part (spec "convert")
       r.f.at(size_t(k)) = round_float(r.type, get_f(x, k));
     } else if (x.floating()) {
       double v = std::trunc(x.f.at(size_t(k)));

@@ -2,12 +2,18 @@
 // The evaluator's linear algebra (ops.def family kLinalg): dot_general (and its legacy form
 // dot), convolution and triangular_solve, each by its direct formula in the result type
 // (spec "Ops").
+#include <type_traits>
 #include <vector>
 
 #include "stablehlo/evaluator_impl.hpp"
+#include "stablehlo/fft.hpp"
 
 namespace tierjit::shlo {
 
+using eval_impl::cget;
+using eval_impl::Cplx;
+using eval_impl::cround;
+using eval_impl::cset;
 using eval_impl::for_each_index;
 using eval_impl::get_f;
 using eval_impl::in_range;
@@ -23,6 +29,8 @@ Expected<Values> Evaluator::Impl::eval_linalg(const Op& op, Values& in) {
       return eval_convolution(op, in);
     case OpCode::kTriangularSolve:
       return eval_triangular_solve(op, in);
+    case OpCode::kFft:
+      return eval_fft(op, in);
     default:
       return unsupported(op);
   }
@@ -52,13 +60,17 @@ Expected<Values> Evaluator::Impl::eval_dot_general(const Op& op, const Values& i
     for (int64_t d : rf) rbase += idx.at(p++) * rs.at(size_t(d));
     double accf = 0;
     int64_t acci = 0;
+    Cplx accc = 0;
     for_each_index(cshape, [&](const std::vector<int64_t>& c, int64_t) {
       int64_t lo = lbase, ro = rbase;
       for (size_t a = 0; a < c.size(); ++a) {
         lo += c.at(a) * ls.at(size_t(lc.at(a)));
         ro += c.at(a) * rs.at(size_t(rc.at(a)));
       }
-      if (r.floating()) {  // in the result type, step by step, as the reference does
+      if (r.complex()) {
+        Cplx a = cround(r.type, cget(L, lo)), b = cround(r.type, cget(R, ro));
+        accc = cround(r.type, accc + cround(r.type, a * b));
+      } else if (r.floating()) {  // in the result type, step by step, as the reference does
         double a = round_float(r.type, get_f(L, lo)), b = round_float(r.type, get_f(R, ro));
         accf = round_float(r.type, accf + round_float(r.type, a * b));
       } else if (r.type == ElemType::kBool) {
@@ -68,7 +80,9 @@ Expected<Values> Evaluator::Impl::eval_dot_general(const Op& op, const Values& i
             int64_t(uint64_t(acci) + uint64_t(L.i.at(size_t(lo))) * uint64_t(R.i.at(size_t(ro))));
       }
     });
-    if (r.floating()) {
+    if (r.complex()) {
+      cset(r, k, accc);
+    } else if (r.floating()) {
       r.f.at(size_t(k)) = round_float(r.type, accf);
     } else {
       r.i.at(size_t(k)) = wrap_int(r.type, acci);
@@ -111,6 +125,7 @@ Expected<Values> Evaluator::Impl::eval_convolution(const Op& op, const Values& i
     int64_t lb = bg * (NB / bgc) + b;
     double accf = 0;
     int64_t acci = 0;
+    Cplx accc = 0;
     for_each_index(kspatial, [&](const std::vector<int64_t>& kw, int64_t) {
       int64_t lbase = lb * ls.at(size_t(li.batch)), kbase = f * ks.at(size_t(lk.feature));
       for (size_t d = 0; d < ns; ++d) {
@@ -126,7 +141,10 @@ Expected<Values> Evaluator::Impl::eval_convolution(const Op& op, const Values& i
       for (int64_t c = 0; c < KC; ++c) {
         int64_t lo_ = lbase + (fg * KC + c) * ls.at(size_t(li.feature));
         int64_t ko = kbase + c * ks.at(size_t(lk.batch));
-        if (r.floating()) {
+        if (r.complex()) {
+          Cplx a = cround(r.type, cget(L, lo_)), bb = cround(r.type, cget(K, ko));
+          accc = cround(r.type, accc + cround(r.type, a * bb));
+        } else if (r.floating()) {
           double a = round_float(r.type, get_f(L, lo_)), bb = round_float(r.type, get_f(K, ko));
           accf = round_float(r.type, accf + round_float(r.type, a * bb));
         } else if (r.type == ElemType::kBool) {
@@ -137,7 +155,9 @@ Expected<Values> Evaluator::Impl::eval_convolution(const Op& op, const Values& i
         }
       }
     });
-    if (r.floating()) {
+    if (r.complex()) {
+      cset(r, k, accc);
+    } else if (r.floating()) {
       r.f.at(size_t(k)) = accf;
     } else {
       r.i.at(size_t(k)) = wrap_int(r.type, acci);
@@ -147,9 +167,6 @@ Expected<Values> Evaluator::Impl::eval_convolution(const Op& op, const Values& i
 }
 
 Expected<Values> Evaluator::Impl::eval_triangular_solve(const Op& op, const Values& in) {
-  // Solves op(a) x = b (left_side) or x op(a) = b for each batch; only a's `lower` or upper
-  // triangle is read, its diagonal taken as ones with unit_diagonal; op = transpose for
-  // TRANSPOSE and ADJOINT (real types). Spec: triangular_solve.
   TJ_TRY(need(op, in, 2));
   TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
   const Tensor &a = in.at(0), &b = in.at(1);
@@ -162,52 +179,42 @@ Expected<Values> Evaluator::Impl::eval_triangular_solve(const Op& op, const Valu
   bool trans = ta && ta->source.find("NO_TRANSPOSE") == std::string::npos &&
                (ta->source.find("TRANSPOSE") != std::string::npos ||
                 ta->source.find("ADJOINT") != std::string::npos);
+  bool conj = trans && ta->source.find("ADJOINT") != std::string::npos;
   size_t rank = a.shape.size();
-  if (!a.floating() || rank < 2 || b.shape.size() != rank || r.shape != b.shape ||
-      a.shape.at(rank - 1) != a.shape.at(rank - 2))
+  if (!a.floating() || a.type != b.type || rank < 2 || b.shape.size() != rank ||
+      r.shape != b.shape || r.type != b.type || a.shape.at(rank - 1) != a.shape.at(rank - 2))
     return err(op, ErrorCode::kInvalidInput,
-               "triangular_solve needs float a[..., m, m] and b of the result's shape");
+               "triangular_solve needs float or complex a[..., m, m] and b of the result's "
+               "shape and type");
+  for (size_t d = 0; d + 2 < rank; ++d)
+    if (a.shape.at(d) != b.shape.at(d))
+      return err(op, ErrorCode::kInvalidInput, "a and b differ in a batch dimension");
   int64_t m = a.shape.at(rank - 1);
   int64_t rows = b.shape.at(rank - 2), cols = b.shape.at(rank - 1);
   if ((left ? rows : cols) != m)
     return err(op, ErrorCode::kInvalidInput, "b's solved dimension does not match a");
-  int64_t batches = a.size() / (m * m);
-  // M = op(triangle of a); M is lower triangular iff lower != trans.
-  bool m_lower = lower != trans;
-  std::vector<double> M(static_cast<size_t>(m * m));
-  std::vector<double> x(static_cast<size_t>(m));
-  for (int64_t bt = 0; bt < batches; ++bt) {
-    const double* A = a.f.data() + bt * m * m;
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < m; ++j) {
-        int64_t si = trans ? j : i, sj = trans ? i : j;
-        bool in_tri = lower ? sj <= si : sj >= si;
-        M.at(size_t(i * m + j)) = si == sj && unit ? 1.0 : in_tri ? A[si * m + sj] : 0.0;
-      }
-    // left: M X = B column by column; right: X M = B <=> M^T X^T = B^T row by row.
-    int64_t systems = left ? cols : rows;
-    for (int64_t s = 0; s < systems; ++s) {
-      auto bval = [&](int64_t i) {
-        int64_t row = left ? i : s, col = left ? s : i;
-        return b.f.at(size_t(bt * rows * cols + row * cols + col));
-      };
-      auto mval = [&](int64_t i, int64_t j) {
-        return left ? M.at(size_t(i * m + j)) : M.at(size_t(j * m + i));
-      };
-      bool forward = left ? m_lower : !m_lower;
-      for (int64_t t = 0; t < m; ++t) {
-        int64_t i = forward ? t : m - 1 - t;
-        double acc = bval(i);
-        for (int64_t u = 0; u < t; ++u) {
-          int64_t j = forward ? u : m - 1 - u;
-          acc -= mval(i, j) * x.at(size_t(j));
-        }
-        x.at(size_t(i)) = acc / mval(i, i);
-      }
-      for (int64_t i = 0; i < m; ++i) {
-        int64_t row = left ? i : s, col = left ? s : i;
-        r.f.at(size_t(bt * rows * cols + row * cols + col)) = round_float(r.type, x.at(size_t(i)));
-      }
+  triangular_solve(a, b, r, TriangularSolve{left, lower, unit, trans, conj});
+  return Values{std::move(r)};
+}
+
+Expected<Values> Evaluator::Impl::eval_fft(const Op& op, const Values& in) {
+  TJ_TRY(need(op, in, 1));
+  TJ_ASSIGN_OR_RETURN(Tensor r, result_tensor(op));
+  const Tensor& x = in.at(0);
+  FftSpec spec;
+  if (std::string why = fft_spec(op, x.shape, x.complex(), r.shape, r.complex(), spec);
+      !why.empty())
+    return err(op, ErrorCode::kInvalidInput, why);
+  if (!x.floating() || component(x.type) != component(r.type))
+    return err(op, ErrorCode::kInvalidInput, "operand and result parts differ in type (C2, C3)");
+  std::vector<Cplx> src(size_t(x.size())), dst(size_t(r.size()));
+  for (int64_t k = 0; k < x.size(); ++k) src[size_t(k)] = cget(x, k);
+  if (r.size() > 0) run_fft(spec, src.data(), dst.data());
+  for (int64_t k = 0; k < r.size(); ++k) {
+    if (r.complex()) {
+      cset(r, k, dst[size_t(k)]);
+    } else {
+      r.f.at(size_t(k)) = round_float(r.type, dst[size_t(k)].real());
     }
   }
   return Values{std::move(r)};

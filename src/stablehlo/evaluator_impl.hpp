@@ -6,6 +6,7 @@
 // eval_control.cpp.
 #pragma once
 
+#include <complex>
 #include <functional>
 #include <string>
 #include <unordered_map>
@@ -61,9 +62,23 @@ inline double get_f(const Tensor& t, int64_t k) {
   if (t.type == ElemType::kU64) return double(uint64_t(t.i.at(size_t(k))));
   return double(t.i.at(size_t(k)));
 }
+// Complex elements: computed in complex<double>, each part rounded once to the part type.
+using shlo::Cplx;
+inline Cplx cget(const Tensor& t, int64_t k) {  // a real element has imaginary part 0
+  if (t.complex()) return {t.f.at(size_t(k)), t.im.at(size_t(k))};
+  return {get_f(t, k), 0.0};
+}
+inline Cplx cround(ElemType t, Cplx v) {
+  return {round_float(t, v.real()), round_float(t, v.imag())};
+}
+inline void cset(Tensor& t, int64_t k, Cplx v) {
+  t.f.at(size_t(k)) = round_float(t.type, v.real());
+  t.im.at(size_t(k)) = round_float(t.type, v.imag());
+}
 inline void copy_elem(Tensor& dst, int64_t dk, const Tensor& src, int64_t sk) {
   if (dst.floating()) {
     dst.f.at(size_t(dk)) = src.f.at(size_t(sk));
+    if (dst.complex()) dst.im.at(size_t(dk)) = src.im.at(size_t(sk));
   } else {
     dst.i.at(size_t(dk)) = src.i.at(size_t(sk));
   }
@@ -75,6 +90,7 @@ inline Tensor scalar_at(const Tensor& t, int64_t k) {
   s.type = t.type;
   if (t.floating()) {
     s.f = {t.f.at(size_t(k))};
+    if (t.complex()) s.im = {t.im.at(size_t(k))};
   } else {
     s.i = {t.i.at(size_t(k))};
   }
@@ -300,6 +316,7 @@ struct Evaluator::Impl {
   Expected<Values> eval_dot_general(const Op& op, const Values& in);
   Expected<Values> eval_convolution(const Op& op, const Values& in);
   Expected<Values> eval_triangular_solve(const Op& op, const Values& in);
+  Expected<Values> eval_fft(const Op& op, const Values& in);
 
   // ---- eval_control.cpp: calls, control flow, checks, distribution ----
   Expected<Values> eval_control(const Op& op, Values& in, Scope& scope);

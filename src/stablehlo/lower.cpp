@@ -118,12 +118,13 @@ Expected<TVal> Lowerer::lower_constant(const Op& op) {
       Tensor full = *ty;
       if (full.floating()) {
         full.f.assign(size_t(full.size()), t->f.at(0));
+        if (full.complex()) full.im.assign(size_t(full.size()), t->im.at(0));
       } else {
         full.i.assign(size_t(full.size()), t->i.at(0));
       }
       v.known = std::make_shared<const Tensor>(std::move(full));
     }
-    v.scalar = t->floating() ? fconst(v.type, t->f[0]) : iconst(v.type, t->i[0]);
+    v.scalar = elem_const(*t, 0);
     return v;
   }
   v.known = std::make_shared<const Tensor>(*t);
@@ -131,12 +132,11 @@ Expected<TVal> Lowerer::lower_constant(const Op& op) {
   for (int64_t k = 1; k < t->size() && splat; ++k) {
     splat = t->floating() ? float_bits(t->type, t->f.at(size_t(k))) == float_bits(t->type, t->f[0])
                           : t->i.at(size_t(k)) == t->i[0];
+    if (splat && t->complex())
+      splat = float_bits(t->type, t->im.at(size_t(k))) == float_bits(t->type, t->im[0]);
   }
   if (splat || t->size() == 0) {
-    Value* c = t->size() == 0  ? llvm::UndefValue::get(val_ty(v.type))
-               : t->floating() ? fconst(v.type, t->f[0])
-                               : iconst(v.type, t->i[0]);
-    v.scalar = c;
+    v.scalar = t->size() == 0 ? llvm::UndefValue::get(val_ty(v.type)) : elem_const(*t, 0);
     return v;
   }
   size_t off = (pool_.size() + 63) / 64 * 64;

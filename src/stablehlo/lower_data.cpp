@@ -107,6 +107,7 @@ Expected<std::vector<TVal>> Lowerer::lower_iota(const Op& op) {
   ElemType t = r.type;
   r.gen = [this, dim, t](const Idx& idx) -> Value* {
     Value* v = idx.empty() ? b.getInt64(0) : idx[dim];
+    if (is_complex(t)) return convert(ElemType::kI64, t, v);  // imaginary part 0
     if (is_float(t)) return from_double(t, b.CreateSIToFP(v, b.getDoubleTy()));
     return b.CreateTrunc(v, val_ty(t));
   };
@@ -119,7 +120,11 @@ Expected<std::vector<TVal>> Lowerer::lower_bitcast_convert(const Op& op, TVals& 
   int wi = bit_width(in[0].type), wr = bit_width(r.type);
   if (r.size() * wr != in[0].size() * wi)
     return err(op, ErrorCode::kInvalidInput, "bitcast_convert changes the number of bits");
-  if (r.type == ElemType::kBool || in[0].type == ElemType::kBool) return bitcast_bits(in[0], r);
+  if (r.type == ElemType::kBool || in[0].type == ElemType::kBool) {
+    if (is_complex(r.type) || is_complex(in[0].type))
+      return err(op, ErrorCode::kInvalidInput, "bitcast_convert of complex to or from i1/i2/i4");
+    return bitcast_bits(in[0], r);
+  }
   // The same bytes read as the result type (little-endian; between widths, the narrower
   // type's last dimension spans one wider element: spec C2).
   TVal x = in[0];

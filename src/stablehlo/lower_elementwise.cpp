@@ -79,7 +79,44 @@ Value* Lowerer::total_order_key(ElemType t, Value* x) {
   return b.CreateSelect(neg, b.CreateNot(bits), b.CreateOr(bits, sign));
 }
 
+Expected<Value*> Lowerer::complex_unary_op(const Op& op, OpCode code, ElemType t, Value* z) {
+  ElemType part = component(t);
+  switch (code) {
+    case OpCode::kNegate:
+      return b.CreateFNeg(z);
+    case OpCode::kReal:
+      return re(z);
+    case OpCode::kImag:
+      return im(z);
+    case OpCode::kAbs:  // the magnitude, of the part type
+      return libm("hypot", part, {re(z), im(z)});
+    default:
+      if (complex_unary(code) == nullptr)
+        return not_lowered(op, std::string(op_short_name(code)) + " on complex numbers");
+      return complex_call("tj_shlo_complex_unary", code, t, {z});
+  }
+}
+
+Expected<Value*> Lowerer::complex_binary_op(const Op& op, OpCode code, ElemType t, Value* x,
+                                            Value* y) {
+  switch (code) {
+    case OpCode::kAdd:  // exact in the part type, as in double then rounded
+      return b.CreateFAdd(x, y);
+    case OpCode::kSubtract:
+      return b.CreateFSub(x, y);
+    case OpCode::kMultiply:
+      return complex_mul(t, x, y);
+    default: {
+      Cplx v;
+      if (!complex_binary(code, Cplx(0, 0), Cplx(1, 0), v))
+        return not_lowered(op, std::string(op_short_name(code)) + " on complex numbers");
+      return complex_call("tj_shlo_complex_binary", code, t, {x, y});
+    }
+  }
+}
+
 Expected<Value*> Lowerer::unary(const Op& op, OpCode code, ElemType t, Value* x) {
+  if (is_complex(t)) return complex_unary_op(op, code, t, x);
   if (!is_fp(t)) {
     if (code == OpCode::kNegate) return b.CreateNeg(x);
     if (code == OpCode::kAbs)
@@ -151,6 +188,7 @@ Expected<Value*> Lowerer::unary(const Op& op, OpCode code, ElemType t, Value* x)
 }
 
 Expected<Value*> Lowerer::binary(const Op& op, OpCode code, ElemType t, Value* x, Value* y) {
+  if (is_complex(t)) return complex_binary_op(op, code, t, x, y);
   if (is_fp(t)) {
     if (code == OpCode::kAdd) return round16(t, b.CreateFAdd(x, y));
     if (code == OpCode::kSubtract) return round16(t, b.CreateFSub(x, y));
@@ -210,6 +248,14 @@ Expected<Value*> Lowerer::binary(const Op& op, OpCode code, ElemType t, Value* x
 
 Value* Lowerer::convert(ElemType from, ElemType to, Value* x) {
   if (from == to) return x;
+  if (is_complex(to)) {  // a real operand's imaginary part is 0
+    ElemType part = component(to);
+    if (is_complex(from))
+      return make_complex(to, convert(component(from), part, re(x)),
+                          convert(component(from), part, im(x)));
+    return make_complex(to, convert(from, part, x), fconst(part, 0.0));
+  }
+  if (is_complex(from)) return convert(component(from), to, re(x));  // the real part
   if (to == ElemType::kBool) {
     return is_fp(from) ? b.CreateFCmpUNE(x, llvm::ConstantFP::get(x->getType(), 0.0))
                        : b.CreateICmpNE(x, llvm::ConstantInt::get(x->getType(), 0));
@@ -246,11 +292,15 @@ Expected<std::vector<TVal>> Lowerer::lower_unary_op(const Op& op, TVals& in) {
     if (!is_float(x.type)) return err(op, ErrorCode::kInvalidInput, "is_finite needs floats");
     r.type = ElemType::kBool;
   }
+  if (is_complex(x.type) &&
+      (code == OpCode::kAbs || code == OpCode::kReal || code == OpCode::kImag))
+    r.type = component(x.type);  // a part, or the magnitude
   TJ_TRY(try_emit([&](Value* u) { return unary(op, code, x.type, u); }, x.type));
   const Op* o = &op;
-  r.gen = [this, x, code, o](const Idx& idx) -> Value* {
+  ElemType r_type = r.type;
+  r.gen = [this, x, code, o, r_type](const Idx& idx) -> Value* {
     auto v = unary(*o, code, x.type, at(x, idx));
-    return v.ok() ? *v : llvm::UndefValue::get(val_ty(x.type));
+    return v.ok() ? *v : llvm::UndefValue::get(val_ty(r_type));
   };
   return one(std::move(r));
 }
@@ -289,6 +339,19 @@ Expected<std::vector<TVal>> Lowerer::lower_elementwise(const Op& op, TVals& in) 
         Value* c = at(p, p.shape.empty() ? Idx{} : idx);
         return b.CreateSelect(c, at(x, idx), at(y, idx));
       };
+      return one(std::move(r));
+    }
+    case OpCode::kComplex: {
+      TJ_TRY(need(op, in, 2));
+      TJ_ASSIGN_OR_RETURN(TVal r, result_shape(op, 0));
+      TVal x = in[0], y = in[1];
+      TJ_TRY(shape_is(op, y.shape, x.shape, "rhs"));
+      TJ_TRY(shape_is(op, r.shape, x.shape, "the result"));
+      if (!is_complex(r.type) || x.type != y.type || component(r.type) != x.type)
+        return err(op, ErrorCode::kInvalidInput,
+                   "takes two f32 or f64 tensors of one type to complex<that type>");
+      ElemType t = r.type;
+      r.gen = [this, x, y, t](const Idx& idx) { return make_complex(t, at(x, idx), at(y, idx)); };
       return one(std::move(r));
     }
     case OpCode::kConvert: {
@@ -356,6 +419,28 @@ Expected<std::vector<TVal>> Lowerer::lower_compare(const Op& op, TVals& in) {
   r.gen = [this, x, y, preds, total](const Idx& idx) -> Value* {
     Value* a = at(x, idx);
     Value* c = at(y, idx);
+    if (is_complex(x.type)) {  // lexicographic (real, imaginary); NaN parts are unordered
+      Value *ar = re(a), *ai = im(a), *cr = re(c), *ci = im(c);
+      Value* eq = b.CreateAnd(b.CreateFCmpOEQ(ar, cr), b.CreateFCmpOEQ(ai, ci));
+      Value* lt = b.CreateOr(b.CreateFCmpOLT(ar, cr),
+                             b.CreateAnd(b.CreateFCmpOEQ(ar, cr), b.CreateFCmpOLT(ai, ci)));
+      Value* gt = b.CreateOr(b.CreateFCmpOGT(ar, cr),
+                             b.CreateAnd(b.CreateFCmpOEQ(ar, cr), b.CreateFCmpOGT(ai, ci)));
+      switch (preds[0]) {
+        case llvm::CmpInst::FCMP_OEQ:
+          return eq;
+        case llvm::CmpInst::FCMP_UNE:
+          return b.CreateNot(eq);
+        case llvm::CmpInst::FCMP_OLT:
+          return lt;
+        case llvm::CmpInst::FCMP_OLE:
+          return b.CreateOr(lt, eq);
+        case llvm::CmpInst::FCMP_OGT:
+          return gt;
+        default:
+          return b.CreateOr(gt, eq);
+      }
+    }
     if (is_float(x.type) && total) {
       return b.CreateICmp(preds[2], total_order_key(x.type, a), total_order_key(x.type, c));
     }

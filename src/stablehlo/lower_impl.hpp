@@ -169,6 +169,10 @@ class Lowerer {
         return b.getFloatTy();
       case ElemType::kF64:
         return b.getDoubleTy();
+      case ElemType::kC64:  // (real, imaginary) as a two-lane vector
+        return llvm::FixedVectorType::get(b.getFloatTy(), 2);
+      case ElemType::kC128:
+        return llvm::FixedVectorType::get(b.getDoubleTy(), 2);
     }
     return b.getInt8Ty();
   }
@@ -226,7 +230,10 @@ class Lowerer {
   Value* load_at(const TVal& v, Value* lin) {
     touch(v.buf);
     Value* p = b.CreateInBoundsGEP(mem_ty(v.type), v.ptr, lin);
-    Value* x = b.CreateLoad(mem_ty(v.type), p);
+    // Complex elements are aligned as their parts (a caller's complex128 array may be 8-aligned).
+    Value* x = is_complex(v.type)
+                   ? b.CreateAlignedLoad(mem_ty(v.type), p, llvm::Align(elem_bytes(v.type) / 2))
+                   : b.CreateLoad(mem_ty(v.type), p);
     switch (v.type) {
       case ElemType::kBool:
       case ElemType::kI2:
@@ -263,7 +270,12 @@ class Lowerer {
       default:
         break;
     }
-    b.CreateStore(x, b.CreateInBoundsGEP(mem_ty(v.type), v.ptr, lin));
+    Value* p = b.CreateInBoundsGEP(mem_ty(v.type), v.ptr, lin);
+    if (is_complex(v.type)) {
+      b.CreateAlignedStore(x, p, llvm::Align(elem_bytes(v.type) / 2));
+    } else {
+      b.CreateStore(x, p);
+    }
   }
   Value* at(const TVal& v, const Idx& idx) {
     if (v.scalar) return v.scalar;
@@ -432,7 +444,8 @@ class Lowerer {
     llvm::FunctionCallee f = M.getOrInsertFunction(name, fty);
     if (auto* fn = llvm::dyn_cast<llvm::Function>(f.getCallee())) {
       fn->setDoesNotThrow();
-      if (std::string(name) != "tj_shlo_sgemm" && std::string(name) != "tj_shlo_probe")
+      if (std::string(name) != "tj_shlo_sgemm" && std::string(name) != "tj_shlo_probe" &&
+          std::string(name) != "tj_shlo_fft" && std::string(name) != "tj_shlo_triangular_solve")
         fn->setDoesNotAccessMemory();
     }
     return b.CreateCall(f, args);
@@ -443,6 +456,47 @@ class Lowerer {
     return from_double(t, call(name, b.getDoubleTy(), ds));
   }
   Value* fconst(ElemType t, double v) { return llvm::ConstantFP::get(val_ty(t), v); }
+  // Element k of a known tensor as a constant of its value type.
+  Value* elem_const(const Tensor& t, size_t k) {
+    if (t.complex()) {
+      llvm::Type* part = val_ty(component(t.type));
+      return llvm::ConstantVector::get(
+          {llvm::ConstantFP::get(part, t.f.at(k)), llvm::ConstantFP::get(part, t.im.at(k))});
+    }
+    return t.floating() ? fconst(t.type, t.f.at(k)) : iconst(t.type, t.i.at(k));
+  }
+  // ---- complex values: (real, imaginary) in a two-lane vector of the part type ----
+  Value* re(Value* z) { return b.CreateExtractElement(z, uint64_t(0)); }
+  Value* im(Value* z) { return b.CreateExtractElement(z, uint64_t(1)); }
+  Value* make_complex(ElemType t, Value* r, Value* i) {
+    Value* z = llvm::PoisonValue::get(val_ty(t));
+    return b.CreateInsertElement(b.CreateInsertElement(z, r, uint64_t(0)), i, uint64_t(1));
+  }
+  // A runtime helper computing one complex op in double (semantics.hpp), its result rounded
+  // to t's parts: both paths agree bit for bit.
+  Value* complex_call(const char* helper, OpCode code, ElemType t, std::vector<Value*> zs) {
+    ElemType part = component(t);
+    std::vector<Value*> args{b.getInt32(int32_t(code))};
+    for (Value* z : zs) {
+      args.push_back(to_double(part, re(z)));
+      args.push_back(to_double(part, im(z)));
+    }
+    Value* r = call(helper, llvm::StructType::get(C, {b.getDoubleTy(), b.getDoubleTy()}), args);
+    return make_complex(t, from_double(part, b.CreateExtractValue(r, 0)),
+                        from_double(part, b.CreateExtractValue(r, 1)));
+  }
+  // x * y as std::complex<double> multiplies finite values, (ac - bd) + (ad + bc)i in double,
+  // rounded to t's parts.
+  Value* complex_mul(ElemType t, Value* x, Value* y) {
+    ElemType part = component(t);
+    Value *a = to_double(part, re(x)), *bb = to_double(part, im(x));
+    Value *c = to_double(part, re(y)), *d = to_double(part, im(y));
+    Value* r = b.CreateFSub(b.CreateFMul(a, c), b.CreateFMul(bb, d));
+    Value* i = b.CreateFAdd(b.CreateFMul(a, d), b.CreateFMul(bb, c));
+    return make_complex(t, from_double(part, r), from_double(part, i));
+  }
+  Expected<Value*> complex_unary_op(const Op& op, OpCode code, ElemType t, Value* z);
+  Expected<Value*> complex_binary_op(const Op& op, OpCode code, ElemType t, Value* x, Value* y);
   Value* iconst(ElemType t, int64_t v) { return llvm::ConstantInt::get(val_ty(t), uint64_t(v)); }
   Value* to_i64(ElemType t, Value* x) {
     return is_unsigned(t) || t == ElemType::kBool ? b.CreateZExt(x, i64()) : b.CreateSExt(x, i64());
@@ -553,18 +607,22 @@ class Lowerer {
   Expected<std::vector<TVal>> lower_reduce_window(const Op& op, std::vector<TVal> in,
                                                   const Scope& scope);
   Expected<TVal> lower_dot(const Op& op, TVal L, TVal R);
+  Expected<TVal> lower_fft(const Op& op, TVal x);
+  Expected<TVal> lower_triangular_solve(const Op& op, TVal a, TVal x);
   Expected<std::vector<TVal>> lower_scatter(const Op& op, std::vector<TVal> in, const Scope& scope);
   Expected<TVal> lower_gather(const Op& op, std::vector<TVal> in);
   Expected<TVal> lower_convolution(const Op& op, TVal L, TVal K);
   Expected<TVal> lower_select_and_scatter(const Op& op, std::vector<TVal> in, const Scope& scope);
   // acc = acc + x * y in type t, each step rounded as the evaluator does.
   Value* mul_add(ElemType t, Value* acc, Value* x, Value* y) {
+    if (is_complex(t)) return b.CreateFAdd(acc, complex_mul(t, x, y));
     if (is_float(t)) return round16(t, b.CreateFAdd(acc, round16(t, b.CreateFMul(x, y))));
     if (t == ElemType::kBool) return b.CreateOr(acc, b.CreateAnd(x, y));
     return b.CreateAdd(acc, b.CreateMul(x, y));
   }
   Value* zero_of(ElemType t) {
-    return is_float(t) ? static_cast<Value*>(llvm::ConstantFP::get(val_ty(t), 0.0)) : iconst(t, 0);
+    return is_float(t) || is_complex(t) ? static_cast<Value*>(llvm::ConstantFP::get(val_ty(t), 0.0))
+                                        : iconst(t, 0);
   }
   Expected<std::vector<TVal>> lower_sort(const Op& op, std::vector<TVal> in, const Scope& scope);
   Expected<std::vector<TVal>> lower_top_k(const Op& op, std::vector<TVal> in);

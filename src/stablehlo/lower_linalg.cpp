@@ -4,6 +4,7 @@
 // sgemm for f32 NHWC x HWIO, else the direct formula).
 #include <algorithm>
 
+#include "stablehlo/fft.hpp"
 #include "stablehlo/lower_impl.hpp"
 
 namespace tierjit::shlo::lower_impl {
@@ -21,7 +22,17 @@ Expected<std::vector<TVal>> Lowerer::lower_linalg(const Op& op, TVals& in) {
       TJ_ASSIGN_OR_RETURN(TVal r, lower_convolution(op, in[0], in[1]));
       return one(std::move(r));
     }
-    default:  // triangular_solve
+    case OpCode::kFft: {
+      TJ_TRY(need(op, in, 1));
+      TJ_ASSIGN_OR_RETURN(TVal r, lower_fft(op, in[0]));
+      return one(std::move(r));
+    }
+    case OpCode::kTriangularSolve: {
+      TJ_TRY(need(op, in, 2));
+      TJ_ASSIGN_OR_RETURN(TVal r, lower_triangular_solve(op, in[0], in[1]));
+      return one(std::move(r));
+    }
+    default:
       return not_lowered(op, "this operation");
   }
 }
@@ -161,6 +172,82 @@ Expected<TVal> Lowerer::lower_convolution(const Op& op, TVal L, TVal K) {
     });
     store_at(out, linear(out.shape, ri), b.CreateLoad(val_ty(t), acc));
   });
+  return out;
+}
+
+// ---- fft: the transforms are a runtime helper's (fft.hpp), as the evaluator computes them ----
+
+Expected<TVal> Lowerer::lower_fft(const Op& op, TVal x) {
+  TJ_ASSIGN_OR_RETURN(TVal r, result_shape(op, 0));
+  FftSpec spec;
+  if (std::string why =
+          fft_spec(op, x.shape, is_complex(x.type), r.shape, is_complex(r.type), spec);
+      !why.empty())
+    return err(op, ErrorCode::kInvalidInput, why);
+  if (!(is_float(x.type) || is_complex(x.type)) || component(x.type) != component(r.type) ||
+      (component(x.type) != ElemType::kF32 && component(x.type) != ElemType::kF64))
+    return err(op, ErrorCode::kInvalidInput,
+               "fft takes f32, f64 or complex parts of one of them (C2, C3)");
+  TVal out = new_buffer(r.type, r.shape);
+  if (r.size() == 0) return out;
+  x = materialize(x);
+  touch(x.buf);
+  touch(out.buf);
+  std::vector<int64_t> n = spec.length;
+  n.resize(3, 1);
+  call("tj_shlo_fft", b.getVoidTy(),
+       {b.getInt32(int32_t(spec.type)), b.getInt32(int32_t(x.type)), b.getInt32(int32_t(r.type)),
+        b.getInt64(int64_t(spec.length.size())), b.getInt64(n[0]), b.getInt64(n[1]),
+        b.getInt64(n[2]), b.getInt64(spec.batch), x.ptr, out.ptr});
+  return out;
+}
+
+// ---- triangular_solve: a runtime helper running the evaluator's substitution ----
+
+Expected<TVal> Lowerer::lower_triangular_solve(const Op& op, TVal a, TVal x) {
+  TJ_ASSIGN_OR_RETURN(TVal r, result_shape(op, 0));
+  size_t rank = a.shape.size();
+  if (!(is_float(a.type) || is_complex(a.type)) || a.type != x.type || r.type != x.type ||
+      rank < 2 || x.shape.size() != rank || r.shape != x.shape ||
+      a.shape[rank - 1] != a.shape[rank - 2])
+    return err(op, ErrorCode::kInvalidInput,
+               "triangular_solve needs float or complex a[..., m, m] and b of the result's "
+               "shape and type");
+  for (size_t d = 0; d + 2 < rank; ++d)
+    if (a.shape[d] != x.shape[d])
+      return err(op, ErrorCode::kInvalidInput, "a and b differ in a batch dimension");
+  auto flag = [&](const char* k) {
+    const Attr* v = op.attr(k);
+    return v && v->b;
+  };
+  bool left = flag("left_side");
+  if (x.shape[left ? rank - 2 : rank - 1] != a.shape[rank - 1])
+    return err(op, ErrorCode::kInvalidInput, "b's solved dimension does not match a");
+  const Attr* ta = op.attr("transpose_a");
+  bool trans = ta && ta->source.find("NO_TRANSPOSE") == std::string::npos &&
+               (ta->source.find("TRANSPOSE") != std::string::npos ||
+                ta->source.find("ADJOINT") != std::string::npos);
+  bool conj = trans && ta->source.find("ADJOINT") != std::string::npos;
+  int32_t flags = (left ? 1 : 0) | (flag("lower") ? 2 : 0) | (flag("unit_diagonal") ? 4 : 0) |
+                  (trans ? 8 : 0) | (conj ? 16 : 0);
+  TVal out = new_buffer(r.type, r.shape);
+  if (r.size() == 0) return out;
+  a = materialize(a);
+  x = materialize(x);
+  // Both shapes go to the helper through the constant pool.
+  size_t off = (pool_.size() + 63) / 64 * 64;
+  pool_.resize(off);
+  for (const auto* dims : {&a.shape, &x.shape})
+    for (int64_t d : *dims)
+      for (int byte = 0; byte < 8; ++byte) pool_.push_back(uint8_t(uint64_t(d) >> (8 * byte)));
+  Value* a_dims = b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), consts_, off);
+  Value* b_dims = b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), consts_, off + 8 * rank);
+  touch(a.buf);
+  touch(x.buf);
+  touch(out.buf);
+  call("tj_shlo_triangular_solve", b.getVoidTy(),
+       {b.getInt32(int32_t(r.type)), b.getInt64(int64_t(rank)), a_dims, b_dims, b.getInt32(flags),
+        a.ptr, x.ptr, out.ptr});
   return out;
 }
 

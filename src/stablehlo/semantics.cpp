@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <complex>
 #include <cstring>
+#include <type_traits>
 
 #include "stablehlo/attrs.hpp"
 
@@ -202,31 +204,35 @@ Status run_check(const Op& op, const std::string& name, const std::vector<Tensor
     tol = a->kind == Attr::Kind::kFloat ? a->f : double(a->i);
   int64_t max_ulp = 3;
   if (const Attr* a = op.attr("max_ulp_difference")) max_ulp = a->i;
+  // One float (or one part of a complex) against its expectation, by the check's kind.
+  auto agree = [&](double a, double b) -> Expected<bool> {
+    if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+    if (kind == "expect_eq") return a == b && std::signbit(a) == std::signbit(b);
+    if (kind == "expect_close") {
+      if (!std::isfinite(a) || !std::isfinite(b))
+        return float_bits(got.type, a) == float_bits(got.type, b);
+      uint64_t oa = ordered_bits(component(got.type), a), ob = ordered_bits(component(got.type), b);
+      return (oa > ob ? oa - ob : ob - oa) <= uint64_t(max_ulp);
+    }
+    if (kind == "expect_almost_eq")
+      return (std::isinf(a) || std::isinf(b)) ? a == b : std::fabs(a - b) <= tol;
+    return err(op, ErrorCode::kUnsupported, name + " is not supported");
+  };
   for (int64_t k = 0; k < got.size(); ++k) {
     bool ok = true;
     if (!got.floating()) {
       ok = got.i.at(size_t(k)) == want->i.at(size_t(k));
     } else {
-      double a = got.f.at(size_t(k)), b = want->f.at(size_t(k));
-      if (std::isnan(a) || std::isnan(b)) {
-        ok = std::isnan(a) && std::isnan(b);
-      } else if (kind == "expect_eq") {
-        ok = a == b && std::signbit(a) == std::signbit(b);
-      } else if (kind == "expect_close") {
-        if (!std::isfinite(a) || !std::isfinite(b)) {
-          ok = float_bits(got.type, a) == float_bits(got.type, b);
-        } else {
-          uint64_t oa = ordered_bits(got.type, a), ob = ordered_bits(got.type, b);
-          ok = (oa > ob ? oa - ob : ob - oa) <= uint64_t(max_ulp);
-        }
-      } else if (kind == "expect_almost_eq") {
-        ok = (std::isinf(a) || std::isinf(b)) ? a == b : std::fabs(a - b) <= tol;
-      } else {
-        return err(op, ErrorCode::kUnsupported, name + " is not supported");
+      TJ_ASSIGN_OR_RETURN(ok, agree(got.f.at(size_t(k)), want->f.at(size_t(k))));
+      if (ok && got.complex()) {
+        TJ_ASSIGN_OR_RETURN(ok, agree(got.im.at(size_t(k)), want->im.at(size_t(k))));
       }
     }
     if (!ok) {
       auto show = [&](const Tensor& t) {
+        if (t.complex())
+          return "(" + std::to_string(t.f.at(size_t(k))) + ", " +
+                 std::to_string(t.im.at(size_t(k))) + ")";
         return t.floating() ? std::to_string(t.f.at(size_t(k))) : std::to_string(t.i.at(size_t(k)));
       };
       return fail("element " + std::to_string(k) + " is " + show(got) + ", expected " +
@@ -234,6 +240,199 @@ Status run_check(const Op& op, const std::string& name, const std::vector<Tensor
     }
   }
   return {};
+}
+
+namespace {
+
+// exp(z) - 1 without cancellation for small z: expm1(x) cos y - 2 sin^2(y/2) + i e^x sin y.
+Cplx cexpm1(Cplx z) {
+  double x = z.real(), y = z.imag(), h = std::sin(y / 2);
+  return {std::expm1(x) * std::cos(y) - 2 * h * h, std::exp(x) * std::sin(y)};
+}
+// log(1 + z) without cancellation for small z: log|1 + z| = log1p(x (2 + x) + y^2) / 2.
+Cplx clog1p(Cplx z) {
+  double x = z.real(), y = z.imag();
+  if (std::fabs(x) > 0.5 || std::fabs(y) > 0.5) return std::log(1.0 + z);
+  return {std::log1p(x * (2 + x) + y * y) / 2, std::atan2(y, 1 + x)};
+}
+// sign(z) (spec "sign"): z / |z|, 0 for 0, NaN for NaN parts.
+Cplx csign(Cplx z) {
+  if (std::isnan(z.real()) || std::isnan(z.imag())) return {NAN, NAN};
+  if (z == Cplx(0, 0)) return z;
+  return z / std::abs(z);
+}
+
+}  // namespace
+
+Cplx (*complex_unary(OpCode code))(Cplx) {
+  switch (code) {
+    case OpCode::kNegate:
+      return [](Cplx z) { return -z; };
+    case OpCode::kSqrt:
+      return [](Cplx z) { return std::sqrt(z); };
+    case OpCode::kRsqrt:
+      return [](Cplx z) { return 1.0 / std::sqrt(z); };
+    case OpCode::kExponential:
+      return [](Cplx z) { return std::exp(z); };
+    case OpCode::kExponentialMinusOne:
+      return cexpm1;
+    case OpCode::kLog:
+      return [](Cplx z) { return std::log(z); };
+    case OpCode::kLogPlusOne:
+      return clog1p;
+    case OpCode::kLogistic:
+      return [](Cplx z) { return 1.0 / (1.0 + std::exp(-z)); };
+    case OpCode::kSine:
+      return [](Cplx z) { return std::sin(z); };
+    case OpCode::kCosine:
+      return [](Cplx z) { return std::cos(z); };
+    case OpCode::kTan:
+      return [](Cplx z) { return std::tan(z); };
+    case OpCode::kTanh:
+      return [](Cplx z) { return std::tanh(z); };
+    case OpCode::kSign:
+      return csign;
+    case OpCode::kCbrt:  // the principal cube root
+      return [](Cplx z) { return z == Cplx(0, 0) ? z : std::exp(std::log(z) / 3.0); };
+    case OpCode::kSinh:
+      return [](Cplx z) { return std::sinh(z); };
+    case OpCode::kCosh:
+      return [](Cplx z) { return std::cosh(z); };
+    case OpCode::kAsin:
+      return [](Cplx z) { return std::asin(z); };
+    case OpCode::kAcos:
+      return [](Cplx z) { return std::acos(z); };
+    case OpCode::kAtan:
+      return [](Cplx z) { return std::atan(z); };
+    case OpCode::kAsinh:
+      return [](Cplx z) { return std::asinh(z); };
+    case OpCode::kAcosh:
+      return [](Cplx z) { return std::acosh(z); };
+    case OpCode::kAtanh:
+      return [](Cplx z) { return std::atanh(z); };
+    default:
+      return nullptr;
+  }
+}
+
+int complex_order(Cplx a, Cplx b) {
+  if (std::isnan(a.real()) || std::isnan(a.imag()) || std::isnan(b.real()) || std::isnan(b.imag()))
+    return 2;
+  if (a.real() != b.real()) return a.real() < b.real() ? -1 : 1;
+  if (a.imag() != b.imag()) return a.imag() < b.imag() ? -1 : 1;
+  return 0;
+}
+
+bool complex_binary(OpCode code, Cplx x, Cplx y, Cplx& v) {
+  switch (code) {
+    case OpCode::kAdd:
+      v = x + y;
+      return true;
+    case OpCode::kSubtract:
+      v = x - y;
+      return true;
+    case OpCode::kMultiply:
+      v = x * y;
+      return true;
+    case OpCode::kDivide:
+      v = x / y;
+      return true;
+    case OpCode::kPower:
+      // 0^y: 1 for y = 0, 0 for Re y > 0 (std::pow takes log 0 = -inf and gives NaN).
+      if (x == Cplx(0, 0)) {
+        v = y == Cplx(0, 0) ? Cplx(1, 0) : y.real() > 0 ? Cplx(0, 0) : Cplx(NAN, NAN);
+      } else {
+        v = std::pow(x, y);
+      }
+      return true;
+    case OpCode::kAtan2:  // -i log((y + i x) / sqrt(x^2 + y^2)), the StableHLO interpreter's
+      v = Cplx(0, -1) * std::log((y + Cplx(0, 1) * x) / std::sqrt(y * y + x * x));
+      return true;
+    case OpCode::kMaximum:
+    case OpCode::kMinimum: {
+      int c = complex_order(x, y);
+      v = c == 2 ? Cplx(NAN, NAN) : ((c >= 0) == (code == OpCode::kMaximum) ? x : y);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+namespace {
+
+// T is double for real types, Cplx for complex ones.
+template <class T>
+void solve_triangular(const Tensor& a, const Tensor& b, Tensor& r, bool left, bool lower, bool unit,
+                      bool trans, bool conj) {
+  auto at = [](const Tensor& t, int64_t k) -> T {
+    if constexpr (std::is_same_v<T, Cplx>) {
+      return Cplx(t.f.at(size_t(k)), t.im.at(size_t(k)));
+    } else {
+      return t.f.at(size_t(k));
+    }
+  };
+  size_t rank = a.shape.size();
+  int64_t m = a.shape.at(rank - 1);
+  int64_t rows = b.shape.at(rank - 2), cols = b.shape.at(rank - 1);
+  int64_t batches = a.size() / (m * m);
+  // M = op(triangle of a); M is lower triangular iff lower != trans.
+  bool m_lower = lower != trans;
+  std::vector<T> M(static_cast<size_t>(m * m));
+  std::vector<T> x(static_cast<size_t>(m));
+  for (int64_t bt = 0; bt < batches; ++bt) {
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < m; ++j) {
+        int64_t si = trans ? j : i, sj = trans ? i : j;
+        bool in_tri = lower ? sj <= si : sj >= si;
+        T v = si == sj && unit ? T(1.0) : in_tri ? at(a, bt * m * m + si * m + sj) : T(0.0);
+        if constexpr (std::is_same_v<T, Cplx>) {
+          if (conj) v = std::conj(v);
+        }
+        M.at(size_t(i * m + j)) = v;
+      }
+    // left: M X = B column by column; right: X M = B <=> M^T X^T = B^T row by row.
+    int64_t systems = left ? cols : rows;
+    for (int64_t s = 0; s < systems; ++s) {
+      auto bval = [&](int64_t i) {
+        int64_t row = left ? i : s, col = left ? s : i;
+        return at(b, bt * rows * cols + row * cols + col);
+      };
+      auto mval = [&](int64_t i, int64_t j) {
+        return left ? M.at(size_t(i * m + j)) : M.at(size_t(j * m + i));
+      };
+      bool forward = left ? m_lower : !m_lower;
+      for (int64_t t = 0; t < m; ++t) {
+        int64_t i = forward ? t : m - 1 - t;
+        T acc = bval(i);
+        for (int64_t u = 0; u < t; ++u) {
+          int64_t j = forward ? u : m - 1 - u;
+          acc -= mval(i, j) * x.at(size_t(j));
+        }
+        x.at(size_t(i)) = acc / mval(i, i);
+      }
+      for (int64_t i = 0; i < m; ++i) {
+        int64_t row = left ? i : s, col = left ? s : i;
+        int64_t k = bt * rows * cols + row * cols + col;
+        if constexpr (std::is_same_v<T, Cplx>) {
+          r.f.at(size_t(k)) = round_float(r.type, x.at(size_t(i)).real());
+          r.im.at(size_t(k)) = round_float(r.type, x.at(size_t(i)).imag());
+        } else {
+          r.f.at(size_t(k)) = round_float(r.type, x.at(size_t(i)));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void triangular_solve(const Tensor& a, const Tensor& b, Tensor& r, const TriangularSolve& how) {
+  if (r.complex()) {
+    solve_triangular<Cplx>(a, b, r, how.left, how.lower, how.unit, how.trans, how.conj);
+  } else {
+    solve_triangular<double>(a, b, r, how.left, how.lower, how.unit, how.trans, how.conj);
+  }
 }
 
 }  // namespace tierjit::shlo

@@ -6,6 +6,7 @@
 // suite (their comparison and the outcomes collected).
 #pragma once
 
+#include <complex>
 #include <map>
 #include <string>
 #include <vector>
@@ -52,6 +53,29 @@ double next_after(ElemType t, double x, double y);
 int64_t int_pow(ElemType t, int64_t base, int64_t e);
 /// x rounded to `eb` exponent and `mb` mantissa bits (spec "reduce_precision"), then to t.
 double reduce_precision(ElemType t, double x, int64_t eb, int64_t mb);
+/// Complex elements (complex<f32>, complex<f64>) are computed in complex<double> by both
+/// paths and rounded part by part to the element type.
+using Cplx = std::complex<double>;
+/// The complex function of a unary op (spec "Ops"; expm1 and log1p without cancellation near
+/// 0, sign z/|z|, cbrt the principal root), or null when the op has none on complex numbers.
+Cplx (*complex_unary(OpCode code))(Cplx);
+/// x OP y on complex numbers into v (add, subtract, multiply, divide, power with 0^y defined,
+/// atan2 as -i log((y + ix)/sqrt(x^2 + y^2)), maximum/minimum in lexicographic order); false
+/// when OP has no complex form.
+bool complex_binary(OpCode code, Cplx x, Cplx y, Cplx& v);
+/// The lexicographic order of (real, imaginary) pairs (spec "compare", "maximum",
+/// "minimum"): -1, 0 or 1, and 2 when a part is NaN.
+int complex_order(Cplx a, Cplx b);
+/// triangular_solve's attributes: op(a) = a, its transpose (TRANSPOSE) or its conjugate
+/// transpose (ADJOINT: trans and conj).
+struct TriangularSolve {
+  bool left = false, lower = false, unit = false, trans = false, conj = false;
+};
+/// Solves op(a) x = b (left) or x op(a) = b for each batch of a[..., m, m] and b into r, of
+/// b's shape and type (spec "triangular_solve"): only a's `lower` or upper triangle is read,
+/// its diagonal taken as ones with `unit`; by substitution in double (complex<double>),
+/// rounded to the element type. Shapes and types are the caller's to check.
+void triangular_solve(const Tensor& a, const Tensor& b, Tensor& r, const TriangularSolve& how);
 /// The bits of float x of type t mapped to an integer whose order is the IEEE total order
 /// (-NaN < -inf < ... < -0 < +0 < ... < +inf < +NaN): compare's TOTALORDER, top_k, ULP distances.
 uint64_t ordered_bits(ElemType t, double x);

@@ -12,14 +12,31 @@ namespace tierjit::shlo {
 
 Expected<ElemType> parse_elem_type(std::string_view n) {
   static const std::pair<const char*, ElemType> kTypes[] = {
-      {"i1", ElemType::kBool},  {"i8", ElemType::kI8},    {"i16", ElemType::kI16},
-      {"i32", ElemType::kI32},  {"i64", ElemType::kI64},  {"si8", ElemType::kI8},
-      {"si16", ElemType::kI16}, {"si32", ElemType::kI32}, {"si64", ElemType::kI64},
-      {"ui8", ElemType::kU8},   {"ui16", ElemType::kU16}, {"ui32", ElemType::kU32},
-      {"ui64", ElemType::kU64}, {"f16", ElemType::kF16},  {"bf16", ElemType::kBF16},
-      {"f32", ElemType::kF32},  {"f64", ElemType::kF64},  {"i2", ElemType::kI2},
-      {"i4", ElemType::kI4},    {"si2", ElemType::kI2},   {"si4", ElemType::kI4},
-      {"ui2", ElemType::kU2},   {"ui4", ElemType::kU4},
+      {"i1", ElemType::kBool},
+      {"i8", ElemType::kI8},
+      {"i16", ElemType::kI16},
+      {"i32", ElemType::kI32},
+      {"i64", ElemType::kI64},
+      {"si8", ElemType::kI8},
+      {"si16", ElemType::kI16},
+      {"si32", ElemType::kI32},
+      {"si64", ElemType::kI64},
+      {"ui8", ElemType::kU8},
+      {"ui16", ElemType::kU16},
+      {"ui32", ElemType::kU32},
+      {"ui64", ElemType::kU64},
+      {"f16", ElemType::kF16},
+      {"bf16", ElemType::kBF16},
+      {"f32", ElemType::kF32},
+      {"f64", ElemType::kF64},
+      {"i2", ElemType::kI2},
+      {"i4", ElemType::kI4},
+      {"si2", ElemType::kI2},
+      {"si4", ElemType::kI4},
+      {"ui2", ElemType::kU2},
+      {"ui4", ElemType::kU4},
+      {"complex<f32>", ElemType::kC64},
+      {"complex<f64>", ElemType::kC128},
   };
   for (auto [name, t] : kTypes)
     if (n == name) return t;
@@ -30,11 +47,15 @@ Expected<ElemType> parse_elem_type(std::string_view n) {
 const char* elem_name(ElemType t) { return stablehlo::dtype_name(t); }
 
 bool is_float(ElemType t) { return t >= ElemType::kF16 && t <= ElemType::kF64; }
+bool is_complex(ElemType t) { return t == ElemType::kC64 || t == ElemType::kC128; }
+ElemType component(ElemType t) {
+  return t == ElemType::kC64 ? ElemType::kF32 : t == ElemType::kC128 ? ElemType::kF64 : t;
+}
 bool is_unsigned(ElemType t) {
   return (t >= ElemType::kU8 && t <= ElemType::kU64) || t == ElemType::kU2 || t == ElemType::kU4;
 }
 int bit_width(ElemType t) {
-  static const int kBits[] = {1, 8, 16, 32, 64, 8, 16, 32, 64, 16, 16, 32, 64, 2, 4, 2, 4};
+  static const int kBits[] = {1, 8, 16, 32, 64, 8, 16, 32, 64, 16, 16, 32, 64, 2, 4, 2, 4, 64, 128};
   return kBits[int(t)];
 }
 
@@ -59,6 +80,7 @@ FloatFormat format(ElemType t) {
 }  // namespace
 
 double round_float(ElemType t, double x) {
+  t = component(t);
   if (t == ElemType::kF64 || !std::isfinite(x) || x == 0) return x;
   if (t == ElemType::kF32) return double(float(x));  // one IEEE rounding
   FloatFormat f = format(t);
@@ -83,7 +105,7 @@ int64_t wrap_int(ElemType t, int64_t v) {
 }
 
 uint64_t float_bits(ElemType t, double x) {
-  switch (t) {
+  switch (component(t)) {
     case ElemType::kF64: {
       uint64_t b;
       std::memcpy(&b, &x, 8);
@@ -122,7 +144,7 @@ uint64_t float_bits(ElemType t, double x) {
 }
 
 double float_from_bits(ElemType t, uint64_t b) {
-  switch (t) {
+  switch (component(t)) {
     case ElemType::kF64: {
       double v;
       std::memcpy(&v, &b, 8);
@@ -201,6 +223,7 @@ Expected<Tensor> make_tensor(const Type& type) {
   int64_t n = t.size();
   if (t.floating()) {
     t.f.assign(size_t(n), 0.0);
+    if (t.complex()) t.im.assign(size_t(n), 0.0);
   } else {
     t.i.assign(size_t(n), 0);
   }
@@ -215,6 +238,24 @@ Status set_literal(Tensor& t, size_t k, std::string_view lit) {
     return make_error(ErrorCode::kInvalidInput, "malformed " + std::string(elem_name(t.type)) +
                                                     " literal '" + std::string(lit) + "'");
   };
+  if (t.complex()) {  // "(re, im)"
+    size_t comma = lit.find(',');
+    if (lit.size() < 5 || lit.front() != '(' || lit.back() != ')' || comma == lit.npos)
+      return bad();
+    Tensor part;
+    part.type = component(t.type);
+    part.f.assign(1, 0.0);
+    auto trim = [](std::string_view v) {
+      while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.remove_prefix(1);
+      while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.remove_suffix(1);
+      return v;
+    };
+    TJ_TRY(set_literal(part, 0, trim(lit.substr(1, comma - 1))));
+    t.f[k] = part.f[0];
+    TJ_TRY(set_literal(part, 0, trim(lit.substr(comma + 1, lit.size() - comma - 2))));
+    t.im[k] = part.f[0];
+    return {};
+  }
   if (lit == "true" || lit == "false") {
     double v = lit == "true" ? 1 : 0;
     if (t.floating()) {
@@ -276,6 +317,7 @@ Expected<Tensor> parse_dense(std::string_view body, const Type& type, DenseForm 
   auto allocate = [&t](size_t count) {
     if (t.floating()) {
       t.f.assign(count, 0.0);
+      if (t.complex()) t.im.assign(count, 0.0);
     } else {
       t.i.assign(count, 0);
     }
@@ -292,8 +334,9 @@ Expected<Tensor> parse_dense(std::string_view body, const Type& type, DenseForm 
       return make_error(ErrorCode::kInvalidInput, "malformed hex dense literal");
     }
     hex.remove_prefix(2);
-    int width = std::max(1, bit_width(t.type) / 8);
-    size_t count = hex.size() / 2 / size_t(width);
+    int width = std::max(1, bit_width(component(t.type)) / 8);
+    const size_t parts = t.complex() ? 2 : 1;  // complex: real, then imaginary part
+    size_t count = hex.size() / 2 / size_t(width) / parts;
     if (count != n && count != 1) {
       return make_error(ErrorCode::kInvalidInput, "hex dense literal holds " +
                                                       std::to_string(count) + " elements, " +
@@ -304,8 +347,8 @@ Expected<Tensor> parse_dense(std::string_view body, const Type& type, DenseForm 
       n = 1;
     }
     allocate(n);
-    for (size_t k = 0; k < n; ++k) {
-      size_t src = count == 1 ? 0 : k;
+    for (size_t k = 0; k < n * parts; ++k) {
+      size_t src = count == 1 ? k % parts : k;
       uint64_t bits = 0;
       for (int b = width - 1; b >= 0; --b) {
         unsigned byte = 0;
@@ -316,7 +359,9 @@ Expected<Tensor> parse_dense(std::string_view body, const Type& type, DenseForm 
         }
         bits = (bits << 8) | byte;
       }
-      if (t.floating()) {
+      if (t.complex()) {
+        (k % 2 ? t.im : t.f)[k / 2] = float_from_bits(t.type, bits);
+      } else if (t.floating()) {
         t.f[k] = float_from_bits(t.type, bits);
       } else {
         t.i[k] = wrap_int(t.type, int64_t(bits));
@@ -333,8 +378,18 @@ Expected<Tensor> parse_dense(std::string_view body, const Type& type, DenseForm 
       ++i;
       continue;
     }
-    if (c == '(') return make_error(ErrorCode::kUnsupported, "complex literals are not supported");
     size_t b = i;
+    if (c == '(') {  // a complex literal, "(re, im)": one leaf
+      size_t close = body.find(')', i);
+      if (close == body.npos || !t.complex()) {
+        return make_error(
+            ErrorCode::kInvalidInput,
+            "complex literal '" + std::string(body.substr(i, 24)) + "' for " + type.text);
+      }
+      i = close + 1;
+      leaves.push_back(body.substr(b, i - b));
+      continue;
+    }
     while (i < body.size() && body[i] != ',' && body[i] != ']' &&
            !std::isspace(static_cast<unsigned char>(body[i])))
       ++i;
@@ -350,6 +405,7 @@ Expected<Tensor> parse_dense(std::string_view body, const Type& type, DenseForm 
     TJ_TRY(set_literal(t, 0, leaves[0]));
     if (t.floating()) {
       std::fill(t.f.begin(), t.f.end(), t.f.empty() ? 0.0 : t.f[0]);
+      if (t.complex()) std::fill(t.im.begin(), t.im.end(), t.im.empty() ? 0.0 : t.im[0]);
     } else {
       std::fill(t.i.begin(), t.i.end(), t.i.empty() ? 0 : t.i[0]);
     }
@@ -370,6 +426,17 @@ int elem_bytes(ElemType t) { return bit_width(t) < 8 ? 1 : bit_width(t) / 8; }
 std::vector<uint8_t> to_bytes(const Tensor& t) {
   int w = elem_bytes(t.type);
   std::vector<uint8_t> out(size_t(t.size()) * size_t(w));
+  if (t.complex()) {  // real part, then imaginary part
+    int h = w / 2;
+    for (int64_t k = 0; k < t.size(); ++k) {
+      for (int part = 0; part < 2; ++part) {
+        uint64_t bits = float_bits(t.type, (part ? t.im : t.f)[size_t(k)]);
+        for (int b = 0; b < h; ++b)
+          out[size_t(k) * size_t(w) + size_t(part * h + b)] = uint8_t(bits >> (8 * b));
+      }
+    }
+    return out;
+  }
   for (int64_t k = 0; k < t.size(); ++k) {
     uint64_t bits = t.floating() ? float_bits(t.type, t.f[size_t(k)]) : uint64_t(t.i[size_t(k)]);
     for (int b = 0; b < w; ++b) out[size_t(k) * size_t(w) + size_t(b)] = uint8_t(bits >> (8 * b));
@@ -383,6 +450,20 @@ Tensor from_bytes(ElemType type, const std::vector<int64_t>& shape, const uint8_
   out.shape = shape;
   int w = elem_bytes(type);
   int64_t n = out.size();
+  if (out.complex()) {
+    out.f.resize(size_t(n));
+    out.im.resize(size_t(n));
+    int h = w / 2;
+    for (int64_t k = 0; k < n; ++k) {
+      for (int part = 0; part < 2; ++part) {
+        uint64_t bits = 0;
+        for (int b = h - 1; b >= 0; --b)
+          bits = (bits << 8) | data[size_t(k) * size_t(w) + size_t(part * h + b)];
+        (part ? out.im : out.f)[size_t(k)] = float_from_bits(type, bits);
+      }
+    }
+    return out;
+  }
   if (out.floating()) {
     out.f.resize(size_t(n));
   } else {

@@ -19,15 +19,22 @@ namespace tierjit::shlo {
 /// The element types are the public API's (include/tierjit/stablehlo.hpp).
 using ElemType = stablehlo::DType;
 
-/// "i1", "i32", "si8", "ui16", "f16", "bf16", "f32", "f64", "i2", "ui4"... Errors: kUnsupported
-/// for types the evaluator does not handle (complex, f4/f6/f8 variants, quantized), naming them.
+/// "i1", "i32", "si8", "ui16", "f16", "bf16", "f32", "f64", "i2", "ui4", "complex<f32>"...
+/// Errors: kUnsupported for types the evaluator does not handle (f4/f6/f8 variants,
+/// quantized), naming them.
 Expected<ElemType> parse_elem_type(std::string_view name);
 const char* elem_name(ElemType t);
+/// Real floating-point types (f16, bf16, f32, f64); complex ones are not.
 bool is_float(ElemType t);
+/// complex<f32> and complex<f64>.
+bool is_complex(ElemType t);
+/// The type of a complex type's parts (f32, f64); any other type itself.
+ElemType component(ElemType t);
 bool is_unsigned(ElemType t);
 int bit_width(ElemType t);
 
-/// x rounded to the nearest value of a float type (ties to even), +-inf past its range.
+/// x rounded to the nearest value of a float type (ties to even), +-inf past its range; for a
+/// complex type, to its parts' type.
 double round_float(ElemType t, double x);
 /// v wrapped to an integer type's width (two's complement; i1 keeps the low bit).
 int64_t wrap_int(ElemType t, int64_t v);
@@ -38,7 +45,8 @@ double float_from_bits(ElemType t, uint64_t bits);
 struct Tensor {
   ElemType type = ElemType::kF32;
   std::vector<int64_t> shape;
-  std::vector<double> f;   ///< float element types
+  std::vector<double> f;   ///< float element types; the real parts of complex ones
+  std::vector<double> im;  ///< complex element types: the imaginary parts (as many as f)
   std::vector<int64_t> i;  ///< integer element types (and i1)
   /// A tuple value (stablehlo.tuple): its elements, in order; the fields above are unused.
   std::vector<Tensor> tuple;
@@ -46,7 +54,9 @@ struct Tensor {
   int64_t tuple_elements = 0;  ///< elements inside the tuple, nested ones included
 
   int64_t size() const;
-  bool floating() const { return is_float(type); }
+  /// Elements held in `f` (real and complex types).
+  bool floating() const { return is_float(type) || is_complex(type); }
+  bool complex() const { return is_complex(type); }
   std::string type_text() const;  ///< "tensor<2x3xf32>"
 };
 

@@ -179,6 +179,11 @@ class Verifier {
         return in.size() == 1 ? same_shape(o, *in[0], r, "the operand") : Status{};
       case OpCode::kCompare:
         return in.size() == 2 ? compare(o, in, r) : Status{};
+      case OpCode::kComplex:
+        return in.size() == 2 ? complex(o, in, r) : Status{};
+      case OpCode::kReal:
+      case OpCode::kImag:
+        return in.size() == 1 ? part(o, *in[0], r) : Status{};
       case OpCode::kSelect:
         return in.size() == 3 ? select(o, in, r) : Status{};
       case OpCode::kClamp:
@@ -256,6 +261,31 @@ class Verifier {
     if (in[0]->elem != in[1]->elem)
       return err(o, "compares " + in[0]->elem + " with " + in[1]->elem + " (C1)");
     if (r.elem != "i1") return err(o, "result element type is " + r.elem + ", expected i1 (C2)");
+    return {};
+  }
+
+  // complex: two operands of one shape and type, f32 or f64 (C1); the result
+  // complex<that type> of that shape (C2, C3).
+  Status complex(const Op& o, const std::vector<const Type*>& in, const Type& r) const {
+    TJ_TRY(same_shape(o, *in[0], r, "lhs"));
+    TJ_TRY(same_shape(o, *in[1], r, "rhs"));
+    if (in[0]->elem != in[1]->elem)
+      return err(o, "lhs is " + in[0]->elem + ", rhs " + in[1]->elem + " (C1)");
+    if (in[0]->elem != "f32" && in[0]->elem != "f64")
+      return err(o, "operands are " + in[0]->elem + ", expected f32 or f64 (C1)");
+    if (r.elem != "complex<" + in[0]->elem + ">")
+      return err(
+          o, "result element type is " + r.elem + ", expected complex<" + in[0]->elem + "> (C3)");
+    return {};
+  }
+
+  // real, imag: the result has the operand's shape, and the part type of a complex operand
+  // or the operand's type (C1, C2).
+  Status part(const Op& o, const Type& x, const Type& r) const {
+    TJ_TRY(same_shape(o, x, r, "the operand"));
+    std::string want = x.elem == "complex<f32>" ? "f32" : x.elem == "complex<f64>" ? "f64" : x.elem;
+    if (r.elem != want)
+      return err(o, "result element type is " + r.elem + ", expected " + want + " (C2)");
     return {};
   }
 

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 expect_run "mini corpus" 1 "" -- "$TIERJIT" stablehlo-test "$SRC/tests/stablehlo"
 grep -q "^FAIL wrong_expectation.mlir: wrong_expectation.mlir:4:3: check.expect_eq_const: element 1 is 4, expected 5$" "$WORK/out" ||
   { echo "FAIL: no located failure line"; cat "$WORK/out"; failures=$((failures + 1)); }
-[ "$(tail -1 "$WORK/out")" = "3 passed, 1 failed, 0 skipped" ] ||
+[ "$(tail -1 "$WORK/out")" = "4 passed, 1 failed, 0 skipped" ] ||
   { echo "FAIL: counts line"; tail -1 "$WORK/out"; failures=$((failures + 1)); }
 expect_run "not a directory" 66 "not a directory" -- "$TIERJIT" stablehlo-test "$SRC/nonexistent"
 # The compiled path reports the same located failure, tagged.
@@ -17,7 +17,7 @@ expect_run "compiled path" 1 "" -- "$TIERJIT" stablehlo-test "$SRC/tests/stableh
 grep -q "^FAIL wrong_expectation.mlir: \[compiled\] wrong_expectation.mlir:4:3: check.expect_eq_const: element 1 is 4, expected 5$" "$WORK/out" ||
   { echo "FAIL: no located compiled failure line"; cat "$WORK/out"; failures=$((failures + 1)); }
 expect_run "both paths" 1 "" -- "$TIERJIT" stablehlo-test "$SRC/tests/stablehlo" --path both
-[ "$(tail -1 "$WORK/out")" = "3 passed, 1 failed, 0 skipped" ] ||
+[ "$(tail -1 "$WORK/out")" = "4 passed, 1 failed, 0 skipped" ] ||
   { echo "FAIL: both counts line"; tail -1 "$WORK/out"; failures=$((failures + 1)); }
 # Skips are grouped by cause, without path tags, locations or op names.
 mkdir -p "$WORK/skips"
@@ -70,14 +70,41 @@ if [ ! -d "$corpus" ]; then
     failures=$((failures + 1)); checks=$((checks + 1))
   fi
 else
-  expect_run "shared corpus" 0 "" -- "$TIERJIT" stablehlo-test "$corpus" --expect-passed 1651
+  expect_run "shared corpus" 0 "" -- "$TIERJIT" stablehlo-test "$corpus" --expect-passed 1804
   tail -1 "$WORK/out"
   # Both paths: a file counts only when the evaluator and the compiled code pass it.
-  expect_run "shared corpus, both paths" 0 "" -- "$TIERJIT" stablehlo-test "$corpus" --path both --expect-passed 1651
+  expect_run "shared corpus, both paths" 0 "" -- "$TIERJIT" stablehlo-test "$corpus" --path both --expect-passed 1804
   tail -1 "$WORK/out"
   # No file fails on either path (skips are the types the front end does not take).
   grep -q ' 0 failed,' "$WORK/out" || { echo "FAIL shared corpus has failures"; failures=$((failures + 1)); }
 fi
+# Complex numbers through .npy files (complex64 in, complex64 out), against NumPy.
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+  printf 'func.func @main(%%a: tensor<3xcomplex<f32>>) -> tensor<3xcomplex<f32>> {\n  %%0 = stablehlo.multiply %%a, %%a : tensor<3xcomplex<f32>>\n  %%1 = stablehlo.fft %%0, type = FFT, length = [3] : (tensor<3xcomplex<f32>>) -> tensor<3xcomplex<f32>>\n  return %%1 : tensor<3xcomplex<f32>>\n}\n' > "$WORK/csq.mlir"
+  /usr/bin/python3 -c "import numpy as np; np.save('$WORK/c.npy', np.array([1+2j, -0.5+0.25j, 3-1j], np.complex64)); np.save('$WORK/c128.npy', np.zeros(3, np.complex128)); np.save('$WORK/c2.npy', np.zeros(2, np.complex64)); np.save('$WORK/c4.npy', np.ones(4, np.complex64))"
+  for path in auto interp; do
+    expect_run "complex .npy ($path)" 0 "" -- "$TIERJIT" run "$WORK/csq.mlir" --tier "$path" --input "$WORK/c.npy" --output "$WORK/cout-$path.npy"
+    checks=$((checks + 1))
+    if /usr/bin/python3 -c "
+import numpy as np, sys
+a = np.load('$WORK/c.npy'); got = np.load('$WORK/cout-$path.npy')
+sys.exit(0 if got.dtype == np.complex64 and np.allclose(got, np.fft.fft(a * a), rtol=1e-5) else 1)"; then
+      echo "ok   complex .npy ($path): as NumPy"; else
+      echo "FAIL complex .npy ($path)"; failures=$((failures + 1)); fi
+  done
+  expect_run "complex .npy of another dtype" 65 "input 0 is complex<f64>x3, @main wants complex<f32>x3" -- \
+    "$TIERJIT" run "$WORK/csq.mlir" --input "$WORK/c128.npy"
+  expect_run "complex .npy of another shape" 65 "input 0 is complex<f32>x2, @main wants complex<f32>x3" -- \
+    "$TIERJIT" run "$WORK/csq.mlir" --input "$WORK/c2.npy"
+  printf 'func.func @main(%%a: tensor<4xcomplex<f32>>) -> tensor<4xcomplex<f32>> {\n  %%0 = stablehlo.fft %%a, type = FFT, length = [5] : (tensor<4xcomplex<f32>>) -> tensor<4xcomplex<f32>>\n  return %%0 : tensor<4xcomplex<f32>>\n}\n' > "$WORK/bad_fft.mlir"
+  for path in auto interp; do
+    expect_run "fft with a length that is not the operand's ($path)" 65 "bad_fft.mlir:2:3: stablehlo.fft: operand dimension 0 is 4, fft_length asks for 5 \(C4\)" -- \
+      "$TIERJIT" run "$WORK/bad_fft.mlir" --tier "$path" --input "$WORK/c4.npy"
+  done
+fi
+printf 'func.func @main(%%a: tensor<2xf32>, %%b: tensor<2xf64>) -> tensor<2xcomplex<f32>> {\n  %%0 = stablehlo.complex %%a, %%b : (tensor<2xf32>, tensor<2xf64>) -> tensor<2xcomplex<f32>>\n  return %%0 : tensor<2xcomplex<f32>>\n}\n' > "$WORK/bad_complex.mlir"
+expect_run "verifier: complex of two types" 65 "bad_complex.mlir:2:3: stablehlo.complex: lhs is f32, rhs f64 \(C1\)" -- \
+  "$TIERJIT" run "$WORK/bad_complex.mlir" --input "$d/b.npy" --input "$d/b.npy"
 # The verifier rejects ill-typed programs before anything runs, located.
 printf 'func.func @main(%%a: tensor<2xf32>, %%b: tensor<3xf32>) -> tensor<2xf32> {\n  %%0 = "stablehlo.add"(%%a, %%b) : (tensor<2xf32>, tensor<3xf32>) -> tensor<2xf32>\n  return %%0 : tensor<2xf32>\n}\n' > "$WORK/bad_add.mlir"
 expect_run "verifier: shape mismatch" 65 "bad_add.mlir:2:3: stablehlo.add: operand 1 is tensor<3xf32>, expected the shape of tensor<2xf32> \(C1\)" -- \

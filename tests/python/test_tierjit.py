@@ -133,6 +133,58 @@ def test_stablehlo_matches_numpy(path):
     np.testing.assert_allclose(th, np.tanh(a), rtol=1e-5, atol=1e-6)
 
 
+COMPLEX_MODULE = """
+func.func @main(%a: tensor<3x4xcomplex<f32>>, %b: tensor<3x4xcomplex<f32>>, %w: tensor<4x5xcomplex<f32>>,
+                %re: tensor<3x8xf32>)
+    -> (tensor<3x4xcomplex<f32>>, tensor<3x4xcomplex<f32>>, tensor<3x4xcomplex<f32>>,
+        tensor<3x4xcomplex<f32>>, tensor<3x4xcomplex<f32>>, tensor<3x4xcomplex<f32>>,
+        tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x4xcomplex<f32>>, tensor<3x5xcomplex<f32>>,
+        tensor<3x4xcomplex<f32>>, tensor<3x4xcomplex<f32>>, tensor<3x5xcomplex<f32>>, tensor<3x8xf32>,
+        tensor<3x4xi1>) {
+  %0 = stablehlo.multiply %a, %b : tensor<3x4xcomplex<f32>>
+  %1 = stablehlo.divide %a, %b : tensor<3x4xcomplex<f32>>
+  %2 = stablehlo.exponential %a : tensor<3x4xcomplex<f32>>
+  %3 = stablehlo.log %a : tensor<3x4xcomplex<f32>>
+  %4 = stablehlo.sqrt %a : tensor<3x4xcomplex<f32>>
+  %5 = stablehlo.tanh %a : tensor<3x4xcomplex<f32>>
+  %6 = stablehlo.abs %a : (tensor<3x4xcomplex<f32>>) -> tensor<3x4xf32>
+  %7 = stablehlo.imag %b : (tensor<3x4xcomplex<f32>>) -> tensor<3x4xf32>
+  %8 = stablehlo.complex %6, %7 : tensor<3x4xcomplex<f32>>
+  %9 = stablehlo.dot_general %a, %w, contracting_dims = [1] x [0] : (tensor<3x4xcomplex<f32>>, tensor<4x5xcomplex<f32>>) -> tensor<3x5xcomplex<f32>>
+  %10 = stablehlo.fft %a, type = FFT, length = [4] : (tensor<3x4xcomplex<f32>>) -> tensor<3x4xcomplex<f32>>
+  %11 = stablehlo.fft %a, type = IFFT, length = [3, 4] : (tensor<3x4xcomplex<f32>>) -> tensor<3x4xcomplex<f32>>
+  %12 = stablehlo.fft %re, type = RFFT, length = [8] : (tensor<3x8xf32>) -> tensor<3x5xcomplex<f32>>
+  %13 = stablehlo.fft %12, type = IRFFT, length = [8] : (tensor<3x5xcomplex<f32>>) -> tensor<3x8xf32>
+  %14 = stablehlo.compare EQ, %a, %b : (tensor<3x4xcomplex<f32>>, tensor<3x4xcomplex<f32>>) -> tensor<3x4xi1>
+  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14 : tensor<3x4xcomplex<f32>>, tensor<3x4xcomplex<f32>>, tensor<3x4xcomplex<f32>>, tensor<3x4xcomplex<f32>>, tensor<3x4xcomplex<f32>>, tensor<3x4xcomplex<f32>>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x4xcomplex<f32>>, tensor<3x5xcomplex<f32>>, tensor<3x4xcomplex<f32>>, tensor<3x4xcomplex<f32>>, tensor<3x5xcomplex<f32>>, tensor<3x8xf32>, tensor<3x4xi1>
+}
+"""
+
+
+def crand(*shape):
+    return (RNG.standard_normal(shape) + 1j * RNG.standard_normal(shape)).astype(np.complex64)
+
+
+@pytest.mark.parametrize("path", ["compiled", "reference"])
+def test_stablehlo_complex_matches_numpy(path):
+    m = tierjit.stablehlo.load(COMPLEX_MODULE, path=path)
+    assert m.signature[0] == ("complex<f32>", (3, 4))
+    a, b, w, re = crand(3, 4), crand(3, 4), crand(4, 5), rand(3, 8)
+    b[1, 2] = a[1, 2]
+    b[2, 3] = a[2, 3].real + 1j * (a[2, 3].imag + 1)  # same real part only
+    out = m(a, b, w, re)
+    want = [a * b, a / b, np.exp(a), np.log(a), np.sqrt(a), np.tanh(a), np.abs(a), b.imag,
+            np.abs(a) + 1j * b.imag, a @ w, np.fft.fft(a, axis=-1), np.fft.ifft2(a),
+            np.fft.rfft(re, axis=-1), re]
+    for k, (got, ref) in enumerate(zip(out, want)):
+        assert got.dtype == (np.complex64 if np.iscomplexobj(ref) else np.float32), k
+        np.testing.assert_allclose(got, ref, rtol=2e-5, atol=2e-5, err_msg=f"result {k}")
+    assert out[14].dtype == np.bool_ and out[14].sum() == 1 and out[14][1, 2]
+    f64 = m(a.astype(np.complex128), b.astype(np.complex128), w.astype(np.complex128),
+            re.astype(np.float64))  # converted to the signature's types
+    np.testing.assert_allclose(f64[0], a * b, rtol=2e-5, atol=2e-5)
+
+
 def test_stablehlo_from_file_and_integers(tmp_path):
     f = tmp_path / "m.mlir"
     f.write_text("func.func @main(%a: tensor<4xi32>) -> tensor<4xi32> {\n"
