@@ -268,6 +268,18 @@ py::dtype numpy_dtype(stablehlo::DType t) {
       return py::dtype("complex64");
     case stablehlo::DType::kC128:
       return py::dtype("complex128");
+    case stablehlo::DType::kF4E2M1FN:
+    case stablehlo::DType::kF6E2M3FN:
+    case stablehlo::DType::kF6E3M2FN:
+    case stablehlo::DType::kF8E3M4:
+    case stablehlo::DType::kF8E4M3:
+    case stablehlo::DType::kF8E4M3FN:
+    case stablehlo::DType::kF8E4M3FNUZ:
+    case stablehlo::DType::kF8E4M3B11FNUZ:
+    case stablehlo::DType::kF8E5M2:
+    case stablehlo::DType::kF8E5M2FNUZ:
+    case stablehlo::DType::kF8E8M0FNU:  // NumPy has no small floats: their bits
+      return py::dtype("uint8");
   }
   return py::dtype("float32");
 }

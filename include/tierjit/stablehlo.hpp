@@ -40,10 +40,26 @@ enum class DType : uint8_t {
   kU4,
   kC64,   ///< complex<f32>: real then imaginary part, 8 bytes (NumPy complex64)
   kC128,  ///< complex<f64>: real then imaginary part, 16 bytes (NumPy complex128)
+  /// The small floats of the OCP 8-bit and microscaling formats, one per byte (their bits,
+  /// zero-extended; NumPy: uint8): E = exponent bits, M = mantissa bits, FN = finite (no
+  /// infinities), UZ = unsigned zero (one NaN, 0x80), B11 = exponent bias 11, FNU = no sign
+  /// (E8M0: powers of two only).
+  kF4E2M1FN,
+  kF6E2M3FN,
+  kF6E3M2FN,
+  kF8E3M4,
+  kF8E4M3,
+  kF8E4M3FN,
+  kF8E4M3FNUZ,
+  kF8E4M3B11FNUZ,
+  kF8E5M2,
+  kF8E5M2FNUZ,
+  kF8E8M0FNU,
 };
 
 /// "i1", "i8", ..., "ui64", "f16", "bf16", "f32", "f64", "i2", "i4", "ui2", "ui4",
-/// "complex<f32>", "complex<f64>".
+/// "complex<f32>", "complex<f64>", "f4E2M1FN", "f6E2M3FN", "f6E3M2FN", "f8E3M4", "f8E4M3",
+/// "f8E4M3FN", "f8E4M3FNUZ", "f8E4M3B11FNUZ", "f8E5M2", "f8E5M2FNUZ", "f8E8M0FNU".
 const char* dtype_name(DType t);
 /// Bytes per element (bool: 1).
 int dtype_size(DType t);

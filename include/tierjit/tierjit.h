@@ -298,8 +298,20 @@ typedef enum tierjit_dtype {
   TIERJIT_I4 = 14,
   TIERJIT_U2 = 15,
   TIERJIT_U4 = 16,
-  TIERJIT_C64 = 17, /* complex<f32>: real, then imaginary part (8 bytes) */
-  TIERJIT_C128 = 18 /* complex<f64>: real, then imaginary part (16 bytes) */
+  TIERJIT_C64 = 17,  /* complex<f32>: real, then imaginary part (8 bytes) */
+  TIERJIT_C128 = 18, /* complex<f64>: real, then imaginary part (16 bytes) */
+  /* Small floats, one per byte (their bits): OCP FP8 and microscaling formats */
+  TIERJIT_F4E2M1FN = 19,
+  TIERJIT_F6E2M3FN = 20,
+  TIERJIT_F6E3M2FN = 21,
+  TIERJIT_F8E3M4 = 22,
+  TIERJIT_F8E4M3 = 23,
+  TIERJIT_F8E4M3FN = 24,
+  TIERJIT_F8E4M3FNUZ = 25,
+  TIERJIT_F8E4M3B11FNUZ = 26,
+  TIERJIT_F8E5M2 = 27,
+  TIERJIT_F8E5M2FNUZ = 28,
+  TIERJIT_F8E8M0FNU = 29
 } tierjit_dtype;
 
 /** A dense row-major tensor in caller-owned memory: `bytes` must be the element count times

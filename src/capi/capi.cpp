@@ -73,7 +73,8 @@ static_assert(int(stablehlo::DType::kBool) == TIERJIT_BOOL &&
               int(stablehlo::DType::kF64) == TIERJIT_F64 &&
               int(stablehlo::DType::kI2) == TIERJIT_I2 &&
               int(stablehlo::DType::kU4) == TIERJIT_U4 &&
-              int(stablehlo::DType::kC128) == TIERJIT_C128);
+              int(stablehlo::DType::kC128) == TIERJIT_C128 &&
+              int(stablehlo::DType::kF8E8M0FNU) == TIERJIT_F8E8M0FNU);
 static_assert(int(sandbox::StopReason::kExited) == TIERJIT_STOP_EXITED &&
               int(sandbox::StopReason::kReturned) == TIERJIT_STOP_RETURNED &&
               int(sandbox::StopReason::kFault) == TIERJIT_STOP_FAULT &&

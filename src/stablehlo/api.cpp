@@ -45,6 +45,18 @@ const DTypeInfo kInfo[] = {
     {DType::kU4, "ui4", 1, "|u1"},
     {DType::kC64, "complex<f32>", 8, "<c8"},
     {DType::kC128, "complex<f64>", 16, "<c16"},
+    // NumPy has no small floats: .npy files hold their bits, as uint8.
+    {DType::kF4E2M1FN, "f4E2M1FN", 1, "|u1"},
+    {DType::kF6E2M3FN, "f6E2M3FN", 1, "|u1"},
+    {DType::kF6E3M2FN, "f6E3M2FN", 1, "|u1"},
+    {DType::kF8E3M4, "f8E3M4", 1, "|u1"},
+    {DType::kF8E4M3, "f8E4M3", 1, "|u1"},
+    {DType::kF8E4M3FN, "f8E4M3FN", 1, "|u1"},
+    {DType::kF8E4M3FNUZ, "f8E4M3FNUZ", 1, "|u1"},
+    {DType::kF8E4M3B11FNUZ, "f8E4M3B11FNUZ", 1, "|u1"},
+    {DType::kF8E5M2, "f8E5M2", 1, "|u1"},
+    {DType::kF8E5M2FNUZ, "f8E5M2FNUZ", 1, "|u1"},
+    {DType::kF8E8M0FNU, "f8E8M0FNU", 1, "|u1"},
 };
 const DTypeInfo& info(DType t) { return kInfo[int(t)]; }
 
@@ -123,11 +135,13 @@ Expected<Tensor> read_npy(const std::string& path, const DType* hint) {
     return bad_npy(path, "Fortran-order .npy arrays are not supported");
   Tensor t;
   bool found = false;
+  // Several element types share a NumPy dtype (i8, i2 and i4 are int8; the f4/f6/f8 types are
+  // their bits as uint8): the first is taken, or the signature's type where it is one of them.
   for (const auto& i : kInfo) {
     bool one_byte_alias = i.descr[0] == '|' && descr.size() == 3 && descr[0] == '<' &&
                           descr.compare(1, 2, i.descr + 1) == 0;  // "<i1" for "|i1"
     if (descr == i.descr || one_byte_alias) {
-      t.dtype = i.t;
+      if (!found || (hint && *hint == i.t)) t.dtype = i.t;
       found = true;
     }
   }

@@ -44,6 +44,12 @@ void tj_shlo_probe(void* ctx, int32_t point, const void* data) {
       from_bytes(p.shape.type, p.shape.dims, static_cast<const uint8_t*>(data)));
 }
 double tj_shlo_round(int32_t type, double x) { return round_float(ElemType(type), x); }
+int64_t tj_shlo_small_bits(int32_t type, double x) {
+  return int64_t(float_bits(ElemType(type), x));
+}
+double tj_shlo_small_value(int32_t type, int64_t bits) {
+  return float_from_bits(ElemType(type), uint64_t(bits));
+}
 double tj_shlo_digamma(double x) { return digamma(x); }
 double tj_shlo_erf_inv(double x) { return erf_inv(x); }
 double tj_shlo_bessel_i1e(double v) { return bessel_i1e(v); }
@@ -172,6 +178,8 @@ Expected<llvm::orc::JITDylib*> runtime_helpers(backend::JitSession& session) {
     auto fn = [](auto* f) { return reinterpret_cast<void*>(f); };
     Status s =
         session.define_absolute(**jd, {{"tj_shlo_round", fn(&tj_shlo_round)},
+                                       {"tj_shlo_small_bits", fn(&tj_shlo_small_bits)},
+                                       {"tj_shlo_small_value", fn(&tj_shlo_small_value)},
                                        {"tj_shlo_digamma", fn(&tj_shlo_digamma)},
                                        {"tj_shlo_erf_inv", fn(&tj_shlo_erf_inv)},
                                        {"tj_shlo_bessel_i1e", fn(&tj_shlo_bessel_i1e)},

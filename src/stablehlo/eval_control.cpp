@@ -85,10 +85,11 @@ Expected<Values> Evaluator::Impl::eval_check(const Op& op, const std::string& na
 
 // interpreter.probe records its operand's value and returns it.
 Expected<Values> Evaluator::Impl::eval_probe(const Op& op, Values& in) {
-  const Attr* id = op.attr("probe_id");
-  if (in.size() != 1 || in[0].is_tuple || id == nullptr || id->kind != Attr::Kind::kString)
-    return err(op, ErrorCode::kInvalidInput, "needs one tensor and probe_id = \"...\"");
-  checks.probes[id->text].push_back(in[0]);
+  std::string key;
+  if (std::string why = probe_key(op, in.size(), !in.empty() && in[0].is_tuple, key); !why.empty())
+    return err(op, ErrorCode::kInvalidInput, why);
+  checks.probes[key].push_back(in[0]);
+  if (op.code == OpCode::kPrint) return Values{};
   return in;
 }
 

@@ -155,7 +155,7 @@ Expected<std::vector<TVal>> Lowerer::lower_op(const Op& op, Scope& scope) {
   const OpFamily family = op_family(code);
   TJ_ASSIGN_OR_RETURN(std::vector<TVal> in, operands_of(op, scope));
   if (code == OpCode::kRunParallel) return lower_run_parallel(op, std::move(in));
-  if (code == OpCode::kProbe) return lower_probe(op, in);
+  if (code == OpCode::kProbe || code == OpCode::kPrint) return lower_probe(op, in);
   if (family == OpFamily::kCollective ||
       (family == OpFamily::kDistribution && code != OpCode::kReplicaId &&
        code != OpCode::kPartitionId))

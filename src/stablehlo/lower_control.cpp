@@ -52,12 +52,17 @@ Expected<std::vector<TVal>> Lowerer::lower_custom_call(const Op& op, TVals& in) 
 
 // interpreter.probe hands the value to the runtime each time it runs.
 Expected<std::vector<TVal>> Lowerer::lower_probe(const Op& op, TVals& in) {
-  const Attr* id = op.attr("probe_id");
-  if (in.size() != 1 || in[0].is_tuple || id == nullptr || id->kind != Attr::Kind::kString)
-    return err(op, ErrorCode::kInvalidInput, "needs one tensor and probe_id = \"...\"");
+  std::string key;
+  if (std::string why = probe_key(op, in.size(), !in.empty() && in[0].is_tuple, key); !why.empty())
+    return err(op, ErrorCode::kInvalidInput, why);
   TVal x = materialize(in[0]);
   touch(x.buf);
-  entry_->probe_points.push_back({id->text, TensorShape{x.type, x.shape}});
+  entry_->probe_points.push_back({key, TensorShape{x.type, x.shape}});
+  if (op.code == OpCode::kPrint) {
+    call("tj_shlo_probe", b.getVoidTy(),
+         {ctx_, b.getInt32(int32_t(entry_->probe_points.size() - 1)), x.ptr});
+    return std::vector<TVal>{};
+  }
   call("tj_shlo_probe", b.getVoidTy(),
        {ctx_, b.getInt32(int32_t(entry_->probe_points.size() - 1)), x.ptr});
   return one(std::move(x));

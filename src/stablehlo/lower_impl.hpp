@@ -173,12 +173,14 @@ class Lowerer {
         return llvm::FixedVectorType::get(b.getFloatTy(), 2);
       case ElemType::kC128:
         return llvm::FixedVectorType::get(b.getDoubleTy(), 2);
+      default:  // the small floats: their bits, one per byte
+        return b.getInt8Ty();
     }
-    return b.getInt8Ty();
   }
   llvm::Type* val_ty(ElemType t) {
     if (t == ElemType::kBool) return b.getInt1Ty();
-    if (t == ElemType::kF16 || t == ElemType::kBF16) return b.getFloatTy();
+    // f16, bf16 and the small floats are computed in float (exact for their values).
+    if (t == ElemType::kF16 || t == ElemType::kBF16 || is_small_float(t)) return b.getFloatTy();
     if (bit_width(t) < 8) return b.getIntNTy(unsigned(bit_width(t)));  // i2, i4: LLVM wraps
     return mem_ty(t);
   }
@@ -246,7 +248,7 @@ class Lowerer {
       case ElemType::kBF16:
         return b.CreateBitCast(b.CreateShl(b.CreateZExt(x, b.getInt32Ty()), 16), b.getFloatTy());
       default:
-        return x;
+        return is_small_float(v.type) ? from_bits(v.type, x) : x;
     }
   }
   void store_at(const TVal& v, Value* lin, Value* x) {
@@ -268,6 +270,7 @@ class Lowerer {
         x = b.CreateTrunc(b.CreateLShr(b.CreateBitCast(x, b.getInt32Ty()), 16), b.getInt16Ty());
         break;
       default:
+        if (is_small_float(v.type)) x = b.CreateZExt(to_bits(v.type, x), b.getInt8Ty());
         break;
     }
     Value* p = b.CreateInBoundsGEP(mem_ty(v.type), v.ptr, lin);
@@ -395,6 +398,11 @@ class Lowerer {
       case ElemType::kF64:
         return b.CreateBitCast(v, b.getInt64Ty());
       default:
+        if (is_small_float(t)) {  // encoded by the evaluator's code (tensor.cpp)
+          Value* bits =
+              call("tj_shlo_small_bits", i64(), {b.getInt32(int32_t(t)), to_double(t, v)});
+          return b.CreateTrunc(bits, b.getIntNTy(unsigned(bit_width(t))));
+        }
         return v;  // integers and i1 are their bits
     }
   }
@@ -409,14 +417,21 @@ class Lowerer {
       case ElemType::kF64:
         return b.CreateBitCast(bits, b.getDoubleTy());
       default:
+        if (is_small_float(t)) {
+          Value* d = call("tj_shlo_small_value", b.getDoubleTy(),
+                          {b.getInt32(int32_t(t)), b.CreateZExt(bits, i64())});
+          return b.CreateFPTrunc(d, b.getFloatTy());
+        }
         return bits;
     }
   }
 
   // ---- element arithmetic ----
   bool is_fp(ElemType t) const { return is_float(t); }
-  // A float result of an op on f16/bf16 values (held in float), rounded to the type.
+  // A float result of an op on f16/bf16 values (held in float), rounded to the type; the
+  // small floats through the evaluator's rounding.
   Value* round16(ElemType t, Value* x) {
+    if (is_small_float(t)) return from_double(t, to_double(t, x));
     if (t == ElemType::kF16)
       return b.CreateFPExt(b.CreateFPTrunc(x, b.getHalfTy()), b.getFloatTy());
     if (t != ElemType::kBF16) return x;

@@ -12,8 +12,21 @@
 
 namespace tierjit::shlo {
 
+std::string probe_key(const Op& op, size_t operands, bool tuple, std::string& key) {
+  if (op.code == OpCode::kPrint) {
+    key = "interpreter.print";
+    return operands == 1 && !tuple ? "" : "prints one tensor";
+  }
+  const Attr* id = op.attr("probe_id");
+  if (operands != 1 || tuple || id == nullptr || id->kind != Attr::Kind::kString)
+    return "needs one tensor and probe_id = \"...\"";
+  key = id->text;
+  return "";
+}
+
 uint64_t ordered_bits(ElemType t, double x) {
   uint64_t b = float_bits(t, x);
+  if (t == ElemType::kF8E8M0FNU) return b;  // no sign bit: the bits are in order
   int w = bit_width(t);
   uint64_t sign = uint64_t(1) << (w - 1);
   return (b & sign) ? (sign - 1) - (b & (sign - 1)) : b | sign;  // -0 and +0 adjacent

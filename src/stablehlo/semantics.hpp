@@ -76,6 +76,10 @@ struct TriangularSolve {
 /// its diagonal taken as ones with `unit`; by substitution in double (complex<double>),
 /// rounded to the element type. Shapes and types are the caller's to check.
 void triangular_solve(const Tensor& a, const Tensor& b, Tensor& r, const TriangularSolve& how);
+/// Where interpreter.probe records its operand (its probe_id) and interpreter.print its own
+/// ("interpreter.print": printed values are kept, not written out), into `key`. Returns ""
+/// or what is wrong: one tensor operand (and a string probe_id) must be given.
+std::string probe_key(const Op& op, size_t operands, bool tuple, std::string& key);
 /// The bits of float x of type t mapped to an integer whose order is the IEEE total order
 /// (-NaN < -inf < ... < -0 < +0 < ... < +inf < +NaN): compare's TOTALORDER, top_k, ULP distances.
 uint64_t ordered_bits(ElemType t, double x);

@@ -37,6 +37,17 @@ Expected<ElemType> parse_elem_type(std::string_view n) {
       {"ui4", ElemType::kU4},
       {"complex<f32>", ElemType::kC64},
       {"complex<f64>", ElemType::kC128},
+      {"f4E2M1FN", ElemType::kF4E2M1FN},
+      {"f6E2M3FN", ElemType::kF6E2M3FN},
+      {"f6E3M2FN", ElemType::kF6E3M2FN},
+      {"f8E3M4", ElemType::kF8E3M4},
+      {"f8E4M3", ElemType::kF8E4M3},
+      {"f8E4M3FN", ElemType::kF8E4M3FN},
+      {"f8E4M3FNUZ", ElemType::kF8E4M3FNUZ},
+      {"f8E4M3B11FNUZ", ElemType::kF8E4M3B11FNUZ},
+      {"f8E5M2", ElemType::kF8E5M2},
+      {"f8E5M2FNUZ", ElemType::kF8E5M2FNUZ},
+      {"f8E8M0FNU", ElemType::kF8E8M0FNU},
   };
   for (auto [name, t] : kTypes)
     if (n == name) return t;
@@ -46,7 +57,10 @@ Expected<ElemType> parse_elem_type(std::string_view n) {
 
 const char* elem_name(ElemType t) { return stablehlo::dtype_name(t); }
 
-bool is_float(ElemType t) { return t >= ElemType::kF16 && t <= ElemType::kF64; }
+bool is_float(ElemType t) {
+  return (t >= ElemType::kF16 && t <= ElemType::kF64) || is_small_float(t);
+}
+bool is_small_float(ElemType t) { return t >= ElemType::kF4E2M1FN && t <= ElemType::kF8E8M0FNU; }
 bool is_complex(ElemType t) { return t == ElemType::kC64 || t == ElemType::kC128; }
 ElemType component(ElemType t) {
   return t == ElemType::kC64 ? ElemType::kF32 : t == ElemType::kC128 ? ElemType::kF64 : t;
@@ -55,7 +69,8 @@ bool is_unsigned(ElemType t) {
   return (t >= ElemType::kU8 && t <= ElemType::kU64) || t == ElemType::kU2 || t == ElemType::kU4;
 }
 int bit_width(ElemType t) {
-  static const int kBits[] = {1, 8, 16, 32, 64, 8, 16, 32, 64, 16, 16, 32, 64, 2, 4, 2, 4, 64, 128};
+  static const int kBits[] = {1, 8, 16, 32,  64, 8, 16, 32, 64, 16, 16, 32, 64, 2, 4,
+                              2, 4, 64, 128, 4,  6, 6,  8,  8,  8,  8,  8,  8,  8, 8};
   return kBits[int(t)];
 }
 
@@ -77,10 +92,123 @@ FloatFormat format(ElemType t) {
   }
 }
 
+// The small float formats (LLVM APFloat's Float8*/Float6*/Float4* semantics; OCP "8-bit
+// Floating Point Specification" and "Microscaling Formats" 1.0).
+enum class NonFinite : uint8_t {
+  kIeee,          // all-ones exponent: infinities and NaNs
+  kNanOnly,       // no infinities; all ones (exponent and mantissa) is NaN
+  kUnsignedZero,  // no infinities, no -0: 0x80 is the one NaN
+  kNone,          // every encoding is finite (f4/f6: overflow saturates, no NaN)
+  kExponentOnly,  // E8M0: no sign, no mantissa, no zero; 0xFF is NaN
+};
+struct SmallFormat {
+  int ebits, mbits, bias;
+  NonFinite nf;
+};
+SmallFormat small_format(ElemType t) {
+  switch (t) {
+    case ElemType::kF4E2M1FN:
+      return {2, 1, 1, NonFinite::kNone};
+    case ElemType::kF6E2M3FN:
+      return {2, 3, 1, NonFinite::kNone};
+    case ElemType::kF6E3M2FN:
+      return {3, 2, 3, NonFinite::kNone};
+    case ElemType::kF8E3M4:
+      return {3, 4, 3, NonFinite::kIeee};
+    case ElemType::kF8E4M3:
+      return {4, 3, 7, NonFinite::kIeee};
+    case ElemType::kF8E4M3FN:
+      return {4, 3, 7, NonFinite::kNanOnly};
+    case ElemType::kF8E4M3FNUZ:
+      return {4, 3, 8, NonFinite::kUnsignedZero};
+    case ElemType::kF8E4M3B11FNUZ:
+      return {4, 3, 11, NonFinite::kUnsignedZero};
+    case ElemType::kF8E5M2:
+      return {5, 2, 15, NonFinite::kIeee};
+    case ElemType::kF8E5M2FNUZ:
+      return {5, 2, 16, NonFinite::kUnsignedZero};
+    default:  // kF8E8M0FNU
+      return {8, 0, 127, NonFinite::kExponentOnly};
+  }
+}
+double small_max(const SmallFormat& f) {
+  int top = (1 << f.ebits) - 1, mmax = (1 << f.mbits) - 1;
+  if (f.nf == NonFinite::kIeee || f.nf == NonFinite::kExponentOnly) top -= 1;
+  if (f.nf == NonFinite::kNanOnly) mmax -= 1;
+  return std::ldexp(1.0 + double(mmax) / double(1 << f.mbits), top - f.bias);
+}
+double small_round(const SmallFormat& f, double x) {
+  if (std::isnan(x)) return f.nf == NonFinite::kNone ? 0.0 : x;
+  if (f.nf == NonFinite::kExponentOnly && (x <= 0 || std::isinf(x))) return NAN;
+  if (x == 0) return f.nf == NonFinite::kUnsignedZero ? 0.0 : x;
+  double mx = small_max(f);
+  auto overflow = [&] {
+    if (f.nf == NonFinite::kIeee) return std::copysign(INFINITY, x);
+    if (f.nf == NonFinite::kNone) return std::copysign(mx, x);  // saturates
+    return double(NAN);
+  };
+  if (std::isinf(x)) return overflow();
+  int emin = f.nf == NonFinite::kExponentOnly ? -f.bias : 1 - f.bias;
+  int e = 0;
+  std::frexp(x, &e);
+  double quantum = std::ldexp(1.0, std::max(e - 1, emin) - f.mbits);
+  double r = std::nearbyint(x / quantum) * quantum;
+  if (std::fabs(r) > mx) return overflow();
+  if (r == 0) {
+    if (f.nf == NonFinite::kExponentOnly) return std::ldexp(1.0, emin);
+    return f.nf == NonFinite::kUnsignedZero ? 0.0 : std::copysign(0.0, x);
+  }
+  return r;
+}
+uint64_t small_bits(const SmallFormat& f, double x) {
+  double r = small_round(f, x);
+  if (f.nf == NonFinite::kExponentOnly) {
+    if (std::isnan(r)) return 0xFF;
+    int e = 0;
+    std::frexp(r, &e);
+    return uint64_t(e - 1 + f.bias);
+  }
+  int w = f.ebits + f.mbits + 1;
+  uint64_t sign = std::signbit(r) ? uint64_t(1) << (w - 1) : 0;
+  uint64_t all_e = (uint64_t(1) << f.ebits) - 1, all_m = (uint64_t(1) << f.mbits) - 1;
+  if (std::isnan(r)) {
+    if (f.nf == NonFinite::kUnsignedZero) return uint64_t(1) << (w - 1);
+    if (f.nf == NonFinite::kNanOnly) return (all_e << f.mbits) | all_m;
+    return (all_e << f.mbits) | (uint64_t(1) << (f.mbits - 1));  // kIeee's quiet NaN
+  }
+  if (std::isinf(r)) return sign | (all_e << f.mbits);
+  double a = std::fabs(r);
+  if (a == 0) return sign;
+  int e = 0;
+  std::frexp(a, &e);
+  int exp = e - 1, emin = 1 - f.bias;
+  if (exp < emin) return sign | uint64_t(std::ldexp(a, f.mbits - emin));  // subnormal
+  uint64_t m = uint64_t(std::ldexp(a, f.mbits - exp)) - (uint64_t(1) << f.mbits);
+  return sign | (uint64_t(exp + f.bias) << f.mbits) | m;
+}
+double small_value(const SmallFormat& f, uint64_t b) {
+  if (f.nf == NonFinite::kExponentOnly) {
+    b &= 0xFF;
+    return b == 0xFF ? NAN : std::ldexp(1.0, int(b) - f.bias);
+  }
+  int w = f.ebits + f.mbits + 1;
+  b &= (uint64_t(1) << w) - 1;
+  bool neg = (b >> (w - 1)) & 1;
+  uint64_t all_e = (uint64_t(1) << f.ebits) - 1, all_m = (uint64_t(1) << f.mbits) - 1;
+  uint64_t ef = (b >> f.mbits) & all_e, m = b & all_m;
+  if (f.nf == NonFinite::kUnsignedZero && neg && ef == 0 && m == 0) return NAN;
+  if (f.nf == NonFinite::kIeee && ef == all_e) return m ? NAN : (neg ? -INFINITY : INFINITY);
+  if (f.nf == NonFinite::kNanOnly && ef == all_e && m == all_m) return NAN;
+  double v = ef == 0 ? std::ldexp(double(m), 1 - f.bias - f.mbits)
+                     : std::ldexp(double(m | (all_m + 1)), int(ef) - f.bias - f.mbits);
+  return neg ? -v : v;
+}
+
 }  // namespace
 
 double round_float(ElemType t, double x) {
   t = component(t);
+  if (is_small_float(t)) return small_round(small_format(t), x);
   if (t == ElemType::kF64 || !std::isfinite(x) || x == 0) return x;
   if (t == ElemType::kF32) return double(float(x));  // one IEEE rounding
   FloatFormat f = format(t);
@@ -105,6 +233,7 @@ int64_t wrap_int(ElemType t, int64_t v) {
 }
 
 uint64_t float_bits(ElemType t, double x) {
+  if (is_small_float(t)) return small_bits(small_format(t), x);
   switch (component(t)) {
     case ElemType::kF64: {
       uint64_t b;
@@ -144,6 +273,7 @@ uint64_t float_bits(ElemType t, double x) {
 }
 
 double float_from_bits(ElemType t, uint64_t b) {
+  if (is_small_float(t)) return small_value(small_format(t), b);
   switch (component(t)) {
     case ElemType::kF64: {
       double v;

@@ -20,12 +20,13 @@ namespace tierjit::shlo {
 using ElemType = stablehlo::DType;
 
 /// "i1", "i32", "si8", "ui16", "f16", "bf16", "f32", "f64", "i2", "ui4", "complex<f32>"...
-/// Errors: kUnsupported for types the evaluator does not handle (f4/f6/f8 variants,
-/// quantized), naming them.
+/// Errors: kUnsupported for types the evaluator does not handle (quantized), naming them.
 Expected<ElemType> parse_elem_type(std::string_view name);
 const char* elem_name(ElemType t);
-/// Real floating-point types (f16, bf16, f32, f64); complex ones are not.
+/// Real floating-point types (f16, bf16, f32, f64 and the small floats); complex ones are not.
 bool is_float(ElemType t);
+/// The 4-, 6- and 8-bit floats (f4E2M1FN ... f8E8M0FNU), held one per byte.
+bool is_small_float(ElemType t);
 /// complex<f32> and complex<f64>.
 bool is_complex(ElemType t);
 /// The type of a complex type's parts (f32, f64); any other type itself.

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 expect_run "mini corpus" 1 "" -- "$TIERJIT" stablehlo-test "$SRC/tests/stablehlo"
 grep -q "^FAIL wrong_expectation.mlir: wrong_expectation.mlir:4:3: check.expect_eq_const: element 1 is 4, expected 5$" "$WORK/out" ||
   { echo "FAIL: no located failure line"; cat "$WORK/out"; failures=$((failures + 1)); }
-[ "$(tail -1 "$WORK/out")" = "4 passed, 1 failed, 0 skipped" ] ||
+[ "$(tail -1 "$WORK/out")" = "5 passed, 1 failed, 0 skipped" ] ||
   { echo "FAIL: counts line"; tail -1 "$WORK/out"; failures=$((failures + 1)); }
 expect_run "not a directory" 66 "not a directory" -- "$TIERJIT" stablehlo-test "$SRC/nonexistent"
 # The compiled path reports the same located failure, tagged.
@@ -17,7 +17,7 @@ expect_run "compiled path" 1 "" -- "$TIERJIT" stablehlo-test "$SRC/tests/stableh
 grep -q "^FAIL wrong_expectation.mlir: \[compiled\] wrong_expectation.mlir:4:3: check.expect_eq_const: element 1 is 4, expected 5$" "$WORK/out" ||
   { echo "FAIL: no located compiled failure line"; cat "$WORK/out"; failures=$((failures + 1)); }
 expect_run "both paths" 1 "" -- "$TIERJIT" stablehlo-test "$SRC/tests/stablehlo" --path both
-[ "$(tail -1 "$WORK/out")" = "4 passed, 1 failed, 0 skipped" ] ||
+[ "$(tail -1 "$WORK/out")" = "5 passed, 1 failed, 0 skipped" ] ||
   { echo "FAIL: both counts line"; tail -1 "$WORK/out"; failures=$((failures + 1)); }
 # Skips are grouped by cause, without path tags, locations or op names.
 mkdir -p "$WORK/skips"
@@ -70,10 +70,10 @@ if [ ! -d "$corpus" ]; then
     failures=$((failures + 1)); checks=$((checks + 1))
   fi
 else
-  expect_run "shared corpus" 0 "" -- "$TIERJIT" stablehlo-test "$corpus" --expect-passed 1804
+  expect_run "shared corpus" 0 "" -- "$TIERJIT" stablehlo-test "$corpus" --expect-passed 1807
   tail -1 "$WORK/out"
   # Both paths: a file counts only when the evaluator and the compiled code pass it.
-  expect_run "shared corpus, both paths" 0 "" -- "$TIERJIT" stablehlo-test "$corpus" --path both --expect-passed 1804
+  expect_run "shared corpus, both paths" 0 "" -- "$TIERJIT" stablehlo-test "$corpus" --path both --expect-passed 1807
   tail -1 "$WORK/out"
   # No file fails on either path (skips are the types the front end does not take).
   grep -q ' 0 failed,' "$WORK/out" || { echo "FAIL shared corpus has failures"; failures=$((failures + 1)); }
@@ -96,6 +96,12 @@ sys.exit(0 if got.dtype == np.complex64 and np.allclose(got, np.fft.fft(a * a), 
     "$TIERJIT" run "$WORK/csq.mlir" --input "$WORK/c128.npy"
   expect_run "complex .npy of another shape" 65 "input 0 is complex<f32>x2, @main wants complex<f32>x3" -- \
     "$TIERJIT" run "$WORK/csq.mlir" --input "$WORK/c2.npy"
+  # int8 .npy files: i8 where the signature says i8 (i2/i4 share NumPy's int8); f8 bits as uint8.
+  printf 'func.func @main(%%a: tensor<3xi8>, %%b: tensor<3xf8E4M3FN>) -> (tensor<3xi8>, tensor<3xf8E4M3FN>) {\n  %%0 = stablehlo.add %%a, %%a : tensor<3xi8>\n  %%1 = stablehlo.add %%b, %%b : tensor<3xf8E4M3FN>\n  return %%0, %%1 : tensor<3xi8>, tensor<3xf8E4M3FN>\n}\n' > "$WORK/i8.mlir"
+  /usr/bin/python3 -c "import numpy as np; np.save('$WORK/i8.npy', np.array([1, -2, 100], np.int8)); np.save('$WORK/f8.npy', np.array([0x38, 0x40, 0x7E], np.uint8))"
+  expect_run "int8 and f8 .npy inputs" 0 "" -- "$TIERJIT" run "$WORK/i8.mlir" --input "$WORK/i8.npy" --input "$WORK/f8.npy"
+  printf 'tensor<3xi8> [2, -4, -56]\ntensor<3xf8E4M3FN> [2, 4, nan]\n' > "$WORK/want8"
+  cmp -s "$WORK/out" "$WORK/want8" || { echo "FAIL int8/f8 .npy output"; cat "$WORK/out"; failures=$((failures + 1)); }
   printf 'func.func @main(%%a: tensor<4xcomplex<f32>>) -> tensor<4xcomplex<f32>> {\n  %%0 = stablehlo.fft %%a, type = FFT, length = [5] : (tensor<4xcomplex<f32>>) -> tensor<4xcomplex<f32>>\n  return %%0 : tensor<4xcomplex<f32>>\n}\n' > "$WORK/bad_fft.mlir"
   for path in auto interp; do
     expect_run "fft with a length that is not the operand's ($path)" 65 "bad_fft.mlir:2:3: stablehlo.fft: operand dimension 0 is 4, fft_length asks for 5 \(C4\)" -- \
