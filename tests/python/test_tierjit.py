@@ -185,6 +185,34 @@ def test_stablehlo_complex_matches_numpy(path):
     np.testing.assert_allclose(f64[0], a * b, rtol=2e-5, atol=2e-5)
 
 
+BATCHED_MODULE = """
+func.func @main(%q: tensor<2x3x40x32xf32>, %k: tensor<2x3x48x32xf32>, %v: tensor<2x3x48x24xf32>,
+                %x: tensor<2x40x96xf32>, %w: tensor<96x80xf32>, %wt: tensor<80x96xf32>)
+    -> (tensor<2x3x40x48xf32>, tensor<2x3x40x24xf32>, tensor<2x40x80xf32>, tensor<2x40x80xf32>) {
+  %s = stablehlo.dot_general %q, %k, batching_dims = [0, 1] x [0, 1], contracting_dims = [3] x [3] : (tensor<2x3x40x32xf32>, tensor<2x3x48x32xf32>) -> tensor<2x3x40x48xf32>
+  %c = stablehlo.dot_general %s, %v, batching_dims = [0, 1] x [0, 1], contracting_dims = [3] x [2] : (tensor<2x3x40x48xf32>, tensor<2x3x48x24xf32>) -> tensor<2x3x40x24xf32>
+  %d = stablehlo.dot_general %x, %w, contracting_dims = [2] x [0] : (tensor<2x40x96xf32>, tensor<96x80xf32>) -> tensor<2x40x80xf32>
+  %e = stablehlo.dot_general %x, %wt, contracting_dims = [2] x [1] : (tensor<2x40x96xf32>, tensor<80x96xf32>) -> tensor<2x40x80xf32>
+  return %s, %c, %d, %e : tensor<2x3x40x48xf32>, tensor<2x3x40x24xf32>, tensor<2x40x80xf32>, tensor<2x40x80xf32>
+}
+"""
+
+
+@pytest.mark.parametrize("path", ["compiled", "reference"])
+def test_stablehlo_batched_and_rank3_dot_general_match_numpy(path):
+    # Large enough for the compiled path's sgemm forms: one sgemm per batch (attention), and
+    # a rank-3 lhs whose leading dimensions are the rows of one sgemm (dense layers).
+    m = tierjit.stablehlo.load(BATCHED_MODULE, path=path)
+    q, k, v = rand(2, 3, 40, 32), rand(2, 3, 48, 32), rand(2, 3, 48, 24)
+    x, w = rand(2, 40, 96), rand(96, 80)
+    s, c, d, e = m(q, k, v, x, w, np.ascontiguousarray(w.T))
+    want_s = q @ k.transpose(0, 1, 3, 2)
+    np.testing.assert_allclose(s, want_s, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(c, want_s @ v, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(d, x @ w, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(e, x @ w, rtol=1e-4, atol=1e-4)
+
+
 def test_stablehlo_from_file_and_integers(tmp_path):
     f = tmp_path / "m.mlir"
     f.write_text("func.func @main(%a: tensor<4xi32>) -> tensor<4xi32> {\n"
