@@ -9,6 +9,11 @@
 
 namespace tierjit::shlo::lower_impl {
 
+// The im2col block of a convolution (columns for a few output image rows), small enough to
+// stay in a core's L2 for the sgemm that reads it right after it is written (ResNet block,
+// 56x56x64: whole-image columns 4.6 ms, 1 MB blocks 3.0 ms, 256-512 KB 2.2 ms, 128 KB 2.5 ms).
+constexpr int64_t kIm2colBytes = 1 << 19;
+
 Expected<std::vector<TVal>> Lowerer::lower_linalg(const Op& op, TVals& in) {
   switch (op.code) {
     case OpCode::kDot:
@@ -79,20 +84,41 @@ Expected<TVal> Lowerer::lower_convolution(const Op& op, TVal L, TVal K) {
   int64_t m = r.size() / std::max<int64_t>(1, O), kk = nhwc ? kspatial[0] * kspatial[1] * chans : 0;
   if (nhwc && plain && r.type == ElemType::kF32 && L.type == ElemType::kF32 &&
       K.type == ElemType::kF32 && L.ptr && K.ptr && m * O * kk >= 32768) {
-    Value* a = L.ptr;
     bool direct = kspatial[0] == 1 && kspatial[1] == 1 && cd.stride[0] == 1 && cd.stride[1] == 1 &&
                   cd.pad == std::vector<int64_t>{0, 0, 0, 0};
-    if (!direct) {
-      std::vector<int64_t> cols = {r.shape[0],  r.shape[1],  r.shape[2],
-                                   kspatial[0], kspatial[1], chans};
-      TVal xc = new_buffer(ElemType::kF32, cols);
+    // im2col block by block: a few output image rows at a time (at most kIm2colBytes of
+    // columns, kept in cache for the sgemm that reads them right after), one sgemm each.
+    int64_t oh = r.shape[1], ow = r.shape[2];
+    int64_t hb = direct ? oh : 1;
+    if (!direct)
+      for (int64_t d = 1; d <= oh; ++d)
+        if (oh % d == 0 && d * ow * kk * 4 <= kIm2colBytes) hb = d;
+    GemmCall g;
+    g.m = direct ? m : hb * ow;
+    g.n = O;
+    g.k = kk;
+    entry_->gemms.push_back(g);
+    touch(L.buf);
+    touch(K.buf);
+    touch(out.buf);
+    if (direct) {
+      call("tj_shlo_sgemm", b.getVoidTy(),
+           {ctx_, b.getInt64(g.m), b.getInt64(g.n), b.getInt64(g.k), b.getInt32(0), b.getInt32(0),
+            L.ptr, K.ptr, out.ptr});
+      return out;
+    }
+    std::vector<int64_t> cols = {hb, ow, kspatial[0], kspatial[1], chans};
+    TVal xc = new_buffer(ElemType::kF32, cols);
+    for_range(r.shape[0] * (oh / hb), [&](Value* blk) {
+      Value* n = b.CreateUDiv(blk, b.getInt64(oh / hb));
+      Value* h0 = b.CreateMul(b.CreateURem(blk, b.getInt64(oh / hb)), b.getInt64(hb));
       loop_nest(cols, [&](const Idx& i) {
         Value* valid = b.getTrue();
-        Idx src = {i[0], nullptr, nullptr, i[5]};
+        Idx src = {n, nullptr, nullptr, i[4]};
+        Idx o = {b.CreateAdd(h0, i[0]), i[1]};
         for (size_t d = 0; d < 2; ++d) {
-          Value* p =
-              b.CreateSub(b.CreateAdd(b.CreateMul(i[1 + d], b.getInt64(cd.stride[d])), i[3 + d]),
-                          b.getInt64(cd.pad[2 * d]));
+          Value* p = b.CreateSub(b.CreateAdd(b.CreateMul(o[d], b.getInt64(cd.stride[d])), i[2 + d]),
+                                 b.getInt64(cd.pad[2 * d]));
           int64_t hi = L.shape[1 + d];
           valid = b.CreateAnd(valid, b.CreateICmpULT(p, b.getInt64(hi)));
           // Clamped so the load stays in bounds; the select zeroes padding.
@@ -102,20 +128,13 @@ Expected<TVal> Lowerer::lower_convolution(const Op& op, TVal L, TVal K) {
         Value* v = b.CreateSelect(valid, at(L, src), llvm::ConstantFP::get(b.getFloatTy(), 0.0));
         store_at(xc, linear(cols, i), v);
       });
-      a = xc.ptr;
       touch(xc.buf);
-    }
-    GemmCall g;
-    g.m = m;
-    g.n = O;
-    g.k = kk;
-    entry_->gemms.push_back(g);
-    touch(L.buf);
-    touch(K.buf);
-    touch(out.buf);
-    call("tj_shlo_sgemm", b.getVoidTy(),
-         {ctx_, b.getInt64(g.m), b.getInt64(g.n), b.getInt64(g.k), b.getInt32(0), b.getInt32(0), a,
-          K.ptr, out.ptr});
+      Value* dst =
+          b.CreateInBoundsGEP(b.getFloatTy(), out.ptr, b.CreateMul(blk, b.getInt64(g.m * O)));
+      call("tj_shlo_sgemm", b.getVoidTy(),
+           {ctx_, b.getInt64(g.m), b.getInt64(g.n), b.getInt64(g.k), b.getInt32(0), b.getInt32(0),
+            xc.ptr, K.ptr, dst});
+    });
     return out;
   }
 
