@@ -113,7 +113,8 @@ Expected<Values> Evaluator::Impl::eval_bitcast_convert(const Op& op, Values& in)
     return err(op, ErrorCode::kInvalidInput, "bitcast_convert changes the number of bits");
   if (x.complex() || r.complex()) {  // whole bytes: the packed form read back as the result
     if (wi % 8 != 0 || wr % 8 != 0)
-      return err(op, ErrorCode::kInvalidInput, "bitcast_convert of complex to or from i1/i2/i4");
+      return err(op, ErrorCode::kInvalidInput,
+                 "bitcast_convert of complex to or from a type narrower than a byte");
     std::vector<uint8_t> bytes = to_bytes(x);
     Tensor out = from_bytes(r.type, r.shape, bytes.data());
     return Values{std::move(out)};

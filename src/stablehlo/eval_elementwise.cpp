@@ -472,6 +472,8 @@ Expected<Values> Evaluator::Impl::eval_convert(const Op& op, Values& in) {
 
 Expected<Values> Evaluator::Impl::eval_clamp(const Op& op, Values& in) {
   TJ_TRY(need(op, in, 3));
+  if (in.at(1).complex())
+    return err(op, ErrorCode::kInvalidInput, "clamp takes no complex operands (spec C4)");
   Tensor r = in.at(1);
   for (int64_t k = 0; k < r.size(); ++k) {
     int64_t lo = in.at(0).shape.empty() ? 0 : k, hi = in.at(2).shape.empty() ? 0 : k;

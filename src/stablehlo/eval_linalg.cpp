@@ -69,7 +69,7 @@ Expected<Values> Evaluator::Impl::eval_dot_general(const Op& op, const Values& i
       }
       if (r.complex()) {
         Cplx a = cround(r.type, cget(L, lo)), b = cround(r.type, cget(R, ro));
-        accc = cround(r.type, accc + cround(r.type, a * b));
+        accc = cround(r.type, accc + cround(r.type, complex_mul(a, b)));
       } else if (r.floating()) {  // in the result type, step by step, as the reference does
         double a = round_float(r.type, get_f(L, lo)), b = round_float(r.type, get_f(R, ro));
         accf = round_float(r.type, accf + round_float(r.type, a * b));
@@ -143,7 +143,7 @@ Expected<Values> Evaluator::Impl::eval_convolution(const Op& op, const Values& i
         int64_t ko = kbase + c * ks.at(size_t(lk.batch));
         if (r.complex()) {
           Cplx a = cround(r.type, cget(L, lo_)), bb = cround(r.type, cget(K, ko));
-          accc = cround(r.type, accc + cround(r.type, a * bb));
+          accc = cround(r.type, accc + cround(r.type, complex_mul(a, bb)));
         } else if (r.floating()) {
           double a = round_float(r.type, get_f(L, lo_)), bb = round_float(r.type, get_f(K, ko));
           accf = round_float(r.type, accf + round_float(r.type, a * bb));

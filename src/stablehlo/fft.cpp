@@ -10,6 +10,18 @@ namespace tierjit::shlo {
 
 using Cplx = std::complex<double>;
 
+namespace {
+int64_t largest_prime_factor(int64_t n) {
+  int64_t p = 1;
+  for (int64_t f = 2; f * f <= n; ++f)
+    while (n % f == 0) {
+      p = f;
+      n /= f;
+    }
+  return n > 1 ? n : p;
+}
+}  // namespace
+
 std::string fft_spec(const Op& op, const std::vector<int64_t>& in_shape, bool in_complex,
                      const std::vector<int64_t>& out_shape, bool out_complex, FftSpec& out) {
   const Attr* t = op.attr("type");
@@ -36,8 +48,15 @@ std::string fft_spec(const Op& op, const std::vector<int64_t>& in_shape, bool in
     return "fft_length has " + std::to_string(L) + " dimensions, expected 1-3 (C1)";
   if (in_shape.size() < L || out_shape.size() != in_shape.size())
     return "operand and result ranks do not fit fft_length";
-  for (int64_t n : out.length)
+  for (int64_t n : out.length) {
     if (n < 1 || n > (int64_t(1) << 24)) return "fft_length " + std::to_string(n) + " is invalid";
+    // KISS FFT transforms a prime factor p in O(p^2) per stage (no Bluestein): refuse lengths
+    // that would take hours rather than run them.
+    int64_t p = largest_prime_factor(n);
+    if (n * p > (int64_t(1) << 32))
+      return "fft_length " + std::to_string(n) + " has the prime factor " + std::to_string(p) +
+             ", too large for this FFT (n x p over 2^32)";
+  }
   bool want_in_complex = out.type != FftType::kRfft, want_out_complex = out.type != FftType::kIrfft;
   if (in_complex != want_in_complex)
     return std::string("operand must be ") + (want_in_complex ? "complex" : "real") + " (C2)";

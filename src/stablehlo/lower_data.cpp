@@ -120,9 +120,10 @@ Expected<std::vector<TVal>> Lowerer::lower_bitcast_convert(const Op& op, TVals& 
   int wi = bit_width(in[0].type), wr = bit_width(r.type);
   if (r.size() * wr != in[0].size() * wi)
     return err(op, ErrorCode::kInvalidInput, "bitcast_convert changes the number of bits");
-  if (r.type == ElemType::kBool || in[0].type == ElemType::kBool) {
+  if (wi % 8 != 0 || wr % 8 != 0) {  // i1, i2/i4, f4/f6: held one per byte, not packed
     if (is_complex(r.type) || is_complex(in[0].type))
-      return err(op, ErrorCode::kInvalidInput, "bitcast_convert of complex to or from i1/i2/i4");
+      return err(op, ErrorCode::kInvalidInput,
+                 "bitcast_convert of complex to or from a type narrower than a byte");
     return bitcast_bits(in[0], r);
   }
   // The same bytes read as the result type (little-endian; between widths, the narrower
@@ -137,7 +138,8 @@ Expected<std::vector<TVal>> Lowerer::lower_bitcast_convert(const Op& op, TVals& 
   return one(std::move(x));
 }
 
-// bitcast_convert to or from i1, whose elements are bits while its buffers hold bytes: each
+// bitcast_convert to or from a type narrower than a byte (i1, i2, i4, f4, f6), whose buffers
+// hold one element per byte: each
 // result element is assembled from, or cut out of, the operand's bit strings (least
 // significant bit first; the narrower type's last dimension spans one wider element).
 Expected<std::vector<TVal>> Lowerer::bitcast_bits(const TVal& in, TVal r) {
@@ -145,7 +147,7 @@ Expected<std::vector<TVal>> Lowerer::bitcast_bits(const TVal& in, TVal r) {
   ElemType ti = in.type, tr = r.type;
   TVal x = stable(in);
   if (wi == wr) {
-    r.gen = [this, x](const Idx& idx) { return at(x, idx); };
+    r.gen = [this, x, ti, tr](const Idx& idx) { return from_bits(tr, to_bits(ti, at(x, idx))); };
   } else if (wi > wr) {  // result[..., j] = bits [j*wr, (j+1)*wr) of operand[...]
     r.gen = [this, x, ti, tr, wr](const Idx& idx) {
       Idx src(idx.begin(), idx.end() - 1);

@@ -370,6 +370,8 @@ Expected<std::vector<TVal>> Lowerer::lower_elementwise(const Op& op, TVals& in) 
 
 Expected<std::vector<TVal>> Lowerer::lower_clamp(const Op& op, TVals& in) {
   TJ_TRY(need(op, in, 3));
+  if (is_complex(in[1].type))
+    return err(op, ErrorCode::kInvalidInput, "clamp takes no complex operands (spec C4)");
   TVal lo = in[0], x = in[1], hi = in[2], r = in[1];
   for (const TVal* bound : {&lo, &hi})
     if (bound->type != x.type || (!bound->shape.empty() && bound->shape != x.shape))
@@ -421,11 +423,14 @@ Expected<std::vector<TVal>> Lowerer::lower_compare(const Op& op, TVals& in) {
     Value* c = at(y, idx);
     if (is_complex(x.type)) {  // lexicographic (real, imaginary); NaN parts are unordered
       Value *ar = re(a), *ai = im(a), *cr = re(c), *ci = im(c);
+      Value* ord = b.CreateAnd(b.CreateFCmpORD(ar, cr), b.CreateFCmpORD(ai, ci));
       Value* eq = b.CreateAnd(b.CreateFCmpOEQ(ar, cr), b.CreateFCmpOEQ(ai, ci));
-      Value* lt = b.CreateOr(b.CreateFCmpOLT(ar, cr),
-                             b.CreateAnd(b.CreateFCmpOEQ(ar, cr), b.CreateFCmpOLT(ai, ci)));
-      Value* gt = b.CreateOr(b.CreateFCmpOGT(ar, cr),
-                             b.CreateAnd(b.CreateFCmpOEQ(ar, cr), b.CreateFCmpOGT(ai, ci)));
+      Value* lt = b.CreateAnd(
+          ord, b.CreateOr(b.CreateFCmpOLT(ar, cr),
+                          b.CreateAnd(b.CreateFCmpOEQ(ar, cr), b.CreateFCmpOLT(ai, ci))));
+      Value* gt = b.CreateAnd(
+          ord, b.CreateOr(b.CreateFCmpOGT(ar, cr),
+                          b.CreateAnd(b.CreateFCmpOEQ(ar, cr), b.CreateFCmpOGT(ai, ci))));
       switch (preds[0]) {
         case llvm::CmpInst::FCMP_OEQ:
           return eq;

@@ -509,8 +509,8 @@ class Lowerer {
     return make_complex(t, from_double(part, b.CreateExtractValue(r, 0)),
                         from_double(part, b.CreateExtractValue(r, 1)));
   }
-  // x * y as std::complex<double> multiplies finite values, (ac - bd) + (ad + bc)i in double,
-  // rounded to t's parts.
+  // x * y as (ac - bd) + (ad + bc)i in double (semantics.hpp complex_mul), rounded to t's
+  // parts.
   Value* complex_mul(ElemType t, Value* x, Value* y) {
     ElemType part = component(t);
     Value *a = to_double(part, re(x)), *bb = to_double(part, im(x));

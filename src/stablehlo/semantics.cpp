@@ -27,6 +27,11 @@ std::string probe_key(const Op& op, size_t operands, bool tuple, std::string& ke
 uint64_t ordered_bits(ElemType t, double x) {
   uint64_t b = float_bits(t, x);
   if (t == ElemType::kF8E8M0FNU) return b;  // no sign bit: the bits are in order
+  // FNUZ types have one NaN, 0x80 (where -0 would be): above everything, as compiled code,
+  // which holds it as a float NaN, orders it.
+  bool fnuz =
+      t == ElemType::kF8E4M3FNUZ || t == ElemType::kF8E4M3B11FNUZ || t == ElemType::kF8E5M2FNUZ;
+  if (fnuz && std::isnan(x)) return ~uint64_t(0);
   int w = bit_width(t);
   uint64_t sign = uint64_t(1) << (w - 1);
   return (b & sign) ? (sign - 1) - (b & (sign - 1)) : b | sign;  // -0 and +0 adjacent
@@ -345,7 +350,7 @@ bool complex_binary(OpCode code, Cplx x, Cplx y, Cplx& v) {
       v = x - y;
       return true;
     case OpCode::kMultiply:
-      v = x * y;
+      v = complex_mul(x, y);
       return true;
     case OpCode::kDivide:
       v = x / y;
@@ -441,6 +446,7 @@ void solve_triangular(const Tensor& a, const Tensor& b, Tensor& r, bool left, bo
 }  // namespace
 
 void triangular_solve(const Tensor& a, const Tensor& b, Tensor& r, const TriangularSolve& how) {
+  if (a.size() == 0 || r.size() == 0) return;  // nothing to solve (m = 0 or no batches)
   if (r.complex()) {
     solve_triangular<Cplx>(a, b, r, how.left, how.lower, how.unit, how.trans, how.conj);
   } else {

@@ -59,6 +59,11 @@ using Cplx = std::complex<double>;
 /// The complex function of a unary op (spec "Ops"; expm1 and log1p without cancellation near
 /// 0, sign z/|z|, cbrt the principal root), or null when the op has none on complex numbers.
 Cplx (*complex_unary(OpCode code))(Cplx);
+/// x * y as (ac - bd) + (ad + bc)i in double: what compiled code computes (without C's
+/// Annex G recovery of infinities from NaN results, which std::complex applies).
+inline Cplx complex_mul(Cplx x, Cplx y) {
+  return {x.real() * y.real() - x.imag() * y.imag(), x.real() * y.imag() + x.imag() * y.real()};
+}
 /// x OP y on complex numbers into v (add, subtract, multiply, divide, power with 0^y defined,
 /// atan2 as -i log((y + ix)/sqrt(x^2 + y^2)), maximum/minimum in lexicographic order); false
 /// when OP has no complex form.

@@ -139,7 +139,10 @@ double small_max(const SmallFormat& f) {
 }
 double small_round(const SmallFormat& f, double x) {
   if (std::isnan(x)) return f.nf == NonFinite::kNone ? 0.0 : x;
-  if (f.nf == NonFinite::kExponentOnly && (x <= 0 || std::isinf(x))) return NAN;
+  // E8M0 has no sign and no zero: negative values and infinities are NaN; 0 and anything
+  // below the smallest power of two round up to it (as an underflow to 0 in float would).
+  if (f.nf == NonFinite::kExponentOnly && (x < 0 || std::isinf(x))) return NAN;
+  if (f.nf == NonFinite::kExponentOnly && x == 0) return std::ldexp(1.0, -f.bias);
   if (x == 0) return f.nf == NonFinite::kUnsignedZero ? 0.0 : x;
   double mx = small_max(f);
   auto overflow = [&] {

@@ -62,6 +62,13 @@ func.func @complex_f32_and_conversions() {
   check.expect_almost_eq_const %5, dense<[-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0]> : tensor<3x5xf64>
   %6 = stablehlo.iota dim = 0 : tensor<3xcomplex<f32>>
   check.expect_eq_const %6, dense<[(0.0, 0.0), (1.0, 0.0), (2.0, 0.0)]> : tensor<3xcomplex<f32>>
+  // A NaN part makes complex numbers unordered (lexicographic order otherwise).
+  %n = stablehlo.constant dense<[(1.0, 0x7FC00000), (1.0, 2.0), (1.0, 2.0)]> : tensor<3xcomplex<f32>>
+  %m = stablehlo.constant dense<[(2.0, 0.0), (1.0, 3.0), (0.5, 9.0)]> : tensor<3xcomplex<f32>>
+  %lt = stablehlo.compare LT, %n, %m : (tensor<3xcomplex<f32>>, tensor<3xcomplex<f32>>) -> tensor<3xi1>
+  check.expect_eq_const %lt, dense<[false, true, false]> : tensor<3xi1>
+  %ne = stablehlo.compare NE, %n, %n : (tensor<3xcomplex<f32>>, tensor<3xcomplex<f32>>) -> tensor<3xi1>
+  check.expect_eq_const %ne, dense<[true, false, false]> : tensor<3xi1>
   %z = stablehlo.constant dense<(0.0, 0.0)> : tensor<complex<f32>>
   %7 = stablehlo.reduce(%x init: %z) applies stablehlo.add across dimensions = [0] : (tensor<4xcomplex<f32>>, tensor<complex<f32>>) -> tensor<complex<f32>>
   check.expect_eq_const %7, dense<(3.25, -2.5)> : tensor<complex<f32>>

@@ -78,5 +78,27 @@ func.func @f8E8M0FNU_powers_of_two() {
   check.expect_eq_const %0, dense<[8.0, 0.25, 0xFF]> : tensor<3xf8E8M0FNU>
   %1 = stablehlo.convert %0 : (tensor<3xf8E8M0FNU>) -> tensor<3xf32>
   check.expect_eq_const %1, dense<[8.0, 0.25, 0x7FC00000]> : tensor<3xf32>
+  // Below the smallest power of two (2^-127), in double or in float (where it is 0): 2^-127.
+  %c = stablehlo.constant dense<[7.88860905e-31, 0.0]> : tensor<2xf8E8M0FNU>
+  %d = stablehlo.constant dense<[8.67361738e-19, 1.0]> : tensor<2xf8E8M0FNU>
+  %2 = stablehlo.multiply %c, %d : tensor<2xf8E8M0FNU>
+  %3 = stablehlo.bitcast_convert %2 : (tensor<2xf8E8M0FNU>) -> tensor<2xui8>
+  check.expect_eq_const %3, dense<[0, 0]> : tensor<2xui8>
+  func.return
+}
+
+// -----
+
+func.func @fnuz_nan_orders_last_and_f4_packs_into_bytes() {
+  %a = stablehlo.constant dense<[0x80, 1.0, 0x80]> : tensor<3xf8E4M3FNUZ>
+  %b = stablehlo.constant dense<[1.0, 0x80, 240.0]> : tensor<3xf8E4M3FNUZ>
+  %0 = stablehlo.compare GT, %a, %b, TOTALORDER : (tensor<3xf8E4M3FNUZ>, tensor<3xf8E4M3FNUZ>) -> tensor<3xi1>
+  check.expect_eq_const %0, dense<[true, false, true]> : tensor<3xi1>
+  // Two f4 values make one byte, the first in the low bits: 1.0 is 0b0010, -6.0 0b1111.
+  %c = stablehlo.constant dense<[[1.0, -6.0], [0.5, 3.0]]> : tensor<2x2xf4E2M1FN>
+  %1 = stablehlo.bitcast_convert %c : (tensor<2x2xf4E2M1FN>) -> tensor<2xui8>
+  check.expect_eq_const %1, dense<[0xF2, 0x51]> : tensor<2xui8>
+  %2 = stablehlo.bitcast_convert %1 : (tensor<2xui8>) -> tensor<2x2xf4E2M1FN>
+  check.expect_eq_const %2, dense<[[1.0, -6.0], [0.5, 3.0]]> : tensor<2x2xf4E2M1FN>
   func.return
 }
