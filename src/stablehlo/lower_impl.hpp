@@ -632,6 +632,13 @@ class Lowerer {
                                                   const Scope& scope);
   Expected<TVal> lower_dot(const Op& op, TVal L, TVal R);
   Expected<TVal> lower_fft(const Op& op, TVal x);
+  // C[m x n] = op(A) op(B) through the tensor kernels' sgemm (row-major f32; g's shape is
+  // recorded by the caller in entry_->gemms, so its kernel is made before the first run).
+  void call_sgemm(const GemmCall& g, Value* a, Value* x, Value* c) {
+    call("tj_shlo_sgemm", b.getVoidTy(),
+         {ctx_, b.getInt64(g.m), b.getInt64(g.n), b.getInt64(g.k), b.getInt32(g.trans_a),
+          b.getInt32(g.trans_b), a, x, c});
+  }
   Expected<TVal> lower_triangular_solve(const Op& op, TVal a, TVal x);
   Expected<std::vector<TVal>> lower_scatter(const Op& op, std::vector<TVal> in, const Scope& scope);
   Expected<TVal> lower_gather(const Op& op, std::vector<TVal> in);

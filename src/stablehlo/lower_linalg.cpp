@@ -102,9 +102,7 @@ Expected<TVal> Lowerer::lower_convolution(const Op& op, TVal L, TVal K) {
     touch(K.buf);
     touch(out.buf);
     if (direct) {
-      call("tj_shlo_sgemm", b.getVoidTy(),
-           {ctx_, b.getInt64(g.m), b.getInt64(g.n), b.getInt64(g.k), b.getInt32(0), b.getInt32(0),
-            L.ptr, K.ptr, out.ptr});
+      call_sgemm(g, L.ptr, K.ptr, out.ptr);
       return out;
     }
     std::vector<int64_t> cols = {hb, ow, kspatial[0], kspatial[1], chans};
@@ -131,9 +129,7 @@ Expected<TVal> Lowerer::lower_convolution(const Op& op, TVal L, TVal K) {
       touch(xc.buf);
       Value* dst =
           b.CreateInBoundsGEP(b.getFloatTy(), out.ptr, b.CreateMul(blk, b.getInt64(g.m * O)));
-      call("tj_shlo_sgemm", b.getVoidTy(),
-           {ctx_, b.getInt64(g.m), b.getInt64(g.n), b.getInt64(g.k), b.getInt32(0), b.getInt32(0),
-            xc.ptr, K.ptr, dst});
+      call_sgemm(g, xc.ptr, K.ptr, dst);
     });
     return out;
   }
@@ -342,10 +338,8 @@ Expected<TVal> Lowerer::lower_dot(const Op& op, TVal L, TVal R) {
       auto at_batch = [&](Value* base, int64_t elems) {
         return b.CreateInBoundsGEP(b.getFloatTy(), base, b.CreateMul(bi, b.getInt64(elems)));
       };
-      call("tj_shlo_sgemm", b.getVoidTy(),
-           {ctx_, b.getInt64(g.m), b.getInt64(g.n), b.getInt64(g.k), b.getInt32(g.trans_a),
-            b.getInt32(g.trans_b), at_batch(L.ptr, g.m * g.k), at_batch(R.ptr, g.k * g.n),
-            at_batch(out.ptr, g.m * g.n)});
+      call_sgemm(g, at_batch(L.ptr, g.m * g.k), at_batch(R.ptr, g.k * g.n),
+                 at_batch(out.ptr, g.m * g.n));
     });
     return out;
   }
@@ -363,9 +357,7 @@ Expected<TVal> Lowerer::lower_dot(const Op& op, TVal L, TVal R) {
     touch(L.buf);
     touch(R.buf);
     touch(out.buf);
-    call("tj_shlo_sgemm", b.getVoidTy(),
-         {ctx_, b.getInt64(g.m), b.getInt64(g.n), b.getInt64(g.k), b.getInt32(0),
-          b.getInt32(g.trans_b), L.ptr, R.ptr, out.ptr});
+    call_sgemm(g, L.ptr, R.ptr, out.ptr);
     return out;
   }
   if (f32 && mat && work >= 32768 && L.ptr && R.ptr) {
@@ -379,9 +371,7 @@ Expected<TVal> Lowerer::lower_dot(const Op& op, TVal L, TVal R) {
     touch(L.buf);
     touch(R.buf);
     touch(out.buf);
-    call("tj_shlo_sgemm", b.getVoidTy(),
-         {ctx_, b.getInt64(g.m), b.getInt64(g.n), b.getInt64(g.k), b.getInt32(g.trans_a),
-          b.getInt32(g.trans_b), L.ptr, R.ptr, out.ptr});
+    call_sgemm(g, L.ptr, R.ptr, out.ptr);
     return out;
   }
   // The general case, in the evaluator's order: products rounded to the result type, summed
