@@ -315,63 +315,43 @@ Expected<TVal> Lowerer::lower_dot(const Op& op, TVal L, TVal R) {
     });
     return out;
   }
-  // Leading batching dimensions on both sides and one contraction (attention's q k^T and
-  // p v, batched matmuls): one sgemm per batch on the stored operands' matrices.
+  // sgemm forms, f32 with enough work and one contraction: matrices, batches of them with
+  // leading batching dimensions on both sides (attention's q k^T and p v: one sgemm per
+  // batch), and a stored lhs of rank > 2 contracted on its last dimension with a matrix
+  // (dense layers on [batch, sequence, features]: its leading dimensions are the rows).
   size_t nb = lb.size();
-  bool batched = f32 && nb > 0 && lc.size() == 1 && L.shape.size() == nb + 2 &&
-                 R.shape.size() == nb + 2 && L.ptr && R.ptr && work >= 32768;
-  for (size_t a = 0; batched && a < nb; ++a) batched = lb[a] == int64_t(a) && rb[a] == int64_t(a);
-  if (batched) {
+  bool leading = L.shape.size() == nb + 2 && R.shape.size() == nb + 2;
+  for (size_t a = 0; leading && a < nb; ++a) leading = lb[a] == int64_t(a) && rb[a] == int64_t(a);
+  bool stacked = nb == 0 && L.shape.size() > 2 && R.shape.size() == 2 && lc.size() == 1 &&
+                 lc[0] == int64_t(L.shape.size()) - 1;
+  if (f32 && lc.size() == 1 && (leading || stacked) && L.ptr && R.ptr && work >= 32768) {
     GemmCall g;
-    g.trans_a = lc[0] == int64_t(nb);
-    g.trans_b = rc[0] == int64_t(nb) + 1;
-    g.m = L.shape.at(g.trans_a ? nb + 1 : nb);
-    g.k = L.shape.at(size_t(lc[0]));
-    g.n = R.shape.at(g.trans_b ? nb : nb + 1);
     int64_t batches = 1;
-    for (size_t a = 0; a < nb; ++a) batches *= L.shape[a];
+    g.trans_b = rc[0] == int64_t(R.shape.size()) - 1;
+    g.n = R.shape.at(g.trans_b ? R.shape.size() - 2 : R.shape.size() - 1);
+    g.k = L.shape.at(size_t(lc[0]));
+    if (stacked) {
+      g.m = L.size() / std::max<int64_t>(1, g.k);
+    } else {
+      g.trans_a = lc[0] == int64_t(nb);
+      g.m = L.shape.at(g.trans_a ? nb + 1 : nb);
+      for (size_t a = 0; a < nb; ++a) batches *= L.shape[a];
+    }
     entry_->gemms.push_back(g);
     touch(L.buf);
     touch(R.buf);
     touch(out.buf);
-    for_range(batches, [&](Value* bi) {
-      auto at_batch = [&](Value* base, int64_t elems) {
-        return b.CreateInBoundsGEP(b.getFloatTy(), base, b.CreateMul(bi, b.getInt64(elems)));
-      };
-      call_sgemm(g, at_batch(L.ptr, g.m * g.k), at_batch(R.ptr, g.k * g.n),
-                 at_batch(out.ptr, g.m * g.n));
-    });
-    return out;
-  }
-  // A stored lhs of rank > 2 contracted on its last dimension with a matrix (dense layers on
-  // [batch, sequence, features]): its leading dimensions are the rows of one sgemm.
-  bool rows = f32 && lb.empty() && L.shape.size() > 2 && R.shape.size() == 2 && lc.size() == 1 &&
-              lc[0] == int64_t(L.shape.size()) - 1 && L.ptr && R.ptr && work >= 32768;
-  if (rows) {
-    GemmCall g;
-    g.trans_b = rc[0] == 1;
-    g.k = L.shape.back();
-    g.m = L.size() / std::max<int64_t>(1, g.k);
-    g.n = R.shape.at(size_t(1 - rc[0]));
-    entry_->gemms.push_back(g);
-    touch(L.buf);
-    touch(R.buf);
-    touch(out.buf);
-    call_sgemm(g, L.ptr, R.ptr, out.ptr);
-    return out;
-  }
-  if (f32 && mat && work >= 32768 && L.ptr && R.ptr) {
-    GemmCall g;
-    g.trans_a = lc[0] == 0;
-    g.trans_b = rc[0] == 1;
-    g.m = L.shape.at(size_t(1 - lc[0]));
-    g.k = L.shape.at(size_t(lc.at(0)));
-    g.n = R.shape.at(size_t(1 - rc[0]));
-    entry_->gemms.push_back(g);
-    touch(L.buf);
-    touch(R.buf);
-    touch(out.buf);
-    call_sgemm(g, L.ptr, R.ptr, out.ptr);
+    if (batches == 1) {
+      call_sgemm(g, L.ptr, R.ptr, out.ptr);
+    } else {
+      for_range(batches, [&](Value* bi) {
+        auto at_batch = [&](Value* base, int64_t elems) {
+          return b.CreateInBoundsGEP(b.getFloatTy(), base, b.CreateMul(bi, b.getInt64(elems)));
+        };
+        call_sgemm(g, at_batch(L.ptr, g.m * g.k), at_batch(R.ptr, g.k * g.n),
+                   at_batch(out.ptr, g.m * g.n));
+      });
+    }
     return out;
   }
   // The general case, in the evaluator's order: products rounded to the result type, summed
