@@ -255,6 +255,14 @@ int run_stablehlo(const StablehloRun& r) {
   }
   auto res = (*prog)->run(fn, args);
   if (!res.ok()) return report(res.error());
+  if (r.stats && tier != "interp") {
+    if (auto kc = (*prog)->kernel_counts(fn); kc.ok())
+      std::fprintf(stderr,
+                   "tierjit: kernels: %llu sgemm call(s); convolutions: %llu by Winograd "
+                   "F(4x4, 3x3), %llu by im2col\n",
+                   (unsigned long long)kc->sgemm_calls, (unsigned long long)kc->winograd_convs,
+                   (unsigned long long)kc->im2col_convs);
+  }
   if (!outputs.empty() && outputs.size() != res->size()) {
     return report(make_error(ErrorCode::kUsage, "@" + fn + " returns " +
                                                     std::to_string(res->size()) +

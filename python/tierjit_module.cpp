@@ -485,7 +485,19 @@ PYBIND11_MODULE(tierjit, m) {
       .def_readonly("entry", &PyModule::entry)
       .def(
           "compile", [](PyModule& mod) { return take(mod.program->compile(mod.entry)); },
-          "Compiles the entry now; returns the compile time in ms.");
+          "Compiles the entry now; returns the compile time in ms.")
+      .def(
+          "kernel_counts",
+          [](PyModule& mod) {
+            auto c = take(mod.program->kernel_counts(mod.entry));
+            py::dict d;
+            d["sgemm_calls"] = c.sgemm_calls;
+            d["winograd_convs"] = c.winograd_convs;
+            d["im2col_convs"] = c.im2col_convs;
+            return d;
+          },
+          "The tensor-kernel calls of the compiled entry so far: sgemm_calls, winograd_convs, "
+          "im2col_convs.");
   s.def("load", &load_stablehlo, py::arg("path_or_text"), py::kw_only(), py::arg("entry") = "main",
         py::arg("path") = "compiled",
         "Parses a module from a file or from MLIR text; path='reference' runs the "

@@ -145,6 +145,8 @@ struct KernelStats {
   uint64_t evictions = 0;         ///< kernels evicted by the LRU bound
   uint64_t compile_ns = 0;        ///< total generation time
   size_t code_bytes = 0;          ///< code held by the cache now
+  uint64_t winograd_convs = 0;    ///< conv2d_nhwc calls run by Winograd's F(4x4, 3x3)
+  uint64_t im2col_convs = 0;      ///< conv2d_nhwc calls run by im2col + sgemm
   std::vector<ShapeProfile> shapes;
 };
 
@@ -197,6 +199,21 @@ class KernelEngine {
   /// an empty output.
   Status conv2d(const Conv2dDesc& desc, const float* x, const float* w, const float* bias,
                 float* y);
+  /// The same convolution in the layouts JAX and TensorFlow use: x is NHWC (N x h x w x c),
+  /// w is HWIO (r x s x c x k), y is NHWC (N x out_h() x out_w() x k); bias as conv2d's.
+  /// 3x3 filters at stride 1 without dilation, with c and k >= 32 and an output of at least
+  /// 4x4, run Winograd's minimal filtering F(4x4, 3x3) (Lavin and Gray, "Fast Algorithms for
+  /// Convolutional Neural Networks", CVPR 2016): 36 sgemms of (tiles x c) x (c x k) between
+  /// an input and an output transform, a quarter of the direct form's multiplies. Its
+  /// transforms amplify rounding: the error is within about 2^-17 of sum |x| |w| over each
+  /// output's window (asserted in tests/unit/conv_nhwc_test.cpp against a double-precision
+  /// direct convolution), against about 2^-21 for im2col. Every other shape runs im2col +
+  /// sgemm, a few output rows at a time. One thread (the GEMMs' plans run on the engine's
+  /// workers). Errors as conv2d's. stats() counts calls by algorithm.
+  Status conv2d_nhwc(const Conv2dDesc& desc, const float* x, const float* w, const float* bias,
+                     float* y);
+  /// Generates the sgemm kernels conv2d_nhwc needs for `desc` now (as prepare_sgemm).
+  Status prepare_conv2d_nhwc(const Conv2dDesc& desc);
 
   Isa isa() const;
   int threads() const;

@@ -86,6 +86,13 @@ enum class ExecutionPath : uint8_t {
   kCompiled,   ///< native code (compiled on the first run of each entry)
 };
 
+/// The tensor-kernel calls an entry's compiled code made, over all its runs so far.
+struct KernelCounts {
+  uint64_t sgemm_calls = 0;     ///< matrix products (Winograd's 36 per tile block included)
+  uint64_t winograd_convs = 0;  ///< convolutions by Winograd's F(4x4, 3x3)
+  uint64_t im2col_convs = 0;    ///< convolutions by im2col + sgemm in the tensor kernels
+};
+
 /// A parsed StableHLO module.
 class Program {
  public:
@@ -113,6 +120,9 @@ class Program {
   /// Returns the compile time in milliseconds (lowering + LLVM O2 + code generation +
   /// GEMM kernel generation). Errors as run()'s compiled path.
   Expected<double> compile(const std::string& entry);
+  /// What the compiled code of `entry` asked of the tensor kernels. Errors: kMissingEntry
+  /// when `entry` has not been compiled.
+  Expected<KernelCounts> kernel_counts(const std::string& entry) const;
 
   struct Impl;
 

@@ -234,6 +234,7 @@ KernelStats KernelEngine::stats() const {
   s.compiles = im.compiles.load(), s.evictions = im.evictions.load();
   s.compile_failures = im.compile_failures.load();
   s.compile_ns = im.compile_ns.load();
+  s.winograd_convs = im.winograd_convs.load(), s.im2col_convs = im.im2col_convs.load();
   std::shared_lock lock(im.mu);
   s.code_bytes = im.code_bytes;
   for (const auto& [key, p] : im.profiles) {
@@ -256,16 +257,18 @@ KernelStats KernelEngine::stats() const {
 std::string KernelEngine::stats_text() const {
   KernelStats s = stats();
   std::string out;
-  char line[320];
+  char line[512];
   std::snprintf(line, sizeof line,
                 "kernels: isa %s, %d thread(s), threshold %u, cache %zu of %zu bytes\n"
                 "calls %llu (generic %llu, compiled %llu), %llu kernel(s) generated in %.1f us, "
-                "%llu evicted, %llu generation failure(s) (generic kernel used)\n",
+                "%llu evicted, %llu generation failure(s) (generic kernel used)\n"
+                "conv2d_nhwc: %llu by Winograd F(4x4, 3x3), %llu by im2col\n",
                 isa_name(impl_->isa), impl_->threads, impl_->cfg.compile_threshold, s.code_bytes,
                 impl_->cfg.cache_bytes, (unsigned long long)s.calls,
                 (unsigned long long)s.generic_calls, (unsigned long long)s.hits,
                 (unsigned long long)s.compiles, s.compile_ns / 1e3, (unsigned long long)s.evictions,
-                (unsigned long long)s.compile_failures);
+                (unsigned long long)s.compile_failures, (unsigned long long)s.winograd_convs,
+                (unsigned long long)s.im2col_convs);
   out += line;
   for (const auto& sp : s.shapes) {
     std::snprintf(line, sizeof line, "  %s %s: %llu calls, %.0f cycles/call%s\n", sp.op.c_str(),

@@ -91,10 +91,6 @@ namespace {
 
 constexpr int kMaxRank = 8;
 
-Error bad(const char* op, const std::string& msg) {
-  return make_error(ErrorCode::kInvalidInput, std::string(op) + ": " + msg);
-}
-
 std::string shape_text(std::span<const int64_t> s) {
   std::string t = "[";
   for (size_t i = 0; i < s.size(); ++i) {
@@ -104,43 +100,9 @@ std::string shape_text(std::span<const int64_t> s) {
   return t + "]";
 }
 
-// Elements of a shape; errors for a bad rank, a negative dimension or more than 2^60 bytes.
-Expected<int64_t> numel(const char* op, const char* what, std::span<const int64_t> shape) {
-  if (shape.size() > size_t(kMaxRank)) {
-    return bad(op,
-               std::string(what) + " has rank " + std::to_string(shape.size()) + " (at most 8)");
-  }
-  int64_t n = 1;
-  for (int64_t d : shape) {
-    if (d < 0) return bad(op, std::string(what) + " shape " + shape_text(shape) + " is negative");
-    if (__builtin_mul_overflow(n, d, &n) || n > (int64_t(1) << 58)) {
-      return bad(op, std::string(what) + " shape " + shape_text(shape) + " is too large");
-    }
-  }
-  return n;
-}
-
 Expected<int64_t> numel2(const char* op, const char* what, int64_t rows, int64_t cols) {
   int64_t dims[] = {rows, cols};
   return numel(op, what, dims);
-}
-
-Status need(const char* op, const char* what, const void* p, int64_t n) {
-  if (n > 0 && p == nullptr) {
-    return bad(op,
-               std::string("null buffer for ") + what + " (" + std::to_string(n) + " elements)");
-  }
-  return {};
-}
-
-// An output may be exactly an input of the same size (in place) but not overlap it otherwise.
-Status no_overlap(const char* op, const char* what, const float* y, int64_t ny, const float* x,
-                  int64_t nx, bool in_place_ok) {
-  if (ny == 0 || nx == 0) return {};
-  auto y0 = reinterpret_cast<uintptr_t>(y), x0 = reinterpret_cast<uintptr_t>(x);
-  if (y0 >= x0 + uintptr_t(nx) * 4 || x0 >= y0 + uintptr_t(ny) * 4) return {};
-  if (in_place_ok && y == x && ny == nx) return {};
-  return bad(op, std::string("the output overlaps ") + what);
 }
 
 uint64_t now_ns() {
@@ -156,6 +118,42 @@ struct Outer {
 };
 
 }  // namespace
+
+Error bad(const char* op, const std::string& msg) {
+  return make_error(ErrorCode::kInvalidInput, std::string(op) + ": " + msg);
+}
+
+Expected<int64_t> numel(const char* op, const char* what, std::span<const int64_t> shape) {
+  if (shape.size() > size_t(kMaxRank)) {
+    return bad(op,
+               std::string(what) + " has rank " + std::to_string(shape.size()) + " (at most 8)");
+  }
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0) return bad(op, std::string(what) + " shape " + shape_text(shape) + " is negative");
+    if (__builtin_mul_overflow(n, d, &n) || n > (int64_t(1) << 58)) {
+      return bad(op, std::string(what) + " shape " + shape_text(shape) + " is too large");
+    }
+  }
+  return n;
+}
+
+Status need(const char* op, const char* what, const void* p, int64_t n) {
+  if (n > 0 && p == nullptr) {
+    return bad(op,
+               std::string("null buffer for ") + what + " (" + std::to_string(n) + " elements)");
+  }
+  return {};
+}
+
+Status no_overlap(const char* op, const char* what, const float* y, int64_t ny, const float* x,
+                  int64_t nx, bool in_place_ok) {
+  if (ny == 0 || nx == 0) return {};
+  auto y0 = reinterpret_cast<uintptr_t>(y), x0 = reinterpret_cast<uintptr_t>(x);
+  if (y0 >= x0 + uintptr_t(nx) * 4 || x0 >= y0 + uintptr_t(ny) * 4) return {};
+  if (in_place_ok && y == x && ny == nx) return {};
+  return bad(op, std::string("the output overlaps ") + what);
+}
 
 std::shared_ptr<OpKernel> KernelEngine::Impl::op_dispatch(const OpKey& key, OpProfile*& prof) {
   uint64_t tick = clock.load(std::memory_order_relaxed) + 1;
@@ -449,9 +447,7 @@ void im2col(const Conv2dDesc& d, const float* x, float* col) {
 
 }  // namespace
 
-Status KernelEngine::conv2d(const Conv2dDesc& d, const float* x, const float* w, const float* bias,
-                            float* y) {
-  const char* name = "conv2d";
+Expected<ConvSizes> conv2d_sizes(const char* name, const Conv2dDesc& d) {
   if (d.stride_h < 1 || d.stride_w < 1 || d.dilation_h < 1 || d.dilation_w < 1) {
     return bad(name, "stride and dilation must be >= 1");
   }
@@ -460,23 +456,38 @@ Status KernelEngine::conv2d(const Conv2dDesc& d, const float* x, const float* w,
     return bad(name, "dimensions must be >= 1 (batch >= 0)");
   }
   int64_t xs[] = {d.n, d.c, d.h, d.w}, ws[] = {d.k, d.c, d.r, d.s};
-  TJ_ASSIGN_OR_RETURN(int64_t nx, numel(name, "x", xs));
-  TJ_ASSIGN_OR_RETURN(int64_t nw, numel(name, "w", ws));
+  ConvSizes sz;
+  TJ_ASSIGN_OR_RETURN(sz.x, numel(name, "x", xs));
+  TJ_ASSIGN_OR_RETURN(sz.w, numel(name, "w", ws));
   int64_t P = d.out_h(), Q = d.out_w();
   if (P < 1 || Q < 1) {
     return bad(name, "the filter does not fit the padded input (output " + std::to_string(P) +
                          " x " + std::to_string(Q) + ")");
   }
   int64_t ys[] = {d.n, d.k, P, Q}, cs[] = {d.c * d.r * d.s, P * Q};
-  TJ_ASSIGN_OR_RETURN(int64_t ny, numel(name, "y", ys));
+  TJ_ASSIGN_OR_RETURN(sz.y, numel(name, "y", ys));
   TJ_TRY(numel(name, "im2col", cs));
-  TJ_TRY(need(name, "x", x, nx));
-  TJ_TRY(need(name, "w", w, nw));
-  TJ_TRY(need(name, "y", y, ny));
-  TJ_TRY(no_overlap(name, "x", y, ny, x, nx, false));
-  TJ_TRY(no_overlap(name, "w", y, ny, w, nw, false));
-  if (bias != nullptr) TJ_TRY(no_overlap(name, "bias", y, ny, bias, d.k, false));
-  if (ny == 0) return {};
+  return sz;
+}
+
+Status check_conv2d_buffers(const char* name, const Conv2dDesc& d, const ConvSizes& sz,
+                            const float* x, const float* w, const float* bias, const float* y) {
+  TJ_TRY(need(name, "x", x, sz.x));
+  TJ_TRY(need(name, "w", w, sz.w));
+  TJ_TRY(need(name, "y", y, sz.y));
+  TJ_TRY(no_overlap(name, "x", y, sz.y, x, sz.x, false));
+  TJ_TRY(no_overlap(name, "w", y, sz.y, w, sz.w, false));
+  if (bias != nullptr) TJ_TRY(no_overlap(name, "bias", y, sz.y, bias, d.k, false));
+  return {};
+}
+
+Status KernelEngine::conv2d(const Conv2dDesc& d, const float* x, const float* w, const float* bias,
+                            float* y) {
+  const char* name = "conv2d";
+  TJ_ASSIGN_OR_RETURN(ConvSizes sz, conv2d_sizes(name, d));
+  TJ_TRY(check_conv2d_buffers(name, d, sz, x, w, bias, y));
+  if (sz.y == 0) return {};
+  int64_t P = d.out_h(), Q = d.out_w();
   bool direct =
       d.r == 1 && d.s == 1 && d.stride_h == 1 && d.stride_w == 1 && d.pad_h == 0 && d.pad_w == 0;
   int64_t crs = d.c * d.r * d.s, pq = P * Q;

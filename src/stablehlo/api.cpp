@@ -11,6 +11,7 @@
 #include "stablehlo/compiled.hpp"
 #include "stablehlo/evaluator.hpp"
 #include "stablehlo/verifier.hpp"
+#include "tierjit/kernels.hpp"
 #include "tierjit/stablehlo.hpp"
 
 namespace tierjit::stablehlo {
@@ -330,6 +331,20 @@ Expected<double> Program::compile(const std::string& entry) {
   double ms = cm->times().total_ms();
   impl_->compiled[entry] = std::move(cm);
   return ms;
+}
+
+Expected<KernelCounts> Program::kernel_counts(const std::string& entry) const {
+  auto it = impl_->compiled.find(entry);
+  if (it == impl_->compiled.end())
+    return make_error(ErrorCode::kMissingEntry, "@" + entry + " has not been compiled",
+                      SourceLoc{impl_->file});
+  kernels::KernelStats ks = it->second->kernel_stats();
+  KernelCounts c;
+  for (const kernels::ShapeProfile& sp : ks.shapes)
+    if (sp.op == "sgemm") c.sgemm_calls += sp.calls;
+  c.winograd_convs = ks.winograd_convs;
+  c.im2col_convs = ks.im2col_convs;
+  return c;
 }
 
 }  // namespace tierjit::stablehlo

@@ -35,6 +35,15 @@ struct RunContext {
   std::map<std::string, std::vector<Tensor>>* probes = nullptr;
 };
 
+namespace {
+kernels::Conv2dDesc conv_desc(const ConvCall& c) {
+  kernels::Conv2dDesc d;
+  d.n = c.n, d.h = c.h, d.w = c.w, d.c = c.c, d.k = c.k, d.r = c.r, d.s = c.s;
+  d.stride_h = c.stride_h, d.stride_w = c.stride_w, d.pad_h = c.pad_h, d.pad_w = c.pad_w;
+  return d;
+}
+}  // namespace
+
 // ---- runtime helpers called by lowered code ----
 extern "C" {
 void tj_shlo_probe(void* ctx, int32_t point, const void* data) {
@@ -142,6 +151,11 @@ void tj_shlo_sgemm(void* ctx, int64_t m, int64_t n, int64_t k, int32_t trans_a, 
   // Shapes were checked when the module was lowered; the kernel cannot fail on them.
   (void)engine->sgemm(desc, 1.0f, a, b, 0.0f, c);
 }
+void tj_shlo_conv2d_nhwc(void* ctx, int64_t index, const float* x, const float* w, float* y) {
+  auto* rc = static_cast<RunContext*>(ctx);
+  // Shapes were checked when the module was lowered and prepared; the call cannot fail.
+  (void)rc->engine->conv2d_nhwc(conv_desc(rc->entry->convs.at(size_t(index))), x, w, nullptr, y);
+}
 }
 
 namespace {
@@ -187,6 +201,7 @@ Expected<llvm::orc::JITDylib*> runtime_helpers(backend::JitSession& session) {
                                        {"tj_shlo_ipow", fn(&tj_shlo_ipow)},
                                        {"tj_shlo_reduce_precision", fn(&tj_shlo_reduce_precision)},
                                        {"tj_shlo_sgemm", fn(&tj_shlo_sgemm)},
+                                       {"tj_shlo_conv2d_nhwc", fn(&tj_shlo_conv2d_nhwc)},
                                        {"tj_shlo_complex_unary", fn(&tj_shlo_complex_unary)},
                                        {"tj_shlo_complex_binary", fn(&tj_shlo_complex_binary)},
                                        {"tj_shlo_fft", fn(&tj_shlo_fft)},
@@ -305,6 +320,9 @@ Expected<std::unique_ptr<CompiledModule>> CompiledModule::create(
       auto prepared = impl->engine->prepare_sgemm(desc, 1.0f, 0.0f);
       if (!prepared.ok()) return prepared.take_error();
     }
+  for (const auto& [name, slot] : impl->entries)
+    for (const ConvCall& c : slot.info.convs)
+      TJ_TRY(impl->engine->prepare_conv2d_nhwc(conv_desc(c)));
   impl->times.kernels_ms = ms_since(t0);
   if (std::getenv("TIERJIT_STABLEHLO_TIMES"))
     std::fprintf(stderr, "lower %.2f ms, optimize %.2f ms, codegen %.2f ms, kernels %.2f ms%s\n",
@@ -371,5 +389,6 @@ Expected<std::vector<Tensor>> CompiledModule::call(const std::string& name,
 
 const CheckOutcome& CompiledModule::checks() const { return impl_->checks; }
 const CompileTimes& CompiledModule::times() const { return impl_->times; }
+kernels::KernelStats CompiledModule::kernel_stats() const { return impl_->engine->stats(); }
 
 }  // namespace tierjit::shlo

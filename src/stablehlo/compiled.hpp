@@ -15,6 +15,7 @@
 
 #include "stablehlo/lower.hpp"
 #include "stablehlo/semantics.hpp"
+#include "tierjit/kernels.hpp"
 
 namespace tierjit {
 class ObjectCache;
@@ -52,6 +53,8 @@ class CompiledModule {
   Expected<std::vector<Tensor>> call(const std::string& name, const std::vector<Tensor>& args);
   const CheckOutcome& checks() const;
   const CompileTimes& times() const;
+  /// The tensor kernels' statistics for this module's calls (sgemm shapes, conv2d_nhwc).
+  kernels::KernelStats kernel_stats() const;
 
   struct Impl;
 

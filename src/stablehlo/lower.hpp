@@ -53,6 +53,13 @@ struct GemmCall {
   bool trans_a = false, trans_b = false;
 };
 
+/// A convolution the code hands to the tensor kernels' conv2d_nhwc (f32 NHWC x HWIO -> NHWC,
+/// symmetric padding; fields as kernels::Conv2dDesc's).
+struct ConvCall {
+  int64_t n = 0, h = 0, w = 0, c = 0, k = 0, r = 0, s = 0;
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+};
+
 /// One lowered function: `void SYMBOL(ptr args, ptr results, ptr consts, ptr arena, ptr ctx)`
 /// where args/results are arrays of pointers to packed row-major tensors, consts is the
 /// module's constant pool, arena a scratch area of arena_bytes (64-byte aligned) and ctx
@@ -71,6 +78,8 @@ struct LoweredEntry {
   std::vector<TensorShape> probe_shapes;
   int64_t arena_bytes = 0;
   std::vector<GemmCall> gemms;
+  /// Convolutions by index: the code calls tj_shlo_conv2d_nhwc(ctx, index, x, w, y).
+  std::vector<ConvCall> convs;
   /// interpreter.probe ops: the code calls tj_shlo_probe(ctx, index into this, data) each
   /// time one runs (inside loops too), with the operand's packed elements.
   struct ProbePoint {
@@ -113,6 +122,8 @@ void tj_shlo_probe(void* ctx, int32_t point, const void* data);
 /// C = A B for f32 row-major A (m x k, or k x m with trans_a), B (k x n, or n x k).
 void tj_shlo_sgemm(void* ctx, int64_t m, int64_t n, int64_t k, int32_t trans_a, int32_t trans_b,
                    const float* a, const float* b, float* c);
+/// y = the running entry's convolution `index` (LoweredEntry::convs) of x and w.
+void tj_shlo_conv2d_nhwc(void* ctx, int64_t index, const float* x, const float* w, float* y);
 }
 
 }  // namespace tierjit::shlo

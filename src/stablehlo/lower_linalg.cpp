@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // The lowering's linear algebra (ops.def family kLinalg): dot_general (the tensor kernels'
-// sgemm for large f32 matrices, else loops in the evaluator's order) and convolution (im2col and
-// sgemm for f32 NHWC x HWIO, else the direct formula).
+// sgemm for large f32 matrices, else loops in the evaluator's order) and convolution (the
+// tensor kernels' conv2d_nhwc or im2col and sgemm for f32 NHWC x HWIO, else the direct formula).
 #include <algorithm>
 
 #include "stablehlo/fft.hpp"
@@ -72,8 +72,8 @@ Expected<TVal> Lowerer::lower_convolution(const Op& op, TVal L, TVal K) {
   std::vector<int64_t> kspatial(ns);
   for (size_t d = 0; d < ns; ++d) kspatial[d] = K.shape.at(size_t(lk.spatial.at(d)));
 
-  // f32 NHWC x HWIO -> NHWC without dilation or groups (JAX's default layouts): im2col into
-  // the arena, then one sgemm — the kernel is already the [KH*KW*C, O] matrix.
+  // f32 NHWC x HWIO -> NHWC without dilation or groups (JAX's default layouts): the kernel is
+  // already the [KH*KW*C, O] matrix of an im2col + sgemm.
   bool nhwc = rank == 4 && li.batch == 0 && li.spatial == std::vector<int64_t>{1, 2} &&
               li.feature == 3 && lk.spatial == std::vector<int64_t>{0, 1} && lk.batch == 2 &&
               lk.feature == 3 && lo.batch == 0 && lo.spatial == std::vector<int64_t>{1, 2} &&
@@ -84,27 +84,34 @@ Expected<TVal> Lowerer::lower_convolution(const Op& op, TVal L, TVal K) {
   int64_t m = r.size() / std::max<int64_t>(1, O), kk = nhwc ? kspatial[0] * kspatial[1] * chans : 0;
   if (nhwc && plain && r.type == ElemType::kF32 && L.type == ElemType::kF32 &&
       K.type == ElemType::kF32 && L.ptr && K.ptr && m * O * kk >= 32768) {
-    bool direct = kspatial[0] == 1 && kspatial[1] == 1 && cd.stride[0] == 1 && cd.stride[1] == 1 &&
-                  cd.pad == std::vector<int64_t>{0, 0, 0, 0};
-    // im2col block by block: a few output image rows at a time (at most kIm2colBytes of
-    // columns, kept in cache for the sgemm that reads them right after), one sgemm each.
-    int64_t oh = r.shape[1], ow = r.shape[2];
-    int64_t hb = direct ? oh : 1;
-    if (!direct)
-      for (int64_t d = 1; d <= oh; ++d)
-        if (oh % d == 0 && d * ow * kk * 4 <= kIm2colBytes) hb = d;
-    GemmCall g;
-    g.m = direct ? m : hb * ow;
-    g.n = O;
-    g.k = kk;
-    entry_->gemms.push_back(g);
     touch(L.buf);
     touch(K.buf);
     touch(out.buf);
-    if (direct) {
-      call_sgemm(g, L.ptr, K.ptr, out.ptr);
+    // Symmetric padding (SAME at stride 1, VALID): the tensor kernels' conv2d_nhwc, which
+    // picks Winograd's F(4x4, 3x3) or im2col + sgemm by shape.
+    if (cd.pad[0] == cd.pad[1] && cd.pad[2] == cd.pad[3] && cd.pad[0] >= 0 && cd.pad[2] >= 0) {
+      ConvCall c;
+      c.n = L.shape[0], c.h = L.shape[1], c.w = L.shape[2], c.c = chans, c.k = O;
+      c.r = kspatial[0], c.s = kspatial[1];
+      c.stride_h = cd.stride[0], c.stride_w = cd.stride[1], c.pad_h = cd.pad[0],
+      c.pad_w = cd.pad[2];
+      entry_->convs.push_back(c);
+      call("tj_shlo_conv2d_nhwc", b.getVoidTy(),
+           {ctx_, b.getInt64(int64_t(entry_->convs.size() - 1)), L.ptr, K.ptr, out.ptr});
       return out;
     }
+    // Asymmetric padding (SAME at stride 2): im2col block by block in the generated code, a
+    // few output image rows at a time (at most kIm2colBytes of columns, kept in cache for the
+    // sgemm that reads them right after), one sgemm each.
+    int64_t oh = r.shape[1], ow = r.shape[2];
+    int64_t hb = 1;
+    for (int64_t d = 1; d <= oh; ++d)
+      if (oh % d == 0 && d * ow * kk * 4 <= kIm2colBytes) hb = d;
+    GemmCall g;
+    g.m = hb * ow;
+    g.n = O;
+    g.k = kk;
+    entry_->gemms.push_back(g);
     std::vector<int64_t> cols = {hb, ow, kspatial[0], kspatial[1], chans};
     TVal xc = new_buffer(ElemType::kF32, cols);
     for_range(r.shape[0] * (oh / hb), [&](Value* blk) {

@@ -38,6 +38,20 @@ cmp -s "$WORK/out" "$WORK/want" || { echo "FAIL run mlir output"; cat "$WORK/out
 expect_run "run mlir (evaluator)" 0 "" -- "$TIERJIT" run "$d/bias_sum.mlir" --tier interp --input "$d/x.npy" --input "$d/b.npy"
 cmp -s "$WORK/out" "$WORK/want" || { echo "FAIL run mlir --tier interp output"; cat "$WORK/out"; failures=$((failures + 1)); }
 expect_run "run mlir --stats" 0 "compiled in" -- "$TIERJIT" run "$d/bias_sum.mlir" --stats --input "$d/x.npy" --input "$d/b.npy"
+# --stats names the convolution algorithm the tensor kernels ran (SAME 3x3, 32 channels).
+cat > "$WORK/conv.mlir" <<'EOF'
+func.func @main() -> tensor<1x8x8x32xf32> {
+  %x = stablehlo.iota dim = 3 : tensor<1x8x8x32xf32>
+  %w = stablehlo.constant dense<0.25> : tensor<3x3x32x32xf32>
+  %c = stablehlo.convolution(%x, %w) dim_numbers = [b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f], window = {stride = [1, 1], pad = [[1, 1], [1, 1]]} {batch_group_count = 1 : i64, feature_group_count = 1 : i64} : (tensor<1x8x8x32xf32>, tensor<3x3x32x32xf32>) -> tensor<1x8x8x32xf32>
+  return %c : tensor<1x8x8x32xf32>
+}
+EOF
+expect_run "run conv --stats" 0 "convolutions: 1 by Winograd F\\(4x4, 3x3\\), 0 by im2col" -- \
+  "$TIERJIT" run "$WORK/conv.mlir" --stats --no-cache
+# A corner output sees 2x2 pixels of channels 0..31: 4 x 0.25 x 496 = 496.
+grep -q '^tensor<1x8x8x32xf32> \[496, 496,' "$WORK/out" ||
+  { echo "FAIL: conv values"; head -c 300 "$WORK/out"; failures=$((failures + 1)); }
 expect_run "run mlir --output" 0 "" -- "$TIERJIT" run "$d/bias_sum.mlir" --input "$d/x.npy" \
   --input "$d/b.npy" --output "$WORK/y.npy" --output "$WORK/s.npy"
 # Results written as .npy read back as inputs: y (2x3) + b again.

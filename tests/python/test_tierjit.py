@@ -213,6 +213,54 @@ def test_stablehlo_batched_and_rank3_dot_general_match_numpy(path):
     np.testing.assert_allclose(e, x @ w, rtol=1e-4, atol=1e-4)
 
 
+CONV_DIMS = ("dim_numbers = [b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f], window = {{stride = [{s}, {s}], "
+             "pad = [[{p0}, {p1}], [{p0}, {p1}]], lhs_dilate = [1, 1], rhs_dilate = [1, 1]}} "
+             "{{batch_group_count = 1 : i64, feature_group_count = 1 : i64}}")
+CONV_MODULE = f"""
+func.func @main(%x: tensor<2x12x12x32xf32>, %w: tensor<3x3x32x48xf32>, %y: tensor<1x12x12x8xf32>,
+                %v: tensor<3x3x8x16xf32>) -> (tensor<2x12x12x48xf32>, tensor<1x10x10x16xf32>, tensor<1x6x6x16xf32>) {{
+  %a = stablehlo.convolution(%x, %w) {CONV_DIMS.format(s=1, p0=1, p1=1)} : (tensor<2x12x12x32xf32>, tensor<3x3x32x48xf32>) -> tensor<2x12x12x48xf32>
+  %b = stablehlo.convolution(%y, %v) {CONV_DIMS.format(s=1, p0=0, p1=0)} : (tensor<1x12x12x8xf32>, tensor<3x3x8x16xf32>) -> tensor<1x10x10x16xf32>
+  %c = stablehlo.convolution(%y, %v) {CONV_DIMS.format(s=2, p0=0, p1=1)} : (tensor<1x12x12x8xf32>, tensor<3x3x8x16xf32>) -> tensor<1x6x6x16xf32>
+  return %a, %b, %c : tensor<2x12x12x48xf32>, tensor<1x10x10x16xf32>, tensor<1x6x6x16xf32>
+}}
+"""
+
+
+def conv_nhwc(x, w, stride, pad):
+    # NHWC x HWIO cross-correlation in float64, by explicit windows.
+    xp = np.pad(x.astype(np.float64), ((0, 0), pad, pad, (0, 0)))
+    kh, kw = w.shape[:2]
+    oh = (xp.shape[1] - kh) // stride + 1
+    ow = (xp.shape[2] - kw) // stride + 1
+    out = np.zeros((x.shape[0], oh, ow, w.shape[3]))
+    for r in range(kh):
+        for c in range(kw):
+            win = xp[:, r:r + stride * oh:stride, c:c + stride * ow:stride, :]
+            out += win @ w[r, c].astype(np.float64)
+    return out
+
+
+@pytest.mark.parametrize("path", ["compiled", "reference"])
+def test_stablehlo_convolutions_match_numpy(path):
+    # The compiled path hands SAME 3x3 convolutions with 32+ channels to Winograd's F(4x4, 3x3),
+    # other symmetric paddings to im2col in the tensor kernels, and asymmetric ones (SAME at
+    # stride 2) to its own im2col: each checked against float64 NumPy, the first two counted.
+    m = tierjit.stablehlo.load(CONV_MODULE, path=path)
+    x, w, y, v = rand(2, 12, 12, 32), rand(3, 3, 32, 48), rand(1, 12, 12, 8), rand(3, 3, 8, 16)
+    a, b, c = m(x, w, y, v)
+    # Winograd's documented bound (kernels.hpp): 2^-17 of sum |x| |w| over each window.
+    bound = 2.0**-17 * conv_nhwc(np.abs(x), np.abs(w), 1, (1, 1))
+    err = np.abs(a - conv_nhwc(x, w, 1, (1, 1)))
+    assert not np.any(np.isnan(a)) and np.all(err <= bound), float(np.max(err / bound))
+    np.testing.assert_allclose(b, conv_nhwc(y, v, 1, (0, 0)), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(c, conv_nhwc(y, v, 2, (0, 1)), rtol=1e-4, atol=1e-4)
+    if path == "compiled":
+        counts = m.kernel_counts()
+        assert counts["winograd_convs"] == 1 and counts["im2col_convs"] == 1, counts
+        assert counts["sgemm_calls"] >= 36 + 1 + 1, counts
+
+
 def test_stablehlo_from_file_and_integers(tmp_path):
     f = tmp_path / "m.mlir"
     f.write_text("func.func @main(%a: tensor<4xi32>) -> tensor<4xi32> {\n"

@@ -397,6 +397,89 @@ TEST(TensorOps, Conv2dMatchesDirectReference) {
   }
 }
 
+// conv2d_nhwc against a double-precision direct convolution: Winograd's F(4x4, 3x3) for the
+// shapes it takes (partial edge tiles, several tile blocks, padding 0 and 1, batches) and
+// im2col for the rest, each path asserted through the engine's counters. The bounds are
+// relative to sum |x| |w| over each output's window (kernels.hpp).
+TEST(TensorOps, Conv2dNhwcMatchesDirectReference) {
+  std::mt19937 rng(7);
+  struct C {
+    int64_t n, c, h, w, k, r, s, sh, sw, ph, pw, dh, dw;
+    bool winograd;
+  };
+  const C cases[] = {
+      {1, 32, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, true},
+      {2, 40, 13, 11, 33, 3, 3, 1, 1, 1, 1, 1, 1, true},  // partial tiles, two images
+      {1, 32, 10, 10, 32, 3, 3, 1, 1, 0, 0, 1, 1, true},  // no padding
+      {1, 32, 64, 60, 32, 3, 3, 1, 1, 1, 1, 1, 1, true},  // 240 tiles: blocks + remainder
+      {1, 64, 12, 12, 64, 3, 3, 1, 1, 1, 1, 1, 1, true},
+      {1, 1, 9, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1, false},   // one channel
+      {1, 16, 9, 9, 64, 3, 3, 1, 1, 1, 1, 1, 1, false},  // too few channels
+      {1, 32, 9, 9, 32, 3, 3, 2, 2, 1, 1, 1, 1, false},  // stride 2
+      {1, 32, 9, 9, 32, 3, 3, 1, 1, 2, 2, 2, 2, false},  // dilation 2
+      {2, 16, 6, 6, 8, 1, 1, 1, 1, 0, 0, 1, 1, false},   // 1x1: no im2col
+      {1, 3, 17, 13, 5, 5, 3, 2, 2, 2, 1, 1, 1, false},
+      {1, 32, 5, 5, 32, 3, 3, 1, 1, 0, 0, 1, 1, false},  // output 3x3: below one tile
+  };
+  for (Isa isa : supported_isas()) {
+    auto e = engine(isa);
+    uint64_t want_wino = 0, want_im2col = 0;
+    for (const C& t : cases) {
+      Conv2dDesc d;
+      d.n = t.n, d.c = t.c, d.h = t.h, d.w = t.w, d.k = t.k, d.r = t.r, d.s = t.s;
+      d.stride_h = t.sh, d.stride_w = t.sw, d.pad_h = t.ph, d.pad_w = t.pw;
+      d.dilation_h = t.dh, d.dilation_w = t.dw;
+      int64_t P = d.out_h(), Q = d.out_w();
+      std::vector<float> x(d.n * d.h * d.w * d.c), w(d.r * d.s * d.c * d.k), bias(d.k);
+      std::uniform_real_distribution<float> u(-1, 1);
+      for (auto& v : x) v = u(rng);
+      for (auto& v : w) v = u(rng);
+      for (auto& v : bias) v = u(rng);
+      ASSERT_TRUE(e->prepare_conv2d_nhwc(d).ok());
+      double worst = 0;
+      for (bool with_bias : {false, true}) {
+        std::vector<float> y(d.n * P * Q * d.k + 1, 42.0f);
+        ASSERT_TRUE(
+            e->conv2d_nhwc(d, x.data(), w.data(), with_bias ? bias.data() : nullptr, y.data())
+                .ok());
+        (t.winograd ? want_wino : want_im2col) += 1;
+        EXPECT_EQ(y.back(), 42.0f);
+        for (int64_t n = 0; n < d.n; ++n)
+          for (int64_t p = 0; p < P; ++p)
+            for (int64_t q = 0; q < Q; ++q)
+              for (int64_t k = 0; k < d.k; ++k) {
+                double acc = with_bias ? bias[k] : 0, abs = std::fabs(acc);
+                for (int64_t r = 0; r < d.r; ++r)
+                  for (int64_t s = 0; s < d.s; ++s) {
+                    int64_t ih = p * d.stride_h - d.pad_h + r * d.dilation_h;
+                    int64_t iw = q * d.stride_w - d.pad_w + s * d.dilation_w;
+                    if (ih < 0 || ih >= d.h || iw < 0 || iw >= d.w) continue;
+                    for (int64_t c = 0; c < d.c; ++c) {
+                      double v = double(x[((n * d.h + ih) * d.w + iw) * d.c + c]) *
+                                 w[((r * d.s + s) * d.c + c) * d.k + k];
+                      acc += v, abs += std::fabs(v);
+                    }
+                  }
+                float got = y[((n * P + p) * Q + q) * d.k + k];
+                double err = std::fabs(double(got) - acc) / (abs + 1e-30);
+                worst = std::max(worst, err);
+                double bound =
+                    t.winograd ? std::ldexp(1.0, -17) : double(d.c * d.r * d.s + 2) * FLT_EPSILON;
+                ASSERT_LE(err, bound)
+                    << "conv2d_nhwc c=" << d.c << " k=" << d.k << " h=" << d.h << " at " << n << ","
+                    << p << "," << q << "," << k << " " << isa_name(isa);
+              }
+      }
+      if (t.winograd)
+        std::printf("winograd c=%lld k=%lld %s: worst error %.3g of sum|x||w|\n", (long long)d.c,
+                    (long long)d.k, isa_name(isa), worst);
+    }
+    KernelStats st = e->stats();
+    EXPECT_EQ(st.winograd_convs, want_wino) << isa_name(isa);
+    EXPECT_EQ(st.im2col_convs, want_im2col) << isa_name(isa);
+  }
+}
+
 TEST(TensorOps, BadArgumentsAreClearErrors) {
   auto e = engine(cpu_features().best);
   std::vector<float> buf(64);
@@ -430,6 +513,11 @@ TEST(TensorOps, BadArgumentsAreClearErrors) {
   expect_bad(e->conv2d(d, buf.data(), buf.data() + 8, nullptr, buf.data() + 20), "stride");
   d.stride_h = 1;
   expect_bad(e->conv2d(d, buf.data(), buf.data() + 8, nullptr, buf.data() + 2), "overlaps x");
+  expect_bad(e->conv2d_nhwc(d, buf.data(), buf.data() + 8, nullptr, buf.data() + 2), "overlaps x");
+  expect_bad(e->conv2d_nhwc(d, nullptr, buf.data() + 8, nullptr, buf.data() + 20),
+             "null buffer for x");
+  d.pad_h = -1;
+  expect_bad(e->prepare_conv2d_nhwc(d), "padding");
   // Nothing was written by any rejected call.
   for (float v : buf) EXPECT_EQ(v, 0.0f);
 }
