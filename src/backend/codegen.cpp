@@ -4,6 +4,7 @@
 
 #include <llvm/Analysis/CGSCCPassManager.h>
 #include <llvm/Analysis/LoopAnalysisManager.h>
+#include <llvm/Analysis/TargetLibraryInfo.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/PassManager.h>
@@ -19,6 +20,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <utility>
 
 namespace tierjit::backend {
@@ -81,7 +83,8 @@ std::string loop_nest_pipeline(int opt_level) {
   if (opt_level != 2) return pipeline_name(opt_level);
   // instcombine as default<O2> runs it: one iteration, no fixpoint check (which would abort).
   return "function(sroa,early-cse,instcombine<no-verify-fixpoint>,simplifycfg,"
-         "loop-mssa(loop-rotate,licm),indvars,loop(loop-unroll-full),loop-vectorize,"
+         "loop-mssa(loop-rotate,licm),indvars,loop(loop-unroll-full),inject-tli-mappings,"
+         "loop-vectorize,"
          "instcombine<no-verify-fixpoint>,simplifycfg,slp-vectorizer,"
          "instcombine<no-verify-fixpoint>)";
 }
@@ -114,11 +117,19 @@ Expected<std::unique_ptr<llvm::TargetMachine>> make_target_machine(const TargetC
   return tm;
 }
 
-Status optimize_module(llvm::Module& m, llvm::TargetMachine& tm, const std::string& pipeline) {
+Status optimize_module(llvm::Module& m, llvm::TargetMachine& tm, const std::string& pipeline,
+                       const std::vector<VectorFunction>* vector_math) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
   llvm::ModuleAnalysisManager mam;
+  std::optional<llvm::TargetLibraryInfoImpl> tlii;
+  if (vector_math != nullptr && !vector_math->empty()) {
+    tlii.emplace(tm.getTargetTriple());
+    add_vector_functions(*tlii, *vector_math);
+    // Registered before the defaults, so registerFunctionAnalyses keeps this one.
+    fam.registerPass([&] { return llvm::TargetLibraryAnalysis(*tlii); });
+  }
   llvm::PassBuilder pb(&tm);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);

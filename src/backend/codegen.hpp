@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "backend/vector_math.hpp"
 #include "support/error.hpp"
 
 namespace llvm {
@@ -48,8 +49,12 @@ Expected<std::unique_ptr<llvm::TargetMachine>> make_target_machine(const TargetC
 /// `opt_level` 1..3; 0 does nothing. The same pipeline clang -O{N} runs.
 void optimize_module(llvm::Module& m, llvm::TargetMachine& tm, int opt_level);
 /// Runs a textual new-pass-manager pipeline (`opt -passes=` syntax) with `tm`'s cost model.
-/// Errors: kInternal naming the pipeline when it does not parse.
-Status optimize_module(llvm::Module& m, llvm::TargetMachine& tm, const std::string& pipeline);
+/// `vector_math` (may be null) tells the loop vectorizer which C library calls have vector
+/// variants (vector_math.hpp); the pipeline must run inject-tli-mappings before
+/// loop-vectorize for it to use them. Errors: kInternal naming the pipeline when it does not
+/// parse.
+Status optimize_module(llvm::Module& m, llvm::TargetMachine& tm, const std::string& pipeline,
+                       const std::vector<VectorFunction>* vector_math = nullptr);
 
 /// Emits an ELF relocatable object for `m`. kCompileFailed when the target cannot emit.
 Expected<std::string> emit_object(llvm::Module& m, llvm::TargetMachine& tm);

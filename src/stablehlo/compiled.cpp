@@ -20,6 +20,7 @@
 
 #include "backend/codegen.hpp"
 #include "backend/jit_session.hpp"
+#include "backend/vector_math.hpp"
 #include "runtime/cache_key.hpp"
 #include "runtime/object_cache.hpp"
 #include "stablehlo/fft.hpp"
@@ -190,23 +191,28 @@ Expected<llvm::orc::JITDylib*> runtime_helpers(backend::JitSession& session) {
       return;
     }
     auto fn = [](auto* f) { return reinterpret_cast<void*>(f); };
-    Status s =
-        session.define_absolute(**jd, {{"tj_shlo_round", fn(&tj_shlo_round)},
-                                       {"tj_shlo_small_bits", fn(&tj_shlo_small_bits)},
-                                       {"tj_shlo_small_value", fn(&tj_shlo_small_value)},
-                                       {"tj_shlo_digamma", fn(&tj_shlo_digamma)},
-                                       {"tj_shlo_erf_inv", fn(&tj_shlo_erf_inv)},
-                                       {"tj_shlo_bessel_i1e", fn(&tj_shlo_bessel_i1e)},
-                                       {"tj_shlo_next_after", fn(&tj_shlo_next_after)},
-                                       {"tj_shlo_ipow", fn(&tj_shlo_ipow)},
-                                       {"tj_shlo_reduce_precision", fn(&tj_shlo_reduce_precision)},
-                                       {"tj_shlo_sgemm", fn(&tj_shlo_sgemm)},
-                                       {"tj_shlo_conv2d_nhwc", fn(&tj_shlo_conv2d_nhwc)},
-                                       {"tj_shlo_complex_unary", fn(&tj_shlo_complex_unary)},
-                                       {"tj_shlo_complex_binary", fn(&tj_shlo_complex_binary)},
-                                       {"tj_shlo_fft", fn(&tj_shlo_fft)},
-                                       {"tj_shlo_triangular_solve", fn(&tj_shlo_triangular_solve)},
-                                       {"tj_shlo_probe", fn(&tj_shlo_probe)}});
+    std::vector<std::pair<std::string, void*>> symbols;
+    for (const backend::VectorFunction& f : backend::libmvec_functions())
+      symbols.emplace_back(f.vector, f.address);
+    Status s = session.define_absolute(**jd, symbols);
+    if (s.ok())
+      s = session.define_absolute(**jd,
+                                  {{"tj_shlo_round", fn(&tj_shlo_round)},
+                                   {"tj_shlo_small_bits", fn(&tj_shlo_small_bits)},
+                                   {"tj_shlo_small_value", fn(&tj_shlo_small_value)},
+                                   {"tj_shlo_digamma", fn(&tj_shlo_digamma)},
+                                   {"tj_shlo_erf_inv", fn(&tj_shlo_erf_inv)},
+                                   {"tj_shlo_bessel_i1e", fn(&tj_shlo_bessel_i1e)},
+                                   {"tj_shlo_next_after", fn(&tj_shlo_next_after)},
+                                   {"tj_shlo_ipow", fn(&tj_shlo_ipow)},
+                                   {"tj_shlo_reduce_precision", fn(&tj_shlo_reduce_precision)},
+                                   {"tj_shlo_sgemm", fn(&tj_shlo_sgemm)},
+                                   {"tj_shlo_conv2d_nhwc", fn(&tj_shlo_conv2d_nhwc)},
+                                   {"tj_shlo_complex_unary", fn(&tj_shlo_complex_unary)},
+                                   {"tj_shlo_complex_binary", fn(&tj_shlo_complex_binary)},
+                                   {"tj_shlo_fft", fn(&tj_shlo_fft)},
+                                   {"tj_shlo_triangular_solve", fn(&tj_shlo_triangular_solve)},
+                                   {"tj_shlo_probe", fn(&tj_shlo_probe)}});
     if (s.ok()) {
       helpers = *jd;
     } else {
@@ -272,7 +278,11 @@ Expected<std::unique_ptr<CompiledModule>> CompiledModule::create(
     std::string ir;
     llvm::raw_string_ostream os(ir);
     low.mod->print(os, nullptr);
-    key = CacheKey("stablehlo").add(ir).add(pipeline).target(cfg.key()).finish();
+    // The vector math the optimizer may call is part of what the object depends on.
+    std::string vector_math;
+    for (const backend::VectorFunction& f : backend::libmvec_functions())
+      vector_math += f.vector + " ";
+    key = CacheKey("stablehlo").add(ir).add(pipeline).add(vector_math).target(cfg.key()).finish();
     object = options.cache->load(key);
     impl->times.from_cache = object.has_value();
   }
@@ -280,7 +290,8 @@ Expected<std::unique_ptr<CompiledModule>> CompiledModule::create(
   const char* dump = std::getenv("TIERJIT_DUMP_STABLEHLO_IR");
   if (!object) {
     if (dump && std::string_view(dump) == "before") low.mod->print(llvm::errs(), nullptr);
-    if (opt_level > 0) TJ_TRY(backend::optimize_module(*low.mod, *tm, pipeline));
+    if (opt_level > 0)
+      TJ_TRY(backend::optimize_module(*low.mod, *tm, pipeline, &backend::libmvec_functions()));
     if (dump && std::string_view(dump) != "before") low.mod->print(llvm::errs(), nullptr);
   }
   impl->times.optimize_ms = ms_since(t0);

@@ -161,7 +161,7 @@ Expected<Value*> Lowerer::unary(const Op& op, OpCode code, ElemType t, Value* x)
   }
   if (code == OpCode::kLogistic) {
     Value* d = to_double(t, x);
-    Value* e = call("exp", b.getDoubleTy(), {b.CreateFNeg(d)});
+    Value* e = libm_double("exp", t, {b.CreateFNeg(d)});
     Value* one = llvm::ConstantFP::get(b.getDoubleTy(), 1.0);
     return from_double(t, b.CreateFDiv(one, b.CreateFAdd(one, e)));
   }

@@ -468,16 +468,29 @@ class Lowerer {
     llvm::FunctionCallee f = M.getOrInsertFunction(name, fty);
     if (auto* fn = llvm::dyn_cast<llvm::Function>(f.getCallee())) {
       fn->setDoesNotThrow();
-      if (std::string(name) != "tj_shlo_sgemm" && std::string(name) != "tj_shlo_probe" &&
-          std::string(name) != "tj_shlo_fft" && std::string(name) != "tj_shlo_triangular_solve")
-        fn->setDoesNotAccessMemory();
+      // The C library's math and the value helpers take and return values only; a helper
+      // given a pointer (sgemm, conv2d_nhwc, fft, probe, ...) reads or writes through it.
+      bool pure = !ret->isVoidTy();
+      for (llvm::Type* t : tys) pure = pure && !t->isPointerTy();
+      if (pure) fn->setDoesNotAccessMemory();
     }
     return b.CreateCall(f, args);
   }
+  // A C library function computed in double and rounded to t. For types narrower than f64 the
+  // loop vectorizer may call glibc's vector variant instead (backend/vector_math.hpp: a few
+  // ulp in double, which rounding to f32 or less almost never shows); f64 keeps the scalar
+  // function, so it matches the evaluator bit for bit.
   Value* libm(const char* name, ElemType t, std::vector<Value*> xs) {
     std::vector<Value*> ds;
     for (Value* x : xs) ds.push_back(to_double(t, x));
-    return from_double(t, call(name, b.getDoubleTy(), ds));
+    return from_double(t, libm_double(name, t, ds));
+  }
+  // The same call on double arguments, for an element type t.
+  Value* libm_double(const char* name, ElemType t, std::vector<Value*> ds) {
+    Value* r = call(name, b.getDoubleTy(), std::move(ds));
+    if (t == ElemType::kF64 || is_complex(t))
+      llvm::cast<llvm::CallInst>(r)->addFnAttr(llvm::Attribute::NoBuiltin);
+    return r;
   }
   Value* fconst(ElemType t, double v) { return llvm::ConstantFP::get(val_ty(t), v); }
   // Element k of a known tensor as a constant of its value type.

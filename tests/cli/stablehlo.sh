@@ -52,6 +52,24 @@ expect_run "run conv --stats" 0 "convolutions: 1 by Winograd F\\(4x4, 3x3\\), 0 
 # A corner output sees 2x2 pixels of channels 0..31: 4 x 0.25 x 496 = 496.
 grep -q '^tensor<1x8x8x32xf32> \[496, 496,' "$WORK/out" ||
   { echo "FAIL: conv values"; head -c 300 "$WORK/out"; failures=$((failures + 1)); }
+# f32 tanh over a tensor: the loop vectorizer calls glibc's vector tanh (in double), unless
+# TIERJIT_NO_VECTOR_MATH is set; f64 keeps the scalar call (the evaluator's bits).
+cat > "$WORK/tanh.mlir" <<'EOF'
+func.func @main() -> (tensor<1024xf32>, tensor<1024xf64>) {
+  %x = stablehlo.iota dim = 0 : tensor<1024xf32>
+  %y = stablehlo.tanh %x : tensor<1024xf32>
+  %d = stablehlo.iota dim = 0 : tensor<1024xf64>
+  %e = stablehlo.tanh %d : tensor<1024xf64>
+  return %y, %e : tensor<1024xf32>, tensor<1024xf64>
+}
+EOF
+expect_run "vector tanh" 0 "call .*@_ZGV[de]N[48]v_tanh\\(" -- env TIERJIT_DUMP_STABLEHLO_IR=after \
+  "$TIERJIT" run "$WORK/tanh.mlir" --no-cache
+n=$(grep -c "call double @tanh(" "$WORK/err")
+[ "$n" = 1 ] || { echo "FAIL: f64 tanh calls: $n, want 1 scalar call"; failures=$((failures + 1)); }
+expect_run "no vector math" 0 "" -- env TIERJIT_DUMP_STABLEHLO_IR=after TIERJIT_NO_VECTOR_MATH=1 \
+  "$TIERJIT" run "$WORK/tanh.mlir" --no-cache
+! grep -q "_ZGV" "$WORK/err" || { echo "FAIL: vector math with TIERJIT_NO_VECTOR_MATH"; failures=$((failures + 1)); }
 expect_run "run mlir --output" 0 "" -- "$TIERJIT" run "$d/bias_sum.mlir" --input "$d/x.npy" \
   --input "$d/b.npy" --output "$WORK/y.npy" --output "$WORK/s.npy"
 # Results written as .npy read back as inputs: y (2x3) + b again.

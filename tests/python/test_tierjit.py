@@ -133,6 +133,41 @@ def test_stablehlo_matches_numpy(path):
     np.testing.assert_allclose(th, np.tanh(a), rtol=1e-5, atol=1e-6)
 
 
+MATH_OPS = [("exponential", np.exp), ("exponential_minus_one", np.expm1), ("log", np.log),
+            ("log_plus_one", np.log1p), ("sine", np.sin), ("cosine", np.cos), ("tanh", np.tanh),
+            ("logistic", lambda v: 1 / (1 + np.exp(-v)))]
+MATH_MODULE = ("func.func @main(%x: tensor<4096xf32>, %p: tensor<4096xf32>, %d: tensor<4096xf64>) -> ("
+               + ", ".join(["tensor<4096xf32>"] * (len(MATH_OPS) + 2) + ["tensor<4096xf64>"]) + ") {\n"
+               + "".join(f"  %{k} = stablehlo.{op} %{'p' if 'log' == op[:3] else 'x'} : tensor<4096xf32>\n"
+                         for k, (op, _) in enumerate(MATH_OPS))
+               + f"  %pw = stablehlo.power %p, %x : tensor<4096xf32>\n"
+               + f"  %at = stablehlo.atan2 %x, %p : tensor<4096xf32>\n"
+               + f"  %dt = stablehlo.tanh %d : tensor<4096xf64>\n"
+               + "  return " + ", ".join(f"%{k}" for k in range(len(MATH_OPS))) + ", %pw, %at, %dt : "
+               + ", ".join(["tensor<4096xf32>"] * (len(MATH_OPS) + 2) + ["tensor<4096xf64>"]) + "\n}\n")
+
+
+def test_stablehlo_vector_math_rounds_like_double():
+    # The compiled path's f32 transcendentals run glibc's vector variants in double (when the
+    # loop vectorizer takes them) and round to f32: within 1 ulp of NumPy's float64 result
+    # rounded to f32, and exact nearly everywhere. f64 keeps the C library's scalar function:
+    # equal to Python's math.tanh (the same glibc function) bit for bit.
+    m = tierjit.stablehlo.load(MATH_MODULE)
+    x = (RNG.standard_normal(4096) * 4).astype(np.float32)
+    p = (RNG.random(4096) * 8 + 1e-3).astype(np.float32)
+    d = RNG.standard_normal(4096) * 4
+    outs = m(x, p, d)
+    refs = [f((p if op[:3] == "log" else x).astype(np.float64)) for op, f in MATH_OPS]
+    refs += [np.power(p.astype(np.float64), x), np.arctan2(x.astype(np.float64), p)]
+    for k, (got, want) in enumerate(zip(outs[:-1], refs)):
+        want = want.astype(np.float32)
+        assert not np.any(np.isnan(got)), k
+        ulps = np.abs(got.view(np.int32).astype(np.int64) - want.view(np.int32).astype(np.int64))
+        assert ulps.max() <= 1, (k, int(ulps.max()))
+        assert np.count_nonzero(ulps) <= 4, (k, np.count_nonzero(ulps))
+    assert np.array_equal(outs[-1], np.array([math.tanh(v) for v in d]))
+
+
 COMPLEX_MODULE = """
 func.func @main(%a: tensor<3x4xcomplex<f32>>, %b: tensor<3x4xcomplex<f32>>, %w: tensor<4x5xcomplex<f32>>,
                 %re: tensor<3x8xf32>)
