@@ -107,7 +107,10 @@ class Program {
   /// With ExecutionPath::kCompiled, also kUnsupported for an op the lowering does not
   /// implement (the reference path may still run it) and kCompileFailed. Not reentrant.
   Expected<std::vector<Tensor>> run(const std::string& entry, const std::vector<Tensor>& inputs);
-  /// Selects the path run() takes (default kReference).
+  /// Selects the path run() takes (default kReference). Selecting kCompiled also starts, once
+  /// per process, a background thread that pays LLVM's one-time start-up (about 12-15 ms of
+  /// the first compile) while the caller reads its inputs; TIERJIT_NO_LLVM_WARM_UP=1 turns
+  /// it off.
   void set_path(ExecutionPath path);
   /// The persistent object cache of the compiled path (default: enabled, in
   /// ObjectCache::default_dir(): TIERJIT_CACHE_DIR, else $XDG_CACHE_HOME/tierjit, else

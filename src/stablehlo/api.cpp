@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "backend/warm_up.hpp"
 #include "runtime/object_cache.hpp"
 #include "stablehlo/compiled.hpp"
 #include "stablehlo/evaluator.hpp"
@@ -309,7 +310,11 @@ Expected<std::vector<Tensor>> Program::run(const std::string& entry,
   return out;
 }
 
-void Program::set_path(ExecutionPath path) { impl_->path = path; }
+void Program::set_path(ExecutionPath path) {
+  impl_->path = path;
+  // The first compile is coming: LLVM's start-up runs on another core meanwhile.
+  if (path == ExecutionPath::kCompiled) backend::start_llvm_warm_up();
+}
 
 void Program::set_object_cache(bool enabled, const std::string& dir) {
   impl_->cache_enabled = enabled;
