@@ -91,16 +91,16 @@ struct WarmUp {
   std::mutex mu;
   std::thread thread;
   bool started = false;
-  ~WarmUp() { join(); }
   void join() {
     std::lock_guard<std::mutex> lock(mu);
     if (thread.joinable()) thread.join();
   }
 };
 
+// Never destroyed: a joinable std::thread's destructor would terminate the process.
 WarmUp& state() {
-  static WarmUp w;  // constructed after libLLVM's statics, so destroyed (joined) before them
-  return w;
+  static WarmUp* w = new WarmUp;
+  return *w;
 }
 
 }  // namespace

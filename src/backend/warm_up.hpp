@@ -11,12 +11,13 @@
 namespace tierjit::backend {
 
 /// Starts the warm-up thread, once per process (later calls return at once). Does nothing
-/// when TIERJIT_NO_LLVM_WARM_UP is set. The thread is joined at exit; a compile that starts
-/// before it finishes simply runs alongside it. Errors inside are ignored: a compile that
-/// meets the same error reports it. Thread-safe.
+/// when TIERJIT_NO_LLVM_WARM_UP is set. A compile that starts before it finishes simply runs
+/// alongside it. Errors inside are ignored: a compile that meets the same error reports it.
+/// The caller must call finish_llvm_warm_up() before the process exits (the thread uses
+/// function-local statics of LLVM that exit would destroy under it). Thread-safe.
 void start_llvm_warm_up();
 
-/// Waits for the warm-up thread, if one was started (tests; the exit handler).
+/// Waits for the warm-up thread, if one was started. Thread-safe; idempotent.
 void finish_llvm_warm_up();
 
 }  // namespace tierjit::backend

@@ -203,10 +203,15 @@ struct Program::Impl {
   bool cache_enabled = true;
   std::string cache_dir;               // "" = ObjectCache::default_dir()
   std::unique_ptr<ObjectCache> cache;  // opened on the first compile
+  bool warm_up = false;                // this program started the LLVM warm-up
 };
 
 Program::Program(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Program::~Program() = default;
+// The warm-up must not outlive the program that started it: at process exit its LLVM code
+// would run on while static objects it uses are destroyed.
+Program::~Program() {
+  if (impl_ && impl_->warm_up) backend::finish_llvm_warm_up();
+}
 
 Expected<std::unique_ptr<Program>> Program::parse(const std::string& text,
                                                   const std::string& file) {
@@ -313,7 +318,10 @@ Expected<std::vector<Tensor>> Program::run(const std::string& entry,
 void Program::set_path(ExecutionPath path) {
   impl_->path = path;
   // The first compile is coming: LLVM's start-up runs on another core meanwhile.
-  if (path == ExecutionPath::kCompiled) backend::start_llvm_warm_up();
+  if (path == ExecutionPath::kCompiled && !impl_->warm_up) {
+    backend::start_llvm_warm_up();
+    impl_->warm_up = true;
+  }
 }
 
 void Program::set_object_cache(bool enabled, const std::string& dir) {
