@@ -83,7 +83,7 @@ std::string loop_nest_pipeline(int opt_level) {
   if (opt_level != 2) return pipeline_name(opt_level);
   // instcombine as default<O2> runs it: one iteration, no fixpoint check (which would abort).
   return "function(sroa,early-cse,instcombine<no-verify-fixpoint>,simplifycfg,"
-         "loop-mssa(loop-rotate,licm),indvars,loop(loop-unroll-full),inject-tli-mappings,"
+         "loop-mssa(loop-rotate,licm),loop(loop-unroll-full),inject-tli-mappings,"
          "loop-vectorize,"
          "instcombine<no-verify-fixpoint>,simplifycfg,slp-vectorizer,"
          "instcombine<no-verify-fixpoint>)";
