@@ -268,8 +268,7 @@ std::vector<GemmDesc> conv2d_nhwc_gemms(const Conv2dDesc& d) {
     return out;
   }
   int64_t pixels = d.out_h() * d.out_w(), patch = d.r * d.s * d.c;
-  bool direct =
-      d.r == 1 && d.s == 1 && d.stride_h == 1 && d.stride_w == 1 && d.pad_h == 0 && d.pad_w == 0;
+  bool direct = pointwise(d);
   if (direct) {
     add(d.n * pixels, d.k, d.c);
     return out;
@@ -313,8 +312,7 @@ Status KernelEngine::conv2d_nhwc(const Conv2dDesc& d, const float* x, const floa
   }
   im.im2col_convs.fetch_add(1, std::memory_order_relaxed);
   int64_t pixels = d.out_h() * d.out_w(), patch = d.r * d.s * C;
-  bool direct =
-      d.r == 1 && d.s == 1 && d.stride_h == 1 && d.stride_w == 1 && d.pad_h == 0 && d.pad_w == 0;
+  bool direct = pointwise(d);
   if (direct) {
     TJ_TRY(sgemm(GemmDesc::row_major(d.n * pixels, K, C), 1.0f, x, w, 0.0f, y));
   } else {

@@ -101,6 +101,11 @@ Expected<ConvSizes> conv2d_sizes(const char* op, const Conv2dDesc& d);
 Status check_conv2d_buffers(const char* op, const Conv2dDesc& d, const ConvSizes& sz,
                             const float* x, const float* w, const float* bias, const float* y);
 
+/// A 1x1 stride-1 unpadded filter: the input is the GEMM operand as it is (no im2col).
+inline bool pointwise(const Conv2dDesc& d) {
+  return d.r == 1 && d.s == 1 && d.stride_h == 1 && d.stride_w == 1 && d.pad_h == 0 && d.pad_w == 0;
+}
+
 /// Input and output channels from which conv2d_nhwc takes Winograd's F(4x4, 3x3): below, the
 /// transforms cost more than the 4x fewer multiplies save (CNN, 14x14x16 -> 32 at batch 16:
 /// 378 us end to end with Winograd at 16 channels, 335 us with im2col).

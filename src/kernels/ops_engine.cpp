@@ -488,8 +488,7 @@ Status KernelEngine::conv2d(const Conv2dDesc& d, const float* x, const float* w,
   TJ_TRY(check_conv2d_buffers(name, d, sz, x, w, bias, y));
   if (sz.y == 0) return {};
   int64_t P = d.out_h(), Q = d.out_w();
-  bool direct =
-      d.r == 1 && d.s == 1 && d.stride_h == 1 && d.stride_w == 1 && d.pad_h == 0 && d.pad_w == 0;
+  bool direct = pointwise(d);
   int64_t crs = d.c * d.r * d.s, pq = P * Q;
   thread_local std::vector<float> col;
   if (!direct && col.size() < size_t(crs * pq)) col.resize(size_t(crs * pq));

@@ -5,12 +5,14 @@
 // semantics; bad arguments; profiling and eviction.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tierjit/kernels.hpp"
@@ -344,12 +346,51 @@ TEST(TensorOps, SoftmaxAndLayerNormRows) {
   }
 }
 
+// A convolution case: the descriptor's fields in order, then (NHWC test) whether Winograd runs.
+struct ConvCase {
+  int64_t n, c, h, w, k, r, s, sh, sw, ph, pw, dh, dw;
+  bool winograd = false;
+  Conv2dDesc desc() const {
+    Conv2dDesc d;
+    d.n = n, d.c = c, d.h = h, d.w = w, d.k = k, d.r = r, d.s = s;
+    d.stride_h = sh, d.stride_w = sw, d.pad_h = ph, d.pad_w = pw;
+    d.dilation_h = dh, d.dilation_w = dw;
+    return d;
+  }
+};
+
+std::vector<float> uniform(std::mt19937& rng, int64_t n) {
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto& e : v) e = u(rng);
+  return v;
+}
+
+// Output (n, k, p, q) of a convolution in double: {value, sum of |terms| (bias included)}.
+// NCHW x KCRS, or NHWC x HWIO when `nhwc`.
+std::pair<double, double> conv_reference(const Conv2dDesc& d, bool nhwc, const float* x,
+                                         const float* w, const float* bias, int64_t n, int64_t k,
+                                         int64_t p, int64_t q) {
+  double acc = bias ? bias[k] : 0, abs = std::fabs(acc);
+  for (int64_t r = 0; r < d.r; ++r)
+    for (int64_t s = 0; s < d.s; ++s) {
+      int64_t ih = p * d.stride_h - d.pad_h + r * d.dilation_h;
+      int64_t iw = q * d.stride_w - d.pad_w + s * d.dilation_w;
+      if (ih < 0 || ih >= d.h || iw < 0 || iw >= d.w) continue;
+      for (int64_t c = 0; c < d.c; ++c) {
+        double v = nhwc ? double(x[((n * d.h + ih) * d.w + iw) * d.c + c]) *
+                              w[((r * d.s + s) * d.c + c) * d.k + k]
+                        : double(x[((n * d.c + c) * d.h + ih) * d.w + iw]) *
+                              w[((k * d.c + c) * d.r + r) * d.s + s];
+        acc += v, abs += std::fabs(v);
+      }
+    }
+  return {acc, abs};
+}
+
 TEST(TensorOps, Conv2dMatchesDirectReference) {
   std::mt19937 rng(5);
-  struct C {
-    int64_t n, c, h, w, k, r, s, sh, sw, ph, pw, dh, dw;
-  };
-  const C cases[] = {
+  const ConvCase cases[] = {
       {1, 1, 5, 5, 1, 3, 3, 1, 1, 0, 0, 1, 1},     {2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1},
       {1, 16, 14, 14, 32, 1, 1, 1, 1, 0, 0, 1, 1},  // 1x1: no im2col
       {1, 3, 17, 13, 5, 5, 3, 2, 2, 2, 1, 1, 1},   {1, 4, 12, 12, 6, 3, 3, 1, 2, 0, 3, 2, 1},
@@ -357,37 +398,21 @@ TEST(TensorOps, Conv2dMatchesDirectReference) {
   };
   for (Isa isa : supported_isas()) {
     auto e = engine(isa);
-    for (const C& t : cases) {
-      Conv2dDesc d;
-      d.n = t.n, d.c = t.c, d.h = t.h, d.w = t.w, d.k = t.k, d.r = t.r, d.s = t.s;
-      d.stride_h = t.sh, d.stride_w = t.sw, d.pad_h = t.ph, d.pad_w = t.pw;
-      d.dilation_h = t.dh, d.dilation_w = t.dw;
+    for (const ConvCase& t : cases) {
+      Conv2dDesc d = t.desc();
       int64_t P = d.out_h(), Q = d.out_w();
-      std::vector<float> x(d.n * d.c * d.h * d.w), w(d.k * d.c * d.r * d.s), bias(d.k);
-      std::uniform_real_distribution<float> u(-1, 1);
-      for (auto& v : x) v = u(rng);
-      for (auto& v : w) v = u(rng);
-      for (auto& v : bias) v = u(rng);
+      std::vector<float> x = uniform(rng, d.n * d.c * d.h * d.w);
+      std::vector<float> w = uniform(rng, d.k * d.c * d.r * d.s), bias = uniform(rng, d.k);
       for (bool with_bias : {false, true}) {
+        const float* b = with_bias ? bias.data() : nullptr;
         std::vector<float> y(d.n * d.k * P * Q + 1, 42.0f);
-        ASSERT_TRUE(
-            e->conv2d(d, x.data(), w.data(), with_bias ? bias.data() : nullptr, y.data()).ok());
+        ASSERT_TRUE(e->conv2d(d, x.data(), w.data(), b, y.data()).ok());
         EXPECT_EQ(y.back(), 42.0f);
         for (int64_t n = 0; n < d.n; ++n)
           for (int64_t k = 0; k < d.k; ++k)
             for (int64_t p = 0; p < P; ++p)
               for (int64_t q = 0; q < Q; ++q) {
-                double acc = with_bias ? bias[k] : 0, abs = std::fabs(acc);
-                for (int64_t c = 0; c < d.c; ++c)
-                  for (int64_t r = 0; r < d.r; ++r)
-                    for (int64_t s = 0; s < d.s; ++s) {
-                      int64_t ih = p * d.stride_h - d.pad_h + r * d.dilation_h;
-                      int64_t iw = q * d.stride_w - d.pad_w + s * d.dilation_w;
-                      if (ih < 0 || ih >= d.h || iw < 0 || iw >= d.w) continue;
-                      double v = double(x[((n * d.c + c) * d.h + ih) * d.w + iw]) *
-                                 w[((k * d.c + c) * d.r + r) * d.s + s];
-                      acc += v, abs += std::fabs(v);
-                    }
+                auto [acc, abs] = conv_reference(d, false, x.data(), w.data(), b, n, k, p, q);
                 float got = y[((n * d.k + k) * P + p) * Q + q];
                 ASSERT_LE(std::fabs(got - acc), (d.c * d.r * d.s + 2) * FLT_EPSILON * abs + 1e-30)
                     << "conv case c=" << d.c << " k=" << d.k << " " << isa_name(isa);
@@ -403,11 +428,7 @@ TEST(TensorOps, Conv2dMatchesDirectReference) {
 // relative to sum |x| |w| over each output's window (kernels.hpp).
 TEST(TensorOps, Conv2dNhwcMatchesDirectReference) {
   std::mt19937 rng(7);
-  struct C {
-    int64_t n, c, h, w, k, r, s, sh, sw, ph, pw, dh, dw;
-    bool winograd;
-  };
-  const C cases[] = {
+  const ConvCase cases[] = {
       {1, 32, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, true},
       {2, 40, 13, 11, 33, 3, 3, 1, 1, 1, 1, 1, 1, true},  // partial tiles, two images
       {1, 32, 10, 10, 32, 3, 3, 1, 1, 0, 0, 1, 1, true},  // no padding
@@ -424,42 +445,24 @@ TEST(TensorOps, Conv2dNhwcMatchesDirectReference) {
   for (Isa isa : supported_isas()) {
     auto e = engine(isa);
     uint64_t want_wino = 0, want_im2col = 0;
-    for (const C& t : cases) {
-      Conv2dDesc d;
-      d.n = t.n, d.c = t.c, d.h = t.h, d.w = t.w, d.k = t.k, d.r = t.r, d.s = t.s;
-      d.stride_h = t.sh, d.stride_w = t.sw, d.pad_h = t.ph, d.pad_w = t.pw;
-      d.dilation_h = t.dh, d.dilation_w = t.dw;
+    for (const ConvCase& t : cases) {
+      Conv2dDesc d = t.desc();
       int64_t P = d.out_h(), Q = d.out_w();
-      std::vector<float> x(d.n * d.h * d.w * d.c), w(d.r * d.s * d.c * d.k), bias(d.k);
-      std::uniform_real_distribution<float> u(-1, 1);
-      for (auto& v : x) v = u(rng);
-      for (auto& v : w) v = u(rng);
-      for (auto& v : bias) v = u(rng);
+      std::vector<float> x = uniform(rng, d.n * d.h * d.w * d.c);
+      std::vector<float> w = uniform(rng, d.r * d.s * d.c * d.k), bias = uniform(rng, d.k);
       ASSERT_TRUE(e->prepare_conv2d_nhwc(d).ok());
       double worst = 0;
       for (bool with_bias : {false, true}) {
+        const float* b = with_bias ? bias.data() : nullptr;
         std::vector<float> y(d.n * P * Q * d.k + 1, 42.0f);
-        ASSERT_TRUE(
-            e->conv2d_nhwc(d, x.data(), w.data(), with_bias ? bias.data() : nullptr, y.data())
-                .ok());
+        ASSERT_TRUE(e->conv2d_nhwc(d, x.data(), w.data(), b, y.data()).ok());
         (t.winograd ? want_wino : want_im2col) += 1;
         EXPECT_EQ(y.back(), 42.0f);
         for (int64_t n = 0; n < d.n; ++n)
           for (int64_t p = 0; p < P; ++p)
             for (int64_t q = 0; q < Q; ++q)
               for (int64_t k = 0; k < d.k; ++k) {
-                double acc = with_bias ? bias[k] : 0, abs = std::fabs(acc);
-                for (int64_t r = 0; r < d.r; ++r)
-                  for (int64_t s = 0; s < d.s; ++s) {
-                    int64_t ih = p * d.stride_h - d.pad_h + r * d.dilation_h;
-                    int64_t iw = q * d.stride_w - d.pad_w + s * d.dilation_w;
-                    if (ih < 0 || ih >= d.h || iw < 0 || iw >= d.w) continue;
-                    for (int64_t c = 0; c < d.c; ++c) {
-                      double v = double(x[((n * d.h + ih) * d.w + iw) * d.c + c]) *
-                                 w[((r * d.s + s) * d.c + c) * d.k + k];
-                      acc += v, abs += std::fabs(v);
-                    }
-                  }
+                auto [acc, abs] = conv_reference(d, true, x.data(), w.data(), b, n, k, p, q);
                 float got = y[((n * P + p) * Q + q) * d.k + k];
                 double err = std::fabs(double(got) - acc) / (abs + 1e-30);
                 worst = std::max(worst, err);
